@@ -1,0 +1,59 @@
+//! Typed identifiers. Every stored row has a 64-bit id; the type says what it names so that a tag
+//! id is never passed where a contact id is expected.
+
+use std::fmt;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An account: the tenant every other row belongs to.
+    AccountId
+);
+id_type!(
+    /// A contact (AC calls it a subscriber).
+    ContactId
+);
+id_type!(
+    /// A tag that contacts may carry.
+    TagId
+);
+id_type!(
+    /// The row tying one tag to one contact.
+    ContactTagId
+);
+id_type!(
+    /// A mailing list.
+    ListId
+);
+id_type!(
+    /// The row holding one contact's status on one list.
+    ContactListId
+);
+id_type!(
+    /// A custom contact field.
+    FieldId
+);
+id_type!(
+    /// One contact's value of one custom field.
+    FieldValueId
+);
+id_type!(
+    /// The row relating a custom field to a list (`relid` 0 means all lists).
+    FieldRelId
+);
+id_type!(
+    /// One option of a dropdown, listbox, radio or checkbox field.
+    FieldOptionId
+);

@@ -1,0 +1,25 @@
+//! Tracklane's pure domain: the plain types and functions that say what a contact, a tag, a list
+//! or a custom field is, and which inputs are acceptable. Nothing here does I/O.
+//!
+//! # Layout
+//! - [`ids`]: typed identifiers (`ContactId`, `TagId`, ...).
+//! - [`time`]: [`time::Timestamp`], the one time type, and its API rendering.
+//! - [`invalid`]: [`invalid::Invalid`], why an input was refused and which attribute was wrong.
+//! - [`text`]: bounded text attributes.
+//! - [`email`]: [`email::ContactEmail`], a normalised, validated address.
+//! - [`contact`], [`tag`], [`list`], [`field`]: raw inputs and the validated drafts and patches
+//!   built from them.
+//! - [`page`]: pagination (`limit`, `offset`).
+//! - [`key`]: API and event keys: generation and the hash that is stored.
+
+pub mod contact;
+pub mod email;
+pub mod field;
+pub mod ids;
+pub mod invalid;
+pub mod key;
+pub mod list;
+pub mod page;
+pub mod tag;
+pub mod text;
+pub mod time;

@@ -1,0 +1,403 @@
+//! Contacts: create, upsert by email, read, filter, update, delete.
+
+use sqlx::Any;
+use tracklane_core::contact::{Contact, ContactDraft, ContactPatch};
+use tracklane_core::field::FieldValue;
+use tracklane_core::ids::{AccountId, ContactId, ListId, TagId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::key::random_hex;
+use tracklane_core::page::Page;
+use tracklane_core::time::Timestamp;
+
+use crate::fields::write_field_values;
+use crate::listing::{page_of, Listed};
+use crate::rows::{self, CONTACT_COLUMNS};
+use crate::sql::{contains_pattern, prefix_pattern, Direction, Statement};
+use crate::{Model, Store, StoreError};
+
+/// What a contact list may be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactOrder {
+    /// The id.
+    Id,
+    /// The creation time.
+    Created,
+    /// The email.
+    Email,
+    /// The first name.
+    FirstName,
+    /// The last name.
+    LastName,
+    /// First then last name.
+    Name,
+}
+
+impl ContactOrder {
+    /// Parses AC's `orders[...]` keys.
+    pub fn parse(key: &str) -> Option<Self> {
+        match key {
+            "id" => Some(Self::Id),
+            "cdate" => Some(Self::Created),
+            "email" => Some(Self::Email),
+            "first_name" => Some(Self::FirstName),
+            "last_name" => Some(Self::LastName),
+            "name" => Some(Self::Name),
+            _ => None,
+        }
+    }
+
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            Self::Id => &["id"],
+            Self::Created => &["created_at"],
+            Self::Email => &["email"],
+            Self::FirstName => &["first_name"],
+            Self::LastName => &["last_name"],
+            Self::Name => &["first_name", "last_name"],
+        }
+    }
+}
+
+/// Which contacts to list. Every present filter must hold.
+#[derive(Debug, Clone, Default)]
+pub struct ContactQuery {
+    /// Exactly this email.
+    pub email: Option<String>,
+    /// Email contains this.
+    pub email_like: Option<String>,
+    /// Email, names or phone contain this.
+    pub search: Option<String>,
+    /// One of these ids.
+    pub ids: Vec<i64>,
+    /// Id above this.
+    pub id_greater: Option<i64>,
+    /// Id below this.
+    pub id_less: Option<i64>,
+    /// Not this id.
+    pub exclude: Option<i64>,
+    /// On this list.
+    pub list: Option<ListId>,
+    /// With this list status (on `list`, or on any list).
+    pub list_status: Option<i64>,
+    /// Carrying this tag.
+    pub tag: Option<TagId>,
+    /// Phone starts with this.
+    pub phone: Option<String>,
+    /// Created before this time.
+    pub created_before: Option<Timestamp>,
+    /// Created after this time.
+    pub created_after: Option<Timestamp>,
+    /// Updated before this time.
+    pub updated_before: Option<Timestamp>,
+    /// Updated after this time.
+    pub updated_after: Option<Timestamp>,
+    /// The sort, first key first; by id when empty.
+    pub order: Vec<(ContactOrder, Direction)>,
+}
+
+const DUPLICATE_EMAIL: &str = "Email address already exists in the system";
+
+impl Store {
+    /// Creates a contact; refuses an email the account already has.
+    pub async fn create_contact(
+        &self,
+        account: AccountId,
+        draft: ContactDraft,
+        now: Timestamp,
+    ) -> Result<(Contact, Vec<FieldValue>), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let contact = insert_contact(&mut tx, account, &draft, now)
+            .await?
+            .ok_or_else(|| Invalid::duplicate("email", DUPLICATE_EMAIL))?;
+        let values = write_field_values(
+            &mut tx,
+            account,
+            contact.id,
+            &draft.attributes.field_values,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((contact, values))
+    }
+
+    /// Creates the contact with this email, or updates the one that has it. Returns whether it
+    /// was created.
+    pub async fn sync_contact(
+        &self,
+        account: AccountId,
+        draft: ContactDraft,
+        now: Timestamp,
+    ) -> Result<(Contact, Vec<FieldValue>, bool), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let (contact, created) = match insert_contact(&mut tx, account, &draft, now).await? {
+            Some(contact) => (contact, true),
+            None => {
+                let mut update = update_statement(&draft.attributes, now);
+                update
+                    .and(" WHERE account_id = ", account.0)
+                    .and(" AND email = ", draft.email.as_str())
+                    .push(" RETURNING ")
+                    .push(CONTACT_COLUMNS);
+                let row = update.query().fetch_one(&mut *tx).await?;
+                (rows::contact(&row)?, false)
+            }
+        };
+        let values = write_field_values(
+            &mut tx,
+            account,
+            contact.id,
+            &draft.attributes.field_values,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((contact, values, created))
+    }
+
+    /// The contact with this id in this account.
+    pub async fn contact(
+        &self,
+        account: AccountId,
+        id: ContactId,
+    ) -> Result<Option<Contact>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE account_id = $1 AND id = $2"
+        ))
+        .bind(account.0)
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.as_ref().map(rows::contact).transpose()?)
+    }
+
+    /// The contact with this id, or [`StoreError::NotFound`].
+    pub async fn existing_contact(
+        &self,
+        account: AccountId,
+        id: ContactId,
+    ) -> Result<Contact, StoreError> {
+        self.contact(account, id)
+            .await?
+            .ok_or(StoreError::NotFound {
+                model: Model::Contact,
+                id: id.0,
+            })
+    }
+
+    /// One page of the contacts matching `query`.
+    pub async fn contacts(
+        &self,
+        account: AccountId,
+        query: &ContactQuery,
+        page: Page,
+    ) -> Result<Listed<Contact>, StoreError> {
+        let mut filter = Statement::new(" FROM contacts");
+        self.filter_contacts(&mut filter, account, query);
+        let mut keys: Vec<String> = query
+            .order
+            .iter()
+            .flat_map(|(order, direction)| {
+                order
+                    .columns()
+                    .iter()
+                    .map(move |c| format!("{c}{}", direction.sql()))
+            })
+            .collect();
+        keys.push("id ASC".to_owned());
+        page_of(
+            &self.reader,
+            CONTACT_COLUMNS,
+            &filter,
+            &keys.join(", "),
+            page,
+            rows::contact,
+        )
+        .await
+    }
+
+    /// Changes the attributes present in `patch`.
+    pub async fn update_contact(
+        &self,
+        account: AccountId,
+        id: ContactId,
+        patch: ContactPatch,
+        now: Timestamp,
+    ) -> Result<(Contact, Vec<FieldValue>), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut update = update_statement(&patch, now);
+        update
+            .and(" WHERE account_id = ", account.0)
+            .and(" AND id = ", id.0)
+            .push(" RETURNING ")
+            .push(CONTACT_COLUMNS);
+        let row = update
+            .query()
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|error| {
+                let error = StoreError::from(error);
+                if error.is_unique_violation() {
+                    Invalid::duplicate("email", DUPLICATE_EMAIL).into()
+                } else {
+                    error
+                }
+            })?;
+        let contact = row
+            .as_ref()
+            .map(rows::contact)
+            .transpose()?
+            .ok_or(StoreError::NotFound {
+                model: Model::Contact,
+                id: id.0,
+            })?;
+        let values = write_field_values(&mut tx, account, id, &patch.field_values, now).await?;
+        tx.commit().await?;
+        Ok((contact, values))
+    }
+
+    /// Deletes a contact with its tags, list memberships and field values.
+    pub async fn delete_contact(
+        &self,
+        account: AccountId,
+        id: ContactId,
+    ) -> Result<(), StoreError> {
+        self.delete_owned("contacts", Model::Contact, account, id.0)
+            .await
+    }
+
+    fn filter_contacts(&self, statement: &mut Statement, account: AccountId, query: &ContactQuery) {
+        statement.and(" WHERE account_id = ", account.0);
+        if let Some(email) = &query.email {
+            statement.and(" AND email = ", email.trim().to_lowercase());
+        }
+        if let Some(needle) = &query.email_like {
+            statement
+                .and(
+                    " AND email LIKE ",
+                    contains_pattern(&needle.trim().to_lowercase()),
+                )
+                .push(" ESCAPE '\\'");
+        }
+        if let Some(needle) = &query.search {
+            let pattern = contains_pattern(needle.trim());
+            let like = self.engine.ilike();
+            statement.push(" AND (");
+            for (i, column) in [
+                "email",
+                "first_name",
+                "last_name",
+                "phone",
+                "first_name || ' ' || last_name",
+            ]
+            .iter()
+            .enumerate()
+            {
+                if i > 0 {
+                    statement.push(" OR ");
+                }
+                statement
+                    .push(column)
+                    .push(like)
+                    .push_bind(pattern.as_str())
+                    .push(" ESCAPE '\\'");
+            }
+            statement.push(")");
+        }
+        if !query.ids.is_empty() {
+            statement.push(" AND id IN (");
+            for (i, id) in query.ids.iter().enumerate() {
+                if i > 0 {
+                    statement.push(", ");
+                }
+                statement.push_bind(*id);
+            }
+            statement.push(")");
+        }
+        let bounds = [
+            (" AND id > ", query.id_greater),
+            (" AND id < ", query.id_less),
+            (" AND id <> ", query.exclude),
+            (" AND created_at < ", query.created_before.map(|t| t.0)),
+            (" AND created_at > ", query.created_after.map(|t| t.0)),
+            (" AND updated_at < ", query.updated_before.map(|t| t.0)),
+            (" AND updated_at > ", query.updated_after.map(|t| t.0)),
+        ];
+        for (sql, value) in bounds {
+            if let Some(value) = value {
+                statement.and(sql, value);
+            }
+        }
+        if query.list.is_some() || query.list_status.is_some() {
+            statement.push(
+                " AND EXISTS (SELECT 1 FROM contact_lists cl WHERE cl.contact_id = contacts.id",
+            );
+            if let Some(list) = query.list {
+                statement.and(" AND cl.list_id = ", list.0);
+            }
+            if let Some(status) = query.list_status.filter(|s| *s >= 0) {
+                statement.and(" AND cl.status = ", status);
+            }
+            statement.push(")");
+        }
+        if let Some(tag) = query.tag {
+            statement.and(
+                " AND EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = contacts.id AND ct.tag_id = ",
+                tag.0,
+            );
+            statement.push(")");
+        }
+        if let Some(phone) = &query.phone {
+            statement
+                .and(" AND phone LIKE ", prefix_pattern(phone.trim()))
+                .push(" ESCAPE '\\'");
+        }
+    }
+}
+
+type Tx = sqlx::Transaction<'static, Any>;
+
+/// Inserts the contact, or returns `None` when the account already has its email.
+async fn insert_contact(
+    tx: &mut Tx,
+    account: AccountId,
+    draft: &ContactDraft,
+    now: Timestamp,
+) -> Result<Option<Contact>, StoreError> {
+    let hash = random_hex(16).map_err(|_| StoreError::Randomness)?;
+    let attributes = &draft.attributes;
+    let row = sqlx::query(&format!(
+        "INSERT INTO contacts \
+         (account_id, email, first_name, last_name, phone, hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+         ON CONFLICT (account_id, email) DO NOTHING RETURNING {CONTACT_COLUMNS}"
+    ))
+    .bind(account.0)
+    .bind(draft.email.as_str())
+    .bind(attributes.first_name.as_deref().unwrap_or_default())
+    .bind(attributes.last_name.as_deref().unwrap_or_default())
+    .bind(attributes.phone.as_deref().unwrap_or_default())
+    .bind(hash)
+    .bind(now.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.as_ref().map(rows::contact).transpose()?)
+}
+
+/// `UPDATE contacts SET ...` for the attributes present in `patch`; the caller adds `WHERE`.
+fn update_statement(patch: &ContactPatch, now: Timestamp) -> Statement {
+    let mut update = Statement::new("UPDATE contacts SET updated_at = ");
+    update.push_bind(now.0);
+    let columns = [
+        (", email = ", patch.email.as_ref().map(|e| e.as_str())),
+        (", first_name = ", patch.first_name.as_deref()),
+        (", last_name = ", patch.last_name.as_deref()),
+        (", phone = ", patch.phone.as_deref()),
+    ];
+    for (sql, value) in columns {
+        if let Some(value) = value {
+            update.and(sql, value);
+        }
+    }
+    update
+}

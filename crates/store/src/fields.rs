@@ -1,0 +1,408 @@
+//! Custom fields, the values contacts hold for them, their relations to lists and their options.
+
+use sqlx::Any;
+use tracklane_core::contact::FieldValueInput;
+use tracklane_core::field::{Field, FieldOption, FieldPatch, FieldRel, FieldValue};
+use tracklane_core::ids::{AccountId, ContactId, FieldId, FieldValueId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::page::Page;
+use tracklane_core::time::Timestamp;
+
+use crate::listing::{all_of, page_of, Listed};
+use crate::rows::{
+    self, FIELD_COLUMNS, FIELD_OPTION_COLUMNS, FIELD_REL_COLUMNS, FIELD_VALUE_COLUMNS,
+};
+use crate::sql::Statement;
+use crate::{Model, Store, StoreError};
+
+/// Which field values to list.
+#[derive(Debug, Clone, Default)]
+pub struct FieldValueQuery {
+    /// Values of this field.
+    pub field: Option<FieldId>,
+    /// Values equal to this.
+    pub value: Option<String>,
+}
+
+/// A new option of a choice field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldOptionDraft {
+    /// The field.
+    pub field: FieldId,
+    /// What is shown.
+    pub label: String,
+    /// What is stored.
+    pub value: String,
+    /// Its position.
+    pub orderid: i64,
+    /// Whether it is selected by default.
+    pub isdefault: bool,
+}
+
+const DUPLICATE_TITLE: &str = "A field with this title already exists";
+
+impl Store {
+    /// Creates a custom field; refuses a title the account already uses.
+    pub async fn create_field(
+        &self,
+        account: AccountId,
+        draft: FieldPatch,
+        now: Timestamp,
+    ) -> Result<Field, StoreError> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO fields (account_id, title, field_type, description, perstag, \
+             default_value, visible, ordernum, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+             ON CONFLICT (account_id, title) DO NOTHING RETURNING {FIELD_COLUMNS}"
+        ))
+        .bind(account.0)
+        .bind(draft.title.unwrap_or_default())
+        .bind(draft.field_type.map_or("text", |t| t.as_str()))
+        .bind(draft.description.unwrap_or_default())
+        .bind(draft.perstag.unwrap_or_default())
+        .bind(draft.default_value.unwrap_or_default())
+        .bind(i64::from(draft.visible.unwrap_or(true)))
+        .bind(draft.ordernum.unwrap_or(0))
+        .bind(now.0)
+        .fetch_optional(&self.writer)
+        .await?;
+        let row = row.ok_or_else(|| Invalid::duplicate("title", DUPLICATE_TITLE))?;
+        Ok(rows::field(&row)?)
+    }
+
+    /// The field with this id, or [`StoreError::NotFound`].
+    pub async fn existing_field(
+        &self,
+        account: AccountId,
+        id: FieldId,
+    ) -> Result<Field, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {FIELD_COLUMNS} FROM fields WHERE account_id = $1 AND id = $2"
+        ))
+        .bind(account.0)
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref()
+            .map(rows::field)
+            .transpose()?
+            .ok_or(StoreError::NotFound {
+                model: Model::Field,
+                id: id.0,
+            })
+    }
+
+    /// One page of fields, optionally only the one with this personalization tag.
+    pub async fn fields(
+        &self,
+        account: AccountId,
+        perstag: Option<&str>,
+        page: Page,
+    ) -> Result<Listed<Field>, StoreError> {
+        let mut filter = Statement::new(" FROM fields WHERE account_id = ");
+        filter.push_bind(account.0);
+        if let Some(perstag) = perstag {
+            filter.and(" AND perstag = ", perstag);
+        }
+        page_of(
+            &self.reader,
+            FIELD_COLUMNS,
+            &filter,
+            "ordernum ASC, id ASC",
+            page,
+            rows::field,
+        )
+        .await
+    }
+
+    /// Changes the attributes present in `patch`.
+    pub async fn update_field(
+        &self,
+        account: AccountId,
+        id: FieldId,
+        patch: FieldPatch,
+        now: Timestamp,
+    ) -> Result<Field, StoreError> {
+        let mut update = Statement::new("UPDATE fields SET updated_at = ");
+        update.push_bind(now.0);
+        let texts = [
+            (", title = ", patch.title),
+            (
+                ", field_type = ",
+                patch.field_type.map(|t| t.as_str().to_owned()),
+            ),
+            (", description = ", patch.description),
+            (", perstag = ", patch.perstag),
+            (", default_value = ", patch.default_value),
+        ];
+        for (sql, value) in texts {
+            if let Some(value) = value {
+                update.and(sql, value);
+            }
+        }
+        let numbers = [
+            (", visible = ", patch.visible.map(i64::from)),
+            (", ordernum = ", patch.ordernum),
+        ];
+        for (sql, value) in numbers {
+            if let Some(value) = value {
+                update.and(sql, value);
+            }
+        }
+        update
+            .and(" WHERE account_id = ", account.0)
+            .and(" AND id = ", id.0)
+            .push(" RETURNING ")
+            .push(FIELD_COLUMNS);
+        let row = update
+            .query()
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(StoreError::from)
+            .map_err(|error| {
+                if error.is_unique_violation() {
+                    Invalid::duplicate("title", DUPLICATE_TITLE).into()
+                } else {
+                    error
+                }
+            })?;
+        row.as_ref()
+            .map(rows::field)
+            .transpose()?
+            .ok_or(StoreError::NotFound {
+                model: Model::Field,
+                id: id.0,
+            })
+    }
+
+    /// Deletes a field with every value of it.
+    pub async fn delete_field(&self, account: AccountId, id: FieldId) -> Result<(), StoreError> {
+        self.delete_owned("fields", Model::Field, account, id.0)
+            .await
+    }
+
+    /// Sets one contact's value of one field, creating or replacing it.
+    pub async fn set_field_value(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        value: FieldValueInput,
+        now: Timestamp,
+    ) -> Result<FieldValue, StoreError> {
+        self.existing_contact(account, contact).await?;
+        let mut tx = self.writer.begin().await?;
+        let mut written = write_field_values(&mut tx, account, contact, &[value], now).await?;
+        tx.commit().await?;
+        written.pop().ok_or(StoreError::NotFound {
+            model: Model::FieldValue,
+            id: 0,
+        })
+    }
+
+    /// The field value with this id, or [`StoreError::NotFound`].
+    pub async fn existing_field_value(
+        &self,
+        account: AccountId,
+        id: FieldValueId,
+    ) -> Result<FieldValue, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {FIELD_VALUE_COLUMNS} FROM field_values WHERE account_id = $1 AND id = $2"
+        ))
+        .bind(account.0)
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref()
+            .map(rows::field_value)
+            .transpose()?
+            .ok_or(StoreError::NotFound {
+                model: Model::FieldValue,
+                id: id.0,
+            })
+    }
+
+    /// One page of field values matching `query`.
+    pub async fn field_values(
+        &self,
+        account: AccountId,
+        query: &FieldValueQuery,
+        page: Page,
+    ) -> Result<Listed<FieldValue>, StoreError> {
+        let mut filter = Statement::new(" FROM field_values WHERE account_id = ");
+        filter.push_bind(account.0);
+        if let Some(field) = query.field {
+            filter.and(" AND field_id = ", field.0);
+        }
+        if let Some(value) = &query.value {
+            filter.and(" AND value = ", value.as_str());
+        }
+        page_of(
+            &self.reader,
+            FIELD_VALUE_COLUMNS,
+            &filter,
+            "id ASC",
+            page,
+            rows::field_value,
+        )
+        .await
+    }
+
+    /// Every custom field value of one contact.
+    pub async fn contact_field_values(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+    ) -> Result<Vec<FieldValue>, StoreError> {
+        self.existing_contact(account, contact).await?;
+        let mut select = Statement::new(&format!(
+            "SELECT {FIELD_VALUE_COLUMNS} FROM field_values WHERE account_id = "
+        ));
+        select
+            .push_bind(account.0)
+            .and(" AND contact_id = ", contact.0)
+            .push(" ORDER BY id");
+        all_of(&self.reader, &select, rows::field_value).await
+    }
+
+    /// Deletes one field value.
+    pub async fn delete_field_value(
+        &self,
+        account: AccountId,
+        id: FieldValueId,
+    ) -> Result<(), StoreError> {
+        self.delete_owned("field_values", Model::FieldValue, account, id.0)
+            .await
+    }
+
+    /// Relates a field to a list (`relid` 0: all lists); relating it again returns the row.
+    pub async fn relate_field(
+        &self,
+        account: AccountId,
+        field: FieldId,
+        relid: i64,
+        now: Timestamp,
+    ) -> Result<FieldRel, StoreError> {
+        self.existing_field(account, field).await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO field_rels (account_id, field_id, relid, created_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (field_id, relid) DO UPDATE SET relid = excluded.relid \
+             RETURNING {FIELD_REL_COLUMNS}"
+        ))
+        .bind(account.0)
+        .bind(field.0)
+        .bind(relid)
+        .bind(now.0)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(rows::field_rel(&row)?)
+    }
+
+    /// A field's relations to lists.
+    pub async fn field_rels(
+        &self,
+        account: AccountId,
+        field: FieldId,
+    ) -> Result<Vec<FieldRel>, StoreError> {
+        let mut select = Statement::new(&format!(
+            "SELECT {FIELD_REL_COLUMNS} FROM field_rels WHERE account_id = "
+        ));
+        select
+            .push_bind(account.0)
+            .and(" AND field_id = ", field.0)
+            .push(" ORDER BY id");
+        all_of(&self.reader, &select, rows::field_rel).await
+    }
+
+    /// Adds options to choice fields, all or none.
+    pub async fn add_field_options(
+        &self,
+        account: AccountId,
+        drafts: Vec<FieldOptionDraft>,
+        now: Timestamp,
+    ) -> Result<Vec<FieldOption>, StoreError> {
+        for draft in &drafts {
+            self.existing_field(account, draft.field).await?;
+        }
+        let mut tx = self.writer.begin().await?;
+        let mut options = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            let row = sqlx::query(&format!(
+                "INSERT INTO field_options \
+                 (account_id, field_id, label, value, orderid, isdefault, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {FIELD_OPTION_COLUMNS}"
+            ))
+            .bind(account.0)
+            .bind(draft.field.0)
+            .bind(draft.label)
+            .bind(draft.value)
+            .bind(draft.orderid)
+            .bind(i64::from(draft.isdefault))
+            .bind(now.0)
+            .fetch_one(&mut *tx)
+            .await?;
+            options.push(rows::field_option(&row)?);
+        }
+        tx.commit().await?;
+        Ok(options)
+    }
+
+    /// A field's options, in order.
+    pub async fn field_options(
+        &self,
+        account: AccountId,
+        field: FieldId,
+    ) -> Result<Vec<FieldOption>, StoreError> {
+        self.existing_field(account, field).await?;
+        let mut select = Statement::new(&format!(
+            "SELECT {FIELD_OPTION_COLUMNS} FROM field_options WHERE account_id = "
+        ));
+        select
+            .push_bind(account.0)
+            .and(" AND field_id = ", field.0)
+            .push(" ORDER BY orderid, id");
+        all_of(&self.reader, &select, rows::field_option).await
+    }
+}
+
+/// Writes custom field values of one contact inside `tx`: each field must be the account's and
+/// each value acceptable for its field's type.
+pub(crate) async fn write_field_values(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    account: AccountId,
+    contact: ContactId,
+    values: &[FieldValueInput],
+    now: Timestamp,
+) -> Result<Vec<FieldValue>, StoreError> {
+    let mut written = Vec::with_capacity(values.len());
+    for input in values {
+        let row = sqlx::query(&format!(
+            "SELECT {FIELD_COLUMNS} FROM fields WHERE account_id = $1 AND id = $2"
+        ))
+        .bind(account.0)
+        .bind(input.field.0)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let field = row.as_ref().map(rows::field).transpose()?.ok_or_else(|| {
+            Invalid::invalid("field", format!("there is no custom field {}", input.field))
+        })?;
+        field.field_type.check_value(&input.value)?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO field_values \
+             (account_id, contact_id, field_id, value, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) \
+             ON CONFLICT (contact_id, field_id) DO UPDATE \
+             SET value = excluded.value, updated_at = excluded.updated_at \
+             RETURNING {FIELD_VALUE_COLUMNS}"
+        ))
+        .bind(account.0)
+        .bind(contact.0)
+        .bind(field.id.0)
+        .bind(input.value.trim())
+        .bind(now.0)
+        .fetch_one(&mut **tx)
+        .await?;
+        written.push(rows::field_value(&row)?);
+    }
+    Ok(written)
+}

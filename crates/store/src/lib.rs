@@ -1,0 +1,201 @@
+//! Tracklane's storage: one [`Store`] over two engines, SQLite (a file in the data directory, the
+//! embedded default) and PostgreSQL (for several nodes sharing one database).
+//!
+//! Both engines run the same SQL through sqlx's `Any` driver; the few places where their dialects
+//! differ are in [`sql`]. Migrations for each engine ship inside the binary and run at start.
+//!
+//! # Layout
+//! - [`connect`](Store::connect): pools and per-engine connection settings.
+//! - [`error`]: [`StoreError`] and the [`Model`] a missing row was.
+//! - [`sql`]: a statement with numbered binds, and the dialect differences.
+//! - [`listing`]: one page of a filtered collection, with the total.
+//! - [`accounts`]: the installation, accounts and their keys.
+//! - [`contacts`], [`tags`], [`lists`], [`fields`]: one module per aggregate.
+
+pub mod accounts;
+pub mod contacts;
+pub mod error;
+pub mod fields;
+pub mod listing;
+pub mod lists;
+mod rows;
+pub mod sql;
+pub mod tags;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+pub use error::{Model, StoreError};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The storage engine behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// An SQLite file in WAL mode, with one writer connection.
+    Sqlite,
+    /// A PostgreSQL database, possibly shared by several Tracklane nodes.
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a database URL names (`sqlite:` or `postgres:`/`postgresql:`).
+    pub fn of_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    /// The engine's name, for logs and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// How many connections a store may open.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSize {
+    /// Connections for reads (and, on PostgreSQL, writes too).
+    pub connections: u32,
+}
+
+impl Default for PoolSize {
+    fn default() -> Self {
+        Self { connections: 8 }
+    }
+}
+
+/// The store: every read and write of Tracklane goes through it.
+///
+/// On SQLite, writes go through a pool of exactly one connection (SQLite has one writer at a
+/// time; queueing in the pool is cheaper and fairer than retrying on `SQLITE_BUSY`) and reads
+/// through a separate pool. On PostgreSQL both are the same pool.
+#[derive(Clone)]
+pub struct Store {
+    writer: AnyPool,
+    reader: AnyPool,
+    engine: Engine,
+}
+
+/// How busy a store's connection pools are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections.
+    pub connections: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+}
+
+impl Store {
+    /// Connects to the database at `url`. Does not run migrations: see [`Store::migrate`].
+    pub async fn connect(url: &str, size: PoolSize) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let engine = Engine::of_url(url)?;
+        let options = AnyConnectOptions::from_str(url)?;
+        match engine {
+            Engine::Sqlite => {
+                let writer = sqlite_pool(1).connect_with(options.clone()).await?;
+                let reader = sqlite_pool(size.connections.max(1))
+                    .connect_with(options)
+                    .await?;
+                Ok(Self {
+                    writer,
+                    reader,
+                    engine,
+                })
+            }
+            Engine::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(size.connections.max(2))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?;
+                Ok(Self {
+                    writer: pool.clone(),
+                    reader: pool,
+                    engine,
+                })
+            }
+        }
+    }
+
+    /// Brings the schema up to date. Safe to run from several nodes at once: PostgreSQL
+    /// migrations hold an advisory lock.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.writer).await?;
+        Ok(())
+    }
+
+    /// The engine behind this store.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.reader.execute("SELECT 1").await?;
+        Ok(())
+    }
+
+    /// Connection counts over all pools.
+    pub fn pool_stats(&self) -> PoolStats {
+        let pools: &[&AnyPool] = match self.engine {
+            Engine::Sqlite => &[&self.writer, &self.reader],
+            Engine::Postgres => &[&self.writer],
+        };
+        pools.iter().fold(
+            PoolStats {
+                connections: 0,
+                idle: 0,
+            },
+            |sum, pool| PoolStats {
+                connections: sum.connections + pool.size(),
+                idle: sum.idle + u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            },
+        )
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+/// SQLite connections: WAL so readers never block the writer, `synchronous = FULL` so that a
+/// commit is on disk before it is acknowledged, foreign keys on, and a busy timeout as a last
+/// resort.
+fn sqlite_pool(connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|connection, _meta| {
+            Box::pin(async move {
+                for pragma in [
+                    "PRAGMA journal_mode = WAL",
+                    "PRAGMA synchronous = FULL",
+                    "PRAGMA foreign_keys = ON",
+                    "PRAGMA busy_timeout = 5000",
+                ] {
+                    connection.execute(pragma).await?;
+                }
+                Ok(())
+            })
+        })
+}

@@ -1,0 +1,49 @@
+//! One page of a filtered collection, with the number of matching rows in all pages.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use tracklane_core::page::Page;
+
+use crate::sql::Statement;
+use crate::StoreError;
+
+/// One page of a collection and the number of rows in all pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed<T> {
+    /// The rows of the page.
+    pub items: Vec<T>,
+    /// How many rows match in all.
+    pub total: i64,
+}
+
+/// Reads one page: `filter` is ` FROM ... WHERE ...`, `order` the `ORDER BY` keys.
+pub(crate) async fn page_of<T>(
+    pool: &AnyPool,
+    columns: &str,
+    filter: &Statement,
+    order: &str,
+    page: Page,
+    read: fn(&AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<Listed<T>, StoreError> {
+    let count = Statement::with_head("SELECT COUNT(*) AS total", filter);
+    let total: i64 = count.query().fetch_one(pool).await?.try_get("total")?;
+    let mut select = Statement::with_head(&format!("SELECT {columns}"), filter);
+    select
+        .push(" ORDER BY ")
+        .push(order)
+        .and(" LIMIT ", page.limit)
+        .and(" OFFSET ", page.offset);
+    let rows = select.query().fetch_all(pool).await?;
+    let items = rows.iter().map(read).collect::<Result<_, _>>()?;
+    Ok(Listed { items, total })
+}
+
+/// Reads every row a statement returns.
+pub(crate) async fn all_of<T>(
+    pool: &AnyPool,
+    statement: &Statement,
+    read: fn(&AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, StoreError> {
+    let rows = statement.query().fetch_all(pool).await?;
+    Ok(rows.iter().map(read).collect::<Result<_, _>>()?)
+}

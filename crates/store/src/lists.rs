@@ -1,0 +1,188 @@
+//! Lists and contacts' statuses on them.
+
+use tracklane_core::ids::{AccountId, ContactId, ListId};
+use tracklane_core::list::{ContactList, List, ListPatch, ListStatus};
+use tracklane_core::page::Page;
+use tracklane_core::time::Timestamp;
+
+use crate::listing::{all_of, page_of, Listed};
+use crate::rows::{self, CONTACT_LIST_COLUMNS, LIST_COLUMNS};
+use crate::sql::{Direction, Statement, TextFilter};
+use crate::{Model, Store, StoreError};
+
+/// Which lists to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// A condition on the list's name (AC's `filters[name]` / `filters[name][op]`).
+    pub name: Option<TextFilter>,
+    /// Sort by name in this direction; by id when `None`.
+    pub order_by_name: Option<Direction>,
+}
+
+impl Store {
+    /// Creates a list from a validated draft.
+    pub async fn create_list(
+        &self,
+        account: AccountId,
+        draft: ListPatch,
+        now: Timestamp,
+    ) -> Result<List, StoreError> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO lists \
+             (account_id, name, stringid, sender_url, sender_reminder, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {LIST_COLUMNS}"
+        ))
+        .bind(account.0)
+        .bind(draft.name.unwrap_or_default())
+        .bind(draft.stringid.unwrap_or_default())
+        .bind(draft.sender_url.unwrap_or_default())
+        .bind(draft.sender_reminder.unwrap_or_default())
+        .bind(now.0)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(rows::list(&row)?)
+    }
+
+    /// The list with this id, or [`StoreError::NotFound`].
+    pub async fn existing_list(&self, account: AccountId, id: ListId) -> Result<List, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {LIST_COLUMNS} FROM lists WHERE account_id = $1 AND id = $2"
+        ))
+        .bind(account.0)
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref()
+            .map(rows::list)
+            .transpose()?
+            .ok_or(StoreError::NotFound {
+                model: Model::List,
+                id: id.0,
+            })
+    }
+
+    /// One page of the lists matching `query`.
+    pub async fn lists(
+        &self,
+        account: AccountId,
+        query: &ListQuery,
+        page: Page,
+    ) -> Result<Listed<List>, StoreError> {
+        let mut filter = Statement::new(" FROM lists WHERE account_id = ");
+        filter.push_bind(account.0);
+        if let Some(name) = &query.name {
+            filter.and_text(self.engine, "name", name);
+        }
+        let order = match query.order_by_name {
+            Some(direction) => format!("name{}, id ASC", direction.sql()),
+            None => "id ASC".to_owned(),
+        };
+        page_of(
+            &self.reader,
+            LIST_COLUMNS,
+            &filter,
+            &order,
+            page,
+            rows::list,
+        )
+        .await
+    }
+
+    /// Changes the attributes present in `patch`.
+    pub async fn update_list(
+        &self,
+        account: AccountId,
+        id: ListId,
+        patch: ListPatch,
+        now: Timestamp,
+    ) -> Result<List, StoreError> {
+        let mut update = Statement::new("UPDATE lists SET updated_at = ");
+        update.push_bind(now.0);
+        let columns = [
+            (", name = ", patch.name),
+            (", stringid = ", patch.stringid),
+            (", sender_url = ", patch.sender_url),
+            (", sender_reminder = ", patch.sender_reminder),
+        ];
+        for (sql, value) in columns {
+            if let Some(value) = value {
+                update.and(sql, value);
+            }
+        }
+        update
+            .and(" WHERE account_id = ", account.0)
+            .and(" AND id = ", id.0)
+            .push(" RETURNING ")
+            .push(LIST_COLUMNS);
+        let row = update.query().fetch_optional(&self.writer).await?;
+        row.as_ref()
+            .map(rows::list)
+            .transpose()?
+            .ok_or(StoreError::NotFound {
+                model: Model::List,
+                id: id.0,
+            })
+    }
+
+    /// Deletes a list and every membership of it.
+    pub async fn delete_list(&self, account: AccountId, id: ListId) -> Result<(), StoreError> {
+        self.delete_owned("lists", Model::List, account, id.0).await
+    }
+
+    /// Subscribes or unsubscribes a contact: creates the membership or changes its status.
+    pub async fn set_list_status(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        list: ListId,
+        status: ListStatus,
+        source_id: i64,
+        now: Timestamp,
+    ) -> Result<ContactList, StoreError> {
+        self.existing_contact(account, contact).await?;
+        self.existing_list(account, list).await?;
+        let (subscribed_at, unsubscribed_at) = match status {
+            ListStatus::Unsubscribed => (None, Some(now.0)),
+            _ => (Some(now.0), None),
+        };
+        let row = sqlx::query(&format!(
+            "INSERT INTO contact_lists (account_id, contact_id, list_id, status, source_id, \
+             subscribed_at, unsubscribed_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+             ON CONFLICT (contact_id, list_id) DO UPDATE SET status = excluded.status, \
+             source_id = excluded.source_id, \
+             subscribed_at = COALESCE(excluded.subscribed_at, contact_lists.subscribed_at), \
+             unsubscribed_at = COALESCE(excluded.unsubscribed_at, contact_lists.unsubscribed_at), \
+             updated_at = excluded.updated_at \
+             RETURNING {CONTACT_LIST_COLUMNS}"
+        ))
+        .bind(account.0)
+        .bind(contact.0)
+        .bind(list.0)
+        .bind(status.code())
+        .bind(source_id)
+        .bind(subscribed_at)
+        .bind(unsubscribed_at)
+        .bind(now.0)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(rows::contact_list(&row)?)
+    }
+
+    /// A contact's list memberships, oldest first.
+    pub async fn contact_lists(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+    ) -> Result<Vec<ContactList>, StoreError> {
+        self.existing_contact(account, contact).await?;
+        let mut select = Statement::new(&format!(
+            "SELECT {CONTACT_LIST_COLUMNS} FROM contact_lists WHERE account_id = "
+        ));
+        select
+            .push_bind(account.0)
+            .and(" AND contact_id = ", contact.0)
+            .push(" ORDER BY id");
+        all_of(&self.reader, &select, rows::contact_list).await
+    }
+}

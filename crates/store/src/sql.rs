@@ -1,0 +1,239 @@
+//! Statements whose text is built at run time (filters, orders), with numbered binds (`$1`, `$2`,
+//! ...) that both engines understand, and the few places where the two dialects differ.
+
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::Any;
+
+use crate::Engine;
+
+/// A value bound to a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+}
+
+impl From<i64> for Value {
+    fn from(value: i64) -> Self {
+        Self::Int(value)
+    }
+}
+
+impl From<String> for Value {
+    fn from(value: String) -> Self {
+        Self::Text(value)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+
+/// SQL text with its bound values, built piece by piece.
+#[derive(Debug, Clone, Default)]
+pub struct Statement {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl Statement {
+    /// Starts a statement with `sql`.
+    pub fn new(sql: &str) -> Self {
+        Self {
+            sql: sql.to_owned(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Appends SQL text.
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder bound to `value`.
+    pub fn push_bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.values.push(value.into());
+        self.sql.push('$');
+        self.sql.push_str(&self.values.len().to_string());
+        self
+    }
+
+    /// Appends `sql`, then a placeholder bound to `value`: `and("AND id > ", 5)`.
+    pub fn and(&mut self, sql: &str, value: impl Into<Value>) -> &mut Self {
+        self.push(sql).push_bind(value)
+    }
+
+    /// A statement that is `head` followed by `body` (with `body`'s binds).
+    pub fn with_head(head: &str, body: &Statement) -> Self {
+        Self {
+            sql: format!("{head}{}", body.sql),
+            values: body.values.clone(),
+        }
+    }
+
+    /// The SQL text so far.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The query, ready to run.
+    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        self.values
+            .iter()
+            .fold(sqlx::query(&self.sql), |query, value| match value {
+                Value::Int(int) => query.bind(*int),
+                Value::Text(text) => query.bind(text.as_str()),
+            })
+    }
+}
+
+impl Engine {
+    /// The case-insensitive `LIKE` operator (SQLite's `LIKE` already ignores ASCII case).
+    pub fn ilike(self) -> &'static str {
+        match self {
+            Engine::Sqlite => " LIKE ",
+            Engine::Postgres => " ILIKE ",
+        }
+    }
+}
+
+/// A `LIKE` pattern matching any text that contains `needle`, with `%`, `_` and `\` escaped;
+/// use it with `ESCAPE '\'`.
+pub fn contains_pattern(needle: &str) -> String {
+    format!("%{}%", escape_like(needle))
+}
+
+/// A `LIKE` pattern matching any text that starts with `prefix`; use it with `ESCAPE '\'`.
+pub fn prefix_pattern(prefix: &str) -> String {
+    format!("{}%", escape_like(prefix))
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// A sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Smallest first.
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+impl Direction {
+    /// Parses AC's `ASC` / `DESC` (any case).
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_uppercase().as_str() {
+            "ASC" => Some(Self::Asc),
+            "DESC" => Some(Self::Desc),
+            _ => None,
+        }
+    }
+
+    /// The SQL keyword.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Self::Asc => " ASC",
+            Self::Desc => " DESC",
+        }
+    }
+}
+
+/// A comparison of a text column with a value, as AC's `filters[name][op]=value` asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextFilter {
+    /// The comparison.
+    pub op: TextOp,
+    /// The value compared with.
+    pub value: String,
+}
+
+/// The comparisons of AC's filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextOp {
+    /// Equal.
+    Eq,
+    /// Not equal.
+    Neq,
+    /// Less than.
+    Lt,
+    /// Less than or equal.
+    Lte,
+    /// Greater than.
+    Gt,
+    /// Greater than or equal.
+    Gte,
+    /// Contains (case-insensitive).
+    Contains,
+    /// Starts with (case-insensitive).
+    StartsWith,
+}
+
+impl TextOp {
+    /// Parses AC's operator names.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "eq" => Self::Eq,
+            "neq" => Self::Neq,
+            "lt" => Self::Lt,
+            "lte" => Self::Lte,
+            "gt" => Self::Gt,
+            "gte" => Self::Gte,
+            "contains" => Self::Contains,
+            "starts_with" => Self::StartsWith,
+            _ => return None,
+        })
+    }
+}
+
+impl Statement {
+    /// Appends ` AND <column> <op> <value>` for `filter`.
+    pub fn and_text(&mut self, engine: Engine, column: &str, filter: &TextFilter) -> &mut Self {
+        self.push(" AND ").push(column);
+        let (sql, value) = match filter.op {
+            TextOp::Eq => (" = ", filter.value.clone()),
+            TextOp::Neq => (" <> ", filter.value.clone()),
+            TextOp::Lt => (" < ", filter.value.clone()),
+            TextOp::Lte => (" <= ", filter.value.clone()),
+            TextOp::Gt => (" > ", filter.value.clone()),
+            TextOp::Gte => (" >= ", filter.value.clone()),
+            TextOp::Contains => (engine.ilike(), contains_pattern(&filter.value)),
+            TextOp::StartsWith => (engine.ilike(), prefix_pattern(&filter.value)),
+        };
+        self.and(sql, value);
+        if matches!(filter.op, TextOp::Contains | TextOp::StartsWith) {
+            self.push(" ESCAPE '\\'");
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_binds_in_order() {
+        let mut statement = Statement::new("SELECT * FROM contacts WHERE account_id = ");
+        statement.push_bind(1).and(" AND email = ", "a@b.co");
+        assert_eq!(
+            statement.sql(),
+            "SELECT * FROM contacts WHERE account_id = $1 AND email = $2"
+        );
+    }
+
+    #[test]
+    fn escapes_like_patterns() {
+        assert_eq!(contains_pattern("50%_a\\"), "%50\\%\\_a\\\\%");
+        assert_eq!(prefix_pattern("+1"), "+1%");
+    }
+}

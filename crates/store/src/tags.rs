@@ -1,0 +1,207 @@
+//! Tags and the tags contacts carry.
+
+use tracklane_core::ids::{AccountId, ContactId, ContactTagId, TagId};
+use tracklane_core::page::Page;
+use tracklane_core::tag::{ContactTag, Tag, TagPatch};
+use tracklane_core::time::Timestamp;
+
+use crate::listing::{all_of, page_of, Listed};
+use crate::rows::{self, CONTACT_TAG_COLUMNS, TAG_COLUMNS};
+use crate::sql::{Direction, Statement, TextFilter};
+use crate::{Model, Store, StoreError};
+
+/// Which tags to list.
+#[derive(Debug, Clone, Default)]
+pub struct TagQuery {
+    /// A condition on the tag's name (AC's `search` / `filters[search][op]`).
+    pub name: Option<TextFilter>,
+    /// Sort by name in this direction; by id when `None`.
+    pub order_by_name: Option<Direction>,
+}
+
+impl Store {
+    /// Creates a tag from a validated draft.
+    pub async fn create_tag(
+        &self,
+        account: AccountId,
+        draft: TagPatch,
+        now: Timestamp,
+    ) -> Result<Tag, StoreError> {
+        let id: i64 = sqlx::Row::try_get(
+            &sqlx::query(
+                "INSERT INTO tags (account_id, name, tag_type, description, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+            )
+            .bind(account.0)
+            .bind(draft.name.unwrap_or_default())
+            .bind(draft.tag_type.unwrap_or(tracklane_core::tag::TagType::Contact).as_str())
+            .bind(draft.description.unwrap_or_default())
+            .bind(now.0)
+            .fetch_one(&self.writer)
+            .await?,
+            "id",
+        )?;
+        self.existing_tag(account, TagId(id)).await
+    }
+
+    /// The tag with this id, or [`StoreError::NotFound`].
+    pub async fn existing_tag(&self, account: AccountId, id: TagId) -> Result<Tag, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {TAG_COLUMNS} FROM tags t WHERE t.account_id = $1 AND t.id = $2"
+        ))
+        .bind(account.0)
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref()
+            .map(rows::tag)
+            .transpose()?
+            .ok_or(StoreError::NotFound {
+                model: Model::Tag,
+                id: id.0,
+            })
+    }
+
+    /// One page of the tags matching `query`.
+    pub async fn tags(
+        &self,
+        account: AccountId,
+        query: &TagQuery,
+        page: Page,
+    ) -> Result<Listed<Tag>, StoreError> {
+        let mut filter = Statement::new(" FROM tags t WHERE t.account_id = ");
+        filter.push_bind(account.0);
+        if let Some(name) = &query.name {
+            filter.and_text(self.engine, "t.name", name);
+        }
+        let order = match query.order_by_name {
+            Some(direction) => format!("t.name{}, t.id ASC", direction.sql()),
+            None => "t.id ASC".to_owned(),
+        };
+        page_of(&self.reader, TAG_COLUMNS, &filter, &order, page, rows::tag).await
+    }
+
+    /// Changes the attributes present in `patch`.
+    pub async fn update_tag(
+        &self,
+        account: AccountId,
+        id: TagId,
+        patch: TagPatch,
+        now: Timestamp,
+    ) -> Result<Tag, StoreError> {
+        let mut update = Statement::new("UPDATE tags SET updated_at = ");
+        update.push_bind(now.0);
+        let columns = [
+            (", name = ", patch.name),
+            (
+                ", tag_type = ",
+                patch.tag_type.map(|t| t.as_str().to_owned()),
+            ),
+            (", description = ", patch.description),
+        ];
+        for (sql, value) in columns {
+            if let Some(value) = value {
+                update.and(sql, value);
+            }
+        }
+        update
+            .and(" WHERE account_id = ", account.0)
+            .and(" AND id = ", id.0);
+        if update.query().execute(&self.writer).await?.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                model: Model::Tag,
+                id: id.0,
+            });
+        }
+        self.existing_tag(account, id).await
+    }
+
+    /// Deletes a tag and removes it from every contact.
+    pub async fn delete_tag(&self, account: AccountId, id: TagId) -> Result<(), StoreError> {
+        self.delete_owned("tags", Model::Tag, account, id.0).await
+    }
+
+    /// Puts a tag on a contact. Returns the row and whether it is new (a contact carries a tag
+    /// once; adding it again returns the existing row).
+    pub async fn add_contact_tag(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        tag: TagId,
+        now: Timestamp,
+    ) -> Result<(ContactTag, bool), StoreError> {
+        self.existing_contact(account, contact).await?;
+        self.existing_tag(account, tag).await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO contact_tags (account_id, contact_id, tag_id, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (contact_id, tag_id) DO NOTHING \
+             RETURNING {CONTACT_TAG_COLUMNS}"
+        ))
+        .bind(account.0)
+        .bind(contact.0)
+        .bind(tag.0)
+        .bind(now.0)
+        .fetch_optional(&self.writer)
+        .await?;
+        if let Some(row) = inserted {
+            return Ok((rows::contact_tag(&row)?, true));
+        }
+        let row = sqlx::query(&format!(
+            "SELECT {CONTACT_TAG_COLUMNS} FROM contact_tags WHERE contact_id = $1 AND tag_id = $2"
+        ))
+        .bind(contact.0)
+        .bind(tag.0)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok((rows::contact_tag(&row)?, false))
+    }
+
+    /// Takes a tag off a contact, by the row's id.
+    pub async fn remove_contact_tag(
+        &self,
+        account: AccountId,
+        id: ContactTagId,
+    ) -> Result<(), StoreError> {
+        self.delete_owned("contact_tags", Model::ContactTag, account, id.0)
+            .await
+    }
+
+    /// The tags a contact carries, oldest first.
+    pub async fn contact_tags(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+    ) -> Result<Vec<ContactTag>, StoreError> {
+        self.existing_contact(account, contact).await?;
+        let mut select = Statement::new(&format!(
+            "SELECT {CONTACT_TAG_COLUMNS} FROM contact_tags WHERE account_id = "
+        ));
+        select
+            .push_bind(account.0)
+            .and(" AND contact_id = ", contact.0)
+            .push(" ORDER BY id");
+        all_of(&self.reader, &select, rows::contact_tag).await
+    }
+
+    /// Deletes the row `id` of `table` when it belongs to `account`.
+    pub(crate) async fn delete_owned(
+        &self,
+        table: &str,
+        model: Model,
+        account: AccountId,
+        id: i64,
+    ) -> Result<(), StoreError> {
+        let deleted = sqlx::query(&format!(
+            "DELETE FROM {table} WHERE account_id = $1 AND id = $2"
+        ))
+        .bind(account.0)
+        .bind(id)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound { model, id });
+        }
+        Ok(())
+    }
+}
