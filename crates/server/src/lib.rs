@@ -1,1 +1,23 @@
-//! stub
+//! Tracklane's HTTP server: the ActiveCampaign-compatible API v3 and the operations routes, over
+//! the [`tracklane_store::Store`].
+//!
+//! The service is a library: [`startup::Application::build`] prepares the data directory and the
+//! database, binds the listener and exposes its port; [`startup::Application::run_until_stopped`]
+//! serves until a shutdown signal and then finishes the requests in flight.
+//!
+//! # Layout
+//! - [`config`]: typed settings from flags, `TRACKLANE_*` variables and a TOML file.
+//! - [`startup`]: building and running the application.
+//! - [`state`]: what every handler shares, including the [`state::Clock`].
+//! - [`api_v3`]: `/api/3/...`: auth, errors, extractors, one module per resource.
+//! - [`ops`]: `/healthz` and `/metrics`.
+//! - [`telemetry`]: logs (text or JSON) and request metrics.
+
+#![recursion_limit = "256"]
+
+pub mod api_v3;
+pub mod config;
+pub mod ops;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,6 +1,6 @@
 //! Contacts: create, upsert by email, read, filter, update, delete.
 
-use sqlx::Any;
+use sqlx::{Acquire, AnyConnection};
 use tracklane_core::contact::{Contact, ContactDraft, ContactPatch};
 use tracklane_core::field::FieldValue;
 use tracklane_core::ids::{AccountId, ContactId, ListId, TagId};
@@ -130,29 +130,38 @@ impl Store {
         now: Timestamp,
     ) -> Result<(Contact, Vec<FieldValue>, bool), StoreError> {
         let mut tx = self.writer.begin().await?;
-        let (contact, created) = match insert_contact(&mut tx, account, &draft, now).await? {
-            Some(contact) => (contact, true),
-            None => {
-                let mut update = update_statement(&draft.attributes, now);
-                update
-                    .and(" WHERE account_id = ", account.0)
-                    .and(" AND email = ", draft.email.as_str())
-                    .push(" RETURNING ")
-                    .push(CONTACT_COLUMNS);
-                let row = update.query().fetch_one(&mut *tx).await?;
-                (rows::contact(&row)?, false)
-            }
-        };
-        let values = write_field_values(
-            &mut tx,
-            account,
-            contact.id,
-            &draft.attributes.field_values,
-            now,
-        )
-        .await?;
+        let synced = sync_in(&mut tx, account, &draft, now).await?;
         tx.commit().await?;
-        Ok((contact, values, created))
+        Ok(synced)
+    }
+
+    /// Syncs many contacts in one transaction, each row all or nothing (a savepoint per row):
+    /// a row the store refuses is reported and the others are written. Fails as a whole only
+    /// when the database fails.
+    pub async fn sync_contacts(
+        &self,
+        account: AccountId,
+        drafts: &[ContactDraft],
+        now: Timestamp,
+    ) -> Result<Vec<Result<ContactId, StoreError>>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut outcomes = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            let mut row = tx.begin().await?;
+            match sync_in(&mut row, account, draft, now).await {
+                Ok((contact, _, _)) => {
+                    row.commit().await?;
+                    outcomes.push(Ok(contact.id));
+                }
+                Err(refused @ (StoreError::Invalid(_) | StoreError::NotFound { .. })) => {
+                    row.rollback().await?;
+                    outcomes.push(Err(refused));
+                }
+                Err(failed) => return Err(failed),
+            }
+        }
+        tx.commit().await?;
+        Ok(outcomes)
     }
 
     /// The contact with this id in this account.
@@ -355,11 +364,40 @@ impl Store {
     }
 }
 
-type Tx = sqlx::Transaction<'static, Any>;
+/// Creates or updates the contact with the draft's email on `conn`.
+async fn sync_in(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    draft: &ContactDraft,
+    now: Timestamp,
+) -> Result<(Contact, Vec<FieldValue>, bool), StoreError> {
+    let (contact, created) = match insert_contact(conn, account, draft, now).await? {
+        Some(contact) => (contact, true),
+        None => {
+            let mut update = update_statement(&draft.attributes, now);
+            update
+                .and(" WHERE account_id = ", account.0)
+                .and(" AND email = ", draft.email.as_str())
+                .push(" RETURNING ")
+                .push(CONTACT_COLUMNS);
+            let row = update.query().fetch_one(&mut *conn).await?;
+            (rows::contact(&row)?, false)
+        }
+    };
+    let values = write_field_values(
+        conn,
+        account,
+        contact.id,
+        &draft.attributes.field_values,
+        now,
+    )
+    .await?;
+    Ok((contact, values, created))
+}
 
 /// Inserts the contact, or returns `None` when the account already has its email.
 async fn insert_contact(
-    tx: &mut Tx,
+    conn: &mut AnyConnection,
     account: AccountId,
     draft: &ContactDraft,
     now: Timestamp,
@@ -379,7 +417,7 @@ async fn insert_contact(
     .bind(attributes.phone.as_deref().unwrap_or_default())
     .bind(hash)
     .bind(now.0)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?;
     Ok(row.as_ref().map(rows::contact).transpose()?)
 }

@@ -1,6 +1,6 @@
 //! Custom fields, the values contacts hold for them, their relations to lists and their options.
 
-use sqlx::Any;
+use sqlx::AnyConnection;
 use tracklane_core::contact::FieldValueInput;
 use tracklane_core::field::{Field, FieldOption, FieldPatch, FieldRel, FieldValue};
 use tracklane_core::ids::{AccountId, ContactId, FieldId, FieldValueId};
@@ -365,10 +365,10 @@ impl Store {
     }
 }
 
-/// Writes custom field values of one contact inside `tx`: each field must be the account's and
+/// Writes custom field values of one contact on `conn` (a transaction): each field must be the account's and
 /// each value acceptable for its field's type.
 pub(crate) async fn write_field_values(
-    tx: &mut sqlx::Transaction<'static, Any>,
+    conn: &mut AnyConnection,
     account: AccountId,
     contact: ContactId,
     values: &[FieldValueInput],
@@ -381,7 +381,7 @@ pub(crate) async fn write_field_values(
         ))
         .bind(account.0)
         .bind(input.field.0)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?;
         let field = row.as_ref().map(rows::field).transpose()?.ok_or_else(|| {
             Invalid::invalid("field", format!("there is no custom field {}", input.field))
@@ -400,7 +400,7 @@ pub(crate) async fn write_field_values(
         .bind(field.id.0)
         .bind(input.value.trim())
         .bind(now.0)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *conn)
         .await?;
         written.push(rows::field_value(&row)?);
     }

@@ -1,0 +1,276 @@
+//! `tracklane import contacts FILE.csv`: upserts contacts by email from a CSV file with a header
+//! row. Columns map to the standard attributes (email, first name, last name, phone) and to
+//! custom fields by title or personalization tag; any other column is reported and skipped.
+//! Each row is written whole or not at all; refused rows are reported with their line number.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use tracklane_core::contact::{ContactDraft, ContactInput, FieldValueInput};
+use tracklane_core::ids::{AccountId, FieldId};
+use tracklane_core::page::{Page, MAX_LIMIT};
+use tracklane_core::time::Timestamp;
+use tracklane_store::Store;
+
+/// How many rows go to the store in one transaction.
+const BATCH: usize = 500;
+
+/// Where a CSV column goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Email,
+    FirstName,
+    LastName,
+    Phone,
+    Field(FieldId),
+    Skipped,
+}
+
+/// A row the import did not write, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// The row's line in the file (the header is line 1).
+    pub line: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Rows written.
+    pub upserted: u64,
+    /// Rows refused.
+    pub rejected: Vec<Rejected>,
+    /// Header names that map to nothing.
+    pub skipped_columns: Vec<String>,
+}
+
+/// Imports `path` into `account`, showing progress, and prints the report.
+pub async fn contacts(store: &Store, account: AccountId, path: &Path) -> anyhow::Result<()> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    let progress = ProgressBar::new(size).with_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let report = import(store, account, file, &progress).await?;
+    progress.finish_and_clear();
+    for column in &report.skipped_columns {
+        eprintln!("column '{column}' skipped: it is no standard attribute and no custom field");
+    }
+    for rejected in &report.rejected {
+        eprintln!("line {}: {}", rejected.line, rejected.reason);
+    }
+    println!(
+        "{} contacts imported, {} rows rejected",
+        report.upserted,
+        report.rejected.len()
+    );
+    Ok(())
+}
+
+/// Imports the CSV `input` into `account`.
+pub async fn import(
+    store: &Store,
+    account: AccountId,
+    input: impl std::io::Read,
+    progress: &ProgressBar,
+) -> anyhow::Result<Report> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let headers = reader.headers().context("reading the header row")?.clone();
+    let fields = custom_fields(store, account).await?;
+    let columns: Vec<Column> = headers.iter().map(|h| column_of(h, &fields)).collect();
+    if !columns.contains(&Column::Email) {
+        bail!("the header row has no email column");
+    }
+    let mut report = Report {
+        skipped_columns: headers
+            .iter()
+            .zip(&columns)
+            .filter(|(_, column)| **column == Column::Skipped)
+            .map(|(header, _)| header.to_owned())
+            .collect(),
+        ..Report::default()
+    };
+    let mut batch: Vec<(u64, ContactDraft)> = Vec::with_capacity(BATCH);
+    for record in reader.records() {
+        match record {
+            Err(error) => report.rejected.push(Rejected {
+                line: error.position().map_or(0, |p| p.line()),
+                reason: format!("unreadable row: {error}"),
+            }),
+            Ok(record) => {
+                let line = record.position().map_or(0, |p| p.line());
+                progress.set_position(record.position().map_or(0, |p| p.byte()));
+                match row_input(&columns, &record).into_draft() {
+                    Ok(draft) => batch.push((line, draft)),
+                    Err(invalid) => report.rejected.push(Rejected {
+                        line,
+                        reason: format!("{}: {}", invalid.attribute, invalid.detail),
+                    }),
+                }
+            }
+        }
+        if batch.len() >= BATCH {
+            write_batch(store, account, &mut batch, &mut report).await?;
+            progress.set_message(format!("{} imported", report.upserted));
+        }
+    }
+    write_batch(store, account, &mut batch, &mut report).await?;
+    report.rejected.sort_by_key(|r| r.line);
+    Ok(report)
+}
+
+async fn write_batch(
+    store: &Store,
+    account: AccountId,
+    batch: &mut Vec<(u64, ContactDraft)>,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let drafts: Vec<ContactDraft> = batch.iter().map(|(_, draft)| draft.clone()).collect();
+    let outcomes = store
+        .sync_contacts(account, &drafts, Timestamp::now())
+        .await
+        .context("writing contacts")?;
+    for ((line, _), outcome) in batch.iter().zip(outcomes) {
+        match outcome {
+            Ok(_) => report.upserted += 1,
+            Err(refused) => report.rejected.push(Rejected {
+                line: *line,
+                reason: refused.to_string(),
+            }),
+        }
+    }
+    batch.clear();
+    Ok(())
+}
+
+/// The account's custom fields by normalised title and personalization tag.
+async fn custom_fields(
+    store: &Store,
+    account: AccountId,
+) -> anyhow::Result<HashMap<String, FieldId>> {
+    let mut fields = HashMap::new();
+    let mut page = Page {
+        limit: MAX_LIMIT,
+        offset: 0,
+    };
+    loop {
+        let listed = store.fields(account, None, page).await?;
+        for field in &listed.items {
+            fields.insert(normalised(&field.title), field.id);
+            fields.insert(normalised(&field.perstag), field.id);
+        }
+        page.offset += MAX_LIMIT;
+        if page.offset >= listed.total {
+            return Ok(fields);
+        }
+    }
+}
+
+/// Lower-case letters and digits only: `First Name`, `first_name` and `FIRSTNAME` are one.
+fn normalised(header: &str) -> String {
+    header
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+fn column_of(header: &str, fields: &HashMap<String, FieldId>) -> Column {
+    match normalised(header).as_str() {
+        "email" | "emailaddress" => Column::Email,
+        "firstname" | "first" => Column::FirstName,
+        "lastname" | "last" => Column::LastName,
+        "phone" | "phonenumber" => Column::Phone,
+        other => fields
+            .get(other)
+            .map_or(Column::Skipped, |id| Column::Field(*id)),
+    }
+}
+
+fn row_input(columns: &[Column], record: &csv::StringRecord) -> ContactInput {
+    let mut input = ContactInput::default();
+    for (column, value) in columns.iter().zip(record.iter()) {
+        let value = Some(value.to_owned());
+        match column {
+            Column::Email => input.email = value,
+            Column::FirstName => input.first_name = value,
+            Column::LastName => input.last_name = value,
+            Column::Phone => input.phone = value,
+            Column::Field(field) => input.field_values.push(FieldValueInput {
+                field: *field,
+                value: value.unwrap_or_default(),
+            }),
+            Column::Skipped => {}
+        }
+    }
+    input
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_map_loosely() {
+        let fields = HashMap::from([("favouritecolour".to_owned(), FieldId(3))]);
+        assert_eq!(column_of("E-mail", &fields), Column::Email);
+        assert_eq!(column_of("First Name", &fields), Column::FirstName);
+        assert_eq!(column_of("last_name", &fields), Column::LastName);
+        assert_eq!(
+            column_of("Favourite colour", &fields),
+            Column::Field(FieldId(3))
+        );
+        assert_eq!(column_of("shoe size", &fields), Column::Skipped);
+    }
+
+    #[tokio::test]
+    async fn imports_valid_rows_and_reports_the_others_by_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let store = Store::connect(&url, Default::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let account = store.bootstrap(Timestamp::now()).await.unwrap().unwrap().id;
+        let csv = "email,first name,shoe size\n\
+                   ada@example.com,Ada,40\n\
+                   not-an-email,Bob,41\n\
+                   \"broken,row\n";
+        let report = import(&store, account, csv.as_bytes(), &ProgressBar::hidden())
+            .await
+            .unwrap();
+        assert_eq!(report.upserted, 1);
+        assert_eq!(report.skipped_columns, vec!["shoe size".to_owned()]);
+        assert_eq!(report.rejected.len(), 2);
+        assert_eq!(report.rejected[0].line, 3);
+        assert!(report.rejected[0].reason.starts_with("email"));
+        let again = import(
+            &store,
+            account,
+            "email\nADA@example.com\n".as_bytes(),
+            &ProgressBar::hidden(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(again.upserted, 1);
+        let page = store
+            .contacts(account, &Default::default(), Page::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            page.total, 1,
+            "a second import of the same email updates, never duplicates"
+        );
+    }
+}

@@ -1,0 +1,36 @@
+//! `Api-Token` authentication: every `/api/3` route runs for the one account the key opens.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use secrecy::SecretString;
+use tracklane_store::accounts::KeyKind;
+
+use super::error::ApiError;
+use crate::state::AppState;
+
+/// Finds the account of the request's `Api-Token` and puts its id in the request's extensions;
+/// answers 403 when the key is missing or opens nothing.
+pub async fn require_api_key(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let key = request
+        .headers()
+        .get("api-token")
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .map(|key| SecretString::from(key.to_owned()))
+        .ok_or(ApiError::Forbidden(
+            "No API token given: send your API key in the Api-Token header",
+        ))?;
+    let account = state
+        .store
+        .account_for_key(KeyKind::Api, &key)
+        .await?
+        .ok_or(ApiError::Forbidden("The API token is not valid"))?;
+    request.extensions_mut().insert(account);
+    Ok(next.run(request).await)
+}

@@ -1,0 +1,397 @@
+//! `/contacts`, `/contact/sync` and a contact's sub-collections.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tracklane_core::contact::{Contact, ContactInput, FieldValueInput};
+use tracklane_core::field::FieldValue;
+use tracklane_core::ids::{AccountId, ContactId, FieldId, ListId, TagId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::time::Timestamp;
+use tracklane_store::contacts::{ContactOrder, ContactQuery};
+use tracklane_store::Model;
+
+use super::error::ApiError;
+use super::extract::{path_id, ApiJson, ApiQuery, LooseId};
+use super::fields::field_value_json;
+use super::lists::contact_list_json;
+use super::render::{links, loose_text, meta};
+use super::tags::contact_tag_json;
+use crate::state::AppState;
+
+/// The contact routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/contacts", post(create).get(list))
+        .route("/contact/sync", post(sync))
+        .route("/contacts/{id}", get(show).put(update).delete(remove))
+        .route("/contacts/{id}/contactTags", get(tags_of))
+        .route("/contacts/{id}/contactLists", get(lists_of))
+        .route("/contacts/{id}/fieldValues", get(field_values_of))
+}
+
+/// `{"contact": {...}}` as clients send it.
+#[derive(Debug, Deserialize)]
+struct ContactEnvelope {
+    contact: Option<ContactBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ContactBody {
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+    field_values: Option<Vec<FieldValueBody>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FieldValueBody {
+    field: Option<LooseId>,
+    value: Option<Value>,
+}
+
+impl ContactEnvelope {
+    fn into_input(self) -> Result<ContactInput, Invalid> {
+        let body = self.contact.ok_or_else(|| Invalid::missing("contact"))?;
+        let field_values = body
+            .field_values
+            .unwrap_or_default()
+            .into_iter()
+            .map(|fv| {
+                let field = super::extract::required_id(fv.field.as_ref(), "field")?;
+                let value = fv
+                    .value
+                    .as_ref()
+                    .map_or(Some(String::new()), loose_text)
+                    .ok_or_else(|| Invalid::invalid("value", "a field value must be text"))?;
+                Ok(FieldValueInput {
+                    field: FieldId(field),
+                    value,
+                })
+            })
+            .collect::<Result<_, Invalid>>()?;
+        Ok(ContactInput {
+            email: body.email,
+            first_name: body.first_name,
+            last_name: body.last_name,
+            phone: body.phone,
+            field_values,
+        })
+    }
+}
+
+/// A contact in AC's shape.
+pub fn contact_json(contact: &Contact, base: &str) -> Value {
+    let (local, domain) = contact.email.rsplit_once('@').unwrap_or(("", ""));
+    let mut links = links(
+        base,
+        &format!("contacts/{}", contact.id),
+        &[
+            "bounceLogs",
+            "contactAutomations",
+            "contactData",
+            "contactGoals",
+            "contactLists",
+            "contactLogs",
+            "contactTags",
+            "contactDeals",
+            "deals",
+            "fieldValues",
+            "geoIps",
+            "notes",
+            "organization",
+            "plusAppend",
+            "trackingLogs",
+            "scoreValues",
+            "accountContacts",
+            "automationEntryCounts",
+        ],
+    );
+    links["contactAutomations"] = json!(format!(
+        "{base}/api/3/contacts/{}/contactAutomations?limit=1000&orders%5Blastdate%5D=DESC",
+        contact.id
+    ));
+    json!({
+        "cdate": contact.created_at.to_api(),
+        "email": contact.email,
+        "phone": contact.phone,
+        "firstName": contact.first_name,
+        "lastName": contact.last_name,
+        "orgid": "0",
+        "orgname": "",
+        "segmentio_id": "",
+        "bounced_hard": "0",
+        "bounced_soft": "0",
+        "bounced_date": null,
+        "ip": "0",
+        "ua": null,
+        "hash": contact.hash,
+        "socialdata_lastcheck": null,
+        "email_local": local,
+        "email_domain": domain,
+        "sentcnt": "0",
+        "rating_tstamp": null,
+        "gravatar": "0",
+        "deleted": "0",
+        "anonymized": "0",
+        "adate": null,
+        "udate": contact.updated_at.to_api(),
+        "edate": null,
+        "deleted_at": null,
+        "created_utc_timestamp": contact.created_at.to_api_plain(),
+        "updated_utc_timestamp": contact.updated_at.to_api_plain(),
+        "created_timestamp": contact.created_at.to_api_plain(),
+        "updated_timestamp": contact.updated_at.to_api_plain(),
+        "created_by": null,
+        "updated_by": null,
+        "email_empty": contact.email.is_empty(),
+        "mpp_tracking": "0",
+        "scoreValues": [],
+        "links": links,
+        "id": contact.id.to_string(),
+        "organization": null,
+    })
+}
+
+fn written_json(contact: &Contact, values: &[FieldValue], base: &str) -> Value {
+    let mut contact_json = contact_json(contact, base);
+    contact_json["fieldValues"] =
+        json!(values.iter().map(|v| v.id.to_string()).collect::<Vec<_>>());
+    json!({
+        "fieldValues": values.iter().map(|v| field_value_json(v, base)).collect::<Vec<_>>(),
+        "contact": contact_json,
+    })
+}
+
+/// `POST /contacts`: 201, or 422 when the email is taken.
+async fn create(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    ApiJson(body): ApiJson<ContactEnvelope>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let draft = body.into_input()?.into_draft()?;
+    let (contact, values) = state
+        .store
+        .create_contact(account, draft, state.now())
+        .await?;
+    let base = &state.settings.public_url;
+    Ok((
+        StatusCode::CREATED,
+        Json(written_json(&contact, &values, base)),
+    ))
+}
+
+/// `POST /contact/sync`: creates (201) or updates (200) the contact with this email.
+async fn sync(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    ApiJson(body): ApiJson<ContactEnvelope>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let draft = body.into_input()?.into_draft()?;
+    let (contact, values, created) = state
+        .store
+        .sync_contact(account, draft, state.now())
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let base = &state.settings.public_url;
+    Ok((status, Json(written_json(&contact, &values, base))))
+}
+
+/// `GET /contacts/{id}` with its lists and field values side-loaded, as AC does.
+async fn show(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = ContactId(path_id(&id, Model::Contact)?);
+    let contact = state.store.existing_contact(account, id).await?;
+    let lists = state.store.contact_lists(account, id).await?;
+    let values = state.store.contact_field_values(account, id).await?;
+    let base = &state.settings.public_url;
+    let mut contact_json = contact_json(&contact, base);
+    contact_json["contactAutomations"] = json!([]);
+    contact_json["contactLists"] =
+        json!(lists.iter().map(|l| l.id.to_string()).collect::<Vec<_>>());
+    contact_json["fieldValues"] =
+        json!(values.iter().map(|v| v.id.to_string()).collect::<Vec<_>>());
+    contact_json["geoIps"] = json!([]);
+    contact_json["deals"] = json!([]);
+    contact_json["accountContacts"] = json!([]);
+    Ok(Json(json!({
+        "contactAutomations": [],
+        "contactLists": lists.iter().map(|l| contact_list_json(l, base)).collect::<Vec<_>>(),
+        "deals": [],
+        "fieldValues": values.iter().map(|v| field_value_json(v, base)).collect::<Vec<_>>(),
+        "geoAddresses": [],
+        "geoIps": [],
+        "contact": contact_json,
+    })))
+}
+
+fn parse_ids(raw: Vec<&str>) -> Result<Vec<i64>, ApiError> {
+    raw.into_iter()
+        .map(|id| {
+            id.parse()
+                .map_err(|_| Invalid::invalid("ids", format!("'{id}' is not an id")).into())
+        })
+        .collect()
+}
+
+fn parse_time(query: &ApiQuery, key: &'static str) -> Result<Option<Timestamp>, ApiError> {
+    query
+        .get(&format!("filters[{key}]"))
+        .map(|raw| {
+            Timestamp::parse_api(raw).ok_or_else(|| {
+                Invalid::invalid(
+                    key,
+                    format!("'{raw}' is not a date (YYYY-MM-DD or ISO-8601)"),
+                )
+                .into()
+            })
+        })
+        .transpose()
+}
+
+fn contact_query(query: &ApiQuery) -> Result<ContactQuery, ApiError> {
+    let order = query
+        .orders()
+        .into_iter()
+        .filter_map(|(key, direction)| Some((ContactOrder::parse(key)?, direction)))
+        .collect();
+    Ok(ContactQuery {
+        email: query
+            .get("email")
+            .or_else(|| query.get("filters[email]"))
+            .map(str::to_owned),
+        email_like: query.get("email_like").map(str::to_owned),
+        search: query.get("search").map(str::to_owned),
+        ids: parse_ids(query.all("ids"))?,
+        id_greater: query.number("id_greater")?,
+        id_less: query.number("id_less")?,
+        exclude: query.number("exclude")?,
+        list: query.number("listid")?.map(ListId),
+        list_status: query.number("status")?,
+        tag: query.number("tagid")?.map(TagId),
+        phone: query.get("phone").map(str::to_owned),
+        created_before: parse_time(query, "created_before")?,
+        created_after: parse_time(query, "created_after")?,
+        updated_before: parse_time(query, "updated_before")?,
+        updated_after: parse_time(query, "updated_after")?,
+        order,
+    })
+}
+
+/// `GET /contacts` with AC's filters and paging.
+async fn list(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    query: ApiQuery,
+) -> Result<Json<Value>, ApiError> {
+    let page = query.page()?;
+    let filters = contact_query(&query)?;
+    let listed = state.store.contacts(account, &filters, page).await?;
+    let base = &state.settings.public_url;
+    let mut meta = meta(listed.total);
+    meta["page_input"] = json!({
+        "segmentid": null,
+        "formid": 0,
+        "listid": filters.list.map_or(0, |l| l.0),
+        "tagid": filters.tag.map_or(0, |t| t.0),
+        "limit": page.limit,
+        "offset": page.offset,
+        "search": filters.search,
+        "sort": null,
+        "seriesid": 0,
+        "waitid": 0,
+        "status": filters.list_status.unwrap_or(-1),
+        "forceQuery": 0,
+        "cacheid": "",
+    });
+    Ok(Json(json!({
+        "scoreValues": [],
+        "contacts": listed.items.iter().map(|c| contact_json(c, base)).collect::<Vec<_>>(),
+        "meta": meta,
+    })))
+}
+
+/// `PUT /contacts/{id}`: a partial update.
+async fn update(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ContactEnvelope>,
+) -> Result<Json<Value>, ApiError> {
+    let id = ContactId(path_id(&id, Model::Contact)?);
+    let patch = body.into_input()?.into_patch()?;
+    let (contact, values) = state
+        .store
+        .update_contact(account, id, patch, state.now())
+        .await?;
+    Ok(Json(written_json(
+        &contact,
+        &values,
+        &state.settings.public_url,
+    )))
+}
+
+/// `DELETE /contacts/{id}`: `{}`.
+async fn remove(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = ContactId(path_id(&id, Model::Contact)?);
+    state.store.delete_contact(account, id).await?;
+    Ok(Json(json!({})))
+}
+
+/// `GET /contacts/{id}/contactTags`.
+async fn tags_of(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = ContactId(path_id(&id, Model::Contact)?);
+    let tags = state.store.contact_tags(account, id).await?;
+    let base = &state.settings.public_url;
+    Ok(Json(json!({
+        "contactTags": tags.iter().map(|t| contact_tag_json(t, base)).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET /contacts/{id}/contactLists`.
+async fn lists_of(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = ContactId(path_id(&id, Model::Contact)?);
+    let lists = state.store.contact_lists(account, id).await?;
+    let base = &state.settings.public_url;
+    Ok(Json(json!({
+        "contactLists": lists.iter().map(|l| contact_list_json(l, base)).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET /contacts/{id}/fieldValues`.
+async fn field_values_of(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = ContactId(path_id(&id, Model::Contact)?);
+    let values = state.store.contact_field_values(account, id).await?;
+    let base = &state.settings.public_url;
+    Ok(Json(json!({
+        "fieldValues": values.iter().map(|v| field_value_json(v, base)).collect::<Vec<_>>(),
+    })))
+}

@@ -1,0 +1,465 @@
+//! `/fields`, `/fieldValues`, `/fieldRels` and field options.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tracklane_core::contact::FieldValueInput;
+use tracklane_core::field::{Field, FieldInput, FieldOption, FieldRel, FieldValue};
+use tracklane_core::ids::{AccountId, ContactId, FieldId, FieldValueId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::text::{bounded, NAME_MAX};
+use tracklane_store::fields::{FieldOptionDraft, FieldValueQuery};
+use tracklane_store::Model;
+
+use super::contacts::contact_json;
+use super::error::{reference_error, ApiError};
+use super::extract::{path_id, required_id, ApiJson, ApiQuery, LooseId};
+use super::render::{links, loose_text, meta};
+use crate::state::AppState;
+
+/// The custom field routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/fields", post(create).get(list))
+        .route("/fields/{id}", get(show).put(update).delete(remove))
+        .route("/fields/{id}/options", get(options_of))
+        .route("/fieldRels", post(relate))
+        .route("/fieldOption/bulk", post(add_options))
+        .route("/fieldOptions/bulk", post(add_options))
+        .route("/fieldValues", post(set_value).get(list_values))
+        .route(
+            "/fieldValues/{id}",
+            get(show_value).put(update_value).delete(remove_value),
+        )
+}
+
+#[derive(Debug, Deserialize)]
+struct FieldEnvelope {
+    field: Option<FieldBody>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FieldBody {
+    title: Option<String>,
+    #[serde(rename = "type")]
+    field_type: Option<String>,
+    descript: Option<String>,
+    perstag: Option<String>,
+    defval: Option<String>,
+    visible: Option<LooseId>,
+    ordernum: Option<LooseId>,
+}
+
+impl FieldEnvelope {
+    fn into_input(self) -> Result<FieldInput, Invalid> {
+        let body = self.field.ok_or_else(|| Invalid::missing("field"))?;
+        Ok(FieldInput {
+            title: body.title,
+            field_type: body.field_type,
+            description: body.descript,
+            perstag: body.perstag,
+            default_value: body.defval,
+            visible: body.visible.map(|v| v.id("visible")).transpose()?,
+            ordernum: body.ordernum.map(|o| o.id("ordernum")).transpose()?,
+        })
+    }
+}
+
+/// A custom field in AC's shape.
+pub fn field_json(field: &Field, base: &str) -> Value {
+    json!({
+        "title": field.title,
+        "descript": field.description,
+        "type": field.field_type.as_str(),
+        "isrequired": "0",
+        "perstag": field.perstag,
+        "defval": field.default_value,
+        "show_in_list": "0",
+        "rows": "0",
+        "cols": "0",
+        "visible": if field.visible { "1" } else { "0" },
+        "service": "",
+        "ordernum": field.ordernum.to_string(),
+        "cdate": field.created_at.to_api(),
+        "udate": field.updated_at.to_api(),
+        "options": [],
+        "relations": [],
+        "links": links(base, &format!("fields/{}", field.id), &["options", "relations"]),
+        "id": field.id.to_string(),
+    })
+}
+
+/// A contact's field value in AC's shape.
+pub fn field_value_json(value: &FieldValue, base: &str) -> Value {
+    json!({
+        "contact": value.contact.to_string(),
+        "field": value.field.to_string(),
+        "value": value.value,
+        "cdate": value.created_at.to_api(),
+        "udate": value.updated_at.to_api(),
+        "created_by": null,
+        "updated_by": null,
+        "links": links(base, &format!("fieldValues/{}", value.id), &["owner", "field"]),
+        "id": value.id.to_string(),
+        "owner": value.contact.to_string(),
+    })
+}
+
+fn field_rel_json(rel: &FieldRel) -> Value {
+    json!({
+        "field": rel.field.to_string(),
+        "relid": rel.relid.to_string(),
+        "dorder": "0",
+        "cdate": rel.created_at.to_api(),
+        "links": [],
+        "id": rel.id.to_string(),
+    })
+}
+
+fn field_option_json(option: &FieldOption) -> Value {
+    json!({
+        "field": option.field.to_string(),
+        "orderid": option.orderid.to_string(),
+        "value": option.value,
+        "label": option.label,
+        "isdefault": if option.isdefault { "1" } else { "0" },
+        "cdate": option.created_at.to_api(),
+        "udate": option.created_at.to_api(),
+        "links": [],
+        "id": option.id.to_string(),
+    })
+}
+
+/// `POST /fields`: 201, or 422 `duplicate` when the title is taken.
+async fn create(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    ApiJson(body): ApiJson<FieldEnvelope>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let draft = body.into_input()?.into_draft()?;
+    let field = state
+        .store
+        .create_field(account, draft, state.now())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "field": field_json(&field, &state.settings.public_url) })),
+    ))
+}
+
+/// `GET /fields`: paging and `filters[perstag]`.
+async fn list(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    query: ApiQuery,
+) -> Result<Json<Value>, ApiError> {
+    let perstag = query.get("filters[perstag]");
+    let listed = state.store.fields(account, perstag, query.page()?).await?;
+    let base = &state.settings.public_url;
+    Ok(Json(json!({
+        "fieldOptions": [],
+        "fieldRels": [],
+        "fields": listed.items.iter().map(|f| field_json(f, base)).collect::<Vec<_>>(),
+        "meta": meta(listed.total),
+    })))
+}
+
+/// `GET /fields/{id}` with its options and list relations.
+async fn show(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = FieldId(path_id(&id, Model::Field)?);
+    let field = state.store.existing_field(account, id).await?;
+    let options = state.store.field_options(account, id).await?;
+    let rels = state.store.field_rels(account, id).await?;
+    Ok(Json(json!({
+        "fieldOptions": options.iter().map(field_option_json).collect::<Vec<_>>(),
+        "fieldRels": rels.iter().map(field_rel_json).collect::<Vec<_>>(),
+        "field": field_json(&field, &state.settings.public_url),
+    })))
+}
+
+/// `PUT /fields/{id}`: a partial update.
+async fn update(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<FieldEnvelope>,
+) -> Result<Json<Value>, ApiError> {
+    let id = FieldId(path_id(&id, Model::Field)?);
+    let patch = body.into_input()?.into_patch()?;
+    let field = state
+        .store
+        .update_field(account, id, patch, state.now())
+        .await?;
+    Ok(Json(
+        json!({ "field": field_json(&field, &state.settings.public_url) }),
+    ))
+}
+
+/// `DELETE /fields/{id}`: `{}`, with every value of the field.
+async fn remove(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = FieldId(path_id(&id, Model::Field)?);
+    state.store.delete_field(account, id).await?;
+    Ok(Json(json!({})))
+}
+
+/// `GET /fields/{id}/options`.
+async fn options_of(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = FieldId(path_id(&id, Model::Field)?);
+    let options = state.store.field_options(account, id).await?;
+    Ok(Json(json!({
+        "fieldOptions": options.iter().map(field_option_json).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FieldRelEnvelope {
+    field_rel: Option<FieldRelBody>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FieldRelBody {
+    field: Option<LooseId>,
+    relid: Option<LooseId>,
+}
+
+/// `POST /fieldRels`: 201; relates a field to a list (`relid` 0: all lists).
+async fn relate(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    ApiJson(body): ApiJson<FieldRelEnvelope>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = body.field_rel.ok_or_else(|| Invalid::missing("fieldRel"))?;
+    let field = FieldId(required_id(body.field.as_ref(), "field")?);
+    let relid = body.relid.map(|r| r.id("relid")).transpose()?.unwrap_or(0);
+    let rel = state
+        .store
+        .relate_field(account, field, relid, state.now())
+        .await
+        .map_err(reference_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "fieldRel": field_rel_json(&rel) })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FieldOptionsEnvelope {
+    field_options: Option<Vec<FieldOptionBody>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FieldOptionBody {
+    field: Option<LooseId>,
+    label: Option<String>,
+    value: Option<String>,
+    orderid: Option<LooseId>,
+    isdefault: Option<Value>,
+}
+
+impl FieldOptionBody {
+    fn into_draft(self) -> Result<FieldOptionDraft, Invalid> {
+        let field = FieldId(required_id(self.field.as_ref(), "field")?);
+        let value = bounded("value", &self.value.unwrap_or_default(), NAME_MAX)?;
+        let label = match self.label {
+            Some(label) => bounded("label", &label, NAME_MAX)?,
+            None => value.clone(),
+        };
+        let isdefault = self
+            .isdefault
+            .as_ref()
+            .and_then(loose_text)
+            .is_some_and(|flag| matches!(flag.as_str(), "1" | "true"));
+        Ok(FieldOptionDraft {
+            field,
+            label,
+            value,
+            orderid: self
+                .orderid
+                .map(|o| o.id("orderid"))
+                .transpose()?
+                .unwrap_or(0),
+            isdefault,
+        })
+    }
+}
+
+/// `POST /fieldOption/bulk` (and `/fieldOptions/bulk`): 201; all options or none.
+async fn add_options(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    ApiJson(body): ApiJson<FieldOptionsEnvelope>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let drafts = body
+        .field_options
+        .ok_or_else(|| Invalid::missing("fieldOptions"))?
+        .into_iter()
+        .map(FieldOptionBody::into_draft)
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = state
+        .store
+        .add_field_options(account, drafts, state.now())
+        .await
+        .map_err(reference_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "fieldOptions": options.iter().map(field_option_json).collect::<Vec<_>>() })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FieldValueEnvelope {
+    field_value: Option<FieldValueBody>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FieldValueBody {
+    contact: Option<LooseId>,
+    field: Option<LooseId>,
+    value: Option<Value>,
+}
+
+impl FieldValueBody {
+    fn value_text(&self) -> Result<String, Invalid> {
+        self.value
+            .as_ref()
+            .map_or(Some(String::new()), loose_text)
+            .ok_or_else(|| Invalid::invalid("value", "a field value must be text"))
+    }
+}
+
+async fn value_answer(
+    state: &AppState,
+    account: AccountId,
+    value: &FieldValue,
+) -> Result<Json<Value>, ApiError> {
+    let contact = state.store.existing_contact(account, value.contact).await?;
+    let base = &state.settings.public_url;
+    Ok(Json(json!({
+        "contacts": [contact_json(&contact, base)],
+        "fieldValue": field_value_json(value, base),
+    })))
+}
+
+/// `POST /fieldValues`: sets a contact's value of a field (creating or replacing it).
+async fn set_value(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    ApiJson(body): ApiJson<FieldValueEnvelope>,
+) -> Result<Json<Value>, ApiError> {
+    let body = body
+        .field_value
+        .ok_or_else(|| Invalid::missing("fieldValue"))?;
+    let contact = ContactId(required_id(body.contact.as_ref(), "contact")?);
+    let field = FieldId(required_id(body.field.as_ref(), "field")?);
+    let input = FieldValueInput {
+        field,
+        value: body.value_text()?,
+    };
+    let value = state
+        .store
+        .set_field_value(account, contact, input, state.now())
+        .await
+        .map_err(reference_error)?;
+    value_answer(&state, account, &value).await
+}
+
+/// `GET /fieldValues`: `filters[fieldid]`, `filters[val]`, paging.
+async fn list_values(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    query: ApiQuery,
+) -> Result<Json<Value>, ApiError> {
+    let filters = FieldValueQuery {
+        field: query.number("filters[fieldid]")?.map(FieldId),
+        value: query.get("filters[val]").map(str::to_owned),
+    };
+    let listed = state
+        .store
+        .field_values(account, &filters, query.page()?)
+        .await?;
+    let base = &state.settings.public_url;
+    Ok(Json(json!({
+        "fieldValues": listed.items.iter().map(|v| field_value_json(v, base)).collect::<Vec<_>>(),
+        "meta": meta(listed.total),
+    })))
+}
+
+/// `GET /fieldValues/{id}`.
+async fn show_value(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = FieldValueId(path_id(&id, Model::FieldValue)?);
+    let value = state.store.existing_field_value(account, id).await?;
+    Ok(Json(json!({
+        "fieldValue": field_value_json(&value, &state.settings.public_url),
+    })))
+}
+
+/// `PUT /fieldValues/{id}`: a new value; `contact` and `field` may be left out.
+async fn update_value(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<FieldValueEnvelope>,
+) -> Result<Json<Value>, ApiError> {
+    let id = FieldValueId(path_id(&id, Model::FieldValue)?);
+    let existing = state.store.existing_field_value(account, id).await?;
+    let body = body
+        .field_value
+        .ok_or_else(|| Invalid::missing("fieldValue"))?;
+    let contact = match &body.contact {
+        Some(contact) => ContactId(contact.id("contact")?),
+        None => existing.contact,
+    };
+    let field = match &body.field {
+        Some(field) => FieldId(field.id("field")?),
+        None => existing.field,
+    };
+    if contact != existing.contact || field != existing.field {
+        return Err(Invalid::invalid(
+            "fieldValue",
+            "a field value's contact and field cannot change; create another value instead",
+        )
+        .into());
+    }
+    let input = FieldValueInput {
+        field,
+        value: body.value_text()?,
+    };
+    let value = state
+        .store
+        .set_field_value(account, contact, input, state.now())
+        .await?;
+    value_answer(&state, account, &value).await
+}
+
+/// `DELETE /fieldValues/{id}`: `{}`.
+async fn remove_value(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = FieldValueId(path_id(&id, Model::FieldValue)?);
+    state.store.delete_field_value(account, id).await?;
+    Ok(Json(json!({})))
+}

@@ -1,0 +1,45 @@
+//! The ActiveCampaign-compatible API v3 under `/api/3`: AC's paths, wrapper keys, field names,
+//! types (ids as strings), pagination, filters and error shapes, so that existing clients work
+//! by changing only the base URL and the key.
+
+pub mod auth;
+pub mod contacts;
+pub mod error;
+pub mod extract;
+pub mod fields;
+pub mod lists;
+pub mod render;
+pub mod tags;
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use serde_json::json;
+
+use crate::state::AppState;
+use error::ApiError;
+
+/// The `/api/3` routes, behind `Api-Token` authentication.
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(root))
+        .merge(contacts::routes())
+        .merge(tags::routes())
+        .merge(lists::routes())
+        .merge(fields::routes())
+        .route_layer(middleware::from_fn_with_state(state, auth::require_api_key))
+        .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async {
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                Json(json!({"message": "Method not allowed on this resource"})),
+            )
+                .into_response()
+        })
+}
+
+/// `GET /api/3/`: answers 200 to a valid key (clients use it to check their credentials).
+async fn root() -> Json<serde_json::Value> {
+    Json(json!({ "version": "3" }))
+}

@@ -1,0 +1,182 @@
+//! Settings. Each comes, in order of precedence, from a command-line flag, a `TRACKLANE_*`
+//! environment variable, the TOML file named by `--config`, or its default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./tracklane-data";
+/// The default largest request body: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The name of the SQLite file in the data directory.
+pub const SQLITE_FILE: &str = "tracklane.db";
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// One layer of settings, every one optional: the flags and variables, or the file.
+#[derive(Default, Clone, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct SettingsLayer {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "TRACKLANE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the SQLite database, the outbox and other files [default: ./tracklane-data]
+    #[arg(long, env = "TRACKLANE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: postgres://user:pass@host/db for PostgreSQL [default: SQLite in the data
+    /// directory]
+    #[arg(long, env = "TRACKLANE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The address the world reaches this server at, written into snippets and tracked links
+    /// [default: http://<listen>]
+    #[arg(long, env = "TRACKLANE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Largest accepted request body, in bytes [default: 1048576]
+    #[arg(long, env = "TRACKLANE_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Database connections per node [default: 8]
+    #[arg(long, env = "TRACKLANE_DB_POOL_SIZE")]
+    pub db_pool_size: Option<u32>,
+    /// Log format [default: text]
+    #[arg(long, env = "TRACKLANE_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+impl SettingsLayer {
+    /// Reads a TOML settings file (the same names as the flags, with underscores).
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the settings file {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("parsing the settings file {}", path.display()))
+    }
+
+    /// Settings from this layer, falling back to `lower` and then to the defaults.
+    pub fn resolve(self, lower: SettingsLayer) -> anyhow::Result<Settings> {
+        let listen = match self.listen.or(lower.listen) {
+            Some(listen) => listen,
+            None => DEFAULT_LISTEN
+                .parse()
+                .context("the default listen address")?,
+        };
+        let data_dir = self
+            .data_dir
+            .or(lower.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let public_url = self
+            .public_url
+            .or(lower.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_owned();
+        Ok(Settings {
+            listen,
+            data_dir,
+            database_url: self
+                .database_url
+                .or(lower.database_url)
+                .map(SecretString::from),
+            public_url,
+            max_body_bytes: self
+                .max_body_bytes
+                .or(lower.max_body_bytes)
+                .unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            db_pool_size: self.db_pool_size.or(lower.db_pool_size).unwrap_or(8),
+            log_format: self.log_format.or(lower.log_format).unwrap_or_default(),
+        })
+    }
+}
+
+/// The settings a server runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The database URL when one is configured (secret: it may hold a password).
+    pub database_url: Option<SecretString>,
+    /// The public base URL, without a trailing slash.
+    pub public_url: String,
+    /// The largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Database connections per node.
+    pub db_pool_size: u32,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// The database URL: the configured one, or the SQLite file in the data directory.
+    pub fn database_url(&self) -> SecretString {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => SecretString::from(format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join(SQLITE_FILE).display()
+            )),
+        }
+    }
+
+    /// Whether the database is the embedded SQLite file.
+    pub fn uses_embedded_database(&self) -> bool {
+        self.database_url
+            .as_ref()
+            .is_none_or(|url| url.expose_secret().starts_with("sqlite:"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_defaults_fill_the_rest() {
+        let flags = SettingsLayer {
+            listen: Some("127.0.0.1:9000".parse().unwrap()),
+            ..SettingsLayer::default()
+        };
+        let file: SettingsLayer =
+            toml::from_str("listen = \"0.0.0.0:1\"\nmax_body_bytes = 10\n").unwrap();
+        let settings = flags.resolve(file).unwrap();
+        assert_eq!(settings.listen.port(), 9000);
+        assert_eq!(settings.max_body_bytes, 10);
+        assert_eq!(settings.public_url, "http://127.0.0.1:9000");
+        assert!(settings.uses_embedded_database());
+        assert!(settings
+            .database_url()
+            .expose_secret()
+            .ends_with("tracklane-data/tracklane.db?mode=rwc"));
+    }
+
+    #[test]
+    fn the_file_refuses_unknown_settings() {
+        assert!(toml::from_str::<SettingsLayer>("lisen = \"x\"").is_err());
+    }
+
+    #[test]
+    fn the_database_url_is_not_in_debug_output() {
+        let settings = SettingsLayer {
+            database_url: Some("postgres://u:hunter2@h/db".into()),
+            ..SettingsLayer::default()
+        }
+        .resolve(SettingsLayer::default())
+        .unwrap();
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,157 @@
+//! Building and running the application.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::post;
+use axum::{middleware, Json, Router};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use tracklane_store::accounts::NewAccount;
+use tracklane_store::{PoolSize, Store};
+
+use crate::config::Settings;
+use crate::state::{AppState, Clock, SystemClock};
+use crate::{api_v3, ops, telemetry};
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    new_account: Option<NewAccount>,
+}
+
+impl Application {
+    /// Prepares the database (creating the data directory, migrating, creating the first account
+    /// on first start) and binds the listener. Port 0 picks a free port: see [`Self::port`].
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Self::build`], with a clock of the caller's.
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let store = open_store(&settings).await?;
+        let new_account = store
+            .bootstrap(clock.now())
+            .await
+            .context("creating the first account")?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("listening on {}", settings.listen))?;
+        let state = AppState {
+            store,
+            settings: Arc::new(settings),
+            clock,
+            metrics: telemetry::prometheus(),
+        };
+        Ok(Self {
+            listener,
+            router: router(state.clone()),
+            state,
+            new_account,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map_or(0, |addr| addr.port())
+    }
+
+    /// The account this start created (only on the very first start), with its keys.
+    pub fn take_new_account(&mut self) -> Option<NewAccount> {
+        self.new_account.take()
+    }
+
+    /// The shared state (the store, the clock).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight and closes the
+    /// database.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        self.state.store.close().await;
+        served
+    }
+}
+
+/// Connects to the configured database (creating the data directory for the embedded one) and
+/// brings its schema up to date.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    if settings.uses_embedded_database() {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "creating the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+    }
+    let size = PoolSize {
+        connections: settings.db_pool_size,
+    };
+    let store = Store::connect(settings.database_url().expose_secret(), size)
+        .await
+        .context("connecting to the database")?;
+    store.migrate().await.context("migrating the database")?;
+    tracing::info!(engine = store.engine().name(), "database ready");
+    Ok(store)
+}
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.settings.max_body_bytes;
+    Router::new()
+        .nest("/api/3", api_v3::routes(state.clone()))
+        .merge(ops::routes())
+        .route("/_bench/noop", post(noop))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn(telemetry::track_requests))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A route that does nothing: the baseline the benchmarks compare with.
+async fn noop() -> Json<serde_json::Value> {
+    Json(serde_json::json!({}))
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("interrupted: finishing requests in flight"),
+        () = terminate => tracing::info!("terminated: finishing requests in flight"),
+    }
+}
