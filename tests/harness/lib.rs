@@ -1,1 +1,202 @@
-//! stub
+//! The end-to-end test harness: starts the real server on a random port against a fresh
+//! database of either engine and talks HTTP to it.
+//!
+//! PostgreSQL comes from `TRACKLANE_TEST_POSTGRES_URL` (a server URL whose user may create
+//! databases) when it is set; otherwise the harness starts a throwaway cluster of its own, once
+//! per test process, which stops and deletes itself when the process ends (see [`postgres`]).
+//! Every test gets a database of its own.
+//!
+//! # Layout
+//! - [`TestApp`]: one server, its keys, and HTTP helpers answering [`Answer`]s.
+//! - [`postgres`]: the throwaway cluster.
+//! - [`both_engines!`]: runs each test function once per engine.
+
+pub mod postgres;
+
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tracklane_core::ids::AccountId;
+use tracklane_server::config::SettingsLayer;
+use tracklane_server::startup::Application;
+use tracklane_store::Store;
+
+/// A storage engine to test against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// The embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
+}
+
+/// A running server with a fresh database and its first account.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The first account.
+    pub account: AccountId,
+    /// The first account's API key.
+    pub api_key: String,
+    /// The first account's event key.
+    pub event_key: String,
+    /// The server's store, for setting up what the API cannot (other accounts).
+    pub store: Store,
+    client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    _data_dir: tempfile::TempDir,
+}
+
+/// A response: its status and its body parsed as JSON (`Value::Null` when it is not JSON).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The `Content-Type` header.
+    pub content_type: String,
+    /// The body, parsed.
+    pub body: Value,
+    /// The body as text.
+    pub text: String,
+}
+
+impl TestApp {
+    /// Starts a server on `engine` with the default settings.
+    pub async fn spawn(engine: Engine) -> Self {
+        Self::spawn_with(engine, SettingsLayer::default()).await
+    }
+
+    /// Starts a server on `engine` with some settings of the caller's.
+    pub async fn spawn_with(engine: Engine, mut settings: SettingsLayer) -> Self {
+        let data_dir = tempfile::tempdir().expect("a temporary data directory");
+        settings.listen = Some("127.0.0.1:0".parse().expect("an address"));
+        settings.data_dir = Some(data_dir.path().to_path_buf());
+        if engine == Engine::Postgres {
+            settings.database_url = Some(postgres::fresh_database().await);
+        }
+        let settings = settings
+            .resolve(SettingsLayer::default())
+            .expect("valid settings");
+        let mut app = Application::build_with_clock(
+            settings,
+            Arc::new(tracklane_server::state::SystemClock),
+        )
+        .await
+        .expect("the server starts");
+        let account = app.take_new_account().expect("a fresh database gets a first account");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let store = app.state().store.clone();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            address,
+            account: account.id,
+            api_key: account.api_key.expose_secret().to_owned(),
+            event_key: account.event_key.expose_secret().to_owned(),
+            store,
+            client: reqwest::Client::new(),
+            shutdown: Some(shutdown),
+            _data_dir: data_dir,
+        }
+    }
+
+    /// Sends a request with the account's API key.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let body = body.map(|b| b.to_string().into_bytes());
+        self.send(method, path, Some(&self.api_key), body).await
+    }
+
+    /// `GET` with the API key.
+    pub async fn get(&self, path: &str) -> Answer {
+        self.call("GET", path, None).await
+    }
+
+    /// `POST` of a JSON value with the API key.
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.call("POST", path, Some(body)).await
+    }
+
+    /// `PUT` of a JSON value with the API key.
+    pub async fn put(&self, path: &str, body: Value) -> Answer {
+        self.call("PUT", path, Some(body)).await
+    }
+
+    /// `DELETE` with the API key.
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.call("DELETE", path, None).await
+    }
+
+    /// Sends raw bytes as the body, with the key given (or none).
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(key) = key {
+            request = request.header("Api-Token", key);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = response.text().await.expect("a readable body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            content_type,
+            body,
+            text,
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Defines, for each named `async fn name(app: TestApp)`, one test per engine:
+/// `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::TestApp::spawn($crate::Engine::Sqlite).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::TestApp::spawn($crate::Engine::Postgres).await).await;
+                }
+            )*
+        }
+    };
+}

@@ -203,15 +203,15 @@ fn column_of(header: &str, fields: &HashMap<String, FieldId>) -> Column {
 fn row_input(columns: &[Column], record: &csv::StringRecord) -> ContactInput {
     let mut input = ContactInput::default();
     for (column, value) in columns.iter().zip(record.iter()) {
-        let value = Some(value.to_owned());
+        let value = value.to_owned();
         match column {
-            Column::Email => input.email = value,
-            Column::FirstName => input.first_name = value,
-            Column::LastName => input.last_name = value,
-            Column::Phone => input.phone = value,
+            Column::Email => input.email = Some(value),
+            Column::FirstName => input.first_name = Some(value),
+            Column::LastName => input.last_name = Some(value),
+            Column::Phone => input.phone = Some(value),
             Column::Field(field) => input.field_values.push(FieldValueInput {
                 field: *field,
-                value: value.unwrap_or_default(),
+                value,
             }),
             Column::Skipped => {}
         }

@@ -24,7 +24,7 @@ impl ContactEmail {
             return Err(Invalid::too_long("email", NAME_MAX));
         }
         if EmailAddress::from_str(&email).is_err() || !email.contains('.') {
-            return Err(Invalid::invalid(
+            return Err(Invalid::bad_value(
                 "email",
                 format!("'{}' is not a valid email address", raw.trim()),
             ));

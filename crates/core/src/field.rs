@@ -53,7 +53,7 @@ impl FieldType {
             .iter()
             .find(|(name, _)| *name == raw)
             .map(|(_, kind)| *kind)
-            .ok_or_else(|| Invalid::invalid("type", format!("unknown field type '{raw}'")))
+            .ok_or_else(|| Invalid::bad_value("type", format!("unknown field type '{raw}'")))
     }
 
     /// The API and storage spelling.
@@ -86,7 +86,7 @@ impl FieldType {
         if acceptable {
             Ok(())
         } else {
-            Err(Invalid::invalid(
+            Err(Invalid::bad_value(
                 "value",
                 format!("'{value}' is not a valid {} value", self.as_str()),
             ))

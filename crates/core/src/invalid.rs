@@ -37,7 +37,7 @@ impl Invalid {
     }
 
     /// An attribute has a value that is not acceptable, for the reason given.
-    pub fn invalid(attribute: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_value(attribute: &'static str, detail: impl Into<String>) -> Self {
         Self {
             attribute,
             title: "Invalid value".to_owned(),

@@ -85,7 +85,7 @@ impl ListStatus {
         match code {
             1 => Ok(Self::Active),
             2 => Ok(Self::Unsubscribed),
-            other => Err(Invalid::invalid(
+            other => Err(Invalid::bad_value(
                 "status",
                 format!("status must be 1 (subscribe) or 2 (unsubscribe), not {other}"),
             )),

@@ -44,7 +44,7 @@ fn parse_count(attribute: &'static str, raw: &str) -> Result<i64, Invalid> {
     raw.parse::<i64>()
         .ok()
         .filter(|n| *n >= 0)
-        .ok_or_else(|| Invalid::invalid(attribute, format!("{attribute} must be a whole number")))
+        .ok_or_else(|| Invalid::bad_value(attribute, format!("{attribute} must be a whole number")))
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ impl TagType {
         match raw.trim() {
             "contact" | "" => Ok(Self::Contact),
             "template" => Ok(Self::Template),
-            other => Err(Invalid::invalid(
+            other => Err(Invalid::bad_value(
                 "tagType",
                 format!("tagType must be 'contact' or 'template', not '{other}'"),
             )),

@@ -81,7 +81,7 @@ impl SettingsLayer {
         let public_url = self
             .public_url
             .or(lower.public_url)
-            .unwrap_or_else(|| format!("http://{listen}"))
+            .unwrap_or_default()
             .trim_end_matches('/')
             .to_owned();
         Ok(Settings {
@@ -111,7 +111,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// The database URL when one is configured (secret: it may hold a password).
     pub database_url: Option<SecretString>,
-    /// The public base URL, without a trailing slash.
+    /// The public base URL, without a trailing slash. Empty when not configured, until the
+    /// server binds: then it is `http://<the bound address>`.
     pub public_url: String,
     /// The largest accepted request body.
     pub max_body_bytes: usize,
@@ -156,7 +157,7 @@ mod tests {
         let settings = flags.resolve(file).unwrap();
         assert_eq!(settings.listen.port(), 9000);
         assert_eq!(settings.max_body_bytes, 10);
-        assert_eq!(settings.public_url, "http://127.0.0.1:9000");
+        assert_eq!(settings.public_url, "");
         assert!(settings.uses_embedded_database());
         assert!(settings
             .database_url()

@@ -45,6 +45,10 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
+        let mut settings = settings;
+        if settings.public_url.is_empty() {
+            settings.public_url = format!("http://{}", listener.local_addr()?);
+        }
         let state = AppState {
             store,
             settings: Arc::new(settings),
@@ -114,7 +118,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     Router::new()
-        .nest("/api/3", api_v3::routes(state.clone()))
+        .merge(api_v3::routes(state.clone()))
         .merge(ops::routes())
         .route("/_bench/noop", post(noop))
         .layer(DefaultBodyLimit::max(max_body))

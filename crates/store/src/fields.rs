@@ -384,7 +384,7 @@ pub(crate) async fn write_field_values(
         .fetch_optional(&mut *conn)
         .await?;
         let field = row.as_ref().map(rows::field).transpose()?.ok_or_else(|| {
-            Invalid::invalid("field", format!("there is no custom field {}", input.field))
+            Invalid::bad_value("field", format!("there is no custom field {}", input.field))
         })?;
         field.field_type.check_value(&input.value)?;
         let row = sqlx::query(&format!(

@@ -68,7 +68,7 @@ impl ContactEnvelope {
                     .value
                     .as_ref()
                     .map_or(Some(String::new()), loose_text)
-                    .ok_or_else(|| Invalid::invalid("value", "a field value must be text"))?;
+                    .ok_or_else(|| Invalid::bad_value("value", "a field value must be text"))?;
                 Ok(FieldValueInput {
                     field: FieldId(field),
                     value,
@@ -241,7 +241,7 @@ fn parse_ids(raw: Vec<&str>) -> Result<Vec<i64>, ApiError> {
     raw.into_iter()
         .map(|id| {
             id.parse()
-                .map_err(|_| Invalid::invalid("ids", format!("'{id}' is not an id")).into())
+                .map_err(|_| Invalid::bad_value("ids", format!("'{id}' is not an id")).into())
         })
         .collect()
 }
@@ -251,7 +251,7 @@ fn parse_time(query: &ApiQuery, key: &'static str) -> Result<Option<Timestamp>, 
         .get(&format!("filters[{key}]"))
         .map(|raw| {
             Timestamp::parse_api(raw).ok_or_else(|| {
-                Invalid::invalid(
+                Invalid::bad_value(
                     key,
                     format!("'{raw}' is not a date (YYYY-MM-DD or ISO-8601)"),
                 )

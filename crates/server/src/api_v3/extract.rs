@@ -77,7 +77,7 @@ impl LooseId {
             Self::Text(text) => text
                 .trim()
                 .parse()
-                .map_err(|_| Invalid::invalid(attribute, format!("'{text}' is not an id"))),
+                .map_err(|_| Invalid::bad_value(attribute, format!("'{text}' is not an id"))),
         }
     }
 }
@@ -143,7 +143,7 @@ impl ApiQuery {
             .map(|raw| {
                 raw.trim()
                     .parse()
-                    .map_err(|_| Invalid::invalid(key, format!("{key} must be a number")).into())
+                    .map_err(|_| Invalid::bad_value(key, format!("{key} must be a number")).into())
             })
             .transpose()
     }
@@ -164,7 +164,7 @@ impl ApiQuery {
                 .and_then(|rest| rest.strip_suffix(']'))
             {
                 let op = TextOp::parse(op).ok_or_else(|| {
-                    Invalid::invalid("filters", format!("unknown filter operator '{op}'"))
+                    Invalid::bad_value("filters", format!("unknown filter operator '{op}'"))
                 })?;
                 return Ok(Some(TextFilter {
                     op,

@@ -341,7 +341,7 @@ impl FieldValueBody {
         self.value
             .as_ref()
             .map_or(Some(String::new()), loose_text)
-            .ok_or_else(|| Invalid::invalid("value", "a field value must be text"))
+            .ok_or_else(|| Invalid::bad_value("value", "a field value must be text"))
     }
 }
 
@@ -436,7 +436,7 @@ async fn update_value(
         None => existing.field,
     };
     if contact != existing.contact || field != existing.field {
-        return Err(Invalid::invalid(
+        return Err(Invalid::bad_value(
             "fieldValue",
             "a field value's contact and field cannot change; create another value instead",
         )

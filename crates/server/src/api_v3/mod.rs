@@ -20,14 +20,17 @@ use serde_json::json;
 use crate::state::AppState;
 use error::ApiError;
 
-/// The `/api/3` routes, behind `Api-Token` authentication.
+/// The `/api/3` routes, behind `Api-Token` authentication; other paths answer a JSON 404.
 pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/", get(root))
+    let resources = Router::new()
         .merge(contacts::routes())
         .merge(tags::routes())
         .merge(lists::routes())
-        .merge(fields::routes())
+        .merge(fields::routes());
+    Router::new()
+        .nest("/api/3", resources)
+        .route("/api/3", get(root))
+        .route("/api/3/", get(root))
         .route_layer(middleware::from_fn_with_state(state, auth::require_api_key))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async {

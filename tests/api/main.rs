@@ -1,0 +1,9 @@
+//! End-to-end tests of the API v3: the real server on a random port, each test once on SQLite
+//! and once on PostgreSQL.
+
+mod auth;
+mod contacts;
+mod fields;
+mod lists;
+mod ops;
+mod tags;
