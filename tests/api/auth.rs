@@ -8,13 +8,21 @@ async fn a_missing_key_is_forbidden(app: TestApp) {
     let answer = app.send("GET", "/api/3/contacts", None, None).await;
     assert_eq!(answer.status, 403);
     assert!(answer.content_type.starts_with("application/json"));
-    assert!(answer.body["message"].as_str().unwrap().contains("Api-Token"));
+    assert!(answer.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("Api-Token"));
 }
 
 async fn a_wrong_key_is_forbidden_and_writes_nothing(app: TestApp) {
     let body = json!({"contact": {"email": "eve@example.com"}}).to_string();
     let answer = app
-        .send("POST", "/api/3/contacts", Some("not-a-key"), Some(body.into_bytes()))
+        .send(
+            "POST",
+            "/api/3/contacts",
+            Some("not-a-key"),
+            Some(body.into_bytes()),
+        )
         .await;
     assert_eq!(answer.status, 403);
     assert_eq!(answer.body["message"], "The API token is not valid");
@@ -35,7 +43,10 @@ async fn another_accounts_rows_are_not_found(app: TestApp) {
         .unwrap();
     let other_key = secrecy::ExposeSecret::expose_secret(&other.api_key).to_owned();
     let created = app
-        .post("/api/3/contacts", json!({"contact": {"email": "mine@example.com"}}))
+        .post(
+            "/api/3/contacts",
+            json!({"contact": {"email": "mine@example.com"}}),
+        )
         .await;
     let id = created.body["contact"]["id"].as_str().unwrap().to_owned();
     let path = format!("/api/3/contacts/{id}");
@@ -48,7 +59,9 @@ async fn another_accounts_rows_are_not_found(app: TestApp) {
     );
     let delete = app.send("DELETE", &path, Some(&other_key), None).await;
     assert_eq!(delete.status, 404);
-    let listed = app.send("GET", "/api/3/contacts", Some(&other_key), None).await;
+    let listed = app
+        .send("GET", "/api/3/contacts", Some(&other_key), None)
+        .await;
     assert_eq!(listed.body["meta"]["total"], "0");
     // The same email is free in the other account.
     let theirs = app
@@ -56,7 +69,11 @@ async fn another_accounts_rows_are_not_found(app: TestApp) {
             "POST",
             "/api/3/contacts",
             Some(&other_key),
-            Some(json!({"contact": {"email": "mine@example.com"}}).to_string().into_bytes()),
+            Some(
+                json!({"contact": {"email": "mine@example.com"}})
+                    .to_string()
+                    .into_bytes(),
+            ),
         )
         .await;
     assert_eq!(theirs.status, 201);
@@ -75,7 +92,10 @@ async fn a_replaced_key_stops_working(app: TestApp) {
         .unwrap();
     assert_eq!(app.get("/api/3/").await.status, 403);
     let fresh = secrecy::ExposeSecret::expose_secret(&fresh).to_owned();
-    assert_eq!(app.send("GET", "/api/3/", Some(&fresh), None).await.status, 200);
+    assert_eq!(
+        app.send("GET", "/api/3/", Some(&fresh), None).await.status,
+        200
+    );
 }
 
 both_engines!(

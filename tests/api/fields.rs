@@ -5,7 +5,10 @@ use tracklane_e2e::{both_engines, TestApp};
 
 async fn new_field(app: &TestApp, title: &str, kind: &str) -> String {
     let answer = app
-        .post("/api/3/fields", json!({"field": {"title": title, "type": kind}}))
+        .post(
+            "/api/3/fields",
+            json!({"field": {"title": title, "type": kind}}),
+        )
         .await;
     assert_eq!(answer.status, 201, "{}", answer.text);
     answer.body["field"]["id"].as_str().unwrap().to_owned()
@@ -20,36 +23,57 @@ async fn fields_round_trip(app: TestApp) {
     assert!(shown.body["fieldRels"].is_array());
 
     let duplicate = app
-        .post("/api/3/fields", json!({"field": {"title": "Favourite colour", "type": "text"}}))
+        .post(
+            "/api/3/fields",
+            json!({"field": {"title": "Favourite colour", "type": "text"}}),
+        )
         .await;
     assert_eq!(duplicate.status, 422);
     assert_eq!(duplicate.body["errors"][0]["code"], "duplicate");
     let bad_type = app
-        .post("/api/3/fields", json!({"field": {"title": "Blob", "type": "blob"}}))
+        .post(
+            "/api/3/fields",
+            json!({"field": {"title": "Blob", "type": "blob"}}),
+        )
         .await;
     assert_eq!(bad_type.status, 422);
 
-    let updated = app.put(&path, json!({"field": {"descript": "Asked at signup"}})).await;
+    let updated = app
+        .put(&path, json!({"field": {"descript": "Asked at signup"}}))
+        .await;
     assert_eq!(updated.body["field"]["descript"], "Asked at signup");
     assert_eq!(updated.body["field"]["title"], "Favourite colour");
 
-    let rel = app.post("/api/3/fieldRels", json!({"fieldRel": {"field": id, "relid": 0}})).await;
+    let rel = app
+        .post(
+            "/api/3/fieldRels",
+            json!({"fieldRel": {"field": id, "relid": 0}}),
+        )
+        .await;
     assert_eq!(rel.status, 201);
     assert_eq!(rel.body["fieldRel"]["relid"], "0");
     for spelling in ["/api/3/fieldOption/bulk", "/api/3/fieldOptions/bulk"] {
         let options = app
-            .post(spelling, json!({"fieldOptions": [{"field": id, "label": "Red", "value": "red"}]}))
+            .post(
+                spelling,
+                json!({"fieldOptions": [{"field": id, "label": "Red", "value": "red"}]}),
+            )
             .await;
         assert_eq!(options.status, 201, "{spelling}: {}", options.text);
     }
     let options = app.get(&format!("{path}/options")).await;
     assert_eq!(options.body["fieldOptions"].as_array().unwrap().len(), 2);
-    let listed = app.get("/api/3/fields?filters%5Bperstag%5D=FAVOURITE_COLOUR").await;
+    let listed = app
+        .get("/api/3/fields?filters%5Bperstag%5D=FAVOURITE_COLOUR")
+        .await;
     assert_eq!(listed.body["meta"]["total"], "1");
 
     assert_eq!(app.delete(&path).await.body, json!({}));
     let gone = app.get(&path).await;
-    assert_eq!(gone.body["message"], format!("No Result found for Field with id {id}"));
+    assert_eq!(
+        gone.body["message"],
+        format!("No Result found for Field with id {id}")
+    );
 }
 
 async fn contacts_hold_field_values(app: TestApp) {
@@ -68,9 +92,14 @@ async fn contacts_hold_field_values(app: TestApp) {
     assert_eq!(created.body["fieldValues"].as_array().unwrap().len(), 2);
     let contact = created.body["contact"]["id"].as_str().unwrap().to_owned();
 
-    let values = app.get(&format!("/api/3/contacts/{contact}/fieldValues")).await;
+    let values = app
+        .get(&format!("/api/3/contacts/{contact}/fieldValues"))
+        .await;
     assert_eq!(values.body["fieldValues"][0]["value"], "blue");
-    let value_id = values.body["fieldValues"][0]["id"].as_str().unwrap().to_owned();
+    let value_id = values.body["fieldValues"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let set = app
         .post(
@@ -79,15 +108,23 @@ async fn contacts_hold_field_values(app: TestApp) {
         )
         .await;
     assert_eq!(set.status, 200);
-    assert_eq!(set.body["fieldValue"]["id"], value_id.as_str(), "one value per contact and field");
+    assert_eq!(
+        set.body["fieldValue"]["id"],
+        value_id.as_str(),
+        "one value per contact and field"
+    );
     assert_eq!(set.body["contacts"][0]["id"], contact.as_str());
 
     let path = format!("/api/3/fieldValues/{value_id}");
-    let put = app.put(&path, json!({"fieldValue": {"value": "red"}})).await;
+    let put = app
+        .put(&path, json!({"fieldValue": {"value": "red"}}))
+        .await;
     assert_eq!(put.status, 200);
     assert_eq!(app.get(&path).await.body["fieldValue"]["value"], "red");
     let filtered = app
-        .get(&format!("/api/3/fieldValues?filters%5Bfieldid%5D={colour}&filters%5Bval%5D=red"))
+        .get(&format!(
+            "/api/3/fieldValues?filters%5Bfieldid%5D={colour}&filters%5Bval%5D=red"
+        ))
         .await;
     assert_eq!(filtered.body["meta"]["total"], "1");
 
@@ -120,7 +157,10 @@ async fn contacts_hold_field_values(app: TestApp) {
 
     assert_eq!(app.delete(&path).await.body, json!({}));
     let gone = app.get(&path).await;
-    assert_eq!(gone.body["message"], format!("No Result found for FieldValue with id {value_id}"));
+    assert_eq!(
+        gone.body["message"],
+        format!("No Result found for FieldValue with id {value_id}")
+    );
 }
 
 both_engines!(fields_round_trip, contacts_hold_field_values);

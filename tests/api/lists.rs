@@ -4,7 +4,9 @@ use serde_json::json;
 use tracklane_e2e::{both_engines, TestApp};
 
 async fn new_list(app: &TestApp, name: &str) -> String {
-    let answer = app.post("/api/3/lists", json!({"list": {"name": name}})).await;
+    let answer = app
+        .post("/api/3/lists", json!({"list": {"name": name}}))
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     answer.body["list"]["id"].as_str().unwrap().to_owned()
 }
@@ -23,19 +25,28 @@ async fn lists_round_trip(app: TestApp) {
     assert_eq!(list["sender_url"], "https://example.com");
     let id = list["id"].as_str().unwrap();
     let path = format!("/api/3/lists/{id}");
-    let updated = app.put(&path, json!({"list": {"name": "Monthly News"}})).await;
+    let updated = app
+        .put(&path, json!({"list": {"name": "Monthly News"}}))
+        .await;
     assert_eq!(updated.body["list"]["name"], "Monthly News");
     assert_eq!(updated.body["list"]["stringid"], "weekly-news");
     new_list(&app, "Product updates").await;
     let filtered = app.get("/api/3/lists?filters%5Bname%5D=news").await;
     assert_eq!(filtered.body["meta"]["total"], "1");
-    let starts = app.get("/api/3/lists?filters%5Bname%5D%5Bstarts_with%5D=prod").await;
+    let starts = app
+        .get("/api/3/lists?filters%5Bname%5D%5Bstarts_with%5D=prod")
+        .await;
     assert_eq!(starts.body["lists"][0]["name"], "Product updates");
     assert_eq!(app.delete(&path).await.body, json!({}));
     let gone = app.get(&path).await;
     assert_eq!(gone.status, 404);
-    assert_eq!(gone.body["message"], format!("No Result found for _List with id {id}"));
-    let refused = app.post("/api/3/lists", json!({"list": {"name": " "}})).await;
+    assert_eq!(
+        gone.body["message"],
+        format!("No Result found for _List with id {id}")
+    );
+    let refused = app
+        .post("/api/3/lists", json!({"list": {"name": " "}}))
+        .await;
     assert_eq!(refused.status, 422);
     assert_eq!(app.get("/api/3/lists").await.body["meta"]["total"], "1");
 }
@@ -43,7 +54,10 @@ async fn lists_round_trip(app: TestApp) {
 async fn contacts_subscribe_and_unsubscribe(app: TestApp) {
     let list = new_list(&app, "News").await;
     let contact = app
-        .post("/api/3/contacts", json!({"contact": {"email": "ada@example.com"}}))
+        .post(
+            "/api/3/contacts",
+            json!({"contact": {"email": "ada@example.com"}}),
+        )
         .await
         .body["contact"]["id"]
         .as_str()
@@ -58,7 +72,9 @@ async fn contacts_subscribe_and_unsubscribe(app: TestApp) {
     assert_eq!(subscribed.status, 200, "{}", subscribed.text);
     assert_eq!(subscribed.body["contactList"]["status"], "1");
     assert_eq!(subscribed.body["contacts"][0]["id"], contact.as_str());
-    let on_list = app.get(&format!("/api/3/contacts?listid={list}&status=1")).await;
+    let on_list = app
+        .get(&format!("/api/3/contacts?listid={list}&status=1"))
+        .await;
     assert_eq!(on_list.body["meta"]["total"], "1");
 
     let unsubscribed = app
@@ -69,14 +85,20 @@ async fn contacts_subscribe_and_unsubscribe(app: TestApp) {
         .await;
     assert_eq!(unsubscribed.body["contactList"]["status"], "2");
     assert_eq!(
-        unsubscribed.body["contactList"]["id"],
-        subscribed.body["contactList"]["id"],
+        unsubscribed.body["contactList"]["id"], subscribed.body["contactList"]["id"],
         "the same membership row changes"
     );
-    let memberships = app.get(&format!("/api/3/contacts/{contact}/contactLists")).await;
-    assert_eq!(memberships.body["contactLists"].as_array().unwrap().len(), 1);
+    let memberships = app
+        .get(&format!("/api/3/contacts/{contact}/contactLists"))
+        .await;
+    assert_eq!(
+        memberships.body["contactLists"].as_array().unwrap().len(),
+        1
+    );
     assert_eq!(memberships.body["contactLists"][0]["status"], "2");
-    let active = app.get(&format!("/api/3/contacts?listid={list}&status=1")).await;
+    let active = app
+        .get(&format!("/api/3/contacts?listid={list}&status=1"))
+        .await;
     assert_eq!(active.body["meta"]["total"], "0");
 
     let bad_status = app

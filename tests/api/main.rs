@@ -5,5 +5,6 @@ mod auth;
 mod contacts;
 mod fields;
 mod lists;
+mod nodes;
 mod ops;
 mod tags;

@@ -10,7 +10,9 @@ async fn new_tag(app: &TestApp, name: &str) -> String {
 }
 
 async fn new_contact(app: &TestApp, email: &str) -> String {
-    let answer = app.post("/api/3/contacts", json!({"contact": {"email": email}})).await;
+    let answer = app
+        .post("/api/3/contacts", json!({"contact": {"email": email}}))
+        .await;
     answer.body["contact"]["id"].as_str().unwrap().to_owned()
 }
 
@@ -31,14 +33,19 @@ async fn tags_round_trip(app: TestApp) {
 
     let shown = app.get(&path).await;
     assert_eq!(shown.body["tag"]["subscriber_count"], "0");
-    let updated = app.put(&path, json!({"tag": {"description": "Changed"}})).await;
+    let updated = app
+        .put(&path, json!({"tag": {"description": "Changed"}}))
+        .await;
     assert_eq!(updated.status, 200);
     assert_eq!(updated.body["tag"]["tag"], "VIP");
     assert_eq!(updated.body["tag"]["description"], "Changed");
     assert_eq!(app.delete(&path).await.body, json!({}));
     let gone = app.get(&path).await;
     assert_eq!(gone.status, 404);
-    assert_eq!(gone.body["message"], format!("No Result found for Tag with id {id}"));
+    assert_eq!(
+        gone.body["message"],
+        format!("No Result found for Tag with id {id}")
+    );
 }
 
 async fn tags_search_and_order(app: TestApp) {
@@ -47,7 +54,9 @@ async fn tags_search_and_order(app: TestApp) {
     }
     let search = app.get("/api/3/tags?search=alpha").await;
     assert_eq!(search.body["meta"]["total"], "2");
-    let exact = app.get("/api/3/tags?filters%5Bsearch%5D%5Beq%5D=alpha").await;
+    let exact = app
+        .get("/api/3/tags?filters%5Bsearch%5D%5Beq%5D=alpha")
+        .await;
     assert_eq!(exact.body["meta"]["total"], "1");
     let ordered = app.get("/api/3/tags?orders%5Bsearch%5D=DESC").await;
     assert_eq!(ordered.body["tags"][0]["tag"], "gamma");
@@ -74,29 +83,53 @@ async fn contacts_carry_tags(app: TestApp) {
     let contact = new_contact(&app, "ada@example.com").await;
     let tag = new_tag(&app, "vip").await;
     let added = app
-        .post("/api/3/contactTags", json!({"contactTag": {"contact": contact.parse::<i64>().unwrap(), "tag": tag}}))
+        .post(
+            "/api/3/contactTags",
+            json!({"contactTag": {"contact": contact.parse::<i64>().unwrap(), "tag": tag}}),
+        )
         .await;
     assert_eq!(added.status, 201);
     assert_eq!(added.body["contactTag"]["contact"], contact.as_str());
     assert_eq!(added.body["contactTag"]["tag"], tag.as_str());
     let row = added.body["contactTag"]["id"].as_str().unwrap().to_owned();
     let again = app
-        .post("/api/3/contactTags", json!({"contactTag": {"contact": contact, "tag": tag}}))
+        .post(
+            "/api/3/contactTags",
+            json!({"contactTag": {"contact": contact, "tag": tag}}),
+        )
         .await;
-    assert_eq!(again.status, 200, "adding it again returns the existing row");
+    assert_eq!(
+        again.status, 200,
+        "adding it again returns the existing row"
+    );
     assert_eq!(again.body["contactTag"]["id"], row.as_str());
 
-    let listed = app.get(&format!("/api/3/contacts/{contact}/contactTags")).await;
+    let listed = app
+        .get(&format!("/api/3/contacts/{contact}/contactTags"))
+        .await;
     assert_eq!(listed.body["contactTags"].as_array().unwrap().len(), 1);
-    assert_eq!(app.get(&format!("/api/3/tags/{tag}")).await.body["tag"]["subscriber_count"], "1");
+    assert_eq!(
+        app.get(&format!("/api/3/tags/{tag}")).await.body["tag"]["subscriber_count"],
+        "1"
+    );
     let tagged = app.get(&format!("/api/3/contacts?tagid={tag}")).await;
     assert_eq!(tagged.body["meta"]["total"], "1");
 
-    assert_eq!(app.delete(&format!("/api/3/contactTags/{row}")).await.status, 200);
+    assert_eq!(
+        app.delete(&format!("/api/3/contactTags/{row}"))
+            .await
+            .status,
+        200
+    );
     let missing = app.delete(&format!("/api/3/contactTags/{row}")).await;
     assert_eq!(missing.status, 404);
-    assert_eq!(missing.body["message"], format!("No Result found for SubscriberTag with id {row}"));
-    let listed = app.get(&format!("/api/3/contacts/{contact}/contactTags")).await;
+    assert_eq!(
+        missing.body["message"],
+        format!("No Result found for SubscriberTag with id {row}")
+    );
+    let listed = app
+        .get(&format!("/api/3/contacts/{contact}/contactTags"))
+        .await;
     assert_eq!(listed.body["contactTags"], json!([]));
 }
 
@@ -104,7 +137,10 @@ async fn contact_tags_refuse_unknown_rows(app: TestApp) {
     let contact = new_contact(&app, "ada@example.com").await;
     let tag = new_tag(&app, "vip").await;
     let no_contact = app
-        .post("/api/3/contactTags", json!({"contactTag": {"contact": 999999, "tag": tag}}))
+        .post(
+            "/api/3/contactTags",
+            json!({"contactTag": {"contact": 999999, "tag": tag}}),
+        )
         .await;
     assert_eq!(no_contact.status, 404);
     assert_eq!(
@@ -112,18 +148,34 @@ async fn contact_tags_refuse_unknown_rows(app: TestApp) {
         json!({"errors": [{"status": 404, "title": "Not Found", "detail": "Contact not found"}]})
     );
     let no_tag = app
-        .post("/api/3/contactTags", json!({"contactTag": {"contact": contact, "tag": "999999"}}))
+        .post(
+            "/api/3/contactTags",
+            json!({"contactTag": {"contact": contact, "tag": "999999"}}),
+        )
         .await;
     assert_eq!(no_tag.status, 404);
-    let missing = app.post("/api/3/contactTags", json!({"contactTag": {"contact": contact}})).await;
+    let missing = app
+        .post(
+            "/api/3/contactTags",
+            json!({"contactTag": {"contact": contact}}),
+        )
+        .await;
     assert_eq!(missing.status, 422);
     assert_eq!(missing.body["errors"][0]["title"], "Missing attribute");
-    assert_eq!(missing.body["errors"][0]["source"]["pointer"], "/data/attributes/tag");
+    assert_eq!(
+        missing.body["errors"][0]["source"]["pointer"],
+        "/data/attributes/tag"
+    );
     let not_an_id = app
-        .post("/api/3/contactTags", json!({"contactTag": {"contact": "ada", "tag": tag}}))
+        .post(
+            "/api/3/contactTags",
+            json!({"contactTag": {"contact": "ada", "tag": tag}}),
+        )
         .await;
     assert_eq!(not_an_id.status, 422);
-    let listed = app.get(&format!("/api/3/contacts/{contact}/contactTags")).await;
+    let listed = app
+        .get(&format!("/api/3/contacts/{contact}/contactTags"))
+        .await;
     assert_eq!(listed.body["contactTags"], json!([]));
     let unknown = app.get("/api/3/contacts/999999/contactTags").await;
     assert_eq!(unknown.status, 404);

@@ -34,6 +34,8 @@ pub enum Engine {
 
 /// A running server with a fresh database and its first account.
 pub struct TestApp {
+    /// The engine behind the server.
+    pub engine: Engine,
     /// `http://127.0.0.1:<port>`.
     pub address: String,
     /// The first account.
@@ -79,13 +81,13 @@ impl TestApp {
         let settings = settings
             .resolve(SettingsLayer::default())
             .expect("valid settings");
-        let mut app = Application::build_with_clock(
-            settings,
-            Arc::new(tracklane_server::state::SystemClock),
-        )
-        .await
-        .expect("the server starts");
-        let account = app.take_new_account().expect("a fresh database gets a first account");
+        let mut app =
+            Application::build_with_clock(settings, Arc::new(tracklane_server::state::SystemClock))
+                .await
+                .expect("the server starts");
+        let account = app
+            .take_new_account()
+            .expect("a fresh database gets a first account");
         let address = format!("http://127.0.0.1:{}", app.port());
         let store = app.state().store.clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -93,6 +95,7 @@ impl TestApp {
             let _ = stopped.await;
         }));
         Self {
+            engine,
             address,
             account: account.id,
             api_key: account.api_key.expose_secret().to_owned(),
