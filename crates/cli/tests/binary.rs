@@ -1,0 +1,214 @@
+//! The `tracklane` binary as a newcomer uses it: `serve` on an empty directory, `init --json`,
+//! `account new-key`, `import contacts`, settings from a file, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn tracklane(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tracklane"));
+    command.current_dir(dir).env_remove("RUST_LOG");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TRACKLANE_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.output().expect("tracklane runs")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A plain HTTP/1.0 GET; returns the status line and the body.
+fn get(port: u16, path: &str) -> (String, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    )
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn serve(dir: &Path, port: u16) -> Child {
+    tracklane(dir)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tracklane serve starts")
+}
+
+/// Sends SIGTERM, waits for a clean exit, and returns what it still printed: (stdout, stderr).
+fn terminate(mut child: Child) -> (String, String) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "serve exits cleanly on SIGTERM: {status}");
+            let mut printed = String::new();
+            if let Some(mut stdout) = child.stdout.take() {
+                stdout.read_to_string(&mut printed).unwrap();
+            }
+            let mut logs = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut logs)
+                .unwrap();
+            return (printed, logs);
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serve_works_on_an_empty_directory_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = serve(dir.path(), port);
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut printed = String::new();
+    while !printed.contains("event key") {
+        assert!(
+            stdout.read_line(&mut printed).unwrap() > 0,
+            "keys are printed: {printed}"
+        );
+    }
+    assert!(printed.contains("account id (actid): 1"));
+    wait_for_port(port);
+    let (status, body) = get(port, "/healthz");
+    assert!(status.contains("200"), "{status}");
+    assert!(body.contains("\"database\":\"sqlite\""));
+    let (status, _) = get(port, "/api/3/contacts");
+    assert!(status.contains("403"), "{status}");
+    let (_, logs) = terminate(server);
+    assert!(logs.contains("finishing requests in flight"), "{logs}");
+    assert!(dir.path().join("tracklane-data/tracklane.db").exists());
+
+    let port = free_port();
+    let again = serve(dir.path(), port);
+    wait_for_port(port);
+    let (printed_again, _) = terminate(again);
+    assert!(
+        !printed_again.contains("API key"),
+        "keys are shown only on the first start"
+    );
+}
+
+#[test]
+fn init_prints_json_once_and_new_key_replaces_the_api_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = run(tracklane(dir.path()).args(["init", "--json"]));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let keys: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(keys["actid"], "1");
+    assert_eq!(keys["api_key"].as_str().unwrap().len(), 64);
+    assert_ne!(keys["api_key"], keys["event_key"]);
+
+    let second = run(tracklane(dir.path()).args(["init", "--json"]));
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("account new-key"));
+
+    let fresh = run(tracklane(dir.path()).args(["account", "new-key"]));
+    assert!(fresh.status.success());
+    let key = String::from_utf8(fresh.stdout).unwrap();
+    assert_eq!(key.trim().len(), 64);
+    assert_ne!(key.trim(), keys["api_key"].as_str().unwrap());
+    let missing = run(tracklane(dir.path()).args(["account", "new-key", "--account", "9"]));
+    assert!(!missing.status.success());
+}
+
+#[test]
+fn settings_come_from_flags_then_environment_then_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tracklane.toml"),
+        "data_dir = \"from-file\"\n",
+    )
+    .unwrap();
+    let from_file = run(tracklane(dir.path()).args(["migrate", "--config", "tracklane.toml"]));
+    assert!(
+        from_file.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_file.stderr)
+    );
+    assert!(dir.path().join("from-file/tracklane.db").exists());
+
+    let from_env = run(tracklane(dir.path())
+        .args(["migrate", "--config", "tracklane.toml"])
+        .env("TRACKLANE_DATA_DIR", "from-env"));
+    assert!(from_env.status.success());
+    assert!(dir.path().join("from-env/tracklane.db").exists());
+
+    let from_flag = run(tracklane(dir.path())
+        .args([
+            "migrate",
+            "--config",
+            "tracklane.toml",
+            "--data-dir",
+            "from-flag",
+        ])
+        .env("TRACKLANE_DATA_DIR", "from-env"));
+    assert!(from_flag.status.success());
+    assert!(dir.path().join("from-flag/tracklane.db").exists());
+
+    std::fs::write(dir.path().join("bad.toml"), "lisen = \"x\"\n").unwrap();
+    let bad = run(tracklane(dir.path()).args(["migrate", "--config", "bad.toml"]));
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("bad.toml"));
+}
+
+#[test]
+fn import_reports_rejected_rows_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(tracklane(dir.path()).arg("init")).status.success());
+    std::fs::write(
+        dir.path().join("people.csv"),
+        "Email,First Name,Last Name\nada@example.com,Ada,Lovelace\nnot-an-email,Bob,B\ngrace@navy.mil,Grace,Hopper\n",
+    )
+    .unwrap();
+    let import = run(tracklane(dir.path()).args(["import", "contacts", "people.csv"]));
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&import.stdout).contains("2 contacts imported, 1 rows rejected")
+    );
+    assert!(String::from_utf8_lossy(&import.stderr).contains("line 3: email"));
+    let no_file = run(tracklane(dir.path()).args(["import", "contacts", "missing.csv"]));
+    assert!(!no_file.status.success());
+}
