@@ -1,9 +1,12 @@
-//! The `tracklane` binary: `serve`, `init`, `migrate`, `import contacts`, `account new-key`.
+//! The `tracklane` binary: `serve`, `init`, `migrate`, `import contacts`, `account new-key`,
+//! `bench`.
 //!
 //! # Layout
 //! - `main.rs`: the command line and the small commands.
 //! - [`import`]: `tracklane import contacts FILE.csv`.
+//! - [`bench`]: `tracklane bench`, contact sync against a no-op route.
 
+mod bench;
 mod import;
 
 use std::path::PathBuf;
@@ -51,6 +54,9 @@ enum Command {
         #[command(subcommand)]
         what: AccountCommand,
     },
+    /// Benchmark `POST /api/3/contact/sync` against a no-op route on an in-process server, and
+    /// print a table.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -141,20 +147,20 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", key.expose_secret());
             Ok(())
         }
+        Command::Bench(args) => bench::run(args).await,
     }
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     telemetry::init_logs(settings.log_format);
     let listen = settings.listen;
+    let shutdown = shutdown_signal().context("listening for shutdown signals")?;
     let mut app = Application::build(settings).await?;
     if let Some(account) = app.take_new_account() {
         print_new_account(&account);
     }
     tracing::info!(%listen, port = app.port(), "serving");
-    app.run_until_stopped(shutdown_signal())
-        .await
-        .context("serving")?;
+    app.run_until_stopped(shutdown).await.context("serving")?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -10,7 +10,7 @@ use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
 
 use crate::fields::write_field_values;
-use crate::listing::{page_of, Listed};
+use crate::listing::{owned_row, page_of, Listed};
 use crate::rows::{self, CONTACT_COLUMNS};
 use crate::sql::{contains_pattern, prefix_pattern, Direction, Statement};
 use crate::{Model, Store, StoreError};
@@ -170,14 +170,11 @@ impl Store {
         account: AccountId,
         id: ContactId,
     ) -> Result<Option<Contact>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE account_id = $1 AND id = $2"
-        ))
-        .bind(account.0)
-        .bind(id.0)
-        .fetch_optional(&self.reader)
-        .await?;
-        Ok(row.as_ref().map(rows::contact).transpose()?)
+        match self.existing_contact(account, id).await {
+            Ok(contact) => Ok(Some(contact)),
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     /// The contact with this id, or [`StoreError::NotFound`].
@@ -186,12 +183,15 @@ impl Store {
         account: AccountId,
         id: ContactId,
     ) -> Result<Contact, StoreError> {
-        self.contact(account, id)
-            .await?
-            .ok_or(StoreError::NotFound {
-                model: Model::Contact,
-                id: id.0,
-            })
+        let key = (Model::Contact, account, id.0);
+        owned_row(
+            &self.reader,
+            "contacts",
+            CONTACT_COLUMNS,
+            key,
+            rows::contact,
+        )
+        .await
     }
 
     /// One page of the contacts matching `query`.
@@ -332,11 +332,7 @@ impl Store {
             (" AND updated_at < ", query.updated_before.map(|t| t.0)),
             (" AND updated_at > ", query.updated_after.map(|t| t.0)),
         ];
-        for (sql, value) in bounds {
-            if let Some(value) = value {
-                statement.and(sql, value);
-            }
-        }
+        statement.push_present(bounds);
         if query.list.is_some() || query.list_status.is_some() {
             statement.push(
                 " AND EXISTS (SELECT 1 FROM contact_lists cl WHERE cl.contact_id = contacts.id",
@@ -432,10 +428,6 @@ fn update_statement(patch: &ContactPatch, now: Timestamp) -> Statement {
         (", last_name = ", patch.last_name.as_deref()),
         (", phone = ", patch.phone.as_deref()),
     ];
-    for (sql, value) in columns {
-        if let Some(value) = value {
-            update.and(sql, value);
-        }
-    }
+    update.push_present(columns);
     update
 }

@@ -8,7 +8,7 @@ use tracklane_core::invalid::Invalid;
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
 
-use crate::listing::{all_of, page_of, Listed};
+use crate::listing::{all_of, owned_row, page_of, Listed};
 use crate::rows::{
     self, FIELD_COLUMNS, FIELD_OPTION_COLUMNS, FIELD_REL_COLUMNS, FIELD_VALUE_COLUMNS,
 };
@@ -76,20 +76,8 @@ impl Store {
         account: AccountId,
         id: FieldId,
     ) -> Result<Field, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {FIELD_COLUMNS} FROM fields WHERE account_id = $1 AND id = $2"
-        ))
-        .bind(account.0)
-        .bind(id.0)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.as_ref()
-            .map(rows::field)
-            .transpose()?
-            .ok_or(StoreError::NotFound {
-                model: Model::Field,
-                id: id.0,
-            })
+        let key = (Model::Field, account, id.0);
+        owned_row(&self.reader, "fields", FIELD_COLUMNS, key, rows::field).await
     }
 
     /// One page of fields, optionally only the one with this personalization tag.
@@ -135,20 +123,12 @@ impl Store {
             (", perstag = ", patch.perstag),
             (", default_value = ", patch.default_value),
         ];
-        for (sql, value) in texts {
-            if let Some(value) = value {
-                update.and(sql, value);
-            }
-        }
+        update.push_present(texts);
         let numbers = [
             (", visible = ", patch.visible.map(i64::from)),
             (", ordernum = ", patch.ordernum),
         ];
-        for (sql, value) in numbers {
-            if let Some(value) = value {
-                update.and(sql, value);
-            }
-        }
+        update.push_present(numbers);
         update
             .and(" WHERE account_id = ", account.0)
             .and(" AND id = ", id.0)
@@ -205,20 +185,15 @@ impl Store {
         account: AccountId,
         id: FieldValueId,
     ) -> Result<FieldValue, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {FIELD_VALUE_COLUMNS} FROM field_values WHERE account_id = $1 AND id = $2"
-        ))
-        .bind(account.0)
-        .bind(id.0)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.as_ref()
-            .map(rows::field_value)
-            .transpose()?
-            .ok_or(StoreError::NotFound {
-                model: Model::FieldValue,
-                id: id.0,
-            })
+        let key = (Model::FieldValue, account, id.0);
+        owned_row(
+            &self.reader,
+            "field_values",
+            FIELD_VALUE_COLUMNS,
+            key,
+            rows::field_value,
+        )
+        .await
     }
 
     /// One page of field values matching `query`.

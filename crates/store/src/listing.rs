@@ -2,10 +2,11 @@
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
+use tracklane_core::ids::AccountId;
 use tracklane_core::page::Page;
 
 use crate::sql::Statement;
-use crate::StoreError;
+use crate::{Model, StoreError};
 
 /// One page of a collection and the number of rows in all pages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,27 @@ pub(crate) async fn page_of<T>(
     let rows = select.query().fetch_all(pool).await?;
     let items = rows.iter().map(read).collect::<Result<_, _>>()?;
     Ok(Listed { items, total })
+}
+
+/// Reads the row `id` of `table` when it belongs to `account`, or [`StoreError::NotFound`].
+pub(crate) async fn owned_row<T>(
+    pool: &AnyPool,
+    table: &str,
+    columns: &str,
+    (model, account, id): (Model, AccountId, i64),
+    read: fn(&AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<T, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {columns} FROM {table} WHERE account_id = $1 AND id = $2"
+    ))
+    .bind(account.0)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref()
+        .map(read)
+        .transpose()?
+        .ok_or(StoreError::NotFound { model, id })
 }
 
 /// Reads every row a statement returns.

@@ -5,7 +5,7 @@ use tracklane_core::list::{ContactList, List, ListPatch, ListStatus};
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
 
-use crate::listing::{all_of, page_of, Listed};
+use crate::listing::{all_of, owned_row, page_of, Listed};
 use crate::rows::{self, CONTACT_LIST_COLUMNS, LIST_COLUMNS};
 use crate::sql::{Direction, Statement, TextFilter};
 use crate::{Model, Store, StoreError};
@@ -45,20 +45,8 @@ impl Store {
 
     /// The list with this id, or [`StoreError::NotFound`].
     pub async fn existing_list(&self, account: AccountId, id: ListId) -> Result<List, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {LIST_COLUMNS} FROM lists WHERE account_id = $1 AND id = $2"
-        ))
-        .bind(account.0)
-        .bind(id.0)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.as_ref()
-            .map(rows::list)
-            .transpose()?
-            .ok_or(StoreError::NotFound {
-                model: Model::List,
-                id: id.0,
-            })
+        let key = (Model::List, account, id.0);
+        owned_row(&self.reader, "lists", LIST_COLUMNS, key, rows::list).await
     }
 
     /// One page of the lists matching `query`.
@@ -104,11 +92,7 @@ impl Store {
             (", sender_url = ", patch.sender_url),
             (", sender_reminder = ", patch.sender_reminder),
         ];
-        for (sql, value) in columns {
-            if let Some(value) = value {
-                update.and(sql, value);
-            }
-        }
+        update.push_present(columns);
         update
             .and(" WHERE account_id = ", account.0)
             .and(" AND id = ", id.0)

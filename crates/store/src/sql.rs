@@ -69,6 +69,20 @@ impl Statement {
         self.push(sql).push_bind(value)
     }
 
+    /// Appends `sql` and a placeholder for each present value: `, name = $3`. Absent values
+    /// append nothing.
+    pub fn push_present<V: Into<Value>>(
+        &mut self,
+        pieces: impl IntoIterator<Item = (&'static str, Option<V>)>,
+    ) -> &mut Self {
+        for (sql, value) in pieces {
+            if let Some(value) = value {
+                self.and(sql, value);
+            }
+        }
+        self
+    }
+
     /// A statement that is `head` followed by `body` (with `body`'s binds).
     pub fn with_head(head: &str, body: &Statement) -> Self {
         Self {

@@ -5,7 +5,7 @@ use tracklane_core::page::Page;
 use tracklane_core::tag::{ContactTag, Tag, TagPatch};
 use tracklane_core::time::Timestamp;
 
-use crate::listing::{all_of, page_of, Listed};
+use crate::listing::{all_of, owned_row, page_of, Listed};
 use crate::rows::{self, CONTACT_TAG_COLUMNS, TAG_COLUMNS};
 use crate::sql::{Direction, Statement, TextFilter};
 use crate::{Model, Store, StoreError};
@@ -46,20 +46,8 @@ impl Store {
 
     /// The tag with this id, or [`StoreError::NotFound`].
     pub async fn existing_tag(&self, account: AccountId, id: TagId) -> Result<Tag, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {TAG_COLUMNS} FROM tags t WHERE t.account_id = $1 AND t.id = $2"
-        ))
-        .bind(account.0)
-        .bind(id.0)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.as_ref()
-            .map(rows::tag)
-            .transpose()?
-            .ok_or(StoreError::NotFound {
-                model: Model::Tag,
-                id: id.0,
-            })
+        let key = (Model::Tag, account, id.0);
+        owned_row(&self.reader, "tags t", TAG_COLUMNS, key, rows::tag).await
     }
 
     /// One page of the tags matching `query`.
@@ -99,11 +87,7 @@ impl Store {
             ),
             (", description = ", patch.description),
         ];
-        for (sql, value) in columns {
-            if let Some(value) = value {
-                update.and(sql, value);
-            }
-        }
+        update.push_present(columns);
         update
             .and(" WHERE account_id = ", account.0)
             .and(" AND id = ", id.0);
