@@ -57,3 +57,11 @@ id_type!(
     /// One option of a dropdown, listbox, radio or checkbox field.
     FieldOptionId
 );
+id_type!(
+    /// A recorded event: a page visit, a custom event, and later clicks and opens.
+    EventId
+);
+id_type!(
+    /// A whitelisted site domain.
+    SiteDomainId
+);

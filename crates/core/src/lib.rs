@@ -11,9 +11,16 @@
 //!   built from them.
 //! - [`page`]: pagination (`limit`, `offset`).
 //! - [`key`]: API and event keys: generation and the hash that is stored.
+//! - [`visit`]: page URLs, whitelisted domains, visitor ids and when a site visit starts.
+//! - [`device`]: desktop, mobile, tablet or bot, from the user agent.
+//! - [`event`]: events to record and recorded ones, page visits and custom events.
+//! - [`cid`]: the encrypted contact token (`tl_cid`) of tracked links.
 
+pub mod cid;
 pub mod contact;
+pub mod device;
 pub mod email;
+pub mod event;
 pub mod field;
 pub mod ids;
 pub mod invalid;
@@ -23,3 +30,4 @@ pub mod page;
 pub mod tag;
 pub mod text;
 pub mod time;
+pub mod visit;

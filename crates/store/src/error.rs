@@ -19,6 +19,12 @@ pub enum Model {
     FieldValue,
     /// An account.
     Account,
+    /// A whitelisted site domain.
+    SiteDomain,
+    /// A whitelisted event name.
+    EventName,
+    /// A recorded event.
+    Event,
 }
 
 /// A store failure.

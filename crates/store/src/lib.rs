@@ -11,16 +11,20 @@
 //! - [`listing`]: one page of a filtered collection, with the total.
 //! - [`accounts`]: the installation, accounts and their keys.
 //! - [`contacts`], [`tags`], [`lists`], [`fields`]: one module per aggregate.
+//! - [`tracking`]: tracking switches, whitelisted domains and event names, the token key.
+//! - [`events`]: the timeline: group-recording events, identification, anonymous expiry.
 
 pub mod accounts;
 pub mod contacts;
 pub mod error;
+pub mod events;
 pub mod fields;
 pub mod listing;
 pub mod lists;
 mod rows;
 pub mod sql;
 pub mod tags;
+pub mod tracking;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -14,6 +14,22 @@ pub enum Value {
     Int(i64),
     /// Text.
     Text(String),
+    /// An integer or NULL.
+    MaybeInt(Option<i64>),
+    /// Text or NULL.
+    MaybeText(Option<String>),
+}
+
+impl From<Option<i64>> for Value {
+    fn from(value: Option<i64>) -> Self {
+        Self::MaybeInt(value)
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(value: Option<String>) -> Self {
+        Self::MaybeText(value)
+    }
 }
 
 impl From<i64> for Value {
@@ -83,6 +99,18 @@ impl Statement {
         self
     }
 
+    /// Appends `(v1, v2, ...)`: one row of a multi-row `VALUES`.
+    pub fn push_row(&mut self, values: impl IntoIterator<Item = Value>) -> &mut Self {
+        self.push("(");
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_bind(value);
+        }
+        self.push(")")
+    }
+
     /// A statement that is `head` followed by `body` (with `body`'s binds).
     pub fn with_head(head: &str, body: &Statement) -> Self {
         Self {
@@ -103,6 +131,8 @@ impl Statement {
             .fold(sqlx::query(&self.sql), |query, value| match value {
                 Value::Int(int) => query.bind(*int),
                 Value::Text(text) => query.bind(text.as_str()),
+                Value::MaybeInt(int) => query.bind(*int),
+                Value::MaybeText(text) => query.bind(text.as_deref()),
             })
     }
 }

@@ -65,3 +65,103 @@ async fn bootstraps_once_and_round_trips_a_contact() {
     assert_eq!(page.total, 1);
     assert_eq!(page.items[0].first_name, "Ada");
 }
+
+#[tokio::test]
+async fn records_events_in_groups_and_identifies_visitors() {
+    use tracklane_core::event::{EventKind, NewEvent, PAGE_VISIT_NAME};
+    use tracklane_core::visit::PageUrl;
+    use tracklane_store::events::EventQuery;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+    let store = Store::connect(&url, PoolSize::default()).await.unwrap();
+    store.migrate().await.unwrap();
+    let start = Timestamp(1_700_000_000_000_000);
+    let account = store.bootstrap(start).await.unwrap().unwrap().id;
+    let draft = ContactInput {
+        email: Some("ada@example.com".into()),
+        ..ContactInput::default()
+    }
+    .into_draft()
+    .unwrap();
+    let (ada, _) = store.create_contact(account, draft, start).await.unwrap();
+    let page = |path: &str, minutes: i64, contact, message: Option<&str>| NewEvent {
+        account,
+        kind: EventKind::PageVisit,
+        name: PAGE_VISIT_NAME.to_owned(),
+        visitor: Some("visitor-0001".to_owned()),
+        contact,
+        page: Some(PageUrl::parse("url", &format!("https://example.com{path}")).unwrap()),
+        site: Some("example.com".to_owned()),
+        referrer: None,
+        title: None,
+        device: None,
+        data: None,
+        message_id: message.map(str::to_owned),
+        occurred_at: Timestamp(start.0 + minutes * 60_000_000),
+    };
+    store
+        .record_events(
+            &[
+                page("/a", 0, None, Some("m1")),
+                page("/b", 10, None, Some("m1")),
+                page("/c", 50, None, None),
+            ],
+            start,
+        )
+        .await
+        .unwrap();
+    let all = store
+        .events(account, EventQuery::default(), Default::default())
+        .await
+        .unwrap();
+    assert_eq!(all.total, 2, "the repeated message id is recorded once");
+    assert!(all.items.iter().all(|e| e.contact.is_none()));
+    assert!(
+        all.items[0].starts_visit,
+        "50 minutes later is a new site visit"
+    );
+
+    store
+        .record_events(&[page("/d", 55, Some(ada.id), Some("m1"))], start)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .visitor_contact(account, "visitor-0001")
+            .await
+            .unwrap(),
+        Some(ada.id)
+    );
+    let ada_events = EventQuery {
+        contact: Some(ada.id),
+        ..EventQuery::default()
+    };
+    let timeline = store
+        .events(account, ada_events, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        timeline.total, 2,
+        "earlier anonymous visits now belong to the contact; m1 stays one"
+    );
+
+    let anonymous = NewEvent {
+        visitor: Some("visitor-0002".to_owned()),
+        ..page("/x", 0, None, None)
+    };
+    store.record_events(&[anonymous], start).await.unwrap();
+    let gone = store
+        .expire_anonymous(Timestamp(start.0 + 1))
+        .await
+        .unwrap();
+    assert_eq!(gone, 1);
+    assert_eq!(
+        store
+            .events(account, EventQuery::default(), Default::default())
+            .await
+            .unwrap()
+            .total,
+        2
+    );
+}

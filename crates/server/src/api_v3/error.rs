@@ -63,6 +63,9 @@ pub fn model_name(model: Model) -> &'static str {
         Model::Field => "Field",
         Model::FieldValue => "FieldValue",
         Model::Account => "Account",
+        Model::SiteDomain => "SiteTrackingDomain",
+        Model::EventName => "EventTrackingEvent",
+        Model::Event => "TrackingLog",
     }
 }
 

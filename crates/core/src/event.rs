@@ -1,0 +1,166 @@
+//! Events: everything a contact (or a still anonymous visitor) did, on one timeline. Page visits
+//! and custom events now; clicks, opens and form submissions join them later.
+
+use crate::device::Device;
+use crate::ids::{AccountId, ContactId, EventId};
+use crate::invalid::Invalid;
+use crate::time::Timestamp;
+use crate::visit::PageUrl;
+
+/// The name AC gives page visits in tracking logs.
+pub const PAGE_VISIT_NAME: &str = "__pagevisit";
+/// The longest event name (AC's limit).
+pub const EVENT_NAME_MAX: usize = 32;
+/// The longest event data.
+pub const EVENT_DATA_MAX: usize = 16 * 1024;
+/// The longest idempotency key (`messageId`).
+pub const MESSAGE_ID_MAX: usize = 128;
+
+/// What kind of thing happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// A page view recorded by the snippet or `/v1/page`.
+    PageVisit,
+    /// A custom event sent by an app (`POST /event`, `/v1/track`).
+    Custom,
+}
+
+impl EventKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PageVisit => "page_visit",
+            Self::Custom => "event",
+        }
+    }
+
+    /// Reads a stored spelling.
+    pub fn parse(raw: &str) -> Self {
+        if raw == "page_visit" {
+            Self::PageVisit
+        } else {
+            Self::Custom
+        }
+    }
+}
+
+/// Checks an event name: 1 to 32 characters.
+pub fn parse_event_name(raw: &str) -> Result<String, Invalid> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(Invalid::missing("event"));
+    }
+    if name.chars().count() > EVENT_NAME_MAX {
+        return Err(Invalid::too_long("event", EVENT_NAME_MAX));
+    }
+    Ok(name.to_owned())
+}
+
+/// Checks event data: at most [`EVENT_DATA_MAX`] characters.
+pub fn parse_event_data(raw: &str) -> Result<String, Invalid> {
+    if raw.chars().count() > EVENT_DATA_MAX {
+        return Err(Invalid::too_long("eventdata", EVENT_DATA_MAX));
+    }
+    Ok(raw.to_owned())
+}
+
+/// Checks an idempotency key: 1 to 128 characters.
+pub fn parse_message_id(raw: &str) -> Result<String, Invalid> {
+    let id = raw.trim();
+    if id.is_empty() {
+        return Err(Invalid::missing("messageId"));
+    }
+    if id.chars().count() > MESSAGE_ID_MAX {
+        return Err(Invalid::too_long("messageId", MESSAGE_ID_MAX));
+    }
+    Ok(id.to_owned())
+}
+
+/// An event to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// The account.
+    pub account: AccountId,
+    /// Page visit or custom event.
+    pub kind: EventKind,
+    /// The event's name ([`PAGE_VISIT_NAME`] for page visits).
+    pub name: String,
+    /// The visitor (the snippet's first-party id, or `anonymousId`).
+    pub visitor: Option<String>,
+    /// The contact, when the event itself says who it is (an email, a token, a `userId`); the
+    /// visitor then belongs to that contact from now on, and so do its earlier anonymous events.
+    pub contact: Option<ContactId>,
+    /// The page, for page visits.
+    pub page: Option<PageUrl>,
+    /// The whitelisted domain the page belongs to, for page visits.
+    pub site: Option<String>,
+    /// The referrer.
+    pub referrer: Option<PageUrl>,
+    /// The page title.
+    pub title: Option<String>,
+    /// The device.
+    pub device: Option<Device>,
+    /// Event data (AC's `eventdata`, or JSON properties).
+    pub data: Option<String>,
+    /// An idempotency key: a second event with the same key is not recorded again.
+    pub message_id: Option<String>,
+    /// When it happened.
+    pub occurred_at: Timestamp,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedEvent {
+    /// Its id.
+    pub id: EventId,
+    /// Page visit or custom event.
+    pub kind: EventKind,
+    /// Its name.
+    pub name: String,
+    /// The contact it belongs to, once known.
+    pub contact: Option<ContactId>,
+    /// The visitor.
+    pub visitor: Option<String>,
+    /// The page URL.
+    pub url: Option<String>,
+    /// The page's domain.
+    pub domain: Option<String>,
+    /// The page's path.
+    pub path: Option<String>,
+    /// The referrer URL.
+    pub referrer: Option<String>,
+    /// The referrer's domain.
+    pub referrer_domain: Option<String>,
+    /// The page title.
+    pub title: Option<String>,
+    /// The device.
+    pub device: Option<Device>,
+    /// Event data.
+    pub data: Option<String>,
+    /// Whether this page view started a site visit.
+    pub starts_visit: bool,
+    /// When it happened.
+    pub occurred_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_data_and_keys_are_bounded() {
+        assert_eq!(parse_event_name(" signup ").unwrap(), "signup");
+        assert_eq!(parse_event_name("").unwrap_err().code, "missing");
+        assert_eq!(
+            parse_event_name(&"x".repeat(33)).unwrap_err().code,
+            "too_long"
+        );
+        assert!(parse_event_data(&"x".repeat(EVENT_DATA_MAX)).is_ok());
+        assert!(parse_event_data(&"x".repeat(EVENT_DATA_MAX + 1)).is_err());
+        assert!(parse_message_id(&"m".repeat(129)).is_err());
+        assert_eq!(
+            EventKind::parse(EventKind::PageVisit.as_str()),
+            EventKind::PageVisit
+        );
+    }
+}

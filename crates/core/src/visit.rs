@@ -1,0 +1,192 @@
+//! Page visits: the page's address taken apart, the referrer, the visitor's id, and the rules
+//! that say which domains an account tracks and when a visit (session) starts.
+
+use url::Url;
+
+use crate::invalid::Invalid;
+use crate::time::Timestamp;
+
+/// The longest page or referrer URL accepted.
+pub const URL_MAX: usize = 4096;
+/// The longest page title kept (longer titles are cut, not refused).
+pub const TITLE_MAX: usize = 512;
+/// A page view more than this long after the visitor's previous one starts a new site visit.
+pub const VISIT_GAP_MICROS: i64 = 30 * 60 * 1_000_000;
+
+/// A page's address, taken apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageUrl {
+    /// The whole URL.
+    pub url: String,
+    /// The host, lower-case, without a leading `www.`.
+    pub domain: String,
+    /// The path (with the query string).
+    pub path: String,
+}
+
+impl PageUrl {
+    /// Parses an http(s) URL of at most [`URL_MAX`] characters; `attribute` names it in refusals.
+    pub fn parse(attribute: &'static str, raw: &str) -> Result<Self, Invalid> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(Invalid::missing(attribute));
+        }
+        if raw.chars().count() > URL_MAX {
+            return Err(Invalid::too_long(attribute, URL_MAX));
+        }
+        let url = Url::parse(raw)
+            .map_err(|e| Invalid::bad_value(attribute, format!("not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Invalid::bad_value(
+                attribute,
+                "only http and https pages are tracked",
+            ));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| Invalid::bad_value(attribute, "the URL has no host"))?;
+        let path = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        Ok(Self {
+            domain: bare_domain(host),
+            path,
+            url: url.to_string(),
+        })
+    }
+
+    /// The value of a query parameter of the page's URL.
+    pub fn query_value(&self, name: &str) -> Option<String> {
+        Url::parse(&self.url)
+            .ok()?
+            .query_pairs()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    }
+}
+
+/// A host in lower case without a leading `www.`: the form domains are whitelisted and matched in.
+pub fn bare_domain(host: &str) -> String {
+    let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+    host.strip_prefix("www.")
+        .map_or(host.clone(), str::to_owned)
+}
+
+/// Parses a domain to whitelist: a bare host (`example.com`), or a URL whose host is taken.
+pub fn parse_domain(raw: &str) -> Result<String, Invalid> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(Invalid::missing("name"));
+    }
+    let with_scheme = if raw.contains("://") {
+        raw.to_owned()
+    } else {
+        format!("http://{raw}")
+    };
+    let url = Url::parse(&with_scheme)
+        .map_err(|_| Invalid::bad_value("name", format!("'{raw}' is not a domain")))?;
+    match url.host_str() {
+        Some(host) if host.len() <= 253 => Ok(bare_domain(host)),
+        _ => Err(Invalid::bad_value(
+            "name",
+            format!("'{raw}' is not a domain"),
+        )),
+    }
+}
+
+/// Whether a page on `domain` may be tracked: it is a whitelisted domain or a subdomain of one.
+pub fn domain_is_tracked<'a>(domain: &str, whitelist: impl IntoIterator<Item = &'a str>) -> bool {
+    whitelist.into_iter().any(|allowed| {
+        domain == allowed
+            || domain
+                .strip_suffix(allowed)
+                .is_some_and(|prefix| prefix.ends_with('.'))
+    })
+}
+
+/// Checks a visitor id sent by the snippet: 8 to 64 letters, digits, `-` or `_`.
+pub fn parse_visitor_key(raw: &str) -> Result<String, Invalid> {
+    let raw = raw.trim();
+    let fine = (8..=64).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if fine {
+        Ok(raw.to_owned())
+    } else {
+        Err(Invalid::bad_value(
+            "visitor",
+            "a visitor id is 8 to 64 letters, digits, '-' or '_'",
+        ))
+    }
+}
+
+/// Whether a page view at `at` starts a new site visit, given the visitor's previous page view.
+pub fn starts_visit(previous_page_at: Option<Timestamp>, at: Timestamp) -> bool {
+    previous_page_at.is_none_or(|previous| at.0 - previous.0 > VISIT_GAP_MICROS)
+}
+
+/// Cuts a title to [`TITLE_MAX`] characters.
+pub fn clip_title(title: &str) -> String {
+    title.trim().chars().take(TITLE_MAX).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_page_urls_apart() {
+        let page =
+            PageUrl::parse("url", "https://WWW.Example.com/pricing?plan=pro&tl_cid=abc").unwrap();
+        assert_eq!(page.domain, "example.com");
+        assert_eq!(page.path, "/pricing?plan=pro&tl_cid=abc");
+        assert_eq!(page.query_value("tl_cid").as_deref(), Some("abc"));
+        for bad in [
+            "",
+            "not a url",
+            "javascript:alert(1)",
+            "ftp://example.com/x",
+        ] {
+            assert!(PageUrl::parse("url", bad).is_err(), "{bad}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(URL_MAX));
+        assert_eq!(PageUrl::parse("url", &long).unwrap_err().code, "too_long");
+    }
+
+    #[test]
+    fn matches_whitelisted_domains_and_subdomains() {
+        let whitelist = ["example.com", "shop.other.org"];
+        assert!(domain_is_tracked("example.com", whitelist));
+        assert!(domain_is_tracked("blog.example.com", whitelist));
+        assert!(!domain_is_tracked("badexample.com", whitelist));
+        assert!(!domain_is_tracked("other.org", whitelist));
+        assert!(domain_is_tracked("shop.other.org", whitelist));
+        assert_eq!(
+            parse_domain("https://www.Example.com/x").unwrap(),
+            "example.com"
+        );
+        assert_eq!(parse_domain("example.com").unwrap(), "example.com");
+        assert!(parse_domain("not a domain").is_err());
+    }
+
+    #[test]
+    fn visits_start_after_thirty_quiet_minutes() {
+        let at = Timestamp(VISIT_GAP_MICROS * 10);
+        assert!(starts_visit(None, at));
+        assert!(!starts_visit(Some(Timestamp(at.0 - VISIT_GAP_MICROS)), at));
+        assert!(starts_visit(
+            Some(Timestamp(at.0 - VISIT_GAP_MICROS - 1)),
+            at
+        ));
+    }
+
+    #[test]
+    fn visitor_keys_are_checked() {
+        assert!(parse_visitor_key("0123456789abcdef").is_ok());
+        assert!(parse_visitor_key("short").is_err());
+        assert!(parse_visitor_key("has space in it").is_err());
+        assert!(parse_visitor_key(&"a".repeat(65)).is_err());
+    }
+}
