@@ -55,6 +55,12 @@ pub struct SettingsLayer {
     /// Log format [default: text]
     #[arg(long, env = "TRACKLANE_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Days after which visits and events never tied to a contact are deleted [default: 30]
+    #[arg(long, env = "TRACKLANE_ANONYMOUS_RETENTION_DAYS")]
+    pub anonymous_retention_days: Option<u32>,
+    /// Tracking requests that may wait for the database at once; past that, 503 [default: 20000]
+    #[arg(long, env = "TRACKLANE_INGEST_QUEUE")]
+    pub ingest_queue: Option<usize>,
 }
 
 impl SettingsLayer {
@@ -98,6 +104,15 @@ impl SettingsLayer {
                 .unwrap_or(DEFAULT_MAX_BODY_BYTES),
             db_pool_size: self.db_pool_size.or(lower.db_pool_size).unwrap_or(8),
             log_format: self.log_format.or(lower.log_format).unwrap_or_default(),
+            anonymous_retention_days: self
+                .anonymous_retention_days
+                .or(lower.anonymous_retention_days)
+                .unwrap_or(30),
+            ingest_queue: self
+                .ingest_queue
+                .or(lower.ingest_queue)
+                .unwrap_or(20_000)
+                .max(1),
         })
     }
 }
@@ -120,6 +135,10 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// Log format.
     pub log_format: LogFormat,
+    /// Days anonymous visits and events are kept.
+    pub anonymous_retention_days: u32,
+    /// Tracking submissions that may wait for the database at once.
+    pub ingest_queue: usize,
 }
 
 impl Settings {

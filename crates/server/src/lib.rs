@@ -11,13 +11,19 @@
 //! - [`state`]: what every handler shares, including the [`state::Clock`].
 //! - [`api_v3`]: `/api/3/...`: auth, errors, extractors, one module per resource.
 //! - [`ops`]: `/healthz` and `/metrics`.
+//! - [`track`]: the snippet, its collector, `POST /event` and the `/v1` Segment-style API.
+//! - [`ingest`]: the group-commit writer every tracked visit and event goes through.
+//! - [`workers`]: background work (anonymous data expiry).
 //! - [`telemetry`]: logs (text or JSON) and request metrics.
 
 #![recursion_limit = "256"]
 
 pub mod api_v3;
 pub mod config;
+pub mod ingest;
 pub mod ops;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod track;
+pub mod workers;

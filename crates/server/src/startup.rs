@@ -9,13 +9,18 @@ use axum::routing::post;
 use axum::{middleware, Json, Router};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tower_http::trace::TraceLayer;
 use tracklane_store::accounts::NewAccount;
 use tracklane_store::{PoolSize, Store};
 
 use crate::config::Settings;
+use crate::ingest::Ingest;
 use crate::state::{AppState, Clock, SystemClock};
-use crate::{api_v3, ops, telemetry};
+use crate::track::gate::Gate;
+use crate::workers::retention::Retention;
+use crate::{api_v3, ops, telemetry, track};
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -23,6 +28,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     new_account: Option<NewAccount>,
+    writer: JoinHandle<()>,
+    retention: Retention,
 }
 
 impl Application {
@@ -49,17 +56,29 @@ impl Application {
         if settings.public_url.is_empty() {
             settings.public_url = format!("http://{}", listener.local_addr()?);
         }
+        let token_key = store.token_key().await.context("the contact token key")?;
+        let (ingest, writer) = Ingest::start(store.clone(), clock.clone(), settings.ingest_queue);
+        let retention = Retention::new(
+            store.clone(),
+            clock.clone(),
+            settings.anonymous_retention_days,
+        );
         let state = AppState {
+            gate: Arc::new(Gate::new(store.clone())),
             store,
             settings: Arc::new(settings),
             clock,
             metrics: telemetry::prometheus(),
+            ingest,
+            token_key,
         };
         Ok(Self {
             listener,
             router: router(state.clone()),
             state,
             new_account,
+            writer,
+            retention,
         })
     }
 
@@ -78,16 +97,28 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight and closes the
-    /// database.
+    /// The anonymous-data expiry worker (it also runs by itself every hour while serving).
+    pub fn retention(&self) -> Retention {
+        self.retention.clone()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight, lets the writer
+    /// commit what it holds, and closes the database.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let (stop, stopped) = watch::channel(false);
+        let retention = tokio::spawn(self.retention.run(stopped));
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
-        self.state.store.close().await;
+        let _ = stop.send(true);
+        let store = self.state.store.clone();
+        drop(self.state);
+        let _ = retention.await;
+        let _ = self.writer.await;
+        store.close().await;
         served
     }
 }
@@ -120,6 +151,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api_v3::routes(state.clone()))
         .merge(ops::routes())
+        .merge(track::routes())
         .route("/_bench/noop", post(noop))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(telemetry::track_requests))

@@ -1,6 +1,8 @@
 //! What every handler shares.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use tracklane_core::time::Timestamp;
@@ -24,6 +26,29 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock that stands still until moved: for tests.
+#[derive(Debug)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock showing `at`.
+    pub fn new(at: Timestamp) -> Self {
+        Self(AtomicI64::new(at.0))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        let micros = i64::try_from(by.as_micros()).unwrap_or(i64::MAX);
+        self.0.fetch_add(micros, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
 /// The state shared by all handlers.
 #[derive(Clone)]
 pub struct AppState {
@@ -35,6 +60,12 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Renders the metrics.
     pub metrics: PrometheusHandle,
+    /// The group-commit writer of tracking data.
+    pub ingest: crate::ingest::Ingest,
+    /// What the trackers may record, per account, cached.
+    pub gate: Arc<crate::track::gate::Gate>,
+    /// The installation's key for contact tokens (`tl_cid`).
+    pub token_key: tracklane_core::cid::TokenKey,
 }
 
 impl AppState {

@@ -2,6 +2,7 @@
 
 use sqlx::{Acquire, AnyConnection};
 use tracklane_core::contact::{Contact, ContactDraft, ContactPatch};
+use tracklane_core::email::ContactEmail;
 use tracklane_core::field::FieldValue;
 use tracklane_core::ids::{AccountId, ContactId, ListId, TagId};
 use tracklane_core::invalid::Invalid;
@@ -175,6 +176,23 @@ impl Store {
             Err(StoreError::NotFound { .. }) => Ok(None),
             Err(error) => Err(error),
         }
+    }
+
+    /// The id of the account's contact with this (normalised) email.
+    pub async fn contact_id_by_email(
+        &self,
+        account: AccountId,
+        email: &ContactEmail,
+    ) -> Result<Option<ContactId>, StoreError> {
+        let row = sqlx::query("SELECT id FROM contacts WHERE account_id = $1 AND email = $2")
+            .bind(account.0)
+            .bind(email.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row
+            .map(|row| sqlx::Row::try_get(&row, "id"))
+            .transpose()?
+            .map(ContactId))
     }
 
     /// The contact with this id, or [`StoreError::NotFound`].

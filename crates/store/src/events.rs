@@ -131,6 +131,40 @@ impl Store {
         Ok(())
     }
 
+    /// Records that `visitor` is `contact` from now on; the visitor's earlier anonymous events
+    /// become the contact's.
+    pub async fn identify_visitor(
+        &self,
+        account: AccountId,
+        visitor: &str,
+        contact: ContactId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO visitors (account_id, visitor_key, contact_id, first_seen_at, last_seen_at) \
+             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (account_id, visitor_key) DO UPDATE \
+             SET contact_id = excluded.contact_id, last_seen_at = excluded.last_seen_at",
+        )
+        .bind(account.0)
+        .bind(visitor)
+        .bind(contact.0)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE events SET contact_id = $1 \
+             WHERE account_id = $2 AND visitor_key = $3 AND contact_id IS NULL",
+        )
+        .bind(contact.0)
+        .bind(account.0)
+        .bind(visitor)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The contact a visitor is known to be.
     pub async fn visitor_contact(
         &self,
@@ -268,8 +302,8 @@ async fn save_visitors(
         }
         upsert.push(
             " ON CONFLICT (account_id, visitor_key) DO UPDATE SET \
-             contact_id = excluded.contact_id, last_page_at = excluded.last_page_at, \
-             last_seen_at = excluded.last_seen_at",
+             contact_id = COALESCE(excluded.contact_id, visitors.contact_id), \
+             last_page_at = excluded.last_page_at, last_seen_at = excluded.last_seen_at",
         );
         upsert.query().execute(&mut *conn).await?;
     }

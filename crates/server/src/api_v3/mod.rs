@@ -10,6 +10,8 @@ pub mod fields;
 pub mod lists;
 pub mod render;
 pub mod tags;
+pub mod timeline;
+pub mod tracking;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -26,7 +28,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(contacts::routes())
         .merge(tags::routes())
         .merge(lists::routes())
-        .merge(fields::routes());
+        .merge(fields::routes())
+        .merge(tracking::routes())
+        .merge(timeline::routes());
     Router::new()
         .nest("/api/3", resources)
         .route("/api/3", get(root))

@@ -1,0 +1,204 @@
+//! The timeline, in ActiveCampaign's shapes: `/contacts/{id}/trackingLogs`, `/trackingLogs`,
+//! `/trackingLogs/{id}/contact` and `/activities?contact=ID`, newest first and paginated. Page
+//! visits (type `__pagevisit`, value = the URL) and custom events (type = the event name, value =
+//! its data) are both there. Also `POST /contacts/{id}/trackingToken`, Tracklane's own: a contact
+//! token (`tl_cid`) to put on links so that the snippet identifies the visitor.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde_json::{json, Value};
+use tracklane_core::cid::TokenSubject;
+use tracklane_core::event::{EventKind, TrackedEvent};
+use tracklane_core::ids::{AccountId, ContactId, EventId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::time::Timestamp;
+use tracklane_store::events::EventQuery;
+use tracklane_store::{Model, StoreError};
+
+use super::contacts::contact_json;
+use super::error::ApiError;
+use super::extract::{path_id, ApiQuery};
+use super::render::meta;
+use crate::state::AppState;
+
+/// How long a contact token from the API is valid: 90 days.
+const TOKEN_DAYS: i64 = 90;
+
+/// The timeline routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/contacts/{id}/trackingLogs", get(contact_logs))
+        .route("/contacts/{id}/trackingToken", post(token))
+        .route("/trackingLogs", get(account_logs))
+        .route("/trackingLogs/{id}/contact", get(log_contact))
+        .route("/activities", get(activities))
+}
+
+/// What AC puts in a tracking log's `value`: the URL of a page visit, the data of an event.
+fn value_of(event: &TrackedEvent) -> Option<&str> {
+    match event.kind {
+        EventKind::PageVisit => event.url.as_deref(),
+        EventKind::Custom => event.data.as_deref(),
+    }
+}
+
+/// A tracking log in AC's shape, with Tracklane's details beside AC's fields.
+fn log_json(event: &TrackedEvent, base: &str) -> Value {
+    let contact = event.contact.map(|c| c.to_string());
+    json!({
+        "subscriberid": contact,
+        "type": event.name,
+        "value": value_of(event),
+        "tstamp": event.occurred_at.to_api(),
+        "hash": format!("{:040x}", event.id.0),
+        "links": {"contact": format!("{base}/api/3/trackingLogs/{}/contact", event.id)},
+        "id": event.id.to_string(),
+        "contact": contact,
+        "kind": event.kind.as_str(),
+        "url": event.url,
+        "domain": event.domain,
+        "referrer": event.referrer,
+        "referrerDomain": event.referrer_domain,
+        "title": event.title,
+        "device": event.device.map(|d| d.as_str()),
+        "visitor": event.visitor,
+        "startsVisit": event.starts_visit,
+    })
+}
+
+fn activity_json(event: &TrackedEvent) -> Value {
+    let details = json!({
+        "type": event.name,
+        "value": value_of(event),
+        "url": event.url,
+        "title": event.title,
+        "device": event.device.map(|d| d.as_str()),
+    });
+    json!({
+        "tstamp": event.occurred_at.to_api(),
+        "subscriberid": event.contact.map(|c| c.to_string()),
+        "reference_type": "TrackingLog",
+        "reference_id": event.id.to_string(),
+        "reference_action": event.kind.as_str(),
+        "jsonData": details.to_string(),
+        "userid": "0",
+        "permission": null,
+        "referenceModelName": "TrackingLog",
+        "notes": [],
+        "recipients": [],
+        "reference": {"type": "TrackingLog", "id": event.id.to_string()},
+        "user": null,
+        "id": event.id.to_string(),
+    })
+}
+
+/// `GET /contacts/{id}/trackingLogs`.
+async fn contact_logs(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+    query: ApiQuery,
+) -> Result<Json<Value>, ApiError> {
+    let contact = ContactId(path_id(&id, Model::Contact)?);
+    state.store.existing_contact(account, contact).await?;
+    let filter = EventQuery {
+        contact: Some(contact),
+        ..EventQuery::default()
+    };
+    let listed = state.store.events(account, filter, query.page()?).await?;
+    let base = &state.settings.public_url;
+    Ok(Json(json!({
+        "trackingLogs": listed.items.iter().map(|e| log_json(e, base)).collect::<Vec<_>>(),
+        "meta": meta(listed.total),
+    })))
+}
+
+/// `GET /trackingLogs`: the account's whole timeline (`filters[contact]` narrows it).
+async fn account_logs(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    query: ApiQuery,
+) -> Result<Json<Value>, ApiError> {
+    let filter = EventQuery {
+        contact: query.number("filters[contact]")?.map(ContactId),
+        ..EventQuery::default()
+    };
+    let listed = state.store.events(account, filter, query.page()?).await?;
+    let base = &state.settings.public_url;
+    Ok(Json(json!({
+        "trackingLogs": listed.items.iter().map(|e| log_json(e, base)).collect::<Vec<_>>(),
+        "meta": meta(listed.total),
+    })))
+}
+
+/// `GET /trackingLogs/{id}/contact`.
+async fn log_contact(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let event = state
+        .store
+        .existing_event(account, EventId(path_id(&id, Model::Event)?))
+        .await?;
+    let contact = event
+        .contact
+        .ok_or(ApiError::not_found(Model::Contact, 0))?;
+    let contact = state.store.existing_contact(account, contact).await?;
+    Ok(Json(
+        json!({"contact": contact_json(&contact, &state.settings.public_url)}),
+    ))
+}
+
+/// `GET /activities?contact=ID[&after=TIME]`.
+async fn activities(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    query: ApiQuery,
+) -> Result<Json<Value>, ApiError> {
+    let contact = ContactId(
+        query
+            .number("contact")?
+            .ok_or_else(|| Invalid::missing("contact"))?,
+    );
+    let after = query
+        .get("after")
+        .map(|raw| {
+            Timestamp::parse_api(raw)
+                .ok_or_else(|| Invalid::bad_value("after", format!("'{raw}' is not a time")))
+        })
+        .transpose()?;
+    let found = state.store.existing_contact(account, contact).await?;
+    let filter = EventQuery {
+        contact: Some(contact),
+        after,
+    };
+    let listed = state.store.events(account, filter, query.page()?).await?;
+    Ok(Json(json!({
+        "contacts": [contact_json(&found, &state.settings.public_url)],
+        "activityRecipients": [],
+        "activities": listed.items.iter().map(activity_json).collect::<Vec<_>>(),
+        "meta": meta(listed.total),
+    })))
+}
+
+/// `POST /contacts/{id}/trackingToken`: 201 `{"token": "...", "expires": "..."}`.
+async fn token(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let contact = ContactId(path_id(&id, Model::Contact)?);
+    state.store.existing_contact(account, contact).await?;
+    let expires = Timestamp(state.now().0 + TOKEN_DAYS * 24 * 3600 * 1_000_000);
+    let token = state
+        .token_key
+        .seal(TokenSubject { account, contact }, expires)
+        .map_err(|_| ApiError::from(StoreError::Randomness))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"token": token, "expires": expires.to_api()})),
+    ))
+}

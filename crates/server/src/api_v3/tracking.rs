@@ -1,0 +1,321 @@
+//! Tracking settings: `/siteTracking`, `/siteTracking/code`, `/siteTrackingDomains`,
+//! `/eventTracking` and `/eventTrackingEvents`, in ActiveCampaign's shapes. Beyond AC, the
+//! settings carry `honorDoNotTrack` and `createContacts`, and each domain its tracking `status`
+//! (`receiving` a visit in the last 24 hours, `not_receiving`, or `disabled`).
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tracklane_core::event::parse_event_name;
+use tracklane_core::ids::AccountId;
+use tracklane_core::invalid::Invalid;
+use tracklane_core::time::Timestamp;
+use tracklane_core::visit::parse_domain;
+use tracklane_store::tracking::{SiteDomain, TrackingSettings, TrackingSettingsPatch};
+use tracklane_store::StoreError;
+
+use super::error::ApiError;
+use super::extract::ApiJson;
+use crate::state::AppState;
+use crate::track::snippet::embed_code;
+
+/// A domain is "receiving data" when it had a visit within this many microseconds.
+const RECEIVING_WINDOW: i64 = 24 * 3600 * 1_000_000;
+
+/// The tracking settings routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/siteTracking",
+            get(site_tracking)
+                .put(set_site_tracking)
+                .post(set_site_tracking),
+        )
+        .route("/siteTracking/code", get(code))
+        .route("/siteTrackingDomains", get(domains).post(add_domain))
+        .route("/siteTrackingDomains/{name}", delete(remove_domain))
+        .route(
+            "/eventTracking",
+            get(event_tracking)
+                .put(set_event_tracking)
+                .post(set_event_tracking),
+        )
+        .route(
+            "/eventTrackingEvents",
+            get(event_names).post(add_event_name),
+        )
+        .route("/eventTrackingEvents/{name}", delete(remove_event_name))
+}
+
+fn site_json(settings: &TrackingSettings) -> Value {
+    json!({"siteTracking": {
+        "enabled": settings.site_tracking,
+        "honorDoNotTrack": settings.honor_do_not_track,
+        "createContacts": settings.create_contacts,
+    }})
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SiteTrackingEnvelope {
+    site_tracking: Option<SiteTrackingBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SiteTrackingBody {
+    enabled: Option<bool>,
+    honor_do_not_track: Option<bool>,
+    create_contacts: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventTrackingEnvelope {
+    event_tracking: Option<EventTrackingBody>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventTrackingBody {
+    enabled: Option<bool>,
+}
+
+async fn change(
+    state: &AppState,
+    account: AccountId,
+    patch: TrackingSettingsPatch,
+) -> Result<TrackingSettings, ApiError> {
+    let settings = state
+        .store
+        .update_tracking_settings(account, patch, state.now())
+        .await?;
+    state.gate.forget(account);
+    Ok(settings)
+}
+
+/// `GET /siteTracking`.
+async fn site_tracking(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(site_json(
+        &state.store.tracking_settings(account).await?,
+    )))
+}
+
+/// `PUT` (or `POST`) `/siteTracking`.
+async fn set_site_tracking(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    ApiJson(body): ApiJson<SiteTrackingEnvelope>,
+) -> Result<Json<Value>, ApiError> {
+    let body = body
+        .site_tracking
+        .ok_or_else(|| Invalid::missing("siteTracking"))?;
+    let patch = TrackingSettingsPatch {
+        site_tracking: body.enabled,
+        honor_do_not_track: body.honor_do_not_track,
+        create_contacts: body.create_contacts,
+        ..TrackingSettingsPatch::default()
+    };
+    Ok(Json(site_json(&change(&state, account, patch).await?)))
+}
+
+/// `GET /siteTracking/code`: the HTML to paste, as `text/plain`.
+async fn code(State(state): State<AppState>, Extension(account): Extension<AccountId>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        embed_code(&state.settings.public_url, account.0),
+    )
+        .into_response()
+}
+
+fn domain_json(domain: &SiteDomain, settings: &TrackingSettings, now: Timestamp) -> Value {
+    let status = if !settings.site_tracking {
+        "disabled"
+    } else if domain
+        .last_visit_at
+        .is_some_and(|at| now.0 - at.0 <= RECEIVING_WINDOW)
+    {
+        "receiving"
+    } else {
+        "not_receiving"
+    };
+    json!({
+        "name": domain.name,
+        "id": domain.id.to_string(),
+        "status": status,
+        "lastVisit": domain.last_visit_at.map(|at| at.to_api()),
+        "cdate": domain.created_at.to_api(),
+    })
+}
+
+/// `GET /siteTrackingDomains`.
+async fn domains(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+) -> Result<Json<Value>, ApiError> {
+    let settings = state.store.tracking_settings(account).await?;
+    let domains = state.store.site_domains(account).await?;
+    let now = state.now();
+    Ok(Json(json!({
+        "siteTrackingDomains": domains.iter().map(|d| domain_json(d, &settings, now)).collect::<Vec<_>>(),
+        "meta": {"total": domains.len()},
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DomainEnvelope {
+    site_tracking_domain: Option<NameBody>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NameBody {
+    name: Option<String>,
+}
+
+/// `POST /siteTrackingDomains`: 201 when new, 200 when already whitelisted.
+async fn add_domain(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    ApiJson(body): ApiJson<DomainEnvelope>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = body
+        .site_tracking_domain
+        .ok_or_else(|| Invalid::missing("siteTrackingDomain"))?;
+    let name = parse_domain(body.name.as_deref().unwrap_or_default())?;
+    let created = state
+        .store
+        .add_site_domain(account, &name, state.now())
+        .await?;
+    state.gate.forget(account);
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(json!({"siteTrackingDomain": {"name": name}}))))
+}
+
+/// `DELETE /siteTrackingDomains/{name}`: 204.
+async fn remove_domain(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let domain = parse_domain(&name).map_err(|_| ApiError::NotFound {
+        model: "SiteTrackingDomain",
+        id: name.clone(),
+    })?;
+    state
+        .store
+        .remove_site_domain(account, &domain)
+        .await
+        .map_err(|error| named(error, "SiteTrackingDomain", name))?;
+    state.gate.forget(account);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A 404 that names the row by its name rather than an id.
+fn named(error: StoreError, model: &'static str, name: String) -> ApiError {
+    match error {
+        StoreError::NotFound { .. } => ApiError::NotFound { model, id: name },
+        other => other.into(),
+    }
+}
+
+/// `GET /eventTracking`.
+async fn event_tracking(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+) -> Result<Json<Value>, ApiError> {
+    let settings = state.store.tracking_settings(account).await?;
+    Ok(Json(
+        json!({"eventTracking": {"enabled": settings.event_tracking}}),
+    ))
+}
+
+/// `PUT` (or `POST`) `/eventTracking`.
+async fn set_event_tracking(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    ApiJson(body): ApiJson<EventTrackingEnvelope>,
+) -> Result<Json<Value>, ApiError> {
+    let enabled = body
+        .event_tracking
+        .and_then(|b| b.enabled)
+        .ok_or_else(|| Invalid::missing("enabled"))?;
+    let patch = TrackingSettingsPatch {
+        event_tracking: Some(enabled),
+        ..TrackingSettingsPatch::default()
+    };
+    let settings = change(&state, account, patch).await?;
+    Ok(Json(
+        json!({"eventTracking": {"enabled": settings.event_tracking}}),
+    ))
+}
+
+/// `GET /eventTrackingEvents`: the whitelisted names.
+async fn event_names(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+) -> Result<Json<Value>, ApiError> {
+    let names = state.store.event_names(account).await?;
+    Ok(Json(json!({
+        "eventTrackingEvents": names.iter().map(|name| json!({"name": name})).collect::<Vec<_>>(),
+        "meta": {"total": names.len()},
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventNameEnvelope {
+    event_tracking_event: Option<NameBody>,
+}
+
+/// `POST /eventTrackingEvents`: 201 when new, 200 when already whitelisted.
+async fn add_event_name(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    ApiJson(body): ApiJson<EventNameEnvelope>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = body
+        .event_tracking_event
+        .ok_or_else(|| Invalid::missing("eventTrackingEvent"))?;
+    let name =
+        parse_event_name(body.name.as_deref().unwrap_or_default()).map_err(|invalid| Invalid {
+            attribute: "name",
+            ..invalid
+        })?;
+    let created = state
+        .store
+        .add_event_name(account, &name, state.now())
+        .await?;
+    state.gate.forget(account);
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(json!({"eventTrackingEvent": {"name": name}}))))
+}
+
+/// `DELETE /eventTrackingEvents/{name}` (the name URL-encoded): `{}`.
+async fn remove_event_name(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .store
+        .remove_event_name(account, &name)
+        .await
+        .map_err(|error| named(error, "EventTrackingEvent", name))?;
+    state.gate.forget(account);
+    Ok(Json(json!({})))
+}

@@ -1,0 +1,116 @@
+//! The group-commit writer of tracking data. Handlers submit events to a bounded queue and wait;
+//! one writer task takes every submission waiting, records them all in one transaction, and
+//! only then answers each. A request is thus acknowledged only after its data is committed,
+//! while thousands of requests share one commit. When the queue is full the submission is
+//! refused at once (the collector answers 503 with `Retry-After`), never silently dropped.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracklane_core::event::NewEvent;
+use tracklane_store::Store;
+
+use crate::state::Clock;
+
+/// The most events recorded in one transaction.
+const MAX_GROUP: usize = 4096;
+
+/// Why a submission was not recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IngestError {
+    /// The queue is full: try again shortly.
+    #[error("the ingest queue is full")]
+    Busy,
+    /// The database failed (logged); nothing of the submission was recorded.
+    #[error("recording failed")]
+    Failed,
+}
+
+struct Submission {
+    events: Vec<NewEvent>,
+    done: oneshot::Sender<Result<(), IngestError>>,
+}
+
+/// The handle handlers submit through. Cloning it is cheap.
+#[derive(Clone)]
+pub struct Ingest {
+    queue: mpsc::Sender<Submission>,
+}
+
+impl Ingest {
+    /// Starts the writer task; it ends once every handle is dropped and the queue is drained.
+    pub fn start(store: Store, clock: Arc<dyn Clock>, capacity: usize) -> (Self, JoinHandle<()>) {
+        let (queue, waiting) = mpsc::channel(capacity);
+        let writer = tokio::spawn(write_groups(store, clock, waiting));
+        (Self { queue }, writer)
+    }
+
+    /// Records `events` (all or none) and returns once they are committed.
+    pub async fn record(&self, events: Vec<NewEvent>) -> Result<(), IngestError> {
+        let (done, committed) = oneshot::channel();
+        self.queue
+            .try_send(Submission { events, done })
+            .map_err(|_| IngestError::Busy)?;
+        committed.await.unwrap_or(Err(IngestError::Failed))
+    }
+}
+
+async fn write_groups(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    mut waiting: mpsc::Receiver<Submission>,
+) {
+    while let Some(first) = waiting.recv().await {
+        let mut group = vec![first];
+        let mut size = group[0].events.len();
+        while size < MAX_GROUP {
+            match waiting.try_recv() {
+                Ok(next) => {
+                    size += next.events.len();
+                    group.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        metrics::histogram!("ingest_group_events").record(size as f64);
+        let mut events = Vec::with_capacity(size);
+        let mut replies = Vec::with_capacity(group.len());
+        for submission in group {
+            replies.push((
+                events.len()..events.len() + submission.events.len(),
+                submission.done,
+            ));
+            events.extend(submission.events);
+        }
+        match store.record_events(&events, clock.now()).await {
+            Ok(()) => {
+                metrics::counter!("ingest_events_recorded_total").increment(size as u64);
+                for (_, done) in replies {
+                    let _ = done.send(Ok(()));
+                }
+            }
+            Err(error) => {
+                if replies.len() > 1 {
+                    tracing::warn!(%error, "a group failed; recording its submissions one by one");
+                } else {
+                    tracing::error!(error = ?error, "recording events failed");
+                }
+                for (range, done) in replies {
+                    let outcome = if range.len() == events.len() {
+                        Err(IngestError::Failed)
+                    } else {
+                        store
+                            .record_events(&events[range], clock.now())
+                            .await
+                            .map_err(|error| {
+                                tracing::error!(error = ?error, "recording events failed");
+                                IngestError::Failed
+                            })
+                    };
+                    let _ = done.send(outcome);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Why a tracking request was not recorded, with the HTTP status it is answered with. Each
+//! tracking surface words the answer in its own shape.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::Value;
+use tracklane_core::invalid::Invalid;
+use tracklane_store::StoreError;
+
+use crate::ingest::IngestError;
+
+/// A tracking request that recorded nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The status to answer with.
+    pub status: StatusCode,
+    /// Why, for the caller.
+    pub reason: String,
+}
+
+impl Refusal {
+    /// A refusal with this status and reason.
+    pub fn new(status: StatusCode, reason: impl Into<String>) -> Self {
+        Self {
+            status,
+            reason: reason.into(),
+        }
+    }
+
+    /// Answers with the body `shape(reason)`; a 503 carries `Retry-After: 1`.
+    pub fn answer(self, shape: impl FnOnce(&str) -> Value) -> Response {
+        let mut response = (self.status, Json(shape(&self.reason))).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl From<Invalid> for Refusal {
+    fn from(invalid: Invalid) -> Self {
+        let status = if invalid.code == "too_long" {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        Self::new(status, format!("{}: {}", invalid.attribute, invalid.detail))
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Invalid(invalid) => invalid.into(),
+            other => {
+                tracing::error!(error = ?other, "tracking request failed");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
+        }
+    }
+}
+
+impl From<IngestError> for Refusal {
+    fn from(error: IngestError) -> Self {
+        match error {
+            IngestError::Busy => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many requests are waiting to be recorded; retry shortly",
+            ),
+            IngestError::Failed => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+        }
+    }
+}

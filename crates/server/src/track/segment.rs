@@ -1,0 +1,334 @@
+//! A Segment-style JSON API: `POST /v1/track`, `/v1/identify`, `/v1/page` and `/v1/batch`,
+//! authenticated by HTTP basic auth with the account's event key as the user name (the "write
+//! key"). Messages carry `userId`, `anonymousId`, `traits`, `properties`, `timestamp` and
+//! `messageId`; a repeated `messageId` is recorded once, so clients may retry freely.
+//!
+//! The contact is the one whose email is in `traits.email`, `properties.email`,
+//! `context.traits.email`, or `userId` when it is an email. `anonymousId` is the visitor: events
+//! of a visitor not yet known are kept and become the contact's when an `identify` (or a later
+//! message with an email) names it. A batch is validated whole and recorded all or nothing.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use tracklane_core::email::ContactEmail;
+use tracklane_core::event::{
+    parse_event_data, parse_message_id, EventKind, NewEvent, PAGE_VISIT_NAME,
+};
+use tracklane_core::ids::{AccountId, ContactId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::time::Timestamp;
+use tracklane_core::visit::{clip_title, parse_visitor_key, PageUrl};
+
+use super::collector::{device_of, tracked_page};
+use super::event::check_event_name;
+use super::gate::Rules;
+use super::identify::contact_for_email;
+use super::refusal::Refusal;
+use crate::state::AppState;
+
+/// The most messages in one batch.
+pub const BATCH_MAX: usize = 1000;
+
+/// One message, as Segment's libraries send it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Message {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    user_id: Option<Value>,
+    anonymous_id: Option<Value>,
+    event: Option<String>,
+    name: Option<String>,
+    properties: Option<Map<String, Value>>,
+    traits: Option<Map<String, Value>>,
+    context: Option<Value>,
+    timestamp: Option<String>,
+    message_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Batch {
+    batch: Vec<Message>,
+}
+
+/// What a message asks for, once validated.
+struct Checked {
+    kind: &'static str,
+    visitor: Option<String>,
+    email: Option<ContactEmail>,
+    event: Option<NewEvent>,
+}
+
+/// `POST /v1/track`.
+pub async fn track(state: State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    single(state, headers, body, "track").await
+}
+
+/// `POST /v1/identify`.
+pub async fn identify(state: State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    single(state, headers, body, "identify").await
+}
+
+/// `POST /v1/page`.
+pub async fn page(state: State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    single(state, headers, body, "page").await
+}
+
+/// `POST /v1/batch`.
+pub async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let outcome = async {
+        let batch: Batch = parse(&body)?;
+        if batch.batch.len() > BATCH_MAX {
+            return Err(Refusal::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("a batch holds at most {BATCH_MAX} messages"),
+            ));
+        }
+        let messages = batch
+            .batch
+            .into_iter()
+            .map(|message| {
+                let kind = message.kind.clone().unwrap_or_default();
+                (kind, message)
+            })
+            .collect();
+        handle(&state, &headers, messages).await
+    }
+    .await;
+    answer(outcome)
+}
+
+async fn single(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+    kind: &str,
+) -> Response {
+    let outcome = async {
+        let message: Message = parse(&body)?;
+        handle(&state, &headers, vec![(kind.to_owned(), message)]).await
+    }
+    .await;
+    answer(outcome)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
+    serde_json::from_slice(body).map_err(|error| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not valid: {error}"),
+        )
+    })
+}
+
+fn answer(outcome: Result<(), Refusal>) -> Response {
+    match outcome {
+        Ok(()) => Json(json!({"success": true})).into_response(),
+        Err(refusal) => refusal.answer(|reason| json!({"success": false, "message": reason})),
+    }
+}
+
+/// The account of the basic-auth write key.
+async fn write_key_account(state: &AppState, headers: &HeaderMap) -> Result<AccountId, Refusal> {
+    let unauthorized = || {
+        Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "send the event key as the basic-auth user name",
+        )
+    };
+    let encoded = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .ok_or_else(unauthorized)?;
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| unauthorized())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| unauthorized())?;
+    let key = decoded.split(':').next().unwrap_or_default();
+    state
+        .gate
+        .account_for_event_key(&SecretString::from(key.to_owned()))
+        .await?
+        .ok_or_else(unauthorized)
+}
+
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    messages: Vec<(String, Message)>,
+) -> Result<(), Refusal> {
+    let account = write_key_account(state, headers).await?;
+    let rules = state
+        .gate
+        .rules(account)
+        .await?
+        .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "unknown account"))?;
+    let now = state.now();
+    let checked = messages
+        .into_iter()
+        .map(|(kind, message)| check(&rules, headers, account, &kind, message, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut events = Vec::new();
+    for message in checked {
+        let contact = match &message.email {
+            Some(email) => {
+                let create = rules.settings.create_contacts;
+                contact_for_email(&state.store, account, email, create, now).await?
+            }
+            None => None,
+        };
+        if message.kind == "identify" {
+            if let (Some(visitor), Some(contact)) = (&message.visitor, contact) {
+                state
+                    .store
+                    .identify_visitor(account, visitor, contact, now)
+                    .await?;
+            }
+            continue;
+        }
+        if contact.is_none() && message.visitor.is_none() {
+            return Err(Refusal::new(
+                StatusCode::NOT_FOUND,
+                "the message names no known contact and no anonymousId",
+            ));
+        }
+        if let Some(mut event) = message.event {
+            event.contact = contact;
+            events.push(event);
+        }
+    }
+    if !events.is_empty() {
+        state.ingest.record(events).await?;
+    }
+    Ok(())
+}
+
+fn text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+fn email_of(message: &Message) -> Result<Option<ContactEmail>, Invalid> {
+    let in_map = |map: Option<&Map<String, Value>>| map?.get("email")?.as_str().map(str::to_owned);
+    let context_traits = message
+        .context
+        .as_ref()
+        .and_then(|c| c.get("traits"))
+        .and_then(Value::as_object);
+    let given = in_map(message.traits.as_ref())
+        .or_else(|| in_map(message.properties.as_ref()))
+        .or_else(|| in_map(context_traits));
+    if let Some(email) = given {
+        return ContactEmail::parse(&email).map(Some);
+    }
+    Ok(text(message.user_id.as_ref()).and_then(|id| ContactEmail::parse(&id).ok()))
+}
+
+fn check(
+    rules: &Rules,
+    headers: &HeaderMap,
+    account: AccountId,
+    kind: &str,
+    message: Message,
+    now: Timestamp,
+) -> Result<Checked, Refusal> {
+    let visitor = text(message.anonymous_id.as_ref())
+        .map(|id| parse_visitor_key(&id))
+        .transpose()?;
+    let email = email_of(&message)?;
+    let occurred_at = match message.timestamp.as_deref() {
+        Some(raw) => Timestamp::parse_api(raw).ok_or_else(|| {
+            Invalid::bad_value("timestamp", format!("'{raw}' is not an ISO-8601 time"))
+        })?,
+        None => now,
+    };
+    let message_id = message
+        .message_id
+        .as_deref()
+        .map(parse_message_id)
+        .transpose()?;
+    let properties = message.properties.clone().unwrap_or_default();
+    let mut event = NewEvent {
+        account,
+        kind: EventKind::Custom,
+        name: String::new(),
+        visitor: visitor.clone(),
+        contact: None::<ContactId>,
+        page: None,
+        site: None,
+        referrer: None,
+        title: None,
+        device: None,
+        data: None,
+        message_id,
+        occurred_at,
+    };
+    let kind: &'static str = match kind {
+        "track" => {
+            event.name = check_event_name(rules, message.event.as_deref().unwrap_or_default())?;
+            if !properties.is_empty() {
+                event.data = Some(parse_event_data(&Value::Object(properties).to_string())?);
+            }
+            "track"
+        }
+        "page" => {
+            if !rules.settings.site_tracking {
+                return Err(Refusal::new(
+                    StatusCode::FORBIDDEN,
+                    "site tracking is disabled for this account",
+                ));
+            }
+            let (page, site) = tracked_page(rules, properties.get("url").and_then(Value::as_str))?;
+            event.kind = EventKind::PageVisit;
+            event.name = PAGE_VISIT_NAME.to_owned();
+            event.page = Some(page);
+            event.site = Some(site);
+            event.referrer = properties
+                .get("referrer")
+                .and_then(Value::as_str)
+                .and_then(|r| PageUrl::parse("referrer", r).ok());
+            event.title = properties
+                .get("title")
+                .and_then(Value::as_str)
+                .or(message.name.as_deref())
+                .map(clip_title);
+            event.device = Some(device_of(headers));
+            "page"
+        }
+        "identify" => {
+            if email.is_none() {
+                return Err(Invalid::missing("email").into());
+            }
+            return Ok(Checked {
+                kind: "identify",
+                visitor,
+                email,
+                event: None,
+            });
+        }
+        other => {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!("unknown message type '{other}' (track, identify or page)"),
+            ))
+        }
+    };
+    Ok(Checked {
+        kind,
+        visitor,
+        email,
+        event: Some(event),
+    })
+}
