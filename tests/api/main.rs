@@ -3,8 +3,10 @@
 
 mod auth;
 mod contacts;
+mod events;
 mod fields;
 mod lists;
 mod nodes;
 mod ops;
 mod tags;
+mod tracking;

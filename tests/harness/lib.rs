@@ -19,8 +19,11 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tracklane_core::ids::AccountId;
+use tracklane_core::time::Timestamp;
 use tracklane_server::config::SettingsLayer;
 use tracklane_server::startup::Application;
+use tracklane_server::state::ManualClock;
+use tracklane_server::workers::retention::Retention;
 use tracklane_store::Store;
 
 /// A storage engine to test against.
@@ -46,6 +49,10 @@ pub struct TestApp {
     pub event_key: String,
     /// The server's store, for setting up what the API cannot (other accounts).
     pub store: Store,
+    /// The server's clock: it stands still until a test moves it.
+    pub clock: Arc<ManualClock>,
+    /// The anonymous-data expiry worker, to run on demand.
+    pub retention: Retention,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     _data_dir: tempfile::TempDir,
@@ -58,6 +65,8 @@ pub struct Answer {
     pub status: u16,
     /// The `Content-Type` header.
     pub content_type: String,
+    /// The `Retry-After` header.
+    pub retry_after: Option<String>,
     /// The body, parsed.
     pub body: Value,
     /// The body as text.
@@ -81,15 +90,16 @@ impl TestApp {
         let settings = settings
             .resolve(SettingsLayer::default())
             .expect("valid settings");
-        let mut app =
-            Application::build_with_clock(settings, Arc::new(tracklane_server::state::SystemClock))
-                .await
-                .expect("the server starts");
+        let clock = Arc::new(ManualClock::new(Timestamp::now()));
+        let mut app = Application::build_with_clock(settings, clock.clone())
+            .await
+            .expect("the server starts");
         let account = app
             .take_new_account()
             .expect("a fresh database gets a first account");
         let address = format!("http://127.0.0.1:{}", app.port());
         let store = app.state().store.clone();
+        let retention = app.retention();
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
@@ -101,6 +111,8 @@ impl TestApp {
             api_key: account.api_key.expose_secret().to_owned(),
             event_key: account.event_key.expose_secret().to_owned(),
             store,
+            clock,
+            retention,
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),
             _data_dir: data_dir,
@@ -133,6 +145,25 @@ impl TestApp {
         self.call("DELETE", path, None).await
     }
 
+    /// Sends `body` to a tracking route (no API key) with extra headers.
+    pub async fn track(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .body(body.into());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        answer(request.send().await.expect("the server answers")).await
+    }
+
     /// Sends raw bytes as the body, with the key given (or none).
     pub async fn send(
         &self,
@@ -153,23 +184,33 @@ impl TestApp {
                 .header("Content-Type", "application/json")
                 .body(body);
         }
-        let response = request.send().await.expect("the server answers");
+        answer(request.send().await.expect("the server answers")).await
+    }
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    {
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
+        let headers = response.headers().clone();
+        let content_type = response_header(&headers, "content-type").unwrap_or_default();
         let text = response.text().await.expect("a readable body");
+        let retry_after = response_header(&headers, "retry-after");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Answer {
             status,
             content_type,
+            retry_after,
             body,
             text,
         }
     }
+}
+
+fn response_header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 impl Drop for TestApp {

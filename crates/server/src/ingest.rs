@@ -114,3 +114,84 @@ async fn write_groups(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::SystemClock;
+    use crate::track::refusal::Refusal;
+    use tracklane_core::event::{EventKind, PAGE_VISIT_NAME};
+    use tracklane_core::time::Timestamp;
+    use tracklane_store::PoolSize;
+
+    async fn store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let store = Store::connect(&url, PoolSize::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        store.bootstrap(Timestamp::now()).await.unwrap();
+        (store, dir)
+    }
+
+    fn visit(account: tracklane_core::ids::AccountId) -> NewEvent {
+        NewEvent {
+            account,
+            kind: EventKind::PageVisit,
+            name: PAGE_VISIT_NAME.to_owned(),
+            visitor: Some("visitor-0001".to_owned()),
+            contact: None,
+            page: None,
+            site: None,
+            referrer: None,
+            title: None,
+            device: None,
+            data: None,
+            message_id: None,
+            occurred_at: Timestamp::now(),
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_full_queue_refuses_at_once_and_loses_nothing_accepted() {
+        let (store, _dir) = store().await;
+        let account = store.first_account().await.unwrap().unwrap();
+        let (ingest, _writer) = Ingest::start(store.clone(), Arc::new(SystemClock), 1);
+        // Both submissions are polled before the writer task runs: the first fills the queue.
+        let (first, second) = tokio::join!(
+            ingest.record(vec![visit(account)]),
+            ingest.record(vec![visit(account)])
+        );
+        assert_eq!(first, Ok(()), "the accepted submission is committed");
+        assert_eq!(second, Err(IngestError::Busy));
+        let recorded = store
+            .events(account, Default::default(), Default::default())
+            .await
+            .unwrap();
+        assert_eq!(recorded.total, 1);
+
+        let answer = Refusal::from(IngestError::Busy)
+            .answer(|reason| serde_json::json!({ "reason": reason }));
+        assert_eq!(answer.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.headers()["retry-after"], "1");
+    }
+
+    #[tokio::test]
+    async fn concurrent_submissions_are_all_committed() {
+        let (store, _dir) = store().await;
+        let account = store.first_account().await.unwrap().unwrap();
+        let (ingest, _writer) = Ingest::start(store.clone(), Arc::new(SystemClock), 1000);
+        let mut submissions = tokio::task::JoinSet::new();
+        for _ in 0..200 {
+            let ingest = ingest.clone();
+            submissions.spawn(async move { ingest.record(vec![visit(account)]).await });
+        }
+        while let Some(outcome) = submissions.join_next().await {
+            assert_eq!(outcome.unwrap(), Ok(()));
+        }
+        let recorded = store
+            .events(account, Default::default(), Default::default())
+            .await
+            .unwrap();
+        assert_eq!(recorded.total, 200);
+    }
+}
