@@ -13,6 +13,7 @@ use tracklane_core::cid::TokenSubject;
 use tracklane_core::event::{EventKind, TrackedEvent};
 use tracklane_core::ids::{AccountId, ContactId, EventId};
 use tracklane_core::invalid::Invalid;
+use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
 use tracklane_store::events::EventQuery;
 use tracklane_store::{Model, StoreError};
@@ -94,6 +95,21 @@ fn activity_json(event: &TrackedEvent) -> Value {
     })
 }
 
+/// One page of tracking logs as `{"trackingLogs": [...], "meta": {...}}`.
+async fn logs_answer(
+    state: &AppState,
+    account: AccountId,
+    filter: EventQuery,
+    page: Page,
+) -> Result<Json<Value>, ApiError> {
+    let listed = state.store.events(account, filter, page).await?;
+    let base = &state.settings.public_url;
+    Ok(Json(json!({
+        "trackingLogs": listed.items.iter().map(|e| log_json(e, base)).collect::<Vec<_>>(),
+        "meta": meta(listed.total),
+    })))
+}
+
 /// `GET /contacts/{id}/trackingLogs`.
 async fn contact_logs(
     State(state): State<AppState>,
@@ -107,12 +123,7 @@ async fn contact_logs(
         contact: Some(contact),
         ..EventQuery::default()
     };
-    let listed = state.store.events(account, filter, query.page()?).await?;
-    let base = &state.settings.public_url;
-    Ok(Json(json!({
-        "trackingLogs": listed.items.iter().map(|e| log_json(e, base)).collect::<Vec<_>>(),
-        "meta": meta(listed.total),
-    })))
+    logs_answer(&state, account, filter, query.page()?).await
 }
 
 /// `GET /trackingLogs`: the account's whole timeline (`filters[contact]` narrows it).
@@ -125,12 +136,7 @@ async fn account_logs(
         contact: query.number("filters[contact]")?.map(ContactId),
         ..EventQuery::default()
     };
-    let listed = state.store.events(account, filter, query.page()?).await?;
-    let base = &state.settings.public_url;
-    Ok(Json(json!({
-        "trackingLogs": listed.items.iter().map(|e| log_json(e, base)).collect::<Vec<_>>(),
-        "meta": meta(listed.total),
-    })))
+    logs_answer(&state, account, filter, query.page()?).await
 }
 
 /// `GET /trackingLogs/{id}/contact`.

@@ -194,12 +194,17 @@ async fn add_domain(
         .add_site_domain(account, &name, state.now())
         .await?;
     state.gate.forget(account);
-    let status = if created {
+    let status = created_or_ok(created);
+    Ok((status, Json(json!({"siteTrackingDomain": {"name": name}}))))
+}
+
+/// 201 for a new whitelist entry, 200 for one that was there already.
+fn created_or_ok(created: bool) -> StatusCode {
+    if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
-    };
-    Ok((status, Json(json!({"siteTrackingDomain": {"name": name}}))))
+    }
 }
 
 /// `DELETE /siteTrackingDomains/{name}`: 204.
@@ -297,11 +302,7 @@ async fn add_event_name(
         .add_event_name(account, &name, state.now())
         .await?;
     state.gate.forget(account);
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = created_or_ok(created);
     Ok((status, Json(json!({"eventTrackingEvent": {"name": name}}))))
 }
 
