@@ -7,6 +7,7 @@
 //! when the account honours them, are answered 202 and not recorded.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -21,7 +22,7 @@ use tracklane_core::visit::{clip_title, domain_is_tracked, parse_visitor_key, Pa
 
 use super::gate::Rules;
 use super::identify::{contact_for_email, contact_for_token};
-use super::refusal::Refusal;
+use super::refusal::{readable, Refusal};
 use crate::state::AppState;
 
 /// What the snippet sends.
@@ -57,9 +58,9 @@ pub struct HitQuery {
 pub async fn collect_posted(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    answer(collect(&state, &headers, &body).await)
+    answer(async { collect(&state, &headers, &readable(body)?).await }.await)
 }
 
 /// `GET /c?d=...`.

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,16 +25,16 @@ use tracklane_core::invalid::Invalid;
 use super::collector::account_id;
 use super::gate::Rules;
 use super::identify::contact_for_email;
-use super::refusal::Refusal;
+use super::refusal::{readable, Refusal};
 use crate::state::AppState;
 
 /// `POST /event`.
 pub async fn spawn_event(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    match record(&state, &headers, &body).await {
+    match async { record(&state, &headers, &readable(body)?).await }.await {
         Ok(()) => Json(json!({"success": 1, "message": "Event spawned"})).into_response(),
         Err(refusal) => refusal.answer(|reason| json!({"success": 0, "message": reason})),
     }

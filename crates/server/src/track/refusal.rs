@@ -1,6 +1,8 @@
 //! Why a tracking request was not recorded, with the HTTP status it is answered with. Each
 //! tracking surface words the answer in its own shape.
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -38,6 +40,19 @@ impl Refusal {
         }
         response
     }
+}
+
+/// The request body, or the refusal of one that could not be read (413 when over the limit).
+pub fn readable(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Refusal> {
+    body.map_err(|rejection| {
+        let status = rejection.status();
+        let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "the body is too large".to_owned()
+        } else {
+            rejection.body_text()
+        };
+        Refusal::new(status, reason)
+    })
 }
 
 impl From<Invalid> for Refusal {

@@ -9,6 +9,7 @@
 //! message with an email) names it. A batch is validated whole and recorded all or nothing.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -31,7 +32,7 @@ use super::collector::{device_of, tracked_page};
 use super::event::check_event_name;
 use super::gate::Rules;
 use super::identify::contact_for_email;
-use super::refusal::Refusal;
+use super::refusal::{readable, Refusal};
 use crate::state::AppState;
 
 /// The most messages in one batch.
@@ -68,24 +69,40 @@ struct Checked {
 }
 
 /// `POST /v1/track`.
-pub async fn track(state: State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn track(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     single(state, headers, body, "track").await
 }
 
 /// `POST /v1/identify`.
-pub async fn identify(state: State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn identify(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     single(state, headers, body, "identify").await
 }
 
 /// `POST /v1/page`.
-pub async fn page(state: State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn page(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     single(state, headers, body, "page").await
 }
 
 /// `POST /v1/batch`.
-pub async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn batch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let outcome = async {
-        let batch: Batch = parse(&body)?;
+        let batch: Batch = parse(&readable(body)?)?;
         if batch.batch.len() > BATCH_MAX {
             return Err(Refusal::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -109,11 +126,11 @@ pub async fn batch(State(state): State<AppState>, headers: HeaderMap, body: Byte
 async fn single(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
     kind: &str,
 ) -> Response {
     let outcome = async {
-        let message: Message = parse(&body)?;
+        let message: Message = parse(&readable(body)?)?;
         handle(&state, &headers, vec![(kind.to_owned(), message)]).await
     }
     .await;
