@@ -2,6 +2,7 @@
 //! and once on PostgreSQL.
 
 mod auth;
+mod browser;
 mod contacts;
 mod events;
 mod fields;
