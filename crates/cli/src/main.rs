@@ -54,7 +54,7 @@ enum Command {
         #[command(subcommand)]
         what: AccountCommand,
     },
-    /// Benchmark `POST /api/3/contact/sync` against a no-op route on an in-process server, and
+    /// Load benchmarks: contact sync and the tracking surfaces against a do-nothing route.
     /// print a table.
     Bench(bench::BenchArgs),
 }

@@ -1,0 +1,282 @@
+//! What each scenario requests: its path, its body and credentials, how many events one
+//! accepted request records, and what a response must say to count as accepted.
+//!
+//! Bodies are formatted straight into strings (no `serde_json::Value` per request): the load
+//! clients share the machine with the server, so every microsecond they spend is one the
+//! server does not get.
+
+use secrecy::ExposeSecret;
+
+use super::setup::Keys;
+
+/// The whitelisted domain the `collect` pages are on.
+pub const BENCH_DOMAIN: &str = "bench.example.com";
+/// The whitelisted event name of `event` and `batch`.
+pub const EVENT_NAME: &str = "bench";
+/// How many contacts the set-up creates for `event` and `batch`.
+pub const CONTACTS: u64 = 100;
+/// Track messages in one `batch` request.
+pub const BATCH_SIZE: u64 = 100;
+
+/// A benchmarked request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Scenario {
+    /// `POST /_bench/noop`: the cost of HTTP, routing and the middleware alone.
+    Noop,
+    /// `POST /api/3/contact/sync` creating a new contact.
+    #[value(name = "sync")]
+    ContactSync,
+    /// `POST /c`: a page view from the snippet.
+    Collect,
+    /// `POST /event`: an ActiveCampaign-style event for a known contact.
+    Event,
+    /// `POST /v1/batch`: 100 Segment-style track messages per request.
+    Batch,
+}
+
+impl Scenario {
+    /// Every scenario, the baseline first.
+    pub const ALL: [Self; 5] = [
+        Self::Noop,
+        Self::ContactSync,
+        Self::Collect,
+        Self::Event,
+        Self::Batch,
+    ];
+
+    /// The name in the table.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Noop => "POST /_bench/noop",
+            Self::ContactSync => "POST /api/3/contact/sync",
+            Self::Collect => "POST /c",
+            Self::Event => "POST /event",
+            Self::Batch => "POST /v1/batch (x100)",
+        }
+    }
+
+    /// The path requested.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Noop => "/_bench/noop",
+            Self::ContactSync => "/api/3/contact/sync",
+            Self::Collect => "/c",
+            Self::Event => "/event",
+            Self::Batch => "/v1/batch",
+        }
+    }
+
+    /// Events one accepted request records; `None` for the scenarios that record none.
+    pub fn events_per_request(self) -> Option<u64> {
+        match self {
+            Self::Noop | Self::ContactSync => None,
+            Self::Collect | Self::Event => Some(1),
+            Self::Batch => Some(BATCH_SIZE),
+        }
+    }
+
+    /// Client `client`'s request number `n`, ready to send.
+    pub fn request(
+        self,
+        http: &reqwest::Client,
+        url: &str,
+        keys: &Keys,
+        client: u32,
+        n: u64,
+    ) -> reqwest::RequestBuilder {
+        let (content_type, body) = match self {
+            Self::Noop => ("application/json", r#"{"bench":true}"#.to_owned()),
+            Self::ContactSync => ("application/json", sync_body(client, n)),
+            // The snippet posts `text/plain` so that browsers send no CORS preflight.
+            Self::Collect => ("text/plain", collect_body(keys.actid, client, n)),
+            Self::Event => (
+                "application/x-www-form-urlencoded",
+                event_form(keys.actid, keys.event_key.expose_secret(), client, n),
+            ),
+            Self::Batch => ("application/json", batch_body(client, n)),
+        };
+        let request = http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        match self {
+            Self::ContactSync => request.header("Api-Token", keys.api_key.expose_secret()),
+            Self::Batch => request.basic_auth(keys.event_key.expose_secret(), None::<&str>),
+            Self::Noop | Self::Collect | Self::Event => request,
+        }
+    }
+
+    /// Whether a 2xx body says the request was recorded (the collector answers 202 without
+    /// recording when the browser asks not to be tracked).
+    pub fn acknowledged(self, body: &[u8]) -> bool {
+        let says = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+        match self {
+            Self::Noop | Self::ContactSync => true,
+            Self::Collect => says(br#""recorded":true"#),
+            Self::Event => says(br#""success":1"#),
+            Self::Batch => says(br#""success":true"#),
+        }
+    }
+}
+
+/// The scenarios to run: those asked for (all when none is), in [`Scenario::ALL`]'s order,
+/// each once, always with the baseline.
+pub fn selected(requested: &[Scenario]) -> Vec<Scenario> {
+    Scenario::ALL
+        .into_iter()
+        .filter(|s| requested.is_empty() || *s == Scenario::Noop || requested.contains(s))
+        .collect()
+}
+
+/// The email of bench contact `i` (modulo [`CONTACTS`]).
+pub fn contact_email(i: u64) -> String {
+    format!("tracked-{}@{BENCH_DOMAIN}", i % CONTACTS)
+}
+
+/// A `contact/sync` body with an email no other request uses: each one is a real insert.
+fn sync_body(client: u32, n: u64) -> String {
+    format!(
+        r#"{{"contact":{{"email":"bench-{client}-{n}@example.com","firstName":"Bench","lastName":"User"}}}}"#
+    )
+}
+
+/// The visitor id (the snippet's first-party cookie) of a client: one visitor per client.
+fn visitor_id(client: u32) -> String {
+    format!("bench-visitor-{client:04}")
+}
+
+/// A snippet hit: client `client`'s visitor views page `n`.
+fn collect_body(actid: i64, client: u32, n: u64) -> String {
+    let visitor = visitor_id(client);
+    format!(
+        r#"{{"a":"{actid}","v":"{visitor}","u":"https://{BENCH_DOMAIN}/page/{n}","r":"","t":"Bench"}}"#
+    )
+}
+
+/// A `POST /event` form: event `bench` with data `n`, for a bench contact that changes with
+/// every request.
+fn event_form(actid: i64, event_key: &str, client: u32, n: u64) -> String {
+    let visit = format!(r#"{{"email":"{}"}}"#, contact_email(u64::from(client) + n));
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("actid", &actid.to_string())
+        .append_pair("key", event_key)
+        .append_pair("event", EVENT_NAME)
+        .append_pair("eventdata", &n.to_string())
+        .append_pair("visit", &visit)
+        .finish()
+}
+
+/// A `/v1/batch` body of [`BATCH_SIZE`] track messages, one per bench contact in turn, each
+/// with its own `properties.n`.
+fn batch_body(client: u32, n: u64) -> String {
+    let mut body = String::with_capacity(64 + 100 * BATCH_SIZE as usize);
+    body.push_str(r#"{"batch":["#);
+    for i in 0..BATCH_SIZE {
+        if i > 0 {
+            body.push(',');
+        }
+        let email = contact_email(u64::from(client) + i);
+        let number = n * BATCH_SIZE + i;
+        body.push_str(&format!(
+            r#"{{"type":"track","event":"{EVENT_NAME}","userId":"{email}","properties":{{"n":{number}}}}}"#
+        ));
+    }
+    body.push_str("]}");
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    #[test]
+    fn sync_bodies_carry_unique_emails() {
+        let first: Value = serde_json::from_str(&sync_body(3, 7)).unwrap();
+        let second: Value = serde_json::from_str(&sync_body(3, 8)).unwrap();
+        assert_eq!(first["contact"]["email"], "bench-3-7@example.com");
+        assert_ne!(first["contact"]["email"], second["contact"]["email"]);
+    }
+
+    #[test]
+    fn collect_bodies_are_snippet_hits_on_the_bench_domain() {
+        let hit: Value = serde_json::from_str(&collect_body(1, 5, 9)).unwrap();
+        assert_eq!(hit["a"], "1");
+        assert_eq!(hit["u"], "https://bench.example.com/page/9");
+        let visitor = hit["v"].as_str().unwrap();
+        assert!((8..=64).contains(&visitor.len()));
+        assert!(visitor
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+        let other: Value = serde_json::from_str(&collect_body(1, 6, 9)).unwrap();
+        assert_ne!(hit["v"], other["v"], "each client is its own visitor");
+    }
+
+    #[test]
+    fn event_forms_carry_the_ac_fields() {
+        let form = event_form(1, "k&y", 2, 40);
+        let fields: Vec<(String, String)> = form_urlencoded::parse(form.as_bytes())
+            .into_owned()
+            .collect();
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+        };
+        assert_eq!(field("actid"), Some("1"));
+        assert_eq!(field("key"), Some("k&y"));
+        assert_eq!(field("event"), Some("bench"));
+        assert_eq!(field("eventdata"), Some("40"));
+        let visit: Value = serde_json::from_str(field("visit").unwrap()).unwrap();
+        assert_eq!(visit["email"], "tracked-42@bench.example.com");
+    }
+
+    #[test]
+    fn batch_bodies_hold_a_hundred_track_messages_for_bench_contacts() {
+        let body: Value = serde_json::from_str(&batch_body(250, 3)).unwrap();
+        let messages = body["batch"].as_array().unwrap();
+        assert_eq!(messages.len(), 100);
+        for (i, message) in messages.iter().enumerate() {
+            assert_eq!(message["type"], "track");
+            assert_eq!(message["event"], "bench");
+            assert_eq!(message["properties"]["n"], 300 + i);
+            let email = message["userId"].as_str().unwrap();
+            let index: u64 = email
+                .strip_prefix("tracked-")
+                .and_then(|rest| rest.strip_suffix("@bench.example.com"))
+                .and_then(|index| index.parse().ok())
+                .unwrap();
+            assert!(index < CONTACTS);
+        }
+    }
+
+    #[test]
+    fn only_tracking_scenarios_record_events() {
+        assert_eq!(Scenario::Noop.events_per_request(), None);
+        assert_eq!(Scenario::ContactSync.events_per_request(), None);
+        assert_eq!(Scenario::Collect.events_per_request(), Some(1));
+        assert_eq!(Scenario::Event.events_per_request(), Some(1));
+        assert_eq!(Scenario::Batch.events_per_request(), Some(100));
+    }
+
+    #[test]
+    fn the_baseline_is_always_selected_and_first() {
+        assert_eq!(selected(&[]), Scenario::ALL.to_vec());
+        assert_eq!(
+            selected(&[Scenario::Batch, Scenario::Collect, Scenario::Batch]),
+            [Scenario::Noop, Scenario::Collect, Scenario::Batch]
+        );
+    }
+
+    #[test]
+    fn only_recorded_answers_are_acknowledged() {
+        assert!(Scenario::Collect.acknowledged(br#"{"recorded":true}"#));
+        assert!(!Scenario::Collect.acknowledged(br#"{"recorded":false,"reason":"dnt"}"#));
+        assert!(Scenario::Event.acknowledged(br#"{"success":1,"message":"Event spawned"}"#));
+        assert!(!Scenario::Event.acknowledged(br#"{"success":0,"message":"no"}"#));
+        assert!(Scenario::Batch.acknowledged(br#"{"success":true}"#));
+        assert!(Scenario::Noop.acknowledged(b"{}"));
+    }
+}
