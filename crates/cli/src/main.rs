@@ -54,8 +54,8 @@ enum Command {
         #[command(subcommand)]
         what: AccountCommand,
     },
-    /// Load benchmarks: contact sync and the tracking surfaces against a do-nothing route.
-    /// print a table.
+    /// Load benchmarks: contact sync and the tracking surfaces against a do-nothing route;
+    /// prints a table.
     Bench(bench::BenchArgs),
 }
 

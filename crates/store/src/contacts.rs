@@ -14,7 +14,7 @@ use crate::fields::write_field_values;
 use crate::listing::{owned_row, page_of, Listed};
 use crate::rows::{self, CONTACT_COLUMNS};
 use crate::sql::{contains_pattern, prefix_pattern, Direction, Statement};
-use crate::{Model, Store, StoreError};
+use crate::{Engine, Model, Store, StoreError};
 
 /// What a contact list may be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +131,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(Contact, Vec<FieldValue>, bool), StoreError> {
         let mut tx = self.writer.begin().await?;
-        let synced = sync_in(&mut tx, account, &draft, now).await?;
+        let synced = sync_in(self.engine, &mut tx, account, &draft, now).await?;
         tx.commit().await?;
         Ok(synced)
     }
@@ -149,7 +149,7 @@ impl Store {
         let mut outcomes = Vec::with_capacity(drafts.len());
         for draft in drafts {
             let mut row = tx.begin().await?;
-            match sync_in(&mut row, account, draft, now).await {
+            match sync_in(self.engine, &mut row, account, draft, now).await {
                 Ok((contact, _, _)) => {
                     row.commit().await?;
                     outcomes.push(Ok(contact.id));
@@ -219,7 +219,7 @@ impl Store {
         query: &ContactQuery,
         page: Page,
     ) -> Result<Listed<Contact>, StoreError> {
-        let mut filter = Statement::new(" FROM contacts");
+        let mut filter = Statement::new(self.engine, " FROM contacts");
         self.filter_contacts(&mut filter, account, query);
         let mut keys: Vec<String> = query
             .order
@@ -252,7 +252,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(Contact, Vec<FieldValue>), StoreError> {
         let mut tx = self.writer.begin().await?;
-        let mut update = update_statement(&patch, now);
+        let mut update = update_statement(self.engine, &patch, now);
         update
             .and(" WHERE account_id = ", account.0)
             .and(" AND id = ", id.0)
@@ -380,6 +380,7 @@ impl Store {
 
 /// Creates or updates the contact with the draft's email on `conn`.
 async fn sync_in(
+    engine: Engine,
     conn: &mut AnyConnection,
     account: AccountId,
     draft: &ContactDraft,
@@ -388,7 +389,7 @@ async fn sync_in(
     let (contact, created) = match insert_contact(conn, account, draft, now).await? {
         Some(contact) => (contact, true),
         None => {
-            let mut update = update_statement(&draft.attributes, now);
+            let mut update = update_statement(engine, &draft.attributes, now);
             update
                 .and(" WHERE account_id = ", account.0)
                 .and(" AND email = ", draft.email.as_str())
@@ -437,8 +438,8 @@ async fn insert_contact(
 }
 
 /// `UPDATE contacts SET ...` for the attributes present in `patch`; the caller adds `WHERE`.
-fn update_statement(patch: &ContactPatch, now: Timestamp) -> Statement {
-    let mut update = Statement::new("UPDATE contacts SET updated_at = ");
+fn update_statement(engine: Engine, patch: &ContactPatch, now: Timestamp) -> Statement {
+    let mut update = Statement::new(engine, "UPDATE contacts SET updated_at = ");
     update.push_bind(now.0);
     let columns = [
         (", email = ", patch.email.as_ref().map(|e| e.as_str())),

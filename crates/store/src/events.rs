@@ -18,7 +18,7 @@ use tracklane_core::visit::starts_visit;
 
 use crate::listing::{owned_row, page_of, Listed};
 use crate::sql::{Statement, Value};
-use crate::{Model, Store, StoreError};
+use crate::{Engine, Model, Store, StoreError};
 
 /// Rows per multi-row statement (16 binds a row stays well under both engines' limits).
 const ROWS_PER_STATEMENT: usize = 400;
@@ -78,7 +78,7 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.writer.begin().await?;
-        let mut visitors = load_visitors(&mut tx, events).await?;
+        let mut visitors = load_visitors(self.engine, &mut tx, events).await?;
         let mut identified = BTreeMap::new();
         let mut seen_message_ids = HashSet::new();
         let mut rows = Vec::with_capacity(events.len());
@@ -113,8 +113,8 @@ impl Store {
             }
             rows.push(event_row(event, contact, visit_start, now));
         }
-        save_visitors(&mut tx, &visitors).await?;
-        insert_events(&mut tx, rows).await?;
+        save_visitors(self.engine, &mut tx, &visitors).await?;
+        insert_events(self.engine, &mut tx, rows).await?;
         for ((account, key), contact) in &identified {
             sqlx::query(
                 "UPDATE events SET contact_id = $1 \
@@ -192,7 +192,7 @@ impl Store {
         query: EventQuery,
         page: Page,
     ) -> Result<Listed<TrackedEvent>, StoreError> {
-        let mut filter = Statement::new(" FROM events WHERE account_id = ");
+        let mut filter = Statement::new(self.engine, " FROM events WHERE account_id = ");
         filter.push_bind(account.0);
         if let Some(contact) = query.contact {
             filter.and(" AND contact_id = ", contact.0);
@@ -241,6 +241,7 @@ impl Store {
 
 /// Reads the state of every visitor the group names.
 async fn load_visitors(
+    engine: Engine,
     conn: &mut AnyConnection,
     events: &[NewEvent],
 ) -> Result<BTreeMap<(AccountId, String), VisitorState>, StoreError> {
@@ -256,6 +257,7 @@ async fn load_visitors(
         keys.dedup();
         for chunk in keys.chunks(ROWS_PER_STATEMENT) {
             let mut select = Statement::new(
+                engine,
                 "SELECT visitor_key, contact_id, last_page_at, last_seen_at FROM visitors \
                  WHERE account_id = ",
             );
@@ -278,12 +280,14 @@ async fn load_visitors(
 
 /// Writes the visitors' new state, creating the new ones.
 async fn save_visitors(
+    engine: Engine,
     conn: &mut AnyConnection,
     visitors: &BTreeMap<(AccountId, String), VisitorState>,
 ) -> Result<(), StoreError> {
     let all: Vec<_> = visitors.iter().collect();
     for chunk in all.chunks(ROWS_PER_STATEMENT) {
         let mut upsert = Statement::new(
+            engine,
             "INSERT INTO visitors (account_id, visitor_key, contact_id, last_page_at, \
              first_seen_at, last_seen_at) VALUES ",
         );
@@ -345,10 +349,16 @@ fn event_row(
 }
 
 /// Inserts event rows, skipping those whose `message_id` the account already recorded.
-async fn insert_events(conn: &mut AnyConnection, rows: Vec<Vec<Value>>) -> Result<(), StoreError> {
+async fn insert_events(
+    engine: Engine,
+    conn: &mut AnyConnection,
+    rows: Vec<Vec<Value>>,
+) -> Result<(), StoreError> {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut insert =
-            Statement::new(&format!("INSERT INTO events ({NEW_EVENT_COLUMNS}) VALUES "));
+        let mut insert = Statement::new(
+            engine,
+            &format!("INSERT INTO events ({NEW_EVENT_COLUMNS}) VALUES "),
+        );
         for (i, row) in chunk.iter().enumerate() {
             if i > 0 {
                 insert.push(", ");

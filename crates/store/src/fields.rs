@@ -87,7 +87,7 @@ impl Store {
         perstag: Option<&str>,
         page: Page,
     ) -> Result<Listed<Field>, StoreError> {
-        let mut filter = Statement::new(" FROM fields WHERE account_id = ");
+        let mut filter = Statement::new(self.engine, " FROM fields WHERE account_id = ");
         filter.push_bind(account.0);
         if let Some(perstag) = perstag {
             filter.and(" AND perstag = ", perstag);
@@ -111,7 +111,7 @@ impl Store {
         patch: FieldPatch,
         now: Timestamp,
     ) -> Result<Field, StoreError> {
-        let mut update = Statement::new("UPDATE fields SET updated_at = ");
+        let mut update = Statement::new(self.engine, "UPDATE fields SET updated_at = ");
         update.push_bind(now.0);
         let texts = [
             (", title = ", patch.title),
@@ -203,7 +203,7 @@ impl Store {
         query: &FieldValueQuery,
         page: Page,
     ) -> Result<Listed<FieldValue>, StoreError> {
-        let mut filter = Statement::new(" FROM field_values WHERE account_id = ");
+        let mut filter = Statement::new(self.engine, " FROM field_values WHERE account_id = ");
         filter.push_bind(account.0);
         if let Some(field) = query.field {
             filter.and(" AND field_id = ", field.0);
@@ -229,9 +229,10 @@ impl Store {
         contact: ContactId,
     ) -> Result<Vec<FieldValue>, StoreError> {
         self.existing_contact(account, contact).await?;
-        let mut select = Statement::new(&format!(
-            "SELECT {FIELD_VALUE_COLUMNS} FROM field_values WHERE account_id = "
-        ));
+        let mut select = Statement::new(
+            self.engine,
+            &format!("SELECT {FIELD_VALUE_COLUMNS} FROM field_values WHERE account_id = "),
+        );
         select
             .push_bind(account.0)
             .and(" AND contact_id = ", contact.0)
@@ -279,9 +280,10 @@ impl Store {
         account: AccountId,
         field: FieldId,
     ) -> Result<Vec<FieldRel>, StoreError> {
-        let mut select = Statement::new(&format!(
-            "SELECT {FIELD_REL_COLUMNS} FROM field_rels WHERE account_id = "
-        ));
+        let mut select = Statement::new(
+            self.engine,
+            &format!("SELECT {FIELD_REL_COLUMNS} FROM field_rels WHERE account_id = "),
+        );
         select
             .push_bind(account.0)
             .and(" AND field_id = ", field.0)
@@ -329,9 +331,10 @@ impl Store {
         field: FieldId,
     ) -> Result<Vec<FieldOption>, StoreError> {
         self.existing_field(account, field).await?;
-        let mut select = Statement::new(&format!(
-            "SELECT {FIELD_OPTION_COLUMNS} FROM field_options WHERE account_id = "
-        ));
+        let mut select = Statement::new(
+            self.engine,
+            &format!("SELECT {FIELD_OPTION_COLUMNS} FROM field_options WHERE account_id = "),
+        );
         select
             .push_bind(account.0)
             .and(" AND field_id = ", field.0)

@@ -56,7 +56,7 @@ impl Store {
         query: &ListQuery,
         page: Page,
     ) -> Result<Listed<List>, StoreError> {
-        let mut filter = Statement::new(" FROM lists WHERE account_id = ");
+        let mut filter = Statement::new(self.engine, " FROM lists WHERE account_id = ");
         filter.push_bind(account.0);
         if let Some(name) = &query.name {
             filter.and_text(self.engine, "name", name);
@@ -84,7 +84,7 @@ impl Store {
         patch: ListPatch,
         now: Timestamp,
     ) -> Result<List, StoreError> {
-        let mut update = Statement::new("UPDATE lists SET updated_at = ");
+        let mut update = Statement::new(self.engine, "UPDATE lists SET updated_at = ");
         update.push_bind(now.0);
         let columns = [
             (", name = ", patch.name),
@@ -160,9 +160,10 @@ impl Store {
         contact: ContactId,
     ) -> Result<Vec<ContactList>, StoreError> {
         self.existing_contact(account, contact).await?;
-        let mut select = Statement::new(&format!(
-            "SELECT {CONTACT_LIST_COLUMNS} FROM contact_lists WHERE account_id = "
-        ));
+        let mut select = Statement::new(
+            self.engine,
+            &format!("SELECT {CONTACT_LIST_COLUMNS} FROM contact_lists WHERE account_id = "),
+        );
         select
             .push_bind(account.0)
             .and(" AND contact_id = ", contact.0)

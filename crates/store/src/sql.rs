@@ -50,17 +50,22 @@ impl From<&str> for Value {
     }
 }
 
-/// SQL text with its bound values, built piece by piece.
-#[derive(Debug, Clone, Default)]
+/// SQL text with its bound values, built piece by piece. Placeholders are written in the
+/// engine's preferred form: `$1, $2, ...` for PostgreSQL, and plain positional `?` for SQLite,
+/// where numbered parameters are looked up by name and make a statement with thousands of binds
+/// (a multi-row insert) quadratic to bind.
+#[derive(Debug, Clone)]
 pub struct Statement {
+    engine: Engine,
     sql: String,
     values: Vec<Value>,
 }
 
 impl Statement {
-    /// Starts a statement with `sql`.
-    pub fn new(sql: &str) -> Self {
+    /// Starts a statement for `engine` with `sql`.
+    pub fn new(engine: Engine, sql: &str) -> Self {
         Self {
+            engine,
             sql: sql.to_owned(),
             values: Vec::new(),
         }
@@ -75,8 +80,13 @@ impl Statement {
     /// Appends a placeholder bound to `value`.
     pub fn push_bind(&mut self, value: impl Into<Value>) -> &mut Self {
         self.values.push(value.into());
-        self.sql.push('$');
-        self.sql.push_str(&self.values.len().to_string());
+        match self.engine {
+            Engine::Sqlite => self.sql.push('?'),
+            Engine::Postgres => {
+                self.sql.push('$');
+                self.sql.push_str(&self.values.len().to_string());
+            }
+        }
         self
     }
 
@@ -114,6 +124,7 @@ impl Statement {
     /// A statement that is `head` followed by `body` (with `body`'s binds).
     pub fn with_head(head: &str, body: &Statement) -> Self {
         Self {
+            engine: body.engine,
             sql: format!("{head}{}", body.sql),
             values: body.values.clone(),
         }
@@ -267,11 +278,18 @@ mod tests {
 
     #[test]
     fn numbers_binds_in_order() {
-        let mut statement = Statement::new("SELECT * FROM contacts WHERE account_id = ");
-        statement.push_bind(1).and(" AND email = ", "a@b.co");
+        let sql = "SELECT * FROM contacts WHERE account_id = ";
+        let mut postgres = Statement::new(Engine::Postgres, sql);
+        postgres.push_bind(1).and(" AND email = ", "a@b.co");
         assert_eq!(
-            statement.sql(),
+            postgres.sql(),
             "SELECT * FROM contacts WHERE account_id = $1 AND email = $2"
+        );
+        let mut sqlite = Statement::new(Engine::Sqlite, sql);
+        sqlite.push_bind(1).and(" AND email = ", "a@b.co");
+        assert_eq!(
+            sqlite.sql(),
+            "SELECT * FROM contacts WHERE account_id = ? AND email = ?"
         );
     }
 

@@ -57,7 +57,7 @@ impl Store {
         query: &TagQuery,
         page: Page,
     ) -> Result<Listed<Tag>, StoreError> {
-        let mut filter = Statement::new(" FROM tags t WHERE t.account_id = ");
+        let mut filter = Statement::new(self.engine, " FROM tags t WHERE t.account_id = ");
         filter.push_bind(account.0);
         if let Some(name) = &query.name {
             filter.and_text(self.engine, "t.name", name);
@@ -77,7 +77,7 @@ impl Store {
         patch: TagPatch,
         now: Timestamp,
     ) -> Result<Tag, StoreError> {
-        let mut update = Statement::new("UPDATE tags SET updated_at = ");
+        let mut update = Statement::new(self.engine, "UPDATE tags SET updated_at = ");
         update.push_bind(now.0);
         let columns = [
             (", name = ", patch.name),
@@ -157,9 +157,10 @@ impl Store {
         contact: ContactId,
     ) -> Result<Vec<ContactTag>, StoreError> {
         self.existing_contact(account, contact).await?;
-        let mut select = Statement::new(&format!(
-            "SELECT {CONTACT_TAG_COLUMNS} FROM contact_tags WHERE account_id = "
-        ));
+        let mut select = Statement::new(
+            self.engine,
+            &format!("SELECT {CONTACT_TAG_COLUMNS} FROM contact_tags WHERE account_id = "),
+        );
         select
             .push_bind(account.0)
             .and(" AND contact_id = ", contact.0)

@@ -336,6 +336,7 @@ async fn update(
         .store
         .update_contact(account, id, patch, state.now())
         .await?;
+    state.gate.forget_contacts(account);
     Ok(Json(written_json(
         &contact,
         &values,
@@ -351,6 +352,7 @@ async fn remove(
 ) -> Result<Json<Value>, ApiError> {
     let id = ContactId(path_id(&id, Model::Contact)?);
     state.store.delete_contact(account, id).await?;
+    state.gate.forget_contacts(account);
     Ok(Json(json!({})))
 }
 

@@ -21,7 +21,7 @@ use tracklane_core::ids::{AccountId, ContactId};
 use tracklane_core::visit::{clip_title, domain_is_tracked, parse_visitor_key, PageUrl};
 
 use super::gate::Rules;
-use super::identify::{contact_for_email, contact_for_token};
+use super::identify::contact_for_token;
 use super::refusal::{readable, Refusal};
 use crate::state::AppState;
 
@@ -166,7 +166,10 @@ async fn collect(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(
     if let Some(email) = hit.e.as_deref().filter(|e| !e.trim().is_empty()) {
         let email = ContactEmail::parse(email)?;
         let create = rules.settings.create_contacts;
-        contact = contact.or(contact_for_email(&state.store, account, &email, create, now).await?);
+        contact = contact.or(state
+            .gate
+            .contact_for_email(account, &email, create, now)
+            .await?);
     }
     if hit.k.as_deref() == Some("identify") {
         if let Some(contact) = contact {

@@ -24,7 +24,6 @@ use tracklane_core::invalid::Invalid;
 
 use super::collector::account_id;
 use super::gate::Rules;
-use super::identify::contact_for_email;
 use super::refusal::{readable, Refusal};
 use crate::state::AppState;
 
@@ -141,7 +140,9 @@ async fn record(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<()
         .ok_or_else(|| Refusal::from(Invalid::missing("email")))?;
     let email = ContactEmail::parse(email)?;
     let now = state.now();
-    let contact = contact_for_email(&state.store, account, &email, false, now)
+    let contact = state
+        .gate
+        .contact_for_email(account, &email, false, now)
         .await?
         .ok_or_else(|| {
             Refusal::new(

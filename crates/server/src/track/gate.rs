@@ -1,5 +1,5 @@
 //! What the trackers may record for each account — its switches, whitelisted domains and event
-//! names — and which account an event key opens, cached for a moment so that the collector does
+//! names —, which account an event key opens and which contact an email is, cached for a moment so that the collector does
 //! not ask the database on every request. API changes on this node take effect at once
 //! ([`Gate::forget`]); changes made on another node within [`TTL`].
 
@@ -8,11 +8,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use tracklane_core::ids::AccountId;
+use tracklane_core::email::ContactEmail;
+use tracklane_core::ids::{AccountId, ContactId};
 use tracklane_core::key::key_hash;
+use tracklane_core::time::Timestamp;
 use tracklane_store::accounts::KeyKind;
 use tracklane_store::tracking::TrackingSettings;
 use tracklane_store::{Store, StoreError};
+
+use super::identify::contact_for_email;
 
 /// How long a cached answer is used.
 pub const TTL: Duration = Duration::from_secs(2);
@@ -30,11 +34,15 @@ pub struct Rules {
 
 type Cached<T> = Mutex<HashMap<T, (Instant, Option<Arc<Rules>>)>>;
 
+/// The most emails remembered; past that the cache starts afresh.
+const CONTACTS_MAX: usize = 100_000;
+
 /// The cache in front of the store.
 pub struct Gate {
     store: Store,
     rules: Cached<AccountId>,
     event_keys: Mutex<HashMap<String, (Instant, Option<AccountId>)>>,
+    contacts: Mutex<HashMap<(AccountId, String), (Instant, ContactId)>>,
 }
 
 impl Gate {
@@ -44,6 +52,7 @@ impl Gate {
             store,
             rules: Mutex::default(),
             event_keys: Mutex::default(),
+            contacts: Mutex::default(),
         }
     }
 
@@ -77,6 +86,37 @@ impl Gate {
     pub fn forget(&self, account: AccountId) {
         if let Ok(mut cache) = self.rules.lock() {
             cache.remove(&account);
+        }
+    }
+
+    /// The contact with this email (see [`contact_for_email`]); found contacts are remembered
+    /// for [`TTL`], so that a stream of events for the same people does not read the database
+    /// each time.
+    pub async fn contact_for_email(
+        &self,
+        account: AccountId,
+        email: &ContactEmail,
+        create: bool,
+        now: Timestamp,
+    ) -> Result<Option<ContactId>, StoreError> {
+        let key = (account, email.as_str().to_owned());
+        if let Some(contact) = fresh(&self.contacts, &key) {
+            return Ok(Some(contact));
+        }
+        let found = contact_for_email(&self.store, account, email, create, now).await?;
+        if let (Some(contact), Ok(mut cache)) = (found, self.contacts.lock()) {
+            if cache.len() >= CONTACTS_MAX {
+                cache.clear();
+            }
+            cache.insert(key, (Instant::now(), contact));
+        }
+        Ok(found)
+    }
+
+    /// Forgets the account's remembered emails (after a contact was deleted or changed email).
+    pub fn forget_contacts(&self, account: AccountId) {
+        if let Ok(mut cache) = self.contacts.lock() {
+            cache.retain(|(owner, _), _| *owner != account);
         }
     }
 

@@ -31,7 +31,6 @@ use tracklane_core::visit::{clip_title, parse_visitor_key, PageUrl};
 use super::collector::{device_of, tracked_page};
 use super::event::check_event_name;
 use super::gate::Rules;
-use super::identify::contact_for_email;
 use super::refusal::{readable, Refusal};
 use crate::state::AppState;
 
@@ -199,7 +198,10 @@ async fn handle(
         let contact = match &message.email {
             Some(email) => {
                 let create = rules.settings.create_contacts;
-                contact_for_email(&state.store, account, email, create, now).await?
+                state
+                    .gate
+                    .contact_for_email(account, email, create, now)
+                    .await?
             }
             None => None,
         };

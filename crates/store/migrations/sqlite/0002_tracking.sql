@@ -63,7 +63,7 @@ CREATE TABLE events (
     received_at INTEGER NOT NULL
 );
 CREATE INDEX events_by_contact ON events (account_id, contact_id, occurred_at);
-CREATE INDEX events_by_visitor ON events (account_id, visitor_key);
+CREATE INDEX events_by_visitor ON events (account_id, visitor_key) WHERE contact_id IS NULL;
 CREATE INDEX events_by_time ON events (account_id, occurred_at);
 CREATE INDEX events_anonymous ON events (received_at) WHERE contact_id IS NULL;
 CREATE UNIQUE INDEX events_by_message_id ON events (account_id, message_id)
