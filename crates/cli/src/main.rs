@@ -22,6 +22,10 @@ use tracklane_server::telemetry;
 use tracklane_store::accounts::{KeyKind, NewAccount};
 use tracklane_store::Store;
 
+/// mimalloc: under many concurrent requests glibc's allocator spends its time on arena locks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Tracklane: self-hosted behavioral tracking and marketing automation.
 #[derive(Parser)]
 #[command(name = "tracklane", version, about)]
