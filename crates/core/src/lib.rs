@@ -14,6 +14,7 @@
 //! - [`visit`]: page URLs, whitelisted domains, visitor ids and when a site visit starts.
 //! - [`device`]: desktop, mobile, tablet or bot, from the user agent.
 //! - [`event`]: events to record and recorded ones, page visits and custom events.
+//! - [`template`]: personalization of messages: merge tags, fallbacks, conditional blocks.
 //! - [`cid`]: the encrypted contact token (`tl_cid`) of tracked links.
 
 pub mod cid;
@@ -28,6 +29,7 @@ pub mod key;
 pub mod list;
 pub mod page;
 pub mod tag;
+pub mod template;
 pub mod text;
 pub mod time;
 pub mod visit;
