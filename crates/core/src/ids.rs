@@ -65,3 +65,11 @@ id_type!(
     /// A whitelisted site domain.
     SiteDomainId
 );
+id_type!(
+    /// An email message (subject, sender, HTML and text parts).
+    MessageId
+);
+id_type!(
+    /// A campaign: one message sent to one list.
+    CampaignId
+);

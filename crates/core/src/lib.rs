@@ -9,6 +9,7 @@
 //! - [`email`]: [`email::ContactEmail`], a normalised, validated address.
 //! - [`contact`], [`tag`], [`list`], [`field`]: raw inputs and the validated drafts and patches
 //!   built from them.
+//! - [`message`]: email messages and campaigns.
 //! - [`page`]: pagination (`limit`, `offset`).
 //! - [`key`]: API and event keys: generation and the hash that is stored.
 //! - [`visit`]: page URLs, whitelisted domains, visitor ids and when a site visit starts.
@@ -27,6 +28,7 @@ pub mod ids;
 pub mod invalid;
 pub mod key;
 pub mod list;
+pub mod message;
 pub mod page;
 pub mod tag;
 pub mod template;

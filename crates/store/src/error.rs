@@ -25,6 +25,10 @@ pub enum Model {
     EventName,
     /// A recorded event.
     Event,
+    /// An email message.
+    Message,
+    /// A campaign.
+    Campaign,
 }
 
 /// A store failure.

@@ -12,6 +12,7 @@
 //! - [`accounts`]: the installation, accounts and their keys.
 //! - [`contacts`], [`tags`], [`lists`], [`fields`]: one module per aggregate.
 //! - [`tracking`]: tracking switches, whitelisted domains and event names, the token key.
+//! - [`messages`]: email messages and campaigns.
 //! - [`events`]: the timeline: group-recording events, identification, anonymous expiry.
 
 pub mod accounts;
@@ -21,6 +22,7 @@ pub mod events;
 pub mod fields;
 pub mod listing;
 pub mod lists;
+pub mod messages;
 mod rows;
 pub mod sql;
 pub mod tags;

@@ -66,6 +66,8 @@ pub fn model_name(model: Model) -> &'static str {
         Model::SiteDomain => "SiteTrackingDomain",
         Model::EventName => "EventTrackingEvent",
         Model::Event => "TrackingLog",
+        Model::Message => "Message",
+        Model::Campaign => "Campaign",
     }
 }
 
@@ -89,6 +91,7 @@ pub fn reference_error(error: StoreError) -> ApiError {
             Model::Tag => "Tag not found",
             Model::List => "List not found",
             Model::Field => "Field not found",
+            Model::Message => "Message not found",
             _ => "Not found",
         }),
         other => other.into(),

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod fields;
 pub mod lists;
+pub mod messages;
 pub mod render;
 pub mod tags;
 pub mod timeline;
@@ -30,6 +31,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(lists::routes())
         .merge(fields::routes())
         .merge(tracking::routes())
+        .merge(messages::routes())
         .merge(timeline::routes());
     Router::new()
         .nest("/api/3", resources)

@@ -1,0 +1,301 @@
+//! Email messages and campaigns: the raw inputs and their validation.
+
+use crate::email::ContactEmail;
+use crate::ids::{CampaignId, ListId, MessageId};
+use crate::invalid::Invalid;
+use crate::text::{optional, required, NAME_MAX};
+use crate::time::Timestamp;
+
+/// The largest HTML or text part accepted: 2 MiB.
+pub const PART_MAX: usize = 2 * 1024 * 1024;
+
+/// A message as given by a caller, before validation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageInput {
+    /// An internal name.
+    pub name: Option<String>,
+    /// The subject line.
+    pub subject: Option<String>,
+    /// The sender's display name.
+    pub from_name: Option<String>,
+    /// The sender's address.
+    pub from_email: Option<String>,
+    /// Where replies go.
+    pub reply_to: Option<String>,
+    /// The HTML part.
+    pub html: Option<String>,
+    /// The plain-text part.
+    pub text: Option<String>,
+}
+
+/// Validated message attributes; for a patch only present attributes change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessagePatch {
+    /// An internal name.
+    pub name: Option<String>,
+    /// The subject line.
+    pub subject: Option<String>,
+    /// The sender's display name.
+    pub from_name: Option<String>,
+    /// The sender's address (normalised).
+    pub from_email: Option<String>,
+    /// Where replies go (normalised), or empty.
+    pub reply_to: Option<String>,
+    /// The HTML part.
+    pub html: Option<String>,
+    /// The plain-text part.
+    pub text: Option<String>,
+}
+
+fn part(attribute: &'static str, value: Option<String>) -> Result<Option<String>, Invalid> {
+    match value {
+        Some(value) if value.len() > PART_MAX => Err(Invalid::too_long(attribute, PART_MAX)),
+        other => Ok(other),
+    }
+}
+
+fn address(attribute: &'static str, raw: Option<&str>) -> Result<Option<String>, Invalid> {
+    match raw.map(str::trim) {
+        None => Ok(None),
+        Some("") => Ok(Some(String::new())),
+        Some(raw) => ContactEmail::parse(raw)
+            .map(|email| Some(email.as_str().to_owned()))
+            .map_err(|invalid| Invalid {
+                attribute,
+                ..invalid
+            }),
+    }
+}
+
+impl MessageInput {
+    /// Validates a new message: subject and sender address are required, and a body part.
+    pub fn into_draft(self) -> Result<MessagePatch, Invalid> {
+        let subject = required("subject", self.subject.as_deref(), NAME_MAX)?;
+        let from = required("fromemail", self.from_email.as_deref(), NAME_MAX)?;
+        let empty = |part: &Option<String>| part.as_deref().is_none_or(|p| p.trim().is_empty());
+        if empty(&self.html) && empty(&self.text) {
+            return Err(Invalid::missing("html"));
+        }
+        let mut patch = self.into_patch()?;
+        patch.subject = Some(subject);
+        patch.from_email = address("fromemail", Some(&from))?;
+        patch
+            .name
+            .get_or_insert_with(|| patch.subject.clone().unwrap_or_default());
+        patch.from_name.get_or_insert_with(String::new);
+        patch.reply_to.get_or_insert_with(String::new);
+        patch.html.get_or_insert_with(String::new);
+        patch.text.get_or_insert_with(String::new);
+        Ok(patch)
+    }
+
+    /// Validates a partial update.
+    pub fn into_patch(self) -> Result<MessagePatch, Invalid> {
+        let subject = optional("subject", self.subject.as_deref(), NAME_MAX)?;
+        if subject.as_deref() == Some("") {
+            return Err(Invalid::missing("subject"));
+        }
+        let from_email = address("fromemail", self.from_email.as_deref())?;
+        if from_email.as_deref() == Some("") {
+            return Err(Invalid::missing("fromemail"));
+        }
+        Ok(MessagePatch {
+            name: optional("name", self.name.as_deref(), NAME_MAX)?,
+            subject,
+            from_name: optional("fromname", self.from_name.as_deref(), NAME_MAX)?,
+            from_email,
+            reply_to: address("reply2", self.reply_to.as_deref())?,
+            html: part("html", self.html)?,
+            text: part("text", self.text)?,
+        })
+    }
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Its id.
+    pub id: MessageId,
+    /// An internal name.
+    pub name: String,
+    /// The subject line.
+    pub subject: String,
+    /// The sender's display name.
+    pub from_name: String,
+    /// The sender's address.
+    pub from_email: String,
+    /// Where replies go, or empty.
+    pub reply_to: String,
+    /// The HTML part.
+    pub html: String,
+    /// The plain-text part.
+    pub text: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+/// Where a campaign is, with ActiveCampaign's status codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignStatus {
+    /// 0: not sent yet.
+    Draft,
+    /// 2: being sent.
+    Sending,
+    /// 5: every recipient handled.
+    Completed,
+}
+
+impl CampaignStatus {
+    /// AC's numeric code.
+    pub fn code(self) -> i64 {
+        match self {
+            Self::Draft => 0,
+            Self::Sending => 2,
+            Self::Completed => 5,
+        }
+    }
+
+    /// Reads a stored code.
+    pub fn from_code(code: i64) -> Self {
+        match code {
+            2 => Self::Sending,
+            5 => Self::Completed,
+            _ => Self::Draft,
+        }
+    }
+}
+
+/// A campaign as given by a caller, before validation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CampaignInput {
+    /// Its name.
+    pub name: Option<String>,
+    /// The message it sends.
+    pub message: Option<i64>,
+    /// The list it sends to.
+    pub list: Option<i64>,
+    /// `all` (the default) tracks every link; `none` tracks none.
+    pub track_links: Option<String>,
+}
+
+/// A validated new campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignDraft {
+    /// Its name.
+    pub name: String,
+    /// The message it sends.
+    pub message: MessageId,
+    /// The list it sends to.
+    pub list: ListId,
+    /// Whether links are tracked.
+    pub track_links: bool,
+}
+
+impl CampaignInput {
+    /// Validates a new campaign.
+    pub fn into_draft(self) -> Result<CampaignDraft, Invalid> {
+        let name = required("name", self.name.as_deref(), NAME_MAX)?;
+        let message = MessageId(self.message.ok_or_else(|| Invalid::missing("message"))?);
+        let list = ListId(self.list.ok_or_else(|| Invalid::missing("list"))?);
+        let track_links = match self.track_links.as_deref().map(str::trim) {
+            None | Some("all") | Some("") => true,
+            Some("none") => false,
+            Some(other) => {
+                return Err(Invalid::bad_value(
+                    "tracklinks",
+                    format!("tracklinks must be 'all' or 'none', not '{other}'"),
+                ))
+            }
+        };
+        Ok(CampaignDraft {
+            name,
+            message,
+            list,
+            track_links,
+        })
+    }
+}
+
+/// A stored campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Campaign {
+    /// Its id.
+    pub id: CampaignId,
+    /// Its name.
+    pub name: String,
+    /// The message it sends.
+    pub message: MessageId,
+    /// The list it sends to.
+    pub list: ListId,
+    /// Whether links are tracked.
+    pub track_links: bool,
+    /// Where it is.
+    pub status: CampaignStatus,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> MessageInput {
+        MessageInput {
+            subject: Some("Hello %FIRSTNAME%".into()),
+            from_email: Some("News@Example.com".into()),
+            html: Some("<p>Hi</p>".into()),
+            ..MessageInput::default()
+        }
+    }
+
+    #[test]
+    fn a_message_needs_a_subject_a_sender_and_a_body() {
+        let draft = input().into_draft().unwrap();
+        assert_eq!(draft.from_email.as_deref(), Some("news@example.com"));
+        assert_eq!(draft.name.as_deref(), Some("Hello %FIRSTNAME%"));
+        let no_body = MessageInput {
+            html: None,
+            ..input()
+        };
+        assert_eq!(no_body.into_draft().unwrap_err().attribute, "html");
+        let bad_sender = MessageInput {
+            from_email: Some("nobody".into()),
+            ..input()
+        };
+        assert_eq!(bad_sender.into_draft().unwrap_err().attribute, "fromemail");
+        let huge = MessageInput {
+            html: Some("x".repeat(PART_MAX + 1)),
+            ..input()
+        };
+        assert_eq!(huge.into_draft().unwrap_err().code, "too_long");
+    }
+
+    #[test]
+    fn a_campaign_needs_a_message_and_a_list() {
+        let input = CampaignInput {
+            name: Some("Launch".into()),
+            message: Some(1),
+            list: Some(2),
+            track_links: Some("none".into()),
+        };
+        assert!(!input.clone().into_draft().unwrap().track_links);
+        let no_list = CampaignInput {
+            list: None,
+            ..input.clone()
+        };
+        assert_eq!(no_list.into_draft().unwrap_err().attribute, "list");
+        let odd = CampaignInput {
+            track_links: Some("some".into()),
+            ..input
+        };
+        assert!(odd.into_draft().is_err());
+        assert_eq!(
+            CampaignStatus::from_code(CampaignStatus::Sending.code()),
+            CampaignStatus::Sending
+        );
+    }
+}

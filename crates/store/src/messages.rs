@@ -1,0 +1,212 @@
+//! Messages and campaigns.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use tracklane_core::ids::{AccountId, CampaignId, ListId, MessageId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::message::{Campaign, CampaignDraft, CampaignStatus, Message, MessagePatch};
+use tracklane_core::page::Page;
+use tracklane_core::time::Timestamp;
+
+use crate::listing::{owned_row, page_of, Listed};
+use crate::sql::Statement;
+use crate::{Model, Store, StoreError};
+
+const MESSAGE_COLUMNS: &str =
+    "id, name, subject, from_name, from_email, reply_to, html, text, created_at, updated_at";
+
+const CAMPAIGN_COLUMNS: &str =
+    "id, name, message_id, list_id, track_links, status, created_at, updated_at";
+
+fn message(row: &AnyRow) -> Result<Message, sqlx::Error> {
+    Ok(Message {
+        id: MessageId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        subject: row.try_get("subject")?,
+        from_name: row.try_get("from_name")?,
+        from_email: row.try_get("from_email")?,
+        reply_to: row.try_get("reply_to")?,
+        html: row.try_get("html")?,
+        text: row.try_get("text")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+        updated_at: Timestamp(row.try_get("updated_at")?),
+    })
+}
+
+fn campaign(row: &AnyRow) -> Result<Campaign, sqlx::Error> {
+    Ok(Campaign {
+        id: CampaignId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        message: MessageId(row.try_get("message_id")?),
+        list: ListId(row.try_get("list_id")?),
+        track_links: row.try_get::<i64, _>("track_links")? != 0,
+        status: CampaignStatus::from_code(row.try_get("status")?),
+        created_at: Timestamp(row.try_get("created_at")?),
+        updated_at: Timestamp(row.try_get("updated_at")?),
+    })
+}
+
+impl Store {
+    /// Creates a message from a validated draft.
+    pub async fn create_message(
+        &self,
+        account: AccountId,
+        draft: MessagePatch,
+        now: Timestamp,
+    ) -> Result<Message, StoreError> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO messages (account_id, name, subject, from_name, from_email, reply_to, \
+             html, text, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+             RETURNING {MESSAGE_COLUMNS}"
+        ))
+        .bind(account.0)
+        .bind(draft.name.unwrap_or_default())
+        .bind(draft.subject.unwrap_or_default())
+        .bind(draft.from_name.unwrap_or_default())
+        .bind(draft.from_email.unwrap_or_default())
+        .bind(draft.reply_to.unwrap_or_default())
+        .bind(draft.html.unwrap_or_default())
+        .bind(draft.text.unwrap_or_default())
+        .bind(now.0)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(message(&row)?)
+    }
+
+    /// The message with this id, or [`StoreError::NotFound`].
+    pub async fn existing_message(
+        &self,
+        account: AccountId,
+        id: MessageId,
+    ) -> Result<Message, StoreError> {
+        let key = (Model::Message, account, id.0);
+        owned_row(&self.reader, "messages", MESSAGE_COLUMNS, key, message).await
+    }
+
+    /// One page of messages, oldest first.
+    pub async fn messages(
+        &self,
+        account: AccountId,
+        page: Page,
+    ) -> Result<Listed<Message>, StoreError> {
+        let mut filter = Statement::new(self.engine, " FROM messages WHERE account_id = ");
+        filter.push_bind(account.0);
+        page_of(
+            &self.reader,
+            MESSAGE_COLUMNS,
+            &filter,
+            "id ASC",
+            page,
+            message,
+        )
+        .await
+    }
+
+    /// Changes the attributes present in `patch`.
+    pub async fn update_message(
+        &self,
+        account: AccountId,
+        id: MessageId,
+        patch: MessagePatch,
+        now: Timestamp,
+    ) -> Result<Message, StoreError> {
+        let mut update = Statement::new(self.engine, "UPDATE messages SET updated_at = ");
+        update.push_bind(now.0).push_present([
+            (", name = ", patch.name),
+            (", subject = ", patch.subject),
+            (", from_name = ", patch.from_name),
+            (", from_email = ", patch.from_email),
+            (", reply_to = ", patch.reply_to),
+            (", html = ", patch.html),
+            (", text = ", patch.text),
+        ]);
+        update
+            .and(" WHERE account_id = ", account.0)
+            .and(" AND id = ", id.0)
+            .push(" RETURNING ")
+            .push(MESSAGE_COLUMNS);
+        let row = update.query().fetch_optional(&self.writer).await?;
+        row.as_ref()
+            .map(message)
+            .transpose()?
+            .ok_or(StoreError::NotFound {
+                model: Model::Message,
+                id: id.0,
+            })
+    }
+
+    /// Deletes a message that no campaign uses.
+    pub async fn delete_message(
+        &self,
+        account: AccountId,
+        id: MessageId,
+    ) -> Result<(), StoreError> {
+        self.existing_message(account, id).await?;
+        let used =
+            sqlx::query("SELECT id FROM campaigns WHERE account_id = $1 AND message_id = $2")
+                .bind(account.0)
+                .bind(id.0)
+                .fetch_optional(&self.reader)
+                .await?;
+        if used.is_some() {
+            return Err(Invalid::bad_value("message", "a campaign sends this message").into());
+        }
+        self.delete_owned("messages", Model::Message, account, id.0)
+            .await
+    }
+
+    /// Creates a campaign; its message and list must be the account's.
+    pub async fn create_campaign(
+        &self,
+        account: AccountId,
+        draft: CampaignDraft,
+        now: Timestamp,
+    ) -> Result<Campaign, StoreError> {
+        self.existing_message(account, draft.message).await?;
+        self.existing_list(account, draft.list).await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO campaigns (account_id, name, message_id, list_id, track_links, status, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             RETURNING {CAMPAIGN_COLUMNS}"
+        ))
+        .bind(account.0)
+        .bind(draft.name)
+        .bind(draft.message.0)
+        .bind(draft.list.0)
+        .bind(i64::from(draft.track_links))
+        .bind(CampaignStatus::Draft.code())
+        .bind(now.0)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(campaign(&row)?)
+    }
+
+    /// The campaign with this id, or [`StoreError::NotFound`].
+    pub async fn existing_campaign(
+        &self,
+        account: AccountId,
+        id: CampaignId,
+    ) -> Result<Campaign, StoreError> {
+        let key = (Model::Campaign, account, id.0);
+        owned_row(&self.reader, "campaigns", CAMPAIGN_COLUMNS, key, campaign).await
+    }
+
+    /// One page of campaigns, newest first.
+    pub async fn campaigns(
+        &self,
+        account: AccountId,
+        page: Page,
+    ) -> Result<Listed<Campaign>, StoreError> {
+        let mut filter = Statement::new(self.engine, " FROM campaigns WHERE account_id = ");
+        filter.push_bind(account.0);
+        page_of(
+            &self.reader,
+            CAMPAIGN_COLUMNS,
+            &filter,
+            "id DESC",
+            page,
+            campaign,
+        )
+        .await
+    }
+}
