@@ -17,6 +17,8 @@
 //! - [`event`]: events to record and recorded ones, page visits and custom events.
 //! - [`template`]: personalization of messages: merge tags, fallbacks, conditional blocks.
 //! - [`cid`]: the encrypted contact token (`tl_cid`) of tracked links.
+//! - [`links`]: tracked links of a message's HTML part: finding and rewriting them.
+//! - [`scanner`]: whether a click or an open was made by a mail scanner or bot, not a person.
 
 pub mod cid;
 pub mod contact;
@@ -27,9 +29,11 @@ pub mod field;
 pub mod ids;
 pub mod invalid;
 pub mod key;
+pub mod links;
 pub mod list;
 pub mod message;
 pub mod page;
+pub mod scanner;
 pub mod tag;
 pub mod template;
 pub mod text;
