@@ -16,6 +16,10 @@ pub const DEFAULT_DATA_DIR: &str = "./tracklane-data";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The name of the SQLite file in the data directory.
 pub const SQLITE_FILE: &str = "tracklane.db";
+/// The default SMTP sending rate, in messages per second.
+pub const DEFAULT_SMTP_RATE: u32 = 50;
+/// The name of the outbox folder in the data directory.
+pub const OUTBOX_DIR: &str = "outbox";
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -61,6 +65,18 @@ pub struct SettingsLayer {
     /// Tracking requests that may wait for the database at once; past that, 503 [default: 20000]
     #[arg(long, env = "TRACKLANE_INGEST_QUEUE")]
     pub ingest_queue: Option<usize>,
+    /// SMTP server for outgoing mail, as a URL: smtp://user:pass@host:587?tls=required (STARTTLS),
+    /// smtps://user:pass@host (TLS from the start) or smtp://host:25 (no TLS) [default: none,
+    /// mail is written to the outbox folder]
+    #[arg(long, env = "TRACKLANE_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Messages sent per second over SMTP by this node; 0 for no limit [default: 50]
+    #[arg(long, env = "TRACKLANE_SMTP_RATE")]
+    pub smtp_rate: Option<u32>,
+    /// Folder where mail is written as .eml files when no SMTP server is configured [default:
+    /// <data_dir>/outbox]
+    #[arg(long, env = "TRACKLANE_OUTBOX_DIR")]
+    pub outbox_dir: Option<PathBuf>,
 }
 
 impl SettingsLayer {
@@ -90,6 +106,10 @@ impl SettingsLayer {
             .unwrap_or_default()
             .trim_end_matches('/')
             .to_owned();
+        let outbox_dir = self
+            .outbox_dir
+            .or(lower.outbox_dir)
+            .unwrap_or_else(|| data_dir.join(OUTBOX_DIR));
         Ok(Settings {
             listen,
             data_dir,
@@ -113,6 +133,12 @@ impl SettingsLayer {
                 .or(lower.ingest_queue)
                 .unwrap_or(20_000)
                 .max(1),
+            smtp_url: self.smtp_url.or(lower.smtp_url).map(SecretString::from),
+            smtp_rate: self
+                .smtp_rate
+                .or(lower.smtp_rate)
+                .unwrap_or(DEFAULT_SMTP_RATE),
+            outbox_dir,
         })
     }
 }
@@ -139,6 +165,13 @@ pub struct Settings {
     pub anonymous_retention_days: u32,
     /// Tracking submissions that may wait for the database at once.
     pub ingest_queue: usize,
+    /// The SMTP server's URL when one is configured (secret: it may hold a password). Without
+    /// one, mail goes to [`Settings::outbox_dir`].
+    pub smtp_url: Option<SecretString>,
+    /// Messages per second this node sends over SMTP; 0 means no limit.
+    pub smtp_rate: u32,
+    /// Where mail is written as `.eml` files when no SMTP server is configured.
+    pub outbox_dir: PathBuf,
 }
 
 impl Settings {
@@ -197,6 +230,37 @@ mod tests {
         }
         .resolve(SettingsLayer::default())
         .unwrap();
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn mail_settings_default_to_the_outbox_and_hide_the_smtp_password() {
+        let defaults = SettingsLayer {
+            data_dir: Some(PathBuf::from("/srv/tl")),
+            ..SettingsLayer::default()
+        }
+        .resolve(SettingsLayer::default())
+        .unwrap();
+        assert!(defaults.smtp_url.is_none());
+        assert_eq!(defaults.smtp_rate, DEFAULT_SMTP_RATE);
+        assert_eq!(defaults.outbox_dir, PathBuf::from("/srv/tl/outbox"));
+
+        let flags = SettingsLayer {
+            smtp_rate: Some(0),
+            ..SettingsLayer::default()
+        };
+        let file: SettingsLayer = toml::from_str(
+            "smtp_url = \"smtp://mailer:hunter2@mail.example.com:587?tls=required\"\n\
+             smtp_rate = 10\noutbox_dir = \"/tmp/out\"\n",
+        )
+        .unwrap();
+        let settings = flags.resolve(file).unwrap();
+        assert_eq!(settings.smtp_rate, 0);
+        assert_eq!(settings.outbox_dir, PathBuf::from("/tmp/out"));
+        assert_eq!(
+            settings.smtp_url.as_ref().unwrap().expose_secret(),
+            "smtp://mailer:hunter2@mail.example.com:587?tls=required"
+        );
         assert!(!format!("{settings:?}").contains("hunter2"));
     }
 }

@@ -14,6 +14,7 @@
 //! - [`track`]: the snippet, its collector, `POST /event` and the `/v1` Segment-style API.
 //! - [`ingest`]: the group-commit writer every tracked visit and event goes through.
 //! - [`workers`]: background work (anonymous data expiry).
+//! - [`mailer`]: mail delivery over SMTP or into the outbox folder, with retry delays.
 //! - [`telemetry`]: logs (text or JSON) and request metrics.
 
 #![recursion_limit = "256"]
@@ -21,6 +22,7 @@
 pub mod api_v3;
 pub mod config;
 pub mod ingest;
+pub mod mailer;
 pub mod ops;
 pub mod startup;
 pub mod state;
