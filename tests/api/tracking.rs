@@ -443,3 +443,48 @@ both_engines!(
     the_snippet_and_its_embed_code_are_served,
     activities_show_the_timeline,
 );
+
+mod prism {
+    //! AC's JSON:API whitelist endpoints over the same domains.
+
+    use serde_json::json;
+    use tracklane_e2e::{both_engines, TestApp};
+
+    async fn the_prism_whitelist_shares_the_domains(app: TestApp) {
+        let body = json!({"data": {"type": "urlWhitelistings", "attributes": {"whitelisted_domain": "Shop.Example.com", "whitelisted_page": "*", "tracking_enabled": true}}});
+        let added = app
+            .post("/api/3/prism/urlWhitelistings", body.clone())
+            .await;
+        assert_eq!(added.status, 201, "{}", added.text);
+        assert_eq!(
+            added.body["data"]["attributes"]["whitelisted_domain"],
+            "shop.example.com"
+        );
+        assert_eq!(
+            app.post("/api/3/prism/urlWhitelistings", body).await.status,
+            409
+        );
+        let legacy = app.get("/api/3/siteTrackingDomains").await;
+        assert_eq!(
+            legacy.body["siteTrackingDomains"][0]["name"],
+            "shop.example.com"
+        );
+        let listed = app.get("/api/3/prism/urlWhitelistings").await;
+        assert_eq!(listed.body["data"].as_array().unwrap().len(), 1);
+        let id = listed.body["data"][0]["id"].as_str().unwrap().to_owned();
+        let bad = json!({"data": {"attributes": {"whitelisted_domain": "not a domain"}}});
+        assert_eq!(
+            app.post("/api/3/prism/urlWhitelistings", bad).await.status,
+            422
+        );
+        let path = format!("/api/3/prism/urlWhitelistings/{id}");
+        assert_eq!(app.delete(&path).await.status, 204);
+        assert_eq!(app.delete(&path).await.status, 404);
+        assert_eq!(
+            app.get("/api/3/siteTrackingDomains").await.body["meta"]["total"],
+            0
+        );
+    }
+
+    both_engines!(the_prism_whitelist_shares_the_domains);
+}

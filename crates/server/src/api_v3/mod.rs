@@ -13,6 +13,7 @@ pub mod render;
 pub mod tags;
 pub mod timeline;
 pub mod tracking;
+pub mod whitelist;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -31,6 +32,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(lists::routes())
         .merge(fields::routes())
         .merge(tracking::routes())
+        .merge(whitelist::routes())
         .merge(messages::routes())
         .merge(timeline::routes());
     Router::new()

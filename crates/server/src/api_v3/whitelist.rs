@@ -1,0 +1,122 @@
+//! `/prism/urlWhitelistings`: ActiveCampaign's current, JSON:API-style endpoints for the site
+//! tracking whitelist, over the same domains as the legacy `/siteTrackingDomains`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tracklane_core::ids::{AccountId, SiteDomainId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::visit::parse_domain;
+use tracklane_store::tracking::SiteDomain;
+use tracklane_store::Model;
+
+use super::error::ApiError;
+use super::extract::{path_id, ApiJson};
+use crate::state::AppState;
+
+/// The whitelist routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/prism/urlWhitelistings", get(list).post(add))
+        .route("/prism/urlWhitelistings/{id}", delete(remove))
+}
+
+fn entry(domain: &SiteDomain, tracking: bool) -> Value {
+    json!({
+        "type": "urlWhitelistings",
+        "id": domain.id.to_string(),
+        "attributes": {
+            "whitelisted_domain": domain.name,
+            "whitelisted_page": "*",
+            "url_regex": null,
+            "conversations_enabled": 0,
+            "tracking_enabled": i32::from(tracking),
+            "wp_enabled": 0,
+            "created_at": domain.created_at.to_api(),
+            "updated_at": domain.created_at.to_api(),
+        },
+    })
+}
+
+/// `GET /prism/urlWhitelistings`.
+async fn list(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+) -> Result<Json<Value>, ApiError> {
+    let tracking = state.store.tracking_settings(account).await?.site_tracking;
+    let domains = state.store.site_domains(account).await?;
+    Ok(Json(json!({
+        "data": domains.iter().map(|d| entry(d, tracking)).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct Document {
+    data: Option<Resource>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Resource {
+    attributes: Option<Attributes>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Attributes {
+    whitelisted_domain: Option<String>,
+}
+
+/// `POST /prism/urlWhitelistings`: 201, or 409 when the domain is whitelisted already.
+async fn add(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    ApiJson(document): ApiJson<Document>,
+) -> Result<Response, ApiError> {
+    let raw = document
+        .data
+        .and_then(|data| data.attributes)
+        .and_then(|attributes| attributes.whitelisted_domain)
+        .ok_or_else(|| Invalid::missing("whitelisted_domain"))?;
+    let name = parse_domain(&raw).map_err(|invalid| Invalid {
+        attribute: "whitelisted_domain",
+        ..invalid
+    })?;
+    if !state
+        .store
+        .add_site_domain(account, &name, state.now())
+        .await?
+    {
+        let conflict = json!({"errors": [{"status": 409, "title": "Conflict",
+            "detail": format!("{name} is whitelisted already"), "code": "duplicate"}]});
+        return Ok((StatusCode::CONFLICT, Json(conflict)).into_response());
+    }
+    state.gate.forget(account);
+    let tracking = state.store.tracking_settings(account).await?.site_tracking;
+    let added = state
+        .store
+        .site_domains(account)
+        .await?
+        .into_iter()
+        .find(|domain| domain.name == name)
+        .ok_or_else(|| ApiError::not_found(Model::SiteDomain, &name))?;
+    let mut data = entry(&added, tracking);
+    data["attributes"]["tracking_enabled"] = json!(tracking);
+    data["attributes"]["conversations_enabled"] = json!(false);
+    data["attributes"]["wp_enabled"] = json!(false);
+    Ok((StatusCode::CREATED, Json(json!({ "data": data }))).into_response())
+}
+
+/// `DELETE /prism/urlWhitelistings/{id}`: 204.
+async fn remove(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = SiteDomainId(path_id(&id, Model::SiteDomain)?);
+    state.store.remove_site_domain_by_id(account, id).await?;
+    state.gate.forget(account);
+    Ok(StatusCode::NO_CONTENT)
+}
