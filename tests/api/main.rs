@@ -10,5 +10,6 @@ mod lists;
 mod messages;
 mod nodes;
 mod ops;
+mod sending;
 mod tags;
 mod tracking;

@@ -119,6 +119,11 @@ impl TestApp {
         }
     }
 
+    /// The server's data directory (the outbox is its `outbox` folder).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
     /// Sends a request with the account's API key.
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
         let body = body.map(|b| b.to_string().into_bytes());

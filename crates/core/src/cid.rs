@@ -12,10 +12,11 @@ use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
-use crate::ids::{AccountId, ContactId};
+use crate::ids::{AccountId, CampaignId, ContactId};
 use crate::time::Timestamp;
 
 const PURPOSE: &[u8] = b"tracklane contact token v1";
+const LINK_PURPOSE: &[u8] = b"tracklane link token v1";
 const NONCE_BYTES: usize = 24;
 
 /// The installation's secret for contact tokens. Never printed.
@@ -55,18 +56,51 @@ impl TokenKey {
         subject: TokenSubject,
         expires_at: Timestamp,
     ) -> Result<String, getrandom::Error> {
+        self.seal_numbers(
+            PURPOSE,
+            &[subject.account.0, subject.contact.0, expires_at.0],
+        )
+    }
+
+    /// Who the token names, when it is genuine and not expired at `now`.
+    pub fn open(&self, token: &str, now: Timestamp) -> Option<TokenSubject> {
+        let [account, contact, expires_at] = self.open_numbers::<3>(PURPOSE, token)?;
+        (now.0 < expires_at).then_some(TokenSubject {
+            account: AccountId(account),
+            contact: ContactId(contact),
+        })
+    }
+
+    /// A token for one tracked link (or the open pixel, or the unsubscribe link) of one
+    /// campaign sent to one contact. It does not expire: links in old mail keep working.
+    pub fn seal_link(&self, link: LinkSubject) -> Result<String, getrandom::Error> {
+        self.seal_numbers(
+            LINK_PURPOSE,
+            &[link.account.0, link.contact.0, link.campaign.0, link.target],
+        )
+    }
+
+    /// The link a token names, when it is genuine.
+    pub fn open_link(&self, token: &str) -> Option<LinkSubject> {
+        let [account, contact, campaign, target] = self.open_numbers::<4>(LINK_PURPOSE, token)?;
+        Some(LinkSubject {
+            account: AccountId(account),
+            contact: ContactId(contact),
+            campaign: CampaignId(campaign),
+            target,
+        })
+    }
+
+    fn seal_numbers(&self, purpose: &[u8], numbers: &[i64]) -> Result<String, getrandom::Error> {
         let mut nonce = [0u8; NONCE_BYTES];
         getrandom::fill(&mut nonce)?;
-        let mut plain = Vec::with_capacity(24);
-        plain.extend_from_slice(&subject.account.0.to_be_bytes());
-        plain.extend_from_slice(&subject.contact.0.to_be_bytes());
-        plain.extend_from_slice(&expires_at.0.to_be_bytes());
+        let plain: Vec<u8> = numbers.iter().flat_map(|n| n.to_be_bytes()).collect();
         let sealed = XChaCha20Poly1305::new(&self.0)
             .encrypt(
                 XNonce::from_slice(&nonce),
                 Payload {
                     msg: &plain,
-                    aad: PURPOSE,
+                    aad: purpose,
                 },
             )
             .unwrap_or_default();
@@ -75,8 +109,7 @@ impl TokenKey {
         Ok(URL_SAFE_NO_PAD.encode(token))
     }
 
-    /// Who the token names, when it is genuine and not expired at `now`.
-    pub fn open(&self, token: &str, now: Timestamp) -> Option<TokenSubject> {
+    fn open_numbers<const N: usize>(&self, purpose: &[u8], token: &str) -> Option<[i64; N]> {
         let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
         if bytes.len() <= NONCE_BYTES {
             return None;
@@ -87,22 +120,39 @@ impl TokenKey {
                 XNonce::from_slice(nonce),
                 Payload {
                     msg: sealed,
-                    aad: PURPOSE,
+                    aad: purpose,
                 },
             )
             .ok()?;
-        let number = |i: usize| -> Option<i64> {
-            Some(i64::from_be_bytes(
-                plain.get(i * 8..i * 8 + 8)?.try_into().ok()?,
-            ))
-        };
-        let expires_at = Timestamp(number(2)?);
-        (now < expires_at).then_some(TokenSubject {
-            account: AccountId(number(0)?),
-            contact: ContactId(number(1)?),
-        })
+        if plain.len() != N * 8 {
+            return None;
+        }
+        let mut numbers = [0i64; N];
+        for (number, chunk) in numbers.iter_mut().zip(plain.chunks_exact(8)) {
+            *number = i64::from_be_bytes(chunk.try_into().ok()?);
+        }
+        Some(numbers)
     }
 }
+
+/// What a link token names: a campaign's link (its position, or [`OPEN_PIXEL`] or
+/// [`UNSUBSCRIBE`]) as sent to one contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkSubject {
+    /// The account.
+    pub account: AccountId,
+    /// The recipient.
+    pub contact: ContactId,
+    /// The campaign.
+    pub campaign: CampaignId,
+    /// The link's position in the message, or a special target.
+    pub target: i64,
+}
+
+/// The target of the open pixel's token.
+pub const OPEN_PIXEL: i64 = -1;
+/// The target of the unsubscribe link's token.
+pub const UNSUBSCRIBE: i64 = -2;
 
 #[cfg(test)]
 mod tests {
@@ -136,6 +186,26 @@ mod tests {
         let token = key().seal(SUBJECT, Timestamp(2_000)).unwrap();
         assert_eq!(key().open(&token, Timestamp(0)), None);
         assert!(!format!("{:?}", key()).contains(|c: char| c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn link_tokens_round_trip_and_are_not_contact_tokens() {
+        let key = key();
+        let link = LinkSubject {
+            account: AccountId(3),
+            contact: ContactId(42),
+            campaign: CampaignId(7),
+            target: OPEN_PIXEL,
+        };
+        let token = key.seal_link(link).unwrap();
+        assert_eq!(key.open_link(&token), Some(link));
+        assert_eq!(
+            key.open(&token, Timestamp(0)),
+            None,
+            "a link token is no contact token"
+        );
+        let contact_token = key.seal(SUBJECT, Timestamp(i64::MAX)).unwrap();
+        assert_eq!(key.open_link(&contact_token), None);
     }
 
     #[test]

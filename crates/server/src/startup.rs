@@ -9,7 +9,7 @@ use axum::routing::post;
 use axum::{middleware, Json, Router};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tower_http::trace::TraceLayer;
 use tracklane_store::accounts::NewAccount;
@@ -17,9 +17,11 @@ use tracklane_store::{PoolSize, Store};
 
 use crate::config::Settings;
 use crate::ingest::Ingest;
+use crate::mailer::Mailer;
 use crate::state::{AppState, Clock, SystemClock};
 use crate::track::gate::Gate;
 use crate::workers::retention::Retention;
+use crate::workers::sender::Sender;
 use crate::{api_v3, ops, telemetry, track};
 
 /// A bound, ready-to-run server.
@@ -30,6 +32,7 @@ pub struct Application {
     new_account: Option<NewAccount>,
     writer: JoinHandle<()>,
     retention: Retention,
+    sender: Sender,
 }
 
 impl Application {
@@ -63,6 +66,15 @@ impl Application {
             clock.clone(),
             settings.anonymous_retention_days,
         );
+        let sending = Arc::new(Notify::new());
+        let sender = Sender::new(
+            store.clone(),
+            Mailer::from_settings(&settings).context("the mailer")?,
+            clock.clone(),
+            token_key.clone(),
+            settings.public_url.clone(),
+            sending.clone(),
+        );
         let state = AppState {
             gate: Arc::new(Gate::new(store.clone())),
             store,
@@ -71,6 +83,7 @@ impl Application {
             metrics: telemetry::prometheus(),
             ingest,
             token_key,
+            sending,
         };
         Ok(Self {
             listener,
@@ -79,6 +92,7 @@ impl Application {
             new_account,
             writer,
             retention,
+            sender,
         })
     }
 
@@ -109,7 +123,8 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
-        let retention = tokio::spawn(self.retention.run(stopped));
+        let retention = tokio::spawn(self.retention.run(stopped.clone()));
+        let sender = tokio::spawn(self.sender.run(stopped));
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -117,6 +132,7 @@ impl Application {
         let store = self.state.store.clone();
         drop(self.state);
         let _ = retention.await;
+        let _ = sender.await;
         let _ = self.writer.await;
         store.close().await;
         served

@@ -66,6 +66,8 @@ pub struct AppState {
     pub gate: Arc<crate::track::gate::Gate>,
     /// The installation's key for contact tokens (`tl_cid`).
     pub token_key: tracklane_core::cid::TokenKey,
+    /// Wakes the campaign sender when a campaign starts.
+    pub sending: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

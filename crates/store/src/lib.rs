@@ -13,6 +13,7 @@
 //! - [`contacts`], [`tags`], [`lists`], [`fields`]: one module per aggregate.
 //! - [`tracking`]: tracking switches, whitelisted domains and event names, the token key.
 //! - [`messages`]: email messages and campaigns.
+//! - [`sends`]: sending campaigns: links, the durable send queue, recipient data.
 //! - [`events`]: the timeline: group-recording events, identification, anonymous expiry.
 
 pub mod accounts;
@@ -24,6 +25,7 @@ pub mod listing;
 pub mod lists;
 pub mod messages;
 mod rows;
+pub mod sends;
 pub mod sql;
 pub mod tags;
 pub mod tracking;

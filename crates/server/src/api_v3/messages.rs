@@ -1,6 +1,5 @@
 //! `/messages` and `/campaigns`: ActiveCampaign's list and get endpoints in its shapes, and
-//! Tracklane's own documented `POST`s to create them (AC's public API has none). Sending a
-//! campaign comes with the delivery work.
+//! Tracklane's own documented `POST`s to create and send them (AC's public API has none).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::ids::{AccountId, CampaignId, MessageId};
 use tracklane_core::invalid::Invalid;
+use tracklane_core::links::find_links;
 use tracklane_core::message::{Campaign, CampaignInput, Message, MessageInput};
 use tracklane_store::Model;
 
@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/campaigns", post(create_campaign).get(list_campaigns))
         .route("/campaigns/{id}", get(show_campaign))
+        .route("/campaigns/{id}/send", post(send_campaign))
 }
 
 #[derive(Debug, Deserialize)]
@@ -266,6 +267,37 @@ async fn create_campaign(
         StatusCode::CREATED,
         Json(json!({"campaign": campaign_json(&campaign, base)})),
     ))
+}
+
+/// `POST /campaigns/{id}/send` (Tracklane's): starts a draft campaign. Its links are recorded
+/// (when tracked) and a send is queued for every contact subscribed to its list; answers
+/// `{"campaign": ..., "queued": N}`. Sending a campaign twice is refused (422).
+async fn send_campaign(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = CampaignId(path_id(&id, Model::Campaign)?);
+    let campaign = state.store.existing_campaign(account, id).await?;
+    let message = state
+        .store
+        .existing_message(account, campaign.message)
+        .await?;
+    let links = if campaign.track_links {
+        find_links(&message.html).map_err(|error| Invalid::bad_value("html", error.to_string()))?
+    } else {
+        Vec::new()
+    };
+    let queued = state
+        .store
+        .start_campaign(account, id, &links, state.now())
+        .await?;
+    state.sending.notify_one();
+    let campaign = state.store.existing_campaign(account, id).await?;
+    Ok(Json(json!({
+        "campaign": campaign_json(&campaign, &state.settings.public_url),
+        "queued": queued,
+    })))
 }
 
 /// `GET /campaigns`: newest first.

@@ -1,0 +1,204 @@
+//! The campaign sender: claims due sends, renders each message for its recipient (personalization,
+//! tracked links, the open pixel, the unsubscribe link) and hands it to the [`Mailer`]. A send is
+//! marked as being handed over before the message leaves and as sent after, so a restart resumes
+//! where it stopped and nobody gets a campaign twice. Transient failures are retried with
+//! backoff; permanent ones mark the contact bounced on the campaign's list.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{watch, Notify};
+use tracklane_core::cid::{LinkSubject, TokenKey, OPEN_PIXEL, UNSUBSCRIBE};
+use tracklane_core::links::rewrite_links;
+use tracklane_core::template::{render, Part, Recipient};
+use tracklane_core::time::Timestamp;
+use tracklane_store::sends::{Send, SendOutcome};
+use tracklane_store::Store;
+
+use crate::mailer::{backoff, Envelope, Mailer};
+use crate::state::Clock;
+
+/// Sends claimed at once.
+const CLAIM: i64 = 50;
+/// How long the sender sleeps when there is nothing to send and nobody wakes it.
+const IDLE: Duration = Duration::from_secs(1);
+/// The merge tag replaced by the recipient's unsubscribe link.
+pub const UNSUBSCRIBE_TAG: &str = "%UNSUBSCRIBELINK%";
+
+/// The sender worker.
+#[derive(Clone)]
+pub struct Sender {
+    store: Store,
+    mailer: Mailer,
+    clock: Arc<dyn Clock>,
+    token_key: TokenKey,
+    public_url: String,
+    wake: Arc<Notify>,
+}
+
+impl Sender {
+    /// A sender over `store` delivering through `mailer`; `wake` cuts its idle sleep short.
+    pub fn new(
+        store: Store,
+        mailer: Mailer,
+        clock: Arc<dyn Clock>,
+        token_key: TokenKey,
+        public_url: String,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            store,
+            mailer,
+            clock,
+            token_key,
+            public_url,
+            wake,
+        }
+    }
+
+    /// Hands over one round of due sends; returns how many.
+    pub async fn run_once(&self) -> anyhow::Result<usize> {
+        let sends = self.store.claim_sends(CLAIM, self.clock.now()).await?;
+        for send in &sends {
+            let outcome = match self.deliver(send).await {
+                Ok(outcome) => outcome,
+                Err(error) => SendOutcome::Bounced {
+                    error: format!("could not be prepared: {error:#}"),
+                },
+            };
+            self.store
+                .finish_send(send, &outcome, self.clock.now())
+                .await?;
+        }
+        self.store.complete_campaigns(self.clock.now()).await?;
+        Ok(sends.len())
+    }
+
+    /// Settles sends a stopped node left half-done, then sends until `stop` changes.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        match self.store.settle_interrupted_sends().await {
+            Ok(0) => {}
+            Ok(settled) => {
+                tracing::warn!(settled, "sends interrupted by a stop are not sent again")
+            }
+            Err(error) => tracing::error!(error = ?error, "settling interrupted sends failed"),
+        }
+        loop {
+            let sent = match self.run_once().await {
+                Ok(sent) => sent,
+                Err(error) => {
+                    tracing::error!(error = ?error, "sending failed");
+                    0
+                }
+            };
+            if sent > 0 {
+                continue;
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(IDLE) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    fn link_url(&self, send: &Send, path: &str, target: i64) -> anyhow::Result<String> {
+        let token = self
+            .token_key
+            .seal_link(LinkSubject {
+                account: send.account,
+                contact: send.contact,
+                campaign: send.campaign,
+                target,
+            })
+            .map_err(|_| anyhow::anyhow!("no randomness for a link token"))?;
+        Ok(format!("{}/{path}/{token}", self.public_url))
+    }
+
+    async fn deliver(&self, send: &Send) -> anyhow::Result<SendOutcome> {
+        let campaign = self
+            .store
+            .existing_campaign(send.account, send.campaign)
+            .await?;
+        let message = self
+            .store
+            .existing_message(send.account, campaign.message)
+            .await?;
+        let contact = self
+            .store
+            .existing_contact(send.account, send.contact)
+            .await?;
+        let data = self
+            .store
+            .recipient_data(send.account, send.contact)
+            .await?;
+        let recipient = Recipient {
+            attributes: [
+                ("FIRSTNAME", &contact.first_name),
+                ("LASTNAME", &contact.last_name),
+                ("EMAIL", &contact.email),
+                ("PHONE", &contact.phone),
+            ]
+            .into_iter()
+            .map(|(tag, value)| (tag.to_owned(), value.clone()))
+            .collect(),
+            fields: data.fields,
+            tags: data.tags.into_iter().collect::<HashSet<_>>(),
+            events: data.events,
+        };
+        let unsubscribe = self.link_url(send, "u", UNSUBSCRIBE)?;
+        let mut html = message.html.clone();
+        if campaign.track_links && !html.is_empty() {
+            let mut failed = None;
+            html = rewrite_links(&html, |link| {
+                let target = i64::try_from(link.position).unwrap_or(i64::MAX);
+                self.link_url(send, "l", target).unwrap_or_else(|error| {
+                    failed = Some(error);
+                    link.url.clone()
+                })
+            })
+            .context("rewriting the message's links")?;
+            if let Some(error) = failed {
+                return Err(error);
+            }
+            let pixel = self.link_url(send, "o", OPEN_PIXEL)?;
+            html.push_str(&format!(
+                "<img src=\"{pixel}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\">"
+            ));
+        }
+        // After rewriting: the unsubscribe link is never a tracked link.
+        let html = html.replace(UNSUBSCRIBE_TAG, &unsubscribe);
+        let text = message.text.replace(UNSUBSCRIBE_TAG, &unsubscribe);
+        let envelope = Envelope {
+            from_name: message.from_name.clone(),
+            from_address: message.from_email.clone(),
+            reply_to: Some(message.reply_to.clone()).filter(|r| !r.is_empty()),
+            to: contact.email.clone(),
+            subject: render(&message.subject, &recipient, Part::Text),
+            html: if html.is_empty() {
+                String::new()
+            } else {
+                render(&html, &recipient, Part::Html)
+            },
+            text: render(&text, &recipient, Part::Text),
+            list_unsubscribe: Some(unsubscribe),
+            message_id: None,
+        };
+        Ok(match self.mailer.send_envelope(&envelope).await {
+            Ok(()) => SendOutcome::Sent,
+            Err(error) if error.is_transient() => {
+                let attempt = u32::try_from(send.attempts).unwrap_or(u32::MAX);
+                let delay = i64::try_from(backoff(attempt).as_micros()).unwrap_or(i64::MAX);
+                SendOutcome::Retry {
+                    at: Timestamp(self.clock.now().0.saturating_add(delay)),
+                    error: error.to_string(),
+                }
+            }
+            Err(error) => SendOutcome::Bounced {
+                error: error.to_string(),
+            },
+        })
+    }
+}

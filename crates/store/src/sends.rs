@@ -1,0 +1,316 @@
+//! Sending campaigns: starting one (its links recorded, a send row queued per subscribed
+//! contact), claiming due sends, recording how each went, and what a message needs to know of
+//! its recipient.
+//!
+//! A send is marked "handing over" in its own commit before the message leaves, and "sent" after;
+//! on start, sends still "handing over" become "uncertain" and are not sent again. Claims take
+//! rows with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several nodes share the work.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+use tracklane_core::ids::{AccountId, CampaignId, ContactId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::links::TrackedLink;
+use tracklane_core::list::ListStatus;
+use tracklane_core::message::CampaignStatus;
+use tracklane_core::time::Timestamp;
+
+use crate::{Engine, Store, StoreError};
+
+/// Where a send is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendStatus {
+    /// Waiting for its turn.
+    Queued = 0,
+    /// Claimed and being handed over.
+    HandingOver = 1,
+    /// Accepted by the mail server (or written to the outbox).
+    Sent = 2,
+    /// Refused for good: the contact is bounced.
+    Bounced = 3,
+    /// Was being handed over when a node stopped: not sent again.
+    Uncertain = 4,
+}
+
+/// A claimed send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Send {
+    /// The send's id.
+    pub id: i64,
+    /// The account.
+    pub account: AccountId,
+    /// The campaign.
+    pub campaign: CampaignId,
+    /// The recipient.
+    pub contact: ContactId,
+    /// How many times it was claimed, this one included.
+    pub attempts: i64,
+}
+
+/// How a handed-over send went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Accepted.
+    Sent,
+    /// To be tried again at this time.
+    Retry {
+        /// When.
+        at: Timestamp,
+        /// Why it failed.
+        error: String,
+    },
+    /// Refused for good: the contact is marked bounced on the campaign's list.
+    Bounced {
+        /// Why.
+        error: String,
+    },
+}
+
+/// What personalization needs to know of a recipient.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecipientData {
+    /// Custom field values by personalization tag; every field of the account is there, empty
+    /// when the contact has no value (so that its fallback applies).
+    pub fields: HashMap<String, String>,
+    /// The names of the contact's tags.
+    pub tags: Vec<String>,
+    /// The data of the latest event of each name.
+    pub events: HashMap<String, String>,
+}
+
+impl Engine {
+    /// Locks claimed rows so that other nodes skip them (PostgreSQL); SQLite has one writer.
+    fn skip_locked(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "",
+            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+impl Store {
+    /// Starts a draft campaign: records its tracked links and queues one send per contact
+    /// subscribed to its list. Returns how many sends were queued.
+    pub async fn start_campaign(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        links: &[TrackedLink],
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let found = self.existing_campaign(account, campaign).await?;
+        let mut tx = self.writer.begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE campaigns SET status = $1, updated_at = $2 \
+             WHERE account_id = $3 AND id = $4 AND status = $5",
+        )
+        .bind(CampaignStatus::Sending.code())
+        .bind(now.0)
+        .bind(account.0)
+        .bind(campaign.0)
+        .bind(CampaignStatus::Draft.code())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            return Err(Invalid::bad_value("status", "the campaign was sent already").into());
+        }
+        for link in links {
+            sqlx::query(
+                "INSERT INTO campaign_links (account_id, campaign_id, position, url, text, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(account.0)
+            .bind(campaign.0)
+            .bind(i64::try_from(link.position).unwrap_or(i64::MAX))
+            .bind(link.url.as_str())
+            .bind(link.text.as_str())
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let queued = sqlx::query(
+            "INSERT INTO sends (account_id, campaign_id, contact_id, status, next_attempt_at, created_at) \
+             SELECT $1, $2, contact_id, $3, $4, $4 FROM contact_lists \
+             WHERE account_id = $1 AND list_id = $5 AND status = $6 \
+             ON CONFLICT (campaign_id, contact_id) DO NOTHING",
+        )
+        .bind(account.0)
+        .bind(campaign.0)
+        .bind(SendStatus::Queued as i64)
+        .bind(now.0)
+        .bind(found.list.0)
+        .bind(ListStatus::Active.code())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    /// Marks the sends a stopped node was handing over as uncertain; run at start.
+    pub async fn settle_interrupted_sends(&self) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("UPDATE sends SET status = $1 WHERE status = $2")
+                .bind(SendStatus::Uncertain as i64)
+                .bind(SendStatus::HandingOver as i64)
+                .execute(&self.writer)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    /// Claims up to `limit` due sends, marking them as being handed over (committed before the
+    /// caller sends anything).
+    pub async fn claim_sends(&self, limit: i64, now: Timestamp) -> Result<Vec<Send>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "UPDATE sends SET status = $1, attempts = attempts + 1 WHERE id IN \
+             (SELECT id FROM sends WHERE status = $2 AND next_attempt_at <= $3 \
+             ORDER BY id LIMIT $4{}) \
+             RETURNING id, account_id, campaign_id, contact_id, attempts",
+            self.engine.skip_locked()
+        ))
+        .bind(SendStatus::HandingOver as i64)
+        .bind(SendStatus::Queued as i64)
+        .bind(now.0)
+        .bind(limit)
+        .fetch_all(&self.writer)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Send {
+                    id: row.try_get("id")?,
+                    account: AccountId(row.try_get("account_id")?),
+                    campaign: CampaignId(row.try_get("campaign_id")?),
+                    contact: ContactId(row.try_get("contact_id")?),
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records how a claimed send went.
+    pub async fn finish_send(
+        &self,
+        send: &Send,
+        outcome: &SendOutcome,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let (status, next, error, sent_at) = match outcome {
+            SendOutcome::Sent => (SendStatus::Sent, now, None, Some(now.0)),
+            SendOutcome::Retry { at, error } => {
+                (SendStatus::Queued, *at, Some(error.as_str()), None)
+            }
+            SendOutcome::Bounced { error } => {
+                (SendStatus::Bounced, now, Some(error.as_str()), None)
+            }
+        };
+        sqlx::query(
+            "UPDATE sends SET status = $1, next_attempt_at = $2, last_error = $3, sent_at = $4 \
+             WHERE id = $5",
+        )
+        .bind(status as i64)
+        .bind(next.0)
+        .bind(error)
+        .bind(sent_at)
+        .bind(send.id)
+        .execute(&mut *tx)
+        .await?;
+        if status == SendStatus::Bounced {
+            sqlx::query(
+                "UPDATE contact_lists SET status = $1, updated_at = $2 WHERE account_id = $3 \
+                 AND contact_id = $4 AND list_id = (SELECT list_id FROM campaigns WHERE id = $5)",
+            )
+            .bind(ListStatus::Bounced.code())
+            .bind(now.0)
+            .bind(send.account.0)
+            .bind(send.contact.0)
+            .bind(send.campaign.0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks sending campaigns with no send left to hand over as completed.
+    pub async fn complete_campaigns(&self, now: Timestamp) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE campaigns SET status = $1, updated_at = $2 WHERE status = $3 AND NOT EXISTS \
+             (SELECT 1 FROM sends s WHERE s.campaign_id = campaigns.id AND s.status IN ($4, $5))",
+        )
+        .bind(CampaignStatus::Completed.code())
+        .bind(now.0)
+        .bind(CampaignStatus::Sending.code())
+        .bind(SendStatus::Queued as i64)
+        .bind(SendStatus::HandingOver as i64)
+        .execute(&self.writer)
+        .await?
+        .rows_affected())
+    }
+
+    /// How many of a campaign's sends are in `status`.
+    pub async fn count_sends(
+        &self,
+        campaign: CampaignId,
+        status: SendStatus,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS total FROM sends WHERE campaign_id = $1 AND status = $2",
+        )
+        .bind(campaign.0)
+        .bind(status as i64)
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(row.try_get("total")?)
+    }
+
+    /// The recipient's custom fields, tags and latest event data, for personalization.
+    pub async fn recipient_data(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+    ) -> Result<RecipientData, StoreError> {
+        let mut data = RecipientData::default();
+        let fields = sqlx::query(
+            "SELECT f.perstag, v.value FROM fields f LEFT JOIN field_values v \
+             ON v.field_id = f.id AND v.contact_id = $2 WHERE f.account_id = $1",
+        )
+        .bind(account.0)
+        .bind(contact.0)
+        .fetch_all(&self.reader)
+        .await?;
+        for row in fields {
+            let value: Option<String> = row.try_get("value")?;
+            data.fields
+                .insert(row.try_get("perstag")?, value.unwrap_or_default());
+        }
+        let tags = sqlx::query(
+            "SELECT t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id \
+             WHERE ct.account_id = $1 AND ct.contact_id = $2",
+        )
+        .bind(account.0)
+        .bind(contact.0)
+        .fetch_all(&self.reader)
+        .await?;
+        for row in tags {
+            data.tags.push(row.try_get("name")?);
+        }
+        let events = sqlx::query(
+            "SELECT name, data FROM events WHERE account_id = $1 AND contact_id = $2 \
+             AND kind = 'event' ORDER BY occurred_at ASC, id ASC",
+        )
+        .bind(account.0)
+        .bind(contact.0)
+        .fetch_all(&self.reader)
+        .await?;
+        for row in events {
+            let data_value: Option<String> = row.try_get("data")?;
+            data.events
+                .insert(row.try_get("name")?, data_value.unwrap_or_default());
+        }
+        Ok(data)
+    }
+}
