@@ -79,10 +79,18 @@ fn read(raw: &[u8]) -> Mail {
     }
 }
 
-async fn a_campaign_reaches_each_subscribed_contact_once(app: TestApp) {
-    let ada = contact(&app, "ada@example.com", "Ada").await;
-    let bob = contact(&app, "bob@example.com", "").await;
-    let carol = contact(&app, "carol@example.com", "Carol").await;
+/// A sent campaign: the two messages in the outbox and the ids involved.
+struct Sent {
+    mails: Vec<Mail>,
+    ada: String,
+    campaign: String,
+    list: String,
+}
+
+async fn send_a_campaign(app: &TestApp) -> Sent {
+    let ada = contact(app, "ada@example.com", "Ada").await;
+    let bob = contact(app, "bob@example.com", "").await;
+    let carol = contact(app, "carol@example.com", "Carol").await;
     let list = app
         .post("/api/3/lists", json!({"list": {"name": "News"}}))
         .await
@@ -90,10 +98,10 @@ async fn a_campaign_reaches_each_subscribed_contact_once(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    subscribe(&app, &list, &ada, 1).await;
-    subscribe(&app, &list, &bob, 1).await;
-    subscribe(&app, &list, &carol, 1).await;
-    subscribe(&app, &list, &carol, 2).await;
+    subscribe(app, &list, &ada, 1).await;
+    subscribe(app, &list, &bob, 1).await;
+    subscribe(app, &list, &carol, 1).await;
+    subscribe(app, &list, &carol, 2).await;
     let field = app
         .post(
             "/api/3/fields",
@@ -143,8 +151,20 @@ async fn a_campaign_reaches_each_subscribed_contact_once(app: TestApp) {
         .await;
     assert_eq!(again.status, 422, "a campaign is sent once");
 
-    let mails: Vec<Mail> = outbox(&app, 2).await.iter().map(|raw| read(raw)).collect();
+    let mails: Vec<Mail> = outbox(app, 2).await.iter().map(|raw| read(raw)).collect();
     assert_eq!(mails.len(), 2);
+    Sent {
+        mails,
+        ada,
+        campaign,
+        list,
+    }
+}
+
+async fn a_campaign_reaches_each_subscribed_contact_once(app: TestApp) {
+    let Sent {
+        mails, campaign, ..
+    } = send_a_campaign(&app).await;
     let to_ada = mails
         .iter()
         .find(|m| m.to.contains("ada@example.com"))
@@ -199,4 +219,127 @@ async fn a_campaign_reaches_each_subscribed_contact_once(app: TestApp) {
     assert_eq!(outbox(&app, 2).await.len(), 2, "nobody twice");
 }
 
-both_engines!(a_campaign_reaches_each_subscribed_contact_once);
+/// The first `{address}/{kind}/...` URL in `html`.
+fn tracked_url(app: &TestApp, html: &str, kind: &str) -> String {
+    let start = html
+        .find(&format!("{}/{kind}/", app.address))
+        .expect("a tracked URL");
+    let rest = &html[start..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn clicks_opens_and_unsubscribes_are_recorded(app: TestApp) {
+    let sent = send_a_campaign(&app).await;
+    let to_ada = sent
+        .mails
+        .iter()
+        .find(|m| m.to.contains("ada@example.com"))
+        .unwrap();
+    let client = no_redirects();
+    app.clock.advance(Duration::from_secs(120));
+
+    let link = tracked_url(&app, &to_ada.html, "l");
+    let clicked = client
+        .get(&link)
+        .header("user-agent", "Mozilla/5.0 (Macintosh) Safari/605")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clicked.status(), 302);
+    let location = clicked.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("https://example.com/pricing?plan=pro&x=1&tl_cid="),
+        "{location}"
+    );
+    let forged = format!("{}x", &link[..link.len() - 1]);
+    let refused = client.get(&forged).send().await.unwrap();
+    assert_eq!(refused.status(), 404);
+    assert!(
+        refused.headers().get("location").is_none(),
+        "never an open redirect"
+    );
+    let scanner = client
+        .get(&link)
+        .header("user-agent", "Mozilla/5.0 (compatible; BingPreview/1.0b)")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scanner.status(), 302);
+
+    let pixel = tracked_url(&app, &to_ada.html, "o");
+    let opened = client.get(&pixel).send().await.unwrap();
+    assert_eq!(opened.headers()["content-type"], "image/gif");
+
+    let unsubscribe = tracked_url(&app, &to_ada.html, "u");
+    let page = client.get(&unsubscribe).send().await.unwrap();
+    assert_eq!(
+        page.status(),
+        200,
+        "a page with a button: following the link changes nothing"
+    );
+    let lists = app
+        .get(&format!("/api/3/contacts/{}/contactLists", sent.ada))
+        .await;
+    assert_eq!(lists.body["contactLists"][0]["status"], "1");
+    let one_click = client
+        .post(&unsubscribe)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one_click.status(), 200);
+    let lists = app
+        .get(&format!("/api/3/contacts/{}/contactLists", sent.ada))
+        .await;
+    assert_eq!(
+        lists.body["contactLists"][0]["status"], "2",
+        "unsubscribed at once"
+    );
+    assert_eq!(lists.body["contactLists"][0]["list"], sent.list.as_str());
+
+    let timeline = app
+        .get(&format!("/api/3/contacts/{}/trackingLogs", sent.ada))
+        .await;
+    let entries: Vec<(String, String)> = timeline.body["trackingLogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["type"].as_str().unwrap().to_owned(),
+                l["value"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let kinds: Vec<&str> = entries.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["__unsubscribe", "__open", "__click", "__click"],
+        "newest first"
+    );
+    assert_eq!(
+        entries[3].1, "https://example.com/pricing?plan=pro&x=1",
+        "a person's click"
+    );
+    assert!(
+        entries[2].1.ends_with("machine:known_agent"),
+        "the scanner's click: {}",
+        entries[2].1
+    );
+    assert!(entries[0]
+        .1
+        .contains(&format!("campaign:{}", sent.campaign)));
+}
+
+both_engines!(
+    a_campaign_reaches_each_subscribed_contact_once,
+    clicks_opens_and_unsubscribes_are_recorded,
+);

@@ -23,6 +23,12 @@ pub enum EventKind {
     PageVisit,
     /// A custom event sent by an app (`POST /event`, `/v1/track`).
     Custom,
+    /// A click on a tracked link of an email.
+    Click,
+    /// An email opened (its pixel loaded).
+    Open,
+    /// An unsubscribe from a list through an email's link.
+    Unsubscribe,
 }
 
 impl EventKind {
@@ -31,15 +37,20 @@ impl EventKind {
         match self {
             Self::PageVisit => "page_visit",
             Self::Custom => "event",
+            Self::Click => "click",
+            Self::Open => "open",
+            Self::Unsubscribe => "unsubscribe",
         }
     }
 
     /// Reads a stored spelling.
     pub fn parse(raw: &str) -> Self {
-        if raw == "page_visit" {
-            Self::PageVisit
-        } else {
-            Self::Custom
+        match raw {
+            "page_visit" => Self::PageVisit,
+            "click" => Self::Click,
+            "open" => Self::Open,
+            "unsubscribe" => Self::Unsubscribe,
+            _ => Self::Custom,
         }
     }
 }

@@ -251,6 +251,43 @@ impl Store {
         .rows_affected())
     }
 
+    /// The destination of a campaign's link at `position`.
+    pub async fn campaign_link_url(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        position: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT url FROM campaign_links WHERE account_id = $1 AND campaign_id = $2 AND position = $3",
+        )
+        .bind(account.0)
+        .bind(campaign.0)
+        .bind(position)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|row| row.try_get("url")).transpose()?)
+    }
+
+    /// When the campaign was handed over for this contact.
+    pub async fn sent_at(
+        &self,
+        campaign: CampaignId,
+        contact: ContactId,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let row =
+            sqlx::query("SELECT sent_at FROM sends WHERE campaign_id = $1 AND contact_id = $2")
+                .bind(campaign.0)
+                .bind(contact.0)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(row
+            .map(|row| row.try_get::<Option<i64>, _>("sent_at"))
+            .transpose()?
+            .flatten()
+            .map(Timestamp))
+    }
+
     /// How many of a campaign's sends are in `status`.
     pub async fn count_sends(
         &self,

@@ -41,7 +41,7 @@ pub fn routes() -> Router<AppState> {
 fn value_of(event: &TrackedEvent) -> Option<&str> {
     match event.kind {
         EventKind::PageVisit => event.url.as_deref(),
-        EventKind::Custom => event.data.as_deref(),
+        _ => event.data.as_deref(),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod collector;
 pub mod event;
 pub mod gate;
 pub mod identify;
+pub mod mail;
 pub mod refusal;
 pub mod segment;
 pub mod snippet;
@@ -35,4 +36,5 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/identify", post(segment::identify))
         .route("/v1/page", post(segment::page))
         .route("/v1/batch", post(segment::batch))
+        .merge(mail::routes())
 }
