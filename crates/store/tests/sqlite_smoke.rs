@@ -165,3 +165,130 @@ async fn records_events_in_groups_and_identifies_visitors() {
         2
     );
 }
+
+#[tokio::test]
+async fn sends_resume_after_a_stop_without_sending_twice() {
+    use tracklane_core::ids::ContactId;
+    use tracklane_core::list::{ListInput, ListStatus};
+    use tracklane_core::message::{CampaignInput, CampaignStatus, MessageInput};
+    use tracklane_store::sends::{SendOutcome, SendStatus};
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+    let store = Store::connect(&url, PoolSize::default()).await.unwrap();
+    store.migrate().await.unwrap();
+    let now = Timestamp(1_700_000_000_000_000);
+    let account = store.bootstrap(now).await.unwrap().unwrap().id;
+    let list = ListInput {
+        name: Some("News".into()),
+        ..ListInput::default()
+    };
+    let list = store
+        .create_list(account, list.into_draft().unwrap(), now)
+        .await
+        .unwrap();
+    let mut contacts = Vec::new();
+    for email in ["a@example.com", "b@example.com", "c@example.com"] {
+        let draft = ContactInput {
+            email: Some(email.into()),
+            ..ContactInput::default()
+        };
+        let (contact, _) = store
+            .create_contact(account, draft.into_draft().unwrap(), now)
+            .await
+            .unwrap();
+        store
+            .set_list_status(account, contact.id, list.id, ListStatus::Active, 0, now)
+            .await
+            .unwrap();
+        contacts.push(contact.id);
+    }
+    let message = MessageInput {
+        subject: Some("Hi".into()),
+        from_email: Some("news@example.com".into()),
+        text: Some("Hi".into()),
+        ..MessageInput::default()
+    };
+    let message = store
+        .create_message(account, message.into_draft().unwrap(), now)
+        .await
+        .unwrap();
+    let campaign = CampaignInput {
+        name: Some("Launch".into()),
+        message: Some(message.id.0),
+        list: Some(list.id.0),
+        track_links: None,
+    };
+    let campaign = store
+        .create_campaign(account, campaign.into_draft().unwrap(), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .start_campaign(account, campaign.id, &[], now)
+            .await
+            .unwrap(),
+        3
+    );
+    assert!(store
+        .start_campaign(account, campaign.id, &[], now)
+        .await
+        .is_err());
+
+    let first = store.claim_sends(1, now).await.unwrap();
+    assert_eq!(first.len(), 1);
+    // The node stops while handing `first` over: on start it is settled, never sent again.
+    assert_eq!(store.settle_interrupted_sends().await.unwrap(), 1);
+    assert_eq!(
+        store
+            .count_sends(campaign.id, SendStatus::Uncertain)
+            .await
+            .unwrap(),
+        1
+    );
+
+    let rest = store.claim_sends(10, now).await.unwrap();
+    assert_eq!(rest.len(), 2, "the uncertain send is not claimed again");
+    assert!(rest.iter().all(|send| send.contact != first[0].contact));
+    let later = Timestamp(now.0 + 60_000_000);
+    store
+        .finish_send(
+            &rest[0],
+            &SendOutcome::Retry {
+                at: later,
+                error: "451".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .finish_send(
+            &rest[1],
+            &SendOutcome::Bounced {
+                error: "550".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.claim_sends(10, now).await.unwrap().is_empty(),
+        "the retry waits"
+    );
+    assert_eq!(store.complete_campaigns(now).await.unwrap(), 0);
+    let retried = store.claim_sends(10, later).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].attempts, 2);
+    store
+        .finish_send(&retried[0], &SendOutcome::Sent, later)
+        .await
+        .unwrap();
+    assert_eq!(store.complete_campaigns(later).await.unwrap(), 1);
+    let done = store.existing_campaign(account, campaign.id).await.unwrap();
+    assert_eq!(done.status, CampaignStatus::Completed);
+
+    let bounced: ContactId = rest[1].contact;
+    let memberships = store.contact_lists(account, bounced).await.unwrap();
+    assert_eq!(memberships[0].status, ListStatus::Bounced);
+}
