@@ -337,6 +337,32 @@ async fn clicks_opens_and_unsubscribes_are_recorded(app: TestApp) {
     assert!(entries[0]
         .1
         .contains(&format!("campaign:{}", sent.campaign)));
+
+    let again = client
+        .get(&link)
+        .header("user-agent", "Mozilla/5.0 (Macintosh) Safari/605")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 302);
+    let stats = app
+        .get(&format!("/api/3/campaigns/{}/links", sent.campaign))
+        .await;
+    assert_eq!(stats.status, 200, "{}", stats.text);
+    let links = stats.body["links"].as_array().unwrap();
+    let pricing = links
+        .iter()
+        .find(|l| l["link"] == "https://example.com/pricing?plan=pro&x=1")
+        .unwrap();
+    assert_eq!(pricing["name"], "Pricing");
+    assert_eq!(pricing["clicks"], 2, "a replayed click counts as a click");
+    assert_eq!(pricing["uniqueClicks"], 1, "but not as another person");
+    assert_eq!(pricing["machineClicks"], 1, "the scanner stays out of both");
+    let open = links.iter().find(|l| l["link"] == "open").unwrap();
+    assert_eq!(open["name"], "Read Tracker");
+    let opens = open["clicks"].as_i64().unwrap() + open["machineClicks"].as_i64().unwrap();
+    assert_eq!(opens, 1);
+    assert_eq!(app.get("/api/3/campaigns/999999/links").await.status, 404);
 }
 
 both_engines!(

@@ -67,6 +67,28 @@ pub enum SendOutcome {
     },
 }
 
+/// The position opens are recorded at.
+pub const OPEN_POSITION: i64 = -1;
+
+/// A campaign's link and what its recipients did with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkStats {
+    /// The link row's id.
+    pub id: i64,
+    /// Its position in the message.
+    pub position: i64,
+    /// Its destination.
+    pub url: String,
+    /// Its text.
+    pub text: String,
+    /// Clicks by people.
+    pub clicks: i64,
+    /// People who clicked.
+    pub unique_clicks: i64,
+    /// Clicks the scanner rules took for a machine's.
+    pub machine_clicks: i64,
+}
+
 /// What personalization needs to know of a recipient.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecipientData {
@@ -267,6 +289,90 @@ impl Store {
         .fetch_optional(&self.reader)
         .await?;
         Ok(row.map(|row| row.try_get("url")).transpose()?)
+    }
+
+    /// Records a click on (or, at position -1, an open of) a campaign's link, with the
+    /// scanner's reason when a machine made it.
+    pub async fn record_link_click(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        position: i64,
+        contact: ContactId,
+        machine: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO link_clicks (account_id, campaign_id, position, contact_id, machine, clicked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(account.0)
+        .bind(campaign.0)
+        .bind(position)
+        .bind(contact.0)
+        .bind(machine)
+        .bind(now.0)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// A campaign's links with their statistics, in message order, then the open pixel (at
+    /// [`OPEN_POSITION`], as AC's "Read Tracker" row).
+    pub async fn link_stats(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+    ) -> Result<Vec<LinkStats>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT l.id, l.position, l.url, l.text, \
+             (SELECT COUNT(*) FROM link_clicks c WHERE c.campaign_id = l.campaign_id \
+              AND c.position = l.position AND c.machine IS NULL) AS clicks, \
+             (SELECT COUNT(DISTINCT c.contact_id) FROM link_clicks c WHERE c.campaign_id = l.campaign_id \
+              AND c.position = l.position AND c.machine IS NULL) AS unique_clicks, \
+             (SELECT COUNT(*) FROM link_clicks c WHERE c.campaign_id = l.campaign_id \
+              AND c.position = l.position AND c.machine IS NOT NULL) AS machine_clicks \
+             FROM campaign_links l WHERE l.account_id = $1 AND l.campaign_id = $2 ORDER BY l.position",
+        )
+        .bind(account.0)
+        .bind(campaign.0)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut stats = rows
+            .iter()
+            .map(|row| {
+                Ok(LinkStats {
+                    id: row.try_get("id")?,
+                    position: row.try_get("position")?,
+                    url: row.try_get("url")?,
+                    text: row.try_get("text")?,
+                    clicks: row.try_get("clicks")?,
+                    unique_clicks: row.try_get("unique_clicks")?,
+                    machine_clicks: row.try_get("machine_clicks")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let opens = sqlx::query(
+            "SELECT COUNT(*) FILTER (WHERE machine IS NULL) AS clicks, \
+             COUNT(DISTINCT contact_id) FILTER (WHERE machine IS NULL) AS unique_clicks, \
+             COUNT(*) FILTER (WHERE machine IS NOT NULL) AS machine_clicks \
+             FROM link_clicks WHERE account_id = $1 AND campaign_id = $2 AND position = $3",
+        )
+        .bind(account.0)
+        .bind(campaign.0)
+        .bind(OPEN_POSITION)
+        .fetch_one(&self.reader)
+        .await?;
+        stats.push(LinkStats {
+            id: 0,
+            position: OPEN_POSITION,
+            url: "open".to_owned(),
+            text: "Read Tracker".to_owned(),
+            clicks: opens.try_get("clicks")?,
+            unique_clicks: opens.try_get("unique_clicks")?,
+            machine_clicks: opens.try_get("machine_clicks")?,
+        });
+        Ok(stats)
     }
 
     /// When the campaign was handed over for this contact.

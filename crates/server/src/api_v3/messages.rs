@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/campaigns", post(create_campaign).get(list_campaigns))
         .route("/campaigns/{id}", get(show_campaign))
         .route("/campaigns/{id}/send", post(send_campaign))
+        .route("/campaigns/{id}/links", get(campaign_links))
 }
 
 #[derive(Debug, Deserialize)]
@@ -298,6 +299,44 @@ async fn send_campaign(
         "campaign": campaign_json(&campaign, &state.settings.public_url),
         "queued": queued,
     })))
+}
+
+/// `GET /campaigns/{id}/links`: the campaign's tracked links and the open pixel ("Read
+/// Tracker") in AC's shape, with Tracklane's counts beside: `clicks` and `uniqueClicks` by people,
+/// `machineClicks` by scanners and bots (kept out of the other two).
+async fn campaign_links(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = CampaignId(path_id(&id, Model::Campaign)?);
+    let campaign = state.store.existing_campaign(account, id).await?;
+    let base = &state.settings.public_url;
+    let stats = state.store.link_stats(account, id).await?;
+    let links: Vec<Value> = stats
+        .iter()
+        .map(|link| {
+            json!({
+                "campaignid": campaign.id.to_string(),
+                "messageid": campaign.message.to_string(),
+                "link": link.url,
+                "name": link.text,
+                "ref": "",
+                "tracked": "1",
+                "links": {
+                    "campaign": format!("{base}/api/3/campaigns/{}", campaign.id),
+                    "message": format!("{base}/api/3/messages/{}", campaign.message),
+                },
+                "id": link.id.to_string(),
+                "campaign": campaign.id.to_string(),
+                "message": campaign.message.to_string(),
+                "clicks": link.clicks,
+                "uniqueClicks": link.unique_clicks,
+                "machineClicks": link.machine_clicks,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "links": links })))
 }
 
 /// `GET /campaigns`: newest first.

@@ -19,6 +19,7 @@ use tracklane_core::event::{EventKind, NewEvent};
 use tracklane_core::list::ListStatus;
 use tracklane_core::scanner::{judge, ClickFacts, ScannerRules, Verdict};
 use tracklane_core::time::Timestamp;
+use tracklane_store::sends::OPEN_POSITION;
 use url::Url;
 
 use super::refusal::Refusal;
@@ -141,6 +142,20 @@ async fn click(
         return not_found();
     };
     let verdict = machine_reason(&state, &link, &method, &headers).await;
+    let counted = state
+        .store
+        .record_link_click(
+            link.account,
+            link.campaign,
+            link.target,
+            link.contact,
+            verdict,
+            state.now(),
+        )
+        .await;
+    if let Err(error) = counted {
+        return Refusal::from(error).answer(|reason| serde_json::json!({"reason": reason}));
+    }
     let data = match verdict {
         Some(reason) => format!("{destination} machine:{reason}"),
         None => destination,
@@ -163,7 +178,22 @@ async fn open(
         .open_link(&token)
         .filter(|l| l.target == OPEN_PIXEL)
     {
-        let data = match machine_reason(&state, &link, &method, &headers).await {
+        let verdict = machine_reason(&state, &link, &method, &headers).await;
+        let counted = state
+            .store
+            .record_link_click(
+                link.account,
+                link.campaign,
+                OPEN_POSITION,
+                link.contact,
+                verdict,
+                state.now(),
+            )
+            .await;
+        if let Err(error) = counted {
+            tracing::warn!(error = ?error, "an open was not counted");
+        }
+        let data = match verdict {
             Some(reason) => format!("campaign:{} machine:{reason}", link.campaign),
             None => format!("campaign:{}", link.campaign),
         };
