@@ -141,6 +141,72 @@ async fn send_a_campaign(app: &TestApp) -> Sent {
         .as_str()
         .unwrap()
         .to_owned();
+    let tag = app
+        .post("/api/3/tags", json!({"tag": {"tag": "clicked-pricing"}}))
+        .await
+        .body["tag"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let interested = app
+        .post("/api/3/lists", json!({"list": {"name": "Interested"}}))
+        .await
+        .body["list"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let actions = format!("/api/3/campaigns/{campaign}/linkActions");
+    let pricing = "https://example.com/pricing?plan=pro&x=1";
+    for (action, target) in [("add_tag", &tag), ("subscribe", &interested)] {
+        let added = app
+            .post(
+                &actions,
+                json!({"linkAction": {"link": pricing, "action": action, "target": target}}),
+            )
+            .await;
+        assert_eq!(added.status, 201, "{}", added.text);
+    }
+    let refusals = [
+        (
+            json!({"linkAction": {"link": pricing, "action": "delete_contact", "target": tag}}),
+            422,
+        ),
+        (
+            json!({"linkAction": {"link": pricing, "action": "add_tag", "target": 999999}}),
+            404,
+        ),
+        (
+            json!({"linkAction": {"link": "not a link", "action": "add_tag", "target": tag}}),
+            422,
+        ),
+        (
+            json!({"linkAction": {"link": pricing, "action": "add_tag"}}),
+            422,
+        ),
+    ];
+    for (body, status) in refusals {
+        assert_eq!(
+            app.post(&actions, body.clone()).await.status,
+            status,
+            "{body}"
+        );
+    }
+    assert_eq!(
+        app.get(&actions).await.body["linkActions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        app.post(
+            "/api/3/campaigns/999999/linkActions",
+            json!({"linkAction": {"link": pricing, "action": "add_tag", "target": tag}})
+        )
+        .await
+        .status,
+        404
+    );
     let started = app
         .post(&format!("/api/3/campaigns/{campaign}/send"), json!({}))
         .await;
@@ -273,6 +339,41 @@ async fn clicks_opens_and_unsubscribes_are_recorded(app: TestApp) {
         .unwrap();
     assert_eq!(scanner.status(), 302);
 
+    let tags = app
+        .get(&format!("/api/3/contacts/{}/contactTags", sent.ada))
+        .await;
+    assert_eq!(
+        tags.body["contactTags"].as_array().unwrap().len(),
+        1,
+        "the link's action ran"
+    );
+    let to_bob = sent
+        .mails
+        .iter()
+        .find(|m| m.to.contains("bob@example.com"))
+        .unwrap();
+    let bob_link = tracked_url(&app, &to_bob.html, "l");
+    let bots = client
+        .get(&bob_link)
+        .header("user-agent", "Mozilla/5.0 (compatible; BingPreview/1.0b)")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bots.status(), 302);
+    let bob = app
+        .get("/api/3/contacts?email=bob%40example.com")
+        .await
+        .body["contacts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bob_tags = app.get(&format!("/api/3/contacts/{bob}/contactTags")).await;
+    assert_eq!(
+        bob_tags.body["contactTags"],
+        json!([]),
+        "a machine's click runs no action"
+    );
+
     let pixel = tracked_url(&app, &to_ada.html, "o");
     let opened = client.get(&pixel).send().await.unwrap();
     assert_eq!(opened.headers()["content-type"], "image/gif");
@@ -357,7 +458,7 @@ async fn clicks_opens_and_unsubscribes_are_recorded(app: TestApp) {
     assert_eq!(pricing["name"], "Pricing");
     assert_eq!(pricing["clicks"], 2, "a replayed click counts as a click");
     assert_eq!(pricing["uniqueClicks"], 1, "but not as another person");
-    assert_eq!(pricing["machineClicks"], 1, "the scanner stays out of both");
+    assert_eq!(pricing["machineClicks"], 2, "two scanner clicks stay out of both");
     let open = links.iter().find(|l| l["link"] == "open").unwrap();
     assert_eq!(open["name"], "Read Tracker");
     let opens = open["clicks"].as_i64().unwrap() + open["machineClicks"].as_i64().unwrap();

@@ -18,6 +18,7 @@
 //! - [`template`]: personalization of messages: merge tags, fallbacks, conditional blocks.
 //! - [`cid`]: the encrypted contact token (`tl_cid`) of tracked links.
 //! - [`links`]: tracked links of a message's HTML part: finding and rewriting them.
+//! - [`link_action`]: what a click on a campaign's link does to the contact.
 //! - [`scanner`]: whether a click or an open was made by a mail scanner or bot, not a person.
 
 pub mod cid;
@@ -29,6 +30,7 @@ pub mod field;
 pub mod ids;
 pub mod invalid;
 pub mod key;
+pub mod link_action;
 pub mod links;
 pub mod list;
 pub mod message;

@@ -29,6 +29,8 @@ pub enum Model {
     Message,
     /// A campaign.
     Campaign,
+    /// A link action.
+    LinkAction,
 }
 
 /// A store failure.

@@ -13,6 +13,7 @@
 //! - [`contacts`], [`tags`], [`lists`], [`fields`]: one module per aggregate.
 //! - [`tracking`]: tracking switches, whitelisted domains and event names, the token key.
 //! - [`messages`]: email messages and campaigns.
+//! - [`link_actions`]: what a person's click on a campaign's link does.
 //! - [`sends`]: sending campaigns: links, the durable send queue, recipient data.
 //! - [`events`]: the timeline: group-recording events, identification, anonymous expiry.
 
@@ -21,6 +22,7 @@ pub mod contacts;
 pub mod error;
 pub mod events;
 pub mod fields;
+pub mod link_actions;
 pub mod listing;
 pub mod lists;
 pub mod messages;

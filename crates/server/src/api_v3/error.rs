@@ -68,6 +68,7 @@ pub fn model_name(model: Model) -> &'static str {
         Model::Event => "TrackingLog",
         Model::Message => "Message",
         Model::Campaign => "Campaign",
+        Model::LinkAction => "LinkAction",
     }
 }
 

@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod error;
 pub mod extract;
 pub mod fields;
+pub mod link_actions;
 pub mod lists;
 pub mod messages;
 pub mod render;
@@ -34,6 +35,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(tracking::routes())
         .merge(whitelist::routes())
         .merge(messages::routes())
+        .merge(link_actions::routes())
         .merge(timeline::routes());
     Router::new()
         .nest("/api/3", resources)

@@ -7,7 +7,8 @@
 //! A token that is forged or altered gets a plain 404 page, never a redirect. Clicks and opens
 //! that the scanner rules judge to be a machine's (known agents, HEAD and prefetch requests, a
 //! click within seconds of delivery) are recorded as such (`machine:<reason>` in the event's
-//! data) so that they can be kept out of unique counts.
+//! data) so that they can be kept out of unique counts, and run no link actions; a person's
+//! click runs the link's actions before the redirect.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -158,10 +159,25 @@ async fn click(
     }
     let data = match verdict {
         Some(reason) => format!("{destination} machine:{reason}"),
-        None => destination,
+        None => destination.clone(),
     };
     if let Err(refusal) = record(&state, &link, EventKind::Click, "__click", data).await {
         return refusal.answer(|reason| serde_json::json!({"reason": reason}));
+    }
+    if verdict.is_none() {
+        let applied = state
+            .store
+            .apply_link_actions(
+                link.account,
+                link.campaign,
+                &destination,
+                link.contact,
+                state.now(),
+            )
+            .await;
+        if let Err(error) = applied {
+            return Refusal::from(error).answer(|reason| serde_json::json!({"reason": reason}));
+        }
     }
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }

@@ -1,0 +1,106 @@
+//! Link actions (Tracklane's own; AC's public API has none): what a person's click on a
+//! campaign's link does — add or remove a tag, subscribe or unsubscribe a list, start or end an
+//! automation (stored now, run once automations exist). Keyed by the link's destination, so they
+//! can be set before the campaign is sent. Clicks judged to be a machine's run none.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tracklane_core::ids::{AccountId, CampaignId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::link_action::LinkAction;
+use tracklane_core::visit::PageUrl;
+use tracklane_store::link_actions::StoredLinkAction;
+use tracklane_store::Model;
+
+use super::error::{reference_error, ApiError};
+use super::extract::{path_id, required_id, ApiJson, LooseId};
+use crate::state::AppState;
+
+/// The link action routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/campaigns/{id}/linkActions", get(list).post(add))
+        .route("/linkActions/{id}", delete(remove))
+}
+
+fn action_json(action: &StoredLinkAction) -> Value {
+    json!({
+        "id": action.id.to_string(),
+        "link": action.url,
+        "action": action.action.as_str(),
+        "target": action.target.to_string(),
+    })
+}
+
+/// `GET /campaigns/{id}/linkActions`.
+async fn list(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let campaign = CampaignId(path_id(&id, Model::Campaign)?);
+    state.store.existing_campaign(account, campaign).await?;
+    let actions = state.store.link_actions(account, campaign).await?;
+    Ok(Json(json!({
+        "linkActions": actions.iter().map(action_json).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LinkActionEnvelope {
+    link_action: Option<LinkActionBody>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LinkActionBody {
+    link: Option<String>,
+    action: Option<String>,
+    target: Option<LooseId>,
+}
+
+/// `POST /campaigns/{id}/linkActions`: 201 with the action.
+async fn add(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<LinkActionEnvelope>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let campaign = CampaignId(path_id(&id, Model::Campaign)?);
+    let body = body
+        .link_action
+        .ok_or_else(|| Invalid::missing("linkAction"))?;
+    let link = PageUrl::parse("link", body.link.as_deref().unwrap_or_default())?;
+    let action = LinkAction::parse(body.action.as_deref().unwrap_or_default())?;
+    let target = required_id(body.target.as_ref(), "target")?;
+    let stored = state
+        .store
+        .add_link_action(account, campaign, &link.url, action, target, state.now())
+        .await
+        .map_err(|error| match error {
+            tracklane_store::StoreError::NotFound {
+                model: Model::Campaign,
+                id,
+            } => ApiError::not_found(Model::Campaign, id),
+            other => reference_error(other),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"linkAction": action_json(&stored)})),
+    ))
+}
+
+/// `DELETE /linkActions/{id}`: `{}`.
+async fn remove(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = path_id(&id, Model::LinkAction)?;
+    state.store.delete_link_action(account, id).await?;
+    Ok(Json(json!({})))
+}

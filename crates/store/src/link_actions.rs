@@ -1,0 +1,149 @@
+//! Link actions: stored per campaign and link destination, run when a person clicks.
+
+use sqlx::Row;
+use tracklane_core::ids::{AccountId, CampaignId, ContactId, ListId, TagId};
+use tracklane_core::link_action::LinkAction;
+use tracklane_core::list::ListStatus;
+use tracklane_core::time::Timestamp;
+
+use crate::{Model, Store, StoreError};
+
+/// A stored link action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLinkAction {
+    /// Its id.
+    pub id: i64,
+    /// The link's destination it applies to.
+    pub url: String,
+    /// What it does.
+    pub action: LinkAction,
+    /// The tag, list or automation it does it with.
+    pub target: i64,
+}
+
+impl Store {
+    /// Adds an action to the campaign's link to `url`; its tag or list must be the account's.
+    pub async fn add_link_action(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        url: &str,
+        action: LinkAction,
+        target: i64,
+        now: Timestamp,
+    ) -> Result<StoredLinkAction, StoreError> {
+        self.existing_campaign(account, campaign).await?;
+        match action {
+            LinkAction::AddTag | LinkAction::RemoveTag => {
+                self.existing_tag(account, TagId(target)).await?;
+            }
+            LinkAction::Subscribe | LinkAction::Unsubscribe => {
+                self.existing_list(account, ListId(target)).await?;
+            }
+            LinkAction::StartAutomation | LinkAction::EndAutomation => {}
+        }
+        let id: i64 = sqlx::query(
+            "INSERT INTO link_actions (account_id, campaign_id, url, action, target_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(account.0)
+        .bind(campaign.0)
+        .bind(url)
+        .bind(action.as_str())
+        .bind(target)
+        .bind(now.0)
+        .fetch_one(&self.writer)
+        .await?
+        .try_get("id")?;
+        Ok(StoredLinkAction {
+            id,
+            url: url.to_owned(),
+            action,
+            target,
+        })
+    }
+
+    /// The campaign's link actions, oldest first.
+    pub async fn link_actions(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+    ) -> Result<Vec<StoredLinkAction>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, url, action, target_id FROM link_actions \
+             WHERE account_id = $1 AND campaign_id = $2 ORDER BY id",
+        )
+        .bind(account.0)
+        .bind(campaign.0)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .filter_map(|row| {
+                let action: String = row.try_get("action").ok()?;
+                Some(Ok(StoredLinkAction {
+                    id: row.try_get("id").ok()?,
+                    url: row.try_get("url").ok()?,
+                    action: LinkAction::parse(&action).ok()?,
+                    target: row.try_get("target_id").ok()?,
+                }))
+            })
+            .collect()
+    }
+
+    /// Deletes a link action.
+    pub async fn delete_link_action(&self, account: AccountId, id: i64) -> Result<(), StoreError> {
+        self.delete_owned("link_actions", Model::LinkAction, account, id)
+            .await
+    }
+
+    /// Runs the actions of the campaign's link to `url` for `contact` (a person's click).
+    /// Returns how many ran; automation actions wait for automations.
+    pub async fn apply_link_actions(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        url: &str,
+        contact: ContactId,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let mut ran = 0;
+        for action in self.link_actions(account, campaign).await? {
+            if action.url != url {
+                continue;
+            }
+            let outcome = match action.action {
+                LinkAction::AddTag => self
+                    .add_contact_tag(account, contact, TagId(action.target), now)
+                    .await
+                    .map(|_| true),
+                LinkAction::RemoveTag => sqlx::query(
+                    "DELETE FROM contact_tags WHERE account_id = $1 AND contact_id = $2 AND tag_id = $3",
+                )
+                .bind(account.0)
+                .bind(contact.0)
+                .bind(action.target)
+                .execute(&self.writer)
+                .await
+                .map(|_| true)
+                .map_err(StoreError::from),
+                LinkAction::Subscribe | LinkAction::Unsubscribe => {
+                    let status = if action.action == LinkAction::Subscribe {
+                        ListStatus::Active
+                    } else {
+                        ListStatus::Unsubscribed
+                    };
+                    self.set_list_status(account, contact, ListId(action.target), status, 0, now)
+                        .await
+                        .map(|_| true)
+                }
+                LinkAction::StartAutomation | LinkAction::EndAutomation => Ok(false),
+            };
+            match outcome {
+                Ok(true) => ran += 1,
+                Ok(false) | Err(StoreError::NotFound { .. }) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(ran)
+    }
+}
