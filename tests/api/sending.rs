@@ -458,7 +458,10 @@ async fn clicks_opens_and_unsubscribes_are_recorded(app: TestApp) {
     assert_eq!(pricing["name"], "Pricing");
     assert_eq!(pricing["clicks"], 2, "a replayed click counts as a click");
     assert_eq!(pricing["uniqueClicks"], 1, "but not as another person");
-    assert_eq!(pricing["machineClicks"], 2, "two scanner clicks stay out of both");
+    assert_eq!(
+        pricing["machineClicks"], 2,
+        "two scanner clicks stay out of both"
+    );
     let open = links.iter().find(|l| l["link"] == "open").unwrap();
     assert_eq!(open["name"], "Read Tracker");
     let opens = open["clicks"].as_i64().unwrap() + open["machineClicks"].as_i64().unwrap();
