@@ -116,15 +116,7 @@ impl Store {
         save_visitors(self.engine, &mut tx, &visitors).await?;
         insert_events(self.engine, &mut tx, rows).await?;
         for ((account, key), contact) in &identified {
-            sqlx::query(
-                "UPDATE events SET contact_id = $1 \
-                 WHERE account_id = $2 AND visitor_key = $3 AND contact_id IS NULL",
-            )
-            .bind(contact.0)
-            .bind(account.0)
-            .bind(key.as_str())
-            .execute(&mut *tx)
-            .await?;
+            adopt_anonymous_events(&mut tx, *account, key, *contact).await?;
         }
         mark_sites_visited(&mut tx, events).await?;
         tx.commit().await?;
@@ -152,15 +144,7 @@ impl Store {
         .bind(now.0)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE events SET contact_id = $1 \
-             WHERE account_id = $2 AND visitor_key = $3 AND contact_id IS NULL",
-        )
-        .bind(contact.0)
-        .bind(account.0)
-        .bind(visitor)
-        .execute(&mut *tx)
-        .await?;
+        adopt_anonymous_events(&mut tx, account, visitor, contact).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -237,6 +221,25 @@ impl Store {
             .await?;
         Ok(events)
     }
+}
+
+/// Gives the visitor's anonymous events to the contact it turned out to be.
+async fn adopt_anonymous_events(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    visitor: &str,
+    contact: ContactId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE events SET contact_id = $1 \
+         WHERE account_id = $2 AND visitor_key = $3 AND contact_id IS NULL",
+    )
+    .bind(contact.0)
+    .bind(account.0)
+    .bind(visitor)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Reads the state of every visitor the group names.

@@ -324,55 +324,65 @@ impl Store {
         account: AccountId,
         campaign: CampaignId,
     ) -> Result<Vec<LinkStats>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT l.id, l.position, l.url, l.text, \
-             (SELECT COUNT(*) FROM link_clicks c WHERE c.campaign_id = l.campaign_id \
-              AND c.position = l.position AND c.machine IS NULL) AS clicks, \
-             (SELECT COUNT(DISTINCT c.contact_id) FROM link_clicks c WHERE c.campaign_id = l.campaign_id \
-              AND c.position = l.position AND c.machine IS NULL) AS unique_clicks, \
-             (SELECT COUNT(*) FROM link_clicks c WHERE c.campaign_id = l.campaign_id \
-              AND c.position = l.position AND c.machine IS NOT NULL) AS machine_clicks \
-             FROM campaign_links l WHERE l.account_id = $1 AND l.campaign_id = $2 ORDER BY l.position",
+        let counted = sqlx::query(
+            "SELECT position, COUNT(*) FILTER (WHERE machine IS NULL) AS clicks, \
+             COUNT(DISTINCT contact_id) FILTER (WHERE machine IS NULL) AS unique_clicks, \
+             COUNT(*) FILTER (WHERE machine IS NOT NULL) AS machine_clicks \
+             FROM link_clicks WHERE account_id = $1 AND campaign_id = $2 GROUP BY position",
         )
         .bind(account.0)
         .bind(campaign.0)
         .fetch_all(&self.reader)
         .await?;
-        let mut stats = rows
-            .iter()
-            .map(|row| {
-                Ok(LinkStats {
-                    id: row.try_get("id")?,
-                    position: row.try_get("position")?,
-                    url: row.try_get("url")?,
-                    text: row.try_get("text")?,
-                    clicks: row.try_get("clicks")?,
-                    unique_clicks: row.try_get("unique_clicks")?,
-                    machine_clicks: row.try_get("machine_clicks")?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let opens = sqlx::query(
-            "SELECT COUNT(*) FILTER (WHERE machine IS NULL) AS clicks, \
-             COUNT(DISTINCT contact_id) FILTER (WHERE machine IS NULL) AS unique_clicks, \
-             COUNT(*) FILTER (WHERE machine IS NOT NULL) AS machine_clicks \
-             FROM link_clicks WHERE account_id = $1 AND campaign_id = $2 AND position = $3",
+        let mut counts = HashMap::new();
+        for row in counted {
+            let position: i64 = row.try_get("position")?;
+            let count: [i64; 3] = [
+                row.try_get("clicks")?,
+                row.try_get("unique_clicks")?,
+                row.try_get("machine_clicks")?,
+            ];
+            counts.insert(position, count);
+        }
+        let links = sqlx::query(
+            "SELECT id, position, url, text FROM campaign_links \
+             WHERE account_id = $1 AND campaign_id = $2 ORDER BY position",
         )
         .bind(account.0)
         .bind(campaign.0)
-        .bind(OPEN_POSITION)
-        .fetch_one(&self.reader)
+        .fetch_all(&self.reader)
         .await?;
-        stats.push(LinkStats {
-            id: 0,
-            position: OPEN_POSITION,
-            url: "open".to_owned(),
-            text: "Read Tracker".to_owned(),
-            clicks: opens.try_get("clicks")?,
-            unique_clicks: opens.try_get("unique_clicks")?,
-            machine_clicks: opens.try_get("machine_clicks")?,
-        });
-        Ok(stats)
+        let mut stats = Vec::with_capacity(links.len() + 1);
+        for row in links {
+            stats.push((
+                row.try_get("id")?,
+                row.try_get("position")?,
+                row.try_get("url")?,
+                row.try_get("text")?,
+            ));
+        }
+        stats.push((
+            0,
+            OPEN_POSITION,
+            "open".to_owned(),
+            "Read Tracker".to_owned(),
+        ));
+        Ok(stats
+            .into_iter()
+            .map(|(id, position, url, text)| {
+                let [clicks, unique_clicks, machine_clicks] =
+                    counts.get(&position).copied().unwrap_or_default();
+                LinkStats {
+                    id,
+                    position,
+                    url,
+                    text,
+                    clicks,
+                    unique_clicks,
+                    machine_clicks,
+                }
+            })
+            .collect())
     }
 
     /// When the campaign was handed over for this contact.

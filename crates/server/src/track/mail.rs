@@ -52,6 +52,12 @@ fn not_found() -> Response {
         .into_response()
 }
 
+/// The answer to a request that could not be recorded.
+fn refused(why: impl Into<Refusal>) -> Response {
+    why.into()
+        .answer(|reason| serde_json::json!({ "reason": reason }))
+}
+
 /// Whether the scanner rules take this request for a machine's, and why.
 async fn machine_reason(
     state: &AppState,
@@ -137,7 +143,7 @@ async fn click(
     {
         Ok(Some(url)) => url,
         Ok(None) => return not_found(),
-        Err(error) => return Refusal::from(error).answer(|r| serde_json::json!({"reason": r})),
+        Err(error) => return refused(error),
     };
     let Some(location) = landing(&state, &link, &destination) else {
         return not_found();
@@ -155,14 +161,14 @@ async fn click(
         )
         .await;
     if let Err(error) = counted {
-        return Refusal::from(error).answer(|reason| serde_json::json!({"reason": reason}));
+        return refused(error);
     }
     let data = match verdict {
         Some(reason) => format!("{destination} machine:{reason}"),
         None => destination.clone(),
     };
     if let Err(refusal) = record(&state, &link, EventKind::Click, "__click", data).await {
-        return refusal.answer(|reason| serde_json::json!({"reason": reason}));
+        return refused(refusal);
     }
     if verdict.is_none() {
         let applied = state
@@ -176,7 +182,7 @@ async fn click(
             )
             .await;
         if let Err(error) = applied {
-            return Refusal::from(error).answer(|reason| serde_json::json!({"reason": reason}));
+            return refused(error);
         }
     }
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
@@ -270,6 +276,6 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
     .await;
     match outcome {
         Ok(()) => Html(include_str!("../../../../assets/pages/unsubscribed.html")).into_response(),
-        Err(refusal) => refusal.answer(|reason| serde_json::json!({"reason": reason})),
+        Err(refusal) => refused(refusal),
     }
 }
