@@ -10,6 +10,7 @@ mod lists;
 mod messages;
 mod nodes;
 mod ops;
+mod scanner;
 mod sending;
 mod tags;
 mod tracking;

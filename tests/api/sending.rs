@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tracklane_e2e::{both_engines, TestApp};
 
-async fn contact(app: &TestApp, email: &str, first: &str) -> String {
+pub(crate) async fn contact(app: &TestApp, email: &str, first: &str) -> String {
     let answer = app
         .post(
             "/api/3/contacts",
@@ -16,7 +16,7 @@ async fn contact(app: &TestApp, email: &str, first: &str) -> String {
     answer.body["contact"]["id"].as_str().unwrap().to_owned()
 }
 
-async fn subscribe(app: &TestApp, list: &str, contact: &str, status: i64) {
+pub(crate) async fn subscribe(app: &TestApp, list: &str, contact: &str, status: i64) {
     let answer = app
         .post(
             "/api/3/contactLists",
@@ -27,7 +27,7 @@ async fn subscribe(app: &TestApp, list: &str, contact: &str, status: i64) {
 }
 
 /// The outbox's messages once there are `count` of them (waiting up to 20 s).
-async fn outbox(app: &TestApp, count: usize) -> Vec<Vec<u8>> {
+pub(crate) async fn outbox(app: &TestApp, count: usize) -> Vec<Vec<u8>> {
     let dir = app.data_dir().join("outbox");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -50,15 +50,15 @@ async fn outbox(app: &TestApp, count: usize) -> Vec<Vec<u8>> {
     }
 }
 
-struct Mail {
-    to: String,
-    subject: String,
-    unsubscribe: String,
-    html: String,
-    text: String,
+pub(crate) struct Mail {
+    pub(crate) to: String,
+    pub(crate) subject: String,
+    pub(crate) unsubscribe: String,
+    pub(crate) html: String,
+    pub(crate) text: String,
 }
 
-fn read(raw: &[u8]) -> Mail {
+pub(crate) fn read(raw: &[u8]) -> Mail {
     use mailparse::MailHeaderMap;
     let parsed = mailparse::parse_mail(raw).unwrap();
     let header = |name: &str| parsed.headers.get_first_value(name).unwrap_or_default();
@@ -285,16 +285,32 @@ async fn a_campaign_reaches_each_subscribed_contact_once(app: TestApp) {
     assert_eq!(outbox(&app, 2).await.len(), 2, "nobody twice");
 }
 
-/// The first `{address}/{kind}/...` URL in `html`.
-fn tracked_url(app: &TestApp, html: &str, kind: &str) -> String {
-    let start = html
-        .find(&format!("{}/{kind}/", app.address))
-        .expect("a tracked URL");
-    let rest = &html[start..];
-    rest[..rest.find('"').unwrap()].to_owned()
+/// The `{address}/{kind}/...` URLs in `html`, in order, the hidden trap link left out.
+pub(crate) fn tracked_urls(app: &TestApp, html: &str, kind: &str) -> Vec<String> {
+    let prefix = format!("{}/{kind}/", app.address);
+    html.match_indices(&prefix)
+        .map(|(start, _)| {
+            let rest = &html[start..];
+            let end = rest.find('"').unwrap();
+            (rest[..end].to_owned(), &rest[end..])
+        })
+        .filter(|(_, after)| !after.starts_with(TRAP_ATTRIBUTES))
+        .map(|(url, _)| url)
+        .collect()
 }
 
-fn no_redirects() -> reqwest::Client {
+/// The attributes that follow the trap link's href.
+pub(crate) const TRAP_ATTRIBUTES: &str = "\" style=\"display:none\" aria-hidden=\"true\"";
+
+/// The first `{address}/{kind}/...` URL in `html`, the trap link left out.
+pub(crate) fn tracked_url(app: &TestApp, html: &str, kind: &str) -> String {
+    tracked_urls(app, html, kind)
+        .into_iter()
+        .next()
+        .expect("a tracked URL")
+}
+
+pub(crate) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -467,6 +483,26 @@ async fn clicks_opens_and_unsubscribes_are_recorded(app: TestApp) {
     let opens = open["clicks"].as_i64().unwrap() + open["machineClicks"].as_i64().unwrap();
     assert_eq!(opens, 1);
     assert_eq!(app.get("/api/3/campaigns/999999/links").await.status, 404);
+
+    let shown = app
+        .get(&format!("/api/3/campaigns/{}", sent.campaign))
+        .await;
+    let counters = &shown.body["campaign"];
+    let count = |name: &str| counters[name].as_str().unwrap_or_default().to_owned();
+    assert_eq!(count("send_amt"), "2");
+    assert_eq!(count("total_amt"), "2");
+    assert_eq!(count("linkclicks"), "2", "people's clicks");
+    assert_eq!(count("uniquelinkclicks"), "1");
+    assert_eq!(count("subscriberclicks"), "1");
+    assert_eq!(
+        count("opens"),
+        "0",
+        "the pixel was fetched with no user agent"
+    );
+    assert_eq!(count("unsubscribes"), "1");
+    assert_eq!(count("machineHits"), "3", "two scanner clicks and the open");
+    let listed = app.get("/api/3/campaigns").await;
+    assert_eq!(listed.body["campaigns"][0]["linkclicks"], "2");
 }
 
 both_engines!(

@@ -135,8 +135,8 @@ impl TokenKey {
     }
 }
 
-/// What a link token names: a campaign's link (its position, or [`OPEN_PIXEL`] or
-/// [`UNSUBSCRIBE`]) as sent to one contact.
+/// What a link token names: a campaign's link (its position, or [`OPEN_PIXEL`],
+/// [`UNSUBSCRIBE`] or [`TRAP_LINK`]) as sent to one contact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkSubject {
     /// The account.
@@ -153,6 +153,8 @@ pub struct LinkSubject {
 pub const OPEN_PIXEL: i64 = -1;
 /// The target of the unsubscribe link's token.
 pub const UNSUBSCRIBE: i64 = -2;
+/// The target of the hidden trap link's token (see [`crate::scanner`]).
+pub const TRAP_LINK: i64 = -3;
 
 #[cfg(test)]
 mod tests {

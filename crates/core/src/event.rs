@@ -2,7 +2,7 @@
 //! and custom events now; clicks, opens and form submissions join them later.
 
 use crate::device::Device;
-use crate::ids::{AccountId, ContactId, EventId};
+use crate::ids::{AccountId, CampaignId, ContactId, EventId};
 use crate::invalid::Invalid;
 use crate::time::Timestamp;
 use crate::visit::PageUrl;
@@ -115,8 +115,25 @@ pub struct NewEvent {
     pub data: Option<String>,
     /// An idempotency key: a second event with the same key is not recorded again.
     pub message_id: Option<String>,
+    /// For a click on (or open of) a campaign's link: the hit, counted in the campaign's link
+    /// statistics in the same commit as the event.
+    pub link: Option<LinkHit>,
     /// When it happened.
     pub occurred_at: Timestamp,
+}
+
+/// A click on a campaign's link, or an open, as its link statistics count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkHit {
+    /// The campaign.
+    pub campaign: CampaignId,
+    /// The link's position in the message, or the open pixel's or trap link's target.
+    pub position: i64,
+    /// Why the scanner rules take it for a machine's ([`crate::scanner::Reason::as_str`]).
+    pub machine: Option<&'static str>,
+    /// Set when this hit showed that the recipient's hits on the campaign since then were a
+    /// machine's too (every link clicked at once): they are counted as such from now on.
+    pub machine_since: Option<Timestamp>,
 }
 
 /// A recorded event.

@@ -15,7 +15,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use lol_html::html_content::Element;
+use lol_html::html_content::{ContentType, Element};
 use lol_html::{element, rewrite_str, text, RewriteStrSettings};
 
 /// The largest HTML part accepted, 2 MiB. Mail clients clip far smaller messages (Gmail at about
@@ -124,6 +124,32 @@ pub fn rewrite_links(
     rewrite_str(html, settings).map_err(|error| LinkError::Unreadable(error.to_string()))
 }
 
+/// The HTML part with a link that no person can see or reach (hidden, without text, out of the
+/// tab order and of screen readers) at the start of its body, or of the part when it has no
+/// `<body>`: mail scanners that follow every link follow this one first.
+pub fn add_trap_link(html: &str, href: &str) -> Result<String, LinkError> {
+    let anchor = format!(
+        "<a href=\"{}\" style=\"display:none\" aria-hidden=\"true\" tabindex=\"-1\"></a>",
+        html_escape::encode_double_quoted_attribute(href)
+    );
+    let placed = Cell::new(false);
+    let settings = RewriteStrSettings::new()
+        .with_strict(false)
+        .append_element_content_handler(element!("body", |body| {
+            if !placed.replace(true) {
+                body.prepend(&anchor, ContentType::Html);
+            }
+            Ok(())
+        }));
+    let html =
+        rewrite_str(html, settings).map_err(|error| LinkError::Unreadable(error.to_string()))?;
+    Ok(if placed.get() {
+        html
+    } else {
+        format!("{anchor}{html}")
+    })
+}
+
 fn check_size(html: &str) -> Result<(), LinkError> {
     if html.len() > MAX_HTML_BYTES {
         return Err(LinkError::TooLarge { size: html.len() });
@@ -203,6 +229,23 @@ mod tests {
             .into_iter()
             .map(|l| l.url)
             .collect()
+    }
+
+    #[test]
+    fn the_trap_link_opens_the_body_or_the_part_and_is_not_a_tracked_link() {
+        let trap = "https://t.example/l/a&b";
+        let html = add_trap_link("<html><body class=\"x\"><p>Hi</p></body></html>", trap).unwrap();
+        assert!(
+            html.starts_with("<html><body class=\"x\"><a href=\"https://t.example/l/a&amp;b\" style=\"display:none\""),
+            "{html}"
+        );
+        assert!(html.ends_with("></a><p>Hi</p></body></html>"), "{html}");
+        let bare = add_trap_link("<p>Hi</p>", trap).unwrap();
+        assert!(
+            bare.starts_with("<a href=") && bare.ends_with("</a><p>Hi</p>"),
+            "{bare}"
+        );
+        assert_eq!(urls(&bare), vec!["https://t.example/l/a&b".to_owned()]);
     }
 
     fn to_token(link: &TrackedLink) -> String {

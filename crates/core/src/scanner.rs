@@ -6,20 +6,53 @@
 //!
 //! The rules, each of which an account can switch off ([`ScannerRules`]), in the order they are
 //! asked:
-//! 1. **Trap link**: the message's hidden link, which no person can see, was followed.
+//! 1. **Trap link**: the message's hidden link, which no person can see, was followed, or was
+//!    followed by the same recipient less than [`TRAP_SHADOW_SECONDS`] ago (a scanner follows
+//!    the trap, then the other links).
 //! 2. **HEAD request** or **prefetch** (`Purpose` / `Sec-Purpose: prefetch`): nobody clicked.
 //! 3. **Known agent**: the user agent names a scanner, a preview bot or an HTTP library
 //!    ([`KNOWN_AGENTS`]), is a crawler for `woothee` ([`Device::Bot`]), or is missing.
-//! 4. **Too soon after delivery**: within a few seconds of the message being handed over.
-//! 5. **Every link at once**: every link of the message clicked within about a second.
-//!
-//! Scanners that send an ordinary browser user agent are often known by the network they come
-//! from (Microsoft's, Mimecast's published ranges). IP ranges change and belong to configuration,
-//! not to this module: the caller checks them and may add its own verdict.
+//! 4. **Known network**: the request comes from a network a mail-filtering service publishes
+//!    for its servers ([`KNOWN_NETWORKS`]), or one the account adds.
+//! 5. **Too soon after delivery**: within a few seconds of the message being handed over.
+//! 6. **Every link at once**: every link of the message clicked within about a second.
 
+use std::net::IpAddr;
+use std::sync::LazyLock;
+
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::device::Device;
+
+/// How long after a recipient followed the trap link their clicks and opens are a machine's.
+pub const TRAP_SHADOW_SECONDS: i64 = 60;
+
+/// Networks that mail-filtering services publish for the servers that fetch links and images
+/// of incoming mail, with the service's name. Requests from them come from no person's browser.
+/// Sources: Microsoft 365's published "Exchange Online" ranges (Defender for Office 365 Safe
+/// Links detonates links from them), and the inbound-gateway ranges that Mimecast (US, UK and EU
+/// regions), Proofpoint (hosted `pphosted.com`) and Barracuda Email Security Service publish for
+/// allow-listing. Vendors change them; an account adds its own ([`ScannerRules::networks`]).
+#[rustfmt::skip]
+pub const KNOWN_NETWORKS: &[(&str, &str)] = &[
+    ("Microsoft", "40.92.0.0/15"), ("Microsoft", "40.107.0.0/16"),
+    ("Microsoft", "52.100.0.0/14"), ("Microsoft", "104.47.0.0/17"),
+    ("Microsoft", "2a01:111:f400::/48"), ("Microsoft", "2a01:111:f403::/48"),
+    ("Mimecast", "205.139.110.0/24"), ("Mimecast", "207.211.30.0/24"),
+    ("Mimecast", "195.130.217.0/24"), ("Mimecast", "91.220.42.0/24"),
+    ("Mimecast", "146.101.78.0/24"), ("Mimecast", "185.58.84.0/24"),
+    ("Proofpoint", "67.231.144.0/20"), ("Proofpoint", "148.163.128.0/19"),
+    ("Proofpoint", "205.220.160.0/19"),
+    ("Barracuda", "64.235.144.0/20"), ("Barracuda", "209.222.80.0/21"),
+];
+
+static NETWORKS: LazyLock<Vec<(&'static str, IpNet)>> = LazyLock::new(|| {
+    KNOWN_NETWORKS
+        .iter()
+        .filter_map(|(owner, net)| Some((*owner, net.parse().ok()?)))
+        .collect()
+});
 
 /// User-agent fragments (compared without case) of machines that fetch links in mail. Chosen to
 /// match no person's browser or mail app: no bare `bot` (it is inside the phone brand `CUBOT`),
@@ -49,10 +82,15 @@ pub const KNOWN_AGENTS: &[&str] = &[
 
 /// Which rules an account applies. The default applies all of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct ScannerRules {
     /// User agents of scanners, bots and HTTP libraries ([`KNOWN_AGENTS`], [`Device::Bot`]).
     pub known_agents: bool,
+    /// The networks of mail-filtering services ([`KNOWN_NETWORKS`]).
+    pub known_networks: bool,
+    /// More networks whose requests are a machine's (the account's own gateway, say), applied
+    /// even when `known_networks` is off.
+    pub networks: Vec<IpNet>,
     /// HEAD requests and prefetches.
     pub head_requests: bool,
     /// A click less than this many seconds after delivery; `None` switches the rule off.
@@ -68,6 +106,8 @@ impl Default for ScannerRules {
     fn default() -> Self {
         Self {
             known_agents: true,
+            known_networks: true,
+            networks: Vec::new(),
             head_requests: true,
             seconds_after_delivery: Some(10),
             all_links_within_ms: Some(1000),
@@ -94,6 +134,10 @@ pub struct ClickFacts<'a> {
     pub distinct_links_clicked_within_window: usize,
     /// Whether the link followed is the message's hidden trap link.
     pub is_trap_link: bool,
+    /// Seconds since this recipient followed the message's trap link, when they did.
+    pub seconds_since_trap: Option<i64>,
+    /// The address the request came from, when known.
+    pub client_ip: Option<IpAddr>,
 }
 
 /// Who probably made a click or an open.
@@ -111,6 +155,9 @@ pub enum Reason {
     /// The user agent matched this entry of [`KNOWN_AGENTS`], or is `"crawler"` for `woothee`
     /// or `"missing"`.
     KnownAgent(&'static str),
+    /// The request came from this service's network ([`KNOWN_NETWORKS`]), or `"account"` for
+    /// one of the account's own.
+    KnownNetwork(&'static str),
     /// A HEAD request.
     HeadRequest,
     /// A prefetch or prerender, announced by the `Purpose` / `Sec-Purpose` header.
@@ -128,6 +175,7 @@ impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::KnownAgent(_) => "known_agent",
+            Self::KnownNetwork(_) => "known_network",
             Self::HeadRequest => "head_request",
             Self::Prefetch => "prefetch",
             Self::TooSoonAfterDelivery => "too_soon_after_delivery",
@@ -141,6 +189,7 @@ impl std::fmt::Display for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::KnownAgent(agent) => write!(f, "known scanner or bot user agent ({agent})"),
+            Self::KnownNetwork(owner) => write!(f, "mail filter network ({owner})"),
             Self::HeadRequest => f.write_str("HEAD request"),
             Self::Prefetch => f.write_str("prefetch request"),
             Self::TooSoonAfterDelivery => f.write_str("too soon after delivery"),
@@ -152,7 +201,11 @@ impl std::fmt::Display for Reason {
 
 /// Who probably made the click or open described by `facts`, under `rules`.
 pub fn judge(rules: &ScannerRules, facts: &ClickFacts<'_>) -> Verdict {
-    let reason = if rules.trap_link && facts.is_trap_link {
+    let trapped = facts.is_trap_link
+        || facts
+            .seconds_since_trap
+            .is_some_and(|seconds| seconds < TRAP_SHADOW_SECONDS);
+    let reason = if rules.trap_link && trapped {
         Some(Reason::TrapLink)
     } else if rules.head_requests && facts.method_is_head {
         Some(Reason::HeadRequest)
@@ -164,6 +217,8 @@ pub fn judge(rules: &ScannerRules, facts: &ClickFacts<'_>) -> Verdict {
         .flatten()
     {
         Some(Reason::KnownAgent(agent))
+    } else if let Some(owner) = facts.client_ip.and_then(|ip| known_network(rules, ip)) {
+        Some(Reason::KnownNetwork(owner))
     } else if too_soon(rules, facts) {
         Some(Reason::TooSoonAfterDelivery)
     } else if every_link_at_once(rules, facts) {
@@ -187,6 +242,22 @@ pub fn known_agent(user_agent: &str) -> Option<&'static str> {
         .find(|agent| lower.contains(&agent.to_ascii_lowercase()))
         .copied()
         .or_else(|| (Device::of_user_agent(user_agent) == Device::Bot).then_some("crawler"))
+}
+
+/// Whose network `ip` belongs to under `rules`: a [`KNOWN_NETWORKS`] owner, or `"account"`.
+fn known_network(rules: &ScannerRules, ip: IpAddr) -> Option<&'static str> {
+    let known = rules
+        .known_networks
+        .then(|| NETWORKS.iter().find(|(_, net)| net.contains(&ip)))
+        .flatten()
+        .map(|(owner, _)| *owner);
+    known.or_else(|| {
+        rules
+            .networks
+            .iter()
+            .any(|net| net.contains(&ip))
+            .then_some("account")
+    })
 }
 
 fn announces_prefetch(purpose: &str) -> bool {
@@ -223,6 +294,8 @@ mod tests {
         links_in_message: 3,
         distinct_links_clicked_within_window: 1,
         is_trap_link: false,
+        seconds_since_trap: None,
+        client_ip: None,
     };
 
     /// The verdict of the default rules on a person's click changed by `change`.
@@ -234,6 +307,8 @@ mod tests {
 
     const NOTHING: ScannerRules = ScannerRules {
         known_agents: false,
+        known_networks: false,
+        networks: Vec::new(),
         head_requests: false,
         seconds_after_delivery: None,
         all_links_within_ms: None,
@@ -358,6 +433,8 @@ mod tests {
             links_in_message: 2,
             distinct_links_clicked_within_window: 2,
             is_trap_link: true,
+            seconds_since_trap: None,
+            client_ip: Some(IpAddr::from([40, 92, 1, 1])),
         };
         assert_eq!(judge(&NOTHING, &facts), Verdict::Person);
         let only = |change: fn(&mut ScannerRules)| {
@@ -374,6 +451,62 @@ mod tests {
         let all = Reason::EveryLinkAtOnce;
         assert_eq!(only(|r| r.all_links_within_ms = Some(1000)), machine(all));
         assert_eq!(only(|r| r.trap_link = true), machine(Reason::TrapLink));
+        let network = Reason::KnownNetwork("Microsoft");
+        assert_eq!(only(|r| r.known_networks = true), machine(network));
+    }
+
+    #[test]
+    fn clicks_shortly_after_the_trap_link_are_machines() {
+        for seconds in [0, 59] {
+            let verdict = judged(|f| f.seconds_since_trap = Some(seconds));
+            assert_eq!(verdict, machine(Reason::TrapLink), "{seconds}");
+        }
+        assert_eq!(judged(|f| f.seconds_since_trap = Some(60)), Verdict::Person);
+    }
+
+    #[test]
+    fn mail_filter_networks_and_the_accounts_own_are_machines() {
+        let from = |ip: [u8; 4]| judged(|f| f.client_ip = Some(IpAddr::from(ip)));
+        assert_eq!(
+            from([40, 107, 3, 4]),
+            machine(Reason::KnownNetwork("Microsoft"))
+        );
+        assert_eq!(
+            from([205, 139, 110, 9]),
+            machine(Reason::KnownNetwork("Mimecast"))
+        );
+        assert_eq!(
+            from([148, 163, 130, 1]),
+            machine(Reason::KnownNetwork("Proofpoint"))
+        );
+        assert_eq!(
+            from([209, 222, 82, 1]),
+            machine(Reason::KnownNetwork("Barracuda"))
+        );
+        assert_eq!(from([203, 0, 113, 7]), Verdict::Person);
+        let ipv6: IpAddr = "2a01:111:f400:fe00::1".parse().unwrap();
+        assert_eq!(
+            judged(|f| f.client_ip = Some(ipv6)),
+            machine(Reason::KnownNetwork("Microsoft"))
+        );
+        let rules = ScannerRules {
+            known_networks: false,
+            networks: vec!["203.0.113.0/24".parse().unwrap()],
+            ..ScannerRules::default()
+        };
+        let mut facts = PERSON;
+        facts.client_ip = Some(IpAddr::from([203, 0, 113, 7]));
+        assert_eq!(
+            judge(&rules, &facts),
+            machine(Reason::KnownNetwork("account"))
+        );
+        facts.client_ip = Some(IpAddr::from([40, 107, 3, 4]));
+        assert_eq!(judge(&rules, &facts), Verdict::Person);
+    }
+
+    #[test]
+    fn every_published_network_is_read() {
+        assert_eq!(NETWORKS.len(), KNOWN_NETWORKS.len());
     }
 
     #[test]
@@ -388,7 +521,8 @@ mod tests {
             Reason::TooSoonAfterDelivery.as_str(),
             "too_soon_after_delivery"
         );
-        let rules: ScannerRules = serde_json::from_str(r#"{"trap_link":false}"#).unwrap();
+        assert!(serde_json::from_str::<ScannerRules>(r#"{"trap_link":false}"#).is_err());
+        let rules: ScannerRules = serde_json::from_str(r#"{"trapLink":false}"#).unwrap();
         assert_eq!(
             rules,
             ScannerRules {
@@ -403,11 +537,13 @@ mod tests {
         fn with_every_rule_off_everyone_is_a_person(
             agent in ".{0,80}", head: bool, seconds in proptest::option::of(any::<i64>()),
             links in 0usize..5, clicked in 0usize..5, trap: bool,
+            since_trap in proptest::option::of(any::<i64>()), ip: [u8; 4],
         ) {
             let facts = ClickFacts {
                 user_agent: &agent, method_is_head: head, purpose_header: Some("prefetch"),
                 seconds_since_delivery: seconds, links_in_message: links,
                 distinct_links_clicked_within_window: clicked, is_trap_link: trap,
+                seconds_since_trap: since_trap, client_ip: Some(IpAddr::from(ip)),
             };
             prop_assert_eq!(judge(&NOTHING, &facts), Verdict::Person);
             let _ = judge(&ScannerRules::default(), &facts);

@@ -147,6 +147,7 @@ mod tests {
             device: None,
             data: None,
             message_id: None,
+            link: None,
             occurred_at: Timestamp::now(),
         }
     }

@@ -16,6 +16,7 @@ use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
 use tracklane_core::visit::starts_visit;
 
+use crate::link_clicks::count_link_hits;
 use crate::listing::{owned_row, page_of, Listed};
 use crate::sql::{Statement, Value};
 use crate::{Engine, Model, Store, StoreError};
@@ -119,6 +120,7 @@ impl Store {
             adopt_anonymous_events(&mut tx, *account, key, *contact).await?;
         }
         mark_sites_visited(&mut tx, events).await?;
+        count_link_hits(self.engine, &mut tx, events).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -15,14 +15,18 @@
 //! - [`messages`]: email messages and campaigns.
 //! - [`link_actions`]: what a person's click on a campaign's link does.
 //! - [`sends`]: sending campaigns: links, the durable send queue, recipient data.
+//! - [`link_clicks`]: clicks, opens and unsubscribes per campaign link, and the counters.
+//! - [`email_settings`]: link tracking and scanner rules per account.
 //! - [`events`]: the timeline: group-recording events, identification, anonymous expiry.
 
 pub mod accounts;
 pub mod contacts;
+pub mod email_settings;
 pub mod error;
 pub mod events;
 pub mod fields;
 pub mod link_actions;
+pub mod link_clicks;
 pub mod listing;
 pub mod lists;
 pub mod messages;

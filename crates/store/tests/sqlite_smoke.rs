@@ -98,6 +98,7 @@ async fn records_events_in_groups_and_identifies_visitors() {
         device: None,
         data: None,
         message_id: message.map(str::to_owned),
+        link: None,
         occurred_at: Timestamp(start.0 + minutes * 60_000_000),
     };
     store

@@ -3,7 +3,9 @@
 //! by changing only the base URL and the key.
 
 pub mod auth;
+pub mod campaigns;
 pub mod contacts;
+pub mod email_settings;
 pub mod error;
 pub mod extract;
 pub mod fields;
@@ -35,6 +37,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(tracking::routes())
         .merge(whitelist::routes())
         .merge(messages::routes())
+        .merge(campaigns::routes())
+        .merge(email_settings::routes())
         .merge(link_actions::routes())
         .merge(timeline::routes());
     Router::new()

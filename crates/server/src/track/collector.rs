@@ -199,6 +199,7 @@ async fn collect(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(
         device: Some(device_of(headers)),
         data: None,
         message_id: None,
+        link: None,
         occurred_at: now,
     };
     state.ingest.record(vec![event]).await?;

@@ -163,6 +163,7 @@ async fn record(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<()
         device: None,
         data,
         message_id: None,
+        link: None,
         occurred_at: now,
     };
     state.ingest.record(vec![event]).await?;

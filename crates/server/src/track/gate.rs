@@ -1,5 +1,5 @@
-//! What the trackers may record for each account — its switches, whitelisted domains and event
-//! names —, which account an event key opens and which contact an email is, cached for a moment so that the collector does
+//! What the trackers may record for each account — its switches, whitelisted domains, event
+//! names and email settings —, which account an event key opens and which contact an email is, cached for a moment so that the collector does
 //! not ask the database on every request. API changes on this node take effect at once
 //! ([`Gate::forget`]); changes made on another node within [`TTL`].
 
@@ -13,6 +13,7 @@ use tracklane_core::ids::{AccountId, ContactId};
 use tracklane_core::key::key_hash;
 use tracklane_core::time::Timestamp;
 use tracklane_store::accounts::KeyKind;
+use tracklane_store::email_settings::EmailSettings;
 use tracklane_store::tracking::TrackingSettings;
 use tracklane_store::{Store, StoreError};
 
@@ -30,6 +31,8 @@ pub struct Rules {
     pub domains: Vec<String>,
     /// Whitelisted event names.
     pub event_names: HashSet<String>,
+    /// Link tracking and the scanner rules for campaign mail.
+    pub email: EmailSettings,
 }
 
 type Cached<T> = Mutex<HashMap<T, (Instant, Option<Arc<Rules>>)>>;
@@ -72,6 +75,7 @@ impl Gate {
                     .map(|domain| domain.name)
                     .collect(),
                 event_names: self.store.event_names(account).await?.into_iter().collect(),
+                email: self.store.email_settings(account).await?,
             }))
         } else {
             None

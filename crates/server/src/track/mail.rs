@@ -5,22 +5,22 @@
 //! from the campaign's list at once).
 //!
 //! A token that is forged or altered gets a plain 404 page, never a redirect. Clicks and opens
-//! that the scanner rules judge to be a machine's (known agents, HEAD and prefetch requests, a
-//! click within seconds of delivery) are recorded as such (`machine:<reason>` in the event's
-//! data) so that they can be kept out of unique counts, and run no link actions; a person's
-//! click runs the link's actions before the redirect.
+//! that the account's scanner rules ([`tracklane_core::scanner`]) judge to be a machine's are
+//! recorded as such (`machine:<reason>` in the event's data) and counted apart in the campaign's
+//! statistics, in the same commit as the event; they run no link actions. A person's click runs
+//! the link's actions before the redirect. Each message carries a hidden trap link (`/l/` with
+//! the [`TRAP_LINK`] target) that only machines follow.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tracklane_core::cid::{LinkSubject, TokenSubject, OPEN_PIXEL, UNSUBSCRIBE};
-use tracklane_core::event::{EventKind, NewEvent};
+use tracklane_core::cid::{LinkSubject, TokenSubject, OPEN_PIXEL, TRAP_LINK, UNSUBSCRIBE};
+use tracklane_core::event::{EventKind, LinkHit, NewEvent};
 use tracklane_core::list::ListStatus;
-use tracklane_core::scanner::{judge, ClickFacts, ScannerRules, Verdict};
+use tracklane_core::scanner::{judge, ClickFacts, Reason, Verdict};
 use tracklane_core::time::Timestamp;
-use tracklane_store::sends::OPEN_POSITION;
 use url::Url;
 
 use super::refusal::Refusal;
@@ -58,41 +58,102 @@ fn refused(why: impl Into<Refusal>) -> Response {
         .answer(|reason| serde_json::json!({ "reason": reason }))
 }
 
-/// Whether the scanner rules take this request for a machine's, and why.
-async fn machine_reason(
+/// A recipient's hit on a campaign's link (a click, an open, the trap link) as the scanner
+/// rules judged it.
+struct Hit {
+    /// The link's destination, for a click on a tracked link.
+    url: Option<String>,
+    /// Why a machine made it, when one did.
+    machine: Option<Reason>,
+    /// The start of the "every link at once" window, when this hit closed it: the recipient's
+    /// hits since then were a machine's too.
+    machine_since: Option<Timestamp>,
+}
+
+impl Hit {
+    /// The hit as the campaign's statistics count it.
+    fn counted(&self, link: &LinkSubject) -> LinkHit {
+        LinkHit {
+            campaign: link.campaign,
+            position: link.target,
+            machine: self.machine.map(Reason::as_str),
+            machine_since: self.machine_since,
+        }
+    }
+
+    /// The event's data: `what`, then the scanner's decision when a machine made the hit.
+    fn data(&self, what: &str) -> String {
+        match self.machine {
+            Some(reason) => format!("{what} machine:{}", reason.as_str()),
+            None => what.to_owned(),
+        }
+    }
+}
+
+/// Judges a hit on `link` with the account's scanner rules; `None` when the account or the
+/// campaign is gone.
+async fn judge_hit(
     state: &AppState,
     link: &LinkSubject,
     method: &Method,
     headers: &HeaderMap,
-) -> Option<&'static str> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let sent_at = state
+) -> Result<Option<Hit>, Refusal> {
+    let Some(rules) = state.gate.rules(link.account).await? else {
+        return Ok(None);
+    };
+    let scanner = &rules.email.scanner;
+    let now = state.now();
+    let window = i64::from(scanner.all_links_within_ms.unwrap_or_default()) * 1000;
+    let window_start = Timestamp(now.0.saturating_sub(window));
+    let context = state
         .store
-        .sent_at(link.campaign, link.contact)
-        .await
-        .ok()
-        .flatten();
+        .click_context(
+            link.account,
+            link.campaign,
+            link.contact,
+            link.target,
+            window_start,
+        )
+        .await?;
+    let Some(context) = context else {
+        return Ok(None);
+    };
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let seconds_since = |at: Timestamp| (now.0 - at.0) / 1_000_000;
     let facts = ClickFacts {
         user_agent: text("user-agent").unwrap_or_default(),
         method_is_head: method == Method::HEAD,
         purpose_header: text("sec-purpose").or_else(|| text("purpose")),
-        seconds_since_delivery: sent_at.map(|at| (state.now().0 - at.0) / 1_000_000),
-        links_in_message: 0,
-        distinct_links_clicked_within_window: 0,
-        is_trap_link: false,
+        seconds_since_delivery: context.sent_at.map(seconds_since),
+        links_in_message: if link.target >= 0 {
+            context.links_in_message
+        } else {
+            0
+        },
+        distinct_links_clicked_within_window: context.other_links_clicked_since + 1,
+        is_trap_link: link.target == TRAP_LINK,
+        seconds_since_trap: context.trap_followed_at.map(seconds_since),
+        client_ip: None,
     };
-    match judge(&ScannerRules::default(), &facts) {
+    let machine = match judge(scanner, &facts) {
         Verdict::Person => None,
-        Verdict::Machine(reason) => Some(reason.as_str()),
-    }
+        Verdict::Machine(reason) => Some(reason),
+    };
+    Ok(Some(Hit {
+        url: context.url,
+        machine,
+        machine_since: (machine == Some(Reason::EveryLinkAtOnce)).then_some(window_start),
+    }))
 }
 
+/// Records `name` on the recipient's timeline, with the campaign's count of the hit.
 async fn record(
     state: &AppState,
     link: &LinkSubject,
     kind: EventKind,
     name: &str,
     data: String,
+    hit: LinkHit,
 ) -> Result<(), Refusal> {
     let event = NewEvent {
         account: link.account,
@@ -107,6 +168,7 @@ async fn record(
         device: None,
         data: Some(data),
         message_id: None,
+        link: Some(hit),
         occurred_at: state.now(),
     };
     state.ingest.record(vec![event]).await?;
@@ -126,51 +188,60 @@ fn landing(state: &AppState, link: &LinkSubject, destination: &str) -> Option<St
     Some(url.into())
 }
 
-/// `GET /l/{token}`: records the click, then redirects (302).
+/// `GET /l/{token}`: records the click, runs the link's actions when a person made it, then
+/// redirects (302). The hidden trap link answers an empty page.
 async fn click(
     State(state): State<AppState>,
     Path(token): Path<String>,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let Some(link) = state.token_key.open_link(&token).filter(|l| l.target >= 0) else {
+    let Some(link) = state
+        .token_key
+        .open_link(&token)
+        .filter(|l| l.target >= 0 || l.target == TRAP_LINK)
+    else {
         return not_found();
     };
-    let destination = match state
-        .store
-        .campaign_link_url(link.account, link.campaign, link.target)
-        .await
-    {
-        Ok(Some(url)) => url,
+    let hit = match judge_hit(&state, &link, &method, &headers).await {
+        Ok(Some(hit)) => hit,
         Ok(None) => return not_found(),
-        Err(error) => return refused(error),
+        Err(refusal) => return refused(refusal),
+    };
+    if link.target == TRAP_LINK {
+        let recorded = record(
+            &state,
+            &link,
+            EventKind::Click,
+            "__click",
+            hit.data(&format!("campaign:{} trap", link.campaign)),
+            hit.counted(&link),
+        )
+        .await;
+        return match recorded {
+            Ok(()) => (StatusCode::OK, Html("")).into_response(),
+            Err(refusal) => refused(refusal),
+        };
+    }
+    let Some(destination) = hit.url.clone() else {
+        return not_found();
     };
     let Some(location) = landing(&state, &link, &destination) else {
         return not_found();
     };
-    let verdict = machine_reason(&state, &link, &method, &headers).await;
-    let counted = state
-        .store
-        .record_link_click(
-            link.account,
-            link.campaign,
-            link.target,
-            link.contact,
-            verdict,
-            state.now(),
-        )
-        .await;
-    if let Err(error) = counted {
-        return refused(error);
-    }
-    let data = match verdict {
-        Some(reason) => format!("{destination} machine:{reason}"),
-        None => destination.clone(),
-    };
-    if let Err(refusal) = record(&state, &link, EventKind::Click, "__click", data).await {
+    let recorded = record(
+        &state,
+        &link,
+        EventKind::Click,
+        "__click",
+        hit.data(&destination),
+        hit.counted(&link),
+    )
+    .await;
+    if let Err(refusal) = recorded {
         return refused(refusal);
     }
-    if verdict.is_none() {
+    if hit.machine.is_none() {
         let applied = state
             .store
             .apply_link_actions(
@@ -200,26 +271,22 @@ async fn open(
         .open_link(&token)
         .filter(|l| l.target == OPEN_PIXEL)
     {
-        let verdict = machine_reason(&state, &link, &method, &headers).await;
-        let counted = state
-            .store
-            .record_link_click(
-                link.account,
-                link.campaign,
-                OPEN_POSITION,
-                link.contact,
-                verdict,
-                state.now(),
+        let recorded = async {
+            let Some(hit) = judge_hit(&state, &link, &method, &headers).await? else {
+                return Ok(());
+            };
+            let data = hit.data(&format!("campaign:{}", link.campaign));
+            record(
+                &state,
+                &link,
+                EventKind::Open,
+                "__open",
+                data,
+                hit.counted(&link),
             )
-            .await;
-        if let Err(error) = counted {
-            tracing::warn!(error = ?error, "an open was not counted");
-        }
-        let data = match verdict {
-            Some(reason) => format!("campaign:{} machine:{reason}", link.campaign),
-            None => format!("campaign:{}", link.campaign),
+            .await
         };
-        if let Err(refusal) = record(&state, &link, EventKind::Open, "__open", data).await {
+        if let Err(refusal) = recorded.await {
             tracing::warn!(reason = %refusal.reason, "an open was not recorded");
         }
     }
@@ -271,7 +338,21 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
             )
             .await?;
         let data = format!("campaign:{} list:{}", campaign.id, campaign.list);
-        record(&state, &link, EventKind::Unsubscribe, "__unsubscribe", data).await
+        let hit = LinkHit {
+            campaign: campaign.id,
+            position: UNSUBSCRIBE,
+            machine: None,
+            machine_since: None,
+        };
+        record(
+            &state,
+            &link,
+            EventKind::Unsubscribe,
+            "__unsubscribe",
+            data,
+            hit,
+        )
+        .await
     }
     .await;
     match outcome {

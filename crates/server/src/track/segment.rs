@@ -292,6 +292,7 @@ fn check(
         device: None,
         data: None,
         message_id,
+        link: None,
         occurred_at,
     };
     let kind: &'static str = match kind {

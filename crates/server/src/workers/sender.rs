@@ -1,5 +1,5 @@
 //! The campaign sender: claims due sends, renders each message for its recipient (personalization,
-//! tracked links, the open pixel, the unsubscribe link) and hands it to the [`Mailer`]. A send is
+//! tracked links, the hidden trap link, the open pixel, the unsubscribe link) and hands it to the [`Mailer`]. A send is
 //! marked as being handed over before the message leaves and as sent after, so a restart resumes
 //! where it stopped and nobody gets a campaign twice. Transient failures are retried with
 //! backoff; permanent ones mark the contact bounced on the campaign's list.
@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::{watch, Notify};
-use tracklane_core::cid::{LinkSubject, TokenKey, OPEN_PIXEL, UNSUBSCRIBE};
-use tracklane_core::links::rewrite_links;
+use tracklane_core::cid::{LinkSubject, TokenKey, OPEN_PIXEL, TRAP_LINK, UNSUBSCRIBE};
+use tracklane_core::links::{add_trap_link, rewrite_links};
 use tracklane_core::template::{render, Part, Recipient};
 use tracklane_core::time::Timestamp;
 use tracklane_store::sends::{Send, SendOutcome};
@@ -149,8 +149,9 @@ impl Sender {
             events: data.events,
         };
         let unsubscribe = self.link_url(send, "u", UNSUBSCRIBE)?;
+        let settings = self.store.email_settings(send.account).await?;
         let mut html = message.html.clone();
-        if campaign.track_links && !html.is_empty() {
+        if settings.track_links && campaign.track_links && !html.is_empty() {
             let mut failed = None;
             html = rewrite_links(&html, |link| {
                 let target = i64::try_from(link.position).unwrap_or(i64::MAX);
@@ -162,6 +163,10 @@ impl Sender {
             .context("rewriting the message's links")?;
             if let Some(error) = failed {
                 return Err(error);
+            }
+            if settings.scanner.trap_link {
+                let trap = self.link_url(send, "l", TRAP_LINK)?;
+                html = add_trap_link(&html, &trap).context("adding the trap link")?;
             }
             let pixel = self.link_url(send, "o", OPEN_PIXEL)?;
             html.push_str(&format!(

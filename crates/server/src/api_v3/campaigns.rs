@@ -1,0 +1,258 @@
+//! `/campaigns`: ActiveCampaign's list and get endpoints in its shapes, with the counters
+//! (`send_amt`, `opens`, `uniquelinkclicks`, ...) from what recipients did, and Tracklane's own
+//! documented `POST`s to create and send one (AC's public API has none).
+//!
+//! People's opens and clicks only are counted; `machineHits` (Tracklane's) counts those the
+//! scanner rules took for a machine's. `uniquelinkclicks` and `subscriberclicks` are both the
+//! people who clicked a link; `send_amt` counts messages handed over.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tracklane_core::ids::{AccountId, CampaignId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::links::find_links;
+use tracklane_core::message::{Campaign, CampaignInput};
+use tracklane_store::link_clicks::CampaignCounters;
+use tracklane_store::Model;
+
+use super::error::{reference_error, ApiError};
+use super::extract::{path_id, ApiJson, ApiQuery, LooseId};
+use super::render::{links, meta};
+use crate::state::AppState;
+
+/// The campaign routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/campaigns", post(create_campaign).get(list_campaigns))
+        .route("/campaigns/{id}", get(show_campaign))
+        .route("/campaigns/{id}/send", post(send_campaign))
+        .route("/campaigns/{id}/links", get(campaign_links))
+}
+
+/// `campaigns` in AC's shape, each with its counters.
+async fn campaigns_json(
+    state: &AppState,
+    account: AccountId,
+    campaigns: &[Campaign],
+) -> Result<Vec<Value>, ApiError> {
+    let ids: Vec<CampaignId> = campaigns.iter().map(|c| c.id).collect();
+    let counters = state.store.campaign_counters(account, &ids).await?;
+    let base = &state.settings.public_url;
+    Ok(campaigns
+        .iter()
+        .map(|c| campaign_json(c, &counters.get(&c.id).copied().unwrap_or_default(), base))
+        .collect())
+}
+
+/// One campaign in AC's shape, with its counters.
+async fn one_campaign_json(
+    state: &AppState,
+    account: AccountId,
+    campaign: Campaign,
+) -> Result<Value, ApiError> {
+    let mut all = campaigns_json(state, account, std::slice::from_ref(&campaign)).await?;
+    Ok(all.pop().unwrap_or_default())
+}
+
+/// A campaign in AC's shape, with its counters.
+pub fn campaign_json(campaign: &Campaign, counters: &CampaignCounters, base: &str) -> Value {
+    let zero = "0";
+    let count = |n: i64| n.to_string();
+    json!({
+        "type": "single",
+        "userid": "1",
+        "segmentid": "0",
+        "bounceid": "-1",
+        "realcid": "0",
+        "sendid": "0",
+        "threadid": "0",
+        "seriesid": "0",
+        "formid": "0",
+        "basetemplateid": "0",
+        "basemessageid": campaign.message.to_string(),
+        "addressid": "0",
+        "source": "api",
+        "name": campaign.name,
+        "cdate": campaign.created_at.to_api(),
+        "mdate": campaign.updated_at.to_api(),
+        "sdate": null,
+        "ldate": null,
+        "send_amt": count(counters.sent),
+        "total_amt": count(counters.total),
+        "opens": count(counters.opens),
+        "uniqueopens": count(counters.unique_opens),
+        "linkclicks": count(counters.clicks),
+        "uniquelinkclicks": count(counters.unique_clicks),
+        "subscriberclicks": count(counters.unique_clicks),
+        "forwards": zero,
+        "uniqueforwards": zero,
+        "hardbounces": count(counters.bounced),
+        "softbounces": zero,
+        "unsubscribes": count(counters.unsubscribes),
+        "unsubreasons": zero,
+        "updates": zero,
+        "socialshares": zero,
+        "replies": zero,
+        "uniquereplies": zero,
+        "status": campaign.status.code().to_string(),
+        "public": "1",
+        "tracklinks": if campaign.track_links { "all" } else { "none" },
+        "tracklinksanalytics": "0",
+        "trackreads": "1",
+        "trackreadsanalytics": "0",
+        "htmlunsub": "1",
+        "textunsub": "1",
+        "recurring": "",
+        "willrecur": "0",
+        "split_type": "even",
+        "schedule": "0",
+        "scheduleddate": null,
+        "listid": campaign.list.to_string(),
+        "links": links(
+            base,
+            &format!("campaigns/{}", campaign.id),
+            &["user", "automation", "campaignMessage", "campaignMessages", "links", "campaignLists"],
+        ),
+        "id": campaign.id.to_string(),
+        "user": "1",
+        "automation": null,
+        "machineHits": count(counters.machine_hits),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct CampaignEnvelope {
+    campaign: Option<CampaignBody>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CampaignBody {
+    name: Option<String>,
+    message: Option<LooseId>,
+    list: Option<LooseId>,
+    tracklinks: Option<String>,
+}
+
+/// `POST /campaigns` (Tracklane's): 201, a draft sending `message` to `list`.
+async fn create_campaign(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    ApiJson(body): ApiJson<CampaignEnvelope>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = body.campaign.ok_or_else(|| Invalid::missing("campaign"))?;
+    let input = CampaignInput {
+        name: body.name,
+        message: body.message.map(|m| m.id("message")).transpose()?,
+        list: body.list.map(|l| l.id("list")).transpose()?,
+        track_links: body.tracklinks,
+    };
+    let campaign = state
+        .store
+        .create_campaign(account, input.into_draft()?, state.now())
+        .await
+        .map_err(reference_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"campaign": one_campaign_json(&state, account, campaign).await?})),
+    ))
+}
+
+/// `POST /campaigns/{id}/send` (Tracklane's): starts a draft campaign. Its links are recorded
+/// (when tracked) and a send is queued for every contact subscribed to its list; answers
+/// `{"campaign": ..., "queued": N}`. Sending a campaign twice is refused (422).
+async fn send_campaign(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = CampaignId(path_id(&id, Model::Campaign)?);
+    let campaign = state.store.existing_campaign(account, id).await?;
+    let message = state
+        .store
+        .existing_message(account, campaign.message)
+        .await?;
+    let tracked = campaign.track_links && state.store.email_settings(account).await?.track_links;
+    let links = if tracked {
+        find_links(&message.html).map_err(|error| Invalid::bad_value("html", error.to_string()))?
+    } else {
+        Vec::new()
+    };
+    let queued = state
+        .store
+        .start_campaign(account, id, &links, state.now())
+        .await?;
+    state.sending.notify_one();
+    let campaign = state.store.existing_campaign(account, id).await?;
+    Ok(Json(json!({
+        "campaign": one_campaign_json(&state, account, campaign).await?,
+        "queued": queued,
+    })))
+}
+
+/// `GET /campaigns/{id}/links`: the campaign's tracked links and the open pixel ("Read
+/// Tracker") in AC's shape, with Tracklane's counts beside: `clicks` and `uniqueClicks` by people,
+/// `machineClicks` by scanners and bots (kept out of the other two).
+async fn campaign_links(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = CampaignId(path_id(&id, Model::Campaign)?);
+    let campaign = state.store.existing_campaign(account, id).await?;
+    let base = &state.settings.public_url;
+    let stats = state.store.link_stats(account, id).await?;
+    let links: Vec<Value> = stats
+        .iter()
+        .map(|link| {
+            json!({
+                "campaignid": campaign.id.to_string(),
+                "messageid": campaign.message.to_string(),
+                "link": link.url,
+                "name": link.text,
+                "ref": "",
+                "tracked": "1",
+                "links": {
+                    "campaign": format!("{base}/api/3/campaigns/{}", campaign.id),
+                    "message": format!("{base}/api/3/messages/{}", campaign.message),
+                },
+                "id": link.id.to_string(),
+                "campaign": campaign.id.to_string(),
+                "message": campaign.message.to_string(),
+                "clicks": link.clicks,
+                "uniqueClicks": link.unique_clicks,
+                "machineClicks": link.machine_clicks,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "links": links })))
+}
+
+/// `GET /campaigns`: newest first.
+async fn list_campaigns(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    query: ApiQuery,
+) -> Result<Json<Value>, ApiError> {
+    let listed = state.store.campaigns(account, query.page()?).await?;
+    Ok(Json(json!({
+        "campaigns": campaigns_json(&state, account, &listed.items).await?,
+        "meta": meta(listed.total),
+    })))
+}
+
+/// `GET /campaigns/{id}`.
+async fn show_campaign(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = CampaignId(path_id(&id, Model::Campaign)?);
+    let campaign = state.store.existing_campaign(account, id).await?;
+    Ok(Json(
+        json!({"campaign": one_campaign_json(&state, account, campaign).await?}),
+    ))
+}

@@ -1,0 +1,97 @@
+//! `/emailSettings` (Tracklane's own): whether the account's campaign links are tracked, and the
+//! scanner rules that tell a machine's clicks and opens from a person's
+//! ([`tracklane_core::scanner::ScannerRules`]). `PUT` changes the keys it names and keeps the
+//! others:
+//!
+//! ```json
+//! {"emailSettings": {"trackLinks": true, "scannerRules": {"knownAgents": true,
+//!   "knownNetworks": true, "networks": ["203.0.113.0/24"], "headRequests": true,
+//!   "secondsAfterDelivery": 10, "allLinksWithinMs": 1000, "trapLink": true}}}
+//! ```
+//!
+//! `null` switches the two timed rules off.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use tracklane_core::ids::AccountId;
+use tracklane_core::invalid::Invalid;
+use tracklane_core::scanner::ScannerRules;
+use tracklane_store::email_settings::EmailSettings;
+
+use super::error::ApiError;
+use super::extract::ApiJson;
+use crate::state::AppState;
+
+/// The email settings routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/emailSettings", get(show).put(change).post(change))
+}
+
+fn settings_json(settings: &EmailSettings) -> Json<Value> {
+    Json(json!({"emailSettings": {
+        "trackLinks": settings.track_links,
+        "scannerRules": settings.scanner,
+    }}))
+}
+
+/// `GET /emailSettings`.
+async fn show(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(settings_json(&state.store.email_settings(account).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EmailSettingsEnvelope {
+    email_settings: Option<EmailSettingsBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EmailSettingsBody {
+    track_links: Option<bool>,
+    scanner_rules: Option<Map<String, Value>>,
+}
+
+/// `PUT /emailSettings`: changes the settings named, answers all of them.
+async fn change(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    ApiJson(body): ApiJson<EmailSettingsEnvelope>,
+) -> Result<Json<Value>, ApiError> {
+    let body = body
+        .email_settings
+        .ok_or_else(|| Invalid::missing("emailSettings"))?;
+    let mut settings = state.store.email_settings(account).await?;
+    if let Some(track_links) = body.track_links {
+        settings.track_links = track_links;
+    }
+    if let Some(changes) = body.scanner_rules {
+        settings.scanner = changed_rules(&settings.scanner, changes)?;
+    }
+    state
+        .store
+        .set_email_settings(account, &settings, state.now())
+        .await?;
+    state.gate.forget(account);
+    Ok(settings_json(&settings))
+}
+
+/// `current` with the rules named in `changes` replaced.
+fn changed_rules(
+    current: &ScannerRules,
+    changes: Map<String, Value>,
+) -> Result<ScannerRules, Invalid> {
+    let mut rules = match serde_json::to_value(current) {
+        Ok(Value::Object(rules)) => rules,
+        _ => Map::new(),
+    };
+    rules.extend(changes);
+    serde_json::from_value(Value::Object(rules))
+        .map_err(|error| Invalid::bad_value("scannerRules", error.to_string()))
+}

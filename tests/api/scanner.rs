@@ -1,0 +1,303 @@
+//! Telling a mail scanner's clicks from a person's: the hidden trap link, every link clicked at
+//! once, and the per-account email settings that switch rules and link tracking.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tracklane_core::time::Timestamp;
+use tracklane_e2e::{both_engines, TestApp};
+
+use crate::sending::{
+    contact, no_redirects, outbox, read, subscribe, tracked_urls, TRAP_ATTRIBUTES,
+};
+
+const PERSON: &str =
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Safari/605.1.15";
+const SHOES: &str = "https://shop.example/shoes";
+const HATS: &str = "https://shop.example/hats";
+
+/// A campaign with two links (clicking shoes tags the contact `shoes`) sent to one contact.
+struct Campaign {
+    id: String,
+    contact: String,
+    html: String,
+}
+
+async fn send_two_links(app: &TestApp) -> Campaign {
+    let contact = contact(app, "dana@example.com", "Dana").await;
+    let list = app
+        .post("/api/3/lists", json!({"list": {"name": "Shop"}}))
+        .await
+        .body["list"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    subscribe(app, &list, &contact, 1).await;
+    let html = format!(
+        "<html><body><a href=\"{SHOES}\">Shoes</a> <a href=\"{HATS}\">Hats</a></body></html>"
+    );
+    let message = app
+        .post(
+            "/api/3/messages",
+            json!({"message": {"subject": "New in", "fromemail": "shop@example.com", "html": html}}),
+        )
+        .await
+        .body["message"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = app
+        .post(
+            "/api/3/campaigns",
+            json!({"campaign": {"name": "New in", "message": message, "list": list}}),
+        )
+        .await
+        .body["campaign"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tag = app
+        .post("/api/3/tags", json!({"tag": {"tag": "shoes"}}))
+        .await
+        .body["tag"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let action = app
+        .post(
+            &format!("/api/3/campaigns/{id}/linkActions"),
+            json!({"linkAction": {"link": SHOES, "action": "add_tag", "target": tag}}),
+        )
+        .await;
+    assert_eq!(action.status, 201, "{}", action.text);
+    let sent = app
+        .post(&format!("/api/3/campaigns/{id}/send"), json!({}))
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.text);
+    let html = read(&outbox(app, 1).await[0]).html;
+    Campaign { id, contact, html }
+}
+
+/// Follows `url` as a person's browser would; answers the status.
+async fn follow(url: &str) -> u16 {
+    let answer = no_redirects()
+        .get(url)
+        .header("user-agent", PERSON)
+        .send()
+        .await
+        .unwrap();
+    answer.status().as_u16()
+}
+
+async fn tags_of(app: &TestApp, contact: &str) -> usize {
+    let tags = app
+        .get(&format!("/api/3/contacts/{contact}/contactTags"))
+        .await;
+    tags.body["contactTags"].as_array().unwrap().len()
+}
+
+/// The link statistics: `(clicks, uniqueClicks, machineClicks)` of `url`.
+async fn stats_of(app: &TestApp, campaign: &str, url: &str) -> (i64, i64, i64) {
+    let stats = app.get(&format!("/api/3/campaigns/{campaign}/links")).await;
+    let link = stats.body["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["link"] == url)
+        .cloned()
+        .unwrap();
+    let count = |name: &str| link[name].as_i64().unwrap();
+    (
+        count("clicks"),
+        count("uniqueClicks"),
+        count("machineClicks"),
+    )
+}
+
+/// The values of the contact's `__click` entries, oldest first.
+async fn clicks_on_timeline(app: &TestApp, contact: &str) -> Vec<String> {
+    let timeline = app
+        .get(&format!("/api/3/contacts/{contact}/trackingLogs"))
+        .await;
+    let mut clicks: Vec<String> = timeline.body["trackingLogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["type"] == "__click")
+        .map(|l| l["value"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    clicks.reverse();
+    clicks
+}
+
+/// The hidden trap link in `html`.
+fn trap_url(html: &str) -> String {
+    let end = html.find(TRAP_ATTRIBUTES).expect("a trap link");
+    let start = html[..end].rfind('"').unwrap() + 1;
+    html[start..end].to_owned()
+}
+
+async fn the_trap_link_unmasks_a_scanner(app: TestApp) {
+    let campaign = send_two_links(&app).await;
+    let trap = trap_url(&campaign.html);
+    let body = campaign.html.find("<body>").unwrap();
+    assert!(
+        campaign.html[body..].starts_with(&format!("<body><a href=\"{trap}\"")),
+        "the trap opens the body, before every other link: {}",
+        campaign.html
+    );
+    let links = tracked_urls(&app, &campaign.html, "l");
+    assert_eq!(links.len(), 2, "the trap is not one of the message's links");
+    app.clock.advance(Duration::from_secs(120));
+
+    assert_eq!(follow(&trap).await, 200, "the trap answers an empty page");
+    assert_eq!(
+        follow(&links[0]).await,
+        302,
+        "a scanner is still redirected"
+    );
+    assert_eq!(
+        tags_of(&app, &campaign.contact).await,
+        0,
+        "but runs no action"
+    );
+    assert_eq!(stats_of(&app, &campaign.id, SHOES).await, (0, 0, 1));
+
+    app.clock.advance(Duration::from_secs(61));
+    assert_eq!(follow(&links[0]).await, 302);
+    assert_eq!(
+        tags_of(&app, &campaign.contact).await,
+        1,
+        "the person's click acts"
+    );
+    assert_eq!(stats_of(&app, &campaign.id, SHOES).await, (1, 1, 1));
+    assert_eq!(
+        clicks_on_timeline(&app, &campaign.contact).await,
+        [
+            format!("campaign:{} trap machine:trap_link", campaign.id),
+            format!("{SHOES} machine:trap_link"),
+            SHOES.to_owned(),
+        ],
+        "each decision is on the timeline"
+    );
+}
+
+async fn every_link_clicked_at_once_is_a_machine(app: TestApp) {
+    let changed = app
+        .put(
+            "/api/3/emailSettings",
+            json!({"emailSettings": {"scannerRules": {"trapLink": false}}}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let campaign = send_two_links(&app).await;
+    assert!(
+        !campaign.html.contains(TRAP_ATTRIBUTES),
+        "no trap link when its rule is off"
+    );
+    let links = tracked_urls(&app, &campaign.html, "l");
+    app.clock.advance(Duration::from_secs(120));
+
+    assert_eq!(follow(&links[0]).await, 302);
+    assert_eq!(stats_of(&app, &campaign.id, SHOES).await, (1, 1, 0));
+    app.clock.advance(Duration::from_millis(400));
+    assert_eq!(follow(&links[1]).await, 302);
+    assert_eq!(
+        stats_of(&app, &campaign.id, HATS).await,
+        (0, 0, 1),
+        "the last link of the burst"
+    );
+    assert_eq!(
+        stats_of(&app, &campaign.id, SHOES).await,
+        (0, 0, 1),
+        "the burst's first click is a machine's too"
+    );
+    let shown = app.get(&format!("/api/3/campaigns/{}", campaign.id)).await;
+    assert_eq!(shown.body["campaign"]["uniquelinkclicks"], "0");
+    assert_eq!(shown.body["campaign"]["machineHits"], "2");
+    let timeline = clicks_on_timeline(&app, &campaign.contact).await;
+    assert_eq!(timeline[1], format!("{HATS} machine:every_link_at_once"));
+
+    app.clock.advance(Duration::from_secs(5));
+    assert_eq!(follow(&links[1]).await, 302);
+    assert_eq!(
+        stats_of(&app, &campaign.id, HATS).await,
+        (1, 1, 1),
+        "a later click is a person's"
+    );
+}
+
+async fn email_settings_are_checked_and_kept_per_account(app: TestApp) {
+    let defaults = app.get("/api/3/emailSettings").await;
+    assert_eq!(defaults.status, 200, "{}", defaults.text);
+    let settings = &defaults.body["emailSettings"];
+    assert_eq!(settings["trackLinks"], true);
+    assert_eq!(settings["scannerRules"]["secondsAfterDelivery"], 10);
+    assert_eq!(settings["scannerRules"]["trapLink"], true);
+
+    let changed = app
+        .put(
+            "/api/3/emailSettings",
+            json!({"emailSettings": {"scannerRules": {"allLinksWithinMs": null, "networks": ["203.0.113.0/24"]}}}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let rules = &changed.body["emailSettings"]["scannerRules"];
+    assert_eq!(rules["allLinksWithinMs"], json!(null));
+    assert_eq!(rules["networks"], json!(["203.0.113.0/24"]));
+    assert_eq!(rules["knownAgents"], true, "the rules not named are kept");
+
+    let refused = [
+        json!({"emailSettings": {"scannerRules": {"trap": true}}}),
+        json!({"emailSettings": {"scannerRules": {"knownAgents": "yes"}}}),
+        json!({"emailSettings": {"scannerRules": {"networks": ["not a network"]}}}),
+        json!({"emailSettings": {"scannerRules": {"secondsAfterDelivery": -1}}}),
+        json!({"emailSettings": {"trackLinks": 1}}),
+        json!({"emailSettings": {"tracklinks": false}}),
+        json!({}),
+    ];
+    for body in refused {
+        let answer = app.put("/api/3/emailSettings", body.clone()).await;
+        assert_eq!(answer.status, 422, "{body}: {}", answer.text);
+        assert!(answer.body["errors"].is_array(), "{}", answer.text);
+    }
+    let kept = app.get("/api/3/emailSettings").await;
+    assert_eq!(kept.body, changed.body, "refusals change nothing");
+
+    let other = app
+        .store
+        .create_account("Other", Timestamp::now())
+        .await
+        .unwrap();
+    let other_key = secrecy::ExposeSecret::expose_secret(&other.api_key).to_owned();
+    let theirs = app
+        .send("GET", "/api/3/emailSettings", Some(&other_key), None)
+        .await;
+    assert_eq!(
+        theirs.body["emailSettings"]["scannerRules"]["networks"],
+        json!([]),
+        "another account keeps its own"
+    );
+
+    let off = app
+        .put(
+            "/api/3/emailSettings",
+            json!({"emailSettings": {"trackLinks": false}}),
+        )
+        .await;
+    assert_eq!(off.status, 200, "{}", off.text);
+    let campaign = send_two_links(&app).await;
+    assert!(campaign.html.contains(SHOES) && campaign.html.contains(HATS));
+    assert!(
+        !campaign.html.contains(&format!("{}/l/", app.address))
+            && !campaign.html.contains(&format!("{}/o/", app.address)),
+        "no tracking when the account switches it off: {}",
+        campaign.html
+    );
+}
+
+both_engines!(
+    the_trap_link_unmasks_a_scanner,
+    every_link_clicked_at_once_is_a_machine,
+    email_settings_are_checked_and_kept_per_account,
+);
