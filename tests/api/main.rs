@@ -7,6 +7,7 @@ mod contacts;
 mod events;
 mod fields;
 mod lists;
+mod mail;
 mod messages;
 mod nodes;
 mod ops;

@@ -4,9 +4,11 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tracklane_e2e::{both_engines, TestApp};
+use tracklane_e2e::{both_engines, wait_for_files, TestApp};
 
-async fn contact(app: &TestApp, email: &str, first: &str) -> String {
+use crate::mail::{no_redirects, read, tracked_url, Mail};
+
+pub(crate) async fn contact(app: &TestApp, email: &str, first: &str) -> String {
     let answer = app
         .post(
             "/api/3/contacts",
@@ -16,7 +18,7 @@ async fn contact(app: &TestApp, email: &str, first: &str) -> String {
     answer.body["contact"]["id"].as_str().unwrap().to_owned()
 }
 
-async fn subscribe(app: &TestApp, list: &str, contact: &str, status: i64) {
+pub(crate) async fn subscribe(app: &TestApp, list: &str, contact: &str, status: i64) {
     let answer = app
         .post(
             "/api/3/contactLists",
@@ -29,54 +31,11 @@ async fn subscribe(app: &TestApp, list: &str, contact: &str, status: i64) {
 /// The outbox's messages once there are `count` of them (waiting up to 20 s).
 async fn outbox(app: &TestApp, count: usize) -> Vec<Vec<u8>> {
     let dir = app.data_dir().join("outbox");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let files: Vec<_> = std::fs::read_dir(&dir)
-            .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        let mails: Vec<_> = files
-            .iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            .collect();
-        if mails.len() >= count {
-            return mails.iter().map(|p| std::fs::read(p).unwrap()).collect();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {count} messages in the outbox",
-            mails.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-struct Mail {
-    to: String,
-    subject: String,
-    unsubscribe: String,
-    html: String,
-    text: String,
-}
-
-fn read(raw: &[u8]) -> Mail {
-    use mailparse::MailHeaderMap;
-    let parsed = mailparse::parse_mail(raw).unwrap();
-    let header = |name: &str| parsed.headers.get_first_value(name).unwrap_or_default();
-    let part = |kind: &str| {
-        parsed
-            .subparts
-            .iter()
-            .find(|p| p.ctype.mimetype == kind)
-            .map(|p| p.get_body().unwrap())
-            .unwrap_or_default()
-    };
-    Mail {
-        to: header("To"),
-        subject: header("Subject"),
-        unsubscribe: header("List-Unsubscribe"),
-        html: part("text/html"),
-        text: part("text/plain"),
-    }
+    wait_for_files(&dir, count, Duration::from_secs(20), |path| {
+        path.extension().is_some_and(|e| e == "eml")
+    })
+    .await
+    .unwrap_or_else(|found| panic!("{found} of {count} messages in the outbox"))
 }
 
 /// A sent campaign: the two messages in the outbox and the ids involved.
@@ -283,22 +242,6 @@ async fn a_campaign_reaches_each_subscribed_contact_once(app: TestApp) {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(outbox(&app, 2).await.len(), 2, "nobody twice");
-}
-
-/// The first `{address}/{kind}/...` URL in `html`.
-fn tracked_url(app: &TestApp, html: &str, kind: &str) -> String {
-    let start = html
-        .find(&format!("{}/{kind}/", app.address))
-        .expect("a tracked URL");
-    let rest = &html[start..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 async fn clicks_opens_and_unsubscribes_are_recorded(app: TestApp) {

@@ -1,0 +1,57 @@
+//! Reading the mail a campaign sent, wherever it landed (the outbox, an SMTP sink), and
+//! following its tracked URLs as a recipient's browser would.
+
+use tracklane_e2e::TestApp;
+
+/// One received message, parsed.
+pub struct Mail {
+    /// The `To` header.
+    pub to: String,
+    /// The `Subject` header, decoded.
+    pub subject: String,
+    /// The `List-Unsubscribe` header.
+    pub unsubscribe: String,
+    /// The `text/html` part.
+    pub html: String,
+    /// The `text/plain` part.
+    pub text: String,
+}
+
+/// Parses a raw message.
+pub fn read(raw: &[u8]) -> Mail {
+    use mailparse::MailHeaderMap;
+    let parsed = mailparse::parse_mail(raw).unwrap();
+    let header = |name: &str| parsed.headers.get_first_value(name).unwrap_or_default();
+    let part = |kind: &str| {
+        parsed
+            .subparts
+            .iter()
+            .find(|p| p.ctype.mimetype == kind)
+            .map(|p| p.get_body().unwrap())
+            .unwrap_or_default()
+    };
+    Mail {
+        to: header("To"),
+        subject: header("Subject"),
+        unsubscribe: header("List-Unsubscribe"),
+        html: part("text/html"),
+        text: part("text/plain"),
+    }
+}
+
+/// The first `{address}/{kind}/...` URL in `html`.
+pub fn tracked_url(app: &TestApp, html: &str, kind: &str) -> String {
+    let start = html
+        .find(&format!("{}/{kind}/", app.address))
+        .expect("a tracked URL");
+    let rest = &html[start..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// An HTTP client that shows redirects instead of following them.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
