@@ -9,10 +9,12 @@
 //! # Layout
 //! - [`TestApp`]: one server, its keys, and HTTP helpers answering [`Answer`]s.
 //! - [`postgres`]: the throwaway cluster.
+//! - [`smtp`]: a real SMTP server on localhost that keeps what it receives ([`SmtpSink`]).
 //! - [`wait_for_files`]: waits for mail to land in a folder (the outbox, a Maildir).
 //! - [`both_engines!`]: runs each test function once per engine.
 
 pub mod postgres;
+pub mod smtp;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,6 +30,8 @@ use tracklane_server::startup::Application;
 use tracklane_server::state::ManualClock;
 use tracklane_server::workers::retention::Retention;
 use tracklane_store::Store;
+
+pub use smtp::SmtpSink;
 
 /// A storage engine to test against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
