@@ -11,10 +11,22 @@ pub struct Mail {
     pub subject: String,
     /// The `List-Unsubscribe` header.
     pub unsubscribe: String,
+    /// Every header, in order, values decoded.
+    pub headers: Vec<(String, String)>,
     /// The `text/html` part.
     pub html: String,
     /// The `text/plain` part.
     pub text: String,
+}
+
+impl Mail {
+    /// The first value of the header `name` (any case), or `""`.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map_or("", |(_, value)| value.as_str())
+    }
 }
 
 /// Parses a raw message.
@@ -34,6 +46,11 @@ pub fn read(raw: &[u8]) -> Mail {
         to: header("To"),
         subject: header("Subject"),
         unsubscribe: header("List-Unsubscribe"),
+        headers: parsed
+            .headers
+            .iter()
+            .map(|h| (h.get_key(), h.get_value()))
+            .collect(),
         html: part("text/html"),
         text: part("text/plain"),
     }

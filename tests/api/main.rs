@@ -12,5 +12,6 @@ mod messages;
 mod nodes;
 mod ops;
 mod sending;
+mod smtp;
 mod tags;
 mod tracking;
