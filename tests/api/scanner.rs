@@ -7,9 +7,8 @@ use serde_json::json;
 use tracklane_core::time::Timestamp;
 use tracklane_e2e::{both_engines, TestApp};
 
-use crate::sending::{
-    contact, no_redirects, outbox, read, subscribe, tracked_urls, TRAP_ATTRIBUTES,
-};
+use crate::mail::{no_redirects, read, tracked_urls, TRAP_ATTRIBUTES};
+use crate::sending::{contact, outbox, subscribe};
 
 const PERSON: &str =
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Safari/605.1.15";

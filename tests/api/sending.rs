@@ -4,7 +4,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tracklane_e2e::{both_engines, TestApp};
+use tracklane_e2e::{both_engines, wait_for_files, TestApp};
+
+use crate::mail::{no_redirects, read, tracked_url, Mail};
 
 pub(crate) async fn contact(app: &TestApp, email: &str, first: &str) -> String {
     let answer = app
@@ -29,54 +31,11 @@ pub(crate) async fn subscribe(app: &TestApp, list: &str, contact: &str, status: 
 /// The outbox's messages once there are `count` of them (waiting up to 20 s).
 pub(crate) async fn outbox(app: &TestApp, count: usize) -> Vec<Vec<u8>> {
     let dir = app.data_dir().join("outbox");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let files: Vec<_> = std::fs::read_dir(&dir)
-            .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        let mails: Vec<_> = files
-            .iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            .collect();
-        if mails.len() >= count {
-            return mails.iter().map(|p| std::fs::read(p).unwrap()).collect();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {count} messages in the outbox",
-            mails.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-pub(crate) struct Mail {
-    pub(crate) to: String,
-    pub(crate) subject: String,
-    pub(crate) unsubscribe: String,
-    pub(crate) html: String,
-    pub(crate) text: String,
-}
-
-pub(crate) fn read(raw: &[u8]) -> Mail {
-    use mailparse::MailHeaderMap;
-    let parsed = mailparse::parse_mail(raw).unwrap();
-    let header = |name: &str| parsed.headers.get_first_value(name).unwrap_or_default();
-    let part = |kind: &str| {
-        parsed
-            .subparts
-            .iter()
-            .find(|p| p.ctype.mimetype == kind)
-            .map(|p| p.get_body().unwrap())
-            .unwrap_or_default()
-    };
-    Mail {
-        to: header("To"),
-        subject: header("Subject"),
-        unsubscribe: header("List-Unsubscribe"),
-        html: part("text/html"),
-        text: part("text/plain"),
-    }
+    wait_for_files(&dir, count, Duration::from_secs(20), |path| {
+        path.extension().is_some_and(|e| e == "eml")
+    })
+    .await
+    .unwrap_or_else(|found| panic!("{found} of {count} messages in the outbox"))
 }
 
 /// A sent campaign: the two messages in the outbox and the ids involved.
@@ -283,38 +242,6 @@ async fn a_campaign_reaches_each_subscribed_contact_once(app: TestApp) {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(outbox(&app, 2).await.len(), 2, "nobody twice");
-}
-
-/// The `{address}/{kind}/...` URLs in `html`, in order, the hidden trap link left out.
-pub(crate) fn tracked_urls(app: &TestApp, html: &str, kind: &str) -> Vec<String> {
-    let prefix = format!("{}/{kind}/", app.address);
-    html.match_indices(&prefix)
-        .map(|(start, _)| {
-            let rest = &html[start..];
-            let end = rest.find('"').unwrap();
-            (rest[..end].to_owned(), &rest[end..])
-        })
-        .filter(|(_, after)| !after.starts_with(TRAP_ATTRIBUTES))
-        .map(|(url, _)| url)
-        .collect()
-}
-
-/// The attributes that follow the trap link's href.
-pub(crate) const TRAP_ATTRIBUTES: &str = "\" style=\"display:none\" aria-hidden=\"true\"";
-
-/// The first `{address}/{kind}/...` URL in `html`, the trap link left out.
-pub(crate) fn tracked_url(app: &TestApp, html: &str, kind: &str) -> String {
-    tracked_urls(app, html, kind)
-        .into_iter()
-        .next()
-        .expect("a tracked URL")
-}
-
-pub(crate) fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 async fn clicks_opens_and_unsubscribes_are_recorded(app: TestApp) {

@@ -9,11 +9,16 @@
 //! # Layout
 //! - [`TestApp`]: one server, its keys, and HTTP helpers answering [`Answer`]s.
 //! - [`postgres`]: the throwaway cluster.
+//! - [`smtp`]: a real SMTP server on localhost that keeps what it receives ([`SmtpSink`]).
+//! - [`wait_for_files`]: waits for mail to land in a folder (the outbox, a Maildir).
 //! - [`both_engines!`]: runs each test function once per engine.
 
 pub mod postgres;
+pub mod smtp;
 
+use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -25,6 +30,8 @@ use tracklane_server::startup::Application;
 use tracklane_server::state::ManualClock;
 use tracklane_server::workers::retention::Retention;
 use tracklane_store::Store;
+
+pub use smtp::SmtpSink;
 
 /// A storage engine to test against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,6 +230,35 @@ impl Drop for TestApp {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+    }
+}
+
+/// The contents of the files in `dir` that `wanted` accepts, sorted by name, once there are at
+/// least `count` of them; waits up to `timeout`, polling without blocking the runtime. Fails
+/// with the number found when the time is up.
+pub async fn wait_for_files(
+    dir: &Path,
+    count: usize,
+    timeout: Duration,
+    wanted: impl Fn(&Path) -> bool,
+) -> Result<Vec<Vec<u8>>, usize> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|path| wanted(path));
+        if files.len() >= count {
+            files.sort();
+            return Ok(files
+                .iter()
+                .map(|path| std::fs::read(path).expect("a readable mail file"))
+                .collect());
+        }
+        if Instant::now() >= deadline {
+            return Err(files.len());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

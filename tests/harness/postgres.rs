@@ -160,7 +160,8 @@ fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
-fn free_port() -> Result<u16, String> {
+/// A port of localhost that nothing listens on (as of now).
+pub(crate) fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("a free port: {e}"))?;
     listener
         .local_addr()
