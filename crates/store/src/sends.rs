@@ -190,46 +190,48 @@ impl Store {
             .collect()
     }
 
-    /// Records how a claimed send went.
-    pub async fn finish_send(
+    /// Records how each of `finished` went, in one commit: sent, queued again for a retry, or
+    /// bounced (the contact is then marked bounced on the campaign's list).
+    pub async fn finish_sends(
         &self,
-        send: &Send,
-        outcome: &SendOutcome,
+        finished: &[(Send, SendOutcome)],
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
-        let (status, next, error, sent_at) = match outcome {
-            SendOutcome::Sent => (SendStatus::Sent, now, None, Some(now.0)),
-            SendOutcome::Retry { at, error } => {
-                (SendStatus::Queued, *at, Some(error.as_str()), None)
-            }
-            SendOutcome::Bounced { error } => {
-                (SendStatus::Bounced, now, Some(error.as_str()), None)
-            }
-        };
-        sqlx::query(
-            "UPDATE sends SET status = $1, next_attempt_at = $2, last_error = $3, sent_at = $4 \
-             WHERE id = $5",
-        )
-        .bind(status as i64)
-        .bind(next.0)
-        .bind(error)
-        .bind(sent_at)
-        .bind(send.id)
-        .execute(&mut *tx)
-        .await?;
-        if status == SendStatus::Bounced {
+        for (send, outcome) in finished {
+            let (status, next, error, sent_at) = match outcome {
+                SendOutcome::Sent => (SendStatus::Sent, now, None, Some(now.0)),
+                SendOutcome::Retry { at, error } => {
+                    (SendStatus::Queued, *at, Some(error.as_str()), None)
+                }
+                SendOutcome::Bounced { error } => {
+                    (SendStatus::Bounced, now, Some(error.as_str()), None)
+                }
+            };
             sqlx::query(
-                "UPDATE contact_lists SET status = $1, updated_at = $2 WHERE account_id = $3 \
-                 AND contact_id = $4 AND list_id = (SELECT list_id FROM campaigns WHERE id = $5)",
+                "UPDATE sends SET status = $1, next_attempt_at = $2, last_error = $3, sent_at = $4 \
+                 WHERE id = $5",
             )
-            .bind(ListStatus::Bounced.code())
-            .bind(now.0)
-            .bind(send.account.0)
-            .bind(send.contact.0)
-            .bind(send.campaign.0)
+            .bind(status as i64)
+            .bind(next.0)
+            .bind(error)
+            .bind(sent_at)
+            .bind(send.id)
             .execute(&mut *tx)
             .await?;
+            if status == SendStatus::Bounced {
+                sqlx::query(
+                    "UPDATE contact_lists SET status = $1, updated_at = $2 WHERE account_id = $3 \
+                     AND contact_id = $4 AND list_id = (SELECT list_id FROM campaigns WHERE id = $5)",
+                )
+                .bind(ListStatus::Bounced.code())
+                .bind(now.0)
+                .bind(send.account.0)
+                .bind(send.contact.0)
+                .bind(send.campaign.0)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(())

@@ -252,27 +252,22 @@ async fn sends_resume_after_a_stop_without_sending_twice() {
     assert_eq!(rest.len(), 2, "the uncertain send is not claimed again");
     assert!(rest.iter().all(|send| send.contact != first[0].contact));
     let later = Timestamp(now.0 + 60_000_000);
-    store
-        .finish_send(
-            &rest[0],
-            &SendOutcome::Retry {
+    let finished = [
+        (
+            rest[0],
+            SendOutcome::Retry {
                 at: later,
                 error: "451".into(),
             },
-            now,
-        )
-        .await
-        .unwrap();
-    store
-        .finish_send(
-            &rest[1],
-            &SendOutcome::Bounced {
+        ),
+        (
+            rest[1],
+            SendOutcome::Bounced {
                 error: "550".into(),
             },
-            now,
-        )
-        .await
-        .unwrap();
+        ),
+    ];
+    store.finish_sends(&finished, now).await.unwrap();
     assert!(
         store.claim_sends(10, now).await.unwrap().is_empty(),
         "the retry waits"
@@ -282,7 +277,7 @@ async fn sends_resume_after_a_stop_without_sending_twice() {
     assert_eq!(retried.len(), 1);
     assert_eq!(retried[0].attempts, 2);
     store
-        .finish_send(&retried[0], &SendOutcome::Sent, later)
+        .finish_sends(&[(retried[0], SendOutcome::Sent)], later)
         .await
         .unwrap();
     assert_eq!(store.complete_campaigns(later).await.unwrap(), 1);

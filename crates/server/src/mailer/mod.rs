@@ -43,6 +43,9 @@ pub const SMTP_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one SMTP command may take before the attempt counts as a (transient) failure.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The outbox's subfolder where messages are written before they are moved in whole.
+const PARTIAL_DIR: &str = ".partial";
+
 /// Sends messages. Cheap to clone; clones share the SMTP connection pool and the rate limit.
 #[derive(Clone)]
 pub struct Mailer {
@@ -100,14 +103,16 @@ impl Mailer {
         })
     }
 
-    /// A mailer writing each message as `<uuid>.eml` into `dir`, created if missing. No rate
-    /// limit: there is no server to protect.
+    /// A mailer writing each message as `<uuid>.eml` into `dir`, created if missing. A message
+    /// is written into `dir/.partial` first and moved into `dir` once whole, so that whoever
+    /// reads the outbox never sees half a message. No rate limit: there is no server to protect.
     pub fn outbox(dir: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the outbox folder {}", dir.display()))?;
+        let partial = dir.join(PARTIAL_DIR);
+        std::fs::create_dir_all(&partial)
+            .with_context(|| format!("creating the outbox folder {}", partial.display()))?;
         Ok(Self {
             transport: Transport::Outbox {
-                transport: AsyncFileTransport::new(dir),
+                transport: AsyncFileTransport::new(&partial),
                 dir: dir.to_owned(),
             },
             rate: RateLimit::per_second(0),
@@ -129,9 +134,17 @@ impl Mailer {
         self.rate.wait().await;
         let result = match &self.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(Into::into),
-            Transport::Outbox { transport, .. } => {
-                transport.send(message).await.map(drop).map_err(Into::into)
-            }
+            Transport::Outbox { transport, dir } => match transport.send(message).await {
+                Ok(id) => {
+                    let name = format!("{id}.eml");
+                    tokio::fs::rename(dir.join(PARTIAL_DIR).join(&name), dir.join(&name))
+                        .await
+                        .map_err(|error| {
+                            DeliveryError::Transient(format!("moving into the outbox: {error}"))
+                        })
+                }
+                Err(error) => Err(error.into()),
+            },
         };
         if let Err(error) = &result {
             tracing::debug!(%error, "delivery failed");

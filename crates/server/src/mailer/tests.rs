@@ -209,9 +209,12 @@ async fn the_outbox_holds_one_eml_file_per_message() {
     let files: Vec<_> = std::fs::read_dir(&outbox)
         .unwrap()
         .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file())
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(files[0].extension().unwrap(), "eml");
+    let partial = std::fs::read_dir(outbox.join(".partial")).unwrap().count();
+    assert_eq!(partial, 0, "the message was moved in whole");
     let raw = std::fs::read_to_string(&files[0]).unwrap();
     assert!(raw.contains("Subject: Spring sale\r\n"), "{raw}");
     assert!(raw.contains("To: ada@example.org\r\n"), "{raw}");

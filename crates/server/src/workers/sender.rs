@@ -4,28 +4,42 @@
 //! where it stopped and nobody gets a campaign twice. Transient failures are retried with
 //! backoff; permanent ones mark the contact bounced on the campaign's list.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::stream::{self, StreamExt};
 use tokio::sync::{watch, Notify};
 use tracklane_core::cid::{LinkSubject, TokenKey, OPEN_PIXEL, TRAP_LINK, UNSUBSCRIBE};
+use tracklane_core::ids::CampaignId;
 use tracklane_core::links::{add_trap_link, rewrite_links};
+use tracklane_core::message::{Campaign, Message};
 use tracklane_core::template::{render, Part, Recipient};
 use tracklane_core::time::Timestamp;
+use tracklane_store::email_settings::EmailSettings;
 use tracklane_store::sends::{Send, SendOutcome};
 use tracklane_store::Store;
 
 use crate::mailer::{backoff, Envelope, Mailer};
 use crate::state::Clock;
 
-/// Sends claimed at once.
-const CLAIM: i64 = 50;
+/// Sends claimed at once (a stop leaves at most this many "uncertain").
+const CLAIM: i64 = 100;
+/// Messages handed to the mailer at the same time (its SMTP pool keeps as many connections).
+const IN_FLIGHT: usize = crate::mailer::SMTP_POOL_SIZE as usize;
 /// How long the sender sleeps when there is nothing to send and nobody wakes it.
 const IDLE: Duration = Duration::from_secs(1);
 /// The merge tag replaced by the recipient's unsubscribe link.
 pub const UNSUBSCRIBE_TAG: &str = "%UNSUBSCRIBELINK%";
+
+/// A campaign's message and its account's email settings, read once per round.
+struct CampaignMail {
+    campaign: Campaign,
+    message: Message,
+    settings: EmailSettings,
+}
 
 /// The sender worker.
 #[derive(Clone)]
@@ -58,22 +72,63 @@ impl Sender {
         }
     }
 
-    /// Hands over one round of due sends; returns how many.
+    /// Hands over one round of due sends, [`IN_FLIGHT`] at a time, and records how they went
+    /// in one commit; returns how many.
     pub async fn run_once(&self) -> anyhow::Result<usize> {
         let sends = self.store.claim_sends(CLAIM, self.clock.now()).await?;
+        let mut mails = HashMap::new();
         for send in &sends {
-            let outcome = match self.deliver(send).await {
-                Ok(outcome) => outcome,
-                Err(error) => SendOutcome::Bounced {
-                    error: format!("could not be prepared: {error:#}"),
-                },
-            };
-            self.store
-                .finish_send(send, &outcome, self.clock.now())
-                .await?;
+            if let Entry::Vacant(slot) = mails.entry(send.campaign) {
+                slot.insert(self.campaign_mail(send).await.map_err(|e| format!("{e:#}")));
+            }
         }
+        let finished: Vec<(Send, SendOutcome)> = stream::iter(sends.iter().copied())
+            .map(|send| self.hand_over(send, &mails))
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        self.store.finish_sends(&finished, self.clock.now()).await?;
         self.store.complete_campaigns(self.clock.now()).await?;
         Ok(sends.len())
+    }
+
+    /// Delivers `send` with its campaign's mail; a message that could not be prepared is a
+    /// bounce.
+    async fn hand_over(
+        &self,
+        send: Send,
+        mails: &HashMap<CampaignId, Result<CampaignMail, String>>,
+    ) -> (Send, SendOutcome) {
+        let delivered = match mails.get(&send.campaign) {
+            Some(Ok(mail)) => self
+                .deliver(&send, mail)
+                .await
+                .map_err(|e| format!("{e:#}")),
+            Some(Err(error)) => Err(error.clone()),
+            None => Err("its campaign was not read".to_owned()),
+        };
+        let outcome = delivered.unwrap_or_else(|error| SendOutcome::Bounced {
+            error: format!("could not be prepared: {error}"),
+        });
+        (send, outcome)
+    }
+
+    /// What every recipient of the send's campaign gets alike.
+    async fn campaign_mail(&self, send: &Send) -> anyhow::Result<CampaignMail> {
+        let campaign = self
+            .store
+            .existing_campaign(send.account, send.campaign)
+            .await?;
+        let message = self
+            .store
+            .existing_message(send.account, campaign.message)
+            .await?;
+        let settings = self.store.email_settings(send.account).await?;
+        Ok(CampaignMail {
+            campaign,
+            message,
+            settings,
+        })
     }
 
     /// Settles sends a stopped node left half-done, then sends until `stop` changes.
@@ -117,15 +172,12 @@ impl Sender {
         Ok(format!("{}/{path}/{token}", self.public_url))
     }
 
-    async fn deliver(&self, send: &Send) -> anyhow::Result<SendOutcome> {
-        let campaign = self
-            .store
-            .existing_campaign(send.account, send.campaign)
-            .await?;
-        let message = self
-            .store
-            .existing_message(send.account, campaign.message)
-            .await?;
+    async fn deliver(&self, send: &Send, mail: &CampaignMail) -> anyhow::Result<SendOutcome> {
+        let CampaignMail {
+            campaign,
+            message,
+            settings,
+        } = mail;
         let contact = self
             .store
             .existing_contact(send.account, send.contact)
@@ -149,7 +201,6 @@ impl Sender {
             events: data.events,
         };
         let unsubscribe = self.link_url(send, "u", UNSUBSCRIBE)?;
-        let settings = self.store.email_settings(send.account).await?;
         let mut html = message.html.clone();
         if settings.track_links && campaign.track_links && !html.is_empty() {
             let mut failed = None;
