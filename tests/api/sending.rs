@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tracklane_e2e::{both_engines, wait_for_files, TestApp};
 
-use crate::mail::{no_redirects, read, tracked_url, Mail};
+use crate::mail::{no_redirects, read, tracked_url, tracked_urls, Mail};
 
 pub(crate) async fn contact(app: &TestApp, email: &str, first: &str) -> String {
     let answer = app
@@ -432,7 +432,76 @@ async fn clicks_opens_and_unsubscribes_are_recorded(app: TestApp) {
     assert_eq!(listed.body["campaigns"][0]["linkclicks"], "2");
 }
 
+async fn odd_links_and_broken_html_are_sent_as_written(app: TestApp) {
+    let ada = contact(&app, "ada@example.com", "Ada").await;
+    let list = app
+        .post("/api/3/lists", json!({"list": {"name": "News"}}))
+        .await
+        .body["list"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    subscribe(&app, &list, &ada, 1).await;
+    let html = "<p>Hi %FIRSTNAME%, %NOPE% <a href=\"javascript:alert(1)\">js</a> \
+                <a href=\"mailto:a@example.com\">mail</a> <a href=\"/relative\">rel</a> \
+                <a href=\"https://ok.example/x\">ok</a><div><b>unclosed \
+                <a href='https://two.example/y'>two";
+    let message = app
+        .post(
+            "/api/3/messages",
+            json!({"message": {"subject": "Odd", "fromemail": "news@example.com", "html": html}}),
+        )
+        .await
+        .body["message"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let campaign = app
+        .post(
+            "/api/3/campaigns",
+            json!({"campaign": {"name": "Odd", "message": message, "list": list}}),
+        )
+        .await
+        .body["campaign"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sent = app
+        .post(&format!("/api/3/campaigns/{campaign}/send"), json!({}))
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.text);
+    let mail = read(&outbox(&app, 1).await[0]);
+    for kept in [
+        "href=\"javascript:alert(1)\"",
+        "href=\"mailto:a@example.com\"",
+        "href=\"/relative\"",
+        "Hi Ada, %NOPE% ",
+        "<div><b>unclosed",
+    ] {
+        assert!(mail.html.contains(kept), "{kept} in {}", mail.html);
+    }
+    assert!(!mail.html.contains("ok.example") && !mail.html.contains("two.example"));
+    assert_eq!(
+        tracked_urls(&app, &mail.html, "l").len(),
+        2,
+        "{}",
+        mail.html
+    );
+    let links = app.get(&format!("/api/3/campaigns/{campaign}/links")).await;
+    let destinations: Vec<&str> = links.body["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["link"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        destinations,
+        ["https://ok.example/x", "https://two.example/y", "open"]
+    );
+}
+
 both_engines!(
+    odd_links_and_broken_html_are_sent_as_written,
     a_campaign_reaches_each_subscribed_contact_once,
     clicks_opens_and_unsubscribes_are_recorded,
 );
