@@ -15,6 +15,7 @@
 //! - [`messages`]: email messages and campaigns.
 //! - [`link_actions`]: what a person's click on a campaign's link does.
 //! - [`sends`]: sending campaigns: links, the durable send queue, recipient data.
+//! - [`forms`]: forms and their submissions (contact, list, tags and visitor in one go).
 //! - [`events`]: the timeline: group-recording events, identification, anonymous expiry.
 
 pub mod accounts;
@@ -22,6 +23,7 @@ pub mod contacts;
 pub mod error;
 pub mod events;
 pub mod fields;
+pub mod forms;
 pub mod link_actions;
 pub mod listing;
 pub mod lists;

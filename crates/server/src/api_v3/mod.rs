@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod error;
 pub mod extract;
 pub mod fields;
+pub mod forms;
 pub mod link_actions;
 pub mod lists;
 pub mod messages;
@@ -36,6 +37,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(whitelist::routes())
         .merge(messages::routes())
         .merge(link_actions::routes())
+        .merge(forms::routes())
         .merge(timeline::routes());
     Router::new()
         .nest("/api/3", resources)

@@ -44,7 +44,8 @@ pub fn routes() -> Router<AppState> {
         .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
 }
 
-fn not_found() -> Response {
+/// The plain 404 page of a link or form that names nothing.
+pub(super) fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
         Html(include_str!("../../../../assets/pages/not-found.html")),
@@ -113,14 +114,15 @@ async fn record(
     Ok(())
 }
 
-/// The destination with `tl_cid` appended.
-fn landing(state: &AppState, link: &LinkSubject, destination: &str) -> Option<String> {
+/// The destination with the contact token `tl_cid` of `subject` appended, so that the snippet
+/// on the landing page identifies the visitor.
+pub(super) fn landing(
+    state: &AppState,
+    subject: TokenSubject,
+    destination: &str,
+) -> Option<String> {
     let mut url = Url::parse(destination).ok()?;
     let expires = Timestamp(state.now().0.saturating_add(TOKEN_MICROS));
-    let subject = TokenSubject {
-        account: link.account,
-        contact: link.contact,
-    };
     let token = state.token_key.seal(subject, expires).ok()?;
     url.query_pairs_mut().append_pair("tl_cid", &token);
     Some(url.into())
@@ -145,7 +147,11 @@ async fn click(
         Ok(None) => return not_found(),
         Err(error) => return refused(error),
     };
-    let Some(location) = landing(&state, &link, &destination) else {
+    let subject = TokenSubject {
+        account: link.account,
+        contact: link.contact,
+    };
+    let Some(location) = landing(&state, subject, &destination) else {
         return not_found();
     };
     let verdict = machine_reason(&state, &link, &method, &headers).await;
