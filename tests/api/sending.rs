@@ -294,7 +294,7 @@ fn tracked_url(app: &TestApp, html: &str, kind: &str) -> String {
     rest[..rest.find('"').unwrap()].to_owned()
 }
 
-fn no_redirects() -> reqwest::Client {
+pub(crate) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -10,7 +10,7 @@ const PHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Appl
                      (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
 
 /// Enables site tracking and whitelists example.com.
-async fn enable(app: &TestApp) {
+pub(crate) async fn enable(app: &TestApp) {
     let on = app
         .put(
             "/api/3/siteTracking",
@@ -35,7 +35,7 @@ async fn contact(app: &TestApp, email: &str) -> String {
     answer.body["contact"]["id"].as_str().unwrap().to_owned()
 }
 
-async fn hit(app: &TestApp, body: Value) -> Answer {
+pub(crate) async fn hit(app: &TestApp, body: Value) -> Answer {
     app.track(
         "POST",
         "/c",
@@ -45,11 +45,11 @@ async fn hit(app: &TestApp, body: Value) -> Answer {
     .await
 }
 
-fn page(app: &TestApp, visitor: &str, url: &str) -> Value {
+pub(crate) fn page(app: &TestApp, visitor: &str, url: &str) -> Value {
     json!({"a": app.account.0.to_string(), "v": visitor, "u": url, "r": "https://www.google.com/search", "t": "A page"})
 }
 
-async fn logs(app: &TestApp, path: &str) -> Vec<Value> {
+pub(crate) async fn logs(app: &TestApp, path: &str) -> Vec<Value> {
     let answer = app.get(path).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     answer.body["trackingLogs"].as_array().unwrap().clone()

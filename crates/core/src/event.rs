@@ -125,6 +125,35 @@ pub struct NewEvent {
     pub occurred_at: Timestamp,
 }
 
+impl NewEvent {
+    /// An event a known contact caused away from any page (a custom event, a click, an open, a
+    /// form submission): no visitor, page or device until the caller sets them.
+    pub fn of_contact(
+        account: AccountId,
+        kind: EventKind,
+        name: impl Into<String>,
+        contact: ContactId,
+        data: Option<String>,
+        occurred_at: Timestamp,
+    ) -> Self {
+        Self {
+            account,
+            kind,
+            name: name.into(),
+            visitor: None,
+            contact: Some(contact),
+            page: None,
+            site: None,
+            referrer: None,
+            title: None,
+            device: None,
+            data,
+            message_id: None,
+            occurred_at,
+        }
+    }
+}
+
 /// A recorded event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackedEvent {

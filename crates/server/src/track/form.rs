@@ -175,21 +175,16 @@ async fn record(
     let submission = form.read_submission(&pairs)?;
     let now = state.now();
     let contact = state.store.submit_form(form, &submission, now).await?;
-    let event = NewEvent {
-        account: form.account,
-        kind: EventKind::FormSubmit,
-        name: FORM_SUBMIT_NAME.to_owned(),
-        visitor: submission.visitor,
-        contact: Some(contact),
-        page: None,
-        site: None,
-        referrer: None,
-        title: None,
-        device: None,
-        data: Some(format!("form:{}", form.id)),
-        message_id: None,
-        occurred_at: now,
-    };
+    let data = Some(format!("form:{}", form.id));
+    let mut event = NewEvent::of_contact(
+        form.account,
+        EventKind::FormSubmit,
+        FORM_SUBMIT_NAME,
+        contact,
+        data,
+        now,
+    );
+    event.visitor = submission.visitor;
     state.ingest.record(vec![event]).await?;
     Ok(Some(contact))
 }

@@ -95,21 +95,14 @@ async fn record(
     name: &str,
     data: String,
 ) -> Result<(), Refusal> {
-    let event = NewEvent {
-        account: link.account,
+    let event = NewEvent::of_contact(
+        link.account,
         kind,
-        name: name.to_owned(),
-        visitor: None,
-        contact: Some(link.contact),
-        page: None,
-        site: None,
-        referrer: None,
-        title: None,
-        device: None,
-        data: Some(data),
-        message_id: None,
-        occurred_at: state.now(),
-    };
+        name,
+        link.contact,
+        Some(data),
+        state.now(),
+    );
     state.ingest.record(vec![event]).await?;
     Ok(())
 }
