@@ -97,6 +97,14 @@ async fn forms_round_trip(app: TestApp) {
     assert_eq!(changed.body["form"]["tags"], json!([]));
     assert_eq!(changed.body["form"]["fields"][2], "COMPANY", "kept");
 
+    let by_name = app
+        .put(
+            &format!("/api/3/forms/{id}"),
+            json!({"form": {"tags": ["lead"]}}),
+        )
+        .await;
+    assert_eq!(by_name.body["form"]["tags"], json!([tag]), "tags by name");
+
     let listed = app.get("/api/3/forms").await;
     assert_eq!(listed.body["meta"]["total"], "1");
     assert_eq!(
@@ -206,6 +214,21 @@ async fn json_answers_and_the_honeypot(app: TestApp) {
         location.as_deref(),
         Some("https://example.com/thanks?from=form")
     );
+    let client = no_redirects();
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, format!("{}/f/{id}", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    let posted = client
+        .post(format!("{}/f/{id}", app.address))
+        .json(&json!({"email": "bot@example.com", "tl_hp": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.headers()["access-control-allow-origin"], "*");
     let as_json = app
         .track(
             "POST",
@@ -327,7 +350,10 @@ async fn bad_input_changes_nothing(app: TestApp) {
         &create(json!({"name": "X", "fields": ["NO_SUCH"]})).await,
         "fields",
     );
-    refused(&create(json!({"name": "X", "tags": ["x"]})).await, "tags");
+    refused(&create(json!({"name": "X", "tags": [-1]})).await, "tags");
+    let no_tag = create(json!({"name": "X", "tags": ["no such tag"]})).await;
+    assert_eq!(no_tag.status, 404);
+    assert_eq!(no_tag.body["errors"][0]["detail"], "Tag not found");
     let no_list = create(json!({"name": "X", "list": 999999})).await;
     assert_eq!(no_list.status, 404);
     assert_eq!(no_list.body["errors"][0]["detail"], "List not found");

@@ -13,6 +13,9 @@ use serde_json::{json, Value};
 use tracklane_core::form::{Form, FormInput};
 use tracklane_core::ids::{AccountId, FormId};
 use tracklane_core::invalid::Invalid;
+use tracklane_core::page::Page;
+use tracklane_store::sql::{TextFilter, TextOp};
+use tracklane_store::tags::TagQuery;
 use tracklane_store::{Model, StoreError};
 
 use super::error::{reference_error, ApiError};
@@ -44,19 +47,54 @@ struct FormBody {
 }
 
 impl FormEnvelope {
-    fn into_input(self) -> Result<FormInput, Invalid> {
+    /// The input, with the tags given by name looked up in the account.
+    async fn into_input(self, state: &AppState, account: AccountId) -> Result<FormInput, ApiError> {
         let body = self.form.ok_or_else(|| Invalid::missing("form"))?;
+        let tags = match body.tags {
+            Some(tags) => Some(tag_ids(state, account, &tags).await?),
+            None => None,
+        };
         Ok(FormInput {
             name: body.name,
             fields: body.fields,
             list: body.list.map(|list| list.id("list")).transpose()?,
-            tags: body
-                .tags
-                .map(|tags| tags.iter().map(|tag| tag.id("tags")).collect())
-                .transpose()?,
+            tags,
             thank_you_url: body.thank_you_url,
         })
     }
+}
+
+/// Tags given by id (a number or a string of digits) or by name (the account's tag of exactly
+/// that name; none is a 404 `Tag not found`).
+async fn tag_ids(
+    state: &AppState,
+    account: AccountId,
+    tags: &[LooseId],
+) -> Result<Vec<i64>, ApiError> {
+    let mut ids = Vec::with_capacity(tags.len());
+    for tag in tags {
+        if let Ok(id) = tag.id("tags") {
+            ids.push(id);
+            continue;
+        }
+        let LooseId::Text(name) = tag else {
+            continue;
+        };
+        let query = TagQuery {
+            name: Some(TextFilter {
+                op: TextOp::Eq,
+                value: name.trim().to_owned(),
+            }),
+            order_by_name: None,
+        };
+        let found = state.store.tags(account, &query, Page::default()).await?;
+        let tag = found
+            .items
+            .first()
+            .ok_or(ApiError::MissingReference("Tag not found"))?;
+        ids.push(tag.id.0);
+    }
+    Ok(ids)
 }
 
 /// A form in AC's conventions, with where it posts.
@@ -107,7 +145,7 @@ async fn create(
     Extension(account): Extension<AccountId>,
     ApiJson(body): ApiJson<FormEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let draft = body.into_input()?.into_draft()?;
+    let draft = body.into_input(&state, account).await?.into_draft()?;
     let form = state
         .store
         .create_form(account, draft, state.now())
@@ -140,7 +178,7 @@ async fn update(
     ApiJson(body): ApiJson<FormEnvelope>,
 ) -> Result<Json<Value>, ApiError> {
     let id = FormId(path_id(&id, Model::Form)?);
-    let patch = body.into_input()?.into_patch()?;
+    let patch = body.into_input(&state, account).await?.into_patch()?;
     let form = state
         .store
         .update_form(account, id, patch, state.now())

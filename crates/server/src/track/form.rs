@@ -9,7 +9,9 @@
 //!
 //! Spam: a filled honeypot gets the same answer and records nothing; each client address may
 //! submit `form_rate_per_minute` times a minute, then 429 with `Retry-After`. An unknown form is
-//! a plain 404 page; a bad answer (an invalid email) a 422, as a page or as JSON.
+//! a plain 404 page; a bad answer (an invalid email) a 422, as a page or as JSON. Answers carry
+//! `Access-Control-Allow-Origin: *` (and `OPTIONS` answers the preflight) so that a site's own
+//! script may post JSON.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -124,8 +126,46 @@ fn answers(json_body: bool, body: &[u8]) -> Result<Vec<(String, String)>, Refusa
         .collect()
 }
 
+/// `OPTIONS /f/{form_id}`: a browser's CORS preflight before a site's script posts JSON.
+pub async fn preflight() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type, accept"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    any_origin(response)
+}
+
+/// Lets a script on any site read the answer (forms are embedded on the account's sites).
+fn any_origin(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
 /// `POST /f/{form_id}`.
 pub async fn submit(
+    state: State<AppState>,
+    client: ClientIp,
+    id: Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    any_origin(answer_submission(state, client, id, headers, body).await)
+}
+
+async fn answer_submission(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
     Path(id): Path<String>,

@@ -33,7 +33,7 @@ pub fn routes() -> Router<AppState> {
         .merge(collector)
         .route("/t.js", get(snippet::script))
         .route("/event", post(event::spawn_event))
-        .route("/f/{form_id}", post(form::submit))
+        .route("/f/{form_id}", post(form::submit).options(form::preflight))
         .route("/v1/track", post(segment::track))
         .route("/v1/identify", post(segment::identify))
         .route("/v1/page", post(segment::page))
