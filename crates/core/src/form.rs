@@ -448,6 +448,22 @@ mod tests {
         assert!(!html.contains("X\"><script>"), "values are escaped");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn snippet_values_never_open_or_close_a_tag(perstag in ".*", url in ".*") {
+            let snippet = |perstag: String, url: &str| {
+                let mut form = form();
+                form.fields = vec![FormField::Email, FormField::Custom(perstag)];
+                form.embed_html(url)
+            };
+            let baseline = snippet("X".into(), "https://t.example.com");
+            let html = snippet(perstag, &url);
+            for mark in ['<', '>'] {
+                proptest::prop_assert_eq!(html.matches(mark).count(), baseline.matches(mark).count());
+            }
+        }
+    }
+
     #[test]
     fn submissions_read_the_form_fields_only() {
         let submission = form()
