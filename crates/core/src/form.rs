@@ -3,8 +3,9 @@
 //!
 //! The snippet posts to `{public_url}/f/{id}`. It carries a honeypot input that people never see
 //! (a bot that fills it is answered as if it had succeeded, and nothing is recorded) and a hidden
-//! visitor input that a tiny inline script fills from the tracking snippet's `tl_vid` cookie, so
-//! that the visitor's earlier anonymous visits land on the contact's timeline.
+//! visitor input that a tiny inline script fills from the tracking snippet's `tl_vid` cookie when
+//! the form is sent (the tracking snippet may set the cookie after the form is parsed), so that
+//! the visitor's earlier anonymous visits land on the contact's timeline.
 
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
@@ -270,9 +271,10 @@ impl Form {
              <button type=\"submit\">Submit</button>\n</form>\n"
         ));
         html.push_str(&format!(
-            "<script>(function(){{var m=document.cookie.match(/(?:^|; ){VISITOR_FIELD}=([^;]*)/);\
-             if(!m)return;var f=document.querySelector('form[data-tracklane-form=\"{id}\"]');\
-             if(f)f.elements['{VISITOR_FIELD}'].value=decodeURIComponent(m[1]);}})();</script>\n",
+            "<script>(function(){{var f=document.querySelector('form[data-tracklane-form=\"{id}\"]');\
+             if(f)f.addEventListener('submit',function(){{\
+             var m=document.cookie.match(/(?:^|; ){VISITOR_FIELD}=([^;]*)/);\
+             if(m)f.elements['{VISITOR_FIELD}'].value=decodeURIComponent(m[1]);}});}})();</script>\n",
             id = self.id
         ));
         html
