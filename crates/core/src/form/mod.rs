@@ -6,15 +6,22 @@
 //! visitor input that a tiny inline script fills from the tracking snippet's `tl_vid` cookie when
 //! the form is sent (the tracking snippet may set the cookie after the form is parsed), so that
 //! the visitor's earlier anonymous visits land on the contact's timeline.
+//!
+//! # Layout
+//! - this module: the definition, its validation, and where the form posts.
+//! - [`snippet`]: the HTML to embed.
+//! - [`submission`]: reading what a visitor sent, and spotting bots.
 
-use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+pub mod snippet;
+pub mod submission;
 
-use crate::contact::{ContactDraft, ContactInput};
+pub use submission::{is_spam, Submission};
+
 use crate::ids::{AccountId, FormId, ListId, TagId};
 use crate::invalid::Invalid;
-use crate::text::{optional, required, NAME_MAX, TEXT_MAX};
+use crate::text::{optional, required, NAME_MAX};
 use crate::time::Timestamp;
-use crate::visit::{parse_visitor_key, PageUrl};
+use crate::visit::PageUrl;
 
 /// The honeypot input's name: a person leaves it empty.
 pub const HONEYPOT_FIELD: &str = "tl_hp";
@@ -85,6 +92,7 @@ impl FormField {
         }
     }
 
+    /// The label the snippet shows.
     fn label(&self) -> &str {
         match self {
             Self::Custom(perstag) => perstag,
@@ -242,113 +250,14 @@ impl Form {
     pub fn action(&self, public_url: &str) -> String {
         format!("{public_url}/f/{}", self.id)
     }
-
-    /// The HTML snippet to paste into a page: the form, its honeypot, and the script that hands
-    /// the visitor id over. Every value is escaped.
-    pub fn embed_html(&self, public_url: &str) -> String {
-        let mut html = format!(
-            "<form method=\"post\" action=\"{}\" class=\"tracklane-form\" \
-             data-tracklane-form=\"{}\">\n",
-            attr(&self.action(public_url)),
-            self.id
-        );
-        for field in &self.fields {
-            let (kind, required) = match field {
-                FormField::Email => ("email", " required"),
-                FormField::Phone => ("tel", ""),
-                _ => ("text", ""),
-            };
-            html.push_str(&format!(
-                "  <label>{}<input type=\"{kind}\" name=\"{}\"{required}></label>\n",
-                text(field.label()),
-                attr(field.name()),
-            ));
-        }
-        html.push_str(&format!(
-            "  <div style=\"position:absolute;left:-10000px\" aria-hidden=\"true\">\
-             <input type=\"text\" name=\"{HONEYPOT_FIELD}\" tabindex=\"-1\" autocomplete=\"off\" \
-             value=\"\"></div>\n  <input type=\"hidden\" name=\"{VISITOR_FIELD}\" value=\"\">\n  \
-             <button type=\"submit\">Submit</button>\n</form>\n"
-        ));
-        html.push_str(&format!(
-            "<script>(function(){{var f=document.querySelector('form[data-tracklane-form=\"{id}\"]');\
-             if(f)f.addEventListener('submit',function(){{\
-             var m=document.cookie.match(/(?:^|; ){VISITOR_FIELD}=([^;]*)/);\
-             if(m)f.elements['{VISITOR_FIELD}'].value=decodeURIComponent(m[1]);}});}})();</script>\n",
-            id = self.id
-        ));
-        html
-    }
-
-    /// Reads a submission's name/value pairs against this form's fields. Values of inputs the
-    /// form does not have are ignored.
-    pub fn read_submission(&self, pairs: &[(String, String)]) -> Result<Submission, Invalid> {
-        let value = |name: &str| {
-            pairs
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.as_str())
-        };
-        let has = |field: &FormField| self.fields.contains(field);
-        let standard = |field: FormField| {
-            has(&field)
-                .then(|| value(field.name()).map(str::to_owned))
-                .flatten()
-        };
-        let mut custom = Vec::new();
-        for field in &self.fields {
-            if let FormField::Custom(perstag) = field {
-                if let Some(raw) = value(perstag).filter(|v| !v.trim().is_empty()) {
-                    if raw.chars().count() > TEXT_MAX {
-                        return Err(Invalid::too_long("fieldValues", TEXT_MAX));
-                    }
-                    custom.push((perstag.clone(), raw.to_owned()));
-                }
-            }
-        }
-        let contact = ContactInput {
-            email: Some(value("email").unwrap_or_default().to_owned()),
-            first_name: standard(FormField::FirstName),
-            last_name: standard(FormField::LastName),
-            phone: standard(FormField::Phone),
-            field_values: Vec::new(),
-        }
-        .into_draft()?;
-        let visitor = value(VISITOR_FIELD)
-            .filter(|v| !v.trim().is_empty())
-            .map(parse_visitor_key)
-            .transpose()?;
-        Ok(Submission {
-            contact,
-            custom,
-            visitor,
-        })
-    }
-}
-
-/// Whether a submission filled the honeypot: a bot's.
-pub fn is_spam(pairs: &[(String, String)]) -> bool {
-    pairs
-        .iter()
-        .any(|(key, value)| key == HONEYPOT_FIELD && !value.trim().is_empty())
-}
-
-/// What a valid submission says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Submission {
-    /// The contact to create or update (its custom values are in [`Submission::custom`]).
-    pub contact: ContactDraft,
-    /// Custom field values by personalization tag, resolved to fields by the store.
-    pub custom: Vec<(String, String)>,
-    /// The visitor who submitted (from the snippet's cookie).
-    pub visitor: Option<String>,
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn form() -> Form {
+    /// A form with an email, a first name and a custom field.
+    pub(crate) fn form() -> Form {
         Form {
             id: FormId(7),
             account: AccountId(1),
@@ -364,12 +273,6 @@ mod tests {
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
         }
-    }
-
-    fn pairs(raw: &[(&str, &str)]) -> Vec<(String, String)> {
-        raw.iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
     }
 
     #[test]
@@ -433,77 +336,5 @@ mod tests {
             ..FormInput::default()
         };
         assert!(negative.into_patch().is_err());
-    }
-
-    #[test]
-    fn the_snippet_posts_to_the_form_with_a_honeypot_and_the_visitor() {
-        let mut form = form();
-        form.fields.push(FormField::Custom("X\"><script>".into()));
-        let html = form.embed_html("https://t.example.com");
-        assert!(html.contains("action=\"https://t.example.com/f/7\""));
-        assert!(html.contains("name=\"email\" required"));
-        assert!(html.contains("name=\"firstName\""));
-        assert!(html.contains("name=\"tl_hp\""));
-        assert!(html.contains("left:-10000px"));
-        assert!(html.contains("name=\"tl_vid\""));
-        assert!(html.contains("document.cookie"));
-        assert!(!html.contains("X\"><script>"), "values are escaped");
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn snippet_values_never_open_or_close_a_tag(perstag in ".*", url in ".*") {
-            let snippet = |perstag: String, url: &str| {
-                let mut form = form();
-                form.fields = vec![FormField::Email, FormField::Custom(perstag)];
-                form.embed_html(url)
-            };
-            let baseline = snippet("X".into(), "https://t.example.com");
-            let html = snippet(perstag, &url);
-            for mark in ['<', '>'] {
-                proptest::prop_assert_eq!(html.matches(mark).count(), baseline.matches(mark).count());
-            }
-        }
-    }
-
-    #[test]
-    fn submissions_read_the_form_fields_only() {
-        let submission = form()
-            .read_submission(&pairs(&[
-                ("email", " Ada@Example.com "),
-                ("firstName", "Ada"),
-                ("lastName", "ignored: not a field of the form"),
-                ("COMPANY", "Analytical"),
-                ("tl_vid", "visitor-0001"),
-            ]))
-            .unwrap();
-        assert_eq!(submission.contact.email.as_str(), "ada@example.com");
-        assert_eq!(
-            submission.contact.attributes.first_name.as_deref(),
-            Some("Ada")
-        );
-        assert_eq!(submission.contact.attributes.last_name, None);
-        assert_eq!(
-            submission.custom,
-            vec![("COMPANY".into(), "Analytical".into())]
-        );
-        assert_eq!(submission.visitor.as_deref(), Some("visitor-0001"));
-    }
-
-    #[test]
-    fn bad_submissions_are_refused_and_honeypots_spotted() {
-        let form = form();
-        assert_eq!(
-            form.read_submission(&pairs(&[("email", "nope")]))
-                .unwrap_err()
-                .attribute,
-            "email"
-        );
-        assert_eq!(form.read_submission(&[]).unwrap_err().code, "missing");
-        assert!(form
-            .read_submission(&pairs(&[("email", "a@b.co"), ("tl_vid", "<bad>")]))
-            .is_err());
-        assert!(is_spam(&pairs(&[("tl_hp", "http://spam")])));
-        assert!(!is_spam(&pairs(&[("tl_hp", ""), ("email", "a@b.co")])));
     }
 }
