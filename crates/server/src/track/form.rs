@@ -49,6 +49,7 @@ fn says_json(headers: &HeaderMap, name: header::HeaderName) -> bool {
 }
 
 impl Answer {
+    /// JSON when the body is JSON or the request accepts JSON; a page otherwise.
     fn of(headers: &HeaderMap) -> Self {
         if says_json(headers, header::CONTENT_TYPE) || says_json(headers, header::ACCEPT) {
             Self::Json
