@@ -2,7 +2,9 @@
 //! package) visits two pages of a little site served on another port of 127.0.0.1, each pasting
 //! the server's embed code (`GET /api/3/siteTracking/code`, which loads `/t.js`). Page 1 is
 //! anonymous and moves on to page 2 by script; page 2 identifies the visitor with `setEmail`
-//! before `process`. Both visits must then be on the contact's timeline.
+//! before `process`. Both visits must then be on the contact's timeline. A second test sends a
+//! form embedded in page 1 (its snippet from `GET /api/3/forms/{id}/embed`) and lands on page 2,
+//! the thank-you page.
 //!
 //! Chromium runs as a plain process with `--dump-dom`: it loads page 1, runs it on virtual time
 //! (timers fire at once, but network requests are waited for) and prints the DOM of the page it
@@ -337,4 +339,76 @@ async fn chromium_visits_two_pages_and_identifies_on_the_second() {
     assert_eq!(second["visitor"], visitor, "one visitor on both pages");
     assert_eq!(first["startsVisit"], true, "page 1 starts the visit");
     assert_eq!(second["startsVisit"], false, "page 2 continues it");
+}
+
+/// A form page (the tracking snippet and the form's snippet; once its visit is recorded, a script
+/// fills the email and sends the form as a person would) and the thank-you page, which the
+/// tracking snippet identifies by the `tl_cid` the submission's 303 appends.
+fn form_pages(code: &str, form: &str) -> (String, String) {
+    let submit = format!(
+        "if (!ok) {{ mark('form page: not settled'); return; }}\n\
+         var f = document.querySelector('form[data-tracklane-form]');\n\
+         f.elements['email'].value = '{EMAIL}';\n\
+         f.requestSubmit();"
+    );
+    let with_form = page("form page", code, 1, &submit).replace(
+        "<body><p id=\"state\">form page</p>",
+        &format!("<body><p id=\"state\">form page</p>\n{form}"),
+    );
+    let thanks = page(
+        "thank-you page",
+        code,
+        3,
+        &format!("mark(ok ? '{SETTLED_MARK}' : 'thank-you page: not settled');"),
+    );
+    (with_form, thanks)
+}
+
+/// An anonymous visit to a page with a form, the form sent, the thank-you page: the three land
+/// on the contact's timeline as one visitor's (the form's snippet hands the `tl_vid` cookie over).
+#[tokio::test]
+async fn chromium_sends_an_embedded_form_and_is_identified() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let contact = set_up_tracking(&app).await;
+    let created = app
+        .post("/api/3/forms", json!({"form": {"name": "Signup"}}))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let form = created.body["form"]["id"].as_str().unwrap().to_owned();
+    let snippet = app.get(&format!("/api/3/forms/{form}/embed")).await.text;
+    let (page_one, page_two) = form_pages(&embed_code(&app).await, &snippet);
+    let site = serve_site(Site {
+        page_one: page_one.into(),
+        page_two: page_two.into(),
+        timeline: Timeline::of(&app),
+        clock: app.clock.clone(),
+    })
+    .await;
+    let thanks = json!({"form": {"thankYouUrl": format!("{site}/page2.html")}});
+    let updated = app.put(&format!("/api/3/forms/{form}"), thanks).await;
+    assert_eq!(updated.status, 200, "{}", updated.text);
+
+    browse(chromium, &format!("{site}/page1.html")).await;
+
+    let logs = contact_logs(&app, &contact, 3).await;
+    let types: Vec<&str> = logs.iter().filter_map(|l| l["type"].as_str()).collect();
+    assert_eq!(
+        types,
+        ["__pagevisit", "__form_submit", "__pagevisit"],
+        "{logs:#?}"
+    );
+    assert_eq!(
+        logs[2]["url"],
+        format!("{site}/page1.html"),
+        "the anonymous visit"
+    );
+    let visitor = logs[2]["visitor"].as_str().unwrap_or_default();
+    assert!(!visitor.is_empty(), "{logs:#?}");
+    for log in &logs {
+        assert_eq!(log["contact"], contact.as_str(), "{log:#}");
+        assert_eq!(log["visitor"], visitor, "one visitor throughout: {log:#}");
+    }
 }

@@ -6,6 +6,7 @@ mod browser;
 mod contacts;
 mod events;
 mod fields;
+mod forms;
 mod lists;
 mod mail;
 mod messages;

@@ -295,8 +295,29 @@ async fn email_settings_are_checked_and_kept_per_account(app: TestApp) {
     );
 }
 
+async fn clicks_from_the_accounts_scanner_networks_are_machines(app: TestApp) {
+    let changed = app
+        .put(
+            "/api/3/emailSettings",
+            json!({"emailSettings": {"scannerRules": {"networks": ["127.0.0.0/8"]}}}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let campaign = send_two_links(&app).await;
+    let links = tracked_urls(&app, &campaign.html, "l");
+    app.clock.advance(Duration::from_secs(120));
+    assert_eq!(follow(&links[0]).await, 302);
+    assert_eq!(stats_of(&app, &campaign.id, SHOES).await, (0, 0, 1));
+    assert_eq!(tags_of(&app, &campaign.contact).await, 0);
+    assert_eq!(
+        clicks_on_timeline(&app, &campaign.contact).await,
+        [format!("{SHOES} machine:known_network")]
+    );
+}
+
 both_engines!(
     the_trap_link_unmasks_a_scanner,
+    clicks_from_the_accounts_scanner_networks_are_machines,
     every_link_clicked_at_once_is_a_machine,
     email_settings_are_checked_and_kept_per_account,
 );

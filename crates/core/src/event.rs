@@ -1,5 +1,5 @@
 //! Events: everything a contact (or a still anonymous visitor) did, on one timeline. Page visits
-//! and custom events now; clicks, opens and form submissions join them later.
+//! and custom events now; clicks, opens, unsubscribes and form submissions.
 
 use crate::device::Device;
 use crate::ids::{AccountId, CampaignId, ContactId, EventId};
@@ -9,6 +9,8 @@ use crate::visit::PageUrl;
 
 /// The name AC gives page visits in tracking logs.
 pub const PAGE_VISIT_NAME: &str = "__pagevisit";
+/// The name of a form submission's event.
+pub const FORM_SUBMIT_NAME: &str = "__form_submit";
 /// The longest event name (AC's limit).
 pub const EVENT_NAME_MAX: usize = 32;
 /// The longest event data.
@@ -29,6 +31,8 @@ pub enum EventKind {
     Open,
     /// An unsubscribe from a list through an email's link.
     Unsubscribe,
+    /// A form submitted.
+    FormSubmit,
 }
 
 impl EventKind {
@@ -40,6 +44,7 @@ impl EventKind {
             Self::Click => "click",
             Self::Open => "open",
             Self::Unsubscribe => "unsubscribe",
+            Self::FormSubmit => "form_submit",
         }
     }
 
@@ -50,6 +55,7 @@ impl EventKind {
             "click" => Self::Click,
             "open" => Self::Open,
             "unsubscribe" => Self::Unsubscribe,
+            "form_submit" => Self::FormSubmit,
             _ => Self::Custom,
         }
     }
@@ -134,6 +140,36 @@ pub struct LinkHit {
     /// Set when this hit showed that the recipient's hits on the campaign since then were a
     /// machine's too (every link clicked at once): they are counted as such from now on.
     pub machine_since: Option<Timestamp>,
+}
+
+impl NewEvent {
+    /// An event a known contact caused away from any page (a custom event, a click, an open, a
+    /// form submission): no visitor, page or device until the caller sets them.
+    pub fn of_contact(
+        account: AccountId,
+        kind: EventKind,
+        name: impl Into<String>,
+        contact: ContactId,
+        data: Option<String>,
+        occurred_at: Timestamp,
+    ) -> Self {
+        Self {
+            account,
+            kind,
+            name: name.into(),
+            visitor: None,
+            contact: Some(contact),
+            page: None,
+            site: None,
+            referrer: None,
+            title: None,
+            device: None,
+            data,
+            message_id: None,
+            link: None,
+            occurred_at,
+        }
+    }
 }
 
 /// A recorded event.

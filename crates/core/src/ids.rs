@@ -73,3 +73,7 @@ id_type!(
     /// A campaign: one message sent to one list.
     CampaignId
 );
+id_type!(
+    /// A form that subscribes the people who submit it.
+    FormId
+);

@@ -20,6 +20,7 @@
 //! - [`links`]: tracked links of a message's HTML part: finding and rewriting them.
 //! - [`link_action`]: what a click on a campaign's link does to the contact.
 //! - [`scanner`]: whether a click or an open was made by a mail scanner or bot, not a person.
+//! - [`form`]: form definitions, their embeddable snippet, and reading a submission.
 
 pub mod cid;
 pub mod contact;
@@ -27,6 +28,7 @@ pub mod device;
 pub mod email;
 pub mod event;
 pub mod field;
+pub mod form;
 pub mod ids;
 pub mod invalid;
 pub mod key;

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -20,6 +21,8 @@ pub const SQLITE_FILE: &str = "tracklane.db";
 pub const DEFAULT_SMTP_RATE: u32 = 50;
 /// The name of the outbox folder in the data directory.
 pub const OUTBOX_DIR: &str = "outbox";
+/// The default number of form submissions one client address may make per minute.
+pub const DEFAULT_FORM_RATE_PER_MINUTE: u32 = 10;
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -77,6 +80,13 @@ pub struct SettingsLayer {
     /// <data_dir>/outbox]
     #[arg(long, env = "TRACKLANE_OUTBOX_DIR")]
     pub outbox_dir: Option<PathBuf>,
+    /// Form submissions one client address may make per minute; 0 for no limit [default: 10]
+    #[arg(long, env = "TRACKLANE_FORM_RATE_PER_MINUTE")]
+    pub form_rate_per_minute: Option<u32>,
+    /// Proxies whose X-Forwarded-For header names the client, as comma-separated CIDRs
+    /// (10.0.0.0/8,::1/128) [default: none, the peer address is the client]
+    #[arg(long, env = "TRACKLANE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<IpNet>>,
 }
 
 impl SettingsLayer {
@@ -139,6 +149,14 @@ impl SettingsLayer {
                 .or(lower.smtp_rate)
                 .unwrap_or(DEFAULT_SMTP_RATE),
             outbox_dir,
+            form_rate_per_minute: self
+                .form_rate_per_minute
+                .or(lower.form_rate_per_minute)
+                .unwrap_or(DEFAULT_FORM_RATE_PER_MINUTE),
+            trusted_proxies: self
+                .trusted_proxies
+                .or(lower.trusted_proxies)
+                .unwrap_or_default(),
         })
     }
 }
@@ -172,6 +190,10 @@ pub struct Settings {
     pub smtp_rate: u32,
     /// Where mail is written as `.eml` files when no SMTP server is configured.
     pub outbox_dir: PathBuf,
+    /// Form submissions one client address may make per minute; 0 means no limit.
+    pub form_rate_per_minute: u32,
+    /// The proxies trusted to name the client in `X-Forwarded-For` (see [`crate::client_ip`]).
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Settings {
@@ -215,6 +237,23 @@ mod tests {
             .database_url()
             .expose_secret()
             .ends_with("tracklane-data/tracklane.db?mode=rwc"));
+    }
+
+    #[test]
+    fn form_limits_and_trusted_proxies_come_from_the_file() {
+        let defaults = SettingsLayer::default()
+            .resolve(SettingsLayer::default())
+            .unwrap();
+        assert_eq!(defaults.form_rate_per_minute, DEFAULT_FORM_RATE_PER_MINUTE);
+        assert!(defaults.trusted_proxies.is_empty());
+        let file: SettingsLayer = toml::from_str(
+            "form_rate_per_minute = 3\ntrusted_proxies = [\"10.0.0.0/8\", \"::1/128\"]\n",
+        )
+        .unwrap();
+        let settings = SettingsLayer::default().resolve(file).unwrap();
+        assert_eq!(settings.form_rate_per_minute, 3);
+        assert_eq!(settings.trusted_proxies.len(), 2);
+        assert!(toml::from_str::<SettingsLayer>("trusted_proxies = [\"nope\"]").is_err());
     }
 
     #[test]

@@ -16,10 +16,14 @@
 //! - [`workers`]: background work (anonymous data expiry).
 //! - [`mailer`]: mail delivery over SMTP or into the outbox folder, with retry delays.
 //! - [`telemetry`]: logs (text or JSON) and request metrics.
+//! - [`client_ip`]: the client's address (`X-Forwarded-For` only from trusted proxies).
+//! - [`client_limit`]: per-client-address rate limits.
 
 #![recursion_limit = "256"]
 
 pub mod api_v3;
+pub mod client_ip;
+pub mod client_limit;
 pub mod config;
 pub mod ingest;
 pub mod mailer;

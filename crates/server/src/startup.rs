@@ -1,6 +1,7 @@
 //! Building and running the application.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -15,6 +16,7 @@ use tower_http::trace::TraceLayer;
 use tracklane_store::accounts::NewAccount;
 use tracklane_store::{PoolSize, Store};
 
+use crate::client_limit::ClientLimit;
 use crate::config::Settings;
 use crate::ingest::Ingest;
 use crate::mailer::Mailer;
@@ -75,7 +77,9 @@ impl Application {
             settings.public_url.clone(),
             sending.clone(),
         );
+        let form_limit = Arc::new(ClientLimit::per_minute(settings.form_rate_per_minute));
         let state = AppState {
+            form_limit,
             gate: Arc::new(Gate::new(store.clone())),
             store,
             settings: Arc::new(settings),
@@ -125,7 +129,10 @@ impl Application {
         let (stop, stopped) = watch::channel(false);
         let retention = tokio::spawn(self.retention.run(stopped.clone()));
         let sender = tokio::spawn(self.sender.run(stopped));
-        let served = axum::serve(self.listener, self.router)
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop.send(true);

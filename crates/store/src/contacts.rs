@@ -378,8 +378,9 @@ impl Store {
     }
 }
 
-/// Creates or updates the contact with the draft's email on `conn`.
-async fn sync_in(
+/// Creates or updates the contact with the draft's email on `conn`; returns whether it was
+/// created.
+pub(crate) async fn sync_in(
     engine: Engine,
     conn: &mut AnyConnection,
     account: AccountId,

@@ -31,6 +31,8 @@ pub enum Model {
     Campaign,
     /// A link action.
     LinkAction,
+    /// A form.
+    Form,
 }
 
 /// A store failure.

@@ -135,18 +135,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO visitors (account_id, visitor_key, contact_id, first_seen_at, last_seen_at) \
-             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (account_id, visitor_key) DO UPDATE \
-             SET contact_id = excluded.contact_id, last_seen_at = excluded.last_seen_at",
-        )
-        .bind(account.0)
-        .bind(visitor)
-        .bind(contact.0)
-        .bind(now.0)
-        .execute(&mut *tx)
-        .await?;
-        adopt_anonymous_events(&mut tx, account, visitor, contact).await?;
+        identify_in(&mut tx, account, visitor, contact, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -223,6 +212,29 @@ impl Store {
             .await?;
         Ok(events)
     }
+}
+
+/// Records on `conn` that `visitor` is `contact` from now on, and gives it the visitor's earlier
+/// anonymous events.
+pub(crate) async fn identify_in(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    visitor: &str,
+    contact: ContactId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO visitors (account_id, visitor_key, contact_id, first_seen_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (account_id, visitor_key) DO UPDATE \
+         SET contact_id = excluded.contact_id, last_seen_at = excluded.last_seen_at",
+    )
+    .bind(account.0)
+    .bind(visitor)
+    .bind(contact.0)
+    .bind(now.0)
+    .execute(&mut *conn)
+    .await?;
+    adopt_anonymous_events(conn, account, visitor, contact).await
 }
 
 /// Gives the visitor's anonymous events to the contact it turned out to be.

@@ -17,6 +17,7 @@
 //! - [`sends`]: sending campaigns: links, the durable send queue, recipient data.
 //! - [`link_clicks`]: clicks, opens and unsubscribes per campaign link, and the counters.
 //! - [`email_settings`]: link tracking and scanner rules per account.
+//! - [`forms`]: forms and their submissions (contact, list, tags and visitor in one go).
 //! - [`events`]: the timeline: group-recording events, identification, anonymous expiry.
 
 pub mod accounts;
@@ -25,6 +26,7 @@ pub mod email_settings;
 pub mod error;
 pub mod events;
 pub mod fields;
+pub mod forms;
 pub mod link_actions;
 pub mod link_clicks;
 pub mod listing;

@@ -1,5 +1,6 @@
 //! Tags and the tags contacts carry.
 
+use sqlx::AnyConnection;
 use tracklane_core::ids::{AccountId, ContactId, ContactTagId, TagId};
 use tracklane_core::page::Page;
 use tracklane_core::tag::{ContactTag, Tag, TagPatch};
@@ -116,28 +117,8 @@ impl Store {
     ) -> Result<(ContactTag, bool), StoreError> {
         self.existing_contact(account, contact).await?;
         self.existing_tag(account, tag).await?;
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO contact_tags (account_id, contact_id, tag_id, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (contact_id, tag_id) DO NOTHING \
-             RETURNING {CONTACT_TAG_COLUMNS}"
-        ))
-        .bind(account.0)
-        .bind(contact.0)
-        .bind(tag.0)
-        .bind(now.0)
-        .fetch_optional(&self.writer)
-        .await?;
-        if let Some(row) = inserted {
-            return Ok((rows::contact_tag(&row)?, true));
-        }
-        let row = sqlx::query(&format!(
-            "SELECT {CONTACT_TAG_COLUMNS} FROM contact_tags WHERE contact_id = $1 AND tag_id = $2"
-        ))
-        .bind(contact.0)
-        .bind(tag.0)
-        .fetch_one(&self.writer)
-        .await?;
-        Ok((rows::contact_tag(&row)?, false))
+        let mut conn = self.writer.acquire().await?;
+        tag_contact(&mut conn, account, contact, tag, now).await
     }
 
     /// Takes a tag off a contact, by the row's id.
@@ -189,4 +170,37 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Puts a tag on a contact on `conn` (both known to be the account's); returns the row and
+/// whether it is new.
+pub(crate) async fn tag_contact(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    contact: ContactId,
+    tag: TagId,
+    now: Timestamp,
+) -> Result<(ContactTag, bool), StoreError> {
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO contact_tags (account_id, contact_id, tag_id, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (contact_id, tag_id) DO NOTHING \
+         RETURNING {CONTACT_TAG_COLUMNS}"
+    ))
+    .bind(account.0)
+    .bind(contact.0)
+    .bind(tag.0)
+    .bind(now.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = inserted {
+        return Ok((rows::contact_tag(&row)?, true));
+    }
+    let row = sqlx::query(&format!(
+        "SELECT {CONTACT_TAG_COLUMNS} FROM contact_tags WHERE contact_id = $1 AND tag_id = $2"
+    ))
+    .bind(contact.0)
+    .bind(tag.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((rows::contact_tag(&row)?, false))
 }

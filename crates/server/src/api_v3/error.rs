@@ -69,6 +69,7 @@ pub fn model_name(model: Model) -> &'static str {
         Model::Message => "Message",
         Model::Campaign => "Campaign",
         Model::LinkAction => "LinkAction",
+        Model::Form => "Form",
     }
 }
 

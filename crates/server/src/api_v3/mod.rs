@@ -9,6 +9,7 @@ pub mod email_settings;
 pub mod error;
 pub mod extract;
 pub mod fields;
+pub mod forms;
 pub mod link_actions;
 pub mod lists;
 pub mod messages;
@@ -40,6 +41,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(campaigns::routes())
         .merge(email_settings::routes())
         .merge(link_actions::routes())
+        .merge(forms::routes())
         .merge(timeline::routes());
     Router::new()
         .nest("/api/3", resources)

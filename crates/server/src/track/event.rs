@@ -150,22 +150,7 @@ async fn record(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<()
                 format!("no contact has the email {email}"),
             )
         })?;
-    let event = NewEvent {
-        account,
-        kind: EventKind::Custom,
-        name,
-        visitor: None,
-        contact: Some(contact),
-        page: None,
-        site: None,
-        referrer: None,
-        title: None,
-        device: None,
-        data,
-        message_id: None,
-        link: None,
-        occurred_at: now,
-    };
+    let event = NewEvent::of_contact(account, EventKind::Custom, name, contact, data, now);
     state.ingest.record(vec![event]).await?;
     Ok(())
 }

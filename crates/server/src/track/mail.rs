@@ -11,6 +11,8 @@
 //! the link's actions before the redirect. Each message carries a hidden trap link (`/l/` with
 //! the [`TRAP_LINK`] target) that only machines follow.
 
+use std::net::IpAddr;
+
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -24,6 +26,7 @@ use tracklane_core::time::Timestamp;
 use url::Url;
 
 use super::refusal::Refusal;
+use crate::client_ip::ClientIp;
 use crate::state::AppState;
 
 /// How long the contact token appended to a redirect stays valid: 90 days.
@@ -44,7 +47,8 @@ pub fn routes() -> Router<AppState> {
         .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
 }
 
-fn not_found() -> Response {
+/// The plain 404 page of a link or form that names nothing.
+pub(super) fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
         Html(include_str!("../../../../assets/pages/not-found.html")),
@@ -97,6 +101,7 @@ async fn judge_hit(
     link: &LinkSubject,
     method: &Method,
     headers: &HeaderMap,
+    client: IpAddr,
 ) -> Result<Option<Hit>, Refusal> {
     let Some(rules) = state.gate.rules(link.account).await? else {
         return Ok(None);
@@ -133,7 +138,7 @@ async fn judge_hit(
         distinct_links_clicked_within_window: context.other_links_clicked_since + 1,
         is_trap_link: link.target == TRAP_LINK,
         seconds_since_trap: context.trap_followed_at.map(seconds_since),
-        client_ip: None,
+        client_ip: Some(client),
     };
     let machine = match judge(scanner, &facts) {
         Verdict::Person => None,
@@ -155,34 +160,28 @@ async fn record(
     data: String,
     hit: LinkHit,
 ) -> Result<(), Refusal> {
-    let event = NewEvent {
-        account: link.account,
+    let mut event = NewEvent::of_contact(
+        link.account,
         kind,
-        name: name.to_owned(),
-        visitor: None,
-        contact: Some(link.contact),
-        page: None,
-        site: None,
-        referrer: None,
-        title: None,
-        device: None,
-        data: Some(data),
-        message_id: None,
-        link: Some(hit),
-        occurred_at: state.now(),
-    };
+        name,
+        link.contact,
+        Some(data),
+        state.now(),
+    );
+    event.link = Some(hit);
     state.ingest.record(vec![event]).await?;
     Ok(())
 }
 
-/// The destination with `tl_cid` appended.
-fn landing(state: &AppState, link: &LinkSubject, destination: &str) -> Option<String> {
+/// The destination with the contact token `tl_cid` of `subject` appended, so that the snippet
+/// on the landing page identifies the visitor.
+pub(super) fn landing(
+    state: &AppState,
+    subject: TokenSubject,
+    destination: &str,
+) -> Option<String> {
     let mut url = Url::parse(destination).ok()?;
     let expires = Timestamp(state.now().0.saturating_add(TOKEN_MICROS));
-    let subject = TokenSubject {
-        account: link.account,
-        contact: link.contact,
-    };
     let token = state.token_key.seal(subject, expires).ok()?;
     url.query_pairs_mut().append_pair("tl_cid", &token);
     Some(url.into())
@@ -195,6 +194,7 @@ async fn click(
     Path(token): Path<String>,
     method: Method,
     headers: HeaderMap,
+    ClientIp(client): ClientIp,
 ) -> Response {
     let Some(link) = state
         .token_key
@@ -203,7 +203,7 @@ async fn click(
     else {
         return not_found();
     };
-    let hit = match judge_hit(&state, &link, &method, &headers).await {
+    let hit = match judge_hit(&state, &link, &method, &headers, client).await {
         Ok(Some(hit)) => hit,
         Ok(None) => return not_found(),
         Err(refusal) => return refused(refusal),
@@ -226,7 +226,11 @@ async fn click(
     let Some(destination) = hit.url.clone() else {
         return not_found();
     };
-    let Some(location) = landing(&state, &link, &destination) else {
+    let subject = TokenSubject {
+        account: link.account,
+        contact: link.contact,
+    };
+    let Some(location) = landing(&state, subject, &destination) else {
         return not_found();
     };
     let recorded = record(
@@ -265,6 +269,7 @@ async fn open(
     Path(token): Path<String>,
     method: Method,
     headers: HeaderMap,
+    ClientIp(client): ClientIp,
 ) -> Response {
     if let Some(link) = state
         .token_key
@@ -272,7 +277,7 @@ async fn open(
         .filter(|l| l.target == OPEN_PIXEL)
     {
         let recorded = async {
-            let Some(hit) = judge_hit(&state, &link, &method, &headers).await? else {
+            let Some(hit) = judge_hit(&state, &link, &method, &headers, client).await? else {
                 return Ok(());
             };
             let data = hit.data(&format!("campaign:{}", link.campaign));

@@ -1,9 +1,10 @@
-//! The tracking surfaces: the snippet, its collector, the ActiveCampaign event collector and the
-//! Segment-style API. Every recorded visit and event goes through the group-commit writer
-//! ([`crate::ingest`]) and is acknowledged only once committed.
+//! The tracking surfaces: the snippet, its collector, the ActiveCampaign event collector, the
+//! Segment-style API, campaign links and form submissions. Every recorded visit and event goes
+//! through the group-commit writer ([`crate::ingest`]) and is acknowledged only once committed.
 
 pub mod collector;
 pub mod event;
+pub mod form;
 pub mod gate;
 pub mod identify;
 pub mod mail;
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .merge(collector)
         .route("/t.js", get(snippet::script))
         .route("/event", post(event::spawn_event))
+        .route("/f/{form_id}", post(form::submit).options(form::preflight))
         .route("/v1/track", post(segment::track))
         .route("/v1/identify", post(segment::identify))
         .route("/v1/page", post(segment::page))

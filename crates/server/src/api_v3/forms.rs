@@ -1,0 +1,217 @@
+//! `/forms`: AC's public API lists and reads forms (`GET /forms`, `GET /forms/{id}`) without
+//! documenting their shape, so forms answer in AC's conventions (a `form` wrapper, ids as
+//! strings, `meta.total`). Creating, changing and deleting them, and `GET /forms/{id}/embed` (the
+//! HTML snippet to paste into a page), are Tracklane's own.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tracklane_core::form::{Form, FormInput};
+use tracklane_core::ids::{AccountId, FormId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::page::Page;
+use tracklane_store::sql::{TextFilter, TextOp};
+use tracklane_store::tags::TagQuery;
+use tracklane_store::{Model, StoreError};
+
+use super::error::{reference_error, ApiError};
+use super::extract::{path_id, ApiJson, ApiQuery, LooseId};
+use super::render::{links, meta};
+use crate::state::AppState;
+
+/// The form routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/forms", get(list).post(create))
+        .route("/forms/{id}", get(show).put(update).delete(remove))
+        .route("/forms/{id}/embed", get(embed))
+}
+
+#[derive(Debug, Deserialize)]
+struct FormEnvelope {
+    form: Option<FormBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FormBody {
+    name: Option<String>,
+    fields: Option<Vec<String>>,
+    list: Option<LooseId>,
+    tags: Option<Vec<LooseId>>,
+    thank_you_url: Option<String>,
+}
+
+impl FormEnvelope {
+    /// The input, with the tags given by name looked up in the account.
+    async fn into_input(self, state: &AppState, account: AccountId) -> Result<FormInput, ApiError> {
+        let body = self.form.ok_or_else(|| Invalid::missing("form"))?;
+        let tags = match body.tags {
+            Some(tags) => Some(tag_ids(state, account, &tags).await?),
+            None => None,
+        };
+        Ok(FormInput {
+            name: body.name,
+            fields: body.fields,
+            list: body.list.map(|list| list.id("list")).transpose()?,
+            tags,
+            thank_you_url: body.thank_you_url,
+        })
+    }
+}
+
+/// Tags given by id (a number or a string of digits) or by name (the account's tag of exactly
+/// that name; none is a 404 `Tag not found`).
+async fn tag_ids(
+    state: &AppState,
+    account: AccountId,
+    tags: &[LooseId],
+) -> Result<Vec<i64>, ApiError> {
+    let mut ids = Vec::with_capacity(tags.len());
+    for tag in tags {
+        if let Ok(id) = tag.id("tags") {
+            ids.push(id);
+            continue;
+        }
+        let LooseId::Text(name) = tag else {
+            continue;
+        };
+        let query = TagQuery {
+            name: Some(TextFilter {
+                op: TextOp::Eq,
+                value: name.trim().to_owned(),
+            }),
+            order_by_name: None,
+        };
+        let found = state.store.tags(account, &query, Page::default()).await?;
+        let tag = found
+            .items
+            .first()
+            .ok_or(ApiError::MissingReference("Tag not found"))?;
+        ids.push(tag.id.0);
+    }
+    Ok(ids)
+}
+
+/// A form in AC's conventions, with where it posts.
+fn form_json(form: &Form, base: &str) -> Value {
+    json!({
+        "name": form.name,
+        "fields": form.fields.iter().map(|f| f.name()).collect::<Vec<_>>(),
+        "list": form.list.map(|list| list.to_string()),
+        "tags": form.tags.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "thankYouUrl": form.thank_you_url.as_deref().unwrap_or_default(),
+        "action": form.action(base),
+        "cdate": form.created_at.to_api(),
+        "udate": form.updated_at.to_api(),
+        "links": links(base, &format!("forms/{}", form.id), &["embed"]),
+        "id": form.id.to_string(),
+    })
+}
+
+/// A store error for a form request: the form itself missing is a 404 `{"message"}`, a list or
+/// tag it names missing is a 404 `{"errors"}`.
+fn form_error(error: StoreError) -> ApiError {
+    match error {
+        StoreError::NotFound {
+            model: Model::Form,
+            id,
+        } => ApiError::not_found(Model::Form, id),
+        other => reference_error(other),
+    }
+}
+
+/// `GET /forms`: paging.
+async fn list(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    query: ApiQuery,
+) -> Result<Json<Value>, ApiError> {
+    let listed = state.store.forms(account, query.page()?).await?;
+    let base = &state.settings.public_url;
+    Ok(Json(json!({
+        "forms": listed.items.iter().map(|f| form_json(f, base)).collect::<Vec<_>>(),
+        "meta": meta(listed.total),
+    })))
+}
+
+/// `POST /forms`: 201 with the form.
+async fn create(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    ApiJson(body): ApiJson<FormEnvelope>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let draft = body.into_input(&state, account).await?.into_draft()?;
+    let form = state
+        .store
+        .create_form(account, draft, state.now())
+        .await
+        .map_err(form_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "form": form_json(&form, &state.settings.public_url) })),
+    ))
+}
+
+/// `GET /forms/{id}`.
+async fn show(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = FormId(path_id(&id, Model::Form)?);
+    let form = state.store.existing_form(account, id).await?;
+    Ok(Json(
+        json!({ "form": form_json(&form, &state.settings.public_url) }),
+    ))
+}
+
+/// `PUT /forms/{id}`: a partial update.
+async fn update(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<FormEnvelope>,
+) -> Result<Json<Value>, ApiError> {
+    let id = FormId(path_id(&id, Model::Form)?);
+    let patch = body.into_input(&state, account).await?.into_patch()?;
+    let form = state
+        .store
+        .update_form(account, id, patch, state.now())
+        .await
+        .map_err(form_error)?;
+    Ok(Json(
+        json!({ "form": form_json(&form, &state.settings.public_url) }),
+    ))
+}
+
+/// `DELETE /forms/{id}`: `{}`.
+async fn remove(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = FormId(path_id(&id, Model::Form)?);
+    state.store.delete_form(account, id).await?;
+    Ok(Json(json!({})))
+}
+
+/// `GET /forms/{id}/embed`: the HTML snippet to paste, as `text/plain` like
+/// `/siteTracking/code`.
+async fn embed(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = FormId(path_id(&id, Model::Form)?);
+    let form = state.store.existing_form(account, id).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        form.embed_html(&state.settings.public_url),
+    )
+        .into_response())
+}
