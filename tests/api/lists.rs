@@ -54,15 +54,11 @@ async fn lists_round_trip(app: TestApp) {
 async fn contacts_subscribe_and_unsubscribe(app: TestApp) {
     let list = new_list(&app, "News").await;
     let contact = app
-        .post(
+        .create(
             "/api/3/contacts",
             json!({"contact": {"email": "ada@example.com"}}),
         )
-        .await
-        .body["contact"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     let subscribed = app
         .post(
             "/api/3/contactLists",

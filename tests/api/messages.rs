@@ -66,12 +66,8 @@ async fn messages_round_trip(app: TestApp) {
 async fn campaigns_send_a_message_to_a_list(app: TestApp) {
     let message = new_message(&app).await;
     let list = app
-        .post("/api/3/lists", json!({"list": {"name": "News"}}))
-        .await
-        .body["list"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .create("/api/3/lists", json!({"list": {"name": "News"}}))
+        .await;
     let created = app
         .post(
             "/api/3/campaigns",

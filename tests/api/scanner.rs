@@ -25,43 +25,23 @@ struct Campaign {
 async fn send_two_links(app: &TestApp) -> Campaign {
     let contact = contact(app, "dana@example.com", "Dana").await;
     let list = app
-        .post("/api/3/lists", json!({"list": {"name": "Shop"}}))
-        .await
-        .body["list"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .create("/api/3/lists", json!({"list": {"name": "Shop"}}))
+        .await;
     subscribe(app, &list, &contact, 1).await;
     let html = format!(
         "<html><body><a href=\"{SHOES}\">Shoes</a> <a href=\"{HATS}\">Hats</a></body></html>"
     );
-    let message = app
-        .post(
-            "/api/3/messages",
-            json!({"message": {"subject": "New in", "fromemail": "shop@example.com", "html": html}}),
-        )
-        .await
-        .body["message"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let message = app.create("/api/3/messages",
+            json!({"message": {"subject": "New in", "fromemail": "shop@example.com", "html": html}})).await;
     let id = app
-        .post(
+        .create(
             "/api/3/campaigns",
             json!({"campaign": {"name": "New in", "message": message, "list": list}}),
         )
-        .await
-        .body["campaign"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     let tag = app
-        .post("/api/3/tags", json!({"tag": {"tag": "shoes"}}))
-        .await
-        .body["tag"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .create("/api/3/tags", json!({"tag": {"tag": "shoes"}}))
+        .await;
     let action = app
         .post(
             &format!("/api/3/campaigns/{id}/linkActions"),

@@ -51,26 +51,18 @@ async fn send_a_campaign(app: &TestApp) -> Sent {
     let bob = contact(app, "bob@example.com", "").await;
     let carol = contact(app, "carol@example.com", "Carol").await;
     let list = app
-        .post("/api/3/lists", json!({"list": {"name": "News"}}))
-        .await
-        .body["list"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .create("/api/3/lists", json!({"list": {"name": "News"}}))
+        .await;
     subscribe(app, &list, &ada, 1).await;
     subscribe(app, &list, &bob, 1).await;
     subscribe(app, &list, &carol, 1).await;
     subscribe(app, &list, &carol, 2).await;
     let field = app
-        .post(
+        .create(
             "/api/3/fields",
             json!({"field": {"title": "Colour", "type": "text"}}),
         )
-        .await
-        .body["field"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     app.post(
         "/api/3/fieldValues",
         json!({"fieldValue": {"contact": ada, "field": field, "value": "blue <b>"}}),
@@ -79,41 +71,21 @@ async fn send_a_campaign(app: &TestApp) -> Sent {
     let html = "<p>Hi %FIRSTNAME|friend%, you like %COLOUR|nothing%.</p>\
                 <a href=\"https://example.com/pricing?plan=pro&amp;x=1\">Pricing</a> \
                 <a href=\"mailto:hi@example.com\">Write</a> <a href=\"%UNSUBSCRIBELINK%\">Leave</a>";
-    let message = app
-        .post(
-            "/api/3/messages",
+    let message = app.create("/api/3/messages",
             json!({"message": {"subject": "Hello %FIRSTNAME|friend%", "fromname": "News", "fromemail": "news@example.com",
-                "html": html, "text": "Hi %FIRSTNAME|friend%\nLeave: %UNSUBSCRIBELINK%"}}),
-        )
-        .await
-        .body["message"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+                "html": html, "text": "Hi %FIRSTNAME|friend%\nLeave: %UNSUBSCRIBELINK%"}})).await;
     let campaign = app
-        .post(
+        .create(
             "/api/3/campaigns",
             json!({"campaign": {"name": "Launch", "message": message, "list": list}}),
         )
-        .await
-        .body["campaign"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     let tag = app
-        .post("/api/3/tags", json!({"tag": {"tag": "clicked-pricing"}}))
-        .await
-        .body["tag"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .create("/api/3/tags", json!({"tag": {"tag": "clicked-pricing"}}))
+        .await;
     let interested = app
-        .post("/api/3/lists", json!({"list": {"name": "Interested"}}))
-        .await
-        .body["list"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .create("/api/3/lists", json!({"list": {"name": "Interested"}}))
+        .await;
     let actions = format!("/api/3/campaigns/{campaign}/linkActions");
     let pricing = "https://example.com/pricing?plan=pro&x=1";
     for (action, target) in [("add_tag", &tag), ("subscribe", &interested)] {
@@ -435,37 +407,25 @@ async fn clicks_opens_and_unsubscribes_are_recorded(app: TestApp) {
 async fn odd_links_and_broken_html_are_sent_as_written(app: TestApp) {
     let ada = contact(&app, "ada@example.com", "Ada").await;
     let list = app
-        .post("/api/3/lists", json!({"list": {"name": "News"}}))
-        .await
-        .body["list"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .create("/api/3/lists", json!({"list": {"name": "News"}}))
+        .await;
     subscribe(&app, &list, &ada, 1).await;
     let html = "<p>Hi %FIRSTNAME%, %NOPE% <a href=\"javascript:alert(1)\">js</a> \
                 <a href=\"mailto:a@example.com\">mail</a> <a href=\"/relative\">rel</a> \
                 <a href=\"https://ok.example/x\">ok</a><div><b>unclosed \
                 <a href='https://two.example/y'>two";
     let message = app
-        .post(
+        .create(
             "/api/3/messages",
             json!({"message": {"subject": "Odd", "fromemail": "news@example.com", "html": html}}),
         )
-        .await
-        .body["message"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     let campaign = app
-        .post(
+        .create(
             "/api/3/campaigns",
             json!({"campaign": {"name": "Odd", "message": message, "list": list}}),
         )
-        .await
-        .body["campaign"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     let sent = app
         .post(&format!("/api/3/campaigns/{campaign}/send"), json!({}))
         .await;

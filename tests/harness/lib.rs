@@ -147,6 +147,26 @@ impl TestApp {
         self.call("POST", path, Some(body)).await
     }
 
+    /// `POST`s `body`, a resource wrapped in its one key (`{"list": {...}}`), and answers the
+    /// created resource's id; fails the test unless it was created (200 or 201).
+    pub async fn create(&self, path: &str, body: Value) -> String {
+        let key = body
+            .as_object()
+            .and_then(|wrapper| wrapper.keys().next())
+            .expect("a wrapped resource")
+            .clone();
+        let answer = self.post(path, body).await;
+        assert!(
+            matches!(answer.status, 200 | 201),
+            "creating at {path}: {}",
+            answer.text
+        );
+        answer.body[key.as_str()]["id"]
+            .as_str()
+            .expect("the created resource's id")
+            .to_owned()
+    }
+
     /// `PUT` of a JSON value with the API key.
     pub async fn put(&self, path: &str, body: Value) -> Answer {
         self.call("PUT", path, Some(body)).await
