@@ -295,8 +295,42 @@ async fn clicks_from_the_accounts_scanner_networks_are_machines(app: TestApp) {
     );
 }
 
+async fn early_clicks_head_requests_and_prefetches_are_machines(app: TestApp) {
+    let campaign = send_two_links(&app).await;
+    let links = tracked_urls(&app, &campaign.html, "l");
+    assert_eq!(follow(&links[0]).await, 302, "right after delivery");
+    app.clock.advance(Duration::from_secs(120));
+    let client = no_redirects();
+    let head = client
+        .head(&links[1])
+        .header("user-agent", PERSON)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 302);
+    let prefetch = client
+        .get(&links[1])
+        .header("user-agent", PERSON)
+        .header("sec-purpose", "prefetch")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(prefetch.status(), 302);
+    assert_eq!(
+        clicks_on_timeline(&app, &campaign.contact).await,
+        [
+            format!("{SHOES} machine:too_soon_after_delivery"),
+            format!("{HATS} machine:head_request"),
+            format!("{HATS} machine:prefetch"),
+        ]
+    );
+    assert_eq!(tags_of(&app, &campaign.contact).await, 0, "no action ran");
+    assert_eq!(stats_of(&app, &campaign.id, HATS).await, (0, 0, 2));
+}
+
 both_engines!(
     the_trap_link_unmasks_a_scanner,
+    early_clicks_head_requests_and_prefetches_are_machines,
     clicks_from_the_accounts_scanner_networks_are_machines,
     every_link_clicked_at_once_is_a_machine,
     email_settings_are_checked_and_kept_per_account,

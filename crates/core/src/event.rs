@@ -33,6 +33,8 @@ pub enum EventKind {
     Unsubscribe,
     /// A form submitted.
     FormSubmit,
+    /// A campaign's message refused for good by the recipient's mail server.
+    Bounce,
 }
 
 impl EventKind {
@@ -45,6 +47,7 @@ impl EventKind {
             Self::Open => "open",
             Self::Unsubscribe => "unsubscribe",
             Self::FormSubmit => "form_submit",
+            Self::Bounce => "bounce",
         }
     }
 
@@ -56,6 +59,7 @@ impl EventKind {
             "open" => Self::Open,
             "unsubscribe" => Self::Unsubscribe,
             "form_submit" => Self::FormSubmit,
+            "bounce" => Self::Bounce,
             _ => Self::Custom,
         }
     }
@@ -222,9 +226,16 @@ mod tests {
         assert!(parse_event_data(&"x".repeat(EVENT_DATA_MAX)).is_ok());
         assert!(parse_event_data(&"x".repeat(EVENT_DATA_MAX + 1)).is_err());
         assert!(parse_message_id(&"m".repeat(129)).is_err());
-        assert_eq!(
-            EventKind::parse(EventKind::PageVisit.as_str()),
-            EventKind::PageVisit
-        );
+        for kind in [
+            EventKind::PageVisit,
+            EventKind::Custom,
+            EventKind::Click,
+            EventKind::Open,
+            EventKind::Unsubscribe,
+            EventKind::FormSubmit,
+            EventKind::Bounce,
+        ] {
+            assert_eq!(EventKind::parse(kind.as_str()), kind);
+        }
     }
 }

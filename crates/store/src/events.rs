@@ -79,48 +79,7 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.writer.begin().await?;
-        let mut visitors = load_visitors(self.engine, &mut tx, events).await?;
-        let mut identified = BTreeMap::new();
-        let mut seen_message_ids = HashSet::new();
-        let mut rows = Vec::with_capacity(events.len());
-        for event in events {
-            if let Some(id) = &event.message_id {
-                if !seen_message_ids.insert((event.account, id.as_str())) {
-                    continue;
-                }
-            }
-            let mut contact = event.contact;
-            let mut visit_start = false;
-            if let Some(key) = &event.visitor {
-                let state = visitors
-                    .entry((event.account, key.clone()))
-                    .or_insert(VisitorState {
-                        contact: None,
-                        last_page_at: None,
-                        last_seen_at: event.occurred_at,
-                    });
-                if let Some(who) = event.contact {
-                    if state.contact != Some(who) {
-                        identified.insert((event.account, key.clone()), who);
-                    }
-                    state.contact = Some(who);
-                }
-                contact = state.contact;
-                if event.kind == EventKind::PageVisit {
-                    visit_start = starts_visit(state.last_page_at, event.occurred_at);
-                    state.last_page_at = state.last_page_at.max(Some(event.occurred_at));
-                }
-                state.last_seen_at = state.last_seen_at.max(event.occurred_at);
-            }
-            rows.push(event_row(event, contact, visit_start, now));
-        }
-        save_visitors(self.engine, &mut tx, &visitors).await?;
-        insert_events(self.engine, &mut tx, rows).await?;
-        for ((account, key), contact) in &identified {
-            adopt_anonymous_events(&mut tx, *account, key, *contact).await?;
-        }
-        mark_sites_visited(&mut tx, events).await?;
-        count_link_hits(self.engine, &mut tx, events).await?;
+        record_events_in(self.engine, &mut tx, events, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -235,6 +194,58 @@ pub(crate) async fn identify_in(
     .execute(&mut *conn)
     .await?;
     adopt_anonymous_events(conn, account, visitor, contact).await
+}
+
+/// Records `events` in the caller's transaction (see [`Store::record_events`]).
+pub(crate) async fn record_events_in(
+    engine: Engine,
+    tx: &mut AnyConnection,
+    events: &[NewEvent],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut visitors = load_visitors(engine, &mut *tx, events).await?;
+    let mut identified = BTreeMap::new();
+    let mut seen_message_ids = HashSet::new();
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        if let Some(id) = &event.message_id {
+            if !seen_message_ids.insert((event.account, id.as_str())) {
+                continue;
+            }
+        }
+        let mut contact = event.contact;
+        let mut visit_start = false;
+        if let Some(key) = &event.visitor {
+            let state = visitors
+                .entry((event.account, key.clone()))
+                .or_insert(VisitorState {
+                    contact: None,
+                    last_page_at: None,
+                    last_seen_at: event.occurred_at,
+                });
+            if let Some(who) = event.contact {
+                if state.contact != Some(who) {
+                    identified.insert((event.account, key.clone()), who);
+                }
+                state.contact = Some(who);
+            }
+            contact = state.contact;
+            if event.kind == EventKind::PageVisit {
+                visit_start = starts_visit(state.last_page_at, event.occurred_at);
+                state.last_page_at = state.last_page_at.max(Some(event.occurred_at));
+            }
+            state.last_seen_at = state.last_seen_at.max(event.occurred_at);
+        }
+        rows.push(event_row(event, contact, visit_start, now));
+    }
+    save_visitors(engine, &mut *tx, &visitors).await?;
+    insert_events(engine, &mut *tx, rows).await?;
+    for ((account, key), contact) in &identified {
+        adopt_anonymous_events(&mut *tx, *account, key, *contact).await?;
+    }
+    mark_sites_visited(&mut *tx, events).await?;
+    count_link_hits(engine, &mut *tx, events).await?;
+    Ok(())
 }
 
 /// Gives the visitor's anonymous events to the contact it turned out to be.

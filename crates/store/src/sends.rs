@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use sqlx::Row;
+use tracklane_core::event::{EventKind, NewEvent};
 use tracklane_core::ids::{AccountId, CampaignId, ContactId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::links::TrackedLink;
@@ -16,7 +17,11 @@ use tracklane_core::list::ListStatus;
 use tracklane_core::message::CampaignStatus;
 use tracklane_core::time::Timestamp;
 
+use crate::events::record_events_in;
 use crate::{Engine, Store, StoreError};
+
+/// The timeline name of a bounce.
+pub const BOUNCE_EVENT: &str = "__bounce";
 
 /// Where a send is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,13 +196,15 @@ impl Store {
     }
 
     /// Records how each of `finished` went, in one commit: sent, queued again for a retry, or
-    /// bounced (the contact is then marked bounced on the campaign's list).
+    /// bounced (the contact is then marked bounced on the campaign's list, and a `__bounce`
+    /// event with the campaign and the server's answer goes on its timeline).
     pub async fn finish_sends(
         &self,
         finished: &[(Send, SendOutcome)],
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
+        let mut bounces = Vec::new();
         for (send, outcome) in finished {
             let (status, next, error, sent_at) = match outcome {
                 SendOutcome::Sent => (SendStatus::Sent, now, None, Some(now.0)),
@@ -231,8 +238,18 @@ impl Store {
                 .bind(send.campaign.0)
                 .execute(&mut *tx)
                 .await?;
+                let data = format!("campaign:{} {}", send.campaign, error.unwrap_or_default());
+                bounces.push(NewEvent::of_contact(
+                    send.account,
+                    EventKind::Bounce,
+                    BOUNCE_EVENT,
+                    send.contact,
+                    Some(data),
+                    now,
+                ));
             }
         }
+        record_events_in(self.engine, &mut tx, &bounces, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -268,6 +268,21 @@ async fn sends_resume_after_a_stop_without_sending_twice() {
         ),
     ];
     store.finish_sends(&finished, now).await.unwrap();
+    let bounced = tracklane_store::events::EventQuery {
+        contact: Some(rest[1].contact),
+        after: None,
+    };
+    let timeline = store
+        .events(account, bounced, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(timeline.total, 1, "the bounce is on the timeline");
+    assert_eq!(timeline.items[0].name, "__bounce");
+    let data = timeline.items[0].data.clone().unwrap_or_default();
+    assert!(
+        data.starts_with(&format!("campaign:{} 550", campaign.id)),
+        "{data}"
+    );
     assert!(
         store.claim_sends(10, now).await.unwrap().is_empty(),
         "the retry waits"
