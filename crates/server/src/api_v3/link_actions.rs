@@ -77,17 +77,13 @@ async fn add(
     let link = PageUrl::parse("link", body.link.as_deref().unwrap_or_default())?;
     let action = LinkAction::parse(body.action.as_deref().unwrap_or_default())?;
     let target = required_id(body.target.as_ref(), "target")?;
+    // The campaign in the path is the resource (AC's plain 404); the target is a reference.
+    state.store.existing_campaign(account, campaign).await?;
     let stored = state
         .store
         .add_link_action(account, campaign, &link.url, action, target, state.now())
         .await
-        .map_err(|error| match error {
-            tracklane_store::StoreError::NotFound {
-                model: Model::Campaign,
-                id,
-            } => ApiError::not_found(Model::Campaign, id),
-            other => reference_error(other),
-        })?;
+        .map_err(reference_error)?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"linkAction": action_json(&stored)})),
