@@ -319,10 +319,26 @@ async fn the_segment_api_tracks_identifies_and_deduplicates(app: TestApp) {
         segment(&app, "/v1/track", &key, anonymous).await.status,
         200
     );
-    let identify = json!({"anonymousId": "3f1c9a9e-0000-4000-8000-000000000001", "traits": {"email": "ada@example.com"}});
+    let identify = json!({"anonymousId": "3f1c9a9e-0000-4000-8000-000000000001",
+        "traits": {"email": "ada@example.com", "name": "Ada King Lovelace", "phone": "+44 20 7946 0000"}});
     assert_eq!(
         segment(&app, "/v1/identify", &key, identify).await.status,
         200
+    );
+    let named = app.get(&format!("/api/3/contacts/{ada}")).await;
+    assert_eq!(named.body["contact"]["firstName"], "Ada");
+    assert_eq!(named.body["contact"]["lastName"], "King Lovelace");
+    assert_eq!(named.body["contact"]["phone"], "+44 20 7946 0000");
+    let too_long = json!({"traits": {"email": "ada@example.com", "firstName": "x".repeat(300)}});
+    assert_eq!(
+        segment(&app, "/v1/identify", &key, too_long).await.status,
+        413,
+        "a trait too long for the contact is refused, as every too-long tracking value is"
+    );
+    let kept = app.get(&format!("/api/3/contacts/{ada}")).await;
+    assert_eq!(
+        kept.body["contact"]["firstName"], "Ada",
+        "and changes nothing"
     );
     let timeline = app
         .get(&format!("/api/3/contacts/{ada}/trackingLogs"))

@@ -19,6 +19,7 @@ use base64::Engine;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use tracklane_core::contact::{ContactInput, ContactPatch};
 use tracklane_core::email::ContactEmail;
 use tracklane_core::event::{
     parse_event_data, parse_message_id, EventKind, NewEvent, PAGE_VISIT_NAME,
@@ -65,6 +66,8 @@ struct Checked {
     visitor: Option<String>,
     email: Option<ContactEmail>,
     event: Option<NewEvent>,
+    /// For an `identify`, the names and phone its traits give the contact.
+    traits: Option<ContactPatch>,
 }
 
 /// `POST /v1/track`.
@@ -206,6 +209,12 @@ async fn handle(
             None => None,
         };
         if message.kind == "identify" {
+            if let (Some(traits), Some(contact)) = (message.traits, contact) {
+                state
+                    .store
+                    .update_contact(account, contact, traits, now)
+                    .await?;
+            }
             if let (Some(visitor), Some(contact)) = (&message.visitor, contact) {
                 state
                     .store
@@ -237,6 +246,34 @@ fn text(value: Option<&Value>) -> Option<String> {
         Value::Number(number) => Some(number.to_string()),
         _ => None,
     }
+}
+
+/// The contact attributes among Segment's reserved traits: `firstName`, `lastName` (or
+/// `first_name`, `last_name`, or `name` split at its first space) and `phone`; `None` when
+/// there are none.
+fn contact_traits(traits: Option<&Map<String, Value>>) -> Result<Option<ContactPatch>, Invalid> {
+    let Some(traits) = traits else {
+        return Ok(None);
+    };
+    let given = |keys: &[&str]| keys.iter().find_map(|key| text(traits.get(*key)));
+    let full_name = given(&["name"]);
+    let (first, last) = match full_name.as_deref().map(str::trim) {
+        Some(name) => match name.split_once(' ') {
+            Some((first, last)) => (Some(first.to_owned()), Some(last.trim().to_owned())),
+            None => (Some(name.to_owned()), None),
+        },
+        None => (None, None),
+    };
+    let input = ContactInput {
+        first_name: given(&["firstName", "first_name"]).or(first),
+        last_name: given(&["lastName", "last_name"]).or(last),
+        phone: given(&["phone"]),
+        ..ContactInput::default()
+    };
+    if input == ContactInput::default() {
+        return Ok(None);
+    }
+    input.into_patch().map(Some)
 }
 
 fn email_of(message: &Message) -> Result<Option<ContactEmail>, Invalid> {
@@ -336,6 +373,7 @@ fn check(
                 visitor,
                 email,
                 event: None,
+                traits: contact_traits(message.traits.as_ref())?,
             });
         }
         other => {
@@ -350,5 +388,6 @@ fn check(
         visitor,
         email,
         event: Some(event),
+        traits: None,
     })
 }
