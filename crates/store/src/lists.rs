@@ -1,5 +1,6 @@
 //! Lists and contacts' statuses on them.
 
+use sqlx::AnyConnection;
 use tracklane_core::ids::{AccountId, ContactId, ListId};
 use tracklane_core::list::{ContactList, List, ListPatch, ListStatus};
 use tracklane_core::page::Page;
@@ -125,32 +126,15 @@ impl Store {
     ) -> Result<ContactList, StoreError> {
         self.existing_contact(account, contact).await?;
         self.existing_list(account, list).await?;
-        let (subscribed_at, unsubscribed_at) = match status {
-            ListStatus::Unsubscribed => (None, Some(now.0)),
-            _ => (Some(now.0), None),
+        let mut conn = self.writer.acquire().await?;
+        let membership = Membership {
+            account,
+            contact,
+            list,
+            status,
+            source_id,
         };
-        let row = sqlx::query(&format!(
-            "INSERT INTO contact_lists (account_id, contact_id, list_id, status, source_id, \
-             subscribed_at, unsubscribed_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-             ON CONFLICT (contact_id, list_id) DO UPDATE SET status = excluded.status, \
-             source_id = excluded.source_id, \
-             subscribed_at = COALESCE(excluded.subscribed_at, contact_lists.subscribed_at), \
-             unsubscribed_at = COALESCE(excluded.unsubscribed_at, contact_lists.unsubscribed_at), \
-             updated_at = excluded.updated_at \
-             RETURNING {CONTACT_LIST_COLUMNS}"
-        ))
-        .bind(account.0)
-        .bind(contact.0)
-        .bind(list.0)
-        .bind(status.code())
-        .bind(source_id)
-        .bind(subscribed_at)
-        .bind(unsubscribed_at)
-        .bind(now.0)
-        .fetch_one(&self.writer)
-        .await?;
-        Ok(rows::contact_list(&row)?)
+        write_membership(&mut conn, &membership, now).await
     }
 
     /// A contact's list memberships, oldest first.
@@ -170,4 +154,53 @@ impl Store {
             .push(" ORDER BY id");
         all_of(&self.reader, &select, rows::contact_list).await
     }
+}
+
+/// A contact's status on a list, as written.
+pub(crate) struct Membership {
+    /// The account.
+    pub account: AccountId,
+    /// The contact.
+    pub contact: ContactId,
+    /// The list.
+    pub list: ListId,
+    /// The status.
+    pub status: ListStatus,
+    /// Where the change came from (AC's `sourceid`).
+    pub source_id: i64,
+}
+
+/// Creates the membership or changes its status, on `conn` (inside the caller's transaction
+/// when it has one). The contact and the list must exist.
+pub(crate) async fn write_membership(
+    conn: &mut AnyConnection,
+    membership: &Membership,
+    now: Timestamp,
+) -> Result<ContactList, StoreError> {
+    let (subscribed_at, unsubscribed_at) = match membership.status {
+        ListStatus::Unsubscribed => (None, Some(now.0)),
+        _ => (Some(now.0), None),
+    };
+    let row = sqlx::query(&format!(
+        "INSERT INTO contact_lists (account_id, contact_id, list_id, status, source_id, \
+         subscribed_at, unsubscribed_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+         ON CONFLICT (contact_id, list_id) DO UPDATE SET status = excluded.status, \
+         source_id = excluded.source_id, \
+         subscribed_at = COALESCE(excluded.subscribed_at, contact_lists.subscribed_at), \
+         unsubscribed_at = COALESCE(excluded.unsubscribed_at, contact_lists.unsubscribed_at), \
+         updated_at = excluded.updated_at \
+         RETURNING {CONTACT_LIST_COLUMNS}"
+    ))
+    .bind(membership.account.0)
+    .bind(membership.contact.0)
+    .bind(membership.list.0)
+    .bind(membership.status.code())
+    .bind(membership.source_id)
+    .bind(subscribed_at)
+    .bind(unsubscribed_at)
+    .bind(now.0)
+    .fetch_one(conn)
+    .await?;
+    Ok(rows::contact_list(&row)?)
 }
