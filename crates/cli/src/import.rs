@@ -2,6 +2,8 @@
 //! row. Columns map to the standard attributes (email, first name, last name, phone) and to
 //! custom fields by title or personalization tag; any other column is reported and skipped.
 //! Each row is written whole or not at all; refused rows are reported with their line number.
+//! With `--list ID`, every imported contact is also subscribed to that list, in the same
+//! savepoint as its row.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -10,10 +12,10 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use tracklane_core::contact::{ContactDraft, ContactInput, FieldValueInput};
-use tracklane_core::ids::{AccountId, FieldId};
+use tracklane_core::ids::{AccountId, FieldId, ListId};
 use tracklane_core::page::{Page, MAX_LIMIT};
 use tracklane_core::time::Timestamp;
-use tracklane_store::Store;
+use tracklane_store::{Store, StoreError};
 
 /// How many rows go to the store in one transaction.
 const BATCH: usize = 500;
@@ -49,8 +51,17 @@ pub struct Report {
     pub skipped_columns: Vec<String>,
 }
 
-/// Imports `path` into `account`, showing progress, and prints the report.
-pub async fn contacts(store: &Store, account: AccountId, path: &Path) -> anyhow::Result<()> {
+/// Where imported contacts go.
+#[derive(Debug, Clone, Copy)]
+pub struct Destination {
+    /// The account.
+    pub account: AccountId,
+    /// The list each imported contact is subscribed to, if any.
+    pub list: Option<ListId>,
+}
+
+/// Imports `path` into `to`, showing progress, and prints the report.
+pub async fn contacts(store: &Store, to: Destination, path: &Path) -> anyhow::Result<()> {
     let size = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
         .len();
@@ -59,7 +70,7 @@ pub async fn contacts(store: &Store, account: AccountId, path: &Path) -> anyhow:
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let report = import(store, account, file, &progress).await?;
+    let report = import(store, to, file, &progress).await?;
     progress.finish_and_clear();
     for column in &report.skipped_columns {
         eprintln!("column '{column}' skipped: it is no standard attribute and no custom field");
@@ -75,18 +86,26 @@ pub async fn contacts(store: &Store, account: AccountId, path: &Path) -> anyhow:
     Ok(())
 }
 
-/// Imports the CSV `input` into `account`.
+/// Imports the CSV `input` into `to`.
 pub async fn import(
     store: &Store,
-    account: AccountId,
+    to: Destination,
     input: impl std::io::Read,
     progress: &ProgressBar,
 ) -> anyhow::Result<Report> {
+    if let Some(list) = to.list {
+        match store.existing_list(to.account, list).await {
+            Err(StoreError::NotFound { .. }) => {
+                bail!("there is no list {list} in account {}", to.account)
+            }
+            found => found.context("reading the list")?,
+        };
+    }
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(input);
     let headers = reader.headers().context("reading the header row")?.clone();
-    let fields = custom_fields(store, account).await?;
+    let fields = custom_fields(store, to.account).await?;
     let columns: Vec<Column> = headers.iter().map(|h| column_of(h, &fields)).collect();
     if !columns.contains(&Column::Email) {
         bail!("the header row has no email column");
@@ -120,18 +139,18 @@ pub async fn import(
             }
         }
         if batch.len() >= BATCH {
-            write_batch(store, account, &mut batch, &mut report).await?;
+            write_batch(store, to, &mut batch, &mut report).await?;
             progress.set_message(format!("{} imported", report.upserted));
         }
     }
-    write_batch(store, account, &mut batch, &mut report).await?;
+    write_batch(store, to, &mut batch, &mut report).await?;
     report.rejected.sort_by_key(|r| r.line);
     Ok(report)
 }
 
 async fn write_batch(
     store: &Store,
-    account: AccountId,
+    to: Destination,
     batch: &mut Vec<(u64, ContactDraft)>,
     report: &mut Report,
 ) -> anyhow::Result<()> {
@@ -140,7 +159,7 @@ async fn write_batch(
     }
     let drafts: Vec<ContactDraft> = batch.iter().map(|(_, draft)| draft.clone()).collect();
     let outcomes = store
-        .sync_contacts(account, &drafts, Timestamp::now())
+        .sync_contacts(to.account, &drafts, to.list, Timestamp::now())
         .await
         .context("writing contacts")?;
     for ((line, _), outcome) in batch.iter().zip(outcomes) {
@@ -221,6 +240,9 @@ fn row_input(columns: &[Column], record: &csv::StringRecord) -> ContactInput {
 
 #[cfg(test)]
 mod tests {
+    use tracklane_core::list::{ListInput, ListStatus};
+    use tracklane_store::contacts::ContactQuery;
+
     use super::*;
 
     #[test]
@@ -236,18 +258,28 @@ mod tests {
         assert_eq!(column_of("shoe size", &fields), Column::Skipped);
     }
 
-    #[tokio::test]
-    async fn imports_valid_rows_and_reports_the_others_by_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+    /// A migrated SQLite store in `dir` and its first account.
+    async fn store_in(dir: &Path) -> (Store, AccountId) {
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.display());
         let store = Store::connect(&url, Default::default()).await.unwrap();
         store.migrate().await.unwrap();
         let account = store.bootstrap(Timestamp::now()).await.unwrap().unwrap().id;
+        (store, account)
+    }
+
+    #[tokio::test]
+    async fn imports_valid_rows_and_reports_the_others_by_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, account) = store_in(dir.path()).await;
+        let to = Destination {
+            account,
+            list: None,
+        };
         let csv = "email,first name,shoe size\n\
                    ada@example.com,Ada,40\n\
                    not-an-email,Bob,41\n\
                    \"broken,row\n";
-        let report = import(&store, account, csv.as_bytes(), &ProgressBar::hidden())
+        let report = import(&store, to, csv.as_bytes(), &ProgressBar::hidden())
             .await
             .unwrap();
         assert_eq!(report.upserted, 1);
@@ -257,7 +289,7 @@ mod tests {
         assert!(report.rejected[0].reason.starts_with("email"));
         let again = import(
             &store,
-            account,
+            to,
             "email\nADA@example.com\n".as_bytes(),
             &ProgressBar::hidden(),
         )
@@ -272,5 +304,51 @@ mod tests {
             page.total, 1,
             "a second import of the same email updates, never duplicates"
         );
+    }
+
+    #[tokio::test]
+    async fn a_list_subscribes_every_imported_contact_and_a_refused_row_to_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, account) = store_in(dir.path()).await;
+        let draft = ListInput {
+            name: Some("Newsletter".into()),
+            ..ListInput::default()
+        }
+        .into_draft()
+        .unwrap();
+        let list = store
+            .create_list(account, draft, Timestamp::now())
+            .await
+            .unwrap();
+        let to = Destination {
+            account,
+            list: Some(list.id),
+        };
+        let csv = "email\nada@example.com\nnot-an-email\nbob@example.com\n";
+        let report = import(&store, to, csv.as_bytes(), &ProgressBar::hidden())
+            .await
+            .unwrap();
+        assert_eq!(report.upserted, 2);
+        assert_eq!(report.rejected.len(), 1);
+        let query = ContactQuery {
+            list: Some(list.id),
+            list_status: Some(ListStatus::Active.code()),
+            ..ContactQuery::default()
+        };
+        let subscribed = store
+            .contacts(account, &query, Page::default())
+            .await
+            .unwrap();
+        let emails: Vec<&str> = subscribed.items.iter().map(|c| c.email.as_str()).collect();
+        assert_eq!(emails, ["ada@example.com", "bob@example.com"]);
+
+        let missing = Destination {
+            account,
+            list: Some(ListId(list.id.0 + 1)),
+        };
+        let error = import(&store, missing, csv.as_bytes(), &ProgressBar::hidden())
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("there is no list"), "{error}");
     }
 }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use secrecy::ExposeSecret;
-use tracklane_core::ids::AccountId;
+use tracklane_core::ids::{AccountId, ListId};
 use tracklane_core::time::Timestamp;
 use tracklane_server::config::{Settings, SettingsLayer};
 use tracklane_server::startup::{open_store, shutdown_signal, Application};
@@ -72,6 +72,9 @@ enum ImportCommand {
         /// The account to import into [default: the first account].
         #[arg(long)]
         account: Option<i64>,
+        /// Subscribe every imported contact to this list (its id).
+        #[arg(long)]
+        list: Option<i64>,
         #[command(flatten)]
         config: Configured,
     },
@@ -129,12 +132,16 @@ async fn main() -> anyhow::Result<()> {
                 ImportCommand::Contacts {
                     file,
                     account,
+                    list,
                     config,
                 },
         } => {
             let store = open_store(&config.resolve()?).await?;
-            let account = chosen_account(&store, account).await?;
-            import::contacts(&store, account, &file).await
+            let to = import::Destination {
+                account: chosen_account(&store, account).await?,
+                list: list.map(ListId),
+            };
+            import::contacts(&store, to, &file).await
         }
         Command::Account {
             what:

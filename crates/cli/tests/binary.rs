@@ -32,8 +32,19 @@ fn free_port() -> u16 {
 
 /// A plain HTTP/1.0 GET; returns the status line and the body.
 fn get(port: u16, path: &str) -> (String, String) {
+    request(port, "GET", path, "", "")
+}
+
+/// A plain HTTP/1.0 request with `headers` (each line ending in `\r\n`) and a `body`; returns
+/// the status line and the body.
+fn request(port: u16, method: &str, path: &str, headers: &str, body: &str) -> (String, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: localhost\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
@@ -211,4 +222,47 @@ fn import_reports_rejected_rows_by_line() {
     assert!(String::from_utf8_lossy(&import.stderr).contains("line 3: email"));
     let no_file = run(tracklane(dir.path()).args(["import", "contacts", "missing.csv"]));
     assert!(!no_file.status.success());
+}
+
+#[test]
+fn import_with_a_list_subscribes_every_imported_contact() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = run(tracklane(dir.path()).args(["init", "--json"]));
+    let keys: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
+    let headers = format!(
+        "Api-Token: {}\r\nContent-Type: application/json\r\n",
+        keys["api_key"].as_str().unwrap()
+    );
+    std::fs::write(
+        dir.path().join("people.csv"),
+        "email\nada@example.com\ngrace@navy.mil\n",
+    )
+    .unwrap();
+    let args = ["import", "contacts", "people.csv", "--list", "1"];
+    let no_list = run(tracklane(dir.path()).args(args));
+    assert!(!no_list.status.success());
+    assert!(String::from_utf8_lossy(&no_list.stderr).contains("there is no list 1"));
+
+    let port = free_port();
+    let server = serve(dir.path(), port);
+    wait_for_port(port);
+    let (status, _) = request(
+        port,
+        "POST",
+        "/api/3/lists",
+        &headers,
+        r#"{"list":{"name":"Newsletter"}}"#,
+    );
+    assert!(status.starts_with("HTTP/1.0 20"), "{status}");
+    let import = run(tracklane(dir.path()).args(args));
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let (status, body) = request(port, "GET", "/api/3/contacts?listid=1", &headers, "");
+    terminate(server);
+    assert!(status.contains("200"), "{status}");
+    let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(listed["meta"]["total"], "2", "{body}");
 }

@@ -7,11 +7,13 @@ use tracklane_core::field::FieldValue;
 use tracklane_core::ids::{AccountId, ContactId, ListId, TagId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::key::random_hex;
+use tracklane_core::list::ListStatus;
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
 
 use crate::fields::write_field_values;
 use crate::listing::{owned_row, page_of, Listed};
+use crate::lists::{write_list_status, Membership};
 use crate::rows::{self, CONTACT_COLUMNS};
 use crate::sql::{contains_pattern, prefix_pattern, Direction, Statement};
 use crate::{Engine, Model, Store, StoreError};
@@ -137,22 +139,27 @@ impl Store {
     }
 
     /// Syncs many contacts in one transaction, each row all or nothing (a savepoint per row):
-    /// a row the store refuses is reported and the others are written. Fails as a whole only
-    /// when the database fails.
+    /// a row the store refuses is reported and the others are written. With a `list`, each
+    /// synced contact is also subscribed to it (status 1) in its row's savepoint. Fails as a
+    /// whole only when the database fails, or when `list` is not the account's.
     pub async fn sync_contacts(
         &self,
         account: AccountId,
         drafts: &[ContactDraft],
+        list: Option<ListId>,
         now: Timestamp,
     ) -> Result<Vec<Result<ContactId, StoreError>>, StoreError> {
+        if let Some(list) = list {
+            self.existing_list(account, list).await?;
+        }
         let mut tx = self.writer.begin().await?;
         let mut outcomes = Vec::with_capacity(drafts.len());
         for draft in drafts {
             let mut row = tx.begin().await?;
-            match sync_in(self.engine, &mut row, account, draft, now).await {
-                Ok((contact, _, _)) => {
+            match sync_row(self.engine, &mut row, account, draft, list, now).await {
+                Ok(contact) => {
                     row.commit().await?;
-                    outcomes.push(Ok(contact.id));
+                    outcomes.push(Ok(contact));
                 }
                 Err(refused @ (StoreError::Invalid(_) | StoreError::NotFound { .. })) => {
                     row.rollback().await?;
@@ -409,6 +416,28 @@ pub(crate) async fn sync_in(
     )
     .await?;
     Ok((contact, values, created))
+}
+
+/// One row of [`Store::sync_contacts`]: the contact synced, then subscribed to `list`.
+async fn sync_row(
+    engine: Engine,
+    conn: &mut AnyConnection,
+    account: AccountId,
+    draft: &ContactDraft,
+    list: Option<ListId>,
+    now: Timestamp,
+) -> Result<ContactId, StoreError> {
+    let (contact, _, _) = sync_in(engine, conn, account, draft, now).await?;
+    if let Some(list) = list {
+        let membership = Membership {
+            contact: contact.id,
+            list,
+            status: ListStatus::Active,
+            source_id: 0,
+        };
+        write_list_status(conn, account, membership, now).await?;
+    }
+    Ok(contact.id)
 }
 
 /// Inserts the contact, or returns `None` when the account already has its email.

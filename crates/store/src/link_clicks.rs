@@ -86,6 +86,9 @@ impl Store {
         position: i64,
         window_start: Timestamp,
     ) -> Result<Option<ClickContext>, StoreError> {
+        // `+position`: without it, SQLite (3.46) reads the recipient's recent clicks through
+        // `link_clicks_by_campaign` for the order of `DISTINCT position`, that is every click on
+        // the campaign, which made each click slower as the campaign collected clicks.
         let row = sqlx::query(
             "SELECT \
              (SELECT url FROM campaign_links WHERE campaign_id = $2 AND position = $4) AS url, \
@@ -94,7 +97,7 @@ impl Store {
              (SELECT MAX(clicked_at) FROM link_clicks WHERE campaign_id = $2 AND contact_id = $3 \
               AND position = $6) AS trap_at, \
              (SELECT COUNT(DISTINCT position) FROM link_clicks WHERE campaign_id = $2 \
-              AND contact_id = $3 AND position >= 0 AND position <> $4 AND clicked_at >= $5) \
+              AND contact_id = $3 AND +position >= 0 AND +position <> $4 AND clicked_at >= $5) \
               AS others \
              FROM campaigns WHERE id = $2 AND account_id = $1",
         )

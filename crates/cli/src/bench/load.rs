@@ -1,7 +1,12 @@
-//! The load: `concurrency` clients sending one scenario's requests back to back through one
-//! shared connection pool, the measured window, and the tally of what they saw in it. Each
-//! client stops by itself once the window has closed (a request in flight then may take at
-//! most the client's timeout), so a scenario is bounded in time.
+//! The load: `concurrency` clients sending one scenario's requests through one shared connection
+//! pool, back to back (closed loop) or paced at a total rate, the measured window, and the tally
+//! of what they saw in it. Each client stops by itself once the window has closed (a request in
+//! flight then may take at most the client's timeout), so a scenario is bounded in time.
+//!
+//! Paced, the clients take turns: client `c`'s request `n` is due `(n * concurrency + c) / rate`
+//! seconds after the start, and is sent then, or at once when the client is late. Its latency is
+//! measured from when it was sent; a server that cannot keep up shows as an achieved rate
+//! below the target.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,18 +30,35 @@ pub struct Load {
     pub warmup: Duration,
     /// Measured load.
     pub duration: Duration,
+    /// Requests per second over all clients; `None` sends back to back.
+    pub rate: Option<u32>,
+}
+
+impl Load {
+    /// When client `client`'s request number `n` is due, for a load that starts at `start`;
+    /// `None` when the load is not paced.
+    fn due(&self, start: Instant, client: u32, n: u64) -> Option<Instant> {
+        let rate = u128::from(self.rate?.max(1));
+        let turn = u128::from(n) * u128::from(self.concurrency) + u128::from(client);
+        let nanos = u64::try_from(turn * 1_000_000_000 / rate).unwrap_or(u64::MAX);
+        Some(start + Duration::from_nanos(nanos))
+    }
 }
 
 /// Where and how the clients of one scenario send their requests.
 pub struct Target {
     /// The shared HTTP client (one connection pool).
     pub client: reqwest::Client,
-    /// The full URL.
+    /// The full URL (for `click`, the tracked links' prefix `/l/`).
     pub url: String,
     /// The account's id and keys.
     pub keys: Keys,
     /// What is requested.
     pub scenario: Scenario,
+    /// How many clients send requests.
+    pub clients: u32,
+    /// The tracked-link tokens that `click` follows, in turn.
+    pub link_tokens: Arc<[String]>,
 }
 
 impl Target {
@@ -45,13 +67,13 @@ impl Target {
     async fn send(&self, client: u32, n: u64) -> Result<(), String> {
         let response = self
             .scenario
-            .request(&self.client, &self.url, &self.keys, client, n)
+            .request(self, client, n)
             .send()
             .await
             .map_err(|error| error.to_string())?;
         let status = response.status();
         let body = response.bytes().await.map_err(|error| error.to_string())?;
-        if status.is_success() && self.scenario.acknowledged(&body) {
+        if self.scenario.accepted(status, &body) {
             return Ok(());
         }
         let quoted = body.get(..QUOTED_BODY_BYTES).unwrap_or(&body);
@@ -76,14 +98,22 @@ impl Window {
 }
 
 /// Runs the scenario of `target` with `load.concurrency` clients and adds up what they saw.
-pub async fn run_scenario(target: Arc<Target>, load: &Load) -> anyhow::Result<Tally> {
-    let from = Instant::now() + load.warmup;
+pub async fn run_scenario(target: Arc<Target>, load: Arc<Load>) -> anyhow::Result<Tally> {
+    let start = Instant::now();
+    let from = start + load.warmup;
     let window = Window {
         from,
         until: from + load.duration,
     };
     let clients: Vec<_> = (0..load.concurrency)
-        .map(|client| tokio::spawn(client_loop(Arc::clone(&target), client, window)))
+        .map(|client| {
+            let turn = Turn {
+                client,
+                start,
+                window,
+            };
+            tokio::spawn(client_loop(Arc::clone(&target), Arc::clone(&load), turn))
+        })
         .collect();
     let mut total = Tally::new()?;
     for client in clients {
@@ -92,11 +122,33 @@ pub async fn run_scenario(target: Arc<Target>, load: &Load) -> anyhow::Result<Ta
     Ok(total)
 }
 
-/// One client: sends requests back to back until the window closes.
-async fn client_loop(target: Arc<Target>, client: u32, window: Window) -> anyhow::Result<Tally> {
+/// One client's place in the load.
+#[derive(Debug, Clone, Copy)]
+struct Turn {
+    /// The client's number.
+    client: u32,
+    /// When the load started.
+    start: Instant,
+    /// The measured window.
+    window: Window,
+}
+
+/// One client: sends requests, back to back or when due, until the window closes.
+async fn client_loop(target: Arc<Target>, load: Arc<Load>, turn: Turn) -> anyhow::Result<Tally> {
+    let Turn {
+        client,
+        start,
+        window,
+    } = turn;
     let mut tally = Tally::new()?;
     let mut n = 0;
     while Instant::now() < window.until {
+        if let Some(due) = load.due(start, client, n) {
+            if due >= window.until {
+                break;
+            }
+            tokio::time::sleep_until(due.into()).await;
+        }
         let started = Instant::now();
         let outcome = target.send(client, n).await;
         let arrived = Instant::now();
@@ -160,9 +212,10 @@ impl Tally {
         Ok(())
     }
 
-    /// The latency at `quantile`, in milliseconds.
-    pub fn latency_ms(&self, quantile: f64) -> f64 {
-        self.latencies.value_at_quantile(quantile) as f64 / 1000.0
+    /// The latency at `quantile`, in milliseconds; `None` when no latency was recorded.
+    pub fn latency_ms(&self, quantile: f64) -> Option<f64> {
+        (!self.latencies.is_empty())
+            .then(|| self.latencies.value_at_quantile(quantile) as f64 / 1000.0)
     }
 }
 
@@ -197,6 +250,25 @@ mod tests {
             first.first_error.as_deref(),
             Some("503 Service Unavailable: busy")
         );
-        assert!((first.latency_ms(0.5) - 2.0).abs() < 0.01);
+        assert!((first.latency_ms(0.5).unwrap() - 2.0).abs() < 0.01);
+        assert_eq!(Tally::new().unwrap().latency_ms(0.5), None);
+    }
+
+    #[test]
+    fn paced_clients_take_turns_at_the_total_rate() {
+        let start = Instant::now();
+        let mut load = Load {
+            concurrency: 4,
+            warmup: Duration::ZERO,
+            duration: Duration::from_secs(1),
+            rate: None,
+        };
+        assert_eq!(load.due(start, 1, 9), None, "closed loop: never waits");
+        load.rate = Some(1000);
+        let after = |client, n| load.due(start, client, n).unwrap() - start;
+        assert_eq!(after(0, 0), Duration::ZERO);
+        assert_eq!(after(3, 0), Duration::from_millis(3));
+        assert_eq!(after(0, 1), Duration::from_millis(4));
+        assert_eq!(after(2, 250), Duration::from_millis(1002));
     }
 }

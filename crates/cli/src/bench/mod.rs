@@ -1,15 +1,18 @@
-//! `tracklane bench`: measures the API and the tracking surfaces against a route that does
-//! nothing (`POST /_bench/noop`), on the same in-process server in the same run, and prints a
-//! table.
+//! `tracklane bench`: measures the API, the tracking surfaces, the tracked-link redirect and a
+//! campaign's sending against a route that does nothing (`POST /_bench/noop`), on the same
+//! in-process server in the same run, and prints a table.
 //!
 //! The server is built on `127.0.0.1:0` over a fresh database: SQLite in a new temporary
 //! directory by default, or the empty database that `--database-url` names (which is how
 //! PostgreSQL is benched). Before the tracking scenarios run, the bench sets the account up
 //! through API v3 as a user would: site and event tracking on, the bench domain and event name
-//! whitelisted, and [`scenarios::CONTACTS`] contacts to send events for.
+//! whitelisted, and [`scenarios::CONTACTS`] contacts to send events for. `click` and `send` set
+//! up campaigns the same way ([`campaign`], [`send`]); `send` delivers to an SMTP sink
+//! ([`sink`]).
 //!
 //! The scenarios run one after the other. In each, `--concurrency` clients send requests back to
-//! back for `--warmup` seconds, then for `--duration` measured seconds, then stop by themselves.
+//! back (or paced at `--rate` requests/s in all) for `--warmup` seconds, then for `--duration`
+//! measured seconds, then stop by themselves.
 //! Only responses that arrive in the measured window count: an acknowledged 2xx is a request
 //! (its latency goes into the histogram), anything else — any other status (a 503 from a full
 //! ingest queue too), a 2xx that does not say it recorded, or no response at all — is an error.
@@ -17,14 +20,19 @@
 //! # Layout
 //! - `mod.rs`: the flags, the run, and the in-process server.
 //! - [`setup`]: the account's set-up through API v3, and what the server reports afterwards.
+//! - [`campaign`]: campaigns through API v3, and the set-up of `click`.
+//! - [`send`]: the `send` measurement; [`sink`]: where it delivers.
 //! - [`scenarios`]: what each scenario requests.
 //! - [`load`]: the clients, the measured window and their tally.
 //! - [`report`]: the table and the error summary.
 
+mod campaign;
 mod load;
 mod report;
 mod scenarios;
+mod send;
 mod setup;
+mod sink;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -34,19 +42,25 @@ use anyhow::{bail, Context};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tracklane_core::cid::TokenKey;
 use tracklane_server::config::{LogFormat, SettingsLayer};
 use tracklane_server::startup::Application;
 use tracklane_server::telemetry;
+use tracklane_store::Store;
 
+use campaign::{prepare_clicks, Api, Clicks};
 use load::{run_scenario, Load, Target};
 use report::{print_table, report_errors, rows, Measured};
 use scenarios::Scenario;
 use setup::{Keys, ServerCounts};
+use sink::Sink;
 
 /// How long one request may take before it counts as an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the server may take to finish its requests in flight and stop.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// The server's SMTP rate during the bench, messages/s: high enough never to be the limit.
+const SMTP_RATE: u32 = 100_000;
 
 /// The flags of `tracklane bench`.
 #[derive(clap::Args)]
@@ -64,9 +78,23 @@ pub struct BenchArgs {
     /// Seconds of load per scenario before measuring
     #[arg(long, default_value_t = 2)]
     warmup: u64,
-    /// Scenarios to run, comma-separated; noop, the baseline, always runs [default: all]
+    /// Scenarios to run, comma-separated; noop, the baseline, always runs [default: all but
+    /// send]
     #[arg(long, value_enum, value_delimiter = ',')]
     scenarios: Vec<Scenario>,
+    /// Requests per second over all clients, paced, in every load scenario [default: as fast
+    /// as the clients go, each sending its next request when the last is answered]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    rate: Option<u32>,
+    /// Recipients of the `send` campaign
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    recipients: u64,
+    /// SMTP server that `send` delivers to, as `tracklane serve --smtp-url` takes it (never
+    /// read from TRACKLANE_SMTP_URL, so that no real mail server gets the bench's mail by
+    /// accident) [default: an aiosmtpd sink started on localhost when /usr/bin/python3 has
+    /// aiosmtpd, else the outbox folder]
+    #[arg(long)]
+    smtp_url: Option<String>,
 }
 
 /// Starts a server, runs the chosen scenarios against it, stops it and prints the table.
@@ -74,86 +102,171 @@ pub struct BenchArgs {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     telemetry::init_logs(LogFormat::Text);
     let scenarios = scenarios::selected(&args.scenarios);
-    let server = Server::start(args.database_url).await?;
-    let load = Load {
+    let sink = if scenarios.contains(&Scenario::Send) {
+        Sink::choose(args.smtp_url)?
+    } else {
+        Sink::outbox("outbox")
+    };
+    let server = Server::start(args.database_url, sink.url.clone()).await?;
+    let load = Arc::new(Load {
         concurrency: args.concurrency,
         warmup: Duration::from_secs(args.warmup),
         duration: Duration::from_secs(args.duration),
-    };
+        rate: args.rate,
+    });
     let engine = server.engine;
-    let measured = measure_all(&server, &scenarios, &load).await;
+    let bench = Bench {
+        server: &server,
+        client: http_client(load.concurrency)?,
+        load,
+        recipients: args.recipients,
+        sink: sink.name,
+    };
+    let measured = bench.measure_all(&scenarios).await;
     server.stop().await?;
+    drop(sink);
     let measured = measured?;
-    print_table(&rows(engine, &measured, &load));
+    match args.rate {
+        Some(rate) => println!(
+            "load: paced at {rate} requests/s over {} clients",
+            args.concurrency
+        ),
+        None => println!("load: closed loop, {} clients", args.concurrency),
+    }
+    print_table(&rows(engine, &measured));
     report_errors(&measured)
 }
 
-/// Sets the account up when a tracking scenario is chosen, then runs the scenarios one after
-/// the other.
-async fn measure_all(
-    server: &Server,
-    scenarios: &[Scenario],
-    load: &Load,
-) -> anyhow::Result<Vec<Measured>> {
-    let client = http_client(load.concurrency)?;
-    if scenarios.iter().any(|s| s.events_per_request().is_some()) {
-        eprintln!("bench: setting up tracking through API v3");
-        setup::prepare(&client, &server.base, &server.keys).await?;
-    }
-    let mut measured = Vec::with_capacity(scenarios.len());
-    for &scenario in scenarios {
-        measured.push(measure(server, &client, scenario, load).await?);
-    }
-    Ok(measured)
+/// One run of the bench: the server, the clients' HTTP client and the load.
+struct Bench<'a> {
+    /// The server under test.
+    server: &'a Server,
+    /// The shared HTTP client, which follows no redirects.
+    client: reqwest::Client,
+    /// The load of each load scenario.
+    load: Arc<Load>,
+    /// Recipients of `send`.
+    recipients: u64,
+    /// Where `send` delivers, as the table names it.
+    sink: &'static str,
 }
 
-/// Runs one scenario. For a tracking scenario, also checks with the server that every event
-/// acknowledged in the measured window is stored, and tells how the writer grouped them.
-async fn measure(
-    server: &Server,
-    client: &reqwest::Client,
-    scenario: Scenario,
-    load: &Load,
-) -> anyhow::Result<Measured> {
-    eprintln!(
-        "bench: {} on {}, {} clients, {} s warm-up + {} s measured",
-        scenario.label(),
-        server.engine,
-        load.concurrency,
-        load.warmup.as_secs(),
-        load.duration.as_secs(),
-    );
-    let target = Arc::new(Target {
-        client: client.clone(),
-        url: format!("{}{}", server.base, scenario.path()),
-        keys: server.keys.clone(),
-        scenario,
-    });
-    if scenario.events_per_request().is_none() {
-        let tally = run_scenario(target, load).await?;
-        return Ok(Measured { scenario, tally });
+impl Bench<'_> {
+    /// The server's API v3.
+    fn api(&self) -> Api<'_> {
+        Api {
+            client: &self.client,
+            base: &self.server.base,
+            keys: &self.server.keys,
+        }
     }
-    let before = ServerCounts::read(client, &server.base, &server.keys).await?;
-    let tally = run_scenario(target, load).await?;
-    let measured = Measured { scenario, tally };
-    let after = ServerCounts::read(client, &server.base, &server.keys).await?;
-    let change = after.since(&before);
-    let acknowledged = measured.events().unwrap_or(0);
-    eprintln!("bench: {}", change.describe(acknowledged));
-    if change.durable_events < acknowledged {
-        bail!(
-            "{}: {acknowledged} events were acknowledged but only {} were stored",
+
+    /// Sets the account up for the chosen scenarios, then runs them one after the other.
+    async fn measure_all(&self, scenarios: &[Scenario]) -> anyhow::Result<Vec<Measured>> {
+        let (client, base, keys) = (&self.client, &self.server.base, &self.server.keys);
+        let tracking = [Scenario::Collect, Scenario::Event, Scenario::Batch];
+        if scenarios.iter().any(|s| tracking.contains(s)) {
+            eprintln!("bench: setting up tracking through API v3");
+            setup::prepare(client, base, keys).await?;
+        }
+        let clicks = if scenarios.contains(&Scenario::Click) {
+            eprintln!("bench: setting up a campaign to click through API v3");
+            let (store, key) = (&self.server.store, &self.server.token_key);
+            Some(prepare_clicks(&self.api(), store, key).await?)
+        } else {
+            None
+        };
+        let mut measured = Vec::with_capacity(scenarios.len());
+        for &scenario in scenarios {
+            let one = match scenario {
+                Scenario::Send => {
+                    let store = &self.server.store;
+                    send::measure(&self.api(), store, self.recipients, self.sink).await?
+                }
+                _ => self.measure(scenario, clicks.as_ref()).await?,
+            };
+            measured.push(one);
+        }
+        Ok(measured)
+    }
+
+    /// The clicks counted on `campaign`'s links; 0 without a campaign.
+    async fn link_clicks(&self, campaign: Option<i64>) -> anyhow::Result<u64> {
+        match campaign {
+            Some(campaign) => self.api().link_clicks(campaign).await,
+            None => Ok(0),
+        }
+    }
+
+    /// Runs one load scenario. For a tracking scenario (and `click`), also checks with the
+    /// server that every event acknowledged in the measured window is stored, and tells how the
+    /// writer grouped them; for `click`, that every click is counted on the campaign's links.
+    async fn measure(
+        &self,
+        scenario: Scenario,
+        clicks: Option<&Clicks>,
+    ) -> anyhow::Result<Measured> {
+        let (client, server, load) = (&self.client, self.server, &self.load);
+        eprintln!(
+            "bench: {} on {}, {} clients{}, {} s warm-up + {} s measured",
             scenario.label(),
-            change.durable_events
+            server.engine,
+            load.concurrency,
+            load.rate
+                .map_or_else(String::new, |rate| format!(" at {rate} requests/s")),
+            load.warmup.as_secs(),
+            load.duration.as_secs(),
         );
+        let target = Arc::new(Target {
+            client: client.clone(),
+            url: format!("{}{}", server.base, scenario.path()),
+            keys: server.keys.clone(),
+            scenario,
+            clients: load.concurrency,
+            link_tokens: clicks.map_or_else(Vec::new, |c| c.tokens.clone()).into(),
+        });
+        if scenario.events_per_request().is_none() {
+            let tally = run_scenario(target, Arc::clone(load)).await?;
+            return Ok(Measured::load(scenario, tally, load));
+        }
+        let clicked = clicks
+            .filter(|_| scenario == Scenario::Click)
+            .map(|clicks| clicks.campaign);
+        let clicked_before = self.link_clicks(clicked).await?;
+        let before = ServerCounts::read(client, &server.base, &server.keys).await?;
+        let tally = run_scenario(target, Arc::clone(load)).await?;
+        let measured = Measured::load(scenario, tally, load);
+        let after = ServerCounts::read(client, &server.base, &server.keys).await?;
+        let clicked = self
+            .link_clicks(clicked)
+            .await?
+            .saturating_sub(clicked_before);
+        let change = after.since(&before);
+        let acknowledged = measured.events().unwrap_or(0);
+        eprintln!("bench: {}", change.describe(acknowledged));
+        if change.durable_events < acknowledged {
+            bail!(
+                "{}: {acknowledged} events were acknowledged but only {} were stored",
+                scenario.label(),
+                change.durable_events
+            );
+        }
+        if scenario == Scenario::Click {
+            eprintln!("bench: the campaign's links counted {clicked} clicks (warm-up included)");
+            if clicked < acknowledged {
+                bail!("{acknowledged} clicks were redirected but the links count only {clicked}");
+            }
+        }
+        Ok(measured)
     }
-    Ok(measured)
 }
 
-/// An HTTP client that goes straight to the server, whatever proxy the environment names.
+/// An HTTP client that goes straight to the server, whatever proxy the environment names, and
+/// follows no redirects (a click's 302 is its answer).
 fn http_client(concurrency: u32) -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .tcp_nodelay(true)
         .timeout(REQUEST_TIMEOUT)
         .pool_max_idle_per_host(usize::try_from(concurrency).unwrap_or(usize::MAX))
@@ -169,6 +282,10 @@ struct Server {
     engine: &'static str,
     /// The id and keys of the account the server created.
     keys: Keys,
+    /// The server's store, for the bulk import of `send`.
+    store: Store,
+    /// The server's key for link tokens, for `click`.
+    token_key: TokenKey,
     /// Tells the server to stop.
     stop: oneshot::Sender<()>,
     /// The task serving requests.
@@ -179,8 +296,9 @@ struct Server {
 
 impl Server {
     /// Builds the server on a free port of 127.0.0.1 over `database_url` (or SQLite in a new
-    /// temporary directory) and starts serving. The database must be empty.
-    async fn start(database_url: Option<String>) -> anyhow::Result<Self> {
+    /// temporary directory), delivering mail to `smtp_url` (or the outbox), and starts serving.
+    /// The database must be empty.
+    async fn start(database_url: Option<String>, smtp_url: Option<String>) -> anyhow::Result<Self> {
         let data_dir = tempfile::Builder::new()
             .prefix("tracklane-bench-")
             .tempdir()
@@ -189,6 +307,8 @@ impl Server {
             listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
             data_dir: Some(data_dir.path().to_owned()),
             database_url,
+            smtp_url,
+            smtp_rate: Some(SMTP_RATE),
             ..SettingsLayer::default()
         }
         .resolve(SettingsLayer::default())?;
@@ -205,6 +325,10 @@ impl Server {
             );
         };
         let base = format!("http://127.0.0.1:{}", app.port());
+        // Not the whole state: its handle on the ingest writer would keep the writer, and so
+        // the server, from stopping.
+        let store = app.state().store.clone();
+        let token_key = app.state().token_key.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = tokio::spawn(app.run_until_stopped(async {
             let _sent_or_dropped = stopped.await;
@@ -217,6 +341,8 @@ impl Server {
                 api_key: account.api_key,
                 event_key: account.event_key,
             },
+            store,
+            token_key,
             stop,
             serving,
             _data_dir: data_dir,

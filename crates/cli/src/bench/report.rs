@@ -1,7 +1,7 @@
-//! The table: one row per scenario, with requests/s, events/s for the tracking scenarios, p50
-//! and p99 latency, and the throughput relative to the do-nothing route measured in the same
-//! run (events/s over its requests/s for the tracking scenarios, requests/s over requests/s for
-//! the others). Then the errors, if any.
+//! The table: one row per scenario, with requests/s (messages/s for `send`), events/s for the
+//! tracking scenarios, p50 and p99 latency, and the throughput relative to the do-nothing route
+//! measured in the same run (events/s over its requests/s for the tracking scenarios,
+//! requests/s over requests/s for the others). Then the errors, if any.
 
 use anyhow::bail;
 
@@ -12,11 +12,25 @@ use super::scenarios::Scenario;
 pub struct Measured {
     /// The scenario.
     pub scenario: Scenario,
+    /// Its name in the table.
+    pub label: String,
     /// What the clients saw in the measured window.
     pub tally: Tally,
+    /// The measured seconds.
+    pub seconds: f64,
 }
 
 impl Measured {
+    /// What a scenario's load clients saw in the measured window of `load`.
+    pub fn load(scenario: Scenario, tally: Tally, load: &Load) -> Self {
+        Self {
+            scenario,
+            label: scenario.label().to_owned(),
+            tally,
+            seconds: load.duration.as_secs_f64(),
+        }
+    }
+
     /// Events the accepted requests recorded; `None` for scenarios that record none.
     pub fn events(&self) -> Option<u64> {
         self.scenario
@@ -30,7 +44,7 @@ pub struct Row {
     /// The database engine.
     engine: &'static str,
     /// The scenario's label.
-    scenario: &'static str,
+    scenario: String,
     /// Accepted responses in the measured window.
     requests: u64,
     /// Errors in the measured window.
@@ -39,32 +53,31 @@ pub struct Row {
     per_second: f64,
     /// Events recorded per second, for the scenarios that record events.
     events_per_second: Option<f64>,
-    /// Median latency, in milliseconds.
-    p50_ms: f64,
-    /// 99th percentile latency, in milliseconds.
-    p99_ms: f64,
+    /// Median latency, in milliseconds, when latencies were measured.
+    p50_ms: Option<f64>,
+    /// 99th percentile latency, in milliseconds, when latencies were measured.
+    p99_ms: Option<f64>,
     /// Throughput relative to the baseline, when the baseline has any.
     ratio: Option<f64>,
 }
 
 /// The table's lines: one per measurement, with throughput relative to the no-op baseline.
-pub fn rows(engine: &'static str, measured: &[Measured], load: &Load) -> Vec<Row> {
-    let seconds = load.duration.as_secs_f64();
-    let per_second = |count: u64| count as f64 / seconds;
+pub fn rows(engine: &'static str, measured: &[Measured]) -> Vec<Row> {
+    let per_second = |m: &Measured, count: u64| count as f64 / m.seconds;
     let baseline = measured
         .iter()
         .find(|m| m.scenario == Scenario::Noop)
-        .map(|m| per_second(m.tally.requests))
+        .map(|m| per_second(m, m.tally.requests))
         .filter(|&rate| rate > 0.0);
     measured
         .iter()
         .map(|m| {
-            let requests_per_second = per_second(m.tally.requests);
-            let events_per_second = m.events().map(per_second);
+            let requests_per_second = per_second(m, m.tally.requests);
+            let events_per_second = m.events().map(|events| per_second(m, events));
             let compared = events_per_second.unwrap_or(requests_per_second);
             Row {
                 engine,
-                scenario: m.scenario.label(),
+                scenario: m.label.clone(),
                 requests: m.tally.requests,
                 errors: m.tally.errors,
                 per_second: requests_per_second,
@@ -90,13 +103,13 @@ impl Row {
         };
         vec![
             self.engine.to_owned(),
-            self.scenario.to_owned(),
+            self.scenario.clone(),
             self.requests.to_string(),
             self.errors.to_string(),
             format!("{:.0}", self.per_second),
             or_dash(self.events_per_second, 0),
-            format!("{:.2}", self.p50_ms),
-            format!("{:.2}", self.p99_ms),
+            or_dash(self.p50_ms, 2),
+            or_dash(self.p99_ms, 2),
             or_dash(self.ratio, 2),
         ]
     }
@@ -140,7 +153,7 @@ pub fn report_errors(measured: &[Measured]) -> anyhow::Result<()> {
         .map(|m| {
             format!(
                 "{}: {} errors, the first: {}",
-                m.scenario.label(),
+                m.label,
                 m.tally.errors,
                 m.tally.first_error.as_deref().unwrap_or("unknown")
             )
@@ -169,27 +182,24 @@ mod tests {
         tally
     }
 
-    fn two_seconds() -> Load {
-        Load {
+    /// What `scenario` measured over two seconds.
+    fn measured(scenario: Scenario, tally: Tally) -> Measured {
+        let load = Load {
             concurrency: 1,
             warmup: Duration::ZERO,
             duration: Duration::from_secs(2),
-        }
+            rate: None,
+        };
+        Measured::load(scenario, tally, &load)
     }
 
     #[test]
     fn the_ratio_is_relative_to_the_noop_baseline() {
         let measured = [
-            Measured {
-                scenario: Scenario::Noop,
-                tally: tally(100, 0),
-            },
-            Measured {
-                scenario: Scenario::ContactSync,
-                tally: tally(25, 1),
-            },
+            measured(Scenario::Noop, tally(100, 0)),
+            measured(Scenario::ContactSync, tally(25, 1)),
         ];
-        let rows = rows("sqlite", &measured, &two_seconds());
+        let rows = rows("sqlite", &measured);
         assert_eq!(rows[0].ratio, Some(1.0));
         assert_eq!(rows[1].ratio, Some(0.25));
         assert_eq!(rows[1].per_second, 12.5);
@@ -201,23 +211,14 @@ mod tests {
     #[test]
     fn batches_count_a_hundred_events_per_accepted_request() {
         let measured = [
-            Measured {
-                scenario: Scenario::Noop,
-                tally: tally(1000, 0),
-            },
-            Measured {
-                scenario: Scenario::Collect,
-                tally: tally(400, 0),
-            },
-            Measured {
-                scenario: Scenario::Batch,
-                tally: tally(30, 2),
-            },
+            measured(Scenario::Noop, tally(1000, 0)),
+            measured(Scenario::Collect, tally(400, 0)),
+            measured(Scenario::Batch, tally(30, 2)),
         ];
         assert_eq!(measured[0].events(), None);
         assert_eq!(measured[1].events(), Some(400));
         assert_eq!(measured[2].events(), Some(3000), "errors record nothing");
-        let rows = rows("postgres", &measured, &two_seconds());
+        let rows = rows("postgres", &measured);
         assert_eq!(rows[1].events_per_second, Some(200.0));
         assert_eq!(rows[1].ratio, Some(0.4));
         assert_eq!(rows[2].per_second, 15.0);
@@ -232,21 +233,35 @@ mod tests {
     #[test]
     fn the_table_writes_a_dash_where_no_events_are_recorded() {
         let measured = [
-            Measured {
-                scenario: Scenario::Noop,
-                tally: tally(10, 0),
-            },
-            Measured {
-                scenario: Scenario::Event,
-                tally: tally(4, 0),
-            },
+            measured(Scenario::Noop, tally(10, 0)),
+            measured(Scenario::Event, tally(4, 0)),
         ];
-        let lines = table(&rows("sqlite", &measured, &two_seconds()));
+        let lines = table(&rows("sqlite", &measured));
         assert!(lines[0].starts_with("engine  scenario"));
         assert!(lines[0].contains("req/s  events/s"));
         let noop: Vec<&str> = lines[1].split_whitespace().collect();
         assert_eq!(noop[5..], ["5", "-", "2.00", "2.00", "1.00"]);
         let event: Vec<&str> = lines[2].split_whitespace().collect();
         assert_eq!(event[5..], ["2", "2", "2.00", "2.00", "0.40"]);
+    }
+
+    #[test]
+    fn a_send_is_in_messages_per_second_of_its_own_time_without_latencies() {
+        let mut sent = Tally::new().unwrap();
+        sent.requests = 5000;
+        let measured = [
+            measured(Scenario::Noop, tally(25_000, 0)),
+            Measured {
+                scenario: Scenario::Send,
+                label: "campaign send x5000 -> aiosmtpd Sink".into(),
+                tally: sent,
+                seconds: 4.0,
+            },
+        ];
+        let lines = table(&rows("sqlite", &measured));
+        assert!(lines[2].starts_with("sqlite  campaign send x5000 -> aiosmtpd Sink"));
+        let cells: Vec<&str> = lines[2].split_whitespace().collect();
+        let n = cells.len();
+        assert_eq!(cells[n - 6..], ["0", "1250", "-", "-", "-", "0.10"]);
     }
 }

@@ -1,13 +1,16 @@
 //! What each scenario requests: its path, its body and credentials, how many events one
-//! accepted request records, and what a response must say to count as accepted.
+//! accepted request records, and what a response must say to count as accepted. `send` is the
+//! odd one: no load clients, one campaign timed from its send request to its completion (see
+//! [`super::send`]).
 //!
 //! Bodies are formatted straight into strings (no `serde_json::Value` per request): the load
 //! clients share the machine with the server, so every microsecond they spend is one the
 //! server does not get.
 
+use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 
-use super::setup::Keys;
+use super::load::Target;
 
 /// The whitelisted domain the `collect` pages are on.
 pub const BENCH_DOMAIN: &str = "bench.example.com";
@@ -17,6 +20,9 @@ pub const EVENT_NAME: &str = "bench";
 pub const CONTACTS: u64 = 100;
 /// Track messages in one `batch` request.
 pub const BATCH_SIZE: u64 = 100;
+/// The user agent of `click`: a desktop browser, so that the scanner rules see a person.
+pub const BROWSER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 \
+                                 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 /// A benchmarked request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -32,16 +38,22 @@ pub enum Scenario {
     Event,
     /// `POST /v1/batch`: 100 Segment-style track messages per request.
     Batch,
+    /// `GET /l/{token}`: a person's click on a campaign's tracked link, answered 302.
+    Click,
+    /// A campaign sent to `--recipients` contacts, timed until it is complete.
+    Send,
 }
 
 impl Scenario {
     /// Every scenario, the baseline first.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::Noop,
         Self::ContactSync,
         Self::Collect,
         Self::Event,
         Self::Batch,
+        Self::Click,
+        Self::Send,
     ];
 
     /// The name in the table.
@@ -52,6 +64,8 @@ impl Scenario {
             Self::Collect => "POST /c",
             Self::Event => "POST /event",
             Self::Batch => "POST /v1/batch (x100)",
+            Self::Click => "GET /l/{token}",
+            Self::Send => "campaign send",
         }
     }
 
@@ -63,29 +77,37 @@ impl Scenario {
             Self::Collect => "/c",
             Self::Event => "/event",
             Self::Batch => "/v1/batch",
+            Self::Click => "/l/",
+            Self::Send => "/api/3/campaigns",
         }
     }
 
     /// Events one accepted request records; `None` for the scenarios that record none.
     pub fn events_per_request(self) -> Option<u64> {
         match self {
-            Self::Noop | Self::ContactSync => None,
-            Self::Collect | Self::Event => Some(1),
+            Self::Noop | Self::ContactSync | Self::Send => None,
+            Self::Collect | Self::Event | Self::Click => Some(1),
             Self::Batch => Some(BATCH_SIZE),
         }
     }
 
-    /// Client `client`'s request number `n`, ready to send.
-    pub fn request(
-        self,
-        http: &reqwest::Client,
-        url: &str,
-        keys: &Keys,
-        client: u32,
-        n: u64,
-    ) -> reqwest::RequestBuilder {
+    /// Client `client`'s request number `n` to `target`, ready to send.
+    pub fn request(self, target: &Target, client: u32, n: u64) -> reqwest::RequestBuilder {
+        let (http, url, keys) = (&target.client, &target.url, &target.keys);
+        if self == Self::Click {
+            // The clients take turns through the tokens, so all recipients click in a round.
+            let tokens = &target.link_tokens;
+            let turn = n * u64::from(target.clients) + u64::from(client);
+            let index = usize::try_from(turn % tokens.len().max(1) as u64).unwrap_or_default();
+            let token = tokens.get(index).map_or("", String::as_str);
+            return http
+                .get(format!("{url}{token}"))
+                .header(reqwest::header::USER_AGENT, BROWSER_AGENT);
+        }
         let (content_type, body) = match self {
-            Self::Noop => ("application/json", r#"{"bench":true}"#.to_owned()),
+            Self::Noop | Self::Click | Self::Send => {
+                ("application/json", r#"{"bench":true}"#.to_owned())
+            }
             Self::ContactSync => ("application/json", sync_body(client, n)),
             // The snippet posts `text/plain` so that browsers send no CORS preflight.
             Self::Collect => ("text/plain", collect_body(keys.actid, client, n)),
@@ -102,30 +124,36 @@ impl Scenario {
         match self {
             Self::ContactSync => request.header("Api-Token", keys.api_key.expose_secret()),
             Self::Batch => request.basic_auth(keys.event_key.expose_secret(), None::<&str>),
-            Self::Noop | Self::Collect | Self::Event => request,
+            Self::Noop | Self::Collect | Self::Event | Self::Click | Self::Send => request,
         }
     }
 
-    /// Whether a 2xx body says the request was recorded (the collector answers 202 without
+    /// Whether a response counts as accepted: the redirect (302) for `click`; for the others,
+    /// a 2xx whose body says the request was recorded (the collector answers 202 without
     /// recording when the browser asks not to be tracked).
-    pub fn acknowledged(self, body: &[u8]) -> bool {
-        let says = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
-        match self {
-            Self::Noop | Self::ContactSync => true,
-            Self::Collect => says(br#""recorded":true"#),
-            Self::Event => says(br#""success":1"#),
-            Self::Batch => says(br#""success":true"#),
+    pub fn accepted(self, status: StatusCode, body: &[u8]) -> bool {
+        if self == Self::Click {
+            return status == StatusCode::FOUND;
         }
+        let says = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+        status.is_success()
+            && match self {
+                Self::Noop | Self::ContactSync | Self::Click | Self::Send => true,
+                Self::Collect => says(br#""recorded":true"#),
+                Self::Event => says(br#""success":1"#),
+                Self::Batch => says(br#""success":true"#),
+            }
     }
 }
 
-/// The scenarios to run: those asked for (all when none is), in [`Scenario::ALL`]'s order,
-/// each once, always with the baseline.
+/// The scenarios to run: those asked for (all but `send`, which takes minutes, when none is),
+/// in [`Scenario::ALL`]'s order, each once, always with the baseline.
 pub fn selected(requested: &[Scenario]) -> Vec<Scenario> {
-    Scenario::ALL
-        .into_iter()
-        .filter(|s| requested.is_empty() || *s == Scenario::Noop || requested.contains(s))
-        .collect()
+    let chosen = |s: Scenario| match requested {
+        [] => s != Scenario::Send,
+        _ => s == Scenario::Noop || requested.contains(&s),
+    };
+    Scenario::ALL.into_iter().filter(|&s| chosen(s)).collect()
 }
 
 /// The email of bench contact `i` (modulo [`CONTACTS`]).
@@ -259,11 +287,17 @@ mod tests {
         assert_eq!(Scenario::Collect.events_per_request(), Some(1));
         assert_eq!(Scenario::Event.events_per_request(), Some(1));
         assert_eq!(Scenario::Batch.events_per_request(), Some(100));
+        assert_eq!(Scenario::Click.events_per_request(), Some(1));
+        assert_eq!(Scenario::Send.events_per_request(), None);
     }
 
     #[test]
     fn the_baseline_is_always_selected_and_first() {
-        assert_eq!(selected(&[]), Scenario::ALL.to_vec());
+        assert_eq!(selected(&[]), Scenario::ALL[..6].to_vec(), "all but send");
+        assert_eq!(
+            selected(&[Scenario::Send]),
+            [Scenario::Noop, Scenario::Send]
+        );
         assert_eq!(
             selected(&[Scenario::Batch, Scenario::Collect, Scenario::Batch]),
             [Scenario::Noop, Scenario::Collect, Scenario::Batch]
@@ -271,12 +305,21 @@ mod tests {
     }
 
     #[test]
-    fn only_recorded_answers_are_acknowledged() {
-        assert!(Scenario::Collect.acknowledged(br#"{"recorded":true}"#));
-        assert!(!Scenario::Collect.acknowledged(br#"{"recorded":false,"reason":"dnt"}"#));
-        assert!(Scenario::Event.acknowledged(br#"{"success":1,"message":"Event spawned"}"#));
-        assert!(!Scenario::Event.acknowledged(br#"{"success":0,"message":"no"}"#));
-        assert!(Scenario::Batch.acknowledged(br#"{"success":true}"#));
-        assert!(Scenario::Noop.acknowledged(b"{}"));
+    fn only_recorded_answers_are_accepted() {
+        let ok = StatusCode::OK;
+        assert!(Scenario::Collect.accepted(StatusCode::ACCEPTED, br#"{"recorded":true}"#));
+        assert!(!Scenario::Collect.accepted(ok, br#"{"recorded":false,"reason":"dnt"}"#));
+        assert!(Scenario::Event.accepted(ok, br#"{"success":1,"message":"Event spawned"}"#));
+        assert!(!Scenario::Event.accepted(ok, br#"{"success":0,"message":"no"}"#));
+        assert!(Scenario::Batch.accepted(ok, br#"{"success":true}"#));
+        assert!(Scenario::Noop.accepted(ok, b"{}"));
+        assert!(!Scenario::Noop.accepted(StatusCode::SERVICE_UNAVAILABLE, b"{}"));
+    }
+
+    #[test]
+    fn only_the_redirect_accepts_a_click() {
+        assert!(Scenario::Click.accepted(StatusCode::FOUND, b""));
+        assert!(!Scenario::Click.accepted(StatusCode::OK, b""));
+        assert!(!Scenario::Click.accepted(StatusCode::NOT_FOUND, b"<html>"));
     }
 }

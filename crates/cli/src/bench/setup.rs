@@ -60,7 +60,7 @@ pub async fn prepare(client: &reqwest::Client, base: &str, keys: &Keys) -> anyho
 }
 
 /// Sends one API v3 request and returns its JSON answer; anything but a 2xx is an error.
-async fn call(
+pub async fn call(
     client: &reqwest::Client,
     method: Method,
     url: &str,
@@ -144,9 +144,14 @@ impl ServerCounts {
     }
 }
 
-/// `meta.total` of a collection, a string of digits in AC's shape.
+/// `meta.total` of a collection.
 fn total_of(collection: &Value) -> Option<u64> {
-    match &collection["meta"]["total"] {
+    number(&collection["meta"]["total"])
+}
+
+/// An id or a count: a string of digits in AC's shape, or a number.
+pub fn number(value: &Value) -> Option<u64> {
+    match value {
         Value::String(text) => text.parse().ok(),
         Value::Number(number) => number.as_u64(),
         _ => None,
