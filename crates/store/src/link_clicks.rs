@@ -50,6 +50,8 @@ pub struct ClickContext {
     pub other_links_clicked_since: usize,
     /// When the recipient last followed the campaign's trap link.
     pub trap_followed_at: Option<Timestamp>,
+    /// Whether the link has actions to run on a person's click.
+    pub has_actions: bool,
 }
 
 /// A campaign's counters, as AC's campaign object shows them.
@@ -98,7 +100,10 @@ impl Store {
               AND position = $6) AS trap_at, \
              (SELECT COUNT(DISTINCT position) FROM link_clicks WHERE campaign_id = $2 \
               AND contact_id = $3 AND +position >= 0 AND +position <> $4 AND clicked_at >= $5) \
-              AS others \
+              AS others, \
+             (SELECT COUNT(*) FROM link_actions a JOIN campaign_links l \
+              ON l.campaign_id = a.campaign_id AND l.url = a.url \
+              WHERE a.campaign_id = $2 AND l.position = $4) AS actions \
              FROM campaigns WHERE id = $2 AND account_id = $1",
         )
         .bind(account.0)
@@ -121,6 +126,7 @@ impl Store {
             links_in_message: count("links")?,
             other_links_clicked_since: count("others")?,
             trap_followed_at: row.try_get::<Option<i64>, _>("trap_at")?.map(Timestamp),
+            has_actions: count("actions")? > 0,
         }))
     }
 

@@ -67,6 +67,8 @@ fn refused(why: impl Into<Refusal>) -> Response {
 struct Hit {
     /// The link's destination, for a click on a tracked link.
     url: Option<String>,
+    /// Whether the link has actions to run for a person.
+    has_actions: bool,
     /// Why a machine made it, when one did.
     machine: Option<Reason>,
     /// The start of the "every link at once" window, when this hit closed it: the recipient's
@@ -146,6 +148,7 @@ async fn judge_hit(
     };
     Ok(Some(Hit {
         url: context.url,
+        has_actions: context.has_actions,
         machine,
         machine_since: (machine == Some(Reason::EveryLinkAtOnce)).then_some(window_start),
     }))
@@ -245,7 +248,7 @@ async fn click(
     if let Err(refusal) = recorded {
         return refused(refusal);
     }
-    if hit.machine.is_none() {
+    if hit.machine.is_none() && hit.has_actions {
         let applied = state
             .store
             .apply_link_actions(
