@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use sqlx::Row;
+use tracklane_core::contact::Contact;
 use tracklane_core::event::{EventKind, NewEvent};
 use tracklane_core::ids::{AccountId, CampaignId, ContactId};
 use tracklane_core::invalid::Invalid;
@@ -18,6 +19,8 @@ use tracklane_core::message::CampaignStatus;
 use tracklane_core::time::Timestamp;
 
 use crate::events::record_events_in;
+use crate::rows::{self, CONTACT_COLUMNS};
+use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
 
 /// The timeline name of a bounce.
@@ -71,6 +74,9 @@ pub enum SendOutcome {
         error: String,
     },
 }
+
+/// Recipients by contact id: the contact and what personalization needs to know of it.
+pub type Recipients = HashMap<ContactId, (Contact, RecipientData)>;
 
 /// What personalization needs to know of a recipient.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -286,50 +292,77 @@ impl Store {
         Ok(row.try_get("total")?)
     }
 
-    /// The recipient's custom fields, tags and latest event data, for personalization.
-    pub async fn recipient_data(
+    /// The account's `contacts` as a campaign's message needs them — their attributes, custom
+    /// fields, tags and latest event data — in four queries, whatever their number. Contacts
+    /// that are gone are missing from the answer.
+    pub async fn recipients(
         &self,
         account: AccountId,
-        contact: ContactId,
-    ) -> Result<RecipientData, StoreError> {
-        let mut data = RecipientData::default();
-        let fields = sqlx::query(
-            "SELECT f.perstag, v.value FROM fields f LEFT JOIN field_values v \
-             ON v.field_id = f.id AND v.contact_id = $2 WHERE f.account_id = $1",
-        )
-        .bind(account.0)
-        .bind(contact.0)
-        .fetch_all(&self.reader)
-        .await?;
+        contacts: &[ContactId],
+    ) -> Result<Recipients, StoreError> {
+        let mut found = HashMap::with_capacity(contacts.len());
+        if contacts.is_empty() {
+            return Ok(found);
+        }
+        let ids = || contacts.iter().map(|id| Value::from(id.0));
+        let select = |sql: &str, contact_column: &str| {
+            let mut statement = Statement::new(self.engine, sql);
+            statement
+                .push_bind(account.0)
+                .push(&format!(" AND {contact_column} IN "))
+                .push_row(ids());
+            statement
+        };
+        let rows = select(
+            &format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE account_id = "),
+            "id",
+        );
+        let fields = sqlx::query("SELECT perstag FROM fields WHERE account_id = $1")
+            .bind(account.0)
+            .fetch_all(&self.reader)
+            .await?;
+        let mut blank = RecipientData::default();
         for row in fields {
-            let value: Option<String> = row.try_get("value")?;
-            data.fields
-                .insert(row.try_get("perstag")?, value.unwrap_or_default());
+            blank.fields.insert(row.try_get("perstag")?, String::new());
         }
-        let tags = sqlx::query(
-            "SELECT t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id \
-             WHERE ct.account_id = $1 AND ct.contact_id = $2",
-        )
-        .bind(account.0)
-        .bind(contact.0)
-        .fetch_all(&self.reader)
-        .await?;
-        for row in tags {
-            data.tags.push(row.try_get("name")?);
+        for row in rows.query().fetch_all(&self.reader).await? {
+            let contact = rows::contact(&row)?;
+            found.insert(contact.id, (contact, blank.clone()));
         }
-        let events = sqlx::query(
-            "SELECT name, data FROM events WHERE account_id = $1 AND contact_id = $2 \
-             AND kind = 'event' ORDER BY occurred_at ASC, id ASC",
-        )
-        .bind(account.0)
-        .bind(contact.0)
-        .fetch_all(&self.reader)
-        .await?;
-        for row in events {
-            let data_value: Option<String> = row.try_get("data")?;
-            data.events
-                .insert(row.try_get("name")?, data_value.unwrap_or_default());
+        let values = select(
+            "SELECT v.contact_id, f.perstag, v.value FROM field_values v \
+             JOIN fields f ON f.id = v.field_id WHERE f.account_id = ",
+            "v.contact_id",
+        );
+        for row in values.query().fetch_all(&self.reader).await? {
+            if let Some((_, data)) = found.get_mut(&ContactId(row.try_get("contact_id")?)) {
+                let value: Option<String> = row.try_get("value")?;
+                data.fields
+                    .insert(row.try_get("perstag")?, value.unwrap_or_default());
+            }
         }
-        Ok(data)
+        let tags = select(
+            "SELECT ct.contact_id, t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id \
+             WHERE ct.account_id = ",
+            "ct.contact_id",
+        );
+        for row in tags.query().fetch_all(&self.reader).await? {
+            if let Some((_, data)) = found.get_mut(&ContactId(row.try_get("contact_id")?)) {
+                data.tags.push(row.try_get("name")?);
+            }
+        }
+        let mut events = select(
+            "SELECT contact_id, name, data FROM events WHERE kind = 'event' AND account_id = ",
+            "contact_id",
+        );
+        events.push(" ORDER BY occurred_at ASC, id ASC");
+        for row in events.query().fetch_all(&self.reader).await? {
+            if let Some((_, data)) = found.get_mut(&ContactId(row.try_get("contact_id")?)) {
+                let value: Option<String> = row.try_get("data")?;
+                data.events
+                    .insert(row.try_get("name")?, value.unwrap_or_default());
+            }
+        }
+        Ok(found)
     }
 }

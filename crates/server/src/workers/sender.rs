@@ -13,13 +13,14 @@ use anyhow::Context;
 use futures_util::stream::{self, StreamExt};
 use tokio::sync::{watch, Notify};
 use tracklane_core::cid::{LinkSubject, TokenKey, OPEN_PIXEL, TRAP_LINK, UNSUBSCRIBE};
-use tracklane_core::ids::CampaignId;
+use tracklane_core::contact::Contact;
+use tracklane_core::ids::{AccountId, CampaignId, ContactId};
 use tracklane_core::links::{add_trap_link, rewrite_links};
 use tracklane_core::message::{Campaign, Message};
 use tracklane_core::template::{render, Part, Recipient};
 use tracklane_core::time::Timestamp;
 use tracklane_store::email_settings::EmailSettings;
-use tracklane_store::sends::{Send, SendOutcome};
+use tracklane_store::sends::{RecipientData, Recipients, Send, SendOutcome};
 use tracklane_store::Store;
 
 use crate::mailer::{backoff, Envelope, Mailer};
@@ -33,6 +34,14 @@ const IN_FLIGHT: usize = crate::mailer::SMTP_POOL_SIZE as usize;
 const IDLE: Duration = Duration::from_secs(1);
 /// The merge tag replaced by the recipient's unsubscribe link.
 pub const UNSUBSCRIBE_TAG: &str = "%UNSUBSCRIBELINK%";
+
+/// What one round of sends is made of (see [`Sender::read_round`]); a failed read is kept as
+/// its error, for the sends it concerns.
+#[derive(Default)]
+struct Round {
+    mails: HashMap<CampaignId, Result<CampaignMail, String>>,
+    recipients: HashMap<AccountId, Result<Recipients, String>>,
+}
 
 /// A campaign's message and its account's email settings, read once per round.
 struct CampaignMail {
@@ -76,14 +85,9 @@ impl Sender {
     /// in one commit; returns how many.
     pub async fn run_once(&self) -> anyhow::Result<usize> {
         let sends = self.store.claim_sends(CLAIM, self.clock.now()).await?;
-        let mut mails = HashMap::new();
-        for send in &sends {
-            if let Entry::Vacant(slot) = mails.entry(send.campaign) {
-                slot.insert(self.campaign_mail(send).await.map_err(|e| format!("{e:#}")));
-            }
-        }
+        let round = self.read_round(&sends).await;
         let finished: Vec<(Send, SendOutcome)> = stream::iter(sends.iter().copied())
-            .map(|send| self.hand_over(send, &mails))
+            .map(|send| self.hand_over(send, &round))
             .buffer_unordered(IN_FLIGHT)
             .collect()
             .await;
@@ -92,20 +96,44 @@ impl Sender {
         Ok(sends.len())
     }
 
-    /// Delivers `send` with its campaign's mail; a message that could not be prepared is a
-    /// bounce.
-    async fn hand_over(
-        &self,
-        send: Send,
-        mails: &HashMap<CampaignId, Result<CampaignMail, String>>,
-    ) -> (Send, SendOutcome) {
-        let delivered = match mails.get(&send.campaign) {
-            Some(Ok(mail)) => self
-                .deliver(&send, mail)
+    /// What a round's messages are made of: each campaign's mail, read once, and the
+    /// recipients, read in a few queries per account.
+    async fn read_round(&self, sends: &[Send]) -> Round {
+        let mut round = Round::default();
+        let mut contacts: HashMap<AccountId, Vec<ContactId>> = HashMap::new();
+        for send in sends {
+            contacts.entry(send.account).or_default().push(send.contact);
+            if let Entry::Vacant(slot) = round.mails.entry(send.campaign) {
+                slot.insert(self.campaign_mail(send).await.map_err(|e| format!("{e:#}")));
+            }
+        }
+        for (account, contacts) in contacts {
+            let read = self.store.recipients(account, &contacts).await;
+            round
+                .recipients
+                .insert(account, read.map_err(|e| format!("{e:#}")));
+        }
+        round
+    }
+
+    /// Delivers `send` with what `round` read for it; a message that could not be prepared is
+    /// a bounce.
+    async fn hand_over(&self, send: Send, round: &Round) -> (Send, SendOutcome) {
+        let recipient = match round.recipients.get(&send.account) {
+            Some(Ok(recipients)) => recipients
+                .get(&send.contact)
+                .ok_or_else(|| "the contact is gone".to_owned()),
+            Some(Err(error)) => Err(error.clone()),
+            None => Err("its recipients were not read".to_owned()),
+        };
+        let delivered = match (round.mails.get(&send.campaign), recipient) {
+            (Some(Ok(mail)), Ok((contact, data))) => self
+                .deliver(&send, mail, contact, data)
                 .await
                 .map_err(|e| format!("{e:#}")),
-            Some(Err(error)) => Err(error.clone()),
-            None => Err("its campaign was not read".to_owned()),
+            (Some(Err(error)), _) => Err(error.clone()),
+            (_, Err(error)) => Err(error),
+            (None, _) => Err("its campaign was not read".to_owned()),
         };
         let outcome = delivered.unwrap_or_else(|error| SendOutcome::Bounced {
             error: format!("could not be prepared: {error}"),
@@ -172,20 +200,18 @@ impl Sender {
         Ok(format!("{}/{path}/{token}", self.public_url))
     }
 
-    async fn deliver(&self, send: &Send, mail: &CampaignMail) -> anyhow::Result<SendOutcome> {
+    async fn deliver(
+        &self,
+        send: &Send,
+        mail: &CampaignMail,
+        contact: &Contact,
+        data: &RecipientData,
+    ) -> anyhow::Result<SendOutcome> {
         let CampaignMail {
             campaign,
             message,
             settings,
         } = mail;
-        let contact = self
-            .store
-            .existing_contact(send.account, send.contact)
-            .await?;
-        let data = self
-            .store
-            .recipient_data(send.account, send.contact)
-            .await?;
         let recipient = Recipient {
             attributes: [
                 ("FIRSTNAME", &contact.first_name),
@@ -196,9 +222,9 @@ impl Sender {
             .into_iter()
             .map(|(tag, value)| (tag.to_owned(), value.clone()))
             .collect(),
-            fields: data.fields,
-            tags: data.tags.into_iter().collect::<HashSet<_>>(),
-            events: data.events,
+            fields: data.fields.clone(),
+            tags: data.tags.iter().cloned().collect::<HashSet<_>>(),
+            events: data.events.clone(),
         };
         let unsubscribe = self.link_url(send, "u", UNSUBSCRIBE)?;
         let mut html = message.html.clone();
