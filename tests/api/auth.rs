@@ -36,12 +36,7 @@ async fn the_event_key_does_not_open_the_api(app: TestApp) {
 }
 
 async fn another_accounts_rows_are_not_found(app: TestApp) {
-    let other = app
-        .store
-        .create_account("Other", Timestamp::now())
-        .await
-        .unwrap();
-    let other_key = secrecy::ExposeSecret::expose_secret(&other.api_key).to_owned();
+    let other_key = app.other_account_key().await;
     let created = app
         .post(
             "/api/3/contacts",

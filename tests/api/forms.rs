@@ -3,7 +3,6 @@
 //! spam rules (honeypot, per-address limit) and bad input that changes nothing.
 
 use serde_json::{json, Value};
-use tracklane_core::time::Timestamp;
 use tracklane_e2e::{both_engines, Answer, Engine, TestApp};
 use tracklane_server::config::SettingsLayer;
 
@@ -385,12 +384,7 @@ async fn bad_input_changes_nothing(app: TestApp) {
 
 async fn another_accounts_forms_are_not_found(app: TestApp) {
     let (id, list, tag) = newsletter_form(&app).await;
-    let other = app
-        .store
-        .create_account("Other", Timestamp::now())
-        .await
-        .unwrap();
-    let key = secrecy::ExposeSecret::expose_secret(&other.api_key).to_owned();
+    let key = app.other_account_key().await;
     let path = format!("/api/3/forms/{id}");
     for method in ["GET", "DELETE"] {
         let answer = app.send(method, &path, Some(&key), None).await;

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tracklane_core::time::Timestamp;
 use tracklane_e2e::{both_engines, TestApp};
 
 use crate::mail::{no_redirects, read, tracked_urls, TRAP_ATTRIBUTES};
@@ -243,12 +242,7 @@ async fn email_settings_are_checked_and_kept_per_account(app: TestApp) {
     let kept = app.get("/api/3/emailSettings").await;
     assert_eq!(kept.body, changed.body, "refusals change nothing");
 
-    let other = app
-        .store
-        .create_account("Other", Timestamp::now())
-        .await
-        .unwrap();
-    let other_key = secrecy::ExposeSecret::expose_secret(&other.api_key).to_owned();
+    let other_key = app.other_account_key().await;
     let theirs = app
         .send("GET", "/api/3/emailSettings", Some(&other_key), None)
         .await;

@@ -167,6 +167,16 @@ impl TestApp {
             .to_owned()
     }
 
+    /// The API key of a new, second account of the same installation (another tenant).
+    pub async fn other_account_key(&self) -> String {
+        let other = self
+            .store
+            .create_account("Other", Timestamp::now())
+            .await
+            .expect("a second account");
+        other.api_key.expose_secret().to_owned()
+    }
+
     /// `PUT` of a JSON value with the API key.
     pub async fn put(&self, path: &str, body: Value) -> Answer {
         self.call("PUT", path, Some(body)).await
