@@ -1,12 +1,12 @@
 //! What recipients did with a campaign's mail, as its statistics count it: one row per click on a
-//! link, open (at [`OPEN_POSITION`]), unsubscribe and trap-link hit, with the scanner's verdict,
+//! link, open (at [`OPEN_PIXEL`]), unsubscribe and trap-link hit, with the scanner's verdict,
 //! written in the same commit as the hit's timeline event ([`count_link_hits`]). Unique counts
 //! and link actions leave machines out.
 
 use std::collections::HashMap;
 
 use sqlx::{AnyConnection, Row};
-use tracklane_core::cid::{TRAP_LINK, UNSUBSCRIBE};
+use tracklane_core::cid::{OPEN_PIXEL, TRAP_LINK, UNSUBSCRIBE};
 use tracklane_core::event::NewEvent;
 use tracklane_core::ids::{AccountId, CampaignId, ContactId};
 use tracklane_core::time::Timestamp;
@@ -14,9 +14,6 @@ use tracklane_core::time::Timestamp;
 use crate::sends::SendStatus;
 use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
-
-/// The position opens are recorded at.
-pub const OPEN_POSITION: i64 = -1;
 
 /// A campaign's link and what its recipients did with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +128,7 @@ impl Store {
     }
 
     /// A campaign's links with their statistics, in message order, then the open pixel (at
-    /// [`OPEN_POSITION`], as AC's "Read Tracker" row).
+    /// [`OPEN_PIXEL`], as AC's "Read Tracker" row).
     pub async fn link_stats(
         &self,
         account: AccountId,
@@ -174,12 +171,7 @@ impl Store {
                 row.try_get("text")?,
             ));
         }
-        stats.push((
-            0,
-            OPEN_POSITION,
-            "open".to_owned(),
-            "Read Tracker".to_owned(),
-        ));
+        stats.push((0, OPEN_PIXEL, "open".to_owned(), "Read Tracker".to_owned()));
         Ok(stats
             .into_iter()
             .map(|(id, position, url, text)| {
@@ -232,8 +224,8 @@ impl Store {
         let person = "machine IS NULL AND position";
         let mut hits = Statement::new(self.engine, "SELECT campaign_id, ");
         hits.push(&format!(
-            "COUNT(*) FILTER (WHERE {person} = {OPEN_POSITION}) AS opens, \
-             COUNT(DISTINCT contact_id) FILTER (WHERE {person} = {OPEN_POSITION}) AS unique_opens, \
+            "COUNT(*) FILTER (WHERE {person} = {OPEN_PIXEL}) AS opens, \
+             COUNT(DISTINCT contact_id) FILTER (WHERE {person} = {OPEN_PIXEL}) AS unique_opens, \
              COUNT(*) FILTER (WHERE {person} >= 0) AS clicks, \
              COUNT(DISTINCT contact_id) FILTER (WHERE {person} >= 0) AS unique_clicks, \
              COUNT(DISTINCT contact_id) FILTER (WHERE position = {UNSUBSCRIBE}) AS unsubscribes, \
