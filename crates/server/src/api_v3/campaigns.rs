@@ -33,6 +33,16 @@ pub fn routes() -> Router<AppState> {
         .route("/campaigns/{id}/links", get(campaign_links))
 }
 
+/// The account's campaign that the path's `{id}` names (AC's plain 404 when there is none).
+pub(super) async fn path_campaign(
+    state: &AppState,
+    account: AccountId,
+    raw_id: &str,
+) -> Result<Campaign, ApiError> {
+    let id = CampaignId(path_id(raw_id, Model::Campaign)?);
+    Ok(state.store.existing_campaign(account, id).await?)
+}
+
 /// `campaigns` in AC's shape, each with its counters.
 async fn campaigns_json(
     state: &AppState,
@@ -169,8 +179,8 @@ async fn send_campaign(
     Extension(account): Extension<AccountId>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = CampaignId(path_id(&id, Model::Campaign)?);
-    let campaign = state.store.existing_campaign(account, id).await?;
+    let campaign = path_campaign(&state, account, &id).await?;
+    let id = campaign.id;
     let message = state
         .store
         .existing_message(account, campaign.message)
@@ -201,10 +211,9 @@ async fn campaign_links(
     Extension(account): Extension<AccountId>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = CampaignId(path_id(&id, Model::Campaign)?);
-    let campaign = state.store.existing_campaign(account, id).await?;
+    let campaign = path_campaign(&state, account, &id).await?;
     let base = &state.settings.public_url;
-    let stats = state.store.link_stats(account, id).await?;
+    let stats = state.store.link_stats(account, campaign.id).await?;
     let links: Vec<Value> = stats
         .iter()
         .map(|link| {
@@ -250,8 +259,7 @@ async fn show_campaign(
     Extension(account): Extension<AccountId>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = CampaignId(path_id(&id, Model::Campaign)?);
-    let campaign = state.store.existing_campaign(account, id).await?;
+    let campaign = path_campaign(&state, account, &id).await?;
     Ok(Json(
         json!({"campaign": one_campaign_json(&state, account, campaign).await?}),
     ))

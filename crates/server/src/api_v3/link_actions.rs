@@ -16,6 +16,7 @@ use tracklane_core::visit::PageUrl;
 use tracklane_store::link_actions::StoredLinkAction;
 use tracklane_store::Model;
 
+use super::campaigns::path_campaign;
 use super::error::{reference_error, ApiError};
 use super::extract::{path_id, required_id, ApiJson, LooseId};
 use crate::state::AppState;
@@ -42,9 +43,8 @@ async fn list(
     Extension(account): Extension<AccountId>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let campaign = CampaignId(path_id(&id, Model::Campaign)?);
-    state.store.existing_campaign(account, campaign).await?;
-    let actions = state.store.link_actions(account, campaign).await?;
+    let campaign = path_campaign(&state, account, &id).await?;
+    let actions = state.store.link_actions(account, campaign.id).await?;
     Ok(Json(json!({
         "linkActions": actions.iter().map(action_json).collect::<Vec<_>>(),
     })))
