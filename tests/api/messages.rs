@@ -1,6 +1,9 @@
 //! `/messages` and `/campaigns`.
 
 use serde_json::json;
+use tracklane_core::ids::MessageId;
+use tracklane_core::message::MessagePatch;
+use tracklane_core::time::Timestamp;
 use tracklane_e2e::{both_engines, TestApp};
 
 async fn new_message(app: &TestApp) -> String {
@@ -116,4 +119,54 @@ async fn campaigns_send_a_message_to_a_list(app: TestApp) {
     );
 }
 
-both_engines!(messages_round_trip, campaigns_send_a_message_to_a_list);
+async fn a_template_that_would_not_render_is_refused_where_it_breaks(app: TestApp) {
+    let id = new_message(&app).await;
+    let unclosed = json!({"message": {"subject": "x", "fromemail": "news@example.com",
+        "html": "<p>Hi</p>\n<p>%IF TAG:vip%VIP only"}});
+    let refused = app.post("/api/3/messages", unclosed).await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    let error = &refused.body["errors"][0];
+    assert_eq!(error["source"]["pointer"], "/data/attributes/html");
+    let detail = error["detail"].as_str().unwrap();
+    assert!(detail.starts_with("line 2, column 4:"), "{detail}");
+    assert_eq!(app.get("/api/3/messages").await.body["meta"]["total"], "1");
+
+    let path = format!("/api/3/messages/{id}");
+    for (attribute, bad) in [("text", "Bye %ENDIF%"), ("subject", "%ELSE% x")] {
+        let refused = app.put(&path, json!({"message": {attribute: bad}})).await;
+        assert_eq!(refused.status, 422, "{}", refused.text);
+        let pointer = &refused.body["errors"][0]["source"]["pointer"];
+        assert_eq!(pointer, &format!("/data/attributes/{attribute}"));
+    }
+    let kept = app.get(&path).await;
+    assert_eq!(kept.body["message"]["subject"], "Hello %FIRSTNAME%");
+    assert_eq!(kept.body["message"]["text"], "Hi");
+
+    // A message stored before messages were checked: its campaign is refused at sending.
+    let broken = MessagePatch {
+        html: Some("<p>%IF TAG:vip%x".to_owned()),
+        ..MessagePatch::default()
+    };
+    let message = MessageId(id.parse().unwrap());
+    app.store
+        .update_message(app.account, message, broken, Timestamp::now())
+        .await
+        .unwrap();
+    let list = app
+        .create("/api/3/lists", json!({"list": {"name": "News"}}))
+        .await;
+    let campaign = json!({"campaign": {"name": "Launch", "message": id, "list": list}});
+    let campaign = app.create("/api/3/campaigns", campaign).await;
+    let send = app
+        .post(&format!("/api/3/campaigns/{campaign}/send"), json!({}))
+        .await;
+    assert_eq!(send.status, 422, "{}", send.text);
+    let shown = app.get(&format!("/api/3/campaigns/{campaign}")).await;
+    assert_eq!(shown.body["campaign"]["status"], "0", "still a draft");
+}
+
+both_engines!(
+    messages_round_trip,
+    campaigns_send_a_message_to_a_list,
+    a_template_that_would_not_render_is_refused_where_it_breaks,
+);

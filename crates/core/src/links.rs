@@ -14,9 +14,10 @@
 //! refused with [`LinkError::TooLarge`].
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use lol_html::html_content::{ContentType, Element};
-use lol_html::{element, rewrite_str, text, RewriteStrSettings};
+use lol_html::{element, rewrite_str, text, EndTagHandler, RewriteStrSettings};
 
 /// The largest HTML part accepted, 2 MiB. Mail clients clip far smaller messages (Gmail at about
 /// 100 KB), so a bigger part is a mistake, and refusing it bounds the work per message.
@@ -150,6 +151,39 @@ pub fn add_trap_link(html: &str, href: &str) -> Result<String, LinkError> {
     })
 }
 
+/// The HTML part with an invisible image loading `src` (the open pixel) as the last thing in
+/// its body, just before `</body>`, or at the end of the part when it has no closed `<body>`:
+/// never after `</html>`, where it would stand outside the document.
+pub fn add_open_pixel(html: &str, src: &str) -> Result<String, LinkError> {
+    let image = format!(
+        "<img src=\"{}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\">",
+        html_escape::encode_double_quoted_attribute(src)
+    );
+    let placed = Rc::new(Cell::new(false));
+    let settings = RewriteStrSettings::new()
+        .with_strict(false)
+        .append_element_content_handler(element!("body", |body| {
+            if let Some(handlers) = body.end_tag_handlers() {
+                let (image, placed) = (image.clone(), placed.clone());
+                let before_end: EndTagHandler<'static> = Box::new(move |end| {
+                    if !placed.replace(true) {
+                        end.before(&image, ContentType::Html);
+                    }
+                    Ok(())
+                });
+                handlers.push(before_end);
+            }
+            Ok(())
+        }));
+    let html =
+        rewrite_str(html, settings).map_err(|error| LinkError::Unreadable(error.to_string()))?;
+    Ok(if placed.get() {
+        html
+    } else {
+        format!("{html}{image}")
+    })
+}
+
 fn check_size(html: &str) -> Result<(), LinkError> {
     if html.len() > MAX_HTML_BYTES {
         return Err(LinkError::TooLarge { size: html.len() });
@@ -250,6 +284,19 @@ mod tests {
 
     fn to_token(link: &TrackedLink) -> String {
         format!("https://tl.test/l/{}", link.position)
+    }
+
+    #[test]
+    fn the_open_pixel_ends_the_body() {
+        let html = "<html><body><p>Hi</p></body></html>";
+        let with = add_open_pixel(html, "https://t.example/o/a&b").unwrap();
+        assert_eq!(
+            with,
+            "<html><body><p>Hi</p><img src=\"https://t.example/o/a&amp;b\" width=\"1\" \
+             height=\"1\" alt=\"\" style=\"display:none\"></body></html>"
+        );
+        let fragment = add_open_pixel("<p>Hi</p>", "https://t.example/o/x").unwrap();
+        assert!(fragment.starts_with("<p>Hi</p><img "), "{fragment}");
     }
 
     #[test]

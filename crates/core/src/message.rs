@@ -3,6 +3,7 @@
 use crate::email::ContactEmail;
 use crate::ids::{CampaignId, ListId, MessageId};
 use crate::invalid::Invalid;
+use crate::template;
 use crate::text::{optional, required, NAME_MAX};
 use crate::time::Timestamp;
 
@@ -50,8 +51,16 @@ pub struct MessagePatch {
 fn part(attribute: &'static str, value: Option<String>) -> Result<Option<String>, Invalid> {
     match value {
         Some(value) if value.len() > PART_MAX => Err(Invalid::too_long(attribute, PART_MAX)),
-        other => Ok(other),
+        other => {
+            renders(attribute, other.as_deref().unwrap_or_default())?;
+            Ok(other)
+        }
     }
+}
+
+/// Refuses a part whose personalization blocks are not well formed (see [`template::check`]).
+fn renders(attribute: &'static str, value: &str) -> Result<(), Invalid> {
+    template::check(value).map_err(|error| Invalid::bad_value(attribute, error.to_string()))
 }
 
 fn address(attribute: &'static str, raw: Option<&str>) -> Result<Option<String>, Invalid> {
@@ -71,6 +80,7 @@ impl MessageInput {
     /// Validates a new message: subject and sender address are required, and a body part.
     pub fn into_draft(self) -> Result<MessagePatch, Invalid> {
         let subject = required("subject", self.subject.as_deref(), NAME_MAX)?;
+        renders("subject", &subject)?;
         let from = required("fromemail", self.from_email.as_deref(), NAME_MAX)?;
         let empty = |part: &Option<String>| part.as_deref().is_none_or(|p| p.trim().is_empty());
         if empty(&self.html) && empty(&self.text) {
@@ -92,6 +102,7 @@ impl MessageInput {
     /// Validates a partial update.
     pub fn into_patch(self) -> Result<MessagePatch, Invalid> {
         let subject = optional("subject", self.subject.as_deref(), NAME_MAX)?;
+        renders("subject", subject.as_deref().unwrap_or_default())?;
         if subject.as_deref() == Some("") {
             return Err(Invalid::missing("subject"));
         }
@@ -134,6 +145,16 @@ pub struct Message {
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+}
+
+impl Message {
+    /// Refuses a message whose subject or parts would not render as written (one stored before
+    /// messages were checked when written).
+    pub fn check_renders(&self) -> Result<(), Invalid> {
+        renders("subject", &self.subject)?;
+        renders("html", &self.html)?;
+        renders("text", &self.text)
+    }
 }
 
 /// Where a campaign is, with ActiveCampaign's status codes.

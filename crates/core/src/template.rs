@@ -2,7 +2,11 @@
 //!
 //! - `%FIRSTNAME%`, `%LASTNAME%`, `%EMAIL%`, `%PHONE%`: the contact's attributes.
 //! - `%PERSTAG%` or `%PERS_PERSTAG%`: the custom field with that personalization tag.
-//! - `%EVENT: name%`: the data of the contact's latest event of that name.
+//! - `%EVENT: name%`: the data of the contact's latest event of that name, when it is plain text
+//!   (ActiveCampaign's `eventdata`); `%EVENT: name.property%` (`name.a.b` for nested objects): a
+//!   property of the latest event's data when that data is a JSON object (the properties of a
+//!   `/v1/track`). Structured data is never printed whole: `%EVENT: name%` of such an event is
+//!   empty, so its fallback applies.
 //! - `%TAG|fallback%`: any of these, with text to use when the value is empty.
 //! - `%IF TAG:vip%...%ELSE%...%ENDIF%` and `%IF FIELD:PERSTAG=value%...%ENDIF%`: conditional
 //!   blocks, which may nest; `%ELSE%` is optional.
@@ -10,8 +14,11 @@
 //! A `%` that starts no tag (`50% off`) is text. An unknown merge tag is left visible as written,
 //! so an author sees the mistake in a test send instead of a silent gap. In HTML parts every value
 //! is HTML-escaped (also for quoted attributes); text parts get values as they are. Rendering is
-//! total: any input renders, nothing panics.
+//! total: any input renders, nothing panics. A block that is not closed, a stray `%ELSE%` or
+//! `%ENDIF%` and a condition of no known form would cut or garble the mail, so [`check`] refuses
+//! them, naming the place, before a message is stored.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// The longest text between two `%` that is read as a tag.
@@ -40,25 +47,64 @@ pub struct Recipient {
 }
 
 impl Recipient {
-    fn value(&self, name: &str) -> Option<Option<&str>> {
+    fn value(&self, name: &str) -> Option<Option<Cow<'_, str>>> {
         let name = name.trim();
         if let Some(event) = name.strip_prefix("EVENT:") {
-            return Some(self.events.get(event.trim()).map(String::as_str));
+            return Some(self.event_value(event.trim()));
         }
         let upper = name.to_ascii_uppercase();
         if ["FIRSTNAME", "LASTNAME", "EMAIL", "PHONE"].contains(&upper.as_str()) {
-            return Some(self.attributes.get(&upper).map(String::as_str));
+            return Some(
+                self.attributes
+                    .get(&upper)
+                    .map(|v| Cow::Borrowed(v.as_str())),
+            );
         }
         let perstag = upper.strip_prefix("PERS_").unwrap_or(&upper);
         self.fields
             .get(perstag)
             .or_else(|| self.fields.get(&upper))
-            .map(|value| Some(value.as_str()))
+            .map(|value| Some(Cow::Borrowed(value.as_str())))
+    }
+
+    /// What `%EVENT: name%` or `%EVENT: name.property%` renders (see the module's doc): the
+    /// whole name is tried first, then each split at a `.` from the left.
+    fn event_value(&self, tag: &str) -> Option<Cow<'_, str>> {
+        if let Some(data) = self.events.get(tag) {
+            return plain(data).map(Cow::Borrowed);
+        }
+        tag.match_indices('.').find_map(|(dot, _)| {
+            let data = self.events.get(&tag[..dot])?;
+            property(data, &tag[dot + 1..]).map(Cow::Owned)
+        })
     }
 
     fn has_tag(&self, tag: &str) -> bool {
         let tag = tag.trim();
         self.tags.iter().any(|held| held.eq_ignore_ascii_case(tag))
+    }
+}
+
+/// Event data that is plain text; `None` for a JSON object, which is never printed whole.
+fn plain(data: &str) -> Option<&str> {
+    match serde_json::from_str::<serde_json::Value>(data) {
+        Ok(serde_json::Value::Object(_)) => None,
+        _ => Some(data),
+    }
+}
+
+/// The text of the property at `path` (`a.b`) of event data that is a JSON object: a string as
+/// it is, a number or a boolean written out; `None` for anything else.
+fn property(data: &str, path: &str) -> Option<String> {
+    let mut value = &serde_json::from_str::<serde_json::Value>(data).ok()?;
+    for key in path.split('.') {
+        value = value.as_object()?.get(key.trim())?;
+    }
+    match value {
+        serde_json::Value::String(text) => Some(text.clone()),
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        serde_json::Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
     }
 }
 
@@ -80,7 +126,12 @@ enum Node {
 
 /// Renders `template` for `recipient`.
 pub fn render(template: &str, recipient: &Recipient, part: Part) -> String {
-    let mut tokens = tokenize(template).into_iter().peekable();
+    let mut tokens = tokenize(template)
+        .into_iter()
+        .map(|(_, token)| token)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .peekable();
     let nodes = parse(&mut tokens, 0).0;
     let mut out = String::with_capacity(template.len());
     write(&nodes, recipient, part, &mut out);
@@ -93,13 +144,16 @@ enum Token {
     Tag(String),
 }
 
-/// Splits the template into text and `%...%` tags (at most [`TAG_MAX`] characters, one line).
-fn tokenize(template: &str) -> Vec<Token> {
+/// Splits the template into text and `%...%` tags (at most [`TAG_MAX`] characters, one line),
+/// each with the byte offset where it starts.
+fn tokenize(template: &str) -> Vec<(usize, Token)> {
     let mut tokens = Vec::new();
     let mut text = String::new();
+    let mut text_start = 0;
     let mut rest = template;
     while let Some(start) = rest.find('%') {
         text.push_str(&rest[..start]);
+        let offset = template.len() - rest.len() + start;
         let after = &rest[start + 1..];
         match after.find('%') {
             Some(end)
@@ -109,10 +163,11 @@ fn tokenize(template: &str) -> Vec<Token> {
                     && looks_like_tag(&after[..end]) =>
             {
                 if !text.is_empty() {
-                    tokens.push(Token::Text(std::mem::take(&mut text)));
+                    tokens.push((text_start, Token::Text(std::mem::take(&mut text))));
                 }
-                tokens.push(Token::Tag(after[..end].to_owned()));
+                tokens.push((offset, Token::Tag(after[..end].to_owned())));
                 rest = &after[end + 1..];
+                text_start = template.len() - rest.len();
             }
             _ => {
                 text.push('%');
@@ -122,9 +177,70 @@ fn tokenize(template: &str) -> Vec<Token> {
     }
     text.push_str(rest);
     if !text.is_empty() {
-        tokens.push(Token::Text(text));
+        tokens.push((text_start, Token::Text(text)));
     }
     tokens
+}
+
+/// A template that would not render as written: what is wrong, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {problem}")]
+pub struct TemplateError {
+    /// The line of the tag at fault (from 1).
+    pub line: usize,
+    /// Its column (from 1, in characters).
+    pub column: usize,
+    /// What is wrong.
+    pub problem: &'static str,
+}
+
+/// Checks that every `%IF%` block of `template` is closed by its `%ENDIF%`, has at most one
+/// `%ELSE%`, and tests a condition of a known form (`TAG:name` or `FIELD:PERSTAG=value`), and
+/// that no `%ELSE%` or `%ENDIF%` stands outside a block.
+pub fn check(template: &str) -> Result<(), TemplateError> {
+    let at = |offset: usize, problem| {
+        let before = &template[..offset];
+        let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+        TemplateError {
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+            problem,
+        }
+    };
+    // The open blocks, innermost last: where each starts and whether it had its `%ELSE%`.
+    let mut open: Vec<(usize, bool)> = Vec::new();
+    for (offset, token) in tokenize(template) {
+        let Token::Tag(tag) = token else { continue };
+        if let Some(condition) = tag.trim().strip_prefix("IF ") {
+            let condition = condition.trim();
+            let known = condition
+                .strip_prefix("TAG:")
+                .is_some_and(|t| !t.trim().is_empty())
+                || condition
+                    .strip_prefix("FIELD:")
+                    .is_some_and(|f| !f.trim().is_empty());
+            if !known {
+                return Err(at(offset, "an %IF% tests TAG:name or FIELD:PERSTAG=value"));
+            }
+            open.push((offset, false));
+            continue;
+        }
+        match tag.trim().to_ascii_uppercase().as_str() {
+            "ELSE" => match open.last_mut() {
+                None => return Err(at(offset, "%ELSE% outside an %IF% block")),
+                Some((_, true)) => return Err(at(offset, "a second %ELSE% in one %IF% block")),
+                Some((_, had_else)) => *had_else = true,
+            },
+            "ENDIF" if open.pop().is_none() => {
+                return Err(at(offset, "%ENDIF% without its %IF%"));
+            }
+            _ => {}
+        }
+    }
+    match open.last() {
+        Some((offset, _)) => Err(at(*offset, "this %IF% is never closed by %ENDIF%")),
+        None => Ok(()),
+    }
 }
 
 /// A tag starts with a letter: `%FIRSTNAME%`, not the `% o` of `50% off and 20% o`.
@@ -213,6 +329,7 @@ fn write(nodes: &[Node], recipient: &Recipient, part: Part, out: &mut String) {
                 None => out.push_str(raw),
                 Some(value) => {
                     let value = value
+                        .as_deref()
                         .filter(|v| !v.trim().is_empty())
                         .or(fallback.as_deref())
                         .unwrap_or_default();
@@ -241,6 +358,40 @@ mod tests {
             tags: HashSet::from(["VIP".to_owned()]),
             events: HashMap::from([("signup".to_owned(), "plan=pro".to_owned())]),
         }
+    }
+
+    #[test]
+    fn check_names_the_place_of_a_broken_block() {
+        assert_eq!(check("Hi %IF TAG:vip%VIP%ELSE%you%ENDIF%, 50% off"), Ok(()));
+        let unclosed = check("<p>one</p>\n<p>%IF TAG:vip%x").unwrap_err();
+        assert_eq!((unclosed.line, unclosed.column), (2, 4));
+        assert!(unclosed.problem.contains("never closed"));
+        assert!(check("a %ENDIF%").unwrap_err().problem.contains("without"));
+        assert!(check("a %ELSE%").unwrap_err().problem.contains("outside"));
+        let twice = "%IF TAG:a%1%ELSE%2%ELSE%3%ENDIF%";
+        assert!(check(twice).unwrap_err().problem.contains("second"));
+        assert!(check("%IF vip%x%ENDIF%")
+            .unwrap_err()
+            .problem
+            .contains("tests"));
+    }
+
+    #[test]
+    fn structured_event_data_renders_by_property_never_whole() {
+        let mut carol = ada();
+        carol.events.insert(
+            "file download request".to_owned(),
+            r#"{"email":"carol@example.com","file":{"url":"https://x.example/a.pdf"},"n":3}"#
+                .to_owned(),
+        );
+        let out = render(
+            "[%EVENT: file download request|none%] %EVENT: file download request.file.url% \
+             %EVENT: file download request.n% [%EVENT: file download request.file%]",
+            &carol,
+            Part::Text,
+        );
+        assert_eq!(out, "[none] https://x.example/a.pdf 3 []");
+        assert_eq!(render("%EVENT: signup.plan%", &ada(), Part::Text), "");
     }
 
     #[test]
@@ -294,7 +445,51 @@ mod tests {
         assert_eq!(render("%FIRSTNAME%", &evil, Part::Text), "<script>\"x\"&'");
     }
 
+    /// Templates made of text, merge tags and nested, closed `%IF%` blocks.
+    fn well_formed() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            "[a-z ]{0,5}",
+            Just("%FIRSTNAME%".to_owned()),
+            Just("50% off".to_owned()),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            let condition = prop_oneof![Just("TAG:vip"), Just("FIELD:COLOUR=blue")];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(|parts| parts.concat()),
+                (condition, inner.clone(), prop::option::of(inner)).prop_map(
+                    |(condition, then, otherwise)| match otherwise {
+                        Some(otherwise) => {
+                            format!("%IF {condition}%{then}%ELSE%{otherwise}%ENDIF%")
+                        }
+                        None => format!("%IF {condition}%{then}%ENDIF%"),
+                    }
+                ),
+            ]
+        })
+    }
+
     proptest! {
+        #[test]
+        fn a_well_formed_template_passes_and_never_loses_what_follows_it(
+            template in well_formed(),
+        ) {
+            prop_assert_eq!(check(&template), Ok(()));
+            for recipient in [ada(), Recipient::default()] {
+                let out = render(&format!("{template}<end>"), &recipient, Part::Text);
+                prop_assert!(out.ends_with("<end>"), "{template:?} rendered {out:?}");
+            }
+        }
+
+        #[test]
+        fn a_template_that_passes_never_loses_what_follows_it(
+            template in "([a-z ]{0,5}|%IF TAG:vip%|%IF FIELD:COLOUR=blue%|%ELSE%|%ENDIF%|%FIRSTNAME%){0,12}",
+        ) {
+            if check(&template).is_ok() {
+                let out = render(&format!("{template}<end>"), &ada(), Part::Text);
+                prop_assert!(out.ends_with("<end>"), "{template:?} rendered {out:?}");
+            }
+        }
+
         #[test]
         fn any_template_renders(template in ".{0,200}") {
             let _ = render(&template, &ada(), Part::Html);

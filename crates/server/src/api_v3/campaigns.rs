@@ -185,6 +185,7 @@ async fn send_campaign(
         .store
         .existing_message(account, campaign.message)
         .await?;
+    message.check_renders()?;
     let tracked = campaign.track_links && state.store.email_settings(account).await?.track_links;
     let links = if tracked {
         find_links(&message.html).map_err(|error| Invalid::bad_value("html", error.to_string()))?

@@ -15,7 +15,7 @@ use tokio::sync::{watch, Notify};
 use tracklane_core::cid::{LinkSubject, TokenKey, OPEN_PIXEL, TRAP_LINK, UNSUBSCRIBE};
 use tracklane_core::contact::Contact;
 use tracklane_core::ids::{AccountId, CampaignId, ContactId};
-use tracklane_core::links::{add_trap_link, rewrite_links};
+use tracklane_core::links::{add_open_pixel, add_trap_link, rewrite_links};
 use tracklane_core::message::{Campaign, Message};
 use tracklane_core::template::{render, Part, Recipient};
 use tracklane_core::time::Timestamp;
@@ -246,9 +246,7 @@ impl Sender {
                 html = add_trap_link(&html, &trap).context("adding the trap link")?;
             }
             let pixel = self.link_url(send, "o", OPEN_PIXEL)?;
-            html.push_str(&format!(
-                "<img src=\"{pixel}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\">"
-            ));
+            html = add_open_pixel(&html, &pixel).context("adding the open pixel")?;
         }
         // After rewriting: the unsubscribe link is never a tracked link.
         let html = html.replace(UNSUBSCRIBE_TAG, &unsubscribe);
