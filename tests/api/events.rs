@@ -409,7 +409,67 @@ async fn a_segment_batch_is_all_or_nothing(app: TestApp) {
     assert!(kinds.contains(&"page_visit") && kinds.contains(&"event"));
 }
 
+async fn a_refused_batch_changes_nothing_and_names_the_refused_message(app: TestApp) {
+    let ada = enable(&app).await;
+    let key = app.event_key.clone();
+    let batch = json!({"batch": [
+        {"type": "identify", "userId": "ada@example.com", "anonymousId": "visitor-batch-01",
+         "traits": {"firstName": "Changed"}},
+        {"type": "track", "event": "signup", "userId": "nobody@example.com"},
+    ]});
+    let refused = segment(&app, "/v1/batch", &key, batch).await;
+    assert_eq!(refused.status, 404, "{}", refused.text);
+    assert_eq!(refused.body["success"], false);
+    assert_eq!(refused.body["index"], 1);
+    let contact = app.get(&format!("/api/3/contacts/{ada}")).await;
+    assert_eq!(
+        contact.body["contact"]["firstName"], "",
+        "ada's name is unchanged"
+    );
+    assert_eq!(
+        app.store
+            .visitor_contact(app.account, "visitor-batch-01")
+            .await
+            .unwrap(),
+        None,
+        "the visitor is not linked to ada"
+    );
+
+    let create = json!({"siteTracking": {"createContacts": true}});
+    assert_eq!(app.put("/api/3/siteTracking", create).await.status, 200);
+    let batch = json!({"batch": [
+        {"type": "track", "event": "signup", "userId": "new@example.com"},
+        {"type": "track", "event": "not whitelisted", "userId": "new@example.com"},
+    ]});
+    let refused = segment(&app, "/v1/batch", &key, batch).await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert_eq!(refused.body["index"], 1);
+    let created = app.get("/api/3/contacts?email=new@example.com").await;
+    assert_eq!(created.body["meta"]["total"], "0", "no contact was created");
+    assert_eq!(total_logs(&app).await, "0");
+
+    let batch = json!({"batch": [
+        {"type": "identify", "userId": "new@example.com", "anonymousId": "visitor-batch-02",
+         "traits": {"firstName": "New"}},
+        {"type": "track", "event": "signup", "anonymousId": "visitor-batch-02"},
+    ]});
+    let accepted = segment(&app, "/v1/batch", &key, batch).await;
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    let created = app.get("/api/3/contacts?email=new@example.com").await;
+    assert_eq!(created.body["contacts"][0]["firstName"], "New");
+    let id = created.body["contacts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let logs = app.get(&format!("/api/3/contacts/{id}/trackingLogs")).await;
+    assert_eq!(
+        logs.body["meta"]["total"], "1",
+        "the visitor's event is the new contact's"
+    );
+}
+
 both_engines!(
+    a_refused_batch_changes_nothing_and_names_the_refused_message,
     the_event_collector_answers_as_activecampaign,
     the_event_collector_refuses_and_records_nothing,
     event_names_are_managed_by_name,

@@ -7,6 +7,7 @@ mod contacts;
 mod events;
 mod fields;
 mod forms;
+mod full_disk;
 mod lists;
 mod mail;
 mod messages;

@@ -47,6 +47,9 @@ pub struct Report {
     pub upserted: u64,
     /// Rows refused.
     pub rejected: Vec<Rejected>,
+    /// Lines of rows whose contact stays off the list, because they unsubscribed from it or
+    /// bounced: an import never subscribes them again.
+    pub left_unsubscribed: Vec<u64>,
     /// Header names that map to nothing.
     pub skipped_columns: Vec<String>,
 }
@@ -78,10 +81,14 @@ pub async fn contacts(store: &Store, to: Destination, path: &Path) -> anyhow::Re
     for rejected in &report.rejected {
         eprintln!("line {}: {}", rejected.line, rejected.reason);
     }
+    for line in &report.left_unsubscribed {
+        eprintln!("line {line}: left off the list: the contact unsubscribed from it or bounced");
+    }
     println!(
-        "{} contacts imported, {} rows rejected",
+        "{} contacts imported, {} rows rejected, {} left unsubscribed",
         report.upserted,
-        report.rejected.len()
+        report.rejected.len(),
+        report.left_unsubscribed.len()
     );
     Ok(())
 }
@@ -164,7 +171,12 @@ async fn write_batch(
         .context("writing contacts")?;
     for ((line, _), outcome) in batch.iter().zip(outcomes) {
         match outcome {
-            Ok(_) => report.upserted += 1,
+            Ok(synced) => {
+                report.upserted += 1;
+                if synced.opted_out.is_some() {
+                    report.left_unsubscribed.push(*line);
+                }
+            }
             Err(refused) => report.rejected.push(Rejected {
                 line: *line,
                 reason: refused.to_string(),
@@ -341,6 +353,27 @@ mod tests {
             .unwrap();
         let emails: Vec<&str> = subscribed.items.iter().map(|c| c.email.as_str()).collect();
         assert_eq!(emails, ["ada@example.com", "bob@example.com"]);
+
+        let (ada, bob) = (subscribed.items[0].id, subscribed.items[1].id);
+        for (contact, status) in [(ada, ListStatus::Unsubscribed), (bob, ListStatus::Bounced)] {
+            store
+                .set_list_status(account, contact, list.id, status, 0, Timestamp::now())
+                .await
+                .unwrap();
+        }
+        let again = import(&store, to, csv.as_bytes(), &ProgressBar::hidden())
+            .await
+            .unwrap();
+        assert_eq!(again.upserted, 2);
+        assert_eq!(again.left_unsubscribed, [2, 4], "both rows are reported");
+        let subscribed = store
+            .contacts(account, &query, Page::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            subscribed.total, 0,
+            "an import never subscribes again who unsubscribed or bounced"
+        );
 
         let missing = Destination {
             account,

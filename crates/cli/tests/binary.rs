@@ -135,6 +135,43 @@ fn serve_works_on_an_empty_directory_and_stops_on_sigterm() {
 }
 
 #[test]
+fn a_first_start_that_fails_creates_no_account_so_the_next_one_prints_the_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let busy = run(tracklane(dir.path()).args(["serve", "--listen", &format!("127.0.0.1:{port}")]));
+    assert!(!busy.status.success(), "the port is in use");
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("listening on"));
+    assert!(!String::from_utf8_lossy(&busy.stdout).contains("API key"));
+
+    std::fs::write(dir.path().join("not-a-folder"), "").unwrap();
+    let outbox = run(tracklane(dir.path()).args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{}", free_port()),
+        "--outbox-dir",
+        "not-a-folder",
+    ]));
+    assert!(!outbox.status.success(), "the outbox cannot be written");
+    assert!(String::from_utf8_lossy(&outbox.stderr).contains("outbox"));
+    assert!(!String::from_utf8_lossy(&outbox.stdout).contains("API key"));
+    drop(taken);
+
+    let port = free_port();
+    let mut server = serve(dir.path(), port);
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut printed = String::new();
+    while !printed.contains("event key") {
+        assert!(
+            stdout.read_line(&mut printed).unwrap() > 0,
+            "the start that succeeds prints the keys: {printed}"
+        );
+    }
+    assert!(printed.contains("account id (actid): 1"));
+    terminate(server);
+}
+
+#[test]
 fn init_prints_json_once_and_new_key_replaces_the_api_key() {
     let dir = tempfile::tempdir().unwrap();
     let first = run(tracklane(dir.path()).args(["init", "--json"]));

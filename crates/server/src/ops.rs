@@ -16,21 +16,27 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(render_metrics))
 }
 
-/// 200 when the database answers, 503 otherwise.
+/// 200 when the database answers and writes commit; 503 `degraded` while the most recent write
+/// failed (a full disk), 503 `unavailable` when the database does not answer.
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({"status": "ok", "database": state.store.engine().name()})),
-        ),
-        Err(error) => {
-            tracing::error!(error = %error, "health check: the database does not answer");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "database": state.store.engine().name()})),
-            )
-        }
+    let database = state.store.engine().name();
+    if let Err(error) = state.store.ping().await {
+        tracing::error!(error = %error, "health check: the database does not answer");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "database": database})),
+        );
     }
+    if state.store.writes_failing() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "degraded", "database": database, "writes": "failing"})),
+        );
+    }
+    (
+        StatusCode::OK,
+        Json(json!({"status": "ok", "database": database, "writes": "ok"})),
+    )
 }
 
 /// Prometheus text format: request counts and latencies per route, database pool gauges.

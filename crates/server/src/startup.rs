@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tower_http::trace::TraceLayer;
-use tracklane_store::accounts::NewAccount;
+use tracklane_store::accounts::{Installation, NewAccount};
 use tracklane_store::{PoolSize, Store};
 
 use crate::client_limit::ClientLimit;
@@ -50,10 +50,6 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let store = open_store(&settings).await?;
-        let new_account = store
-            .bootstrap(clock.now())
-            .await
-            .context("creating the first account")?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
@@ -61,7 +57,16 @@ impl Application {
         if settings.public_url.is_empty() {
             settings.public_url = format!("http://{}", listener.local_addr()?);
         }
-        let token_key = store.token_key().await.context("the contact token key")?;
+        let mailer = Mailer::from_settings(&settings).context("the mailer")?;
+        // Last of all, once nothing else can fail: the keys of the first account are shown only
+        // once, by the caller, right after this returns.
+        let Installation {
+            token_key,
+            new_account,
+        } = store
+            .open_installation(clock.now())
+            .await
+            .context("opening the installation (its first account, the token key)")?;
         let (ingest, writer) = Ingest::start(store.clone(), clock.clone(), settings.ingest_queue);
         let retention = Retention::new(
             store.clone(),
@@ -71,7 +76,7 @@ impl Application {
         let sending = Arc::new(Notify::new());
         let sender = Sender::new(
             store.clone(),
-            Mailer::from_settings(&settings).context("the mailer")?,
+            mailer,
             clock.clone(),
             token_key.clone(),
             settings.public_url.clone(),

@@ -1,7 +1,8 @@
 //! The installation, its accounts and their keys. Keys are stored only as hashes.
 
 use secrecy::SecretString;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
+use tracklane_core::cid::TokenKey;
 use tracklane_core::ids::AccountId;
 use tracklane_core::key::{key_hash, new_key};
 use tracklane_core::time::Timestamp;
@@ -37,24 +38,64 @@ pub struct NewAccount {
     pub event_key: SecretString,
 }
 
+/// What a server needs of its installation at start.
+#[derive(Debug)]
+pub struct Installation {
+    /// The key of contact tokens (`tl_cid`) and link tokens.
+    pub token_key: TokenKey,
+    /// The first account, created by this start: only the one caller (of possibly several
+    /// nodes starting at once) that created it gets it.
+    pub new_account: Option<NewAccount>,
+}
+
 impl Store {
     /// Creates the first account when the installation is new. Returns it only to the one caller
     /// (of possibly several nodes starting at once) that created it.
     pub async fn bootstrap(&self, now: Timestamp) -> Result<Option<NewAccount>, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let claimed = sqlx::query(
-            "INSERT INTO installation (id, created_at) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(now.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed == 0 {
-            return Ok(None);
-        }
-        let account = insert_account(&mut tx, "Default", now).await?;
-        tx.commit().await?;
-        Ok(Some(account))
+        Ok(self.open_installation(now).await?.new_account)
+    }
+
+    /// In one commit: creates the installation with its token key and first account when it is
+    /// new (or the token key of an installation that has none yet), and reads the token key.
+    /// A server calls it last at start, once nothing else can fail, so that the first account's
+    /// keys, shown once, are never created by a start that then fails.
+    pub async fn open_installation(&self, now: Timestamp) -> Result<Installation, StoreError> {
+        let fresh = TokenKey::generate_hex().map_err(|_| StoreError::Randomness)?;
+        self.write(async |tx| {
+            let claimed = sqlx::query(
+                "INSERT INTO installation (id, created_at, token_key) VALUES (1, $1, $2) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(now.0)
+            .bind(&fresh)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query(
+                "UPDATE installation SET token_key = $1 WHERE id = 1 AND token_key IS NULL",
+            )
+            .bind(&fresh)
+            .execute(&mut *tx)
+            .await?;
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT token_key FROM installation WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let token_key = stored
+                .as_deref()
+                .and_then(TokenKey::from_hex)
+                .ok_or(StoreError::Randomness)?;
+            let new_account = if claimed == 0 {
+                None
+            } else {
+                Some(insert_account(tx, "Default", now).await?)
+            };
+            Ok(Installation {
+                token_key,
+                new_account,
+            })
+        })
+        .await
     }
 
     /// Creates another account with its keys.
@@ -63,10 +104,11 @@ impl Store {
         name: &str,
         now: Timestamp,
     ) -> Result<NewAccount, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let account = insert_account(&mut tx, name, now).await?;
-        tx.commit().await?;
-        Ok(account)
+        self.write(async |tx| {
+            let account = insert_account(tx, name, now).await?;
+            Ok(account)
+        })
+        .await
     }
 
     /// Issues a fresh key of `kind` for `account`, revoking the previous ones of that kind.
@@ -82,19 +124,20 @@ impl Store {
                 id: account.0,
             });
         }
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "UPDATE account_keys SET revoked_at = $1 \
-             WHERE account_id = $2 AND kind = $3 AND revoked_at IS NULL",
-        )
-        .bind(now.0)
-        .bind(account.0)
-        .bind(kind.as_str())
-        .execute(&mut *tx)
-        .await?;
-        let key = insert_key(&mut tx, account, kind, now).await?;
-        tx.commit().await?;
-        Ok(key)
+        self.write(async |tx| {
+            sqlx::query(
+                "UPDATE account_keys SET revoked_at = $1 \
+                 WHERE account_id = $2 AND kind = $3 AND revoked_at IS NULL",
+            )
+            .bind(now.0)
+            .bind(account.0)
+            .bind(kind.as_str())
+            .execute(&mut *tx)
+            .await?;
+            let key = insert_key(tx, account, kind, now).await?;
+            Ok(key)
+        })
+        .await
     }
 
     /// The account a key of `kind` opens, if it is valid and not revoked.
@@ -135,14 +178,16 @@ impl Store {
     }
 }
 
-type Tx = sqlx::Transaction<'static, sqlx::Any>;
-
-async fn insert_account(tx: &mut Tx, name: &str, now: Timestamp) -> Result<NewAccount, StoreError> {
+async fn insert_account(
+    tx: &mut AnyConnection,
+    name: &str,
+    now: Timestamp,
+) -> Result<NewAccount, StoreError> {
     let id: i64 =
         sqlx::query("INSERT INTO accounts (name, created_at) VALUES ($1, $2) RETURNING id")
             .bind(name)
             .bind(now.0)
-            .fetch_one(&mut **tx)
+            .fetch_one(&mut *tx)
             .await?
             .try_get("id")?;
     let id = AccountId(id);
@@ -156,7 +201,7 @@ async fn insert_account(tx: &mut Tx, name: &str, now: Timestamp) -> Result<NewAc
 }
 
 async fn insert_key(
-    tx: &mut Tx,
+    tx: &mut AnyConnection,
     account: AccountId,
     kind: KeyKind,
     now: Timestamp,
@@ -169,7 +214,7 @@ async fn insert_key(
     .bind(kind.as_str())
     .bind(key_hash(&key))
     .bind(now.0)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(key)
 }

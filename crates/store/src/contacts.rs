@@ -108,20 +108,16 @@ impl Store {
         draft: ContactDraft,
         now: Timestamp,
     ) -> Result<(Contact, Vec<FieldValue>), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let contact = insert_contact(&mut tx, account, &draft, now)
-            .await?
-            .ok_or_else(|| Invalid::duplicate("email", DUPLICATE_EMAIL))?;
-        let values = write_field_values(
-            &mut tx,
-            account,
-            contact.id,
-            &draft.attributes.field_values,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok((contact, values))
+        self.write(async |tx| {
+            let contact = insert_contact(tx, account, &draft, now)
+                .await?
+                .ok_or_else(|| Invalid::duplicate("email", DUPLICATE_EMAIL))?;
+            let values =
+                write_field_values(tx, account, contact.id, &draft.attributes.field_values, now)
+                    .await?;
+            Ok((contact, values))
+        })
+        .await
     }
 
     /// Creates the contact with this email, or updates the one that has it. Returns whether it
@@ -132,44 +128,48 @@ impl Store {
         draft: ContactDraft,
         now: Timestamp,
     ) -> Result<(Contact, Vec<FieldValue>, bool), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let synced = sync_in(self.engine, &mut tx, account, &draft, now).await?;
-        tx.commit().await?;
-        Ok(synced)
+        self.write(async |tx| {
+            let synced = sync_in(self.engine, tx, account, &draft, now).await?;
+            Ok(synced)
+        })
+        .await
     }
 
     /// Syncs many contacts in one transaction, each row all or nothing (a savepoint per row):
     /// a row the store refuses is reported and the others are written. With a `list`, each
-    /// synced contact is also subscribed to it (status 1) in its row's savepoint. Fails as a
-    /// whole only when the database fails, or when `list` is not the account's.
+    /// synced contact is also subscribed to it (status 1) in its row's savepoint, unless they
+    /// unsubscribed from it or bounced: what a person chose is never undone by an import (see
+    /// [`Synced::opted_out`]). Fails as a whole only when the database fails, or when `list`
+    /// is not the account's.
     pub async fn sync_contacts(
         &self,
         account: AccountId,
         drafts: &[ContactDraft],
         list: Option<ListId>,
         now: Timestamp,
-    ) -> Result<Vec<Result<ContactId, StoreError>>, StoreError> {
+    ) -> Result<Vec<Result<Synced, StoreError>>, StoreError> {
         if let Some(list) = list {
             self.existing_list(account, list).await?;
         }
-        let mut tx = self.writer.begin().await?;
-        let mut outcomes = Vec::with_capacity(drafts.len());
-        for draft in drafts {
-            let mut row = tx.begin().await?;
-            match sync_row(self.engine, &mut row, account, draft, list, now).await {
-                Ok(contact) => {
-                    row.commit().await?;
-                    outcomes.push(Ok(contact));
+        self.write(async |tx| {
+            let mut outcomes = Vec::with_capacity(drafts.len());
+            for draft in drafts {
+                let mut row = tx.begin().await?;
+                match sync_row(self.engine, &mut row, account, draft, list, now).await {
+                    Ok(contact) => {
+                        row.commit().await?;
+                        outcomes.push(Ok(contact));
+                    }
+                    Err(refused @ (StoreError::Invalid(_) | StoreError::NotFound { .. })) => {
+                        row.rollback().await?;
+                        outcomes.push(Err(refused));
+                    }
+                    Err(failed) => return Err(failed),
                 }
-                Err(refused @ (StoreError::Invalid(_) | StoreError::NotFound { .. })) => {
-                    row.rollback().await?;
-                    outcomes.push(Err(refused));
-                }
-                Err(failed) => return Err(failed),
             }
-        }
-        tx.commit().await?;
-        Ok(outcomes)
+            Ok(outcomes)
+        })
+        .await
     }
 
     /// The contact with this id in this account.
@@ -258,36 +258,11 @@ impl Store {
         patch: ContactPatch,
         now: Timestamp,
     ) -> Result<(Contact, Vec<FieldValue>), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let mut update = update_statement(self.engine, &patch, now);
-        update
-            .and(" WHERE account_id = ", account.0)
-            .and(" AND id = ", id.0)
-            .push(" RETURNING ")
-            .push(CONTACT_COLUMNS);
-        let row = update
-            .query()
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|error| {
-                let error = StoreError::from(error);
-                if error.is_unique_violation() {
-                    Invalid::duplicate("email", DUPLICATE_EMAIL).into()
-                } else {
-                    error
-                }
-            })?;
-        let contact = row
-            .as_ref()
-            .map(rows::contact)
-            .transpose()?
-            .ok_or(StoreError::NotFound {
-                model: Model::Contact,
-                id: id.0,
-            })?;
-        let values = write_field_values(&mut tx, account, id, &patch.field_values, now).await?;
-        tx.commit().await?;
-        Ok((contact, values))
+        self.write(async |tx| {
+            let updated = update_in(self.engine, tx, account, id, &patch, now).await?;
+            Ok(updated)
+        })
+        .await
     }
 
     /// Deletes a contact with its tags, list memberships and field values.
@@ -385,6 +360,45 @@ impl Store {
     }
 }
 
+/// Changes the attributes present in `patch` of contact `id` on `conn`.
+pub(crate) async fn update_in(
+    engine: Engine,
+    conn: &mut AnyConnection,
+    account: AccountId,
+    id: ContactId,
+    patch: &ContactPatch,
+    now: Timestamp,
+) -> Result<(Contact, Vec<FieldValue>), StoreError> {
+    let mut update = update_statement(engine, patch, now);
+    update
+        .and(" WHERE account_id = ", account.0)
+        .and(" AND id = ", id.0)
+        .push(" RETURNING ")
+        .push(CONTACT_COLUMNS);
+    let row = update
+        .query()
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|error| {
+            let error = StoreError::from(error);
+            if error.is_unique_violation() {
+                Invalid::duplicate("email", DUPLICATE_EMAIL).into()
+            } else {
+                error
+            }
+        })?;
+    let contact = row
+        .as_ref()
+        .map(rows::contact)
+        .transpose()?
+        .ok_or(StoreError::NotFound {
+            model: Model::Contact,
+            id: id.0,
+        })?;
+    let values = write_field_values(conn, account, id, &patch.field_values, now).await?;
+    Ok((contact, values))
+}
+
 /// Creates or updates the contact with the draft's email on `conn`; returns whether it was
 /// created.
 pub(crate) async fn sync_in(
@@ -418,7 +432,18 @@ pub(crate) async fn sync_in(
     Ok((contact, values, created))
 }
 
-/// One row of [`Store::sync_contacts`]: the contact synced, then subscribed to `list`.
+/// A contact [`Store::sync_contacts`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Synced {
+    /// The contact.
+    pub contact: ContactId,
+    /// The contact's status on the list, when it was left as it was because the person
+    /// unsubscribed or bounced.
+    pub opted_out: Option<ListStatus>,
+}
+
+/// One row of [`Store::sync_contacts`]: the contact synced, then subscribed to `list` unless
+/// they left it.
 async fn sync_row(
     engine: Engine,
     conn: &mut AnyConnection,
@@ -426,18 +451,34 @@ async fn sync_row(
     draft: &ContactDraft,
     list: Option<ListId>,
     now: Timestamp,
-) -> Result<ContactId, StoreError> {
+) -> Result<Synced, StoreError> {
     let (contact, _, _) = sync_in(engine, conn, account, draft, now).await?;
+    let mut synced = Synced {
+        contact: contact.id,
+        opted_out: None,
+    };
     if let Some(list) = list {
-        let membership = Membership {
-            contact: contact.id,
-            list,
-            status: ListStatus::Active,
-            source_id: 0,
-        };
-        write_list_status(conn, account, membership, now).await?;
+        let status: Option<i64> = sqlx::query_scalar(
+            "SELECT status FROM contact_lists WHERE contact_id = $1 AND list_id = $2",
+        )
+        .bind(contact.id.0)
+        .bind(list.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+        synced.opted_out = status
+            .map(ListStatus::from_code)
+            .filter(|status| matches!(status, ListStatus::Unsubscribed | ListStatus::Bounced));
+        if synced.opted_out.is_none() {
+            let membership = Membership {
+                contact: contact.id,
+                list,
+                status: ListStatus::Active,
+                source_id: 0,
+            };
+            write_list_status(conn, account, membership, now).await?;
+        }
     }
-    Ok(contact.id)
+    Ok(synced)
 }
 
 /// Inserts the contact, or returns `None` when the account already has its email.

@@ -78,10 +78,11 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = self.writer.begin().await?;
-        record_events_in(self.engine, &mut tx, events, now).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(async |tx| {
+            record_events_in(self.engine, tx, events, now).await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Records that `visitor` is `contact` from now on; the visitor's earlier anonymous events
@@ -93,10 +94,11 @@ impl Store {
         contact: ContactId,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        identify_in(&mut tx, account, visitor, contact, now).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(async |tx| {
+            identify_in(tx, account, visitor, contact, now).await?;
+            Ok(())
+        })
+        .await
     }
 
     /// The contact a visitor is known to be.

@@ -170,13 +170,14 @@ impl Store {
         now: Timestamp,
     ) -> Result<FieldValue, StoreError> {
         self.existing_contact(account, contact).await?;
-        let mut tx = self.writer.begin().await?;
-        let mut written = write_field_values(&mut tx, account, contact, &[value], now).await?;
-        tx.commit().await?;
-        written.pop().ok_or(StoreError::NotFound {
-            model: Model::FieldValue,
-            id: 0,
+        self.write(async |tx| {
+            let mut written = write_field_values(tx, account, contact, &[value], now).await?;
+            written.pop().ok_or(StoreError::NotFound {
+                model: Model::FieldValue,
+                id: 0,
+            })
         })
+        .await
     }
 
     /// The field value with this id, or [`StoreError::NotFound`].
@@ -301,27 +302,28 @@ impl Store {
         for draft in &drafts {
             self.existing_field(account, draft.field).await?;
         }
-        let mut tx = self.writer.begin().await?;
-        let mut options = Vec::with_capacity(drafts.len());
-        for draft in drafts {
-            let row = sqlx::query(&format!(
-                "INSERT INTO field_options \
-                 (account_id, field_id, label, value, orderid, isdefault, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {FIELD_OPTION_COLUMNS}"
-            ))
-            .bind(account.0)
-            .bind(draft.field.0)
-            .bind(draft.label)
-            .bind(draft.value)
-            .bind(draft.orderid)
-            .bind(i64::from(draft.isdefault))
-            .bind(now.0)
-            .fetch_one(&mut *tx)
-            .await?;
-            options.push(rows::field_option(&row)?);
-        }
-        tx.commit().await?;
-        Ok(options)
+        self.write(async |tx| {
+            let mut options = Vec::with_capacity(drafts.len());
+            for draft in drafts {
+                let row = sqlx::query(&format!(
+                    "INSERT INTO field_options \
+                     (account_id, field_id, label, value, orderid, isdefault, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {FIELD_OPTION_COLUMNS}"
+                ))
+                .bind(account.0)
+                .bind(draft.field.0)
+                .bind(draft.label)
+                .bind(draft.value)
+                .bind(draft.orderid)
+                .bind(i64::from(draft.isdefault))
+                .bind(now.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                options.push(rows::field_option(&row)?);
+            }
+            Ok(options)
+        })
+        .await
     }
 
     /// A field's options, in order.

@@ -64,23 +64,26 @@ impl Store {
         now: Timestamp,
     ) -> Result<Form, StoreError> {
         self.check_form_references(account, &draft).await?;
-        let mut tx = self.writer.begin().await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO forms (account_id, name, fields, list_id, thank_you_url, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
-        )
-        .bind(account.0)
-        .bind(draft.name.unwrap_or_default())
-        .bind(fields_text(&draft.fields.unwrap_or_default()))
-        .bind(draft.list.flatten().map(|list| list.0))
-        .bind(draft.thank_you_url.flatten())
-        .bind(now.0)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
-        write_form_tags(&mut tx, FormId(id), &draft.tags.unwrap_or_default()).await?;
-        tx.commit().await?;
-        self.existing_form(account, FormId(id)).await
+        let id = self
+            .write(async |tx| {
+                let id: i64 = sqlx::query(
+                "INSERT INTO forms (account_id, name, fields, list_id, thank_you_url, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+            )
+            .bind(account.0)
+            .bind(draft.name.unwrap_or_default())
+            .bind(fields_text(&draft.fields.unwrap_or_default()))
+            .bind(draft.list.flatten().map(|list| list.0))
+            .bind(draft.thank_you_url.flatten())
+            .bind(now.0)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+                write_form_tags(tx, FormId(id), &draft.tags.unwrap_or_default()).await?;
+                Ok(FormId(id))
+            })
+            .await?;
+        self.existing_form(account, id).await
     }
 
     /// The form with this id in this account, or [`StoreError::NotFound`].
@@ -124,32 +127,34 @@ impl Store {
     ) -> Result<Form, StoreError> {
         self.existing_form(account, id).await?;
         self.check_form_references(account, &patch).await?;
-        let mut tx = self.writer.begin().await?;
-        let mut update = Statement::new(self.engine, "UPDATE forms SET updated_at = ");
-        update.push_bind(now.0);
-        let texts = [
-            (", name = ", patch.name),
-            (", fields = ", patch.fields.as_deref().map(fields_text)),
-        ];
-        update.push_present(texts);
-        if let Some(list) = patch.list {
-            update.and(", list_id = ", list.map(|list| list.0));
-        }
-        if let Some(url) = patch.thank_you_url {
-            update.and(", thank_you_url = ", url);
-        }
-        update
-            .and(" WHERE account_id = ", account.0)
-            .and(" AND id = ", id.0);
-        update.query().execute(&mut *tx).await?;
-        if let Some(tags) = patch.tags {
-            sqlx::query("DELETE FROM form_tags WHERE form_id = $1")
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
-            write_form_tags(&mut tx, id, &tags).await?;
-        }
-        tx.commit().await?;
+        self.write(async |tx| {
+            let mut update = Statement::new(self.engine, "UPDATE forms SET updated_at = ");
+            update.push_bind(now.0);
+            let texts = [
+                (", name = ", patch.name),
+                (", fields = ", patch.fields.as_deref().map(fields_text)),
+            ];
+            update.push_present(texts);
+            if let Some(list) = patch.list {
+                update.and(", list_id = ", list.map(|list| list.0));
+            }
+            if let Some(url) = patch.thank_you_url {
+                update.and(", thank_you_url = ", url);
+            }
+            update
+                .and(" WHERE account_id = ", account.0)
+                .and(" AND id = ", id.0);
+            update.query().execute(&mut *tx).await?;
+            if let Some(tags) = patch.tags {
+                sqlx::query("DELETE FROM form_tags WHERE form_id = $1")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                write_form_tags(tx, id, &tags).await?;
+            }
+            Ok(())
+        })
+        .await?;
         self.existing_form(account, id).await
     }
 
@@ -168,35 +173,36 @@ impl Store {
         now: Timestamp,
     ) -> Result<ContactId, StoreError> {
         let account = form.account;
-        let mut tx = self.writer.begin().await?;
-        let mut draft = submission.contact.clone();
-        let fields = custom_fields(&mut tx, account).await?;
-        for (perstag, value) in &submission.custom {
-            if let Some(field) = fields.get(perstag) {
-                draft.attributes.field_values.push(FieldValueInput {
-                    field: *field,
-                    value: value.clone(),
-                });
+        self.write(async |tx| {
+            let mut draft = submission.contact.clone();
+            let fields = custom_fields(tx, account).await?;
+            for (perstag, value) in &submission.custom {
+                if let Some(field) = fields.get(perstag) {
+                    draft.attributes.field_values.push(FieldValueInput {
+                        field: *field,
+                        value: value.clone(),
+                    });
+                }
             }
-        }
-        let (contact, _, _) = sync_in(self.engine, &mut tx, account, &draft, now).await?;
-        if let Some(list) = form.list {
-            let membership = Membership {
-                contact: contact.id,
-                list,
-                status: ListStatus::Active,
-                source_id: 0,
-            };
-            write_list_status(&mut tx, account, membership, now).await?;
-        }
-        for tag in &form.tags {
-            tag_contact(&mut tx, account, contact.id, *tag, now).await?;
-        }
-        if let Some(visitor) = &submission.visitor {
-            identify_in(&mut tx, account, visitor, contact.id, now).await?;
-        }
-        tx.commit().await?;
-        Ok(contact.id)
+            let (contact, _, _) = sync_in(self.engine, tx, account, &draft, now).await?;
+            if let Some(list) = form.list {
+                let membership = Membership {
+                    contact: contact.id,
+                    list,
+                    status: ListStatus::Active,
+                    source_id: 0,
+                };
+                write_list_status(tx, account, membership, now).await?;
+            }
+            for tag in &form.tags {
+                tag_contact(tx, account, contact.id, *tag, now).await?;
+            }
+            if let Some(visitor) = &submission.visitor {
+                identify_in(tx, account, visitor, contact.id, now).await?;
+            }
+            Ok(contact.id)
+        })
+        .await
     }
 
     /// Checks that the list, the tags and the custom fields a form names are the account's.

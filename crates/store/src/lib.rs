@@ -19,6 +19,8 @@
 //! - [`email_settings`]: link tracking and scanner rules per account.
 //! - [`forms`]: forms and their submissions (contact, list, tags and visitor in one go).
 //! - [`events`]: the timeline: group-recording events, identification, anonymous expiry.
+//! - [`people`]: the people tracking messages name, with their events, in one commit.
+//! - `writes`: the one way a write transaction begins and commits, and the writes' health.
 
 pub mod accounts;
 pub mod contacts;
@@ -32,18 +34,23 @@ pub mod link_clicks;
 pub mod listing;
 pub mod lists;
 pub mod messages;
+pub mod people;
 mod rows;
 pub mod sends;
 pub mod sql;
 pub mod tags;
 pub mod tracking;
 
+mod writes;
+
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 pub use error::{Model, StoreError};
 
@@ -98,11 +105,19 @@ impl Default for PoolSize {
 /// On SQLite, writes go through a pool of exactly one connection (SQLite has one writer at a
 /// time; queueing in the pool is cheaper and fairer than retrying on `SQLITE_BUSY`) and reads
 /// through a separate pool. On PostgreSQL both are the same pool.
+///
+/// A writer connection that comes back from a failed statement or COMMIT still inside a
+/// transaction is closed, never reused (see [`writer_pool`]): on SQLite a failed COMMIT (a full
+/// disk) may end the transaction behind the driver's back, and reusing that connection turned
+/// every later write into a savepoint of a transaction that never committed.
 #[derive(Clone)]
 pub struct Store {
     writer: AnyPool,
     reader: AnyPool,
     engine: Engine,
+    writes: Arc<writes::WriteHealth>,
+    /// SQLite's `max_page_count` for writer connections (0: none); see [`Store::cap_pages`].
+    page_cap: Arc<AtomicU64>,
 }
 
 /// How busy a store's connection pools are.
@@ -120,31 +135,58 @@ impl Store {
         sqlx::any::install_default_drivers();
         let engine = Engine::of_url(url)?;
         let options = AnyConnectOptions::from_str(url)?;
-        match engine {
+        let page_cap = Arc::new(AtomicU64::new(0));
+        let (writer, reader) = match engine {
             Engine::Sqlite => {
-                let writer = sqlite_pool(1).connect_with(options.clone()).await?;
-                let reader = sqlite_pool(size.connections.max(1))
+                let writer = writer_pool(sqlite_pool(1, page_cap.clone()))
+                    .connect_with(options.clone())
+                    .await?;
+                let reader = sqlite_pool(size.connections.max(1), Arc::default())
                     .connect_with(options)
                     .await?;
-                Ok(Self {
-                    writer,
-                    reader,
-                    engine,
-                })
+                (writer, reader)
             }
             Engine::Postgres => {
-                let pool = AnyPoolOptions::new()
-                    .max_connections(size.connections.max(2))
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
-                    .await?;
-                Ok(Self {
-                    writer: pool.clone(),
-                    reader: pool,
-                    engine,
-                })
+                let pool = writer_pool(
+                    AnyPoolOptions::new()
+                        .max_connections(size.connections.max(2))
+                        .acquire_timeout(Duration::from_secs(10)),
+                )
+                .connect_with(options)
+                .await?;
+                (pool.clone(), pool)
             }
+        };
+        Ok(Self {
+            writer,
+            reader,
+            engine,
+            writes: Arc::default(),
+            page_cap,
+        })
+    }
+
+    /// Caps the SQLite file at its current size plus `pages` pages (SQLite's
+    /// `max_page_count`), on the writer connection and on any it opens later; `None` lifts the
+    /// cap. A write past the cap fails with `SQLITE_FULL`, as on a full disk: tests fill the
+    /// disk with it. Does nothing on PostgreSQL.
+    pub async fn cap_pages(&self, pages: Option<u64>) -> Result<(), StoreError> {
+        if self.engine != Engine::Sqlite {
+            return Ok(());
         }
+        let mut connection = self.writer.acquire().await?;
+        let cap = match pages {
+            Some(pages) => {
+                let used: i64 = sqlx::query_scalar("PRAGMA page_count")
+                    .fetch_one(&mut *connection)
+                    .await?;
+                u64::try_from(used).unwrap_or(0) + pages.max(1)
+            }
+            None => 0,
+        };
+        self.page_cap.store(cap, Ordering::SeqCst);
+        connection.execute(page_cap_pragma(cap).as_str()).await?;
+        Ok(())
     }
 
     /// Brings the schema up to date. Safe to run from several nodes at once: PostgreSQL
@@ -195,13 +237,14 @@ impl Store {
 }
 
 /// SQLite connections: WAL so readers never block the writer, `synchronous = FULL` so that a
-/// commit is on disk before it is acknowledged, foreign keys on, and a busy timeout as a last
-/// resort.
-fn sqlite_pool(connections: u32) -> AnyPoolOptions {
+/// commit is on disk before it is acknowledged, foreign keys on, a busy timeout as a last
+/// resort, and the page cap of [`Store::cap_pages`] when one is set.
+fn sqlite_pool(connections: u32, page_cap: Arc<AtomicU64>) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(Duration::from_secs(30))
-        .after_connect(|connection, _meta| {
+        .after_connect(move |connection, _meta| {
+            let cap = page_cap.load(Ordering::SeqCst);
             Box::pin(async move {
                 for pragma in [
                     "PRAGMA journal_mode = WAL",
@@ -211,7 +254,37 @@ fn sqlite_pool(connections: u32) -> AnyPoolOptions {
                 ] {
                     connection.execute(pragma).await?;
                 }
+                if cap > 0 {
+                    connection.execute(page_cap_pragma(cap).as_str()).await?;
+                }
                 Ok(())
             })
         })
+}
+
+/// The pragma that sets SQLite's page cap (`0`: the largest SQLite allows).
+fn page_cap_pragma(cap: u64) -> String {
+    let cap = if cap == 0 {
+        u64::from(u32::MAX) - 1
+    } else {
+        cap
+    };
+    format!("PRAGMA max_page_count = {cap}")
+}
+
+/// The writer's pool: a connection that comes back still inside a transaction (its COMMIT or
+/// ROLLBACK failed) is closed instead of being handed to the next write, which would otherwise
+/// run inside that dead transaction. The ping first lets the rollback that a dropped
+/// transaction queued run.
+fn writer_pool(options: AnyPoolOptions) -> AnyPoolOptions {
+    options.after_release(|connection, _meta| {
+        Box::pin(async move {
+            connection.ping().await?;
+            let clean = !connection.is_in_transaction();
+            if !clean {
+                tracing::warn!("a writer connection is left inside a failed transaction: closed");
+            }
+            Ok(clean)
+        })
+    })
 }

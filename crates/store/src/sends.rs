@@ -111,53 +111,54 @@ impl Store {
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         let found = self.existing_campaign(account, campaign).await?;
-        let mut tx = self.writer.begin().await?;
-        let claimed = sqlx::query(
-            "UPDATE campaigns SET status = $1, updated_at = $2 \
-             WHERE account_id = $3 AND id = $4 AND status = $5",
-        )
-        .bind(CampaignStatus::Sending.code())
-        .bind(now.0)
-        .bind(account.0)
-        .bind(campaign.0)
-        .bind(CampaignStatus::Draft.code())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed == 0 {
-            return Err(Invalid::bad_value("status", "the campaign was sent already").into());
-        }
-        for link in links {
-            sqlx::query(
-                "INSERT INTO campaign_links (account_id, campaign_id, position, url, text, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+        self.write(async |tx| {
+            let claimed = sqlx::query(
+                "UPDATE campaigns SET status = $1, updated_at = $2 \
+                 WHERE account_id = $3 AND id = $4 AND status = $5",
+            )
+            .bind(CampaignStatus::Sending.code())
+            .bind(now.0)
+            .bind(account.0)
+            .bind(campaign.0)
+            .bind(CampaignStatus::Draft.code())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 0 {
+                return Err(Invalid::bad_value("status", "the campaign was sent already").into());
+            }
+            for link in links {
+                sqlx::query(
+                    "INSERT INTO campaign_links (account_id, campaign_id, position, url, text, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(account.0)
+                .bind(campaign.0)
+                .bind(i64::try_from(link.position).unwrap_or(i64::MAX))
+                .bind(link.url.as_str())
+                .bind(link.text.as_str())
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let queued = sqlx::query(
+                "INSERT INTO sends (account_id, campaign_id, contact_id, status, next_attempt_at, created_at) \
+                 SELECT $1, $2, contact_id, $3, $4, $4 FROM contact_lists \
+                 WHERE account_id = $1 AND list_id = $5 AND status = $6 \
+                 ON CONFLICT (campaign_id, contact_id) DO NOTHING",
             )
             .bind(account.0)
             .bind(campaign.0)
-            .bind(i64::try_from(link.position).unwrap_or(i64::MAX))
-            .bind(link.url.as_str())
-            .bind(link.text.as_str())
+            .bind(SendStatus::Queued as i64)
             .bind(now.0)
+            .bind(found.list.0)
+            .bind(ListStatus::Active.code())
             .execute(&mut *tx)
-            .await?;
-        }
-        let queued = sqlx::query(
-            "INSERT INTO sends (account_id, campaign_id, contact_id, status, next_attempt_at, created_at) \
-             SELECT $1, $2, contact_id, $3, $4, $4 FROM contact_lists \
-             WHERE account_id = $1 AND list_id = $5 AND status = $6 \
-             ON CONFLICT (campaign_id, contact_id) DO NOTHING",
-        )
-        .bind(account.0)
-        .bind(campaign.0)
-        .bind(SendStatus::Queued as i64)
-        .bind(now.0)
-        .bind(found.list.0)
-        .bind(ListStatus::Active.code())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(queued)
+            .await?
+            .rows_affected();
+            Ok(queued)
+        })
+        .await
     }
 
     /// Marks the sends a stopped node was handing over as uncertain; run at start.
@@ -209,55 +210,56 @@ impl Store {
         finished: &[(Send, SendOutcome)],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let mut bounces = Vec::new();
-        for (send, outcome) in finished {
-            let (status, next, error, sent_at) = match outcome {
-                SendOutcome::Sent => (SendStatus::Sent, now, None, Some(now.0)),
-                SendOutcome::Retry { at, error } => {
-                    (SendStatus::Queued, *at, Some(error.as_str()), None)
-                }
-                SendOutcome::Bounced { error } => {
-                    (SendStatus::Bounced, now, Some(error.as_str()), None)
-                }
-            };
-            sqlx::query(
-                "UPDATE sends SET status = $1, next_attempt_at = $2, last_error = $3, sent_at = $4 \
-                 WHERE id = $5",
-            )
-            .bind(status as i64)
-            .bind(next.0)
-            .bind(error)
-            .bind(sent_at)
-            .bind(send.id)
-            .execute(&mut *tx)
-            .await?;
-            if status == SendStatus::Bounced {
+        self.write(async |tx| {
+            let mut bounces = Vec::new();
+            for (send, outcome) in finished {
+                let (status, next, error, sent_at) = match outcome {
+                    SendOutcome::Sent => (SendStatus::Sent, now, None, Some(now.0)),
+                    SendOutcome::Retry { at, error } => {
+                        (SendStatus::Queued, *at, Some(error.as_str()), None)
+                    }
+                    SendOutcome::Bounced { error } => {
+                        (SendStatus::Bounced, now, Some(error.as_str()), None)
+                    }
+                };
                 sqlx::query(
-                    "UPDATE contact_lists SET status = $1, updated_at = $2 WHERE account_id = $3 \
-                     AND contact_id = $4 AND list_id = (SELECT list_id FROM campaigns WHERE id = $5)",
+                    "UPDATE sends SET status = $1, next_attempt_at = $2, last_error = $3, sent_at = $4 \
+                     WHERE id = $5",
                 )
-                .bind(ListStatus::Bounced.code())
-                .bind(now.0)
-                .bind(send.account.0)
-                .bind(send.contact.0)
-                .bind(send.campaign.0)
+                .bind(status as i64)
+                .bind(next.0)
+                .bind(error)
+                .bind(sent_at)
+                .bind(send.id)
                 .execute(&mut *tx)
                 .await?;
-                let data = format!("campaign:{} {}", send.campaign, error.unwrap_or_default());
-                bounces.push(NewEvent::of_contact(
-                    send.account,
-                    EventKind::Bounce,
-                    BOUNCE_EVENT,
-                    send.contact,
-                    Some(data),
-                    now,
-                ));
+                if status == SendStatus::Bounced {
+                    sqlx::query(
+                        "UPDATE contact_lists SET status = $1, updated_at = $2 WHERE account_id = $3 \
+                         AND contact_id = $4 AND list_id = (SELECT list_id FROM campaigns WHERE id = $5)",
+                    )
+                    .bind(ListStatus::Bounced.code())
+                    .bind(now.0)
+                    .bind(send.account.0)
+                    .bind(send.contact.0)
+                    .bind(send.campaign.0)
+                    .execute(&mut *tx)
+                    .await?;
+                    let data = format!("campaign:{} {}", send.campaign, error.unwrap_or_default());
+                    bounces.push(NewEvent::of_contact(
+                        send.account,
+                        EventKind::Bounce,
+                        BOUNCE_EVENT,
+                        send.contact,
+                        Some(data),
+                        now,
+                    ));
+                }
             }
-        }
-        record_events_in(self.engine, &mut tx, &bounces, now).await?;
-        tx.commit().await?;
-        Ok(())
+            record_events_in(self.engine, tx, &bounces, now).await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Marks sending campaigns with no send left to hand over as completed.

@@ -2,7 +2,6 @@
 //! installation's contact-token key.
 
 use sqlx::Row;
-use tracklane_core::cid::TokenKey;
 use tracklane_core::ids::{AccountId, SiteDomainId};
 use tracklane_core::time::Timestamp;
 
@@ -235,22 +234,5 @@ impl Store {
             return Err(StoreError::NotFound { model, id: 0 });
         }
         Ok(())
-    }
-
-    /// The installation's key for contact tokens, made on first use.
-    pub async fn token_key(&self) -> Result<TokenKey, StoreError> {
-        let fresh = TokenKey::generate_hex().map_err(|_| StoreError::Randomness)?;
-        sqlx::query("UPDATE installation SET token_key = $1 WHERE id = 1 AND token_key IS NULL")
-            .bind(fresh)
-            .execute(&self.writer)
-            .await?;
-        let stored: Option<String> = sqlx::query("SELECT token_key FROM installation WHERE id = 1")
-            .fetch_one(&self.writer)
-            .await?
-            .try_get("token_key")?;
-        stored
-            .as_deref()
-            .and_then(TokenKey::from_hex)
-            .ok_or(StoreError::Randomness)
     }
 }

@@ -110,6 +110,8 @@ impl Mailer {
         let partial = dir.join(PARTIAL_DIR);
         std::fs::create_dir_all(&partial)
             .with_context(|| format!("creating the outbox folder {}", partial.display()))?;
+        tempfile::tempfile_in(&partial)
+            .with_context(|| format!("writing into the outbox folder {}", partial.display()))?;
         Ok(Self {
             transport: Transport::Outbox {
                 transport: AsyncFileTransport::new(&partial),

@@ -28,6 +28,7 @@ use tracklane_core::ids::{AccountId, ContactId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::time::Timestamp;
 use tracklane_core::visit::{clip_title, parse_visitor_key, PageUrl};
+use tracklane_store::people::{NamedPerson, PersonEvent};
 
 use super::collector::{device_of, tracked_page};
 use super::event::check_event_name;
@@ -109,7 +110,8 @@ pub async fn batch(
             return Err(Refusal::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("a batch holds at most {BATCH_MAX} messages"),
-            ));
+            )
+            .into());
         }
         let messages = batch
             .batch
@@ -133,7 +135,12 @@ async fn single(
 ) -> Response {
     let outcome = async {
         let message: Message = parse(&readable(body)?)?;
-        handle(&state, &headers, vec![(kind.to_owned(), message)]).await
+        handle(&state, &headers, vec![(kind.to_owned(), message)])
+            .await
+            .map_err(|refused| Refused {
+                index: None,
+                ..refused
+            })
     }
     .await;
     answer(outcome)
@@ -148,10 +155,19 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
     })
 }
 
-fn answer(outcome: Result<(), Refusal>) -> Response {
+fn answer(outcome: Result<(), Refused>) -> Response {
     match outcome {
         Ok(()) => Json(json!({"success": true})).into_response(),
-        Err(refusal) => refusal.answer(|reason| json!({"success": false, "message": reason})),
+        Err(Refused {
+            index: Some(index),
+            refusal,
+        }) => refusal.answer(|reason| {
+            json!({"success": false, "message": format!("message {index}: {reason}"), "index": index})
+        }),
+        Err(Refused {
+            index: None,
+            refusal,
+        }) => refusal.answer(|reason| json!({"success": false, "message": reason})),
     }
 }
 
@@ -180,11 +196,39 @@ async fn write_key_account(state: &AppState, headers: &HeaderMap) -> Result<Acco
         .ok_or_else(unauthorized)
 }
 
+/// A refusal of a whole request, or of the message of a batch at `index` (which refuses the
+/// batch: nothing of it is recorded).
+struct Refused {
+    index: Option<usize>,
+    refusal: Refusal,
+}
+
+impl<T: Into<Refusal>> From<T> for Refused {
+    fn from(refusal: T) -> Self {
+        Self {
+            index: None,
+            refusal: refusal.into(),
+        }
+    }
+}
+
+/// Says which message `why` concerns.
+fn at(index: usize) -> impl FnOnce(Refusal) -> Refused {
+    move |refusal| Refused {
+        index: Some(index),
+        refusal,
+    }
+}
+
+/// Checks every message, then records them all in one commit, or refuses them all. Messages
+/// that only add events of known contacts or visitors go through the group-commit writer;
+/// those that identify someone or create a contact commit with their events in a transaction
+/// of their own ([`Store::record_people_and_events`]).
 async fn handle(
     state: &AppState,
     headers: &HeaderMap,
     messages: Vec<(String, Message)>,
-) -> Result<(), Refusal> {
+) -> Result<(), Refused> {
     let account = write_key_account(state, headers).await?;
     let rules = state
         .gate
@@ -192,50 +236,71 @@ async fn handle(
         .await?
         .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "unknown account"))?;
     let now = state.now();
-    let checked = messages
-        .into_iter()
-        .map(|(kind, message)| check(&rules, headers, account, &kind, message, now))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut events = Vec::new();
-    for message in checked {
-        let contact = match &message.email {
+    let create = rules.settings.create_contacts;
+    let mut people: Vec<NamedPerson> = Vec::new();
+    let mut known: Vec<ContactId> = Vec::new();
+    let mut events: Vec<PersonEvent> = Vec::new();
+    for (index, (kind, message)) in messages.into_iter().enumerate() {
+        let message = check(&rules, headers, account, &kind, message, now).map_err(at(index))?;
+        let person = match message.email {
             Some(email) => {
-                let create = rules.settings.create_contacts;
-                state
+                let found = state
                     .gate
-                    .contact_for_email(account, email, create, now)
-                    .await?
+                    .contact_for_email(account, &email, false, now)
+                    .await
+                    .map_err(|error| at(index)(error.into()))?;
+                if found.is_some() || create {
+                    known.extend(found);
+                    people.push(NamedPerson {
+                        email,
+                        create,
+                        traits: None,
+                        visitors: Vec::new(),
+                    });
+                    Some(people.len() - 1)
+                } else {
+                    None
+                }
             }
             None => None,
         };
         if message.kind == "identify" {
-            if let (Some(traits), Some(contact)) = (message.traits, contact) {
-                state
-                    .store
-                    .update_contact(account, contact, traits, now)
-                    .await?;
-            }
-            if let (Some(visitor), Some(contact)) = (&message.visitor, contact) {
-                state
-                    .store
-                    .identify_visitor(account, visitor, contact, now)
-                    .await?;
+            // An identify of an email the account does not know, and may not create, names
+            // nobody: as in ActiveCampaign, it records nothing.
+            if let Some(person) = person.and_then(|index| people.get_mut(index)) {
+                person.traits = message.traits;
+                person.visitors.extend(message.visitor);
             }
             continue;
         }
-        if contact.is_none() && message.visitor.is_none() {
-            return Err(Refusal::new(
+        if person.is_none() && message.visitor.is_none() {
+            return Err(at(index)(Refusal::new(
                 StatusCode::NOT_FOUND,
                 "the message names no known contact and no anonymousId",
-            ));
+            )));
         }
-        if let Some(mut event) = message.event {
-            event.contact = contact;
-            events.push(event);
-        }
+        events.extend(message.event.map(|event| (person, event)));
     }
-    if !events.is_empty() {
-        state.ingest.record(events).await?;
+    let only_events = known.len() == people.len()
+        && people
+            .iter()
+            .all(|person| person.traits.is_none() && person.visitors.is_empty());
+    if only_events {
+        let events = events
+            .into_iter()
+            .map(|(person, mut event)| {
+                event.contact = person.map(|index| known[index]);
+                event
+            })
+            .collect::<Vec<_>>();
+        if !events.is_empty() {
+            state.ingest.record(events).await?;
+        }
+    } else {
+        state
+            .store
+            .record_people_and_events(account, &people, events, now)
+            .await?;
     }
     Ok(())
 }

@@ -1,0 +1,64 @@
+//! The one way a write transaction runs ([`Store::write`]), and whether the last one failed
+//! (which `/healthz` reports).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use sqlx::error::ErrorKind;
+use sqlx::AnyConnection;
+
+use crate::{Store, StoreError};
+
+/// Whether the most recent write transaction failed in the database (not a refusal of its
+/// input).
+#[derive(Debug, Default)]
+pub(crate) struct WriteHealth {
+    failing: AtomicBool,
+}
+
+impl Store {
+    /// Runs `body` in a write transaction and commits it; when `body` fails or the COMMIT
+    /// does, nothing of it is written. A failure of the database itself (a full disk, a lost
+    /// connection; not a refused input or a broken constraint) is logged and makes
+    /// [`Store::writes_failing`] true until a write commits again.
+    pub(crate) async fn write<T>(
+        &self,
+        body: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let outcome: Result<T, StoreError> = async {
+            let mut tx = self.writer.begin().await?;
+            let value = body(&mut tx).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .await;
+        match &outcome {
+            Ok(_) => self.writes.failing.store(false, Ordering::Relaxed),
+            Err(error) if error.is_database_failure() => {
+                tracing::error!(error = ?error, "a write failed; nothing of it was committed");
+                self.writes.failing.store(true, Ordering::Relaxed);
+            }
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    /// Whether the most recent write transaction failed in the database (a full disk, a
+    /// database that went away): the server is degraded until a write commits again.
+    pub fn writes_failing(&self) -> bool {
+        self.writes.failing.load(Ordering::Relaxed)
+    }
+}
+
+impl StoreError {
+    /// Whether the database failed, rather than refusing what it was asked (a duplicate, a
+    /// missing row, a reference to a row in use).
+    pub fn is_database_failure(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::Database(error)) => {
+                matches!(error.kind(), ErrorKind::Other)
+            }
+            Self::Database(_) | Self::Migrate(_) | Self::Randomness => true,
+            Self::NotFound { .. } | Self::Invalid(_) | Self::UnsupportedUrl => false,
+        }
+    }
+}
