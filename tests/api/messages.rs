@@ -116,4 +116,29 @@ async fn campaigns_send_a_message_to_a_list(app: TestApp) {
     );
 }
 
-both_engines!(messages_round_trip, campaigns_send_a_message_to_a_list);
+async fn a_list_a_campaign_sends_to_is_kept(app: TestApp) {
+    let message = new_message(&app).await;
+    let list = app
+        .create("/api/3/lists", json!({"list": {"name": "News"}}))
+        .await;
+    app.create(
+        "/api/3/campaigns",
+        json!({"campaign": {"name": "Launch", "message": message, "list": list}}),
+    )
+    .await;
+    let path = format!("/api/3/lists/{list}");
+    let refused = app.delete(&path).await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    let error = &refused.body["errors"][0];
+    assert_eq!(error["code"], "invalid");
+    assert_eq!(error["detail"], "a campaign sends to this list");
+    assert_eq!(error["source"]["pointer"], "/data/attributes/list");
+    assert_eq!(app.get(&path).await.status, 200, "the list is still there");
+    assert_eq!(app.get("/api/3/lists").await.body["meta"]["total"], "1");
+}
+
+both_engines!(
+    messages_round_trip,
+    campaigns_send_a_message_to_a_list,
+    a_list_a_campaign_sends_to_is_kept
+);
