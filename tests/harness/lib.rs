@@ -150,12 +150,18 @@ impl TestApp {
     /// `POST`s `body`, a resource wrapped in its one key (`{"list": {...}}`), and answers the
     /// created resource's id; fails the test unless it was created (200 or 201).
     pub async fn create(&self, path: &str, body: Value) -> String {
+        self.create_as(&self.api_key, path, body).await
+    }
+
+    /// [`TestApp::create`] with the API key `api_key` (another account's, say).
+    pub async fn create_as(&self, api_key: &str, path: &str, body: Value) -> String {
         let key = body
             .as_object()
             .and_then(|wrapper| wrapper.keys().next())
             .expect("a wrapped resource")
             .clone();
-        let answer = self.post(path, body).await;
+        let bytes = body.to_string().into_bytes();
+        let answer = self.send("POST", path, Some(api_key), Some(bytes)).await;
         assert!(
             matches!(answer.status, 200 | 201),
             "creating at {path}: {}",

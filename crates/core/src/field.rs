@@ -218,14 +218,17 @@ pub struct FieldValue {
     pub updated_at: Timestamp,
 }
 
-/// A field's relation to a list (`relid` 0: all lists).
+/// The `relid` of a field's relation to every list, as AC spells it.
+pub const ALL_LISTS: i64 = 0;
+
+/// A field's relation to a list (`relid` [`ALL_LISTS`]: all lists).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldRel {
     /// The row's id.
     pub id: FieldRelId,
     /// The field.
     pub field: FieldId,
-    /// The list id, or 0 for all lists.
+    /// The list id, or [`ALL_LISTS`].
     pub relid: i64,
     /// When it was created.
     pub created_at: Timestamp,
