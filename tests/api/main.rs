@@ -16,4 +16,5 @@ mod scanner;
 mod sending;
 mod smtp;
 mod tags;
+mod tokens;
 mod tracking;

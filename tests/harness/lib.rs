@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use tokio::sync::oneshot;
+use tracklane_core::cid::TokenKey;
 use tracklane_core::ids::AccountId;
 use tracklane_core::time::Timestamp;
 use tracklane_server::config::SettingsLayer;
@@ -181,6 +182,15 @@ impl TestApp {
             .await
             .expect("a second account");
         other.api_key.expose_secret().to_owned()
+    }
+
+    /// The installation's token key, to open and seal link and contact tokens as the server
+    /// does.
+    pub async fn token_key(&self) -> TokenKey {
+        self.store
+            .token_key()
+            .await
+            .expect("the installation's key")
     }
 
     /// `PUT` of a JSON value with the API key.
