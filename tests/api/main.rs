@@ -18,3 +18,4 @@ mod smtp;
 mod tags;
 mod tokens;
 mod tracking;
+mod whitelist;

@@ -87,6 +87,16 @@ impl TestApp {
         Self::spawn_with(engine, SettingsLayer::default()).await
     }
 
+    /// Starts a server on `engine` whose site tracking whitelist may hold local sites
+    /// (`localhost`, `127.0.0.1`), as a developer's may.
+    pub async fn spawn_for_local_sites(engine: Engine) -> Self {
+        let settings = SettingsLayer {
+            allow_local_sites: Some(true),
+            ..SettingsLayer::default()
+        };
+        Self::spawn_with(engine, settings).await
+    }
+
     /// Starts a server on `engine` with some settings of the caller's.
     pub async fn spawn_with(engine: Engine, mut settings: SettingsLayer) -> Self {
         let data_dir = tempfile::tempdir().expect("a temporary data directory");
