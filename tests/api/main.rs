@@ -11,6 +11,7 @@ mod lists;
 mod mail;
 mod messages;
 mod nodes;
+mod nul_text;
 mod ops;
 mod scanner;
 mod sending;

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate};
 
 use crate::ids::{ContactId, FieldId, FieldOptionId, FieldRelId, FieldValueId};
 use crate::invalid::Invalid;
-use crate::text::{optional, required, NAME_MAX, TEXT_MAX};
+use crate::text::{optional, required, within, NAME_MAX, TEXT_MAX};
 use crate::time::Timestamp;
 
 /// The kind of a custom field, with AC's spellings.
@@ -68,9 +68,7 @@ impl FieldType {
     /// and are always acceptable.
     pub fn check_value(self, value: &str) -> Result<(), Invalid> {
         let value = value.trim();
-        if value.chars().count() > TEXT_MAX {
-            return Err(Invalid::too_long("value", TEXT_MAX));
-        }
+        within("value", value, TEXT_MAX)?;
         if value.is_empty() {
             return Ok(());
         }

@@ -310,15 +310,20 @@ async fn add_event_name(
     Ok((status, Json(json!({"eventTrackingEvent": {"name": name}}))))
 }
 
-/// `DELETE /eventTrackingEvents/{name}` (the name URL-encoded): `{}`.
+/// `DELETE /eventTrackingEvents/{name}` (the name URL-encoded): `{}`; a name that could not
+/// have been whitelisted (a NUL character, too long) names nothing.
 async fn remove_event_name(
     State(state): State<AppState>,
     Extension(account): Extension<AccountId>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let event = parse_event_name(&name).map_err(|_| ApiError::NotFound {
+        model: "EventTrackingEvent",
+        id: name.clone(),
+    })?;
     state
         .store
-        .remove_event_name(account, &name)
+        .remove_event_name(account, &event)
         .await
         .map_err(|error| named(error, "EventTrackingEvent", name))?;
     state.gate.forget(account);
