@@ -310,7 +310,7 @@ async fn chromium_visits_two_pages_and_identifies_on_the_second() {
     let Some(chromium) = chromium() else {
         return;
     };
-    let app = TestApp::spawn(Engine::Sqlite).await;
+    let app = TestApp::spawn_for_local_sites(Engine::Sqlite).await;
     let contact = set_up_tracking(&app).await;
     let (page_one, page_two) = site_pages(&embed_code(&app).await);
     let site = serve_site(Site {
@@ -371,7 +371,7 @@ async fn chromium_sends_an_embedded_form_and_is_identified() {
     let Some(chromium) = chromium() else {
         return;
     };
-    let app = TestApp::spawn(Engine::Sqlite).await;
+    let app = TestApp::spawn_for_local_sites(Engine::Sqlite).await;
     let contact = set_up_tracking(&app).await;
     let created = app
         .post("/api/3/forms", json!({"form": {"name": "Signup"}}))

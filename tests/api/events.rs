@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use tracklane_e2e::{both_engines, Answer, TestApp};
 
 /// Enables event tracking, whitelists `signup`, and creates ada@example.com.
-async fn enable(app: &TestApp) -> String {
+pub(crate) async fn enable(app: &TestApp) -> String {
     let on = app
         .put(
             "/api/3/eventTracking",
@@ -37,12 +37,14 @@ fn form(fields: &[(&str, &str)]) -> String {
         .finish()
 }
 
-async fn spawn(app: &TestApp, fields: &[(&str, &str)]) -> Answer {
+/// Posts the form `fields` to `/event`.
+pub(crate) async fn spawn(app: &TestApp, fields: &[(&str, &str)]) -> Answer {
     let headers = [("content-type", "application/x-www-form-urlencoded")];
     app.track("POST", "/event", &headers, form(fields)).await
 }
 
-async fn total_logs(app: &TestApp) -> Value {
+/// How many entries the account's timeline holds.
+pub(crate) async fn total_logs(app: &TestApp) -> Value {
     app.get("/api/3/trackingLogs").await.body["meta"]["total"].clone()
 }
 
@@ -277,7 +279,8 @@ async fn event_names_are_managed_by_name(app: TestApp) {
     );
 }
 
-async fn segment(app: &TestApp, path: &str, key: &str, body: Value) -> Answer {
+/// Posts `body` to the `/v1` route `path` with the write key `key`.
+pub(crate) async fn segment(app: &TestApp, path: &str, key: &str, body: Value) -> Answer {
     let credentials = STANDARD.encode(format!("{key}:"));
     let auth = format!("Basic {credentials}");
     let headers = [

@@ -163,4 +163,44 @@ async fn contacts_hold_field_values(app: TestApp) {
     );
 }
 
-both_engines!(fields_round_trip, contacts_hold_field_values);
+async fn field_rels_name_only_the_accounts_lists(app: TestApp) {
+    let field = new_field(&app, "Favourite colour", "text").await;
+    let other_key = app.other_account_key().await;
+    let theirs = app
+        .create_as(
+            &other_key,
+            "/api/3/lists",
+            json!({"list": {"name": "Theirs"}}),
+        )
+        .await;
+    for relid in [json!(theirs), json!(-5), json!(999_999)] {
+        let refused = app
+            .post(
+                "/api/3/fieldRels",
+                json!({"fieldRel": {"field": field, "relid": relid}}),
+            )
+            .await;
+        assert_eq!(refused.status, 404, "relid {relid}: {}", refused.text);
+        assert_eq!(refused.body["errors"][0]["detail"], "List not found");
+    }
+    let shown = app.get(&format!("/api/3/fields/{field}")).await;
+    assert_eq!(shown.body["fieldRels"], json!([]), "nothing was related");
+
+    let ours = app
+        .create("/api/3/lists", json!({"list": {"name": "Ours"}}))
+        .await;
+    let related = app
+        .post(
+            "/api/3/fieldRels",
+            json!({"fieldRel": {"field": field, "relid": ours}}),
+        )
+        .await;
+    assert_eq!(related.status, 201, "{}", related.text);
+    assert_eq!(related.body["fieldRel"]["relid"], ours.as_str());
+}
+
+both_engines!(
+    fields_round_trip,
+    contacts_hold_field_values,
+    field_rels_name_only_the_accounts_lists
+);

@@ -20,7 +20,7 @@ async fn created_id(app: &TestApp, path: &str, body: Value, key: &str) -> String
 
 /// A list, a tag, a custom field and a form using them; returns the form's id, the list's and
 /// the tag's.
-async fn newsletter_form(app: &TestApp) -> (String, String, String) {
+pub(crate) async fn newsletter_form(app: &TestApp) -> (String, String, String) {
     let list = created_id(
         app,
         "/api/3/lists",
@@ -43,7 +43,7 @@ async fn newsletter_form(app: &TestApp) -> (String, String, String) {
 }
 
 /// Posts a submission without following redirects: the status and the `Location`.
-async fn post_form(app: &TestApp, id: &str, body: &str) -> (u16, Option<String>) {
+pub(crate) async fn post_form(app: &TestApp, id: &str, body: &str) -> (u16, Option<String>) {
     let answer = no_redirects()
         .post(format!("{}/f/{id}", app.address))
         .header(URLENCODED.0, URLENCODED.1)
@@ -58,7 +58,8 @@ async fn post_form(app: &TestApp, id: &str, body: &str) -> (u16, Option<String>)
     (answer.status().as_u16(), location)
 }
 
-async fn contact_total(app: &TestApp) -> String {
+/// How many contacts the account holds.
+pub(crate) async fn contact_total(app: &TestApp) -> String {
     app.get("/api/3/contacts").await.body["meta"]["total"]
         .as_str()
         .unwrap()

@@ -165,8 +165,30 @@ async fn a_template_that_would_not_render_is_refused_where_it_breaks(app: TestAp
     assert_eq!(shown.body["campaign"]["status"], "0", "still a draft");
 }
 
+async fn a_list_a_campaign_sends_to_is_kept(app: TestApp) {
+    let message = new_message(&app).await;
+    let list = app
+        .create("/api/3/lists", json!({"list": {"name": "News"}}))
+        .await;
+    app.create(
+        "/api/3/campaigns",
+        json!({"campaign": {"name": "Launch", "message": message, "list": list}}),
+    )
+    .await;
+    let path = format!("/api/3/lists/{list}");
+    let refused = app.delete(&path).await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    let error = &refused.body["errors"][0];
+    assert_eq!(error["code"], "invalid");
+    assert_eq!(error["detail"], "a campaign sends to this list");
+    assert_eq!(error["source"]["pointer"], "/data/attributes/list");
+    assert_eq!(app.get(&path).await.status, 200, "the list is still there");
+    assert_eq!(app.get("/api/3/lists").await.body["meta"]["total"], "1");
+}
+
 both_engines!(
     messages_round_trip,
     campaigns_send_a_message_to_a_list,
     a_template_that_would_not_render_is_refused_where_it_breaks,
+    a_list_a_campaign_sends_to_is_kept,
 );

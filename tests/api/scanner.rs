@@ -11,17 +11,21 @@ use crate::sending::{contact, outbox, subscribe};
 
 const PERSON: &str =
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Safari/605.1.15";
-const SHOES: &str = "https://shop.example/shoes";
+pub const SHOES: &str = "https://shop.example/shoes";
 const HATS: &str = "https://shop.example/hats";
 
 /// A campaign with two links (clicking shoes tags the contact `shoes`) sent to one contact.
-struct Campaign {
-    id: String,
-    contact: String,
-    html: String,
+pub struct Campaign {
+    /// The campaign's id.
+    pub id: String,
+    /// The recipient's id.
+    pub contact: String,
+    /// The HTML part the recipient got.
+    pub html: String,
 }
 
-async fn send_two_links(app: &TestApp) -> Campaign {
+/// Sends [`Campaign`].
+pub async fn send_two_links(app: &TestApp) -> Campaign {
     let contact = contact(app, "dana@example.com", "Dana").await;
     let list = app
         .create("/api/3/lists", json!({"list": {"name": "Shop"}}))
@@ -57,7 +61,7 @@ async fn send_two_links(app: &TestApp) -> Campaign {
 }
 
 /// Follows `url` as a person's browser would; answers the status.
-async fn follow(url: &str) -> u16 {
+pub async fn follow(url: &str) -> u16 {
     let answer = no_redirects()
         .get(url)
         .header("user-agent", PERSON)
@@ -75,7 +79,7 @@ async fn tags_of(app: &TestApp, contact: &str) -> usize {
 }
 
 /// The link statistics: `(clicks, uniqueClicks, machineClicks)` of `url`.
-async fn stats_of(app: &TestApp, campaign: &str, url: &str) -> (i64, i64, i64) {
+pub async fn stats_of(app: &TestApp, campaign: &str, url: &str) -> (i64, i64, i64) {
     let stats = app.get(&format!("/api/3/campaigns/{campaign}/links")).await;
     let link = stats.body["links"]
         .as_array()

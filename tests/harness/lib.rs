@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use tokio::sync::oneshot;
+use tracklane_core::cid::TokenKey;
 use tracklane_core::ids::AccountId;
 use tracklane_core::time::Timestamp;
 use tracklane_server::config::SettingsLayer;
@@ -60,6 +61,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     /// The anonymous-data expiry worker, to run on demand.
     pub retention: Retention,
+    token_key: TokenKey,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     _data_dir: tempfile::TempDir,
@@ -86,6 +88,16 @@ impl TestApp {
         Self::spawn_with(engine, SettingsLayer::default()).await
     }
 
+    /// Starts a server on `engine` whose site tracking whitelist may hold local sites
+    /// (`localhost`, `127.0.0.1`), as a developer's may.
+    pub async fn spawn_for_local_sites(engine: Engine) -> Self {
+        let settings = SettingsLayer {
+            allow_local_sites: Some(true),
+            ..SettingsLayer::default()
+        };
+        Self::spawn_with(engine, settings).await
+    }
+
     /// Starts a server on `engine` with some settings of the caller's.
     pub async fn spawn_with(engine: Engine, mut settings: SettingsLayer) -> Self {
         let data_dir = tempfile::tempdir().expect("a temporary data directory");
@@ -107,6 +119,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let store = app.state().store.clone();
         let retention = app.retention();
+        let token_key = app.state().token_key.clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
@@ -120,6 +133,7 @@ impl TestApp {
             store,
             clock,
             retention,
+            token_key,
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),
             _data_dir: data_dir,
@@ -150,12 +164,18 @@ impl TestApp {
     /// `POST`s `body`, a resource wrapped in its one key (`{"list": {...}}`), and answers the
     /// created resource's id; fails the test unless it was created (200 or 201).
     pub async fn create(&self, path: &str, body: Value) -> String {
+        self.create_as(&self.api_key, path, body).await
+    }
+
+    /// [`TestApp::create`] with the API key `api_key` (another account's, say).
+    pub async fn create_as(&self, api_key: &str, path: &str, body: Value) -> String {
         let key = body
             .as_object()
             .and_then(|wrapper| wrapper.keys().next())
             .expect("a wrapped resource")
             .clone();
-        let answer = self.post(path, body).await;
+        let bytes = body.to_string().into_bytes();
+        let answer = self.send("POST", path, Some(api_key), Some(bytes)).await;
         assert!(
             matches!(answer.status, 200 | 201),
             "creating at {path}: {}",
@@ -175,6 +195,12 @@ impl TestApp {
             .await
             .expect("a second account");
         other.api_key.expose_secret().to_owned()
+    }
+
+    /// The installation's token key, to open and seal link and contact tokens as the server
+    /// does.
+    pub fn token_key(&self) -> TokenKey {
+        self.token_key.clone()
     }
 
     /// `PUT` of a JSON value with the API key.

@@ -4,7 +4,7 @@
 use crate::email::ContactEmail;
 use crate::ids::{ContactId, FieldId};
 use crate::invalid::Invalid;
-use crate::text::{optional, NAME_MAX, TEXT_MAX};
+use crate::text::{optional, within, NAME_MAX, TEXT_MAX};
 use crate::time::Timestamp;
 
 /// The longest phone number accepted.
@@ -76,9 +76,7 @@ impl ContactInput {
         let last_name = optional("lastName", self.last_name.as_deref(), NAME_MAX)?;
         let phone = optional("phone", self.phone.as_deref(), PHONE_MAX)?;
         for field_value in &self.field_values {
-            if field_value.value.chars().count() > TEXT_MAX {
-                return Err(Invalid::too_long("fieldValues", TEXT_MAX));
-            }
+            within("fieldValues", &field_value.value, TEXT_MAX)?;
         }
         Ok(ContactPatch {
             email,

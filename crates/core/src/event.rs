@@ -4,6 +4,7 @@
 use crate::device::Device;
 use crate::ids::{AccountId, CampaignId, ContactId, EventId};
 use crate::invalid::Invalid;
+use crate::text::within;
 use crate::time::Timestamp;
 use crate::visit::PageUrl;
 
@@ -71,17 +72,13 @@ pub fn parse_event_name(raw: &str) -> Result<String, Invalid> {
     if name.is_empty() {
         return Err(Invalid::missing("event"));
     }
-    if name.chars().count() > EVENT_NAME_MAX {
-        return Err(Invalid::too_long("event", EVENT_NAME_MAX));
-    }
+    within("event", name, EVENT_NAME_MAX)?;
     Ok(name.to_owned())
 }
 
 /// Checks event data: at most [`EVENT_DATA_MAX`] characters.
 pub fn parse_event_data(raw: &str) -> Result<String, Invalid> {
-    if raw.chars().count() > EVENT_DATA_MAX {
-        return Err(Invalid::too_long("eventdata", EVENT_DATA_MAX));
-    }
+    within("eventdata", raw, EVENT_DATA_MAX)?;
     Ok(raw.to_owned())
 }
 
@@ -91,9 +88,7 @@ pub fn parse_message_id(raw: &str) -> Result<String, Invalid> {
     if id.is_empty() {
         return Err(Invalid::missing("messageId"));
     }
-    if id.chars().count() > MESSAGE_ID_MAX {
-        return Err(Invalid::too_long("messageId", MESSAGE_ID_MAX));
-    }
+    within("messageId", id, MESSAGE_ID_MAX)?;
     Ok(id.to_owned())
 }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate};
 
 use crate::ids::{ContactId, FieldId, FieldOptionId, FieldRelId, FieldValueId};
 use crate::invalid::Invalid;
-use crate::text::{optional, required, NAME_MAX, TEXT_MAX};
+use crate::text::{optional, required, within, NAME_MAX, TEXT_MAX};
 use crate::time::Timestamp;
 
 /// The kind of a custom field, with AC's spellings.
@@ -68,9 +68,7 @@ impl FieldType {
     /// and are always acceptable.
     pub fn check_value(self, value: &str) -> Result<(), Invalid> {
         let value = value.trim();
-        if value.chars().count() > TEXT_MAX {
-            return Err(Invalid::too_long("value", TEXT_MAX));
-        }
+        within("value", value, TEXT_MAX)?;
         if value.is_empty() {
             return Ok(());
         }
@@ -218,14 +216,17 @@ pub struct FieldValue {
     pub updated_at: Timestamp,
 }
 
-/// A field's relation to a list (`relid` 0: all lists).
+/// The `relid` of a field's relation to every list, as AC spells it.
+pub const ALL_LISTS: i64 = 0;
+
+/// A field's relation to a list (`relid` [`ALL_LISTS`]: all lists).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldRel {
     /// The row's id.
     pub id: FieldRelId,
     /// The field.
     pub field: FieldId,
-    /// The list id, or 0 for all lists.
+    /// The list id, or [`ALL_LISTS`].
     pub relid: i64,
     /// When it was created.
     pub created_at: Timestamp,

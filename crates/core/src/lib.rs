@@ -12,7 +12,9 @@
 //! - [`message`]: email messages and campaigns.
 //! - [`page`]: pagination (`limit`, `offset`).
 //! - [`key`]: API and event keys: generation and the hash that is stored.
-//! - [`visit`]: page URLs, whitelisted domains, visitor ids and when a site visit starts.
+//! - [`visit`]: page URLs, matching whitelisted domains, visitor ids and when a site visit
+//!   starts.
+//! - [`site_domain`]: what the site tracking whitelist may hold (Public Suffix List aware).
 //! - [`device`]: desktop, mobile, tablet or bot, from the user agent.
 //! - [`event`]: events to record and recorded ones, page visits and custom events.
 //! - [`template`]: personalization of messages: merge tags, fallbacks, conditional blocks.
@@ -38,6 +40,7 @@ pub mod list;
 pub mod message;
 pub mod page;
 pub mod scanner;
+pub mod site_domain;
 pub mod tag;
 pub mod template;
 pub mod text;

@@ -73,28 +73,6 @@ pub fn bare_domain(host: &str) -> String {
         .map_or(host.clone(), str::to_owned)
 }
 
-/// Parses a domain to whitelist: a bare host (`example.com`), or a URL whose host is taken.
-pub fn parse_domain(raw: &str) -> Result<String, Invalid> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Err(Invalid::missing("name"));
-    }
-    let with_scheme = if raw.contains("://") {
-        raw.to_owned()
-    } else {
-        format!("http://{raw}")
-    };
-    let url = Url::parse(&with_scheme)
-        .map_err(|_| Invalid::bad_value("name", format!("'{raw}' is not a domain")))?;
-    match url.host_str() {
-        Some(host) if host.len() <= 253 => Ok(bare_domain(host)),
-        _ => Err(Invalid::bad_value(
-            "name",
-            format!("'{raw}' is not a domain"),
-        )),
-    }
-}
-
 /// Whether a page on `domain` may be tracked: it is a whitelisted domain or a subdomain of one.
 pub fn domain_is_tracked<'a>(domain: &str, whitelist: impl IntoIterator<Item = &'a str>) -> bool {
     whitelist.into_iter().any(|allowed| {
@@ -163,12 +141,6 @@ mod tests {
         assert!(!domain_is_tracked("badexample.com", whitelist));
         assert!(!domain_is_tracked("other.org", whitelist));
         assert!(domain_is_tracked("shop.other.org", whitelist));
-        assert_eq!(
-            parse_domain("https://www.Example.com/x").unwrap(),
-            "example.com"
-        );
-        assert_eq!(parse_domain("example.com").unwrap(), "example.com");
-        assert!(parse_domain("not a domain").is_err());
     }
 
     #[test]

@@ -87,6 +87,15 @@ pub struct SettingsLayer {
     /// (10.0.0.0/8,::1/128) [default: none, the peer address is the client]
     #[arg(long, env = "TRACKLANE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<IpNet>>,
+    /// Lets the site tracking whitelist hold localhost, names under .localhost and loopback
+    /// addresses, for development [default: false]
+    #[arg(
+        long,
+        env = "TRACKLANE_ALLOW_LOCAL_SITES",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub allow_local_sites: Option<bool>,
 }
 
 impl SettingsLayer {
@@ -157,6 +166,10 @@ impl SettingsLayer {
                 .trusted_proxies
                 .or(lower.trusted_proxies)
                 .unwrap_or_default(),
+            allow_local_sites: self
+                .allow_local_sites
+                .or(lower.allow_local_sites)
+                .unwrap_or(false),
         })
     }
 }
@@ -194,6 +207,9 @@ pub struct Settings {
     pub form_rate_per_minute: u32,
     /// The proxies trusted to name the client in `X-Forwarded-For` (see [`crate::client_ip`]).
     pub trusted_proxies: Vec<IpNet>,
+    /// Whether the site tracking whitelist may hold local sites (`localhost`, loopback
+    /// addresses): for development only.
+    pub allow_local_sites: bool,
 }
 
 impl Settings {
@@ -254,6 +270,21 @@ mod tests {
         assert_eq!(settings.form_rate_per_minute, 3);
         assert_eq!(settings.trusted_proxies.len(), 2);
         assert!(toml::from_str::<SettingsLayer>("trusted_proxies = [\"nope\"]").is_err());
+    }
+
+    #[test]
+    fn local_sites_are_allowed_only_when_asked() {
+        let defaults = SettingsLayer::default()
+            .resolve(SettingsLayer::default())
+            .unwrap();
+        assert!(!defaults.allow_local_sites);
+        let file: SettingsLayer = toml::from_str("allow_local_sites = true\n").unwrap();
+        assert!(
+            SettingsLayer::default()
+                .resolve(file)
+                .unwrap()
+                .allow_local_sites
+        );
     }
 
     #[test]

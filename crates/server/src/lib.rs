@@ -18,6 +18,7 @@
 //! - [`telemetry`]: logs (text or JSON) and request metrics.
 //! - [`client_ip`]: the client's address (`X-Forwarded-For` only from trusted proxies).
 //! - [`client_limit`]: per-client-address rate limits.
+//! - [`unstorable`]: finding text no engine stores (a NUL character) in request input.
 
 #![recursion_limit = "256"]
 
@@ -32,4 +33,5 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod track;
+pub mod unstorable;
 pub mod workers;

@@ -2,8 +2,8 @@
 
 use sqlx::AnyConnection;
 use tracklane_core::contact::FieldValueInput;
-use tracklane_core::field::{Field, FieldOption, FieldPatch, FieldRel, FieldValue};
-use tracklane_core::ids::{AccountId, ContactId, FieldId, FieldValueId};
+use tracklane_core::field::{Field, FieldOption, FieldPatch, FieldRel, FieldValue, ALL_LISTS};
+use tracklane_core::ids::{AccountId, ContactId, FieldId, FieldValueId, ListId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
@@ -251,7 +251,9 @@ impl Store {
             .await
     }
 
-    /// Relates a field to a list (`relid` 0: all lists); relating it again returns the row.
+    /// Relates a field to a list of the account (`relid` 0: all lists); relating it again
+    /// returns the row. Any other `relid` that names none of the account's lists is refused as
+    /// a missing list.
     pub async fn relate_field(
         &self,
         account: AccountId,
@@ -260,6 +262,9 @@ impl Store {
         now: Timestamp,
     ) -> Result<FieldRel, StoreError> {
         self.existing_field(account, field).await?;
+        if relid != ALL_LISTS {
+            self.existing_list(account, ListId(relid)).await?;
+        }
         let row = sqlx::query(&format!(
             "INSERT INTO field_rels (account_id, field_id, relid, created_at) \
              VALUES ($1, $2, $3, $4) \

@@ -76,7 +76,8 @@ pub struct CampaignCounters {
 
 impl Store {
     /// What is known of a recipient's click on (or open of) the campaign's `position` since
-    /// `window_start`; `None` when the campaign is not the account's.
+    /// `window_start`; `None` when the campaign or the contact is not the account's (a token
+    /// that pairs one account's campaign with another's contact names no recipient).
     pub async fn click_context(
         &self,
         account: AccountId,
@@ -101,7 +102,8 @@ impl Store {
              (SELECT COUNT(*) FROM link_actions a JOIN campaign_links l \
               ON l.campaign_id = a.campaign_id AND l.url = a.url \
               WHERE a.campaign_id = $2 AND l.position = $4) AS actions \
-             FROM campaigns WHERE id = $2 AND account_id = $1",
+             FROM campaigns WHERE id = $2 AND account_id = $1 \
+             AND EXISTS (SELECT 1 FROM contacts WHERE id = $3 AND account_id = $1)",
         )
         .bind(account.0)
         .bind(campaign.0)

@@ -2,11 +2,13 @@
 
 use sqlx::AnyConnection;
 use tracklane_core::ids::{AccountId, ContactId, ListId};
+use tracklane_core::invalid::Invalid;
 use tracklane_core::list::{ContactList, List, ListPatch, ListStatus};
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
 
 use crate::listing::{all_of, owned_row, page_of, Listed};
+use crate::messages::CampaignUse;
 use crate::rows::{self, CONTACT_LIST_COLUMNS, LIST_COLUMNS};
 use crate::sql::{Direction, Statement, TextFilter};
 use crate::{Model, Store, StoreError};
@@ -109,8 +111,14 @@ impl Store {
             })
     }
 
-    /// Deletes a list and every membership of it.
+    /// Deletes a list and every membership of it; refused while a campaign sends to it.
     pub async fn delete_list(&self, account: AccountId, id: ListId) -> Result<(), StoreError> {
+        self.refuse_if_a_campaign_uses(
+            account,
+            CampaignUse::List(id),
+            Invalid::bad_value("list", "a campaign sends to this list"),
+        )
+        .await?;
         self.delete_owned("lists", Model::List, account, id.0).await
     }
 

@@ -46,6 +46,15 @@ fn campaign(row: &AnyRow) -> Result<Campaign, sqlx::Error> {
     })
 }
 
+/// What a campaign uses that must outlive it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CampaignUse {
+    /// The message it sends.
+    Message(MessageId),
+    /// The list it sends to.
+    List(ListId),
+}
+
 impl Store {
     /// Creates a message from a validated draft.
     pub async fn create_message(
@@ -142,17 +151,39 @@ impl Store {
         id: MessageId,
     ) -> Result<(), StoreError> {
         self.existing_message(account, id).await?;
-        let used =
-            sqlx::query("SELECT id FROM campaigns WHERE account_id = $1 AND message_id = $2")
-                .bind(account.0)
-                .bind(id.0)
-                .fetch_optional(&self.reader)
-                .await?;
-        if used.is_some() {
-            return Err(Invalid::bad_value("message", "a campaign sends this message").into());
-        }
+        self.refuse_if_a_campaign_uses(
+            account,
+            CampaignUse::Message(id),
+            Invalid::bad_value("message", "a campaign sends this message"),
+        )
+        .await?;
         self.delete_owned("messages", Model::Message, account, id.0)
             .await
+    }
+
+    /// Refuses with `refusal` when one of the account's campaigns uses the message or list:
+    /// a campaign keeps what it sent and to whom, so neither may be deleted under it.
+    pub(crate) async fn refuse_if_a_campaign_uses(
+        &self,
+        account: AccountId,
+        used: CampaignUse,
+        refusal: Invalid,
+    ) -> Result<(), StoreError> {
+        let (column, id) = match used {
+            CampaignUse::Message(id) => ("message_id", id.0),
+            CampaignUse::List(id) => ("list_id", id.0),
+        };
+        let campaign = sqlx::query(&format!(
+            "SELECT id FROM campaigns WHERE account_id = $1 AND {column} = $2"
+        ))
+        .bind(account.0)
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?;
+        match campaign {
+            Some(_) => Err(refusal.into()),
+            None => Ok(()),
+        }
     }
 
     /// Creates a campaign; its message and list must be the account's.

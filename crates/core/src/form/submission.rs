@@ -4,7 +4,7 @@
 use super::{Form, FormField, HONEYPOT_FIELD, VISITOR_FIELD};
 use crate::contact::{ContactDraft, ContactInput};
 use crate::invalid::Invalid;
-use crate::text::TEXT_MAX;
+use crate::text::{within, TEXT_MAX};
 use crate::visit::parse_visitor_key;
 
 impl Form {
@@ -27,9 +27,7 @@ impl Form {
         for field in &self.fields {
             if let FormField::Custom(perstag) = field {
                 if let Some(raw) = value(perstag).filter(|v| !v.trim().is_empty()) {
-                    if raw.chars().count() > TEXT_MAX {
-                        return Err(Invalid::too_long("fieldValues", TEXT_MAX));
-                    }
+                    within("fieldValues", raw, TEXT_MAX)?;
                     custom.push((perstag.clone(), raw.to_owned()));
                 }
             }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use tracklane_core::invalid::Invalid;
+use tracklane_core::text::NUL_REFUSED;
 use tracklane_store::{Model, StoreError};
 
 /// A failed API v3 request.
@@ -45,6 +46,14 @@ pub enum ApiError {
         /// What serde expected.
         detail: String,
     },
+    /// A body attribute or a query parameter holds a NUL character, which no engine stores.
+    #[error("{attribute}: {detail}")]
+    Unstorable {
+        /// The attribute or parameter, as [`ApiError::WrongType`] names it.
+        attribute: String,
+        /// Where it is and why it is refused.
+        detail: String,
+    },
     /// An attribute is refused.
     #[error(transparent)]
     Invalid(#[from] Invalid),
@@ -74,6 +83,16 @@ pub fn model_name(model: Model) -> &'static str {
 }
 
 impl ApiError {
+    /// The refusal of a NUL character at `path` (`contact.firstName`, or a query parameter's
+    /// name), pointing at its last attribute.
+    pub fn unstorable(path: &str) -> Self {
+        let attribute = path.rsplit('.').next().unwrap_or_default();
+        Self::Unstorable {
+            attribute: attribute.to_owned(),
+            detail: format!("{path} {NUL_REFUSED}"),
+        }
+    }
+
     /// The 404 for `model` with this id.
     pub fn not_found(model: Model, id: impl ToString) -> Self {
         Self::NotFound {
@@ -147,16 +166,18 @@ impl IntoResponse for ApiError {
                     "code": "too_large",
                 }),
             ),
-            Self::WrongType { attribute, detail } => errors(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({
-                    "status": 422,
-                    "title": "Invalid value",
-                    "detail": detail,
-                    "code": "invalid",
-                    "source": { "pointer": format!("/data/attributes/{attribute}") },
-                }),
-            ),
+            Self::WrongType { attribute, detail } | Self::Unstorable { attribute, detail } => {
+                errors(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({
+                        "status": 422,
+                        "title": "Invalid value",
+                        "detail": detail,
+                        "code": "invalid",
+                        "source": { "pointer": format!("/data/attributes/{attribute}") },
+                    }),
+                )
+            }
             Self::Invalid(invalid) => {
                 let mut entry = json!({
                     "status": 422,

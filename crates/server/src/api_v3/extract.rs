@@ -1,6 +1,7 @@
 //! Reading requests: JSON bodies (whatever their content type, with clear errors), AC's query
 //! conventions (`limit`, `offset`, `filters[x]`, `filters[x][op]`, `orders[x]`, `ids[]`), ids in
-//! paths and ids given as numbers or strings.
+//! paths and ids given as numbers or strings. A body or a query string with a NUL character
+//! anywhere is refused (422) before any handler reads it ([`crate::unstorable`]).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -15,9 +16,10 @@ use tracklane_store::Model;
 
 use super::error::ApiError;
 use crate::state::AppState;
+use crate::unstorable;
 
-/// A JSON body. Syntax errors are 400, wrong types 422 pointing at the attribute, bodies over
-/// the limit 413.
+/// A JSON body. Syntax errors are 400, wrong types and NUL characters 422 pointing at the
+/// attribute, bodies over the limit 413.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
@@ -37,6 +39,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             return Err(ApiError::Malformed(
                 "the body must be a JSON object".to_owned(),
             ));
+        }
+        if let Some(path) = unstorable::in_json(&bytes) {
+            return Err(ApiError::unstorable(&path));
         }
         let mut json = serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize(&mut json) {
@@ -94,7 +99,7 @@ pub fn path_id(raw: &str, model: Model) -> Result<i64, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found(model, raw))
 }
 
-/// The query string, read AC's way.
+/// The query string, read AC's way; a NUL character in a parameter is 422.
 #[derive(Debug, Clone, Default)]
 pub struct ApiQuery(Vec<(String, String)>);
 
@@ -103,11 +108,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiQuery {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
-        Ok(Self(
-            form_urlencoded::parse(query.as_bytes())
-                .map(|(key, value)| (key.into_owned(), value.into_owned()))
-                .collect(),
-        ))
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        if let Some(name) = unstorable::in_pairs(&pairs) {
+            return Err(ApiError::unstorable(&name));
+        }
+        Ok(Self(pairs))
     }
 }
 

@@ -7,7 +7,7 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::contact::FieldValueInput;
-use tracklane_core::field::{Field, FieldInput, FieldOption, FieldRel, FieldValue};
+use tracklane_core::field::{Field, FieldInput, FieldOption, FieldRel, FieldValue, ALL_LISTS};
 use tracklane_core::ids::{AccountId, ContactId, FieldId, FieldValueId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::text::{bounded, NAME_MAX};
@@ -238,7 +238,8 @@ struct FieldRelBody {
     relid: Option<LooseId>,
 }
 
-/// `POST /fieldRels`: 201; relates a field to a list (`relid` 0: all lists).
+/// `POST /fieldRels`: 201; relates a field to a list of the account (`relid` 0: all lists);
+/// another `relid` that names none of the account's lists is a 404 "List not found".
 async fn relate(
     State(state): State<AppState>,
     Extension(account): Extension<AccountId>,
@@ -246,7 +247,11 @@ async fn relate(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body = body.field_rel.ok_or_else(|| Invalid::missing("fieldRel"))?;
     let field = FieldId(required_id(body.field.as_ref(), "field")?);
-    let relid = body.relid.map(|r| r.id("relid")).transpose()?.unwrap_or(0);
+    let relid = body
+        .relid
+        .map(|r| r.id("relid"))
+        .transpose()?
+        .unwrap_or(ALL_LISTS);
     let rel = state
         .store
         .relate_field(account, field, relid, state.now())

@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use tracklane_core::event::parse_event_name;
 use tracklane_core::ids::AccountId;
 use tracklane_core::invalid::Invalid;
+use tracklane_core::site_domain::{parse_site_domain, site_name};
 use tracklane_core::time::Timestamp;
-use tracklane_core::visit::parse_domain;
 use tracklane_store::tracking::{SiteDomain, TrackingSettings, TrackingSettingsPatch};
 use tracklane_store::StoreError;
 
@@ -179,7 +179,8 @@ struct NameBody {
     name: Option<String>,
 }
 
-/// `POST /siteTrackingDomains`: 201 when new, 200 when already whitelisted.
+/// `POST /siteTrackingDomains`: 201 when new, 200 when already whitelisted; 422 for what is no
+/// site's domain (see [`parse_site_domain`]).
 async fn add_domain(
     State(state): State<AppState>,
     Extension(account): Extension<AccountId>,
@@ -188,7 +189,10 @@ async fn add_domain(
     let body = body
         .site_tracking_domain
         .ok_or_else(|| Invalid::missing("siteTrackingDomain"))?;
-    let name = parse_domain(body.name.as_deref().unwrap_or_default())?;
+    let name = parse_site_domain(
+        body.name.as_deref().unwrap_or_default(),
+        state.settings.allow_local_sites,
+    )?;
     let created = state
         .store
         .add_site_domain(account, &name, state.now())
@@ -213,7 +217,7 @@ async fn remove_domain(
     Extension(account): Extension<AccountId>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let domain = parse_domain(&name).map_err(|_| ApiError::NotFound {
+    let domain = site_name(&name).map_err(|_| ApiError::NotFound {
         model: "SiteTrackingDomain",
         id: name.clone(),
     })?;
@@ -306,15 +310,20 @@ async fn add_event_name(
     Ok((status, Json(json!({"eventTrackingEvent": {"name": name}}))))
 }
 
-/// `DELETE /eventTrackingEvents/{name}` (the name URL-encoded): `{}`.
+/// `DELETE /eventTrackingEvents/{name}` (the name URL-encoded): `{}`; a name that could not
+/// have been whitelisted (a NUL character, too long) names nothing.
 async fn remove_event_name(
     State(state): State<AppState>,
     Extension(account): Extension<AccountId>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let event = parse_event_name(&name).map_err(|_| ApiError::NotFound {
+        model: "EventTrackingEvent",
+        id: name.clone(),
+    })?;
     state
         .store
-        .remove_event_name(account, &name)
+        .remove_event_name(account, &event)
         .await
         .map_err(|error| named(error, "EventTrackingEvent", name))?;
     state.gate.forget(account);

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::ids::{AccountId, SiteDomainId};
 use tracklane_core::invalid::Invalid;
-use tracklane_core::visit::parse_domain;
+use tracklane_core::site_domain::parse_site_domain;
 use tracklane_store::tracking::SiteDomain;
 use tracklane_store::Model;
 
@@ -69,7 +69,8 @@ struct Attributes {
     whitelisted_domain: Option<String>,
 }
 
-/// `POST /prism/urlWhitelistings`: 201, or 409 when the domain is whitelisted already.
+/// `POST /prism/urlWhitelistings`: 201, 409 when the domain is whitelisted already, 422 for what
+/// is no site's domain (see [`parse_site_domain`]).
 async fn add(
     State(state): State<AppState>,
     Extension(account): Extension<AccountId>,
@@ -80,10 +81,11 @@ async fn add(
         .and_then(|data| data.attributes)
         .and_then(|attributes| attributes.whitelisted_domain)
         .ok_or_else(|| Invalid::missing("whitelisted_domain"))?;
-    let name = parse_domain(&raw).map_err(|invalid| Invalid {
-        attribute: "whitelisted_domain",
-        ..invalid
-    })?;
+    let name =
+        parse_site_domain(&raw, state.settings.allow_local_sites).map_err(|invalid| Invalid {
+            attribute: "whitelisted_domain",
+            ..invalid
+        })?;
     if !state
         .store
         .add_site_domain(account, &name, state.now())

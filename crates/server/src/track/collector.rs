@@ -22,7 +22,7 @@ use tracklane_core::visit::{clip_title, domain_is_tracked, parse_visitor_key, Pa
 
 use super::gate::Rules;
 use super::identify::contact_for_token;
-use super::refusal::{readable, Refusal};
+use super::refusal::{json_body, readable, Refusal};
 use crate::state::AppState;
 
 /// What the snippet sends.
@@ -143,12 +143,7 @@ pub fn device_of(headers: &HeaderMap) -> Device {
 }
 
 async fn collect(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
-    let hit: Hit = serde_json::from_slice(body).map_err(|error| {
-        Refusal::new(
-            StatusCode::BAD_REQUEST,
-            format!("the body is not a JSON object: {error}"),
-        )
-    })?;
+    let hit: Hit = json_body(body, "the body is not a JSON object")?;
     let account = account_id(hit.a.as_ref())?;
     let rules = site_rules(state, account).await?;
     if rules.settings.honor_do_not_track && asks_not_to_be_tracked(headers, hit.dnt) {

@@ -24,7 +24,7 @@ use tracklane_core::invalid::Invalid;
 
 use super::collector::account_id;
 use super::gate::Rules;
-use super::refusal::{readable, Refusal};
+use super::refusal::{form_body, json_body, readable, Refusal};
 use crate::state::AppState;
 
 /// `POST /event`.
@@ -46,12 +46,7 @@ fn fields(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, R
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if is_json {
-        let object: HashMap<String, Value> = serde_json::from_slice(body).map_err(|error| {
-            Refusal::new(
-                StatusCode::BAD_REQUEST,
-                format!("the body is not a JSON object: {error}"),
-            )
-        })?;
+        let object: HashMap<String, Value> = json_body(body, "the body is not a JSON object")?;
         return Ok(object
             .into_iter()
             .map(|(key, value)| match value {
@@ -60,11 +55,7 @@ fn fields(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, R
             })
             .collect());
     }
-    let text = std::str::from_utf8(body)
-        .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, "the body is not UTF-8"))?;
-    Ok(form_urlencoded::parse(text.as_bytes())
-        .into_owned()
-        .collect())
+    Ok(form_body(body)?.into_iter().collect())
 }
 
 /// The account whose event key this is, refusing unknown accounts and wrong keys.

@@ -26,7 +26,7 @@ use tracklane_core::form::{is_spam, Form};
 use tracklane_core::ids::{ContactId, FormId};
 
 use super::mail::{landing, not_found};
-use super::refusal::{readable, Refusal};
+use super::refusal::{form_body, json_body, readable, Refusal};
 use crate::api_v3::render::loose_text;
 use crate::client_ip::ClientIp;
 use crate::state::AppState;
@@ -97,24 +97,11 @@ impl Answer {
 }
 
 /// The submission's name/value pairs, from a JSON object body or a urlencoded one.
-fn answers(json_body: bool, body: &[u8]) -> Result<Vec<(String, String)>, Refusal> {
-    if !json_body {
-        if std::str::from_utf8(body).is_err() {
-            return Err(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "the body is not UTF-8",
-            ));
-        }
-        return Ok(form_urlencoded::parse(body)
-            .map(|(key, value)| (key.into_owned(), value.into_owned()))
-            .collect());
+fn answers(is_json: bool, body: &[u8]) -> Result<Vec<(String, String)>, Refusal> {
+    if !is_json {
+        return form_body(body);
     }
-    let object: Map<String, Value> = serde_json::from_slice(body).map_err(|error| {
-        Refusal::new(
-            StatusCode::BAD_REQUEST,
-            format!("the body must be a JSON object of answers: {error}"),
-        )
-    })?;
+    let object: Map<String, Value> = json_body(body, "the body must be a JSON object of answers")?;
     object
         .into_iter()
         .map(|(key, value)| match loose_text(&value) {
@@ -194,8 +181,8 @@ async fn answer_submission(
         Ok(None) => return not_found(),
         Err(error) => return answer.refused(error),
     };
-    let json_body = says_json(&headers, header::CONTENT_TYPE);
-    match record(&state, &form, json_body, body).await {
+    let is_json = says_json(&headers, header::CONTENT_TYPE);
+    match record(&state, &form, is_json, body).await {
         Ok(contact) => answer.submitted(&state, &form, contact),
         Err(refusal) => answer.refused(refusal),
     }
@@ -205,10 +192,10 @@ async fn answer_submission(
 async fn record(
     state: &AppState,
     form: &Form,
-    json_body: bool,
+    is_json: bool,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Option<ContactId>, Refusal> {
-    let pairs = answers(json_body, &readable(body)?)?;
+    let pairs = answers(is_json, &readable(body)?)?;
     if is_spam(&pairs) {
         tracing::info!(form = %form.id, "a form submission filled the honeypot: ignored");
         return Ok(None);

@@ -4,7 +4,8 @@
 //! with one button; `POST`, as RFC 8058's one-click `List-Unsubscribe-Post` does, unsubscribes
 //! from the campaign's list at once).
 //!
-//! A token that is forged or altered gets a plain 404 page, never a redirect. Clicks and opens
+//! A token that is forged or altered gets a plain 404 page, never a redirect; so does a genuine
+//! token whose contact is not its campaign's account's, which counts nowhere and runs nothing. Clicks and opens
 //! that the account's scanner rules ([`tracklane_core::scanner`]) judge to be a machine's are
 //! recorded as such (`machine:<reason>` in the event's data) and counted apart in the campaign's
 //! statistics, in the same commit as the event; they run no link actions. A person's click runs
@@ -21,8 +22,10 @@ use axum::Router;
 use tracklane_core::cid::{LinkSubject, TokenSubject, OPEN_PIXEL, TRAP_LINK, UNSUBSCRIBE};
 use tracklane_core::event::{EventKind, LinkHit, NewEvent};
 use tracklane_core::list::ListStatus;
+use tracklane_core::message::Campaign;
 use tracklane_core::scanner::{judge, ClickFacts, Reason, Verdict};
 use tracklane_core::time::Timestamp;
+use tracklane_store::StoreError;
 use url::Url;
 
 use super::refusal::Refusal;
@@ -308,32 +311,58 @@ async fn open(
         .into_response()
 }
 
-fn unsubscribe_link(state: &AppState, token: &str) -> Option<LinkSubject> {
-    state
+/// The recipient and campaign an unsubscribe token names; `None`, as for a forged token, unless
+/// the token is genuine and both its campaign and its contact are its account's.
+async fn unsubscriber(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(LinkSubject, Campaign)>, Refusal> {
+    let Some(link) = state
         .token_key
         .open_link(token)
         .filter(|l| l.target == UNSUBSCRIBE)
+    else {
+        return Ok(None);
+    };
+    let found = async {
+        let campaign = state
+            .store
+            .existing_campaign(link.account, link.campaign)
+            .await?;
+        state
+            .store
+            .existing_contact(link.account, link.contact)
+            .await?;
+        Ok(campaign)
+    }
+    .await;
+    match found {
+        Ok(campaign) => Ok(Some((link, campaign))),
+        Err(StoreError::NotFound { .. }) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// `GET /u/{token}`: a page with one button, so that a scanner following links unsubscribes
 /// nobody.
 async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match unsubscribe_link(&state, &token) {
-        Some(_) => Html(include_str!("../../../../assets/pages/unsubscribe.html")).into_response(),
-        None => not_found(),
+    match unsubscriber(&state, &token).await {
+        Ok(Some(_)) => {
+            Html(include_str!("../../../../assets/pages/unsubscribe.html")).into_response()
+        }
+        Ok(None) => not_found(),
+        Err(refusal) => refused(refusal),
     }
 }
 
 /// `POST /u/{token}` (one-click, RFC 8058): unsubscribes from the campaign's list at once.
 async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let Some(link) = unsubscribe_link(&state, &token) else {
-        return not_found();
+    let (link, campaign) = match unsubscriber(&state, &token).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found(),
+        Err(refusal) => return refused(refusal),
     };
     let outcome = async {
-        let campaign = state
-            .store
-            .existing_campaign(link.account, link.campaign)
-            .await?;
         state
             .store
             .set_list_status(

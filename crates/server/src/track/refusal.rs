@@ -1,16 +1,21 @@
 //! Why a tracking request was not recorded, with the HTTP status it is answered with. Each
-//! tracking surface words the answer in its own shape.
+//! tracking surface words the answer in its own shape, and reads its body here: a body that
+//! cannot be read is refused, and so is one with a NUL character anywhere (422, as
+//! [`crate::unstorable`] finds it), before anything of it is used.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracklane_core::invalid::Invalid;
+use tracklane_core::text::NUL_REFUSED;
 use tracklane_store::StoreError;
 
 use crate::ingest::IngestError;
+use crate::unstorable;
 
 /// A tracking request that recorded nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +58,40 @@ pub fn readable(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Refusal> {
         };
         Refusal::new(status, reason)
     })
+}
+
+/// A JSON body read as `T`: 400 with `unreadable` and serde's reason when it is not such JSON,
+/// 422 when it holds a NUL character.
+pub fn json_body<T: DeserializeOwned>(body: &[u8], unreadable: &str) -> Result<T, Refusal> {
+    if let Some(path) = unstorable::in_json(body) {
+        return Err(nul_refused(&path));
+    }
+    serde_json::from_slice(body)
+        .map_err(|error| Refusal::new(StatusCode::BAD_REQUEST, format!("{unreadable}: {error}")))
+}
+
+/// The name/value pairs of a urlencoded body: 400 when it is not UTF-8, 422 when a pair holds a
+/// NUL character.
+pub fn form_body(body: &[u8]) -> Result<Vec<(String, String)>, Refusal> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "the body is not UTF-8",
+        ));
+    }
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    match unstorable::in_pairs(&pairs) {
+        Some(name) => Err(nul_refused(&name)),
+        None => Ok(pairs),
+    }
+}
+
+fn nul_refused(path: &str) -> Refusal {
+    let path = if path.is_empty() { "the body" } else { path };
+    Refusal::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        format!("{path} {NUL_REFUSED}"),
+    )
 }
 
 impl From<Invalid> for Refusal {

@@ -33,7 +33,7 @@ use tracklane_store::people::{NamedPerson, PersonEvent};
 use super::collector::{device_of, tracked_page};
 use super::event::check_event_name;
 use super::gate::Rules;
-use super::refusal::{readable, Refusal};
+use super::refusal::{json_body, readable, Refusal};
 use crate::state::AppState;
 
 /// The most messages in one batch.
@@ -147,12 +147,7 @@ async fn single(
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
-    serde_json::from_slice(body).map_err(|error| {
-        Refusal::new(
-            StatusCode::BAD_REQUEST,
-            format!("the body is not valid: {error}"),
-        )
-    })
+    json_body(body, "the body is not valid")
 }
 
 fn answer(outcome: Result<(), Refused>) -> Response {
