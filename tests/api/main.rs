@@ -3,6 +3,7 @@
 
 mod auth;
 mod browser;
+mod connections;
 mod contacts;
 mod events;
 mod fields;

@@ -126,6 +126,14 @@ impl TestApp {
         }
     }
 
+    /// A plain TCP connection to the server, for speaking HTTP by hand.
+    pub async fn connect_raw(&self) -> tokio::net::TcpStream {
+        let address = self.address.trim_start_matches("http://");
+        tokio::net::TcpStream::connect(address)
+            .await
+            .expect("the server accepts connections")
+    }
+
     /// The server's data directory (the outbox is its `outbox` folder).
     pub fn data_dir(&self) -> &std::path::Path {
         self._data_dir.path()

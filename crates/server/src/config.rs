@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use ipnet::IpNet;
@@ -23,6 +24,16 @@ pub const DEFAULT_SMTP_RATE: u32 = 50;
 pub const OUTBOX_DIR: &str = "outbox";
 /// The default number of form submissions one client address may make per minute.
 pub const DEFAULT_FORM_RATE_PER_MINUTE: u32 = 10;
+
+/// The default deadline for a request's headers, from when the connection opens or its previous
+/// response ends, in seconds.
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+/// The default longest wait for the next part of a request body, in seconds.
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
+/// The default deadline for a whole request (its body and the answer), in seconds.
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
+/// The default most connections open at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -87,6 +98,21 @@ pub struct SettingsLayer {
     /// (10.0.0.0/8,::1/128) [default: none, the peer address is the client]
     #[arg(long, env = "TRACKLANE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<IpNet>>,
+    /// Seconds a connection may take to send a request's headers, counted from when it opens or
+    /// its previous response ends (so also how long an idle kept-alive connection stays open)
+    /// [default: 10]
+    #[arg(long, env = "TRACKLANE_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a request body may pause between two of its parts; past that, 408 [default: 30]
+    #[arg(long, env = "TRACKLANE_BODY_TIMEOUT_SECS")]
+    pub body_timeout_secs: Option<u64>,
+    /// Seconds a whole request (reading its body and answering) may take; past that, 408
+    /// [default: 60]
+    #[arg(long, env = "TRACKLANE_REQUEST_TIMEOUT_SECS")]
+    pub request_timeout_secs: Option<u64>,
+    /// Connections open at once; new ones past that get a 503 and are closed [default: 4096]
+    #[arg(long, env = "TRACKLANE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 impl SettingsLayer {
@@ -157,8 +183,30 @@ impl SettingsLayer {
                 .trusted_proxies
                 .or(lower.trusted_proxies)
                 .unwrap_or_default(),
+            header_timeout: seconds(
+                self.header_timeout_secs.or(lower.header_timeout_secs),
+                DEFAULT_HEADER_TIMEOUT_SECS,
+            ),
+            body_timeout: seconds(
+                self.body_timeout_secs.or(lower.body_timeout_secs),
+                DEFAULT_BODY_TIMEOUT_SECS,
+            ),
+            request_timeout: seconds(
+                self.request_timeout_secs.or(lower.request_timeout_secs),
+                DEFAULT_REQUEST_TIMEOUT_SECS,
+            ),
+            max_connections: self
+                .max_connections
+                .or(lower.max_connections)
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS)
+                .max(1),
         })
     }
+}
+
+/// A duration of `secs` seconds, or of `default` ones; never zero.
+fn seconds(secs: Option<u64>, default: u64) -> Duration {
+    Duration::from_secs(secs.unwrap_or(default).max(1))
 }
 
 /// The settings a server runs with.
@@ -194,6 +242,15 @@ pub struct Settings {
     pub form_rate_per_minute: u32,
     /// The proxies trusted to name the client in `X-Forwarded-For` (see [`crate::client_ip`]).
     pub trusted_proxies: Vec<IpNet>,
+    /// How long a connection may take to send a request's headers, from when it opens or its
+    /// previous response ends.
+    pub header_timeout: Duration,
+    /// How long a request body may pause between two of its parts.
+    pub body_timeout: Duration,
+    /// How long a whole request may take.
+    pub request_timeout: Duration,
+    /// The most connections open at once.
+    pub max_connections: usize,
 }
 
 impl Settings {
@@ -254,6 +311,27 @@ mod tests {
         assert_eq!(settings.form_rate_per_minute, 3);
         assert_eq!(settings.trusted_proxies.len(), 2);
         assert!(toml::from_str::<SettingsLayer>("trusted_proxies = [\"nope\"]").is_err());
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_come_from_the_file() {
+        let defaults = SettingsLayer::default()
+            .resolve(SettingsLayer::default())
+            .unwrap();
+        assert_eq!(defaults.header_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.body_timeout, Duration::from_secs(30));
+        assert_eq!(defaults.request_timeout, Duration::from_secs(60));
+        assert_eq!(defaults.max_connections, DEFAULT_MAX_CONNECTIONS);
+        let file: SettingsLayer = toml::from_str(
+            "header_timeout_secs = 2\nbody_timeout_secs = 3\nrequest_timeout_secs = 4\n\
+             max_connections = 5\n",
+        )
+        .unwrap();
+        let settings = SettingsLayer::default().resolve(file).unwrap();
+        assert_eq!(settings.header_timeout, Duration::from_secs(2));
+        assert_eq!(settings.body_timeout, Duration::from_secs(3));
+        assert_eq!(settings.request_timeout, Duration::from_secs(4));
+        assert_eq!(settings.max_connections, 5);
     }
 
     #[test]

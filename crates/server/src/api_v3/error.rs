@@ -1,6 +1,6 @@
 //! The API v3 error, answered in ActiveCampaign's shapes:
 //! - 403 and 404 as `{"message": "..."}` (404: `No Result found for <Model> with id <id>`),
-//! - 400, 413 and 422 as `{"errors": [{"title", "detail", "code", "source": {"pointer"}}]}`.
+//! - 400, 408, 413 and 422 as `{"errors": [{"title", "detail", "code", "source": {"pointer"}}]}`.
 //!
 //! Internal failures are logged with their whole cause chain and answered 500 without detail.
 
@@ -37,6 +37,9 @@ pub enum ApiError {
     /// The body is larger than allowed.
     #[error("request body over {0} bytes")]
     TooLarge(usize),
+    /// The body paused past its deadline.
+    #[error("request body timed out")]
+    BodyTimeout,
     /// An attribute has the wrong JSON type.
     #[error("{attribute}: {detail}")]
     WrongType {
@@ -145,6 +148,15 @@ impl IntoResponse for ApiError {
                     "title": "Request body too large",
                     "detail": format!("the body must be at most {limit} bytes"),
                     "code": "too_large",
+                }),
+            ),
+            Self::BodyTimeout => errors(
+                StatusCode::REQUEST_TIMEOUT,
+                json!({
+                    "status": 408,
+                    "title": "Request timeout",
+                    "detail": "the body did not arrive in time",
+                    "code": "timeout",
                 }),
             ),
             Self::WrongType { attribute, detail } => errors(

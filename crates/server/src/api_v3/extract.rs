@@ -14,10 +14,11 @@ use tracklane_store::sql::{Direction, TextFilter, TextOp};
 use tracklane_store::Model;
 
 use super::error::ApiError;
+use crate::limits::body_timed_out;
 use crate::state::AppState;
 
 /// A JSON body. Syntax errors are 400, wrong types 422 pointing at the attribute, bodies over
-/// the limit 413.
+/// the limit 413, bodies that pause past their deadline 408.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
@@ -27,7 +28,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                if body_timed_out(&rejection) {
+                    ApiError::BodyTimeout
+                } else if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::TooLarge(state.settings.max_body_bytes)
                 } else {
                     ApiError::Malformed(rejection.body_text())
