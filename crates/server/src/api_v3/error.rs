@@ -40,6 +40,14 @@ pub enum ApiError {
     /// The body paused past its deadline.
     #[error("request body timed out")]
     BodyTimeout,
+    /// A query parameter (or the whole query) is past its bounds.
+    #[error("query parameter {parameter}: {detail}")]
+    QueryTooLarge {
+        /// The parameter's name; empty when the whole query is too large.
+        parameter: String,
+        /// Which bound.
+        detail: String,
+    },
     /// An attribute has the wrong JSON type.
     #[error("{attribute}: {detail}")]
     WrongType {
@@ -157,6 +165,16 @@ impl IntoResponse for ApiError {
                     "title": "Request timeout",
                     "detail": "the body did not arrive in time",
                     "code": "timeout",
+                }),
+            ),
+            Self::QueryTooLarge { parameter, detail } => errors(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({
+                    "status": 422,
+                    "title": "Query parameter too long",
+                    "detail": detail,
+                    "code": "too_long",
+                    "source": { "parameter": parameter },
                 }),
             ),
             Self::WrongType { attribute, detail } => errors(
