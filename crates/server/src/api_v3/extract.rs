@@ -17,7 +17,8 @@ use super::error::ApiError;
 use crate::limits::body_timed_out;
 use crate::state::AppState;
 
-/// A JSON body. Syntax errors are 400, wrong types 422 pointing at the attribute, bodies over
+/// A JSON body: one JSON value, nothing after it but whitespace. Syntax errors (trailing
+/// characters included) are 400, wrong types 422 pointing at the attribute, bodies over
 /// the limit 413, bodies that pause past their deadline 408.
 pub struct ApiJson<T>(pub T);
 
@@ -43,7 +44,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         }
         let mut json = serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize(&mut json) {
-            Ok(value) => Ok(Self(value)),
+            Ok(value) => match json.end() {
+                Ok(()) => Ok(Self(value)),
+                Err(trailing) => Err(ApiError::Malformed(format!(
+                    "the body is not valid JSON: {trailing}"
+                ))),
+            },
             Err(error) => {
                 let attribute = error.path().to_string();
                 let inner = error.into_inner();
