@@ -14,6 +14,7 @@ mod mail;
 mod messages;
 mod nodes;
 mod ops;
+mod pages;
 mod scanner;
 mod sending;
 mod smtp;

@@ -74,6 +74,8 @@ pub struct Answer {
     pub content_type: String,
     /// The `Retry-After` header.
     pub retry_after: Option<String>,
+    /// Every header of the response.
+    pub headers: reqwest::header::HeaderMap,
     /// The body, parsed.
     pub body: Value,
     /// The body as text.
@@ -250,6 +252,7 @@ async fn answer(response: reqwest::Response) -> Answer {
             status,
             content_type,
             retry_after,
+            headers,
             body,
             text,
         }

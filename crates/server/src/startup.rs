@@ -23,7 +23,7 @@ use crate::state::{AppState, Clock, SystemClock};
 use crate::track::gate::Gate;
 use crate::workers::retention::Retention;
 use crate::workers::sender::Sender;
-use crate::{api_v3, limits, ops, serve, telemetry, track};
+use crate::{api_v3, limits, ops, page_headers, serve, telemetry, track};
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -171,6 +171,7 @@ pub fn router(state: AppState) -> Router {
         .merge(track::routes())
         .route("/_bench/noop", post(noop))
         .layer(DefaultBodyLimit::max(max_body));
+    let routes = page_headers::with_page_headers(routes);
     limits::with_deadlines(routes, &state.settings)
         .layer(middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http())
