@@ -120,8 +120,15 @@ impl SettingsLayer {
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading the settings file {}", path.display()))?;
-        toml::from_str(&text)
+        Self::from_toml(&text)
             .with_context(|| format!("parsing the settings file {}", path.display()))
+    }
+
+    /// Reads settings from TOML text. An error names the line, the column and the key, never the
+    /// text of a line: for a secret's key (a URL that may hold a password) not even the parser's
+    /// message, which may quote the value.
+    pub fn from_toml(text: &str) -> anyhow::Result<Self> {
+        toml::from_str(text).map_err(|error| anyhow::anyhow!(describe_toml_error(text, &error)))
     }
 
     /// Settings from this layer, falling back to `lower` and then to the defaults.
@@ -201,6 +208,35 @@ impl SettingsLayer {
                 .unwrap_or(DEFAULT_MAX_CONNECTIONS)
                 .max(1),
         })
+    }
+}
+
+/// The keys whose values are secrets.
+const SECRET_KEYS: [&str; 2] = ["database_url", "smtp_url"];
+
+/// What went wrong in a settings file, without the text of its lines.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let Some(span) = error.span() else {
+        return error.message().to_owned();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
+    let key = text
+        .lines()
+        .nth(line - 1)
+        .and_then(|line| line.split_once('='))
+        .map(|(key, _)| key.trim().trim_matches('"'))
+        .unwrap_or_default();
+    if SECRET_KEYS.contains(&key) {
+        format!("line {line}, column {column}: the value of {key} is not valid (not shown: it may hold a password)")
+    } else if key.is_empty() {
+        format!("line {line}, column {column}: {}", error.message())
+    } else {
+        format!(
+            "line {line}, column {column}, key {key}: {}",
+            error.message()
+        )
     }
 }
 
@@ -332,6 +368,27 @@ mod tests {
         assert_eq!(settings.body_timeout, Duration::from_secs(3));
         assert_eq!(settings.request_timeout, Duration::from_secs(4));
         assert_eq!(settings.max_connections, 5);
+    }
+
+    #[test]
+    fn file_errors_do_not_show_secrets() {
+        for text in [
+            "listen = \"127.0.0.1:1\"\ndatabase_url = \"postgres://u:hunter2@h/db\n",
+            "database_url = postgres://u:hunter2@h/db\n",
+            "smtp_url = 'smtp://mailer:hunter2@mail.example.com\nsmtp_rate = 1\n",
+            "database_url = [\"postgres://u:hunter2@h/db\"]\n",
+        ] {
+            let error = format!("{:#}", SettingsLayer::from_toml(text).err().unwrap());
+            assert!(!error.contains("hunter2"), "{error}");
+            assert!(error.contains("line "), "{error}");
+        }
+        let error = format!(
+            "{:#}",
+            SettingsLayer::from_toml("db_pool_size = \"x\"")
+                .err()
+                .unwrap()
+        );
+        assert!(error.contains("key db_pool_size"), "{error}");
     }
 
     #[test]
