@@ -174,7 +174,7 @@ pub fn router(state: AppState) -> Router {
     let routes = page_headers::with_page_headers(routes);
     limits::with_deadlines(routes, &state.settings)
         .layer(middleware::from_fn(telemetry::track_requests))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .with_state(state)
 }
 
