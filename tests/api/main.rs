@@ -2,7 +2,9 @@
 //! and once on PostgreSQL.
 
 mod auth;
+mod bounds;
 mod browser;
+mod connections;
 mod contacts;
 mod events;
 mod fields;
@@ -14,6 +16,7 @@ mod messages;
 mod nodes;
 mod nul_text;
 mod ops;
+mod pages;
 mod scanner;
 mod sending;
 mod smtp;

@@ -20,6 +20,47 @@ async fn metrics_count_requests_per_route(app: TestApp) {
     assert!(answer.text.contains("db_pool_connections"));
 }
 
+/// The label values of `label` in the metrics text.
+fn label_values<'a>(metrics: &'a str, label: &str) -> std::collections::BTreeSet<&'a str> {
+    let start = format!("{label}=\"");
+    metrics
+        .match_indices(&start)
+        .filter_map(|(at, _)| metrics[at + start.len()..].split('"').next())
+        .collect()
+}
+
+async fn made_up_methods_add_no_metrics_series(app: TestApp) {
+    let methods: Vec<String> = (0..50).map(|n| format!("MADEUP{n}")).collect();
+    for method in &methods {
+        app.track(method, "/healthz", &[], "").await;
+        app.track(method, &format!("/no/such/{method}"), &[], "")
+            .await;
+    }
+    let metrics = app.send("GET", "/metrics", None, None).await.text;
+    assert!(
+        methods
+            .iter()
+            .all(|method| !metrics.contains(method.as_str())),
+        "a made-up method is a label"
+    );
+    let allowed = [
+        "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "other",
+    ];
+    let seen = label_values(&metrics, "method");
+    assert!(seen.iter().all(|m| allowed.contains(m)), "{seen:?}");
+    assert!(label_values(&metrics, "route")
+        .iter()
+        .all(|route| route.starts_with('/') || *route == "unmatched"));
+    let other_series = metrics
+        .lines()
+        .filter(|line| line.starts_with("http_requests_total{method=\"other\""))
+        .count();
+    assert!(
+        other_series <= 4,
+        "one series per route and status: {other_series}"
+    );
+}
+
 async fn unknown_routes_and_methods_answer_json(app: TestApp) {
     let missing = app.get("/api/3/noSuchThing").await;
     assert_eq!(missing.status, 404);
@@ -32,5 +73,6 @@ async fn unknown_routes_and_methods_answer_json(app: TestApp) {
 both_engines!(
     health_reports_the_engine,
     metrics_count_requests_per_route,
+    made_up_methods_add_no_metrics_series,
     unknown_routes_and_methods_answer_json,
 );

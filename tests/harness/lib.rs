@@ -76,6 +76,8 @@ pub struct Answer {
     pub content_type: String,
     /// The `Retry-After` header.
     pub retry_after: Option<String>,
+    /// Every header of the response.
+    pub headers: reqwest::header::HeaderMap,
     /// The body, parsed.
     pub body: Value,
     /// The body as text.
@@ -138,6 +140,14 @@ impl TestApp {
             shutdown: Some(shutdown),
             _data_dir: data_dir,
         }
+    }
+
+    /// A plain TCP connection to the server, for speaking HTTP by hand.
+    pub async fn connect_raw(&self) -> tokio::net::TcpStream {
+        let address = self.address.trim_start_matches("http://");
+        tokio::net::TcpStream::connect(address)
+            .await
+            .expect("the server accepts connections")
     }
 
     /// The server's data directory (the outbox is its `outbox` folder).
@@ -268,6 +278,7 @@ async fn answer(response: reqwest::Response) -> Answer {
             status,
             content_type,
             retry_after,
+            headers,
             body,
             text,
         }

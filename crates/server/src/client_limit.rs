@@ -1,42 +1,68 @@
 //! A limit on how often one client address may do something (submit a form), as a token bucket
 //! per address (`governor`'s GCRA): a burst of the whole per-minute allowance, then one more each
-//! `60 / rate` seconds. Addresses not seen for a while are forgotten, so memory stays bounded.
+//! `60 / rate` seconds. The buckets live in a `moka` cache of at most [`CAPACITY`] addresses; an
+//! address not seen for a minute (its bucket full again) is forgotten, and past the capacity the
+//! least used are, so that requests from ever new addresses cannot grow memory without bound.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use moka::sync::Cache;
 
-/// How many addresses are remembered before the idle ones are swept.
-const SWEEP_AT: usize = 10_000;
+/// The most addresses remembered.
+pub const CAPACITY: u64 = 100_000;
+
+/// How long an address's bucket takes to fill up again: after that, forgetting it changes
+/// nothing.
+const REFILL: Duration = Duration::from_secs(60);
 
 /// A per-client-address limit.
 pub struct ClientLimit {
     /// `None` when there is no limit.
-    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    limit: Option<(Quota, Cache<IpAddr, Arc<DefaultDirectRateLimiter>>)>,
 }
 
 impl ClientLimit {
     /// At most `rate` per minute per address; 0 for no limit.
     pub fn per_minute(rate: u32) -> Self {
+        Self::with_capacity(rate, CAPACITY)
+    }
+
+    /// At most `rate` per minute per address, remembering at most `capacity` addresses.
+    pub fn with_capacity(rate: u32, capacity: u64) -> Self {
         Self {
-            limiter: NonZeroU32::new(rate).map(|rate| RateLimiter::keyed(Quota::per_minute(rate))),
+            limit: NonZeroU32::new(rate).map(|rate| {
+                let buckets = Cache::builder()
+                    .max_capacity(capacity)
+                    .time_to_idle(REFILL)
+                    .build();
+                (Quota::per_minute(rate), buckets)
+            }),
         }
     }
 
     /// Counts one more for `client`, or says how long it must wait when over the limit.
     pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
-        let Some(limiter) = &self.limiter else {
+        let Some((quota, buckets)) = &self.limit else {
             return Ok(());
         };
-        if limiter.len() > SWEEP_AT {
-            limiter.retain_recent();
-        }
-        limiter
-            .check_key(&client)
+        buckets
+            .get_with(client, || Arc::new(RateLimiter::direct(*quota)))
+            .check()
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// How many addresses are remembered, once pending evictions have run.
+    #[cfg(test)]
+    fn remembered(&self) -> u64 {
+        self.limit.as_ref().map_or(0, |(_, buckets)| {
+            buckets.run_pending_tasks();
+            buckets.entry_count()
+        })
     }
 }
 
@@ -54,6 +80,16 @@ mod tests {
         let wait = limit.check(one).unwrap_err();
         assert!(wait > Duration::from_secs(20) && wait <= Duration::from_secs(30));
         assert!(limit.check(two).is_ok());
+    }
+
+    #[test]
+    fn ever_new_addresses_stay_within_the_capacity() {
+        let limit = ClientLimit::with_capacity(10, 100);
+        for n in 0..1_000u32 {
+            let ip = IpAddr::from(std::net::Ipv6Addr::from(u128::from(n)));
+            assert!(limit.check(ip).is_ok());
+        }
+        assert!(limit.remembered() <= 100, "{}", limit.remembered());
     }
 
     #[test]

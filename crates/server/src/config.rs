@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use ipnet::IpNet;
@@ -23,6 +24,16 @@ pub const DEFAULT_SMTP_RATE: u32 = 50;
 pub const OUTBOX_DIR: &str = "outbox";
 /// The default number of form submissions one client address may make per minute.
 pub const DEFAULT_FORM_RATE_PER_MINUTE: u32 = 10;
+
+/// The default deadline for a request's headers, from when the connection opens or its previous
+/// response ends, in seconds.
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+/// The default longest wait for the next part of a request body, in seconds.
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
+/// The default deadline for a whole request (its body and the answer), in seconds.
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
+/// The default most connections open at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -96,6 +107,21 @@ pub struct SettingsLayer {
         default_missing_value = "true"
     )]
     pub allow_local_sites: Option<bool>,
+    /// Seconds a connection may take to send a request's headers, counted from when it opens or
+    /// its previous response ends (so also how long an idle kept-alive connection stays open)
+    /// [default: 10]
+    #[arg(long, env = "TRACKLANE_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a request body may pause between two of its parts; past that, 408 [default: 30]
+    #[arg(long, env = "TRACKLANE_BODY_TIMEOUT_SECS")]
+    pub body_timeout_secs: Option<u64>,
+    /// Seconds a whole request (reading its body and answering) may take; past that, 408
+    /// [default: 60]
+    #[arg(long, env = "TRACKLANE_REQUEST_TIMEOUT_SECS")]
+    pub request_timeout_secs: Option<u64>,
+    /// Connections open at once; new ones past that get a 503 and are closed [default: 4096]
+    #[arg(long, env = "TRACKLANE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 impl SettingsLayer {
@@ -103,8 +129,15 @@ impl SettingsLayer {
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading the settings file {}", path.display()))?;
-        toml::from_str(&text)
+        Self::from_toml(&text)
             .with_context(|| format!("parsing the settings file {}", path.display()))
+    }
+
+    /// Reads settings from TOML text. An error names the line, the column and the key, never the
+    /// text of a line: for a secret's key (a URL that may hold a password) not even the parser's
+    /// message, which may quote the value.
+    pub fn from_toml(text: &str) -> anyhow::Result<Self> {
+        toml::from_str(text).map_err(|error| anyhow::anyhow!(describe_toml_error(text, &error)))
     }
 
     /// Settings from this layer, falling back to `lower` and then to the defaults.
@@ -170,8 +203,59 @@ impl SettingsLayer {
                 .allow_local_sites
                 .or(lower.allow_local_sites)
                 .unwrap_or(false),
+            header_timeout: seconds(
+                self.header_timeout_secs.or(lower.header_timeout_secs),
+                DEFAULT_HEADER_TIMEOUT_SECS,
+            ),
+            body_timeout: seconds(
+                self.body_timeout_secs.or(lower.body_timeout_secs),
+                DEFAULT_BODY_TIMEOUT_SECS,
+            ),
+            request_timeout: seconds(
+                self.request_timeout_secs.or(lower.request_timeout_secs),
+                DEFAULT_REQUEST_TIMEOUT_SECS,
+            ),
+            max_connections: self
+                .max_connections
+                .or(lower.max_connections)
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS)
+                .max(1),
         })
     }
+}
+
+/// The keys whose values are secrets.
+const SECRET_KEYS: [&str; 2] = ["database_url", "smtp_url"];
+
+/// What went wrong in a settings file, without the text of its lines.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let Some(span) = error.span() else {
+        return error.message().to_owned();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
+    let key = text
+        .lines()
+        .nth(line - 1)
+        .and_then(|line| line.split_once('='))
+        .map(|(key, _)| key.trim().trim_matches('"'))
+        .unwrap_or_default();
+    if SECRET_KEYS.contains(&key) {
+        format!("line {line}, column {column}: the value of {key} is not valid (not shown: it may hold a password)")
+    } else if key.is_empty() {
+        format!("line {line}, column {column}: {}", error.message())
+    } else {
+        format!(
+            "line {line}, column {column}, key {key}: {}",
+            error.message()
+        )
+    }
+}
+
+/// A duration of `secs` seconds, or of `default` ones; never zero.
+fn seconds(secs: Option<u64>, default: u64) -> Duration {
+    Duration::from_secs(secs.unwrap_or(default).max(1))
 }
 
 /// The settings a server runs with.
@@ -210,6 +294,15 @@ pub struct Settings {
     /// Whether the site tracking whitelist may hold local sites (`localhost`, loopback
     /// addresses): for development only.
     pub allow_local_sites: bool,
+    /// How long a connection may take to send a request's headers, from when it opens or its
+    /// previous response ends.
+    pub header_timeout: Duration,
+    /// How long a request body may pause between two of its parts.
+    pub body_timeout: Duration,
+    /// How long a whole request may take.
+    pub request_timeout: Duration,
+    /// The most connections open at once.
+    pub max_connections: usize,
 }
 
 impl Settings {
@@ -285,6 +378,48 @@ mod tests {
                 .unwrap()
                 .allow_local_sites
         );
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_come_from_the_file() {
+        let defaults = SettingsLayer::default()
+            .resolve(SettingsLayer::default())
+            .unwrap();
+        assert_eq!(defaults.header_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.body_timeout, Duration::from_secs(30));
+        assert_eq!(defaults.request_timeout, Duration::from_secs(60));
+        assert_eq!(defaults.max_connections, DEFAULT_MAX_CONNECTIONS);
+        let file: SettingsLayer = toml::from_str(
+            "header_timeout_secs = 2\nbody_timeout_secs = 3\nrequest_timeout_secs = 4\n\
+             max_connections = 5\n",
+        )
+        .unwrap();
+        let settings = SettingsLayer::default().resolve(file).unwrap();
+        assert_eq!(settings.header_timeout, Duration::from_secs(2));
+        assert_eq!(settings.body_timeout, Duration::from_secs(3));
+        assert_eq!(settings.request_timeout, Duration::from_secs(4));
+        assert_eq!(settings.max_connections, 5);
+    }
+
+    #[test]
+    fn file_errors_do_not_show_secrets() {
+        for text in [
+            "listen = \"127.0.0.1:1\"\ndatabase_url = \"postgres://u:hunter2@h/db\n",
+            "database_url = postgres://u:hunter2@h/db\n",
+            "smtp_url = 'smtp://mailer:hunter2@mail.example.com\nsmtp_rate = 1\n",
+            "database_url = [\"postgres://u:hunter2@h/db\"]\n",
+        ] {
+            let error = format!("{:#}", SettingsLayer::from_toml(text).err().unwrap());
+            assert!(!error.contains("hunter2"), "{error}");
+            assert!(error.contains("line "), "{error}");
+        }
+        let error = format!(
+            "{:#}",
+            SettingsLayer::from_toml("db_pool_size = \"x\"")
+                .err()
+                .unwrap()
+        );
+        assert!(error.contains("key db_pool_size"), "{error}");
     }
 
     #[test]

@@ -15,6 +15,9 @@
 //! - [`ingest`]: the group-commit writer every tracked visit and event goes through.
 //! - [`workers`]: background work (anonymous data expiry).
 //! - [`mailer`]: mail delivery over SMTP or into the outbox folder, with retry delays.
+//! - [`serve`]: connections: header and idle deadlines, the connection cap, graceful shutdown.
+//! - [`limits`]: deadlines for request bodies and whole requests.
+//! - [`page_headers`]: `nosniff` on every answer; no framing and no referrer for HTML pages.
 //! - [`telemetry`]: logs (text or JSON) and request metrics.
 //! - [`client_ip`]: the client's address (`X-Forwarded-For` only from trusted proxies).
 //! - [`client_limit`]: per-client-address rate limits.
@@ -27,8 +30,11 @@ pub mod client_ip;
 pub mod client_limit;
 pub mod config;
 pub mod ingest;
+pub mod limits;
 pub mod mailer;
 pub mod ops;
+pub mod page_headers;
+pub mod serve;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -1,7 +1,6 @@
 //! Building and running the application.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -24,7 +23,7 @@ use crate::state::{AppState, Clock, SystemClock};
 use crate::track::gate::Gate;
 use crate::workers::retention::Retention;
 use crate::workers::sender::Sender;
-use crate::{api_v3, ops, telemetry, track};
+use crate::{api_v3, limits, ops, page_headers, serve, telemetry, track};
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -134,12 +133,7 @@ impl Application {
         let (stop, stopped) = watch::channel(false);
         let retention = tokio::spawn(self.retention.run(stopped.clone()));
         let sender = tokio::spawn(self.sender.run(stopped));
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = serve::serve(self.listener, self.router, &self.state.settings, shutdown).await;
         let _ = stop.send(true);
         let store = self.state.store.clone();
         drop(self.state);
@@ -176,14 +170,16 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
-    Router::new()
+    let routes = Router::new()
         .merge(api_v3::routes(state.clone()))
         .merge(ops::routes())
         .merge(track::routes())
         .route("/_bench/noop", post(noop))
-        .layer(DefaultBodyLimit::max(max_body))
+        .layer(DefaultBodyLimit::max(max_body));
+    let routes = page_headers::with_page_headers(routes);
+    limits::with_deadlines(routes, &state.settings)
         .layer(middleware::from_fn(telemetry::track_requests))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .with_state(state)
 }
 

@@ -1,6 +1,6 @@
 //! The API v3 error, answered in ActiveCampaign's shapes:
 //! - 403 and 404 as `{"message": "..."}` (404: `No Result found for <Model> with id <id>`),
-//! - 400, 413 and 422 as `{"errors": [{"title", "detail", "code", "source": {"pointer"}}]}`.
+//! - 400, 408, 413 and 422 as `{"errors": [{"title", "detail", "code", "source": {"pointer"}}]}`.
 //!
 //! Internal failures are logged with their whole cause chain and answered 500 without detail.
 
@@ -38,6 +38,17 @@ pub enum ApiError {
     /// The body is larger than allowed.
     #[error("request body over {0} bytes")]
     TooLarge(usize),
+    /// The body paused past its deadline.
+    #[error("request body timed out")]
+    BodyTimeout,
+    /// A query parameter (or the whole query) is past its bounds.
+    #[error("query parameter {parameter}: {detail}")]
+    QueryTooLarge {
+        /// The parameter's name; empty when the whole query is too large.
+        parameter: String,
+        /// Which bound.
+        detail: String,
+    },
     /// An attribute has the wrong JSON type.
     #[error("{attribute}: {detail}")]
     WrongType {
@@ -164,6 +175,25 @@ impl IntoResponse for ApiError {
                     "title": "Request body too large",
                     "detail": format!("the body must be at most {limit} bytes"),
                     "code": "too_large",
+                }),
+            ),
+            Self::BodyTimeout => errors(
+                StatusCode::REQUEST_TIMEOUT,
+                json!({
+                    "status": 408,
+                    "title": "Request timeout",
+                    "detail": "the body did not arrive in time",
+                    "code": "timeout",
+                }),
+            ),
+            Self::QueryTooLarge { parameter, detail } => errors(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({
+                    "status": 422,
+                    "title": "Query parameter too long",
+                    "detail": detail,
+                    "code": "too_long",
+                    "source": { "parameter": parameter },
                 }),
             ),
             Self::WrongType { attribute, detail } | Self::Unstorable { attribute, detail } => {

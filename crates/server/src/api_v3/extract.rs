@@ -15,11 +15,13 @@ use tracklane_store::sql::{Direction, TextFilter, TextOp};
 use tracklane_store::Model;
 
 use super::error::ApiError;
+use crate::limits::body_timed_out;
 use crate::state::AppState;
 use crate::unstorable;
 
-/// A JSON body. Syntax errors are 400, wrong types and NUL characters 422 pointing at the
-/// attribute, bodies over the limit 413.
+/// A JSON body: one JSON value, nothing after it but whitespace. Syntax errors (trailing
+/// characters included) are 400, wrong types and NUL characters 422 pointing at the
+/// attribute, bodies over the limit 413, bodies that pause past their deadline 408.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
@@ -29,7 +31,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                if body_timed_out(&rejection) {
+                    ApiError::BodyTimeout
+                } else if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::TooLarge(state.settings.max_body_bytes)
                 } else {
                     ApiError::Malformed(rejection.body_text())
@@ -45,7 +49,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         }
         let mut json = serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize(&mut json) {
-            Ok(value) => Ok(Self(value)),
+            Ok(value) => match json.end() {
+                Ok(()) => Ok(Self(value)),
+                Err(trailing) => Err(ApiError::Malformed(format!(
+                    "the body is not valid JSON: {trailing}"
+                ))),
+            },
             Err(error) => {
                 let attribute = error.path().to_string();
                 let inner = error.into_inner();
@@ -99,7 +108,17 @@ pub fn path_id(raw: &str, model: Model) -> Result<i64, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found(model, raw))
 }
 
-/// The query string, read AC's way; a NUL character in a parameter is 422.
+/// The longest value of a query parameter, in characters: longer ones are refused (422) before
+/// any handler sees them, so that no search pattern or filter can be too large for the database.
+pub const QUERY_VALUE_MAX_CHARS: usize = 4096;
+/// The longest name of a query parameter, in characters.
+pub const QUERY_NAME_MAX_CHARS: usize = 255;
+/// The most parameters in one query string.
+pub const QUERY_PARAMS_MAX: usize = 1000;
+
+/// The query string, read AC's way. A NUL character in a parameter is 422. Every parameter is
+/// bounded ([`QUERY_VALUE_MAX_CHARS`], [`QUERY_NAME_MAX_CHARS`],
+/// [`QUERY_PARAMS_MAX`]); past a bound the request is refused whole.
 #[derive(Debug, Clone, Default)]
 pub struct ApiQuery(Vec<(String, String)>);
 
@@ -107,18 +126,39 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiQuery {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or_default();
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-            .map(|(key, value)| (key.into_owned(), value.into_owned()))
-            .collect();
+        ApiQuery::parse(parts.uri.query().unwrap_or_default())
+    }
+}
+
+impl ApiQuery {
+    /// Reads a raw query string, refusing one past the bounds.
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let mut pairs = Vec::new();
+        for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+            if pairs.len() == QUERY_PARAMS_MAX {
+                return Err(ApiError::QueryTooLarge {
+                    parameter: String::new(),
+                    detail: format!("a query holds at most {QUERY_PARAMS_MAX} parameters"),
+                });
+            }
+            let too_long = |max: usize, what: &str| ApiError::QueryTooLarge {
+                parameter: key.chars().take(QUERY_NAME_MAX_CHARS).collect(),
+                detail: format!("{what} must be at most {max} characters"),
+            };
+            if key.chars().count() > QUERY_NAME_MAX_CHARS {
+                return Err(too_long(QUERY_NAME_MAX_CHARS, "a parameter's name"));
+            }
+            if value.chars().count() > QUERY_VALUE_MAX_CHARS {
+                return Err(too_long(QUERY_VALUE_MAX_CHARS, "the value"));
+            }
+            pairs.push((key.into_owned(), value.into_owned()));
+        }
         if let Some(name) = unstorable::in_pairs(&pairs) {
             return Err(ApiError::unstorable(&name));
         }
         Ok(Self(pairs))
     }
-}
 
-impl ApiQuery {
     /// The first value of `key`, when not blank.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0
@@ -205,11 +245,19 @@ mod tests {
     use super::*;
 
     fn query(raw: &str) -> ApiQuery {
-        ApiQuery(
-            form_urlencoded::parse(raw.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+        ApiQuery::parse(raw).unwrap()
+    }
+
+    #[test]
+    fn parameters_past_the_bounds_are_refused() {
+        let long = "a".repeat(QUERY_VALUE_MAX_CHARS + 1);
+        assert!(ApiQuery::parse(&format!("search={}", &long[1..])).is_ok());
+        let refused = ApiQuery::parse(&format!("limit=5&search={long}")).unwrap_err();
+        assert!(
+            matches!(&refused, ApiError::QueryTooLarge { parameter, .. } if parameter == "search")
+        );
+        assert!(ApiQuery::parse(&format!("filters[{long}]=x")).is_err());
+        assert!(ApiQuery::parse(&"x=1&".repeat(QUERY_PARAMS_MAX + 1)).is_err());
     }
 
     #[test]

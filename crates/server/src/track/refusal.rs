@@ -15,6 +15,7 @@ use tracklane_core::text::NUL_REFUSED;
 use tracklane_store::StoreError;
 
 use crate::ingest::IngestError;
+use crate::limits::body_timed_out;
 use crate::unstorable;
 
 /// A tracking request that recorded nothing.
@@ -47,9 +48,16 @@ impl Refusal {
     }
 }
 
-/// The request body, or the refusal of one that could not be read (413 when over the limit).
+/// The request body, or the refusal of one that could not be read (413 when over the limit,
+/// 408 when it paused past its deadline).
 pub fn readable(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Refusal> {
     body.map_err(|rejection| {
+        if body_timed_out(&rejection) {
+            return Refusal::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body did not arrive in time",
+            );
+        }
         let status = rejection.status();
         let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
             "the body is too large".to_owned()
