@@ -460,8 +460,90 @@ async fn odd_links_and_broken_html_are_sent_as_written(app: TestApp) {
     );
 }
 
+/// The campaign's counters that deleting a contact must not change.
+async fn campaign_counters(app: &TestApp, campaign: &str) -> Vec<(String, String)> {
+    let shown = app.get(&format!("/api/3/campaigns/{campaign}")).await;
+    [
+        "send_amt",
+        "total_amt",
+        "opens",
+        "uniqueopens",
+        "linkclicks",
+        "uniquelinkclicks",
+        "subscriberclicks",
+        "unsubscribes",
+    ]
+    .into_iter()
+    .map(|name| {
+        let value = shown.body["campaign"][name].as_str().unwrap_or_default();
+        (name.to_owned(), value.to_owned())
+    })
+    .collect()
+}
+
+async fn deleting_a_contact_keeps_the_statistics_and_its_links_still_work(app: TestApp) {
+    let sent = send_a_campaign(&app).await;
+    let to_ada = sent
+        .mails
+        .iter()
+        .find(|m| m.to.contains("ada@example.com"))
+        .unwrap();
+    let client = no_redirects();
+    app.clock.advance(Duration::from_secs(120));
+    let person = "Mozilla/5.0 (Macintosh) Safari/605";
+    let link = tracked_url(&app, &to_ada.html, "l");
+    let pixel = tracked_url(&app, &to_ada.html, "o");
+    for url in [&link, &pixel] {
+        let hit = client.get(url).header("user-agent", person).send().await;
+        assert!(hit.unwrap().status().as_u16() < 400);
+    }
+    let before = campaign_counters(&app, &sent.campaign).await;
+    assert!(before.contains(&("uniquelinkclicks".to_owned(), "1".to_owned())));
+    assert!(before.contains(&("uniqueopens".to_owned(), "1".to_owned())));
+    let links = format!("/api/3/campaigns/{}/links", sent.campaign);
+    let links_before = app.get(&links).await.body;
+
+    assert_eq!(
+        app.delete(&format!("/api/3/contacts/{}", sent.ada))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        campaign_counters(&app, &sent.campaign).await,
+        before,
+        "statistics are history"
+    );
+    assert_eq!(app.get(&links).await.body, links_before);
+
+    app.clock.advance(Duration::from_secs(120));
+    let clicked = client.get(&link).header("user-agent", person).send().await;
+    let clicked = clicked.unwrap();
+    assert_eq!(clicked.status(), 302, "a link in mail outlives its contact");
+    assert_eq!(
+        clicked.headers()["location"],
+        "https://example.com/pricing?plan=pro&x=1",
+        "nobody to identify: no tl_cid"
+    );
+    let opened = client.get(&pixel).header("user-agent", person).send().await;
+    assert_eq!(opened.unwrap().headers()["content-type"], "image/gif");
+    let after = campaign_counters(&app, &sent.campaign).await;
+    let count = |counters: &[(String, String)], name: &str| {
+        counters.iter().find(|(n, _)| n == name).unwrap().1.clone()
+    };
+    assert_eq!(count(&after, "linkclicks"), "2", "the click is counted");
+    assert_eq!(count(&after, "uniquelinkclicks"), "1");
+
+    let unsubscribe = tracked_url(&app, &to_ada.html, "u");
+    let page = client.get(&unsubscribe).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let done = client.post(&unsubscribe).send().await.unwrap();
+    assert_eq!(done.status(), 200, "unsubscribing nobody is done");
+}
+
 both_engines!(
     odd_links_and_broken_html_are_sent_as_written,
     a_campaign_reaches_each_subscribed_contact_once,
     clicks_opens_and_unsubscribes_are_recorded,
+    deleting_a_contact_keeps_the_statistics_and_its_links_still_work,
 );

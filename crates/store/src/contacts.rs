@@ -15,6 +15,7 @@ use crate::fields::write_field_values;
 use crate::listing::{owned_row, page_of, Listed};
 use crate::lists::{write_list_status, Membership};
 use crate::rows::{self, CONTACT_COLUMNS};
+use crate::sends::SendStatus;
 use crate::sql::{contains_pattern, prefix_pattern, Direction, Statement};
 use crate::{Engine, Model, Store, StoreError};
 
@@ -265,14 +266,52 @@ impl Store {
         .await
     }
 
-    /// Deletes a contact with its tags, list memberships and field values.
+    /// Deletes a contact with its personal data: attributes, tags, list memberships, field
+    /// values and timeline, and the sends still queued for it. Campaign statistics are history
+    /// and stay as they were: its handed-over sends and its clicks and opens are kept, under a
+    /// contact id that names nobody any more.
     pub async fn delete_contact(
         &self,
         account: AccountId,
         id: ContactId,
     ) -> Result<(), StoreError> {
-        self.delete_owned("contacts", Model::Contact, account, id.0)
-            .await
+        self.write(async |tx| {
+            sqlx::query(
+                "DELETE FROM sends WHERE account_id = $1 AND contact_id = $2 AND status = $3",
+            )
+            .bind(account.0)
+            .bind(id.0)
+            .bind(SendStatus::Queued as i64)
+            .execute(&mut *tx)
+            .await?;
+            let deleted = sqlx::query("DELETE FROM contacts WHERE account_id = $1 AND id = $2")
+                .bind(account.0)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if deleted == 0 {
+                return Err(StoreError::NotFound {
+                    model: Model::Contact,
+                    id: id.0,
+                });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The account a contact is in; `None` when there is no such contact (any more).
+    pub async fn contact_account(
+        &self,
+        contact: ContactId,
+    ) -> Result<Option<AccountId>, StoreError> {
+        let account: Option<i64> =
+            sqlx::query_scalar("SELECT account_id FROM contacts WHERE id = $1")
+                .bind(contact.0)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(account.map(AccountId))
     }
 
     fn filter_contacts(&self, statement: &mut Statement, account: AccountId, query: &ContactQuery) {

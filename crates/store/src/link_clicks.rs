@@ -49,6 +49,9 @@ pub struct ClickContext {
     pub trap_followed_at: Option<Timestamp>,
     /// Whether the link has actions to run on a person's click.
     pub has_actions: bool,
+    /// Whether the recipient's contact was deleted since: the hit is then counted without a
+    /// contact, and runs nothing.
+    pub contact_deleted: bool,
 }
 
 /// A campaign's counters, as AC's campaign object shows them.
@@ -76,8 +79,10 @@ pub struct CampaignCounters {
 
 impl Store {
     /// What is known of a recipient's click on (or open of) the campaign's `position` since
-    /// `window_start`; `None` when the campaign or the contact is not the account's (a token
-    /// that pairs one account's campaign with another's contact names no recipient).
+    /// `window_start`; `None` when the campaign is not the account's, or the contact is another
+    /// account's (a token that pairs one account's campaign with another's contact names no
+    /// recipient). A contact deleted since is no reason to refuse: links in mail already sent
+    /// outlive it.
     pub async fn click_context(
         &self,
         account: AccountId,
@@ -101,9 +106,9 @@ impl Store {
               AS others, \
              (SELECT COUNT(*) FROM link_actions a JOIN campaign_links l \
               ON l.campaign_id = a.campaign_id AND l.url = a.url \
-              WHERE a.campaign_id = $2 AND l.position = $4) AS actions \
-             FROM campaigns WHERE id = $2 AND account_id = $1 \
-             AND EXISTS (SELECT 1 FROM contacts WHERE id = $3 AND account_id = $1)",
+              WHERE a.campaign_id = $2 AND l.position = $4) AS actions, \
+             (SELECT account_id FROM contacts WHERE id = $3) AS contact_account \
+             FROM campaigns WHERE id = $2 AND account_id = $1",
         )
         .bind(account.0)
         .bind(campaign.0)
@@ -116,6 +121,11 @@ impl Store {
         let Some(row) = row else {
             return Ok(None);
         };
+        let contact_deleted = match row.try_get::<Option<i64>, _>("contact_account")? {
+            None => true,
+            Some(owner) if owner == account.0 => false,
+            Some(_) => return Ok(None),
+        };
         let count = |column: &str| -> Result<usize, sqlx::Error> {
             Ok(usize::try_from(row.try_get::<i64, _>(column)?).unwrap_or_default())
         };
@@ -126,6 +136,7 @@ impl Store {
             other_links_clicked_since: count("others")?,
             trap_followed_at: row.try_get::<Option<i64>, _>("trap_at")?.map(Timestamp),
             has_actions: count("actions")? > 0,
+            contact_deleted,
         }))
     }
 

@@ -5,7 +5,10 @@
 //! from the campaign's list at once).
 //!
 //! A token that is forged or altered gets a plain 404 page, never a redirect; so does a genuine
-//! token whose contact is not its campaign's account's, which counts nowhere and runs nothing. Clicks and opens
+//! token whose contact is not its campaign's account's, which counts nowhere and runs nothing. A
+//! contact deleted since the mail was sent does not break its links: a click still redirects
+//! (without `tl_cid`), the hit is counted without a contact and runs no action, and unsubscribe
+//! answers as done. Clicks and opens
 //! that the account's scanner rules ([`tracklane_core::scanner`]) judge to be a machine's are
 //! recorded as such (`machine:<reason>` in the event's data) and counted apart in the campaign's
 //! statistics, in the same commit as the event; they run no link actions. A person's click runs
@@ -21,6 +24,7 @@ use axum::routing::get;
 use axum::Router;
 use tracklane_core::cid::{LinkSubject, TokenSubject, OPEN_PIXEL, TRAP_LINK, UNSUBSCRIBE};
 use tracklane_core::event::{EventKind, LinkHit, NewEvent};
+use tracklane_core::ids::ContactId;
 use tracklane_core::list::ListStatus;
 use tracklane_core::message::Campaign;
 use tracklane_core::scanner::{judge, ClickFacts, Reason, Verdict};
@@ -77,6 +81,9 @@ struct Hit {
     /// The start of the "every link at once" window, when this hit closed it: the recipient's
     /// hits since then were a machine's too.
     machine_since: Option<Timestamp>,
+    /// The recipient's contact; `None` when it was deleted since the mail was sent: the hit
+    /// is then counted without a contact, and runs nothing.
+    contact: Option<ContactId>,
 }
 
 impl Hit {
@@ -154,13 +161,16 @@ async fn judge_hit(
         has_actions: context.has_actions,
         machine,
         machine_since: (machine == Some(Reason::EveryLinkAtOnce)).then_some(window_start),
+        contact: (!context.contact_deleted).then_some(link.contact),
     }))
 }
 
-/// Records `name` on the recipient's timeline, with the campaign's count of the hit.
+/// Records `name` on the timeline of `contact` (none when it was deleted: the campaign's
+/// statistics still count the hit), with the campaign's count of the hit.
 async fn record(
     state: &AppState,
     link: &LinkSubject,
+    contact: Option<ContactId>,
     kind: EventKind,
     name: &str,
     data: String,
@@ -174,6 +184,7 @@ async fn record(
         Some(data),
         state.now(),
     );
+    event.contact = contact;
     event.link = Some(hit);
     state.ingest.record(vec![event]).await?;
     Ok(())
@@ -218,6 +229,7 @@ async fn click(
         let recorded = record(
             &state,
             &link,
+            hit.contact,
             EventKind::Click,
             "__click",
             hit.data(&format!("campaign:{} trap", link.campaign)),
@@ -232,16 +244,24 @@ async fn click(
     let Some(destination) = hit.url.clone() else {
         return not_found();
     };
-    let subject = TokenSubject {
-        account: link.account,
-        contact: link.contact,
+    let location = match hit.contact {
+        Some(contact) => {
+            let subject = TokenSubject {
+                account: link.account,
+                contact,
+            };
+            landing(&state, subject, &destination)
+        }
+        // Nobody to identify: the destination as it is.
+        None => Url::parse(&destination).ok().map(String::from),
     };
-    let Some(location) = landing(&state, subject, &destination) else {
+    let Some(location) = location else {
         return not_found();
     };
     let recorded = record(
         &state,
         &link,
+        hit.contact,
         EventKind::Click,
         "__click",
         hit.data(&destination),
@@ -251,14 +271,14 @@ async fn click(
     if let Err(refusal) = recorded {
         return refused(refusal);
     }
-    if hit.machine.is_none() && hit.has_actions {
+    if let (None, true, Some(contact)) = (hit.machine, hit.has_actions, hit.contact) {
         let applied = state
             .store
             .apply_link_actions(
                 link.account,
                 link.campaign,
                 &destination,
-                link.contact,
+                contact,
                 state.now(),
             )
             .await;
@@ -290,6 +310,7 @@ async fn open(
             record(
                 &state,
                 &link,
+                hit.contact,
                 EventKind::Open,
                 "__open",
                 data,
@@ -311,12 +332,17 @@ async fn open(
         .into_response()
 }
 
-/// The recipient and campaign an unsubscribe token names; `None`, as for a forged token, unless
-/// the token is genuine and both its campaign and its contact are its account's.
-async fn unsubscriber(
-    state: &AppState,
-    token: &str,
-) -> Result<Option<(LinkSubject, Campaign)>, Refusal> {
+/// Who an unsubscribe token names.
+enum Unsubscriber {
+    /// A contact of the campaign's account, and the campaign.
+    Contact(LinkSubject, Campaign),
+    /// A contact deleted since the mail was sent: nobody is left to unsubscribe.
+    Deleted,
+}
+
+/// Who an unsubscribe token names; `None`, as for a forged token, unless the token is genuine,
+/// its campaign is its account's, and its contact is that account's or deleted since.
+async fn unsubscriber(state: &AppState, token: &str) -> Result<Option<Unsubscriber>, Refusal> {
     let Some(link) = state
         .token_key
         .open_link(token)
@@ -324,23 +350,20 @@ async fn unsubscriber(
     else {
         return Ok(None);
     };
-    let found = async {
-        let campaign = state
-            .store
-            .existing_campaign(link.account, link.campaign)
-            .await?;
-        state
-            .store
-            .existing_contact(link.account, link.contact)
-            .await?;
-        Ok(campaign)
-    }
-    .await;
-    match found {
-        Ok(campaign) => Ok(Some((link, campaign))),
-        Err(StoreError::NotFound { .. }) => Ok(None),
-        Err(error) => Err(error.into()),
-    }
+    let campaign = match state
+        .store
+        .existing_campaign(link.account, link.campaign)
+        .await
+    {
+        Ok(campaign) => campaign,
+        Err(StoreError::NotFound { .. }) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    Ok(match state.store.contact_account(link.contact).await? {
+        Some(owner) if owner == link.account => Some(Unsubscriber::Contact(link, campaign)),
+        Some(_) => None,
+        None => Some(Unsubscriber::Deleted),
+    })
 }
 
 /// `GET /u/{token}`: a page with one button, so that a scanner following links unsubscribes
@@ -355,10 +378,13 @@ async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<Strin
     }
 }
 
-/// `POST /u/{token}` (one-click, RFC 8058): unsubscribes from the campaign's list at once.
+/// `POST /u/{token}` (one-click, RFC 8058): unsubscribes from the campaign's list at once. A
+/// contact deleted since is answered as unsubscribed: there is nothing left to send to.
 async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let done = || Html(include_str!("../../../../assets/pages/unsubscribed.html")).into_response();
     let (link, campaign) = match unsubscriber(&state, &token).await {
-        Ok(Some(found)) => found,
+        Ok(Some(Unsubscriber::Contact(link, campaign))) => (link, campaign),
+        Ok(Some(Unsubscriber::Deleted)) => return done(),
         Ok(None) => return not_found(),
         Err(refusal) => return refused(refusal),
     };
@@ -384,6 +410,7 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
         record(
             &state,
             &link,
+            Some(link.contact),
             EventKind::Unsubscribe,
             "__unsubscribe",
             data,
@@ -393,7 +420,7 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
     }
     .await;
     match outcome {
-        Ok(()) => Html(include_str!("../../../../assets/pages/unsubscribed.html")).into_response(),
+        Ok(()) => done(),
         Err(refusal) => refused(refusal),
     }
 }
