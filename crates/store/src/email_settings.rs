@@ -7,6 +7,7 @@ use tracklane_core::ids::AccountId;
 use tracklane_core::scanner::ScannerRules;
 use tracklane_core::time::Timestamp;
 
+use crate::writes::Written;
 use crate::{Store, StoreError};
 
 /// An account's email settings.
@@ -69,6 +70,7 @@ impl Store {
         .bind(rules)
         .bind(now.0)
         .execute(&self.writer)
+        .written(self)
         .await?;
         Ok(())
     }

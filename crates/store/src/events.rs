@@ -19,6 +19,7 @@ use tracklane_core::visit::starts_visit;
 use crate::link_clicks::count_link_hits;
 use crate::listing::{owned_row, page_of, Listed};
 use crate::sql::{Statement, Value};
+use crate::writes::Written;
 use crate::{Engine, Model, Store, StoreError};
 
 /// Rows per multi-row statement (16 binds a row stays well under both engines' limits).
@@ -165,11 +166,13 @@ impl Store {
             sqlx::query("DELETE FROM events WHERE contact_id IS NULL AND received_at < $1")
                 .bind(cutoff.0)
                 .execute(&self.writer)
+                .written(self)
                 .await?
                 .rows_affected();
         sqlx::query("DELETE FROM visitors WHERE contact_id IS NULL AND last_seen_at < $1")
             .bind(cutoff.0)
             .execute(&self.writer)
+            .written(self)
             .await?;
         Ok(events)
     }

@@ -13,6 +13,7 @@ use crate::rows::{
     self, FIELD_COLUMNS, FIELD_OPTION_COLUMNS, FIELD_REL_COLUMNS, FIELD_VALUE_COLUMNS,
 };
 use crate::sql::Statement;
+use crate::writes::Written;
 use crate::{Model, Store, StoreError};
 
 /// Which field values to list.
@@ -65,6 +66,7 @@ impl Store {
         .bind(draft.ordernum.unwrap_or(0))
         .bind(now.0)
         .fetch_optional(&self.writer)
+        .written(self)
         .await?;
         let row = row.ok_or_else(|| Invalid::duplicate("title", DUPLICATE_TITLE))?;
         Ok(rows::field(&row)?)
@@ -137,8 +139,8 @@ impl Store {
         let row = update
             .query()
             .fetch_optional(&self.writer)
+            .written(self)
             .await
-            .map_err(StoreError::from)
             .map_err(|error| {
                 if error.is_unique_violation() {
                     Invalid::duplicate("title", DUPLICATE_TITLE).into()
@@ -276,6 +278,7 @@ impl Store {
         .bind(relid)
         .bind(now.0)
         .fetch_one(&self.writer)
+        .written(self)
         .await?;
         Ok(rows::field_rel(&row)?)
     }

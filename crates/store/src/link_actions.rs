@@ -6,6 +6,7 @@ use tracklane_core::link_action::LinkAction;
 use tracklane_core::list::ListStatus;
 use tracklane_core::time::Timestamp;
 
+use crate::writes::Written;
 use crate::{Model, Store, StoreError};
 
 /// A stored link action.
@@ -53,6 +54,7 @@ impl Store {
         .bind(target)
         .bind(now.0)
         .fetch_one(&self.writer)
+        .written(self)
         .await?
         .try_get("id")?;
         Ok(StoredLinkAction {
@@ -123,9 +125,9 @@ impl Store {
                 .bind(contact.0)
                 .bind(action.target)
                 .execute(&self.writer)
+                .written(self)
                 .await
-                .map(|_| true)
-                .map_err(StoreError::from),
+                .map(|_| true),
                 LinkAction::Subscribe | LinkAction::Unsubscribe => {
                     let status = if action.action == LinkAction::Subscribe {
                         ListStatus::Active

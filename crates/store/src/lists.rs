@@ -11,6 +11,7 @@ use crate::listing::{all_of, owned_row, page_of, Listed};
 use crate::messages::CampaignUse;
 use crate::rows::{self, CONTACT_LIST_COLUMNS, LIST_COLUMNS};
 use crate::sql::{Direction, Statement, TextFilter};
+use crate::writes::Written;
 use crate::{Model, Store, StoreError};
 
 /// Which lists to list.
@@ -42,6 +43,7 @@ impl Store {
         .bind(draft.sender_reminder.unwrap_or_default())
         .bind(now.0)
         .fetch_one(&self.writer)
+        .written(self)
         .await?;
         Ok(rows::list(&row)?)
     }
@@ -101,7 +103,11 @@ impl Store {
             .and(" AND id = ", id.0)
             .push(" RETURNING ")
             .push(LIST_COLUMNS);
-        let row = update.query().fetch_optional(&self.writer).await?;
+        let row = update
+            .query()
+            .fetch_optional(&self.writer)
+            .written(self)
+            .await?;
         row.as_ref()
             .map(rows::list)
             .transpose()?
@@ -134,14 +140,14 @@ impl Store {
     ) -> Result<ContactList, StoreError> {
         self.existing_contact(account, contact).await?;
         self.existing_list(account, list).await?;
-        let mut conn = self.writer.acquire().await?;
         let membership = Membership {
             contact,
             list,
             status,
             source_id,
         };
-        write_list_status(&mut conn, account, membership, now).await
+        self.write(async |tx| write_list_status(tx, account, membership, now).await)
+            .await
     }
 
     /// A contact's list memberships, oldest first.

@@ -10,6 +10,7 @@ use tracklane_core::time::Timestamp;
 
 use crate::listing::{owned_row, page_of, Listed};
 use crate::sql::Statement;
+use crate::writes::Written;
 use crate::{Model, Store, StoreError};
 
 const MESSAGE_COLUMNS: &str =
@@ -78,6 +79,7 @@ impl Store {
         .bind(draft.text.unwrap_or_default())
         .bind(now.0)
         .fetch_one(&self.writer)
+        .written(self)
         .await?;
         Ok(message(&row)?)
     }
@@ -134,7 +136,11 @@ impl Store {
             .and(" AND id = ", id.0)
             .push(" RETURNING ")
             .push(MESSAGE_COLUMNS);
-        let row = update.query().fetch_optional(&self.writer).await?;
+        let row = update
+            .query()
+            .fetch_optional(&self.writer)
+            .written(self)
+            .await?;
         row.as_ref()
             .map(message)
             .transpose()?
@@ -208,6 +214,7 @@ impl Store {
         .bind(CampaignStatus::Draft.code())
         .bind(now.0)
         .fetch_one(&self.writer)
+        .written(self)
         .await?;
         Ok(campaign(&row)?)
     }

@@ -9,6 +9,7 @@ use tracklane_core::time::Timestamp;
 use crate::listing::{all_of, owned_row, page_of, Listed};
 use crate::rows::{self, CONTACT_TAG_COLUMNS, TAG_COLUMNS};
 use crate::sql::{Direction, Statement, TextFilter};
+use crate::writes::Written;
 use crate::{Model, Store, StoreError};
 
 /// Which tags to list.
@@ -39,6 +40,7 @@ impl Store {
             .bind(draft.description.unwrap_or_default())
             .bind(now.0)
             .fetch_one(&self.writer)
+            .written(self)
             .await?,
             "id",
         )?;
@@ -92,7 +94,14 @@ impl Store {
         update
             .and(" WHERE account_id = ", account.0)
             .and(" AND id = ", id.0);
-        if update.query().execute(&self.writer).await?.rows_affected() == 0 {
+        if update
+            .query()
+            .execute(&self.writer)
+            .written(self)
+            .await?
+            .rows_affected()
+            == 0
+        {
             return Err(StoreError::NotFound {
                 model: Model::Tag,
                 id: id.0,
@@ -117,8 +126,8 @@ impl Store {
     ) -> Result<(ContactTag, bool), StoreError> {
         self.existing_contact(account, contact).await?;
         self.existing_tag(account, tag).await?;
-        let mut conn = self.writer.acquire().await?;
-        tag_contact(&mut conn, account, contact, tag, now).await
+        self.write(async |tx| tag_contact(tx, account, contact, tag, now).await)
+            .await
     }
 
     /// Takes a tag off a contact, by the row's id.
@@ -163,6 +172,7 @@ impl Store {
         .bind(account.0)
         .bind(id)
         .execute(&self.writer)
+        .written(self)
         .await?
         .rows_affected();
         if deleted == 0 {

@@ -5,6 +5,7 @@ use sqlx::Row;
 use tracklane_core::ids::{AccountId, SiteDomainId};
 use tracklane_core::time::Timestamp;
 
+use crate::writes::Written;
 use crate::{Model, Store, StoreError};
 
 /// An account's tracking switches.
@@ -105,6 +106,7 @@ impl Store {
         .bind(i64::from(next.create_contacts))
         .bind(now.0)
         .execute(&self.writer)
+        .written(self)
         .await?;
         Ok(next)
     }
@@ -210,6 +212,7 @@ impl Store {
         .bind(name)
         .bind(now.0)
         .execute(&self.writer)
+        .written(self)
         .await?
         .rows_affected();
         Ok(inserted > 0)
@@ -228,6 +231,7 @@ impl Store {
         .bind(account.0)
         .bind(name)
         .execute(&self.writer)
+        .written(self)
         .await?
         .rows_affected();
         if deleted == 0 {

@@ -1,6 +1,7 @@
 //! The one way a write transaction runs ([`Store::write`]), and whether the last one failed
 //! (which `/healthz` reports).
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::error::ErrorKind;
@@ -13,6 +14,34 @@ use crate::{Store, StoreError};
 #[derive(Debug, Default)]
 pub(crate) struct WriteHealth {
     failing: AtomicBool,
+}
+
+impl WriteHealth {
+    /// Keeps what a write's `outcome` says of the database (see [`Store::write`]).
+    fn record<T>(&self, outcome: Result<T, StoreError>) -> Result<T, StoreError> {
+        match &outcome {
+            Ok(_) => self.failing.store(false, Ordering::Relaxed),
+            Err(error) if error.is_database_failure() => {
+                tracing::error!(error = ?error, "a write failed; nothing of it was committed");
+                self.failing.store(true, Ordering::Relaxed);
+            }
+            Err(_) => {}
+        }
+        outcome
+    }
+}
+
+/// A single write statement outside a transaction of [`Store::write`], whose outcome counts in
+/// the writes' health all the same: `.execute(&self.writer).written(self).await`.
+pub(crate) trait Written<T> {
+    /// The statement's outcome, kept in `store`'s write health.
+    async fn written(self, store: &Store) -> Result<T, StoreError>;
+}
+
+impl<T, F: Future<Output = Result<T, sqlx::Error>>> Written<T> for F {
+    async fn written(self, store: &Store) -> Result<T, StoreError> {
+        store.writes.record(self.await.map_err(StoreError::from))
+    }
 }
 
 impl Store {
@@ -31,15 +60,7 @@ impl Store {
             Ok(value)
         }
         .await;
-        match &outcome {
-            Ok(_) => self.writes.failing.store(false, Ordering::Relaxed),
-            Err(error) if error.is_database_failure() => {
-                tracing::error!(error = ?error, "a write failed; nothing of it was committed");
-                self.writes.failing.store(true, Ordering::Relaxed);
-            }
-            Err(_) => {}
-        }
-        outcome
+        self.writes.record(outcome)
     }
 
     /// Whether the most recent write transaction failed in the database (a full disk, a
