@@ -155,6 +155,17 @@ fn a_first_start_that_fails_creates_no_account_so_the_next_one_prints_the_keys()
     assert!(!outbox.status.success(), "the outbox cannot be written");
     assert!(String::from_utf8_lossy(&outbox.stderr).contains("outbox"));
     assert!(!String::from_utf8_lossy(&outbox.stdout).contains("API key"));
+
+    let smtp = run(tracklane(dir.path()).args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{}", free_port()),
+        "--smtp-url",
+        "gopher://mail.example.com",
+    ]));
+    assert!(!smtp.status.success(), "the SMTP URL is refused");
+    assert!(String::from_utf8_lossy(&smtp.stderr).contains("SMTP URL"));
+    assert!(!String::from_utf8_lossy(&smtp.stdout).contains("API key"));
     drop(taken);
 
     let port = free_port();

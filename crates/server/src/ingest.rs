@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracklane_core::event::NewEvent;
@@ -51,8 +52,18 @@ impl Ingest {
         let (done, committed) = oneshot::channel();
         self.queue
             .try_send(Submission { events, done })
-            .map_err(|_| IngestError::Busy)?;
+            .map_err(|refused| match refused {
+                TrySendError::Full(_) => IngestError::Busy,
+                // The writer is gone (it panicked): not a full queue to retry shortly.
+                TrySendError::Closed(_) => IngestError::Failed,
+            })?;
         committed.await.unwrap_or(Err(IngestError::Failed))
+    }
+
+    /// Whether the writer task still takes submissions (it ends only when it panicked, or at
+    /// shutdown once every handle is gone).
+    pub fn is_running(&self) -> bool {
+        !self.queue.is_closed()
     }
 }
 
@@ -150,6 +161,21 @@ mod tests {
             link: None,
             occurred_at: Timestamp::now(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_stopped_writer_is_a_failure_not_a_full_queue() {
+        let (store, _dir) = store().await;
+        let account = store.first_account().await.unwrap().unwrap();
+        let (ingest, writer) = Ingest::start(store.clone(), Arc::new(SystemClock), 10);
+        assert!(ingest.is_running());
+        writer.abort();
+        let _ = writer.await;
+        assert!(!ingest.is_running(), "health sees it");
+        assert_eq!(
+            ingest.record(vec![visit(account)]).await,
+            Err(IngestError::Failed)
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]

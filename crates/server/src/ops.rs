@@ -17,7 +17,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// 200 when the database answers and writes commit; 503 `degraded` while the most recent write
-/// failed (a full disk), 503 `unavailable` when the database does not answer.
+/// failed (a full disk), 503 `unavailable` when the database does not answer or the ingest
+/// writer has stopped.
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.store.engine().name();
     if let Err(error) = state.store.ping().await {
@@ -25,6 +26,13 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"status": "unavailable", "database": database})),
+        );
+    }
+    if !state.ingest.is_running() {
+        tracing::error!("health check: the ingest writer has stopped");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "database": database, "ingest": "stopped"})),
         );
     }
     if state.store.writes_failing() {
