@@ -46,6 +46,16 @@ struct Sent {
     list: String,
 }
 
+impl Sent {
+    /// The message sent to `email`.
+    fn to(&self, email: &str) -> &Mail {
+        self.mails
+            .iter()
+            .find(|mail| mail.to.contains(email))
+            .unwrap_or_else(|| panic!("no message to {email}"))
+    }
+}
+
 async fn send_a_campaign(app: &TestApp) -> Sent {
     let ada = contact(app, "ada@example.com", "Ada").await;
     let bob = contact(app, "bob@example.com", "").await;
@@ -159,17 +169,8 @@ async fn send_a_campaign(app: &TestApp) -> Sent {
 }
 
 async fn a_campaign_reaches_each_subscribed_contact_once(app: TestApp) {
-    let Sent {
-        mails, campaign, ..
-    } = send_a_campaign(&app).await;
-    let to_ada = mails
-        .iter()
-        .find(|m| m.to.contains("ada@example.com"))
-        .unwrap();
-    let to_bob = mails
-        .iter()
-        .find(|m| m.to.contains("bob@example.com"))
-        .unwrap();
+    let sent = send_a_campaign(&app).await;
+    let (to_ada, to_bob) = (sent.to("ada@example.com"), sent.to("bob@example.com"));
     assert_eq!(to_ada.subject, "Hello Ada");
     assert_eq!(to_bob.subject, "Hello friend");
     assert!(
@@ -201,7 +202,9 @@ async fn a_campaign_reaches_each_subscribed_contact_once(app: TestApp) {
 
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let shown = app.get(&format!("/api/3/campaigns/{campaign}")).await;
+        let shown = app
+            .get(&format!("/api/3/campaigns/{}", sent.campaign))
+            .await;
         if shown.body["campaign"]["status"] == "5" {
             break;
         }
@@ -218,11 +221,7 @@ async fn a_campaign_reaches_each_subscribed_contact_once(app: TestApp) {
 
 async fn clicks_opens_and_unsubscribes_are_recorded(app: TestApp) {
     let sent = send_a_campaign(&app).await;
-    let to_ada = sent
-        .mails
-        .iter()
-        .find(|m| m.to.contains("ada@example.com"))
-        .unwrap();
+    let to_ada = sent.to("ada@example.com");
     let client = no_redirects();
     app.clock.advance(Duration::from_secs(120));
 
@@ -262,11 +261,7 @@ async fn clicks_opens_and_unsubscribes_are_recorded(app: TestApp) {
         1,
         "the link's action ran"
     );
-    let to_bob = sent
-        .mails
-        .iter()
-        .find(|m| m.to.contains("bob@example.com"))
-        .unwrap();
+    let to_bob = sent.to("bob@example.com");
     let bob_link = tracked_url(&app, &to_bob.html, "l");
     let bots = client
         .get(&bob_link)
@@ -483,11 +478,7 @@ async fn campaign_counters(app: &TestApp, campaign: &str) -> Vec<(String, String
 
 async fn deleting_a_contact_keeps_the_statistics_and_its_links_still_work(app: TestApp) {
     let sent = send_a_campaign(&app).await;
-    let to_ada = sent
-        .mails
-        .iter()
-        .find(|m| m.to.contains("ada@example.com"))
-        .unwrap();
+    let to_ada = sent.to("ada@example.com");
     let client = no_redirects();
     app.clock.advance(Duration::from_secs(120));
     let person = "Mozilla/5.0 (Macintosh) Safari/605";

@@ -71,6 +71,19 @@ fn serve(dir: &Path, port: u16) -> Child {
         .expect("tracklane serve starts")
 }
 
+/// What a first start prints up to its last key (the event key).
+fn printed_keys(server: &mut Child) -> String {
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut printed = String::new();
+    while !printed.contains("event key") {
+        assert!(
+            stdout.read_line(&mut printed).unwrap() > 0,
+            "keys are printed: {printed}"
+        );
+    }
+    printed
+}
+
 /// Sends SIGTERM, waits for a clean exit, and returns what it still printed: (stdout, stderr).
 fn terminate(mut child: Child) -> (String, String) {
     let killed = Command::new("kill")
@@ -105,15 +118,7 @@ fn serve_works_on_an_empty_directory_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut server = serve(dir.path(), port);
-    let mut stdout = BufReader::new(server.stdout.take().unwrap());
-    let mut printed = String::new();
-    while !printed.contains("event key") {
-        assert!(
-            stdout.read_line(&mut printed).unwrap() > 0,
-            "keys are printed: {printed}"
-        );
-    }
-    assert!(printed.contains("account id (actid): 1"));
+    assert!(printed_keys(&mut server).contains("account id (actid): 1"));
     wait_for_port(port);
     let (status, body) = get(port, "/healthz");
     assert!(status.contains("200"), "{status}");
@@ -170,15 +175,11 @@ fn a_first_start_that_fails_creates_no_account_so_the_next_one_prints_the_keys()
 
     let port = free_port();
     let mut server = serve(dir.path(), port);
-    let mut stdout = BufReader::new(server.stdout.take().unwrap());
-    let mut printed = String::new();
-    while !printed.contains("event key") {
-        assert!(
-            stdout.read_line(&mut printed).unwrap() > 0,
-            "the start that succeeds prints the keys: {printed}"
-        );
-    }
-    assert!(printed.contains("account id (actid): 1"));
+    let printed = printed_keys(&mut server);
+    assert!(
+        printed.contains("account id (actid): 1"),
+        "the start that succeeds prints the keys"
+    );
     terminate(server);
 }
 

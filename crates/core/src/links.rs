@@ -133,22 +133,7 @@ pub fn add_trap_link(html: &str, href: &str) -> Result<String, LinkError> {
         "<a href=\"{}\" style=\"display:none\" aria-hidden=\"true\" tabindex=\"-1\"></a>",
         html_escape::encode_double_quoted_attribute(href)
     );
-    let placed = Cell::new(false);
-    let settings = RewriteStrSettings::new()
-        .with_strict(false)
-        .append_element_content_handler(element!("body", |body| {
-            if !placed.replace(true) {
-                body.prepend(&anchor, ContentType::Html);
-            }
-            Ok(())
-        }));
-    let html =
-        rewrite_str(html, settings).map_err(|error| LinkError::Unreadable(error.to_string()))?;
-    Ok(if placed.get() {
-        html
-    } else {
-        format!("{anchor}{html}")
-    })
+    place_in_body(html, anchor, BodyEdge::Start)
 }
 
 /// The HTML part with an invisible image loading `src` (the open pixel) as the last thing in
@@ -159,28 +144,52 @@ pub fn add_open_pixel(html: &str, src: &str) -> Result<String, LinkError> {
         "<img src=\"{}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\">",
         html_escape::encode_double_quoted_attribute(src)
     );
+    place_in_body(html, image, BodyEdge::End)
+}
+
+/// Where in a part's body [`place_in_body`] puts something.
+#[derive(Clone, Copy)]
+enum BodyEdge {
+    /// Right after `<body>`.
+    Start,
+    /// Right before `</body>`.
+    End,
+}
+
+/// The HTML part with `snippet` at `edge` of its first body, or at that edge of the whole part
+/// when it has no `<body>` (or, for the end, none that is closed).
+fn place_in_body(html: &str, snippet: String, edge: BodyEdge) -> Result<String, LinkError> {
     let placed = Rc::new(Cell::new(false));
     let settings = RewriteStrSettings::new()
         .with_strict(false)
         .append_element_content_handler(element!("body", |body| {
-            if let Some(handlers) = body.end_tag_handlers() {
-                let (image, placed) = (image.clone(), placed.clone());
-                let before_end: EndTagHandler<'static> = Box::new(move |end| {
+            match edge {
+                BodyEdge::Start => {
                     if !placed.replace(true) {
-                        end.before(&image, ContentType::Html);
+                        body.prepend(&snippet, ContentType::Html);
                     }
-                    Ok(())
-                });
-                handlers.push(before_end);
+                }
+                BodyEdge::End => {
+                    if let Some(handlers) = body.end_tag_handlers() {
+                        let (snippet, placed) = (snippet.clone(), placed.clone());
+                        let before_end: EndTagHandler<'static> = Box::new(move |end| {
+                            if !placed.replace(true) {
+                                end.before(&snippet, ContentType::Html);
+                            }
+                            Ok(())
+                        });
+                        handlers.push(before_end);
+                    }
+                }
             }
             Ok(())
         }));
     let html =
         rewrite_str(html, settings).map_err(|error| LinkError::Unreadable(error.to_string()))?;
-    Ok(if placed.get() {
-        html
-    } else {
-        format!("{html}{image}")
+    Ok(match (placed.get(), edge) {
+        (true, _) => html,
+        (false, BodyEdge::Start) => format!("{snippet}{html}"),
+        (false, BodyEdge::End) => format!("{html}{snippet}"),
     })
 }
 

@@ -508,12 +508,7 @@ async fn sync_row(
             .map(ListStatus::from_code)
             .filter(|status| matches!(status, ListStatus::Unsubscribed | ListStatus::Bounced));
         if synced.opted_out.is_none() {
-            let membership = Membership {
-                contact: contact.id,
-                list,
-                status: ListStatus::Active,
-                source_id: 0,
-            };
+            let membership = Membership::subscribed(contact.id, list);
             write_list_status(conn, account, membership, now).await?;
         }
     }

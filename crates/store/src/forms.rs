@@ -10,7 +10,6 @@ use tracklane_core::contact::FieldValueInput;
 use tracklane_core::form::{Form, FormField, FormPatch, Submission};
 use tracklane_core::ids::{AccountId, ContactId, FieldId, FormId, ListId, TagId};
 use tracklane_core::invalid::Invalid;
-use tracklane_core::list::ListStatus;
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
 
@@ -186,12 +185,7 @@ impl Store {
             }
             let (contact, _, _) = sync_in(self.engine, tx, account, &draft, now).await?;
             if let Some(list) = form.list {
-                let membership = Membership {
-                    contact: contact.id,
-                    list,
-                    status: ListStatus::Active,
-                    source_id: 0,
-                };
+                let membership = Membership::subscribed(contact.id, list);
                 write_list_status(tx, account, membership, now).await?;
             }
             for tag in &form.tags {

@@ -181,6 +181,19 @@ pub(crate) struct Membership {
     pub source_id: i64,
 }
 
+impl Membership {
+    /// A subscription (status 1) of `contact` to `list` that no API call made (source 0): an
+    /// import's, a form's.
+    pub(crate) fn subscribed(contact: ContactId, list: ListId) -> Self {
+        Self {
+            contact,
+            list,
+            status: ListStatus::Active,
+            source_id: 0,
+        }
+    }
+}
+
 /// Creates the membership or changes its status on `conn` (contact and list known to be the
 /// account's).
 pub(crate) async fn write_list_status(
