@@ -532,9 +532,60 @@ async fn deleting_a_contact_keeps_the_statistics_and_its_links_still_work(app: T
     assert_eq!(done.status(), 200, "unsubscribing nobody is done");
 }
 
+async fn structured_event_data_is_personalized_by_property_and_the_pixel_ends_the_body(
+    app: TestApp,
+) {
+    let ada = crate::events::enable(&app).await;
+    let track = json!({"event": "signup", "userId": "ada@example.com",
+        "properties": {"plan": "pro", "email": "ada@example.com"}});
+    let key = app.event_key.clone();
+    let tracked = crate::events::segment(&app, "/v1/track", &key, track).await;
+    assert_eq!(tracked.status, 200, "{}", tracked.text);
+    let list = app
+        .create("/api/3/lists", json!({"list": {"name": "News"}}))
+        .await;
+    subscribe(&app, &list, &ada, 1).await;
+    let html = "<html><body><p>[%EVENT: signup|none%]</p><p>%EVENT: signup.plan%</p></body></html>";
+    let message = app
+        .create(
+            "/api/3/messages",
+            json!({"message": {"subject": "Hi", "fromemail": "news@example.com", "html": html}}),
+        )
+        .await;
+    let campaign = app
+        .create(
+            "/api/3/campaigns",
+            json!({"campaign": {"name": "Plan", "message": message, "list": list}}),
+        )
+        .await;
+    let sent = app
+        .post(&format!("/api/3/campaigns/{campaign}/send"), json!({}))
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.text);
+    let mail = read(&outbox(&app, 1).await[0]);
+    assert!(
+        mail.html.contains("<p>[none]</p><p>pro</p>"),
+        "{}",
+        mail.html
+    );
+    assert!(
+        !mail.html.contains("ada@example.com") && !mail.html.contains("&quot;plan"),
+        "the event's data is never printed whole: {}",
+        mail.html
+    );
+    let pixel = mail.html.find("/o/").expect("the open pixel");
+    let body_end = mail.html.find("</body>").expect("the body's end");
+    assert!(
+        pixel < body_end,
+        "the pixel is inside the body: {}",
+        mail.html
+    );
+}
+
 both_engines!(
     odd_links_and_broken_html_are_sent_as_written,
     a_campaign_reaches_each_subscribed_contact_once,
     clicks_opens_and_unsubscribes_are_recorded,
     deleting_a_contact_keeps_the_statistics_and_its_links_still_work,
+    structured_event_data_is_personalized_by_property_and_the_pixel_ends_the_body,
 );
