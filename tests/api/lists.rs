@@ -1,6 +1,10 @@
 //! `/lists` and `/contactLists`.
 
 use serde_json::json;
+use tracklane_core::contact::{ContactDraft, ContactInput};
+use tracklane_core::ids::{ContactId, ListId};
+use tracklane_core::list::ListStatus;
+use tracklane_core::time::Timestamp;
 use tracklane_e2e::{both_engines, TestApp};
 
 async fn new_list(app: &TestApp, name: &str) -> String {
@@ -120,4 +124,68 @@ async fn contacts_subscribe_and_unsubscribe(app: TestApp) {
     );
 }
 
-both_engines!(lists_round_trip, contacts_subscribe_and_unsubscribe);
+/// The store's bulk sync, which `tracklane import contacts --list` runs.
+async fn an_import_never_subscribes_again_who_unsubscribed_or_bounced(app: TestApp) {
+    let list = new_list(&app, "News").await;
+    let list_id = ListId(list.parse().unwrap());
+    let mut people = Vec::new();
+    for email in ["ada@example.com", "bob@example.com", "cy@example.com"] {
+        let created = app
+            .create("/api/3/contacts", json!({"contact": {"email": email}}))
+            .await;
+        people.push(ContactId(created.parse().unwrap()));
+    }
+    let now = Timestamp::now();
+    for (contact, status) in [
+        (people[0], ListStatus::Unsubscribed),
+        (people[1], ListStatus::Bounced),
+    ] {
+        app.store
+            .set_list_status(app.account, contact, list_id, status, 0, now)
+            .await
+            .unwrap();
+    }
+    let drafts: Vec<ContactDraft> = ["ada@example.com", "bob@example.com", "cy@example.com"]
+        .into_iter()
+        .map(|email| {
+            ContactInput {
+                email: Some(email.to_owned()),
+                ..ContactInput::default()
+            }
+            .into_draft()
+            .unwrap()
+        })
+        .collect();
+    let synced = app
+        .store
+        .sync_contacts(app.account, &drafts, Some(list_id), now)
+        .await
+        .unwrap();
+    let opted_out: Vec<_> = synced
+        .iter()
+        .map(|row| row.as_ref().unwrap().opted_out)
+        .collect();
+    assert_eq!(
+        opted_out,
+        [
+            Some(ListStatus::Unsubscribed),
+            Some(ListStatus::Bounced),
+            None
+        ]
+    );
+    let subscribed = app
+        .get(&format!("/api/3/contacts?listid={list}&status=1"))
+        .await;
+    assert_eq!(
+        subscribed.body["meta"]["total"], "1",
+        "only cy: {}",
+        subscribed.text
+    );
+    assert_eq!(subscribed.body["contacts"][0]["email"], "cy@example.com");
+}
+
+both_engines!(
+    lists_round_trip,
+    contacts_subscribe_and_unsubscribe,
+    an_import_never_subscribes_again_who_unsubscribed_or_bounced,
+);
