@@ -137,11 +137,20 @@ impl Application {
         let _ = stop.send(true);
         let store = self.state.store.clone();
         drop(self.state);
-        let _ = retention.await;
-        let _ = sender.await;
-        let _ = self.writer.await;
+        report_exit("retention", retention.await);
+        report_exit("sender", sender.await);
+        report_exit("ingest writer", self.writer.await);
         store.close().await;
         served
+    }
+}
+
+/// Logs how a background task ended: a panic is an error worth seeing, not a silent stop.
+fn report_exit(task: &str, ended: Result<(), tokio::task::JoinError>) {
+    match ended {
+        Ok(()) => tracing::info!(task, "stopped"),
+        Err(error) if error.is_panic() => tracing::error!(task, %error, "panicked"),
+        Err(error) => tracing::warn!(task, %error, "was cancelled"),
     }
 }
 
