@@ -12,6 +12,7 @@ mod forms;
 mod full_disk;
 mod lists;
 mod mail;
+mod mail_failures;
 mod messages;
 mod nodes;
 mod nul_text;

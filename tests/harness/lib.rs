@@ -10,10 +10,12 @@
 //! - [`TestApp`]: one server, its keys, and HTTP helpers answering [`Answer`]s.
 //! - [`postgres`]: the throwaway cluster.
 //! - [`smtp`]: a real SMTP server on localhost that keeps what it receives ([`SmtpSink`]).
+//! - [`scripted_smtp`]: an SMTP server whose answers a test scripts ([`ScriptedSmtp`]).
 //! - [`wait_for_files`]: waits for mail to land in a folder (the outbox, a Maildir).
 //! - [`both_engines!`]: runs each test function once per engine.
 
 pub mod postgres;
+pub mod scripted_smtp;
 pub mod smtp;
 
 use std::path::Path;
@@ -30,8 +32,10 @@ use tracklane_server::config::SettingsLayer;
 use tracklane_server::startup::Application;
 use tracklane_server::state::ManualClock;
 use tracklane_server::workers::retention::Retention;
+use tracklane_server::workers::sender::Sender;
 use tracklane_store::Store;
 
+pub use scripted_smtp::ScriptedSmtp;
 pub use smtp::SmtpSink;
 
 /// A storage engine to test against.
@@ -61,6 +65,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     /// The anonymous-data expiry worker, to run on demand.
     pub retention: Retention,
+    /// The campaign sender, to drive step by step (it also runs by itself).
+    pub sender: Sender,
     token_key: TokenKey,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -121,6 +127,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let store = app.state().store.clone();
         let retention = app.retention();
+        let sender = app.sender();
         let token_key = app.state().token_key.clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
@@ -135,6 +142,7 @@ impl TestApp {
             store,
             clock,
             retention,
+            sender,
             token_key,
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),

@@ -164,6 +164,9 @@ pub enum CampaignStatus {
     Draft,
     /// 2: being sent.
     Sending,
+    /// 3: paused because its deliveries kept failing for reasons that are not the recipients'
+    /// (see [`PAUSE_AFTER_FAILURES`]); its remaining sends wait until it is resumed.
+    Paused,
     /// 5: every recipient handled.
     Completed,
 }
@@ -174,6 +177,7 @@ impl CampaignStatus {
         match self {
             Self::Draft => 0,
             Self::Sending => 2,
+            Self::Paused => 3,
             Self::Completed => 5,
         }
     }
@@ -182,10 +186,27 @@ impl CampaignStatus {
     pub fn from_code(code: i64) -> Self {
         match code {
             2 => Self::Sending,
+            3 => Self::Paused,
             5 => Self::Completed,
             _ => Self::Draft,
         }
     }
+}
+
+/// A sending campaign is paused once this many of its deliveries in a row failed for a reason
+/// that is not the recipient's (the connection, the sender's settings, the message, the mail
+/// server), with no message accepted and no recipient refused in between: a failure that
+/// persists is the campaign's, and retrying every recipient would not cure it.
+pub const PAUSE_AFTER_FAILURES: i64 = 5;
+
+/// Why a campaign was paused, for people: how many deliveries failed and the server's last
+/// answer.
+pub fn pause_reason(failures: i64, last_error: &str) -> String {
+    format!(
+        "{failures} deliveries in a row failed for a reason that is not the recipient's \
+         (the connection, the sender's settings, the message or the mail server); last: \
+         {last_error}. Fix the cause, then resume the campaign."
+    )
 }
 
 /// A campaign as given by a caller, before validation.
@@ -254,6 +275,10 @@ pub struct Campaign {
     pub track_links: bool,
     /// Where it is.
     pub status: CampaignStatus,
+    /// Why it is paused, when it is.
+    pub paused_reason: Option<String>,
+    /// The last delivery failure that was not the recipient's, if any.
+    pub last_error: Option<String>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -314,9 +339,14 @@ mod tests {
             ..input
         };
         assert!(odd.into_draft().is_err());
-        assert_eq!(
-            CampaignStatus::from_code(CampaignStatus::Sending.code()),
-            CampaignStatus::Sending
-        );
+        for status in [
+            CampaignStatus::Draft,
+            CampaignStatus::Sending,
+            CampaignStatus::Paused,
+            CampaignStatus::Completed,
+        ] {
+            assert_eq!(CampaignStatus::from_code(status.code()), status);
+        }
+        assert_eq!(CampaignStatus::Paused.code(), 3, "ActiveCampaign's code");
     }
 }

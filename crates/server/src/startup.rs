@@ -124,6 +124,12 @@ impl Application {
         self.retention.clone()
     }
 
+    /// The campaign sender (it also runs by itself while serving), to drive step by step in
+    /// tests ([`Sender::run_once`], [`Sender::settle_interrupted`]).
+    pub fn sender(&self) -> Sender {
+        self.sender.clone()
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests in flight, lets the writer
     /// commit what it holds, and closes the database.
     pub async fn run_until_stopped(

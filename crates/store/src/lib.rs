@@ -15,6 +15,8 @@
 //! - [`messages`]: email messages and campaigns.
 //! - [`link_actions`]: what a person's click on a campaign's link does.
 //! - [`sends`]: sending campaigns: links, the durable send queue, recipient data.
+//! - [`campaign_pause`]: pausing a campaign whose deliveries keep failing for reasons that are
+//!   not the recipients', and resuming it.
 //! - [`link_clicks`]: clicks, opens and unsubscribes per campaign link, and the counters.
 //! - [`email_settings`]: link tracking and scanner rules per account.
 //! - [`forms`]: forms and their submissions (contact, list, tags and visitor in one go).
@@ -23,6 +25,7 @@
 //! - `writes`: the one way a write transaction begins and commits, and the writes' health.
 
 pub mod accounts;
+pub mod campaign_pause;
 pub mod contacts;
 pub mod email_settings;
 pub mod error;

@@ -17,7 +17,8 @@ const MESSAGE_COLUMNS: &str =
     "id, name, subject, from_name, from_email, reply_to, html, text, created_at, updated_at";
 
 const CAMPAIGN_COLUMNS: &str =
-    "id, name, message_id, list_id, track_links, status, created_at, updated_at";
+    "id, name, message_id, list_id, track_links, status, paused_reason, last_error, created_at, \
+     updated_at";
 
 fn message(row: &AnyRow) -> Result<Message, sqlx::Error> {
     Ok(Message {
@@ -42,6 +43,8 @@ fn campaign(row: &AnyRow) -> Result<Campaign, sqlx::Error> {
         list: ListId(row.try_get("list_id")?),
         track_links: row.try_get::<i64, _>("track_links")? != 0,
         status: CampaignStatus::from_code(row.try_get("status")?),
+        paused_reason: row.try_get("paused_reason")?,
+        last_error: row.try_get("last_error")?,
         created_at: Timestamp(row.try_get("created_at")?),
         updated_at: Timestamp(row.try_get("updated_at")?),
     })

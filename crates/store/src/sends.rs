@@ -3,8 +3,11 @@
 //! its recipient.
 //!
 //! A send is marked "handing over" in its own commit before the message leaves, and "sent" after;
-//! on start, sends still "handing over" become "uncertain" and are not sent again. Claims take
-//! rows with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several nodes share the work.
+//! on start, sends still "handing over" are settled (see [`Store::settle_interrupted_sends`]):
+//! those known to be delivered become sent, those known not to be are queued again, and the rest
+//! "uncertain", never sent again. Claims take rows with `FOR UPDATE SKIP LOCKED` on PostgreSQL,
+//! so several nodes share the work; the sends of a paused campaign are not claimed (see
+//! [`crate::campaign_pause`]).
 
 use std::collections::HashMap;
 
@@ -18,6 +21,7 @@ use tracklane_core::list::ListStatus;
 use tracklane_core::message::CampaignStatus;
 use tracklane_core::time::Timestamp;
 
+use crate::campaign_pause::pause_failing_campaigns_in;
 use crate::events::record_events_in;
 use crate::rows::{self, CONTACT_COLUMNS};
 use crate::sql::{Statement, Value};
@@ -61,18 +65,51 @@ pub struct Send {
 pub enum SendOutcome {
     /// Accepted.
     Sent,
-    /// To be tried again at this time.
-    Retry {
-        /// When.
+    /// Refused for now because of its recipient (a busy or full mailbox): tried again at `at`.
+    /// Says nothing about the campaign.
+    Deferred {
+        /// When to try again.
         at: Timestamp,
-        /// Why it failed.
+        /// The server's answer.
         error: String,
     },
-    /// Refused for good: the contact is marked bounced on the campaign's list.
+    /// Failed for a reason that is not the recipient's (the connection, the sender's settings,
+    /// the message, the mail server): tried again at `at`, and counted against the campaign,
+    /// which is paused when such failures persist (see [`crate::campaign_pause`]).
+    Failed {
+        /// When to try again.
+        at: Timestamp,
+        /// The server's answer, or what went wrong.
+        error: String,
+    },
+    /// Refused for good because of its recipient: the contact is marked bounced on the
+    /// campaign's list.
     Bounced {
-        /// Why.
+        /// The server's answer.
         error: String,
     },
+}
+
+/// What becomes of the sends a stopped node left handing over (see
+/// [`Store::settle_interrupted_sends`]); any send in neither list becomes uncertain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Interrupted {
+    /// Sends whose message is known to be delivered (whole in the outbox): they become sent.
+    pub delivered: Vec<i64>,
+    /// Sends whose message is known never to have left (not written, or only half): they are
+    /// queued again.
+    pub undelivered: Vec<i64>,
+}
+
+/// How many interrupted sends ended where (see [`Store::settle_interrupted_sends`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// Became sent.
+    pub sent: u64,
+    /// Were queued again.
+    pub queued: u64,
+    /// Became uncertain: never sent again.
+    pub uncertain: u64,
 }
 
 /// Recipients by contact id: the contact and what personalization needs to know of it.
@@ -161,24 +198,71 @@ impl Store {
         .await
     }
 
-    /// Marks the sends a stopped node was handing over as uncertain; run at start.
-    pub async fn settle_interrupted_sends(&self) -> Result<u64, StoreError> {
+    /// The ids of the sends still marked as being handed over: at start, those a stopped node
+    /// left half-done.
+    pub async fn interrupted_sends(&self) -> Result<Vec<i64>, StoreError> {
         Ok(
-            sqlx::query("UPDATE sends SET status = $1 WHERE status = $2")
-                .bind(SendStatus::Uncertain as i64)
+            sqlx::query_scalar("SELECT id FROM sends WHERE status = $1 ORDER BY id")
                 .bind(SendStatus::HandingOver as i64)
-                .execute(&self.writer)
-                .await?
-                .rows_affected(),
+                .fetch_all(&self.reader)
+                .await?,
         )
     }
 
-    /// Claims up to `limit` due sends, marking them as being handed over (committed before the
-    /// caller sends anything).
+    /// Settles the sends a stopped node left handing over, in one commit: `interrupted`'s
+    /// delivered ones become sent, its undelivered ones are queued again (due at `now`), and
+    /// every other send still handing over becomes uncertain, never sent again (its message may
+    /// have reached the mail server). Run at start, before sending.
+    pub async fn settle_interrupted_sends(
+        &self,
+        interrupted: &Interrupted,
+        now: Timestamp,
+    ) -> Result<Settled, StoreError> {
+        self.write(async |tx| {
+            let mut settled = Settled::default();
+            let moves = [
+                (&interrupted.delivered, SendStatus::Sent),
+                (&interrupted.undelivered, SendStatus::Queued),
+            ];
+            for (ids, status) in moves {
+                for id in ids {
+                    let moved = sqlx::query(
+                        "UPDATE sends SET status = $1, next_attempt_at = $2, \
+                         sent_at = CASE WHEN $1 = $3 THEN $2 ELSE sent_at END \
+                         WHERE id = $4 AND status = $5",
+                    )
+                    .bind(status as i64)
+                    .bind(now.0)
+                    .bind(SendStatus::Sent as i64)
+                    .bind(*id)
+                    .bind(SendStatus::HandingOver as i64)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    match status {
+                        SendStatus::Sent => settled.sent += moved,
+                        _ => settled.queued += moved,
+                    }
+                }
+            }
+            settled.uncertain = sqlx::query("UPDATE sends SET status = $1 WHERE status = $2")
+                .bind(SendStatus::Uncertain as i64)
+                .bind(SendStatus::HandingOver as i64)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            Ok(settled)
+        })
+        .await
+    }
+
+    /// Claims up to `limit` due sends of sending campaigns (not paused ones), marking them as
+    /// being handed over (committed before the caller sends anything).
     pub async fn claim_sends(&self, limit: i64, now: Timestamp) -> Result<Vec<Send>, StoreError> {
         let rows = sqlx::query(&format!(
             "UPDATE sends SET status = $1, attempts = attempts + 1 WHERE id IN \
              (SELECT id FROM sends WHERE status = $2 AND next_attempt_at <= $3 \
+             AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = sends.campaign_id AND c.status = $5) \
              ORDER BY id LIMIT $4{}) \
              RETURNING id, account_id, campaign_id, contact_id, attempts",
             self.engine.skip_locked()
@@ -187,6 +271,7 @@ impl Store {
         .bind(SendStatus::Queued as i64)
         .bind(now.0)
         .bind(limit)
+        .bind(CampaignStatus::Sending.code())
         .fetch_all(&self.writer)
         .await?;
         rows.iter()
@@ -202,20 +287,23 @@ impl Store {
             .collect()
     }
 
-    /// Records how each of `finished` went, in one commit: sent, queued again for a retry, or
-    /// bounced (the contact is then marked bounced on the campaign's list, and a `__bounce`
-    /// event with the campaign and the server's answer goes on its timeline).
+    /// Records how each of `finished` (in the order they finished) went, in one commit: sent,
+    /// queued again for a retry, or bounced (the contact is then marked bounced on the
+    /// campaign's list, and a `__bounce` event with the campaign and the server's answer goes on
+    /// its timeline). Failures that are not the recipients' count against their campaign, which
+    /// is paused when they persist (see [`crate::campaign_pause`]); answers the campaigns this
+    /// round paused.
     pub async fn finish_sends(
         &self,
         finished: &[(Send, SendOutcome)],
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<CampaignId>, StoreError> {
         self.write(async |tx| {
             let mut bounces = Vec::new();
             for (send, outcome) in finished {
                 let (status, next, error, sent_at) = match outcome {
                     SendOutcome::Sent => (SendStatus::Sent, now, None, Some(now.0)),
-                    SendOutcome::Retry { at, error } => {
+                    SendOutcome::Deferred { at, error } | SendOutcome::Failed { at, error } => {
                         (SendStatus::Queued, *at, Some(error.as_str()), None)
                     }
                     SendOutcome::Bounced { error } => {
@@ -257,7 +345,7 @@ impl Store {
                 }
             }
             record_events_in(self.engine, tx, &bounces, now).await?;
-            Ok(())
+            pause_failing_campaigns_in(tx, finished, now).await
         })
         .await
     }

@@ -172,7 +172,7 @@ async fn sends_resume_after_a_stop_without_sending_twice() {
     use tracklane_core::ids::ContactId;
     use tracklane_core::list::{ListInput, ListStatus};
     use tracklane_core::message::{CampaignInput, CampaignStatus, MessageInput};
-    use tracklane_store::sends::{SendOutcome, SendStatus};
+    use tracklane_store::sends::{Interrupted, SendOutcome, SendStatus, Settled};
 
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
@@ -238,8 +238,20 @@ async fn sends_resume_after_a_stop_without_sending_twice() {
 
     let first = store.claim_sends(1, now).await.unwrap();
     assert_eq!(first.len(), 1);
-    // The node stops while handing `first` over: on start it is settled, never sent again.
-    assert_eq!(store.settle_interrupted_sends().await.unwrap(), 1);
+    // The node stops while handing `first` over: on start, with nothing known of its message
+    // (over SMTP), it is settled as uncertain, never sent again.
+    assert_eq!(store.interrupted_sends().await.unwrap(), vec![first[0].id]);
+    let settled = store
+        .settle_interrupted_sends(&Interrupted::default(), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        settled,
+        Settled {
+            uncertain: 1,
+            ..Settled::default()
+        }
+    );
     assert_eq!(
         store
             .count_sends(campaign.id, SendStatus::Uncertain)
@@ -255,9 +267,9 @@ async fn sends_resume_after_a_stop_without_sending_twice() {
     let finished = [
         (
             rest[0],
-            SendOutcome::Retry {
+            SendOutcome::Deferred {
                 at: later,
-                error: "451".into(),
+                error: "450 4.2.1 mailbox busy".into(),
             },
         ),
         (

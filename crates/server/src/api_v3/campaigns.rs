@@ -5,6 +5,10 @@
 //! People's opens and clicks only are counted; `machineHits` (Tracklane's) counts those the
 //! scanner rules took for a machine's. `uniquelinkclicks` and `subscriberclicks` are both the
 //! people who clicked a link; `send_amt` counts messages handed over.
+//!
+//! A campaign whose deliveries keep failing for reasons that are not the recipients' is paused
+//! (AC's status 3) with Tracklane's `pausedReason` and `lastError` (the server's last such
+//! answer); Tracklane's `POST /campaigns/{id}/resume` sets it sending again.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -30,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/campaigns", post(create_campaign).get(list_campaigns))
         .route("/campaigns/{id}", get(show_campaign))
         .route("/campaigns/{id}/send", post(send_campaign))
+        .route("/campaigns/{id}/resume", post(resume_campaign))
         .route("/campaigns/{id}/links", get(campaign_links))
 }
 
@@ -131,6 +136,8 @@ pub fn campaign_json(campaign: &Campaign, counters: &CampaignCounters, base: &st
         "user": "1",
         "automation": null,
         "machineHits": count(counters.machine_hits),
+        "pausedReason": campaign.paused_reason,
+        "lastError": campaign.last_error,
     })
 }
 
@@ -202,6 +209,26 @@ async fn send_campaign(
         "campaign": one_campaign_json(&state, account, campaign).await?,
         "queued": queued,
     })))
+}
+
+/// `POST /campaigns/{id}/resume` (Tracklane's): sets a paused campaign sending again (status
+/// 2) and wakes the sender; its queued sends are due at once. Answers `{"campaign": ...}`; a
+/// campaign that is not paused is refused (422).
+async fn resume_campaign(
+    State(state): State<AppState>,
+    Extension(account): Extension<AccountId>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let campaign = path_campaign(&state, account, &id).await?;
+    state
+        .store
+        .resume_campaign(account, campaign.id, state.now())
+        .await?;
+    state.sending.notify_one();
+    let campaign = state.store.existing_campaign(account, campaign.id).await?;
+    Ok(Json(
+        json!({"campaign": one_campaign_json(&state, account, campaign).await?}),
+    ))
 }
 
 /// `GET /campaigns/{id}/links`: the campaign's tracked links and the open pixel ("Read

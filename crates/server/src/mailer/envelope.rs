@@ -60,9 +60,14 @@ pub enum EnvelopeError {
 }
 
 impl From<EnvelopeError> for DeliveryError {
-    /// A message that cannot be built will never be delivered: permanent.
+    /// A message that cannot be built will never be delivered: a recipient address that is not
+    /// one is a bounce; anything else (the sender's or reply-to address, the unsubscribe URL,
+    /// the message itself) is the campaign's problem, not the recipient's.
     fn from(error: EnvelopeError) -> Self {
-        Self::Permanent(error.to_string())
+        match error {
+            EnvelopeError::Address { field: "to", .. } => Self::Bounce(error.to_string()),
+            _ => Self::Sending(error.to_string()),
+        }
     }
 }
 
@@ -212,7 +217,7 @@ mod tests {
     }
 
     #[test]
-    fn invalid_addresses_are_errors_and_permanent() {
+    fn an_invalid_recipient_bounces_and_an_invalid_sender_is_the_campaigns_problem() {
         for (field, envelope) in [
             (
                 "to",
@@ -241,7 +246,9 @@ mod tests {
                 matches!(&error, EnvelopeError::Address { field: f, .. } if *f == field),
                 "{error}"
             );
-            assert!(!DeliveryError::from(error).is_transient());
+            let delivery = DeliveryError::from(error);
+            assert_eq!(delivery.is_bounce(), field == "to", "{delivery}");
+            assert_eq!(delivery.is_sending(), field != "to", "{delivery}");
         }
     }
 

@@ -2,24 +2,30 @@
 //! folder, so a fresh install sends (to disk) without any setup.
 //!
 //! This module delivers one message and says how it went; deciding what to do about a failure
-//! is the caller's: a [`DeliveryError::Transient`] is retried after [`backoff()`], a
-//! [`DeliveryError::Permanent`] marks the recipient bounced.
+//! is the caller's: a [`DeliveryError::Bounce`] marks the recipient bounced, the others are
+//! retried after [`backoff()`], and [`DeliveryError::Sending`] ones count against the campaign.
 //!
 //! # Layout
 //! - [`envelope`]: one message to one recipient from plain parts, with the one-click
 //!   unsubscribe headers.
-//! - [`error`]: transient versus permanent failures, from lettre's reading of the SMTP reply.
+//! - [`error`]: whose problem a failure is (the recipient's or the sending's), from the SMTP
+//!   reply's enhanced status code or reply code.
+//! - [`message_id`]: the `Message-ID` that names the send it delivers.
+//! - [`outbox`]: what a stop left in the outbox folder.
 //! - [`rate`]: the per-node sending rate.
 //! - [`backoff`](mod@backoff): the retry delays.
 
 pub mod backoff;
 pub mod envelope;
 pub mod error;
+pub mod message_id;
+pub mod outbox;
 pub mod rate;
 
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,7 +38,10 @@ use secrecy::{ExposeSecret, SecretString};
 pub use backoff::backoff;
 pub use envelope::{Envelope, EnvelopeError};
 pub use error::DeliveryError;
+pub use outbox::OutboxSweep;
 pub use rate::RateLimit;
+
+use outbox::PARTIAL_DIR;
 
 use crate::config::Settings;
 
@@ -42,9 +51,6 @@ pub const SMTP_POOL_SIZE: u32 = 8;
 pub const SMTP_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one SMTP command may take before the attempt counts as a (transient) failure.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The outbox's subfolder where messages are written before they are moved in whole.
-const PARTIAL_DIR: &str = ".partial";
 
 /// Sends messages. Cheap to clone; clones share the SMTP connection pool and the rate limit.
 #[derive(Clone)]
@@ -142,7 +148,7 @@ impl Mailer {
                     tokio::fs::rename(dir.join(PARTIAL_DIR).join(&name), dir.join(&name))
                         .await
                         .map_err(|error| {
-                            DeliveryError::Transient(format!("moving into the outbox: {error}"))
+                            DeliveryError::Sending(format!("moving into the outbox: {error}"))
                         })
                 }
                 Err(error) => Err(error.into()),
@@ -155,9 +161,24 @@ impl Mailer {
     }
 
     /// Builds the message from `envelope` and delivers it; an envelope that cannot become a
-    /// message is a [`DeliveryError::Permanent`].
+    /// message fails as [`EnvelopeError`]'s conversion says (a bad recipient address bounces).
     pub async fn send_envelope(&self, envelope: &Envelope) -> Result<(), DeliveryError> {
         self.send(envelope.to_message()?).await
+    }
+
+    /// With the outbox transport, finds which of the `wanted` sends have their message whole in
+    /// the outbox or only half-written in `.partial`, and removes every file of `.partial` (see
+    /// [`outbox::sweep`]); `None` over SMTP, where what a stop left cannot be known. Run at
+    /// start, before sending.
+    pub async fn sweep_outbox(&self, wanted: HashSet<i64>) -> anyhow::Result<Option<OutboxSweep>> {
+        let Some(dir) = self.outbox_dir().map(Path::to_owned) else {
+            return Ok(None);
+        };
+        let swept = tokio::task::spawn_blocking(move || outbox::sweep(&dir, &wanted))
+            .await
+            .context("sweeping the outbox")?
+            .context("sweeping the outbox")?;
+        Ok(Some(swept))
     }
 
     /// `smtp` or `outbox`, for logs.

@@ -26,7 +26,8 @@ fn envelope(to: &str) -> Envelope {
 }
 
 /// An SMTP server just capable enough: it accepts every sender and recipient except those
-/// containing `bounce` (550), `busy` (451) or `locked` (530), and hands each message's raw text
+/// containing `bounce` (550 5.1.1), `busy` (451) or `locked` (530), answers the end of a
+/// message to a recipient containing `garbled` with 500, and hands each message's raw text
 /// (after `DATA`) to the returned channel.
 async fn smtp_sink() -> (SocketAddr, mpsc::UnboundedReceiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -46,6 +47,7 @@ async fn smtp_session(stream: TcpStream, received: mpsc::UnboundedSender<String>
     let mut lines = BufReader::new(read);
     let _ = write.write_all(b"220 sink ESMTP\r\n").await;
     let mut line = String::new();
+    let mut refuse_data = false;
     loop {
         line.clear();
         if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
@@ -60,6 +62,9 @@ async fn smtp_session(stream: TcpStream, received: mpsc::UnboundedSender<String>
             "451 4.3.0 try again later\r\n"
         } else if command.starts_with("RCPT") && command.contains("LOCKED") {
             "530 5.7.0 authentication required\r\n"
+        } else if command.starts_with("RCPT") && command.contains("GARBLED") {
+            refuse_data = true;
+            "250 ok\r\n"
         } else if command.starts_with("DATA") {
             let _ = write.write_all(b"354 go ahead\r\n").await;
             let mut message = String::new();
@@ -73,8 +78,12 @@ async fn smtp_session(stream: TcpStream, received: mpsc::UnboundedSender<String>
                 }
                 message.push_str(line.strip_prefix('.').unwrap_or(&line));
             }
-            let _ = received.send(message);
-            "250 2.0.0 queued\r\n"
+            if refuse_data {
+                "500 syntax error, command unrecognized\r\n"
+            } else {
+                let _ = received.send(message);
+                "250 2.0.0 queued\r\n"
+            }
         } else if command.starts_with("QUIT") {
             let _ = write.write_all(b"221 bye\r\n").await;
             return;
@@ -130,43 +139,53 @@ async fn smtp_delivers_the_message_with_its_headers() {
 }
 
 #[tokio::test]
-async fn an_unknown_recipient_is_a_permanent_failure() {
+async fn an_unknown_recipient_bounces() {
     let (address, _messages) = smtp_sink().await;
     let error = smtp_mailer(address)
         .send_envelope(&envelope("bounce@example.org"))
         .await
         .unwrap_err();
-    assert!(
-        matches!(&error, DeliveryError::Permanent(text) if text.contains("550")),
-        "{error}"
+    assert_eq!(
+        error,
+        DeliveryError::Bounce("550 5.1.1 no such user".to_owned())
+    );
+}
+
+/// Sends to `to` through the sink and answers the error.
+async fn failure(to: &str) -> DeliveryError {
+    let (address, _messages) = smtp_sink().await;
+    smtp_mailer(address)
+        .send_envelope(&envelope(to))
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn a_server_error_is_not_the_recipients_problem() {
+    let error = failure("busy@example.org").await;
+    assert_eq!(
+        error,
+        DeliveryError::Sending("451 4.3.0 try again later".to_owned())
     );
 }
 
 #[tokio::test]
-async fn a_4xx_reply_is_a_transient_failure() {
-    let (address, _messages) = smtp_sink().await;
-    let error = smtp_mailer(address)
-        .send_envelope(&envelope("busy@example.org"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&error, DeliveryError::Transient(text) if text.contains("451")),
-        "{error}"
+async fn a_500_to_the_message_is_not_the_recipients_problem() {
+    let error = failure("garbled@example.org").await;
+    assert_eq!(
+        error,
+        DeliveryError::Sending("500 syntax error, command unrecognized".to_owned())
     );
 }
 
 #[tokio::test]
-async fn an_authentication_refusal_is_not_the_recipients_fault() {
-    let (address, _messages) = smtp_sink().await;
-    let error = smtp_mailer(address)
-        .send_envelope(&envelope("locked@example.org"))
-        .await
-        .unwrap_err();
-    assert!(error.is_transient(), "{error}");
+async fn an_authentication_refusal_is_not_the_recipients_problem() {
+    let error = failure("locked@example.org").await;
+    assert!(error.is_sending(), "{error}");
 }
 
 #[tokio::test]
-async fn a_closed_port_is_a_transient_failure() {
+async fn a_closed_port_is_not_the_recipients_problem() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     drop(listener);
@@ -174,17 +193,17 @@ async fn a_closed_port_is_a_transient_failure() {
         .send_envelope(&envelope("ada@example.org"))
         .await
         .unwrap_err();
-    assert!(error.is_transient(), "{error}");
+    assert!(error.is_sending(), "{error}");
 }
 
 #[tokio::test]
-async fn an_invalid_recipient_is_permanent_and_nothing_is_sent() {
+async fn an_invalid_recipient_bounces_and_nothing_is_sent() {
     let (address, mut messages) = smtp_sink().await;
     let error = smtp_mailer(address)
         .send_envelope(&envelope("not an address"))
         .await
         .unwrap_err();
-    assert!(!error.is_transient(), "{error}");
+    assert!(error.is_bounce(), "{error}");
     assert!(messages.try_recv().is_err());
 }
 

@@ -1,8 +1,11 @@
 //! The campaign sender: claims due sends, renders each message for its recipient (personalization,
 //! tracked links, the hidden trap link, the open pixel, the unsubscribe link) and hands it to the [`Mailer`]. A send is
 //! marked as being handed over before the message leaves and as sent after, so a restart resumes
-//! where it stopped and nobody gets a campaign twice. Transient failures are retried with
-//! backoff; permanent ones mark the contact bounced on the campaign's list.
+//! where it stopped and nobody gets a campaign twice (see [`super::interrupted`] for what a
+//! stop leaves). Only a permanent refusal of the recipient marks the contact bounced on the
+//! campaign's list; every other failure is retried with backoff, and those that are not the
+//! recipient's count against the campaign, which is paused when they persist. Each failure is
+//! logged at warn with the campaign, the send and the server's answer.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -23,7 +26,7 @@ use tracklane_store::email_settings::EmailSettings;
 use tracklane_store::sends::{RecipientData, Recipients, Send, SendOutcome};
 use tracklane_store::Store;
 
-use crate::mailer::{backoff, Envelope, Mailer};
+use crate::mailer::{backoff, message_id, DeliveryError, Envelope, Mailer};
 use crate::state::Clock;
 
 /// Sends claimed at once (a stop leaves at most this many "uncertain").
@@ -53,9 +56,9 @@ struct CampaignMail {
 /// The sender worker.
 #[derive(Clone)]
 pub struct Sender {
-    store: Store,
-    mailer: Mailer,
-    clock: Arc<dyn Clock>,
+    pub(super) store: Store,
+    pub(super) mailer: Mailer,
+    pub(super) clock: Arc<dyn Clock>,
     token_key: TokenKey,
     public_url: String,
     wake: Arc<Notify>,
@@ -91,7 +94,14 @@ impl Sender {
             .buffer_unordered(IN_FLIGHT)
             .collect()
             .await;
-        self.store.finish_sends(&finished, self.clock.now()).await?;
+        let paused = self.store.finish_sends(&finished, self.clock.now()).await?;
+        for campaign in paused {
+            tracing::warn!(
+                %campaign,
+                "campaign paused: its deliveries keep failing for a reason that is not the \
+                 recipients'; resume it once the cause is fixed"
+            );
+        }
         self.store.complete_campaigns(self.clock.now()).await?;
         Ok(sends.len())
     }
@@ -116,13 +126,20 @@ impl Sender {
         round
     }
 
-    /// Delivers `send` with what `round` read for it; a message that could not be prepared is
-    /// a bounce.
+    /// Delivers `send` with what `round` read for it, and logs a failure. A message that could
+    /// not be prepared is retried like a failure of the sending, except for a contact that is
+    /// gone, which is a bounce.
     async fn hand_over(&self, send: Send, round: &Round) -> (Send, SendOutcome) {
         let recipient = match round.recipients.get(&send.account) {
-            Some(Ok(recipients)) => recipients
-                .get(&send.contact)
-                .ok_or_else(|| "the contact is gone".to_owned()),
+            Some(Ok(recipients)) => match recipients.get(&send.contact) {
+                Some(recipient) => Ok(recipient),
+                None => {
+                    let outcome = SendOutcome::Bounced {
+                        error: "the contact is gone".to_owned(),
+                    };
+                    return (send, self.logged(&send, outcome));
+                }
+            },
             Some(Err(error)) => Err(error.clone()),
             None => Err("its recipients were not read".to_owned()),
         };
@@ -135,10 +152,43 @@ impl Sender {
             (_, Err(error)) => Err(error),
             (None, _) => Err("its campaign was not read".to_owned()),
         };
-        let outcome = delivered.unwrap_or_else(|error| SendOutcome::Bounced {
+        let outcome = delivered.unwrap_or_else(|error| SendOutcome::Failed {
+            at: self.retry_at(&send),
             error: format!("could not be prepared: {error}"),
         });
-        (send, outcome)
+        (send, self.logged(&send, outcome))
+    }
+
+    /// When to try `send` again after it failed.
+    fn retry_at(&self, send: &Send) -> Timestamp {
+        let attempt = u32::try_from(send.attempts).unwrap_or(u32::MAX);
+        let delay = i64::try_from(backoff(attempt).as_micros()).unwrap_or(i64::MAX);
+        Timestamp(self.clock.now().0.saturating_add(delay))
+    }
+
+    /// Logs a failed `outcome` at warn with its campaign, send and the server's answer (which
+    /// never holds the SMTP URL or its credentials); answers it unchanged.
+    fn logged(&self, send: &Send, outcome: SendOutcome) -> SendOutcome {
+        let (verdict, reply) = match &outcome {
+            SendOutcome::Sent => return outcome,
+            SendOutcome::Bounced { error } => ("bounced: the recipient is refused for good", error),
+            SendOutcome::Deferred { error, .. } => {
+                ("deferred: the recipient's mailbox refuses for now", error)
+            }
+            SendOutcome::Failed { error, .. } => (
+                "failed, not because of the recipient: retried, and counted against the campaign",
+                error,
+            ),
+        };
+        tracing::warn!(
+            campaign = %send.campaign,
+            send = send.id,
+            account = %send.account,
+            attempt = send.attempts,
+            reply = %reply,
+            "delivery {verdict}"
+        );
+        outcome
     }
 
     /// What every recipient of the send's campaign gets alike.
@@ -159,14 +209,11 @@ impl Sender {
         })
     }
 
-    /// Settles sends a stopped node left half-done, then sends until `stop` changes.
+    /// Settles sends a stopped node left half-done (see [`Sender::settle_interrupted`]), then
+    /// sends until `stop` changes.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        match self.store.settle_interrupted_sends().await {
-            Ok(0) => {}
-            Ok(settled) => {
-                tracing::warn!(settled, "sends interrupted by a stop are not sent again")
-            }
-            Err(error) => tracing::error!(error = ?error, "settling interrupted sends failed"),
+        if let Err(error) = self.settle_interrupted().await {
+            tracing::error!(error = ?error, "settling interrupted sends failed");
         }
         loop {
             let sent = match self.run_once().await {
@@ -264,20 +311,18 @@ impl Sender {
             },
             text: render(&text, &recipient, Part::Text),
             list_unsubscribe: Some(unsubscribe),
-            message_id: None,
+            message_id: Some(message_id::for_send(send.id, &message.from_email)?),
         };
         Ok(match self.mailer.send_envelope(&envelope).await {
             Ok(()) => SendOutcome::Sent,
-            Err(error) if error.is_transient() => {
-                let attempt = u32::try_from(send.attempts).unwrap_or(u32::MAX);
-                let delay = i64::try_from(backoff(attempt).as_micros()).unwrap_or(i64::MAX);
-                SendOutcome::Retry {
-                    at: Timestamp(self.clock.now().0.saturating_add(delay)),
-                    error: error.to_string(),
-                }
-            }
-            Err(error) => SendOutcome::Bounced {
-                error: error.to_string(),
+            Err(DeliveryError::Bounce(error)) => SendOutcome::Bounced { error },
+            Err(DeliveryError::Deferred(error)) => SendOutcome::Deferred {
+                at: self.retry_at(send),
+                error,
+            },
+            Err(DeliveryError::Sending(error)) => SendOutcome::Failed {
+                at: self.retry_at(send),
+                error,
             },
         })
     }
