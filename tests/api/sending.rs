@@ -4,7 +4,11 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use tracklane_core::ids::CampaignId;
+use tracklane_core::time::Timestamp;
 use tracklane_e2e::{both_engines, wait_for_files, TestApp};
+use tracklane_server::state::Clock;
+use tracklane_store::sends::SendOutcome;
 
 use crate::mail::{no_redirects, read, tracked_url, tracked_urls, Mail};
 
@@ -582,10 +586,53 @@ async fn structured_event_data_is_personalized_by_property_and_the_pixel_ends_th
     );
 }
 
+async fn a_send_whose_contact_was_deleted_after_its_claim_is_dropped_not_bounced(app: TestApp) {
+    let ada = contact(&app, "ada@example.com", "Ada").await;
+    let list = app
+        .create("/api/3/lists", json!({"list": {"name": "News"}}))
+        .await;
+    subscribe(&app, &list, &ada, 1).await;
+    let message = app
+        .create(
+            "/api/3/messages",
+            json!({"message": {"subject": "Hi", "fromemail": "news@example.com", "text": "Hi"}}),
+        )
+        .await;
+    let campaign = app
+        .create(
+            "/api/3/campaigns",
+            json!({"campaign": {"name": "Launch", "message": message, "list": list}}),
+        )
+        .await;
+    let campaign = CampaignId(campaign.parse().unwrap());
+    // Due in an hour of the server's clock, so that only this test claims it.
+    let later = Timestamp(app.clock.now().0 + 3_600_000_000);
+    let queued = app.store.start_campaign(app.account, campaign, &[], later);
+    assert_eq!(queued.await.unwrap(), 1);
+    let claimed = app.store.claim_sends(10, later).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        app.delete(&format!("/api/3/contacts/{ada}")).await.status,
+        200
+    );
+    let gone = [claimed[0].contact];
+    let recipients = app.store.recipients(app.account, &gone).await.unwrap();
+    assert!(recipients.is_empty(), "the sender finds nobody");
+    app.store
+        .finish_sends(&[(claimed[0], SendOutcome::Dropped)], later)
+        .await
+        .expect("a dropped send needs no contact, unlike a bounce's timeline event");
+    assert_eq!(app.store.complete_campaigns(later).await.unwrap(), 1);
+    let shown = app.get(&format!("/api/3/campaigns/{campaign}")).await;
+    assert_eq!(shown.body["campaign"]["total_amt"], "0", "nothing was sent");
+    assert_eq!(shown.body["campaign"]["hardbounces"], "0");
+}
+
 both_engines!(
     odd_links_and_broken_html_are_sent_as_written,
     a_campaign_reaches_each_subscribed_contact_once,
     clicks_opens_and_unsubscribes_are_recorded,
     deleting_a_contact_keeps_the_statistics_and_its_links_still_work,
     structured_event_data_is_personalized_by_property_and_the_pixel_ends_the_body,
+    a_send_whose_contact_was_deleted_after_its_claim_is_dropped_not_bounced,
 );

@@ -41,7 +41,7 @@ impl Tally {
                 self.failures += 1;
                 self.last_error = Some(error.clone());
             }
-            SendOutcome::Deferred { .. } => {}
+            SendOutcome::Deferred { .. } | SendOutcome::Dropped => {}
         }
     }
 }

@@ -88,6 +88,9 @@ pub enum SendOutcome {
         /// The server's answer.
         error: String,
     },
+    /// Not sent, because its contact was deleted after the send was claimed: the send goes,
+    /// as the sends still queued for a contact go when it is deleted.
+    Dropped,
 }
 
 /// What becomes of the sends a stopped node left handing over (see
@@ -302,6 +305,13 @@ impl Store {
             let mut bounces = Vec::new();
             for (send, outcome) in finished {
                 let (status, next, error, sent_at) = match outcome {
+                    SendOutcome::Dropped => {
+                        sqlx::query("DELETE FROM sends WHERE id = $1")
+                            .bind(send.id)
+                            .execute(&mut *tx)
+                            .await?;
+                        continue;
+                    }
                     SendOutcome::Sent => (SendStatus::Sent, now, None, Some(now.0)),
                     SendOutcome::Deferred { at, error } | SendOutcome::Failed { at, error } => {
                         (SendStatus::Queued, *at, Some(error.as_str()), None)

@@ -133,12 +133,9 @@ impl Sender {
         let recipient = match round.recipients.get(&send.account) {
             Some(Ok(recipients)) => match recipients.get(&send.contact) {
                 Some(recipient) => Ok(recipient),
-                None => {
-                    let outcome = SendOutcome::Bounced {
-                        error: "the contact is gone".to_owned(),
-                    };
-                    return (send, self.logged(&send, outcome));
-                }
+                // Deleted since the send was claimed: nobody to send to, and no bounce to
+                // record on a timeline that is gone.
+                None => return (send, SendOutcome::Dropped),
             },
             Some(Err(error)) => Err(error.clone()),
             None => Err("its recipients were not read".to_owned()),
@@ -170,7 +167,7 @@ impl Sender {
     /// never holds the SMTP URL or its credentials); answers it unchanged.
     fn logged(&self, send: &Send, outcome: SendOutcome) -> SendOutcome {
         let (verdict, reply) = match &outcome {
-            SendOutcome::Sent => return outcome,
+            SendOutcome::Sent | SendOutcome::Dropped => return outcome,
             SendOutcome::Bounced { error } => ("bounced: the recipient is refused for good", error),
             SendOutcome::Deferred { error, .. } => {
                 ("deferred: the recipient's mailbox refuses for now", error)
