@@ -11,6 +11,7 @@
 //! - [`listing`]: one page of a filtered collection, with the total.
 //! - [`accounts`]: the installation, accounts and their keys.
 //! - [`contacts`], [`tags`], [`lists`], [`fields`]: one module per aggregate.
+//! - [`bulk_sync`]: many contacts at once, as an import writes them.
 //! - [`tracking`]: tracking switches, whitelisted domains and event names, the token key.
 //! - [`messages`]: email messages and campaigns.
 //! - [`link_actions`]: what a person's click on a campaign's link does.
@@ -25,6 +26,7 @@
 //! - `writes`: the one way a write transaction begins and commits, and the writes' health.
 
 pub mod accounts;
+pub mod bulk_sync;
 pub mod campaign_pause;
 pub mod contacts;
 pub mod email_settings;
