@@ -279,11 +279,14 @@ fn page_cap_pragma(cap: u64) -> String {
 
 /// The writer's pool: a connection that comes back still inside a transaction (its COMMIT or
 /// ROLLBACK failed) is closed instead of being handed to the next write, which would otherwise
-/// run inside that dead transaction. The ping first lets the rollback that a dropped
-/// transaction queued run.
+/// run inside that dead transaction. A committed write comes back outside one, at no cost; for
+/// any other, the ping first lets the rollback that the dropped transaction queued run.
 fn writer_pool(options: AnyPoolOptions) -> AnyPoolOptions {
     options.after_release(|connection, _meta| {
         Box::pin(async move {
+            if !connection.is_in_transaction() {
+                return Ok(true);
+            }
             connection.ping().await?;
             let clean = !connection.is_in_transaction();
             if !clean {
