@@ -96,18 +96,8 @@ async fn a_send_whose_contact_was_deleted_after_its_claim_is_dropped_not_bounced
         .create("/api/3/lists", json!({"list": {"name": "News"}}))
         .await;
     subscribe(&app, &list, &ada, 1).await;
-    let message = app
-        .create(
-            "/api/3/messages",
-            json!({"message": {"subject": "Hi", "fromemail": "news@example.com", "text": "Hi"}}),
-        )
-        .await;
-    let campaign = app
-        .create(
-            "/api/3/campaigns",
-            json!({"campaign": {"name": "Launch", "message": message, "list": list}}),
-        )
-        .await;
+    let message = json!({"subject": "Hi", "fromemail": "news@example.com", "text": "Hi"});
+    let campaign = app.draft_campaign(&list, message).await;
     let campaign = CampaignId(campaign.parse().unwrap());
     // Due in an hour of the server's clock, so that only this test claims it.
     let later = Timestamp(app.clock.now().0 + 3_600_000_000);

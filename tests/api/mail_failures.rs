@@ -34,19 +34,9 @@ async fn draft(app: &TestApp, addresses: &[&str]) -> Draft {
         subscribe(app, &list, &id, 1).await;
         contacts.push(id);
     }
-    let message = app
-        .create(
-            "/api/3/messages",
-            json!({"message": {"subject": "Hello", "fromemail": "news@example.com",
-                "html": "<p>Hello</p>", "text": "Hello"}}),
-        )
-        .await;
-    let campaign = app
-        .create(
-            "/api/3/campaigns",
-            json!({"campaign": {"name": "Launch", "message": message, "list": list}}),
-        )
-        .await;
+    let message = json!({"subject": "Hello", "fromemail": "news@example.com",
+        "html": "<p>Hello</p>", "text": "Hello"});
+    let campaign = app.draft_campaign(&list, message).await;
     Draft {
         campaign,
         list,

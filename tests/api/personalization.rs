@@ -20,22 +20,9 @@ async fn structured_event_data_is_personalized_by_property_and_the_pixel_ends_th
         .await;
     subscribe(&app, &list, &ada, 1).await;
     let html = "<html><body><p>[%EVENT: signup|none%]</p><p>%EVENT: signup.plan%</p></body></html>";
-    let message = app
-        .create(
-            "/api/3/messages",
-            json!({"message": {"subject": "Hi", "fromemail": "news@example.com", "html": html}}),
-        )
-        .await;
-    let campaign = app
-        .create(
-            "/api/3/campaigns",
-            json!({"campaign": {"name": "Plan", "message": message, "list": list}}),
-        )
-        .await;
-    let sent = app
-        .post(&format!("/api/3/campaigns/{campaign}/send"), json!({}))
-        .await;
-    assert_eq!(sent.status, 200, "{}", sent.text);
+    let message = json!({"subject": "Hi", "fromemail": "news@example.com", "html": html});
+    let campaign = app.draft_campaign(&list, message).await;
+    app.send_campaign(&campaign).await;
     let mail = read(&outbox(&app, 1).await[0]);
     assert!(
         mail.html.contains("<p>[none]</p><p>pro</p>"),

@@ -409,22 +409,9 @@ async fn odd_links_and_broken_html_are_sent_as_written(app: TestApp) {
                 <a href=\"mailto:a@example.com\">mail</a> <a href=\"/relative\">rel</a> \
                 <a href=\"https://ok.example/x\">ok</a><div><b>unclosed \
                 <a href='https://two.example/y'>two";
-    let message = app
-        .create(
-            "/api/3/messages",
-            json!({"message": {"subject": "Odd", "fromemail": "news@example.com", "html": html}}),
-        )
-        .await;
-    let campaign = app
-        .create(
-            "/api/3/campaigns",
-            json!({"campaign": {"name": "Odd", "message": message, "list": list}}),
-        )
-        .await;
-    let sent = app
-        .post(&format!("/api/3/campaigns/{campaign}/send"), json!({}))
-        .await;
-    assert_eq!(sent.status, 200, "{}", sent.text);
+    let message = json!({"subject": "Odd", "fromemail": "news@example.com", "html": html});
+    let campaign = app.draft_campaign(&list, message).await;
+    app.send_campaign(&campaign).await;
     let mail = read(&outbox(&app, 1).await[0]);
     for kept in [
         "href=\"javascript:alert(1)\"",

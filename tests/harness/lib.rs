@@ -205,6 +205,25 @@ impl TestApp {
             .to_owned()
     }
 
+    /// A draft campaign to `list` of a new message with these attributes (`subject`,
+    /// `fromemail`, `html`, `text`: AC's names); answers the campaign's id.
+    pub async fn draft_campaign(&self, list: &str, message: Value) -> String {
+        let name = message["subject"].clone();
+        let message = self
+            .create("/api/3/messages", serde_json::json!({ "message": message }))
+            .await;
+        let campaign =
+            serde_json::json!({"campaign": {"name": name, "message": message, "list": list}});
+        self.create("/api/3/campaigns", campaign).await
+    }
+
+    /// Starts sending `campaign`; fails the test unless it started.
+    pub async fn send_campaign(&self, campaign: &str) {
+        let path = format!("/api/3/campaigns/{campaign}/send");
+        let started = self.post(&path, serde_json::json!({})).await;
+        assert_eq!(started.status, 200, "sending {campaign}: {}", started.text);
+    }
+
     /// The API key of a new, second account of the same installation (another tenant).
     pub async fn other_account_key(&self) -> String {
         let other = self
