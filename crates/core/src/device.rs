@@ -4,8 +4,10 @@
 
 use woothee::parser::Parser;
 
-/// The kind of device behind a visit or a click.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The kind of device behind a visit or a click. In JSON (segment definitions) it is spelled as
+/// [`Device::as_str`] spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Device {
     /// A desktop or laptop computer (and anything unrecognised).
     Desktop,

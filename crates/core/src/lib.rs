@@ -23,6 +23,8 @@
 //! - [`link_action`]: what a click on a campaign's link does to the contact.
 //! - [`scanner`]: whether a click or an open was made by a mail scanner or bot, not a person.
 //! - [`form`]: form definitions, their embeddable snippet, and reading a submission.
+//! - [`segment`]: the definition format of segments (and scoring, automation conditions, goals
+//!   and waits), its validation, and the one-contact evaluator.
 
 pub mod cid;
 pub mod contact;
@@ -40,6 +42,7 @@ pub mod list;
 pub mod message;
 pub mod page;
 pub mod scanner;
+pub mod segment;
 pub mod site_domain;
 pub mod tag;
 pub mod template;

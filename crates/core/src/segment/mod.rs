@@ -1,0 +1,94 @@
+//! Segments: who a contact is and what it did, as one definition format (nested `all` / `any` /
+//! `not` groups over conditions) that segments, scoring rules, automation conditions, goals and
+//! waits share.
+//!
+//! # Layout
+//! - [`condition`]: the condition tree and its JSON form.
+//! - [`check`]: validation (bounds, operators that fit the field), with errors that point into
+//!   the JSON.
+//! - [`references`]: the tags, lists, campaigns, forms, fields and events a definition names,
+//!   for the store to refuse unknown ones.
+//! - [`facts`]: what the one-contact evaluator knows about a contact.
+//! - [`evaluate`]: the one-contact evaluator, and when its answer next changes by itself.
+
+pub mod check;
+pub mod condition;
+pub mod evaluate;
+pub mod facts;
+pub mod references;
+
+
+use serde::Serialize;
+
+pub use check::DefinitionError;
+pub use condition::Condition;
+pub use facts::ContactFacts;
+pub use references::References;
+
+use crate::time::Timestamp;
+
+/// The deepest nesting of groups: a definition is at most this many levels deep.
+pub const DEPTH_MAX: usize = 8;
+/// The most conditions (leaves) in one definition.
+pub const CONDITIONS_MAX: usize = 100;
+/// The longest text a condition compares with, in characters.
+pub const TEXT_MAX: usize = 2048;
+/// The largest number a count compares with.
+pub const COUNT_MAX: i64 = 1_000_000;
+/// The longest window ending now, in days (ten years).
+pub const WINDOW_DAYS_MAX: i64 = 3_650;
+
+/// A validated definition: a condition tree within the bounds above. It serializes to the JSON
+/// it was parsed from (up to spacing, key order and date spelling).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Definition {
+    root: Condition,
+}
+
+impl Definition {
+    /// Validates a condition tree built in code.
+    pub fn new(root: Condition) -> Result<Self, DefinitionError> {
+        check::check(&root)?;
+        Ok(Self { root })
+    }
+
+    /// Parses and validates a definition's JSON text.
+    pub fn parse(json: &str) -> Result<Self, DefinitionError> {
+        let mut reader = serde_json::Deserializer::from_str(json);
+        let root: Condition =
+            serde_path_to_error::deserialize(&mut reader).map_err(DefinitionError::from_serde)?;
+        reader
+            .end()
+            .map_err(|error| DefinitionError::from_json("", &error))?;
+        Self::new(root)
+    }
+
+    /// Parses and validates a definition already read as JSON (a request body's attribute).
+    pub fn from_value(json: serde_json::Value) -> Result<Self, DefinitionError> {
+        let root: Condition =
+            serde_path_to_error::deserialize(json).map_err(DefinitionError::from_serde)?;
+        Self::new(root)
+    }
+
+    /// The condition tree.
+    pub fn root(&self) -> &Condition {
+        &self.root
+    }
+
+    /// Whether the contact matches at `now` (see [`Condition::matches`]).
+    pub fn matches(&self, contact: &ContactFacts, now: Timestamp) -> bool {
+        self.root.matches(contact, now)
+    }
+
+    /// When the answer for the contact could next change by itself (see
+    /// [`Condition::next_change`]).
+    pub fn next_change(&self, contact: &ContactFacts, now: Timestamp) -> Option<Timestamp> {
+        self.root.next_change(contact, now)
+    }
+
+    /// The tags, lists, campaigns, forms, custom fields and events the definition names.
+    pub fn references(&self) -> References {
+        References::of(&self.root)
+    }
+}
