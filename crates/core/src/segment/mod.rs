@@ -17,6 +17,8 @@ pub mod evaluate;
 pub mod facts;
 pub mod references;
 
+#[cfg(test)]
+mod tests;
 
 use serde::Serialize;
 
