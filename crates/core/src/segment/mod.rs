@@ -18,6 +18,8 @@ pub mod facts;
 pub mod references;
 
 #[cfg(test)]
+mod arbitrary;
+#[cfg(test)]
 mod tests;
 
 use serde::Serialize;
