@@ -387,3 +387,21 @@ fn references_name_what_the_store_must_check() {
     let kinds = [check::ValueKind::Text, check::ValueKind::Number].into();
     assert_eq!(references.fields, [("SEATS".to_owned(), kinds)].into());
 }
+
+#[test]
+fn the_readme_examples_are_valid() {
+    let readme = include_str!("../../../../README.md");
+    let section = readme
+        .split("## Segments (definition format)")
+        .nth(1)
+        .unwrap();
+    let examples: Vec<&str> = section
+        .split("```json\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap())
+        .collect();
+    assert_eq!(examples.len(), 3);
+    for example in examples {
+        Definition::parse(example).unwrap_or_else(|error| panic!("{example}: {error}"));
+    }
+}
