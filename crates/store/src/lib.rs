@@ -15,6 +15,8 @@
 //! - [`tracking`]: tracking switches, whitelisted domains and event names, the token key.
 //! - [`messages`]: email messages and campaigns.
 //! - [`link_actions`]: what a person's click on a campaign's link does.
+//! - [`segments`]: segments over all contacts (counts, members) and one contact's facts for
+//!   core's one-contact evaluator.
 //! - [`sends`]: sending campaigns: links, the durable send queue, recipient data.
 //! - [`campaign_pause`]: pausing a campaign whose deliveries keep failing for reasons that are
 //!   not the recipients', and resuming it.
@@ -41,6 +43,7 @@ pub mod lists;
 pub mod messages;
 pub mod people;
 mod rows;
+pub mod segments;
 pub mod sends;
 pub mod sql;
 pub mod tags;

@@ -158,6 +158,63 @@ impl Engine {
     }
 }
 
+/// A literal, case-sensitive test on text, as segments compare: `%`, `_` and `\` are text, and
+/// upper and lower case differ on both engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextTest<'a> {
+    /// The whole text is this.
+    Equals(&'a str),
+    /// The text is anything but this.
+    NotEquals(&'a str),
+    /// The text holds this.
+    Contains(&'a str),
+    /// The text begins with this.
+    StartsWith(&'a str),
+}
+
+impl Statement {
+    /// Appends a literal, case-sensitive test of the text that `text` appends. SQLite's `LIKE`
+    /// ignores ASCII case, so SQLite tests with `instr` and `substr`; PostgreSQL's `LIKE` is
+    /// case-sensitive and takes an escaped pattern.
+    pub fn push_text_test(
+        &mut self,
+        text: impl FnOnce(&mut Statement),
+        test: TextTest<'_>,
+    ) -> &mut Self {
+        match (test, self.engine) {
+            (TextTest::Equals(wanted), _) => {
+                text(self);
+                self.and(" = ", wanted)
+            }
+            (TextTest::NotEquals(unwanted), _) => {
+                text(self);
+                self.and(" <> ", unwanted)
+            }
+            (TextTest::Contains(part), Engine::Sqlite) => {
+                self.push("instr(");
+                text(self);
+                self.and(", ", part).push(") > 0")
+            }
+            (TextTest::StartsWith(start), Engine::Sqlite) => {
+                let length = i64::try_from(start.chars().count()).unwrap_or(i64::MAX);
+                self.push("substr(");
+                text(self);
+                self.and(", 1, ", length).and(") = ", start)
+            }
+            (TextTest::Contains(part), Engine::Postgres) => {
+                text(self);
+                self.and(" LIKE ", contains_pattern(part))
+                    .push(" ESCAPE '\\'")
+            }
+            (TextTest::StartsWith(start), Engine::Postgres) => {
+                text(self);
+                self.and(" LIKE ", prefix_pattern(start))
+                    .push(" ESCAPE '\\'")
+            }
+        }
+    }
+}
+
 /// A `LIKE` pattern matching any text that contains `needle`, with `%`, `_` and `\` escaped;
 /// use it with `ESCAPE '\'`.
 pub fn contains_pattern(needle: &str) -> String {

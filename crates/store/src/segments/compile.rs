@@ -1,0 +1,336 @@
+//! A segment definition compiled into one SQL condition over `contacts c` of an account: groups
+//! become `AND` / `OR` / `NOT`, contact conditions tests on the contact's row, and behavioral
+//! conditions counts of the contact's timeline rows inside their window. Every value is a bound
+//! parameter. The meaning is core's one-contact evaluator's
+//! ([`tracklane_core::segment::evaluate`]), condition for condition.
+
+use tracklane_core::event::EventKind;
+use tracklane_core::ids::AccountId;
+use tracklane_core::invalid::Invalid;
+use tracklane_core::list::ListStatus;
+use tracklane_core::segment::condition::{
+    Count, EventCondition, FieldCondition, FieldTest, ListCondition, ListMembership, PageCondition,
+    TextMatch, Window,
+};
+use tracklane_core::segment::Condition;
+use tracklane_core::time::Timestamp;
+
+use crate::sql::{Statement, TextTest};
+use crate::StoreError;
+
+/// Appends the condition `root` asks of the contact `c` to `statement`.
+pub(crate) fn push_condition(
+    statement: &mut Statement,
+    account: AccountId,
+    root: &Condition,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    Compiler {
+        statement,
+        account,
+        now,
+    }
+    .node(root)
+}
+
+/// Where a condition is being written, and for which account and instant.
+struct Compiler<'a> {
+    statement: &'a mut Statement,
+    account: AccountId,
+    now: Timestamp,
+}
+
+/// A refusal for a condition the set evaluator does not compile yet.
+fn not_yet(what: &str) -> StoreError {
+    Invalid::bad_value(
+        "segment",
+        format!("{what} conditions are not evaluated over all contacts yet"),
+    )
+    .into()
+}
+
+impl Compiler<'_> {
+    fn node(&mut self, node: &Condition) -> Result<(), StoreError> {
+        match node {
+            Condition::All(nodes) => self.group(nodes, " AND "),
+            Condition::Any(nodes) => self.group(nodes, " OR "),
+            Condition::Not(node) => {
+                self.statement.push("NOT (");
+                self.node(node)?;
+                self.statement.push(")");
+                Ok(())
+            }
+            Condition::Field(field) => self.field(field),
+            Condition::HasTag(tag) => {
+                self.statement
+                    .and(
+                        "EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = c.id \
+                         AND ct.tag_id = ",
+                        tag.0,
+                    )
+                    .push(")");
+                Ok(())
+            }
+            Condition::List(list) => {
+                self.list(list);
+                Ok(())
+            }
+            Condition::Visited(page) => self.pages(page, PageColumns::VISITED),
+            Condition::ReferredFrom(page) => self.pages(page, PageColumns::REFERRER),
+            Condition::VisitedFrom(device) => self.counted(
+                EventKind::PageVisit,
+                |rows| {
+                    rows.and(" AND e.device = ", device.device.as_str());
+                },
+                (device.count, device.within),
+            ),
+            Condition::PageVisits(total) => self.counted(
+                EventKind::PageVisit,
+                |_| {},
+                (Some(total.count), total.within),
+            ),
+            Condition::SiteVisits(total) => self.counted(
+                EventKind::PageVisit,
+                |rows| {
+                    rows.push(" AND e.starts_visit = 1");
+                },
+                (Some(total.count), total.within),
+            ),
+            Condition::Event(event) => self.event(event),
+            Condition::Score(_) => Err(not_yet("score")),
+            Condition::Sent(_)
+            | Condition::Opened(_)
+            | Condition::Clicked(_)
+            | Condition::Unsubscribed(_)
+            | Condition::Bounced(_) => Err(not_yet("email")),
+            Condition::SubmittedForm(_) => Err(not_yet("submittedForm")),
+        }
+    }
+
+    fn group(&mut self, nodes: &[Condition], joint: &str) -> Result<(), StoreError> {
+        self.statement.push("(");
+        for (i, node) in nodes.iter().enumerate() {
+            if i > 0 {
+                self.statement.push(joint);
+            }
+            self.node(node)?;
+        }
+        self.statement.push(")");
+        Ok(())
+    }
+
+    /// A standard field's column, or a custom field's value by its perstag (empty when absent).
+    fn field(&mut self, field: &FieldCondition) -> Result<(), StoreError> {
+        let column = match field.name.as_str() {
+            "email" => Some("c.email"),
+            "firstName" => Some("c.first_name"),
+            "lastName" => Some("c.last_name"),
+            "phone" => Some("c.phone"),
+            "created" => return self.created(&field.value),
+            _ => None,
+        };
+        let account = self.account;
+        let perstag = field.name.clone();
+        let value = move |statement: &mut Statement| match column {
+            Some(column) => {
+                statement.push(column);
+            }
+            None => {
+                statement
+                    .and(
+                        "COALESCE((SELECT fv.value FROM field_values fv \
+                         JOIN fields f ON f.id = fv.field_id \
+                         WHERE fv.contact_id = c.id AND f.account_id = ",
+                        account.0,
+                    )
+                    .and(" AND f.perstag = ", perstag)
+                    .push(" ORDER BY f.id LIMIT 1), '')");
+            }
+        };
+        let test = match &field.value {
+            FieldTest::Equals(wanted) => TextTest::Equals(wanted),
+            FieldTest::NotEquals(unwanted) => TextTest::NotEquals(unwanted),
+            FieldTest::Contains(part) => TextTest::Contains(part),
+            FieldTest::StartsWith(start) => TextTest::StartsWith(start),
+            FieldTest::IsEmpty => TextTest::Equals(""),
+            FieldTest::IsNotEmpty => TextTest::NotEquals(""),
+            FieldTest::GreaterThan(_)
+            | FieldTest::LessThan(_)
+            | FieldTest::Before(_)
+            | FieldTest::After(_)
+            | FieldTest::Within(_) => return Err(not_yet("number and date tests on text fields")),
+        };
+        self.statement.push_text_test(value, test);
+        Ok(())
+    }
+
+    /// A date test on the contact's creation time (validation allows no other test on it).
+    fn created(&mut self, test: &FieldTest) -> Result<(), StoreError> {
+        match test {
+            FieldTest::Before(bound) => self.statement.and("c.created_at < ", bound.0),
+            FieldTest::After(bound) => self.statement.and("c.created_at > ", bound.0),
+            FieldTest::Within(window) => {
+                self.statement.push("(1 = 1");
+                self.window("c.created_at", Some(*window));
+                self.statement.push(")")
+            }
+            _ => self.statement.push("1 = 0"),
+        };
+        Ok(())
+    }
+
+    /// The contact's status on a list; "unconfirmed" is any status code the others are not,
+    /// as [`ListStatus::from_code`] reads them.
+    fn list(&mut self, list: &ListCondition) {
+        self.statement.and(
+            "EXISTS (SELECT 1 FROM contact_lists cl WHERE cl.contact_id = c.id AND cl.list_id = ",
+            list.id.0,
+        );
+        match list.status {
+            ListMembership::Unconfirmed => {
+                let others = [
+                    ListStatus::Active,
+                    ListStatus::Unsubscribed,
+                    ListStatus::Bounced,
+                ];
+                self.statement
+                    .push(" AND cl.status NOT IN ")
+                    .push_row(others.map(|status| status.code().into()));
+            }
+            status => {
+                self.statement
+                    .and(" AND cl.status = ", status.list_status().code());
+            }
+        }
+        self.statement.push(")");
+    }
+
+    fn pages(&mut self, page: &PageCondition, columns: PageColumns) -> Result<(), StoreError> {
+        self.counted(
+            EventKind::PageVisit,
+            |rows| {
+                if let Some(present) = columns.present {
+                    rows.push(present);
+                }
+                for (test, column) in [(&page.url, columns.url), (&page.domain, columns.domain)] {
+                    if let Some(test) = test {
+                        rows.push(" AND ").push_text_test(
+                            |rows| {
+                                rows.push(column);
+                            },
+                            text_test(test),
+                        );
+                    }
+                }
+            },
+            (page.count, page.within),
+        )
+    }
+
+    fn event(&mut self, event: &EventCondition) -> Result<(), StoreError> {
+        self.counted(
+            EventKind::Custom,
+            |rows| {
+                rows.and(" AND e.name = ", event.name.as_str());
+                if let Some(data) = &event.data {
+                    rows.push(" AND e.data IS NOT NULL AND ").push_text_test(
+                        |rows| {
+                            rows.push("e.data");
+                        },
+                        text_test(data),
+                    );
+                }
+            },
+            (event.count, event.within),
+        )
+    }
+
+    /// The contact's timeline rows of `kind` that `filter` keeps, inside the window, compared
+    /// with the count (at least one when absent).
+    fn counted(
+        &mut self,
+        kind: EventKind,
+        filter: impl FnOnce(&mut Statement),
+        (count, window): (Option<Count>, Option<Window>),
+    ) -> Result<(), StoreError> {
+        let count = count.unwrap_or(Count::AtLeast(1));
+        let exists = count == Count::AtLeast(1);
+        self.statement.push(if exists {
+            "EXISTS (SELECT 1"
+        } else {
+            "(SELECT COUNT(*)"
+        });
+        self.statement
+            .and(" FROM events e WHERE e.account_id = ", self.account.0)
+            .and(" AND e.contact_id = c.id AND e.kind = ", kind.as_str());
+        filter(self.statement);
+        self.window("e.occurred_at", window);
+        self.statement.push(")");
+        if !exists {
+            let (operator, number) = match count {
+                Count::AtLeast(n) => (" >= ", n),
+                Count::Exactly(n) => (" = ", n),
+                Count::AtMost(n) => (" <= ", n),
+            };
+            self.statement.and(operator, number);
+        }
+        Ok(())
+    }
+
+    /// Appends ` AND` bounds on `column` for the window at `now`, as [`Window::holds`] reads it.
+    fn window(&mut self, column: &str, window: Option<Window>) -> &mut Self {
+        let Some(window) = window else {
+            return self;
+        };
+        match (window, window.span_micros()) {
+            (Window::Between(between), _) => {
+                self.statement
+                    .and(&format!(" AND {column} >= "), between.from.0)
+                    .and(&format!(" AND {column} < "), between.until.0);
+            }
+            (_, Some(span)) => {
+                self.statement
+                    .and(
+                        &format!(" AND {column} >= "),
+                        self.now.0.saturating_sub(span),
+                    )
+                    .and(&format!(" AND {column} <= "), self.now.0);
+            }
+            (_, None) => {
+                self.statement.push(" AND 1 = 0");
+            }
+        }
+        self
+    }
+}
+
+/// Which columns of a page view a page condition reads: the page's, or its referrer's.
+#[derive(Clone, Copy)]
+struct PageColumns {
+    /// A test that the row has what the condition reads.
+    present: Option<&'static str>,
+    url: &'static str,
+    domain: &'static str,
+}
+
+impl PageColumns {
+    /// The page itself (an absent URL or domain reads as empty, as the facts read it).
+    const VISITED: Self = Self {
+        present: None,
+        url: "COALESCE(e.url, '')",
+        domain: "COALESCE(e.domain, '')",
+    };
+    /// The page's referrer: only page views that have one.
+    const REFERRER: Self = Self {
+        present: Some(" AND e.referrer IS NOT NULL"),
+        url: "e.referrer",
+        domain: "e.referrer_domain",
+    };
+}
+
+fn text_test(test: &TextMatch) -> TextTest<'_> {
+    match test {
+        TextMatch::Equals(text) => TextTest::Equals(text),
+        TextMatch::Contains(text) => TextTest::Contains(text),
+    }
+}

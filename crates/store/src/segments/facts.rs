@@ -1,0 +1,122 @@
+//! One contact's facts for core's one-contact evaluator, read the way the set evaluator reads
+//! them: custom fields by perstag (the oldest field first when two share one), page views and
+//! custom events from the timeline, an absent page URL or domain as empty text.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+use tracklane_core::device::Device;
+use tracklane_core::event::EventKind;
+use tracklane_core::ids::{AccountId, ContactId, ListId, TagId};
+use tracklane_core::list::ListStatus;
+use tracklane_core::segment::facts::{PageVisit, RecordedEvent};
+use tracklane_core::segment::ContactFacts;
+use tracklane_core::time::Timestamp;
+
+use crate::{Store, StoreError};
+
+impl Store {
+    /// The contact's attributes, custom fields, tags, lists, page views and custom events, for
+    /// [`Definition::matches`](tracklane_core::segment::Definition::matches). Not read yet:
+    /// scores (there are none; 0), email activity and form submissions (left empty), as the set
+    /// evaluator does not compile their conditions yet either.
+    pub async fn contact_facts(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+    ) -> Result<ContactFacts, StoreError> {
+        let row = self.existing_contact(account, contact).await?;
+        let mut facts = ContactFacts::created(row.created_at);
+        facts.email = row.email.as_str().to_owned();
+        facts.first_name = row.first_name;
+        facts.last_name = row.last_name;
+        facts.phone = row.phone;
+        facts.fields = self.facts_fields(contact).await?;
+        facts.tags =
+            sqlx::query_scalar::<_, i64>("SELECT tag_id FROM contact_tags WHERE contact_id = $1")
+                .bind(contact.0)
+                .fetch_all(&self.reader)
+                .await?
+                .into_iter()
+                .map(TagId)
+                .collect();
+        let lists = sqlx::query("SELECT list_id, status FROM contact_lists WHERE contact_id = $1")
+            .bind(contact.0)
+            .fetch_all(&self.reader)
+            .await?;
+        for list in lists {
+            facts.lists.insert(
+                ListId(list.try_get("list_id")?),
+                ListStatus::from_code(list.try_get("status")?),
+            );
+        }
+        self.facts_timeline(account, contact, &mut facts).await?;
+        Ok(facts)
+    }
+
+    /// Custom field values by perstag; the oldest field wins when two share a perstag.
+    async fn facts_fields(
+        &self,
+        contact: ContactId,
+    ) -> Result<BTreeMap<String, String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT f.perstag, fv.value FROM field_values fv JOIN fields f ON f.id = fv.field_id \
+             WHERE fv.contact_id = $1 ORDER BY f.id",
+        )
+        .bind(contact.0)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut fields = BTreeMap::new();
+        for row in rows {
+            fields
+                .entry(row.try_get("perstag")?)
+                .or_insert(row.try_get("value")?);
+        }
+        Ok(fields)
+    }
+
+    /// Page views and custom events.
+    async fn facts_timeline(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        facts: &mut ContactFacts,
+    ) -> Result<(), StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, name, url, domain, referrer, referrer_domain, device, data, \
+             starts_visit, occurred_at FROM events \
+             WHERE account_id = $1 AND contact_id = $2 AND kind IN ($3, $4)",
+        )
+        .bind(account.0)
+        .bind(contact.0)
+        .bind(EventKind::PageVisit.as_str())
+        .bind(EventKind::Custom.as_str())
+        .fetch_all(&self.reader)
+        .await?;
+        for row in rows {
+            let at = Timestamp(row.try_get("occurred_at")?);
+            let kind: String = row.try_get("kind")?;
+            if kind == EventKind::PageVisit.as_str() {
+                let device: Option<String> = row.try_get("device")?;
+                facts.page_visits.push(PageVisit {
+                    url: row.try_get::<Option<String>, _>("url")?.unwrap_or_default(),
+                    domain: row
+                        .try_get::<Option<String>, _>("domain")?
+                        .unwrap_or_default(),
+                    referrer: row.try_get("referrer")?,
+                    referrer_domain: row.try_get("referrer_domain")?,
+                    device: device.as_deref().and_then(Device::parse),
+                    starts_visit: row.try_get::<i64, _>("starts_visit")? != 0,
+                    at,
+                });
+            } else {
+                facts.events.push(RecordedEvent {
+                    name: row.try_get("name")?,
+                    data: row.try_get("data")?,
+                    at,
+                });
+            }
+        }
+        Ok(())
+    }
+}
