@@ -21,6 +21,7 @@ mod ops;
 mod pages;
 mod personalization;
 mod scanner;
+mod segment_agreement;
 mod sending;
 mod smtp;
 mod tags;

@@ -1,0 +1,371 @@
+//! The set evaluator (`Store::segment_members`, `segment_count`) and core's one-contact
+//! evaluator (`Definition::matches` over `Store::contact_facts`) answer the same: random contacts
+//! with random tags, lists, fields and timelines, then many random definitions over the
+//! conditions the set evaluator compiles, on both engines. A fixed seed keeps it repeatable.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use tracklane_core::device::Device;
+use tracklane_core::event::{EventKind, NewEvent, PAGE_VISIT_NAME};
+use tracklane_core::ids::{ContactId, ListId, TagId};
+use tracklane_core::list::ListStatus;
+use tracklane_core::page::Page;
+use tracklane_core::segment::condition::{
+    Between, Count, DeviceCondition, EventCondition, FieldCondition, FieldTest, ListCondition,
+    ListMembership, PageCondition, TextMatch, TotalCondition, Window,
+};
+use tracklane_core::segment::{Condition, ContactFacts, Definition};
+use tracklane_core::time::Timestamp;
+use tracklane_core::visit::PageUrl;
+use tracklane_e2e::{both_engines, TestApp};
+
+const DAY: i64 = 86_400_000_000;
+const CONTACTS: usize = 14;
+const DEFINITIONS: usize = 300;
+
+/// A small xorshift generator: the same seed, the same contacts and definitions.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize].clone()
+    }
+
+    /// Short text from letters of both cases and LIKE metacharacters.
+    fn text(&mut self) -> String {
+        let length = 1 + self.below(2);
+        (0..length)
+            .map(|_| self.pick(&['a', 'A', '/', '%', '_']))
+            .collect()
+    }
+
+    fn instant(&mut self, now: Timestamp) -> Timestamp {
+        Timestamp(now.0 - 40 * DAY + self.below(42 * DAY as u64) as i64)
+    }
+
+    fn text_match(&mut self) -> TextMatch {
+        if self.chance(50) {
+            TextMatch::Equals(self.text())
+        } else {
+            TextMatch::Contains(self.text())
+        }
+    }
+}
+
+/// What the random contacts may name.
+struct World {
+    tags: Vec<TagId>,
+    lists: Vec<ListId>,
+    perstags: Vec<&'static str>,
+    fields: Vec<String>,
+    now: Timestamp,
+}
+
+const DOMAINS: [&str; 2] = ["a.a", "a_a"];
+const EVENT_NAMES: [&str; 2] = ["aa", "aA"];
+const DEVICES: [Device; 3] = [Device::Desktop, Device::Mobile, Device::Tablet];
+
+async fn world(app: &TestApp) -> World {
+    let mut tags = Vec::new();
+    let mut lists = Vec::new();
+    for name in ["One", "Two"] {
+        let tag = app.create(
+            "/api/3/tags",
+            json!({"tag": {"tag": name, "tagType": "contact"}}),
+        );
+        tags.push(TagId(tag.await.parse().unwrap()));
+        let list = app.create("/api/3/lists", json!({"list": {"name": name}}));
+        lists.push(ListId(list.await.parse().unwrap()));
+    }
+    let mut fields = Vec::new();
+    for title in ["Company", "Region"] {
+        let field = app.create(
+            "/api/3/fields",
+            json!({"field": {"title": title, "type": "text"}}),
+        );
+        fields.push(field.await);
+    }
+    World {
+        tags,
+        lists,
+        perstags: vec!["COMPANY", "REGION"],
+        fields,
+        now: Timestamp::now(),
+    }
+}
+
+/// A random contact with tags, lists, custom fields, page views and custom events.
+async fn random_contact(app: &TestApp, world: &World, rng: &mut Rng, index: usize) -> ContactId {
+    let mut values = Vec::new();
+    for field in &world.fields {
+        if rng.chance(60) {
+            values.push(json!({"field": field, "value": rng.text()}));
+        }
+    }
+    let first_name = if rng.chance(70) {
+        rng.text()
+    } else {
+        String::new()
+    };
+    let id = app
+        .create(
+            "/api/3/contacts",
+            json!({"contact": {"email": format!("c{index}@example.com"), "firstName": first_name,
+                "fieldValues": values}}),
+        )
+        .await;
+    let contact = ContactId(id.parse().unwrap());
+    let now = world.now;
+    for tag in &world.tags {
+        if rng.chance(50) {
+            app.store
+                .add_contact_tag(app.account, contact, *tag, now)
+                .await
+                .unwrap();
+        }
+    }
+    for list in &world.lists {
+        if rng.chance(60) {
+            let status = ListStatus::from_code(rng.below(4) as i64);
+            app.store
+                .set_list_status(app.account, contact, *list, status, 0, now)
+                .await
+                .unwrap();
+        }
+    }
+    let mut events = Vec::new();
+    let visitor = format!("visitor-{index}");
+    for _ in 0..rng.below(7) {
+        let domain = rng.pick(&DOMAINS);
+        let path = format!("/{}", rng.text());
+        let mut visit = NewEvent::of_contact(
+            app.account,
+            EventKind::PageVisit,
+            PAGE_VISIT_NAME,
+            contact,
+            None,
+            rng.instant(now),
+        );
+        visit.visitor = Some(visitor.clone());
+        visit.page = Some(PageUrl {
+            url: format!("https://{domain}{path}"),
+            domain: domain.to_owned(),
+            path,
+        });
+        if rng.chance(50) {
+            let domain = rng.pick(&DOMAINS);
+            let path = format!("/{}", rng.text());
+            visit.referrer = Some(PageUrl {
+                url: format!("https://{domain}{path}"),
+                domain: domain.to_owned(),
+                path,
+            });
+        }
+        visit.device = rng.chance(80).then(|| rng.pick(&DEVICES));
+        events.push(visit);
+    }
+    for _ in 0..rng.below(5) {
+        let data = rng.chance(70).then(|| rng.text());
+        events.push(NewEvent::of_contact(
+            app.account,
+            EventKind::Custom,
+            rng.pick(&EVENT_NAMES),
+            contact,
+            data,
+            rng.instant(now),
+        ));
+    }
+    // One visitor's page views must arrive in time order for its site visits to be counted.
+    events.sort_by_key(|event| event.occurred_at);
+    app.store.record_events(&events, now).await.unwrap();
+    contact
+}
+
+fn count(rng: &mut Rng) -> Option<Count> {
+    let n = rng.below(4) as i64;
+    rng.pick(&[
+        None,
+        Some(Count::AtLeast(n)),
+        Some(Count::Exactly(n)),
+        Some(Count::AtMost(n)),
+    ])
+}
+
+fn window(rng: &mut Rng, now: Timestamp) -> Option<Window> {
+    match rng.below(4) {
+        0 => None,
+        1 => Some(Window::Days(1 + rng.below(40) as i64)),
+        2 => Some(Window::Hours(1 + rng.below(72) as i64)),
+        _ => {
+            let from = rng.instant(now);
+            let until = Timestamp(from.0 + 1 + rng.below(30 * DAY as u64) as i64);
+            Some(Window::Between(Between { from, until }))
+        }
+    }
+}
+
+fn field(rng: &mut Rng, world: &World) -> FieldCondition {
+    if rng.chance(20) {
+        let value = match rng.below(3) {
+            0 => FieldTest::Before(rng.instant(world.now)),
+            1 => FieldTest::After(rng.instant(world.now)),
+            _ => FieldTest::Within(window(rng, world.now).unwrap_or(Window::Days(1))),
+        };
+        return FieldCondition {
+            name: "created".to_owned(),
+            value,
+        };
+    }
+    let value = match rng.below(6) {
+        0 => FieldTest::Equals(rng.text()),
+        1 => FieldTest::NotEquals(rng.text()),
+        2 => FieldTest::Contains(rng.text()),
+        3 => FieldTest::StartsWith(rng.text()),
+        4 => FieldTest::IsEmpty,
+        _ => FieldTest::IsNotEmpty,
+    };
+    let mut names = vec!["email", "firstName"];
+    names.extend(&world.perstags);
+    FieldCondition {
+        name: rng.pick(&names).to_owned(),
+        value,
+    }
+}
+
+fn page(rng: &mut Rng, now: Timestamp) -> PageCondition {
+    PageCondition {
+        url: rng.chance(50).then(|| rng.text_match()),
+        domain: rng.chance(40).then(|| rng.text_match()),
+        count: count(rng),
+        within: window(rng, now),
+    }
+}
+
+/// A random leaf over the conditions the set evaluator compiles.
+fn leaf(rng: &mut Rng, world: &World) -> Condition {
+    let now = world.now;
+    match rng.below(10) {
+        0 => Condition::Field(field(rng, world)),
+        1 => Condition::HasTag(rng.pick(&world.tags)),
+        2 => Condition::List(ListCondition {
+            id: rng.pick(&world.lists),
+            status: rng.pick(&[
+                ListMembership::Subscribed,
+                ListMembership::Unsubscribed,
+                ListMembership::Bounced,
+                ListMembership::Unconfirmed,
+            ]),
+        }),
+        3 => Condition::Visited(page(rng, now)),
+        4 => Condition::ReferredFrom(page(rng, now)),
+        5 => Condition::VisitedFrom(DeviceCondition {
+            device: rng.pick(&DEVICES),
+            count: count(rng),
+            within: window(rng, now),
+        }),
+        6 => Condition::PageVisits(TotalCondition {
+            count: count(rng).unwrap_or(Count::AtLeast(2)),
+            within: window(rng, now),
+        }),
+        7 => Condition::SiteVisits(TotalCondition {
+            count: count(rng).unwrap_or(Count::AtMost(1)),
+            within: window(rng, now),
+        }),
+        _ => Condition::Event(EventCondition {
+            name: rng.pick(&EVENT_NAMES).to_owned(),
+            data: rng.chance(50).then(|| rng.text_match()),
+            count: count(rng),
+            within: window(rng, now),
+        }),
+    }
+}
+
+fn condition(rng: &mut Rng, world: &World, depth: u32) -> Condition {
+    if depth == 0 || rng.chance(40) {
+        return leaf(rng, world);
+    }
+    let kind = rng.below(3);
+    if kind == 2 {
+        return Condition::Not(Box::new(condition(rng, world, depth - 1)));
+    }
+    let nodes = (0..1 + rng.below(3))
+        .map(|_| condition(rng, world, depth - 1))
+        .collect();
+    if kind == 0 {
+        Condition::All(nodes)
+    } else {
+        Condition::Any(nodes)
+    }
+}
+
+async fn the_set_evaluator_agrees_with_the_one_contact_evaluator(app: TestApp) {
+    let mut rng = Rng(0x5eed_cafe_f00d_1234);
+    let world = world(&app).await;
+    let mut contacts = Vec::new();
+    for index in 0..CONTACTS {
+        let contact = random_contact(&app, &world, &mut rng, index).await;
+        let facts = app.store.contact_facts(app.account, contact).await.unwrap();
+        contacts.push((contact, facts));
+    }
+    let all = Page {
+        limit: 1000,
+        offset: 0,
+    };
+    let mut telling = 0;
+    for _ in 0..DEFINITIONS {
+        let definition = Definition::new(condition(&mut rng, &world, 3)).unwrap();
+        let members: BTreeSet<ContactId> = app
+            .store
+            .segment_members(app.account, &definition, world.now, all)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|contact| contact.id)
+            .collect();
+        let matching: BTreeSet<ContactId> = contacts
+            .iter()
+            .filter(|(_, facts)| definition.matches(facts, world.now))
+            .map(|(id, _)| *id)
+            .collect();
+        let differing: Vec<&(ContactId, ContactFacts)> = contacts
+            .iter()
+            .filter(|(id, _)| members.contains(id) != matching.contains(id))
+            .collect();
+        assert!(
+            differing.is_empty(),
+            "the evaluators disagree at {now:?} on {json}\nset evaluator: {members:?}\n\
+             one-contact evaluator: {matching:?}\nfirst contact they disagree on: {first:#?}",
+            now = world.now,
+            json = serde_json::to_string(&definition).unwrap(),
+            first = differing[0],
+        );
+        let count = app
+            .store
+            .segment_count(app.account, &definition, world.now)
+            .await
+            .unwrap();
+        assert_eq!(count, matching.len() as i64, "count of {definition:?}");
+        if !matching.is_empty() && matching.len() < CONTACTS {
+            telling += 1;
+        }
+    }
+    assert!(
+        telling > DEFINITIONS / 3,
+        "only {telling} definitions split the contacts: the test proves little"
+    );
+}
+
+both_engines!(the_set_evaluator_agrees_with_the_one_contact_evaluator);
