@@ -88,3 +88,16 @@ pub fn no_redirects() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// A mail client's one-click unsubscribe (RFC 8058) of `url`: its answer's status.
+pub async fn one_click_unsubscribe(url: &str) -> u16 {
+    no_redirects()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .expect("the server answers")
+        .status()
+        .as_u16()
+}

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tracklane_e2e::{both_engines, wait_for_files, TestApp};
 
-use crate::mail::{no_redirects, read, tracked_url, tracked_urls, Mail};
+use crate::mail::{no_redirects, one_click_unsubscribe, read, tracked_url, tracked_urls, Mail};
 
 pub(crate) async fn contact(app: &TestApp, email: &str, first: &str) -> String {
     let answer = app
@@ -299,14 +299,7 @@ async fn clicks_opens_and_unsubscribes_are_recorded(app: TestApp) {
         .get(&format!("/api/3/contacts/{}/contactLists", sent.ada))
         .await;
     assert_eq!(lists.body["contactLists"][0]["status"], "1");
-    let one_click = client
-        .post(&unsubscribe)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(one_click.status(), 200);
+    assert_eq!(one_click_unsubscribe(&unsubscribe).await, 200);
     let lists = app
         .get(&format!("/api/3/contacts/{}/contactLists", sent.ada))
         .await;

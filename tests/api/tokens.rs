@@ -8,7 +8,7 @@ use tracklane_core::cid::{LinkSubject, OPEN_PIXEL, UNSUBSCRIBE};
 use tracklane_core::ids::ContactId;
 use tracklane_e2e::{both_engines, TestApp};
 
-use crate::mail::{no_redirects, tracked_url};
+use crate::mail::{one_click_unsubscribe, tracked_url};
 use crate::scanner::{follow, send_two_links, stats_of, SHOES};
 
 /// The URL `{address}/{kind}/{token}` of a token sealed, with the installation's key, for
@@ -53,14 +53,7 @@ async fn a_token_for_another_accounts_contact_counts_nowhere(app: TestApp) {
     assert_eq!(follow(&pixel).await, 200, "the pixel is always answered");
     let unsubscribe = sealed_url(&app, "u", link, theirs, UNSUBSCRIBE).await;
     assert_eq!(follow(&unsubscribe).await, 404);
-    let one_click = no_redirects()
-        .post(&unsubscribe)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(one_click.status(), 404);
+    assert_eq!(one_click_unsubscribe(&unsubscribe).await, 404);
 
     assert_eq!(stats_of(&app, &campaign.id, SHOES).await, (0, 0, 0));
     let shown = app.get(&format!("/api/3/campaigns/{}", campaign.id)).await;
