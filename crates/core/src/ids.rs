@@ -81,3 +81,11 @@ id_type!(
     /// A form that subscribes the people who submit it.
     FormId
 );
+id_type!(
+    /// A link action: what a click on one campaign link does.
+    LinkActionId
+);
+id_type!(
+    /// A saved segment: a definition and its members, kept live.
+    SegmentId
+);

@@ -33,6 +33,8 @@ pub enum Model {
     LinkAction,
     /// A form.
     Form,
+    /// A segment.
+    Segment,
 }
 
 /// A store failure.

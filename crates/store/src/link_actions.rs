@@ -1,7 +1,7 @@
 //! Link actions: stored per campaign and link destination, run when a person clicks.
 
 use sqlx::Row;
-use tracklane_core::ids::{AccountId, CampaignId, ContactId, ListId, TagId};
+use tracklane_core::ids::{AccountId, CampaignId, ContactId, LinkActionId, ListId, TagId};
 use tracklane_core::link_action::LinkAction;
 use tracklane_core::list::ListStatus;
 use tracklane_core::time::Timestamp;
@@ -93,8 +93,12 @@ impl Store {
     }
 
     /// Deletes a link action.
-    pub async fn delete_link_action(&self, account: AccountId, id: i64) -> Result<(), StoreError> {
-        self.delete_owned("link_actions", Model::LinkAction, account, id)
+    pub async fn delete_link_action(
+        &self,
+        account: AccountId,
+        id: LinkActionId,
+    ) -> Result<(), StoreError> {
+        self.delete_owned("link_actions", Model::LinkAction, account, id.0)
             .await
     }
 

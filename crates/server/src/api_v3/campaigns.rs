@@ -10,10 +10,9 @@
 //! (AC's status 3) with Tracklane's `pausedReason` and `lastError` (the server's last such
 //! answer); Tracklane's `POST /campaigns/{id}/resume` sets it sending again.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::ids::{AccountId, CampaignId};
@@ -21,11 +20,11 @@ use tracklane_core::invalid::Invalid;
 use tracklane_core::links::find_links;
 use tracklane_core::message::{Campaign, CampaignInput};
 use tracklane_store::link_clicks::CampaignCounters;
-use tracklane_store::Model;
 
 use super::error::{reference_error, ApiError};
-use super::extract::{path_id, ApiJson, ApiQuery, LooseId};
+use super::extract::{ApiJson, ApiQuery, LooseId};
 use super::render::{links, meta};
+use super::resource::{Ctx, PathId};
 use crate::state::AppState;
 
 /// The campaign routes.
@@ -36,16 +35,6 @@ pub fn routes() -> Router<AppState> {
         .route("/campaigns/{id}/send", post(send_campaign))
         .route("/campaigns/{id}/resume", post(resume_campaign))
         .route("/campaigns/{id}/links", get(campaign_links))
-}
-
-/// The account's campaign that the path's `{id}` names (AC's plain 404 when there is none).
-pub(super) async fn path_campaign(
-    state: &AppState,
-    account: AccountId,
-    raw_id: &str,
-) -> Result<Campaign, ApiError> {
-    let id = CampaignId(path_id(raw_id, Model::Campaign)?);
-    Ok(state.store.existing_campaign(account, id).await?)
 }
 
 /// `campaigns` in AC's shape, each with its counters.
@@ -156,8 +145,7 @@ struct CampaignBody {
 
 /// `POST /campaigns` (Tracklane's): 201, a draft sending `message` to `list`.
 async fn create_campaign(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<CampaignEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body = body.campaign.ok_or_else(|| Invalid::missing("campaign"))?;
@@ -167,46 +155,43 @@ async fn create_campaign(
         list: body.list.map(|l| l.id("list")).transpose()?,
         track_links: body.tracklinks,
     };
-    let campaign = state
-        .store
-        .create_campaign(account, input.into_draft()?, state.now())
+    let campaign = ctx
+        .store()
+        .create_campaign(ctx.account, input.into_draft()?, ctx.now())
         .await
         .map_err(reference_error)?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"campaign": one_campaign_json(&state, account, campaign).await?})),
+        Json(json!({"campaign": one_campaign_json(&ctx.state, ctx.account, campaign).await?})),
     ))
 }
 
 /// `POST /campaigns/{id}/send` (Tracklane's): starts a draft campaign. Its links are recorded
 /// (when tracked) and a send is queued for every contact subscribed to its list; answers
 /// `{"campaign": ..., "queued": N}`. Sending a campaign twice is refused (422).
-async fn send_campaign(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let campaign = path_campaign(&state, account, &id).await?;
+async fn send_campaign(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
+    let campaign = ctx.store().existing_campaign(ctx.account, id).await?;
     let id = campaign.id;
-    let message = state
-        .store
-        .existing_message(account, campaign.message)
+    let message = ctx
+        .store()
+        .existing_message(ctx.account, campaign.message)
         .await?;
     message.check_renders()?;
-    let tracked = campaign.track_links && state.store.email_settings(account).await?.track_links;
+    let tracked =
+        campaign.track_links && ctx.store().email_settings(ctx.account).await?.track_links;
     let links = if tracked {
         find_links(&message.html).map_err(|error| Invalid::bad_value("html", error.to_string()))?
     } else {
         Vec::new()
     };
-    let queued = state
-        .store
-        .start_campaign(account, id, &links, state.now())
+    let queued = ctx
+        .store()
+        .start_campaign(ctx.account, id, &links, ctx.now())
         .await?;
-    state.sending.notify_one();
-    let campaign = state.store.existing_campaign(account, id).await?;
+    ctx.state.sending.notify_one();
+    let campaign = ctx.store().existing_campaign(ctx.account, id).await?;
     Ok(Json(json!({
-        "campaign": one_campaign_json(&state, account, campaign).await?,
+        "campaign": one_campaign_json(&ctx.state, ctx.account, campaign).await?,
         "queued": queued,
     })))
 }
@@ -215,33 +200,30 @@ async fn send_campaign(
 /// 2) and wakes the sender; its queued sends are due at once. Answers `{"campaign": ...}`; a
 /// campaign that is not paused is refused (422).
 async fn resume_campaign(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
+    ctx: Ctx,
+    PathId(id): PathId<CampaignId>,
 ) -> Result<Json<Value>, ApiError> {
-    let campaign = path_campaign(&state, account, &id).await?;
-    state
-        .store
-        .resume_campaign(account, campaign.id, state.now())
+    let campaign = ctx.store().existing_campaign(ctx.account, id).await?;
+    ctx.store()
+        .resume_campaign(ctx.account, campaign.id, ctx.now())
         .await?;
-    state.sending.notify_one();
-    let campaign = state.store.existing_campaign(account, campaign.id).await?;
+    ctx.state.sending.notify_one();
+    let campaign = ctx
+        .store()
+        .existing_campaign(ctx.account, campaign.id)
+        .await?;
     Ok(Json(
-        json!({"campaign": one_campaign_json(&state, account, campaign).await?}),
+        json!({"campaign": one_campaign_json(&ctx.state, ctx.account, campaign).await?}),
     ))
 }
 
 /// `GET /campaigns/{id}/links`: the campaign's tracked links and the open pixel ("Read
 /// Tracker") in AC's shape, with Tracklane's counts beside: `clicks` and `uniqueClicks` by people,
 /// `machineClicks` by scanners and bots (kept out of the other two).
-async fn campaign_links(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let campaign = path_campaign(&state, account, &id).await?;
-    let base = &state.settings.public_url;
-    let stats = state.store.link_stats(account, campaign.id).await?;
+async fn campaign_links(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
+    let campaign = ctx.store().existing_campaign(ctx.account, id).await?;
+    let base = ctx.base();
+    let stats = ctx.store().link_stats(ctx.account, campaign.id).await?;
     let links: Vec<Value> = stats
         .iter()
         .map(|link| {
@@ -269,26 +251,18 @@ async fn campaign_links(
 }
 
 /// `GET /campaigns`: newest first.
-async fn list_campaigns(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    query: ApiQuery,
-) -> Result<Json<Value>, ApiError> {
-    let listed = state.store.campaigns(account, query.page()?).await?;
+async fn list_campaigns(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
+    let listed = ctx.store().campaigns(ctx.account, query.page()?).await?;
     Ok(Json(json!({
-        "campaigns": campaigns_json(&state, account, &listed.items).await?,
+        "campaigns": campaigns_json(&ctx.state, ctx.account, &listed.items).await?,
         "meta": meta(listed.total),
     })))
 }
 
 /// `GET /campaigns/{id}`.
-async fn show_campaign(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let campaign = path_campaign(&state, account, &id).await?;
+async fn show_campaign(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
+    let campaign = ctx.store().existing_campaign(ctx.account, id).await?;
     Ok(Json(
-        json!({"campaign": one_campaign_json(&state, account, campaign).await?}),
+        json!({"campaign": one_campaign_json(&ctx.state, ctx.account, campaign).await?}),
     ))
 }

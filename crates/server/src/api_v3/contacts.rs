@@ -1,25 +1,21 @@
 //! `/contacts`, `/contact/sync` and a contact's sub-collections.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::contact::{Contact, ContactInput, FieldValueInput};
 use tracklane_core::field::FieldValue;
-use tracklane_core::ids::{AccountId, ContactId, FieldId, ListId, TagId};
+use tracklane_core::ids::{ContactId, FieldId, ListId, TagId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::time::Timestamp;
 use tracklane_store::contacts::{ContactOrder, ContactQuery};
-use tracklane_store::Model;
 
 use super::error::ApiError;
-use super::extract::{path_id, ApiJson, ApiQuery, LooseId};
-use super::fields::field_value_json;
-use super::lists::contact_list_json;
+use super::extract::{ApiJson, ApiQuery, LooseId};
 use super::render::{links, loose_text, meta};
-use super::tags::contact_tag_json;
+use super::resource::{Ctx, PathId, Resource};
 use crate::state::AppState;
 
 /// The contact routes.
@@ -85,139 +81,134 @@ impl ContactEnvelope {
     }
 }
 
-/// A contact in AC's shape.
-pub fn contact_json(contact: &Contact, base: &str) -> Value {
-    let (local, domain) = contact.email.rsplit_once('@').unwrap_or(("", ""));
-    let mut links = links(
-        base,
-        &format!("contacts/{}", contact.id),
-        &[
-            "bounceLogs",
-            "contactAutomations",
-            "contactData",
-            "contactGoals",
-            "contactLists",
-            "contactLogs",
-            "contactTags",
-            "contactDeals",
-            "deals",
-            "fieldValues",
-            "geoIps",
-            "notes",
-            "organization",
-            "plusAppend",
-            "trackingLogs",
-            "scoreValues",
-            "accountContacts",
-            "automationEntryCounts",
-        ],
-    );
-    links["contactAutomations"] = json!(format!(
-        "{base}/api/3/contacts/{}/contactAutomations?limit=1000&orders%5Blastdate%5D=DESC",
-        contact.id
-    ));
-    json!({
-        "cdate": contact.created_at.to_api(),
-        "email": contact.email,
-        "phone": contact.phone,
-        "firstName": contact.first_name,
-        "lastName": contact.last_name,
-        "orgid": "0",
-        "orgname": "",
-        "segmentio_id": "",
-        "bounced_hard": "0",
-        "bounced_soft": "0",
-        "bounced_date": null,
-        "ip": "0",
-        "ua": null,
-        "hash": contact.hash,
-        "socialdata_lastcheck": null,
-        "email_local": local,
-        "email_domain": domain,
-        "sentcnt": "0",
-        "rating_tstamp": null,
-        "gravatar": "0",
-        "deleted": "0",
-        "anonymized": "0",
-        "adate": null,
-        "udate": contact.updated_at.to_api(),
-        "edate": null,
-        "deleted_at": null,
-        "created_utc_timestamp": contact.created_at.to_api_plain(),
-        "updated_utc_timestamp": contact.updated_at.to_api_plain(),
-        "created_timestamp": contact.created_at.to_api_plain(),
-        "updated_timestamp": contact.updated_at.to_api_plain(),
-        "created_by": null,
-        "updated_by": null,
-        "email_empty": contact.email.is_empty(),
-        "mpp_tracking": "0",
-        "scoreValues": [],
-        "links": links,
-        "id": contact.id.to_string(),
-        "organization": null,
-    })
+impl Resource for Contact {
+    const ONE: &'static str = "contact";
+    const MANY: &'static str = "contacts";
+
+    fn json(&self, base: &str) -> Value {
+        let (local, domain) = self.email.rsplit_once('@').unwrap_or(("", ""));
+        let mut links = links(
+            base,
+            &format!("contacts/{}", self.id),
+            &[
+                "bounceLogs",
+                "contactAutomations",
+                "contactData",
+                "contactGoals",
+                "contactLists",
+                "contactLogs",
+                "contactTags",
+                "contactDeals",
+                "deals",
+                "fieldValues",
+                "geoIps",
+                "notes",
+                "organization",
+                "plusAppend",
+                "trackingLogs",
+                "scoreValues",
+                "accountContacts",
+                "automationEntryCounts",
+            ],
+        );
+        links["contactAutomations"] = json!(format!(
+            "{base}/api/3/contacts/{}/contactAutomations?limit=1000&orders%5Blastdate%5D=DESC",
+            self.id
+        ));
+        json!({
+            "cdate": self.created_at.to_api(),
+            "email": self.email,
+            "phone": self.phone,
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "orgid": "0",
+            "orgname": "",
+            "segmentio_id": "",
+            "bounced_hard": "0",
+            "bounced_soft": "0",
+            "bounced_date": null,
+            "ip": "0",
+            "ua": null,
+            "hash": self.hash,
+            "socialdata_lastcheck": null,
+            "email_local": local,
+            "email_domain": domain,
+            "sentcnt": "0",
+            "rating_tstamp": null,
+            "gravatar": "0",
+            "deleted": "0",
+            "anonymized": "0",
+            "adate": null,
+            "udate": self.updated_at.to_api(),
+            "edate": null,
+            "deleted_at": null,
+            "created_utc_timestamp": self.created_at.to_api_plain(),
+            "updated_utc_timestamp": self.updated_at.to_api_plain(),
+            "created_timestamp": self.created_at.to_api_plain(),
+            "updated_timestamp": self.updated_at.to_api_plain(),
+            "created_by": null,
+            "updated_by": null,
+            "email_empty": self.email.is_empty(),
+            "mpp_tracking": "0",
+            "scoreValues": [],
+            "links": links,
+            "id": self.id.to_string(),
+            "organization": null,
+        })
+    }
 }
 
-fn written_json(contact: &Contact, values: &[FieldValue], base: &str) -> Value {
-    let mut contact_json = contact_json(contact, base);
+/// A written contact with its field values side-loaded.
+fn written_json(ctx: &Ctx, contact: &Contact, values: &[FieldValue]) -> Value {
+    let mut contact_json = contact.json(ctx.base());
     contact_json["fieldValues"] =
         json!(values.iter().map(|v| v.id.to_string()).collect::<Vec<_>>());
     json!({
-        "fieldValues": values.iter().map(|v| field_value_json(v, base)).collect::<Vec<_>>(),
+        "fieldValues": ctx.all(values),
         "contact": contact_json,
     })
 }
 
 /// `POST /contacts`: 201, or 422 when the email is taken.
 async fn create(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<ContactEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let draft = body.into_input()?.into_draft()?;
-    let (contact, values) = state
-        .store
-        .create_contact(account, draft, state.now())
+    let (contact, values) = ctx
+        .store()
+        .create_contact(ctx.account, draft, ctx.now())
         .await?;
-    let base = &state.settings.public_url;
     Ok((
         StatusCode::CREATED,
-        Json(written_json(&contact, &values, base)),
+        Json(written_json(&ctx, &contact, &values)),
     ))
 }
 
 /// `POST /contact/sync`: creates (201) or updates (200) the contact with this email.
 async fn sync(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<ContactEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let draft = body.into_input()?.into_draft()?;
-    let (contact, values, created) = state
-        .store
-        .sync_contact(account, draft, state.now())
+    let (contact, values, created) = ctx
+        .store()
+        .sync_contact(ctx.account, draft, ctx.now())
         .await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    let base = &state.settings.public_url;
-    Ok((status, Json(written_json(&contact, &values, base))))
+    Ok((status, Json(written_json(&ctx, &contact, &values))))
 }
 
 /// `GET /contacts/{id}` with its lists and field values side-loaded, as AC does.
-async fn show(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = ContactId(path_id(&id, Model::Contact)?);
-    let contact = state.store.existing_contact(account, id).await?;
-    let lists = state.store.contact_lists(account, id).await?;
-    let values = state.store.contact_field_values(account, id).await?;
-    let base = &state.settings.public_url;
-    let mut contact_json = contact_json(&contact, base);
+async fn show(ctx: Ctx, PathId(id): PathId<ContactId>) -> Result<Json<Value>, ApiError> {
+    let contact = ctx.store().existing_contact(ctx.account, id).await?;
+    let lists = ctx.store().contact_lists(ctx.account, id).await?;
+    let values = ctx.store().contact_field_values(ctx.account, id).await?;
+    let mut contact_json = contact.json(ctx.base());
     contact_json["contactAutomations"] = json!([]);
     contact_json["contactLists"] =
         json!(lists.iter().map(|l| l.id.to_string()).collect::<Vec<_>>());
@@ -228,9 +219,9 @@ async fn show(
     contact_json["accountContacts"] = json!([]);
     Ok(Json(json!({
         "contactAutomations": [],
-        "contactLists": lists.iter().map(|l| contact_list_json(l, base)).collect::<Vec<_>>(),
+        "contactLists": ctx.all(&lists),
         "deals": [],
-        "fieldValues": values.iter().map(|v| field_value_json(v, base)).collect::<Vec<_>>(),
+        "fieldValues": ctx.all(&values),
         "geoAddresses": [],
         "geoIps": [],
         "contact": contact_json,
@@ -291,15 +282,10 @@ fn contact_query(query: &ApiQuery) -> Result<ContactQuery, ApiError> {
 }
 
 /// `GET /contacts` with AC's filters and paging.
-async fn list(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    query: ApiQuery,
-) -> Result<Json<Value>, ApiError> {
+async fn list(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
     let page = query.page()?;
     let filters = contact_query(&query)?;
-    let listed = state.store.contacts(account, &filters, page).await?;
-    let base = &state.settings.public_url;
+    let listed = ctx.store().contacts(ctx.account, &filters, page).await?;
     let mut meta = meta(listed.total);
     meta["page_input"] = json!({
         "segmentid": null,
@@ -318,82 +304,47 @@ async fn list(
     });
     Ok(Json(json!({
         "scoreValues": [],
-        "contacts": listed.items.iter().map(|c| contact_json(c, base)).collect::<Vec<_>>(),
+        "contacts": ctx.all(&listed.items),
         "meta": meta,
     })))
 }
 
 /// `PUT /contacts/{id}`: a partial update.
 async fn update(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
+    ctx: Ctx,
+    PathId(id): PathId<ContactId>,
     ApiJson(body): ApiJson<ContactEnvelope>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = ContactId(path_id(&id, Model::Contact)?);
     let patch = body.into_input()?.into_patch()?;
-    let (contact, values) = state
-        .store
-        .update_contact(account, id, patch, state.now())
+    let (contact, values) = ctx
+        .store()
+        .update_contact(ctx.account, id, patch, ctx.now())
         .await?;
-    state.gate.forget_contacts(account);
-    Ok(Json(written_json(
-        &contact,
-        &values,
-        &state.settings.public_url,
-    )))
+    ctx.state.gate.forget_contacts(ctx.account);
+    Ok(Json(written_json(&ctx, &contact, &values)))
 }
 
 /// `DELETE /contacts/{id}`: `{}`.
-async fn remove(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = ContactId(path_id(&id, Model::Contact)?);
-    state.store.delete_contact(account, id).await?;
-    state.gate.forget_contacts(account);
+async fn remove(ctx: Ctx, PathId(id): PathId<ContactId>) -> Result<Json<Value>, ApiError> {
+    ctx.store().delete_contact(ctx.account, id).await?;
+    ctx.state.gate.forget_contacts(ctx.account);
     Ok(Json(json!({})))
 }
 
 /// `GET /contacts/{id}/contactTags`.
-async fn tags_of(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = ContactId(path_id(&id, Model::Contact)?);
-    let tags = state.store.contact_tags(account, id).await?;
-    let base = &state.settings.public_url;
-    Ok(Json(json!({
-        "contactTags": tags.iter().map(|t| contact_tag_json(t, base)).collect::<Vec<_>>(),
-    })))
+async fn tags_of(ctx: Ctx, PathId(id): PathId<ContactId>) -> Result<Json<Value>, ApiError> {
+    let tags = ctx.store().contact_tags(ctx.account, id).await?;
+    Ok(ctx.many(&tags))
 }
 
 /// `GET /contacts/{id}/contactLists`.
-async fn lists_of(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = ContactId(path_id(&id, Model::Contact)?);
-    let lists = state.store.contact_lists(account, id).await?;
-    let base = &state.settings.public_url;
-    Ok(Json(json!({
-        "contactLists": lists.iter().map(|l| contact_list_json(l, base)).collect::<Vec<_>>(),
-    })))
+async fn lists_of(ctx: Ctx, PathId(id): PathId<ContactId>) -> Result<Json<Value>, ApiError> {
+    let lists = ctx.store().contact_lists(ctx.account, id).await?;
+    Ok(ctx.many(&lists))
 }
 
 /// `GET /contacts/{id}/fieldValues`.
-async fn field_values_of(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = ContactId(path_id(&id, Model::Contact)?);
-    let values = state.store.contact_field_values(account, id).await?;
-    let base = &state.settings.public_url;
-    Ok(Json(json!({
-        "fieldValues": values.iter().map(|v| field_value_json(v, base)).collect::<Vec<_>>(),
-    })))
+async fn field_values_of(ctx: Ctx, PathId(id): PathId<ContactId>) -> Result<Json<Value>, ApiError> {
+    let values = ctx.store().contact_field_values(ctx.account, id).await?;
+    Ok(ctx.many(&values))
 }

@@ -11,18 +11,17 @@
 //!
 //! `null` switches the two timed rules off.
 
-use axum::extract::State;
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use tracklane_core::ids::AccountId;
 use tracklane_core::invalid::Invalid;
 use tracklane_core::scanner::ScannerRules;
 use tracklane_store::email_settings::EmailSettings;
 
 use super::error::ApiError;
 use super::extract::ApiJson;
+use super::resource::Ctx;
 use crate::state::AppState;
 
 /// The email settings routes.
@@ -38,11 +37,10 @@ fn settings_json(settings: &EmailSettings) -> Json<Value> {
 }
 
 /// `GET /emailSettings`.
-async fn show(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(settings_json(&state.store.email_settings(account).await?))
+async fn show(ctx: Ctx) -> Result<Json<Value>, ApiError> {
+    Ok(settings_json(
+        &ctx.store().email_settings(ctx.account).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,25 +58,23 @@ struct EmailSettingsBody {
 
 /// `PUT /emailSettings`: changes the settings named, answers all of them.
 async fn change(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<EmailSettingsEnvelope>,
 ) -> Result<Json<Value>, ApiError> {
     let body = body
         .email_settings
         .ok_or_else(|| Invalid::missing("emailSettings"))?;
-    let mut settings = state.store.email_settings(account).await?;
+    let mut settings = ctx.store().email_settings(ctx.account).await?;
     if let Some(track_links) = body.track_links {
         settings.track_links = track_links;
     }
     if let Some(changes) = body.scanner_rules {
         settings.scanner = changed_rules(&settings.scanner, changes)?;
     }
-    state
-        .store
-        .set_email_settings(account, &settings, state.now())
+    ctx.store()
+        .set_email_settings(ctx.account, &settings, ctx.now())
         .await?;
-    state.gate.forget(account);
+    ctx.state.gate.forget(ctx.account);
     Ok(settings_json(&settings))
 }
 

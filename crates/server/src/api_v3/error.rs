@@ -90,6 +90,7 @@ pub fn model_name(model: Model) -> &'static str {
         Model::Campaign => "Campaign",
         Model::LinkAction => "LinkAction",
         Model::Form => "Form",
+        Model::Segment => "Segment",
     }
 }
 

@@ -1,6 +1,6 @@
 //! Reading requests: JSON bodies (whatever their content type, with clear errors), AC's query
-//! conventions (`limit`, `offset`, `filters[x]`, `filters[x][op]`, `orders[x]`, `ids[]`), ids in
-//! paths and ids given as numbers or strings. A body or a query string with a NUL character
+//! conventions (`limit`, `offset`, `filters[x]`, `filters[x][op]`, `orders[x]`, `ids[]`), ids
+//! given as numbers or strings. A body or a query string with a NUL character
 //! anywhere is refused (422) before any handler reads it ([`crate::unstorable`]).
 
 use axum::body::Bytes;
@@ -12,7 +12,6 @@ use serde::Deserialize;
 use tracklane_core::invalid::Invalid;
 use tracklane_core::page::Page;
 use tracklane_store::sql::{Direction, TextFilter, TextOp};
-use tracklane_store::Model;
 
 use super::error::ApiError;
 use crate::limits::body_timed_out;
@@ -101,11 +100,6 @@ pub fn required_id(value: Option<&LooseId>, attribute: &'static str) -> Result<i
     value
         .ok_or_else(|| Invalid::missing(attribute))?
         .id(attribute)
-}
-
-/// An id from a path; anything that is not a number names nothing, so it is a 404.
-pub fn path_id(raw: &str, model: Model) -> Result<i64, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found(model, raw))
 }
 
 /// The longest value of a query parameter, in characters: longer ones are refused (422) before

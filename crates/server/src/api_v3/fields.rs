@@ -1,9 +1,8 @@
 //! `/fields`, `/fieldValues`, `/fieldRels` and field options.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::contact::FieldValueInput;
@@ -12,12 +11,11 @@ use tracklane_core::ids::{AccountId, ContactId, FieldId, FieldValueId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::text::{bounded, NAME_MAX};
 use tracklane_store::fields::{FieldOptionDraft, FieldValueQuery};
-use tracklane_store::Model;
 
-use super::contacts::contact_json;
 use super::error::{reference_error, ApiError};
-use super::extract::{path_id, required_id, ApiJson, ApiQuery, LooseId};
+use super::extract::{required_id, ApiJson, ApiQuery, LooseId};
 use super::render::{links, loose_text, meta};
+use super::resource::{Ctx, PathId, Resource};
 use crate::state::AppState;
 
 /// The custom field routes.
@@ -68,44 +66,52 @@ impl FieldEnvelope {
     }
 }
 
-/// A custom field in AC's shape.
-pub fn field_json(field: &Field, base: &str) -> Value {
-    json!({
-        "title": field.title,
-        "descript": field.description,
-        "type": field.field_type.as_str(),
-        "isrequired": "0",
-        "perstag": field.perstag,
-        "defval": field.default_value,
-        "show_in_list": "0",
-        "rows": "0",
-        "cols": "0",
-        "visible": if field.visible { "1" } else { "0" },
-        "service": "",
-        "ordernum": field.ordernum.to_string(),
-        "cdate": field.created_at.to_api(),
-        "udate": field.updated_at.to_api(),
-        "options": [],
-        "relations": [],
-        "links": links(base, &format!("fields/{}", field.id), &["options", "relations"]),
-        "id": field.id.to_string(),
-    })
+impl Resource for Field {
+    const ONE: &'static str = "field";
+    const MANY: &'static str = "fields";
+
+    fn json(&self, base: &str) -> Value {
+        json!({
+            "title": self.title,
+            "descript": self.description,
+            "type": self.field_type.as_str(),
+            "isrequired": "0",
+            "perstag": self.perstag,
+            "defval": self.default_value,
+            "show_in_list": "0",
+            "rows": "0",
+            "cols": "0",
+            "visible": if self.visible { "1" } else { "0" },
+            "service": "",
+            "ordernum": self.ordernum.to_string(),
+            "cdate": self.created_at.to_api(),
+            "udate": self.updated_at.to_api(),
+            "options": [],
+            "relations": [],
+            "links": links(base, &format!("fields/{}", self.id), &["options", "relations"]),
+            "id": self.id.to_string(),
+        })
+    }
 }
 
-/// A contact's field value in AC's shape.
-pub fn field_value_json(value: &FieldValue, base: &str) -> Value {
-    json!({
-        "contact": value.contact.to_string(),
-        "field": value.field.to_string(),
-        "value": value.value,
-        "cdate": value.created_at.to_api(),
-        "udate": value.updated_at.to_api(),
-        "created_by": null,
-        "updated_by": null,
-        "links": links(base, &format!("fieldValues/{}", value.id), &["owner", "field"]),
-        "id": value.id.to_string(),
-        "owner": value.contact.to_string(),
-    })
+impl Resource for FieldValue {
+    const ONE: &'static str = "fieldValue";
+    const MANY: &'static str = "fieldValues";
+
+    fn json(&self, base: &str) -> Value {
+        json!({
+            "contact": self.contact.to_string(),
+            "field": self.field.to_string(),
+            "value": self.value,
+            "cdate": self.created_at.to_api(),
+            "udate": self.updated_at.to_api(),
+            "created_by": null,
+            "updated_by": null,
+            "links": links(base, &format!("fieldValues/{}", self.id), &["owner", "field"]),
+            "id": self.id.to_string(),
+            "owner": self.contact.to_string(),
+        })
+    }
 }
 
 fn field_rel_json(rel: &FieldRel) -> Value {
@@ -135,92 +141,67 @@ fn field_option_json(option: &FieldOption) -> Value {
 
 /// `POST /fields`: 201, or 422 `duplicate` when the title is taken.
 async fn create(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<FieldEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let draft = body.into_input()?.into_draft()?;
-    let field = state
-        .store
-        .create_field(account, draft, state.now())
+    let field = ctx
+        .store()
+        .create_field(ctx.account, draft, ctx.now())
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "field": field_json(&field, &state.settings.public_url) })),
-    ))
+    Ok((StatusCode::CREATED, ctx.one(&field)))
 }
 
 /// `GET /fields`: paging and `filters[perstag]`.
-async fn list(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    query: ApiQuery,
-) -> Result<Json<Value>, ApiError> {
+async fn list(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
     let perstag = query.get("filters[perstag]");
-    let listed = state.store.fields(account, perstag, query.page()?).await?;
-    let base = &state.settings.public_url;
+    let listed = ctx
+        .store()
+        .fields(ctx.account, perstag, query.page()?)
+        .await?;
     Ok(Json(json!({
         "fieldOptions": [],
         "fieldRels": [],
-        "fields": listed.items.iter().map(|f| field_json(f, base)).collect::<Vec<_>>(),
+        "fields": ctx.all(&listed.items),
         "meta": meta(listed.total),
     })))
 }
 
 /// `GET /fields/{id}` with its options and list relations.
-async fn show(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = FieldId(path_id(&id, Model::Field)?);
-    let field = state.store.existing_field(account, id).await?;
-    let options = state.store.field_options(account, id).await?;
-    let rels = state.store.field_rels(account, id).await?;
+async fn show(ctx: Ctx, PathId(id): PathId<FieldId>) -> Result<Json<Value>, ApiError> {
+    let field = ctx.store().existing_field(ctx.account, id).await?;
+    let options = ctx.store().field_options(ctx.account, id).await?;
+    let rels = ctx.store().field_rels(ctx.account, id).await?;
     Ok(Json(json!({
         "fieldOptions": options.iter().map(field_option_json).collect::<Vec<_>>(),
         "fieldRels": rels.iter().map(field_rel_json).collect::<Vec<_>>(),
-        "field": field_json(&field, &state.settings.public_url),
+        "field": field.json(ctx.base()),
     })))
 }
 
 /// `PUT /fields/{id}`: a partial update.
 async fn update(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
+    ctx: Ctx,
+    PathId(id): PathId<FieldId>,
     ApiJson(body): ApiJson<FieldEnvelope>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = FieldId(path_id(&id, Model::Field)?);
     let patch = body.into_input()?.into_patch()?;
-    let field = state
-        .store
-        .update_field(account, id, patch, state.now())
+    let field = ctx
+        .store()
+        .update_field(ctx.account, id, patch, ctx.now())
         .await?;
-    Ok(Json(
-        json!({ "field": field_json(&field, &state.settings.public_url) }),
-    ))
+    Ok(ctx.one(&field))
 }
 
 /// `DELETE /fields/{id}`: `{}`, with every value of the field.
-async fn remove(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = FieldId(path_id(&id, Model::Field)?);
-    state.store.delete_field(account, id).await?;
+async fn remove(ctx: Ctx, PathId(id): PathId<FieldId>) -> Result<Json<Value>, ApiError> {
+    ctx.store().delete_field(ctx.account, id).await?;
     Ok(Json(json!({})))
 }
 
 /// `GET /fields/{id}/options`.
-async fn options_of(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = FieldId(path_id(&id, Model::Field)?);
-    let options = state.store.field_options(account, id).await?;
+async fn options_of(ctx: Ctx, PathId(id): PathId<FieldId>) -> Result<Json<Value>, ApiError> {
+    let options = ctx.store().field_options(ctx.account, id).await?;
     Ok(Json(json!({
         "fieldOptions": options.iter().map(field_option_json).collect::<Vec<_>>(),
     })))
@@ -241,8 +222,7 @@ struct FieldRelBody {
 /// `POST /fieldRels`: 201; relates a field to a list of the account (`relid` 0: all lists);
 /// another `relid` that names none of the account's lists is a 404 "List not found".
 async fn relate(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<FieldRelEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body = body.field_rel.ok_or_else(|| Invalid::missing("fieldRel"))?;
@@ -252,9 +232,9 @@ async fn relate(
         .map(|r| r.id("relid"))
         .transpose()?
         .unwrap_or(ALL_LISTS);
-    let rel = state
-        .store
-        .relate_field(account, field, relid, state.now())
+    let rel = ctx
+        .store()
+        .relate_field(ctx.account, field, relid, ctx.now())
         .await
         .map_err(reference_error)?;
     Ok((
@@ -307,8 +287,7 @@ impl FieldOptionBody {
 
 /// `POST /fieldOption/bulk` (and `/fieldOptions/bulk`): 201; all options or none.
 async fn add_options(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<FieldOptionsEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let drafts = body
@@ -317,9 +296,9 @@ async fn add_options(
         .into_iter()
         .map(FieldOptionBody::into_draft)
         .collect::<Result<Vec<_>, _>>()?;
-    let options = state
-        .store
-        .add_field_options(account, drafts, state.now())
+    let options = ctx
+        .store()
+        .add_field_options(ctx.account, drafts, ctx.now())
         .await
         .map_err(reference_error)?;
     Ok((
@@ -358,15 +337,14 @@ async fn value_answer(
     let contact = state.store.existing_contact(account, value.contact).await?;
     let base = &state.settings.public_url;
     Ok(Json(json!({
-        "contacts": [contact_json(&contact, base)],
-        "fieldValue": field_value_json(value, base),
+        "contacts": [contact.json(base)],
+        "fieldValue": value.json(base),
     })))
 }
 
 /// `POST /fieldValues`: sets a contact's value of a field (creating or replacing it).
 async fn set_value(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<FieldValueEnvelope>,
 ) -> Result<Json<Value>, ApiError> {
     let body = body
@@ -378,57 +356,42 @@ async fn set_value(
         field,
         value: body.value_text()?,
     };
-    let value = state
-        .store
-        .set_field_value(account, contact, input, state.now())
+    let value = ctx
+        .store()
+        .set_field_value(ctx.account, contact, input, ctx.now())
         .await
         .map_err(reference_error)?;
-    value_answer(&state, account, &value).await
+    value_answer(&ctx.state, ctx.account, &value).await
 }
 
 /// `GET /fieldValues`: `filters[fieldid]`, `filters[val]`, paging.
-async fn list_values(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    query: ApiQuery,
-) -> Result<Json<Value>, ApiError> {
+async fn list_values(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
     let filters = FieldValueQuery {
         field: query.number("filters[fieldid]")?.map(FieldId),
         value: query.get("filters[val]").map(str::to_owned),
     };
-    let listed = state
-        .store
-        .field_values(account, &filters, query.page()?)
+    let listed = ctx
+        .store()
+        .field_values(ctx.account, &filters, query.page()?)
         .await?;
-    let base = &state.settings.public_url;
-    Ok(Json(json!({
-        "fieldValues": listed.items.iter().map(|v| field_value_json(v, base)).collect::<Vec<_>>(),
-        "meta": meta(listed.total),
-    })))
+    Ok(ctx.page(&listed))
 }
 
 /// `GET /fieldValues/{id}`.
-async fn show_value(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = FieldValueId(path_id(&id, Model::FieldValue)?);
-    let value = state.store.existing_field_value(account, id).await?;
+async fn show_value(ctx: Ctx, PathId(id): PathId<FieldValueId>) -> Result<Json<Value>, ApiError> {
+    let value = ctx.store().existing_field_value(ctx.account, id).await?;
     Ok(Json(json!({
-        "fieldValue": field_value_json(&value, &state.settings.public_url),
+        "fieldValue": value.json(ctx.base()),
     })))
 }
 
 /// `PUT /fieldValues/{id}`: a new value; `contact` and `field` may be left out.
 async fn update_value(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
+    ctx: Ctx,
+    PathId(id): PathId<FieldValueId>,
     ApiJson(body): ApiJson<FieldValueEnvelope>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = FieldValueId(path_id(&id, Model::FieldValue)?);
-    let existing = state.store.existing_field_value(account, id).await?;
+    let existing = ctx.store().existing_field_value(ctx.account, id).await?;
     let body = body
         .field_value
         .ok_or_else(|| Invalid::missing("fieldValue"))?;
@@ -451,20 +414,15 @@ async fn update_value(
         field,
         value: body.value_text()?,
     };
-    let value = state
-        .store
-        .set_field_value(account, contact, input, state.now())
+    let value = ctx
+        .store()
+        .set_field_value(ctx.account, contact, input, ctx.now())
         .await?;
-    value_answer(&state, account, &value).await
+    value_answer(&ctx.state, ctx.account, &value).await
 }
 
 /// `DELETE /fieldValues/{id}`: `{}`.
-async fn remove_value(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = FieldValueId(path_id(&id, Model::FieldValue)?);
-    state.store.delete_field_value(account, id).await?;
+async fn remove_value(ctx: Ctx, PathId(id): PathId<FieldValueId>) -> Result<Json<Value>, ApiError> {
+    ctx.store().delete_field_value(ctx.account, id).await?;
     Ok(Json(json!({})))
 }

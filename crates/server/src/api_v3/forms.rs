@@ -3,11 +3,10 @@
 //! strings, `meta.total`). Creating, changing and deleting them, and `GET /forms/{id}/embed` (the
 //! HTML snippet to paste into a page), are Tracklane's own.
 
-use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::form::{Form, FormInput};
@@ -19,8 +18,9 @@ use tracklane_store::tags::TagQuery;
 use tracklane_store::{Model, StoreError};
 
 use super::error::{reference_error, ApiError};
-use super::extract::{path_id, ApiJson, ApiQuery, LooseId};
-use super::render::{links, meta};
+use super::extract::{ApiJson, ApiQuery, LooseId};
+use super::render::links;
+use super::resource::{Ctx, PathId, Resource};
 use crate::state::AppState;
 
 /// The form routes.
@@ -97,20 +97,24 @@ async fn tag_ids(
     Ok(ids)
 }
 
-/// A form in AC's conventions, with where it posts.
-fn form_json(form: &Form, base: &str) -> Value {
-    json!({
-        "name": form.name,
-        "fields": form.fields.iter().map(|f| f.name()).collect::<Vec<_>>(),
-        "list": form.list.map(|list| list.to_string()),
-        "tags": form.tags.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "thankYouUrl": form.thank_you_url.as_deref().unwrap_or_default(),
-        "action": form.action(base),
-        "cdate": form.created_at.to_api(),
-        "udate": form.updated_at.to_api(),
-        "links": links(base, &format!("forms/{}", form.id), &["embed"]),
-        "id": form.id.to_string(),
-    })
+impl Resource for Form {
+    const ONE: &'static str = "form";
+    const MANY: &'static str = "forms";
+
+    fn json(&self, base: &str) -> Value {
+        json!({
+            "name": self.name,
+            "fields": self.fields.iter().map(|f| f.name()).collect::<Vec<_>>(),
+            "list": self.list.map(|list| list.to_string()),
+            "tags": self.tags.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "thankYouUrl": self.thank_you_url.as_deref().unwrap_or_default(),
+            "action": self.action(base),
+            "cdate": self.created_at.to_api(),
+            "udate": self.updated_at.to_api(),
+            "links": links(base, &format!("forms/{}", self.id), &["embed"]),
+            "id": self.id.to_string(),
+        })
+    }
 }
 
 /// A store error for a form request: the form itself missing is a 404 `{"message"}`, a list or
@@ -126,92 +130,65 @@ fn form_error(error: StoreError) -> ApiError {
 }
 
 /// `GET /forms`: paging.
-async fn list(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    query: ApiQuery,
-) -> Result<Json<Value>, ApiError> {
-    let listed = state.store.forms(account, query.page()?).await?;
-    let base = &state.settings.public_url;
-    Ok(Json(json!({
-        "forms": listed.items.iter().map(|f| form_json(f, base)).collect::<Vec<_>>(),
-        "meta": meta(listed.total),
-    })))
+async fn list(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
+    let listed = ctx.store().forms(ctx.account, query.page()?).await?;
+    Ok(ctx.page(&listed))
 }
 
 /// `POST /forms`: 201 with the form.
 async fn create(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<FormEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let draft = body.into_input(&state, account).await?.into_draft()?;
-    let form = state
-        .store
-        .create_form(account, draft, state.now())
+    let draft = body
+        .into_input(&ctx.state, ctx.account)
+        .await?
+        .into_draft()?;
+    let form = ctx
+        .store()
+        .create_form(ctx.account, draft, ctx.now())
         .await
         .map_err(form_error)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "form": form_json(&form, &state.settings.public_url) })),
-    ))
+    Ok((StatusCode::CREATED, ctx.one(&form)))
 }
 
 /// `GET /forms/{id}`.
-async fn show(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = FormId(path_id(&id, Model::Form)?);
-    let form = state.store.existing_form(account, id).await?;
-    Ok(Json(
-        json!({ "form": form_json(&form, &state.settings.public_url) }),
-    ))
+async fn show(ctx: Ctx, PathId(id): PathId<FormId>) -> Result<Json<Value>, ApiError> {
+    let form = ctx.store().existing_form(ctx.account, id).await?;
+    Ok(ctx.one(&form))
 }
 
 /// `PUT /forms/{id}`: a partial update.
 async fn update(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
+    ctx: Ctx,
+    PathId(id): PathId<FormId>,
     ApiJson(body): ApiJson<FormEnvelope>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = FormId(path_id(&id, Model::Form)?);
-    let patch = body.into_input(&state, account).await?.into_patch()?;
-    let form = state
-        .store
-        .update_form(account, id, patch, state.now())
+    let patch = body
+        .into_input(&ctx.state, ctx.account)
+        .await?
+        .into_patch()?;
+    let form = ctx
+        .store()
+        .update_form(ctx.account, id, patch, ctx.now())
         .await
         .map_err(form_error)?;
-    Ok(Json(
-        json!({ "form": form_json(&form, &state.settings.public_url) }),
-    ))
+    Ok(ctx.one(&form))
 }
 
 /// `DELETE /forms/{id}`: `{}`.
-async fn remove(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = FormId(path_id(&id, Model::Form)?);
-    state.store.delete_form(account, id).await?;
+async fn remove(ctx: Ctx, PathId(id): PathId<FormId>) -> Result<Json<Value>, ApiError> {
+    ctx.store().delete_form(ctx.account, id).await?;
     Ok(Json(json!({})))
 }
 
 /// `GET /forms/{id}/embed`: the HTML snippet to paste, as `text/plain` like
 /// `/siteTracking/code`.
-async fn embed(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = FormId(path_id(&id, Model::Form)?);
-    let form = state.store.existing_form(account, id).await?;
+async fn embed(ctx: Ctx, PathId(id): PathId<FormId>) -> Result<Response, ApiError> {
+    let form = ctx.store().existing_form(ctx.account, id).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        form.embed_html(&state.settings.public_url),
+        form.embed_html(ctx.base()),
     )
         .into_response())
 }

@@ -3,22 +3,20 @@
 //! automation (stored now, run once automations exist). Keyed by the link's destination, so they
 //! can be set before the campaign is sent. Clicks judged to be a machine's run none.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tracklane_core::ids::{AccountId, CampaignId};
+use tracklane_core::ids::{CampaignId, LinkActionId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::link_action::LinkAction;
 use tracklane_core::visit::PageUrl;
 use tracklane_store::link_actions::StoredLinkAction;
-use tracklane_store::Model;
 
-use super::campaigns::path_campaign;
 use super::error::{reference_error, ApiError};
-use super::extract::{path_id, required_id, ApiJson, LooseId};
+use super::extract::{required_id, ApiJson, LooseId};
+use super::resource::{Ctx, PathId};
 use crate::state::AppState;
 
 /// The link action routes.
@@ -38,13 +36,9 @@ fn action_json(action: &StoredLinkAction) -> Value {
 }
 
 /// `GET /campaigns/{id}/linkActions`.
-async fn list(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let campaign = path_campaign(&state, account, &id).await?;
-    let actions = state.store.link_actions(account, campaign.id).await?;
+async fn list(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
+    let campaign = ctx.store().existing_campaign(ctx.account, id).await?;
+    let actions = ctx.store().link_actions(ctx.account, campaign.id).await?;
     Ok(Json(json!({
         "linkActions": actions.iter().map(action_json).collect::<Vec<_>>(),
     })))
@@ -65,12 +59,10 @@ struct LinkActionBody {
 
 /// `POST /campaigns/{id}/linkActions`: 201 with the action.
 async fn add(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
+    ctx: Ctx,
+    PathId(campaign): PathId<CampaignId>,
     ApiJson(body): ApiJson<LinkActionEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let campaign = CampaignId(path_id(&id, Model::Campaign)?);
     let body = body
         .link_action
         .ok_or_else(|| Invalid::missing("linkAction"))?;
@@ -78,10 +70,10 @@ async fn add(
     let action = LinkAction::parse(body.action.as_deref().unwrap_or_default())?;
     let target = required_id(body.target.as_ref(), "target")?;
     // The campaign in the path is the resource (AC's plain 404); the target is a reference.
-    state.store.existing_campaign(account, campaign).await?;
-    let stored = state
-        .store
-        .add_link_action(account, campaign, &link.url, action, target, state.now())
+    ctx.store().existing_campaign(ctx.account, campaign).await?;
+    let stored = ctx
+        .store()
+        .add_link_action(ctx.account, campaign, &link.url, action, target, ctx.now())
         .await
         .map_err(reference_error)?;
     Ok((
@@ -91,12 +83,7 @@ async fn add(
 }
 
 /// `DELETE /linkActions/{id}`: `{}`.
-async fn remove(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = path_id(&id, Model::LinkAction)?;
-    state.store.delete_link_action(account, id).await?;
+async fn remove(ctx: Ctx, PathId(id): PathId<LinkActionId>) -> Result<Json<Value>, ApiError> {
+    ctx.store().delete_link_action(ctx.account, id).await?;
     Ok(Json(json!({})))
 }

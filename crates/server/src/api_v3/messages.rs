@@ -1,20 +1,19 @@
 //! `/messages`: ActiveCampaign's list and get endpoints in its shapes, and Tracklane's own
 //! documented `POST`, `PUT` and `DELETE` (AC's public API has none).
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tracklane_core::ids::{AccountId, MessageId};
+use tracklane_core::ids::MessageId;
 use tracklane_core::invalid::Invalid;
 use tracklane_core::message::{Message, MessageInput};
-use tracklane_store::Model;
 
 use super::error::ApiError;
-use super::extract::{path_id, ApiJson, ApiQuery};
-use super::render::{links, meta};
+use super::extract::{ApiJson, ApiQuery};
+use super::render::links;
+use super::resource::{Ctx, PathId, Resource};
 use crate::state::AppState;
 
 /// The message routes.
@@ -58,107 +57,86 @@ impl MessageEnvelope {
     }
 }
 
-/// A message in AC's shape.
-pub fn message_json(message: &Message, base: &str) -> Value {
-    json!({
-        "userid": "1",
-        "ed_instanceid": "0",
-        "ed_version": "0",
-        "cdate": message.created_at.to_api(),
-        "mdate": message.updated_at.to_api(),
-        "name": message.name,
-        "fromname": message.from_name,
-        "fromemail": message.from_email,
-        "reply2": message.reply_to,
-        "priority": "3",
-        "charset": "utf-8",
-        "encoding": "quoted-printable",
-        "format": if message.html.is_empty() { "text" } else { "mime" },
-        "subject": message.subject,
-        "preheader_text": "",
-        "text": message.text,
-        "html": message.html,
-        "htmlfetch": "",
-        "textfetch": "",
-        "hidden": "0",
-        "prevmid": "0",
-        "simpleeditor": "0",
-        "links": links(base, &format!("messages/{}", message.id), &["user"]),
-        "id": message.id.to_string(),
-        "user": "1",
-    })
+impl Resource for Message {
+    const ONE: &'static str = "message";
+    const MANY: &'static str = "messages";
+
+    fn json(&self, base: &str) -> Value {
+        json!({
+            "userid": "1",
+            "ed_instanceid": "0",
+            "ed_version": "0",
+            "cdate": self.created_at.to_api(),
+            "mdate": self.updated_at.to_api(),
+            "name": self.name,
+            "fromname": self.from_name,
+            "fromemail": self.from_email,
+            "reply2": self.reply_to,
+            "priority": "3",
+            "charset": "utf-8",
+            "encoding": "quoted-printable",
+            "format": if self.html.is_empty() { "text" } else { "mime" },
+            "subject": self.subject,
+            "preheader_text": "",
+            "text": self.text,
+            "html": self.html,
+            "htmlfetch": "",
+            "textfetch": "",
+            "hidden": "0",
+            "prevmid": "0",
+            "simpleeditor": "0",
+            "links": links(base, &format!("messages/{}", self.id), &["user"]),
+            "id": self.id.to_string(),
+            "user": "1",
+        })
+    }
 }
 
 /// `POST /messages` (Tracklane's): 201.
 async fn create_message(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<MessageEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let draft = body.into_input()?.into_draft()?;
-    let message = state
-        .store
-        .create_message(account, draft, state.now())
+    let message = ctx
+        .store()
+        .create_message(ctx.account, draft, ctx.now())
         .await?;
-    let base = &state.settings.public_url;
+    let base = ctx.base();
     Ok((
         StatusCode::CREATED,
-        Json(json!({"message": message_json(&message, base)})),
+        Json(json!({"message": message.json(base)})),
     ))
 }
 
 /// `GET /messages`.
-async fn list_messages(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    query: ApiQuery,
-) -> Result<Json<Value>, ApiError> {
-    let listed = state.store.messages(account, query.page()?).await?;
-    let base = &state.settings.public_url;
-    Ok(Json(json!({
-        "messages": listed.items.iter().map(|m| message_json(m, base)).collect::<Vec<_>>(),
-        "meta": meta(listed.total),
-    })))
+async fn list_messages(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
+    let listed = ctx.store().messages(ctx.account, query.page()?).await?;
+    Ok(ctx.page(&listed))
 }
 
 /// `GET /messages/{id}`.
-async fn show_message(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = MessageId(path_id(&id, Model::Message)?);
-    let message = state.store.existing_message(account, id).await?;
-    Ok(Json(
-        json!({"message": message_json(&message, &state.settings.public_url)}),
-    ))
+async fn show_message(ctx: Ctx, PathId(id): PathId<MessageId>) -> Result<Json<Value>, ApiError> {
+    let message = ctx.store().existing_message(ctx.account, id).await?;
+    Ok(ctx.one(&message))
 }
 
 /// `PUT /messages/{id}`: a partial update.
 async fn update_message(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
+    ctx: Ctx,
+    PathId(id): PathId<MessageId>,
     ApiJson(body): ApiJson<MessageEnvelope>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = MessageId(path_id(&id, Model::Message)?);
     let patch = body.into_input()?.into_patch()?;
-    let message = state
-        .store
-        .update_message(account, id, patch, state.now())
+    let message = ctx
+        .store()
+        .update_message(ctx.account, id, patch, ctx.now())
         .await?;
-    Ok(Json(
-        json!({"message": message_json(&message, &state.settings.public_url)}),
-    ))
+    Ok(ctx.one(&message))
 }
 
 /// `DELETE /messages/{id}`: `{}`; refused (422) while a campaign sends it.
-async fn remove_message(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = MessageId(path_id(&id, Model::Message)?);
-    state.store.delete_message(account, id).await?;
+async fn remove_message(ctx: Ctx, PathId(id): PathId<MessageId>) -> Result<Json<Value>, ApiError> {
+    ctx.store().delete_message(ctx.account, id).await?;
     Ok(Json(json!({})))
 }

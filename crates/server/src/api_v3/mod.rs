@@ -14,6 +14,7 @@ pub mod link_actions;
 pub mod lists;
 pub mod messages;
 pub mod render;
+pub mod resource;
 pub mod tags;
 pub mod timeline;
 pub mod tracking;

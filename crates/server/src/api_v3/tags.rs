@@ -1,21 +1,20 @@
 //! `/tags` and `/contactTags`.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tracklane_core::ids::{AccountId, ContactId, ContactTagId, TagId};
+use tracklane_core::ids::{ContactId, ContactTagId, TagId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::tag::{ContactTag, Tag, TagInput};
 use tracklane_store::sql::{TextFilter, TextOp};
 use tracklane_store::tags::TagQuery;
-use tracklane_store::Model;
 
 use super::error::{reference_error, ApiError};
-use super::extract::{path_id, required_id, ApiJson, ApiQuery, LooseId};
-use super::render::{links, meta};
+use super::extract::{required_id, ApiJson, ApiQuery, LooseId};
+use super::render::links;
+use super::resource::{Ctx, PathId, Resource};
 use crate::state::AppState;
 
 /// The tag routes.
@@ -51,58 +50,61 @@ impl TagEnvelope {
     }
 }
 
-/// A tag in AC's shape.
-pub fn tag_json(tag: &Tag, base: &str) -> Value {
-    json!({
-        "tagType": tag.tag_type.as_str(),
-        "tag": tag.name,
-        "description": tag.description,
-        "cdate": tag.created_at.to_api(),
-        "subscriber_count": tag.contact_count.to_string(),
-        "created_timestamp": tag.created_at.to_api_plain(),
-        "updated_timestamp": tag.updated_at.to_api_plain(),
-        "created_by": null,
-        "updated_by": null,
-        "links": links(base, &format!("tags/{}", tag.id), &["contactGoalTags"]),
-        "id": tag.id.to_string(),
-    })
+impl Resource for Tag {
+    const ONE: &'static str = "tag";
+    const MANY: &'static str = "tags";
+
+    fn json(&self, base: &str) -> Value {
+        json!({
+            "tagType": self.tag_type.as_str(),
+            "tag": self.name,
+            "description": self.description,
+            "cdate": self.created_at.to_api(),
+            "subscriber_count": self.contact_count.to_string(),
+            "created_timestamp": self.created_at.to_api_plain(),
+            "updated_timestamp": self.updated_at.to_api_plain(),
+            "created_by": null,
+            "updated_by": null,
+            "links": links(base, &format!("tags/{}", self.id), &["contactGoalTags"]),
+            "id": self.id.to_string(),
+        })
+    }
 }
 
-/// A contact's tag in AC's shape.
-pub fn contact_tag_json(contact_tag: &ContactTag, base: &str) -> Value {
-    json!({
-        "contact": contact_tag.contact.to_string(),
-        "tag": contact_tag.tag.to_string(),
-        "cdate": contact_tag.created_at.to_api(),
-        "created_timestamp": contact_tag.created_at.to_api_plain(),
-        "updated_timestamp": contact_tag.created_at.to_api_plain(),
-        "created_by": null,
-        "updated_by": null,
-        "links": links(base, &format!("contactTags/{}", contact_tag.id), &["contact", "tag"]),
-        "id": contact_tag.id.to_string(),
-    })
+impl Resource for ContactTag {
+    const ONE: &'static str = "contactTag";
+    const MANY: &'static str = "contactTags";
+
+    fn json(&self, base: &str) -> Value {
+        json!({
+            "contact": self.contact.to_string(),
+            "tag": self.tag.to_string(),
+            "cdate": self.created_at.to_api(),
+            "created_timestamp": self.created_at.to_api_plain(),
+            "updated_timestamp": self.created_at.to_api_plain(),
+            "created_by": null,
+            "updated_by": null,
+            "links": links(base, &format!("contactTags/{}", self.id), &["contact", "tag"]),
+            "id": self.id.to_string(),
+        })
+    }
 }
 
 /// `POST /tags`: 201.
 async fn create(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<TagEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let draft = body.into_input()?.into_draft()?;
-    let tag = state.store.create_tag(account, draft, state.now()).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "tag": tag_json(&tag, &state.settings.public_url) })),
-    ))
+    let tag = ctx
+        .store()
+        .create_tag(ctx.account, draft, ctx.now())
+        .await?;
+    Ok((StatusCode::CREATED, ctx.one(&tag)))
 }
 
 /// `GET /tags`: `search` (contains) or `filters[search][op]`, `orders[search]`, paging.
-async fn list(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    query: ApiQuery,
-) -> Result<Json<Value>, ApiError> {
+async fn list(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
     let name = match query.text_filter("search", TextOp::Contains)? {
         Some(filter) => Some(filter),
         None => query.get("search").map(|search| TextFilter {
@@ -114,53 +116,36 @@ async fn list(
         name,
         order_by_name: query.order("search").or_else(|| query.order("tag")),
     };
-    let listed = state.store.tags(account, &tag_query, query.page()?).await?;
-    let base = &state.settings.public_url;
-    Ok(Json(json!({
-        "tags": listed.items.iter().map(|t| tag_json(t, base)).collect::<Vec<_>>(),
-        "meta": meta(listed.total),
-    })))
+    let listed = ctx
+        .store()
+        .tags(ctx.account, &tag_query, query.page()?)
+        .await?;
+    Ok(ctx.page(&listed))
 }
 
 /// `GET /tags/{id}`.
-async fn show(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = TagId(path_id(&id, Model::Tag)?);
-    let tag = state.store.existing_tag(account, id).await?;
-    Ok(Json(
-        json!({ "tag": tag_json(&tag, &state.settings.public_url) }),
-    ))
+async fn show(ctx: Ctx, PathId(id): PathId<TagId>) -> Result<Json<Value>, ApiError> {
+    let tag = ctx.store().existing_tag(ctx.account, id).await?;
+    Ok(ctx.one(&tag))
 }
 
 /// `PUT /tags/{id}`: a partial update.
 async fn update(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
+    ctx: Ctx,
+    PathId(id): PathId<TagId>,
     ApiJson(body): ApiJson<TagEnvelope>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = TagId(path_id(&id, Model::Tag)?);
     let patch = body.into_input()?.into_patch()?;
-    let tag = state
-        .store
-        .update_tag(account, id, patch, state.now())
+    let tag = ctx
+        .store()
+        .update_tag(ctx.account, id, patch, ctx.now())
         .await?;
-    Ok(Json(
-        json!({ "tag": tag_json(&tag, &state.settings.public_url) }),
-    ))
+    Ok(ctx.one(&tag))
 }
 
 /// `DELETE /tags/{id}`: `{}`.
-async fn remove(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = TagId(path_id(&id, Model::Tag)?);
-    state.store.delete_tag(account, id).await?;
+async fn remove(ctx: Ctx, PathId(id): PathId<TagId>) -> Result<Json<Value>, ApiError> {
+    ctx.store().delete_tag(ctx.account, id).await?;
     Ok(Json(json!({})))
 }
 
@@ -179,8 +164,7 @@ struct ContactTagBody {
 /// `POST /contactTags`: 201 with the new row, 200 with the existing one when the contact
 /// already carries the tag.
 async fn add_to_contact(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<ContactTagEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body = body
@@ -188,9 +172,9 @@ async fn add_to_contact(
         .ok_or_else(|| Invalid::missing("contactTag"))?;
     let contact = ContactId(required_id(body.contact.as_ref(), "contact")?);
     let tag = TagId(required_id(body.tag.as_ref(), "tag")?);
-    let (row, created) = state
-        .store
-        .add_contact_tag(account, contact, tag, state.now())
+    let (row, created) = ctx
+        .store()
+        .add_contact_tag(ctx.account, contact, tag, ctx.now())
         .await
         .map_err(reference_error)?;
     let status = if created {
@@ -198,19 +182,14 @@ async fn add_to_contact(
     } else {
         StatusCode::OK
     };
-    Ok((
-        status,
-        Json(json!({ "contactTag": contact_tag_json(&row, &state.settings.public_url) })),
-    ))
+    Ok((status, ctx.one(&row)))
 }
 
 /// `DELETE /contactTags/{id}`: `{}`; the id is the row's, not the tag's.
 async fn remove_from_contact(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
+    ctx: Ctx,
+    PathId(id): PathId<ContactTagId>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = ContactTagId(path_id(&id, Model::ContactTag)?);
-    state.store.remove_contact_tag(account, id).await?;
+    ctx.store().remove_contact_tag(ctx.account, id).await?;
     Ok(Json(json!({})))
 }

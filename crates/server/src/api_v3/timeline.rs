@@ -4,10 +4,9 @@
 //! its data) are both there. Also `POST /contacts/{id}/trackingToken`, Tracklane's own: a contact
 //! token (`tl_cid`) to put on links so that the snippet identifies the visitor.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde_json::{json, Value};
 use tracklane_core::cid::TokenSubject;
 use tracklane_core::event::{EventKind, TrackedEvent};
@@ -18,10 +17,10 @@ use tracklane_core::time::Timestamp;
 use tracklane_store::events::EventQuery;
 use tracklane_store::{Model, StoreError};
 
-use super::contacts::contact_json;
 use super::error::ApiError;
-use super::extract::{path_id, ApiQuery};
+use super::extract::ApiQuery;
 use super::render::meta;
+use super::resource::{Ctx, PathId, Resource};
 use crate::state::AppState;
 
 /// How long a contact token from the API is valid: 90 days.
@@ -112,58 +111,39 @@ async fn logs_answer(
 
 /// `GET /contacts/{id}/trackingLogs`.
 async fn contact_logs(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
+    ctx: Ctx,
+    PathId(contact): PathId<ContactId>,
     query: ApiQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let contact = ContactId(path_id(&id, Model::Contact)?);
-    state.store.existing_contact(account, contact).await?;
+    ctx.store().existing_contact(ctx.account, contact).await?;
     let filter = EventQuery {
         contact: Some(contact),
         ..EventQuery::default()
     };
-    logs_answer(&state, account, filter, query.page()?).await
+    logs_answer(&ctx.state, ctx.account, filter, query.page()?).await
 }
 
 /// `GET /trackingLogs`: the account's whole timeline (`filters[contact]` narrows it).
-async fn account_logs(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    query: ApiQuery,
-) -> Result<Json<Value>, ApiError> {
+async fn account_logs(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
     let filter = EventQuery {
         contact: query.number("filters[contact]")?.map(ContactId),
         ..EventQuery::default()
     };
-    logs_answer(&state, account, filter, query.page()?).await
+    logs_answer(&ctx.state, ctx.account, filter, query.page()?).await
 }
 
 /// `GET /trackingLogs/{id}/contact`.
-async fn log_contact(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let event = state
-        .store
-        .existing_event(account, EventId(path_id(&id, Model::Event)?))
-        .await?;
+async fn log_contact(ctx: Ctx, PathId(id): PathId<EventId>) -> Result<Json<Value>, ApiError> {
+    let event = ctx.store().existing_event(ctx.account, id).await?;
     let contact = event
         .contact
         .ok_or(ApiError::not_found(Model::Contact, 0))?;
-    let contact = state.store.existing_contact(account, contact).await?;
-    Ok(Json(
-        json!({"contact": contact_json(&contact, &state.settings.public_url)}),
-    ))
+    let contact = ctx.store().existing_contact(ctx.account, contact).await?;
+    Ok(ctx.one(&contact))
 }
 
 /// `GET /activities?contact=ID[&after=TIME]`.
-async fn activities(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    query: ApiQuery,
-) -> Result<Json<Value>, ApiError> {
+async fn activities(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
     let contact = ContactId(
         query
             .number("contact")?
@@ -176,14 +156,17 @@ async fn activities(
                 .ok_or_else(|| Invalid::bad_value("after", format!("'{raw}' is not a time")))
         })
         .transpose()?;
-    let found = state.store.existing_contact(account, contact).await?;
+    let found = ctx.store().existing_contact(ctx.account, contact).await?;
     let filter = EventQuery {
         contact: Some(contact),
         after,
     };
-    let listed = state.store.events(account, filter, query.page()?).await?;
+    let listed = ctx
+        .store()
+        .events(ctx.account, filter, query.page()?)
+        .await?;
     Ok(Json(json!({
-        "contacts": [contact_json(&found, &state.settings.public_url)],
+        "contacts": [found.json(ctx.base())],
         "activityRecipients": [],
         "activities": listed.items.iter().map(activity_json).collect::<Vec<_>>(),
         "meta": meta(listed.total),
@@ -192,16 +175,21 @@ async fn activities(
 
 /// `POST /contacts/{id}/trackingToken`: 201 `{"token": "...", "expires": "..."}`.
 async fn token(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
+    ctx: Ctx,
+    PathId(contact): PathId<ContactId>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let contact = ContactId(path_id(&id, Model::Contact)?);
-    state.store.existing_contact(account, contact).await?;
-    let expires = Timestamp(state.now().0 + TOKEN_DAYS * 24 * 3600 * 1_000_000);
-    let token = state
+    ctx.store().existing_contact(ctx.account, contact).await?;
+    let expires = Timestamp(ctx.now().0 + TOKEN_DAYS * 24 * 3600 * 1_000_000);
+    let token = ctx
+        .state
         .token_key
-        .seal(TokenSubject { account, contact }, expires)
+        .seal(
+            TokenSubject {
+                account: ctx.account,
+                contact,
+            },
+            expires,
+        )
         .map_err(|_| ApiError::from(StoreError::Randomness))?;
     Ok((
         StatusCode::CREATED,

@@ -3,11 +3,11 @@
 //! settings carry `honorDoNotTrack` and `createContacts`, and each domain its tracking `status`
 //! (`receiving` a visit in the last 24 hours, `not_receiving`, or `disabled`).
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::event::parse_event_name;
@@ -20,6 +20,7 @@ use tracklane_store::StoreError;
 
 use super::error::ApiError;
 use super::extract::ApiJson;
+use super::resource::Ctx;
 use crate::state::AppState;
 use crate::track::snippet::embed_code;
 
@@ -98,19 +99,15 @@ async fn change(
 }
 
 /// `GET /siteTracking`.
-async fn site_tracking(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-) -> Result<Json<Value>, ApiError> {
+async fn site_tracking(ctx: Ctx) -> Result<Json<Value>, ApiError> {
     Ok(Json(site_json(
-        &state.store.tracking_settings(account).await?,
+        &ctx.store().tracking_settings(ctx.account).await?,
     )))
 }
 
 /// `PUT` (or `POST`) `/siteTracking`.
 async fn set_site_tracking(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<SiteTrackingEnvelope>,
 ) -> Result<Json<Value>, ApiError> {
     let body = body
@@ -122,14 +119,16 @@ async fn set_site_tracking(
         create_contacts: body.create_contacts,
         ..TrackingSettingsPatch::default()
     };
-    Ok(Json(site_json(&change(&state, account, patch).await?)))
+    Ok(Json(site_json(
+        &change(&ctx.state, ctx.account, patch).await?,
+    )))
 }
 
 /// `GET /siteTracking/code`: the HTML to paste, as `text/plain`.
-async fn code(State(state): State<AppState>, Extension(account): Extension<AccountId>) -> Response {
+async fn code(ctx: Ctx) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        embed_code(&state.settings.public_url, account.0),
+        embed_code(ctx.base(), ctx.account.0),
     )
         .into_response()
 }
@@ -155,13 +154,10 @@ fn domain_json(domain: &SiteDomain, settings: &TrackingSettings, now: Timestamp)
 }
 
 /// `GET /siteTrackingDomains`.
-async fn domains(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-) -> Result<Json<Value>, ApiError> {
-    let settings = state.store.tracking_settings(account).await?;
-    let domains = state.store.site_domains(account).await?;
-    let now = state.now();
+async fn domains(ctx: Ctx) -> Result<Json<Value>, ApiError> {
+    let settings = ctx.store().tracking_settings(ctx.account).await?;
+    let domains = ctx.store().site_domains(ctx.account).await?;
+    let now = ctx.now();
     Ok(Json(json!({
         "siteTrackingDomains": domains.iter().map(|d| domain_json(d, &settings, now)).collect::<Vec<_>>(),
         "meta": {"total": domains.len()},
@@ -182,8 +178,7 @@ struct NameBody {
 /// `POST /siteTrackingDomains`: 201 when new, 200 when already whitelisted; 422 for what is no
 /// site's domain (see [`parse_site_domain`]).
 async fn add_domain(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<DomainEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body = body
@@ -191,13 +186,13 @@ async fn add_domain(
         .ok_or_else(|| Invalid::missing("siteTrackingDomain"))?;
     let name = parse_site_domain(
         body.name.as_deref().unwrap_or_default(),
-        state.settings.allow_local_sites,
+        ctx.state.settings.allow_local_sites,
     )?;
-    let created = state
-        .store
-        .add_site_domain(account, &name, state.now())
+    let created = ctx
+        .store()
+        .add_site_domain(ctx.account, &name, ctx.now())
         .await?;
-    state.gate.forget(account);
+    ctx.state.gate.forget(ctx.account);
     let status = created_or_ok(created);
     Ok((status, Json(json!({"siteTrackingDomain": {"name": name}}))))
 }
@@ -212,21 +207,16 @@ fn created_or_ok(created: bool) -> StatusCode {
 }
 
 /// `DELETE /siteTrackingDomains/{name}`: 204.
-async fn remove_domain(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(name): Path<String>,
-) -> Result<StatusCode, ApiError> {
+async fn remove_domain(ctx: Ctx, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
     let domain = site_name(&name).map_err(|_| ApiError::NotFound {
         model: "SiteTrackingDomain",
         id: name.clone(),
     })?;
-    state
-        .store
-        .remove_site_domain(account, &domain)
+    ctx.store()
+        .remove_site_domain(ctx.account, &domain)
         .await
         .map_err(|error| named(error, "SiteTrackingDomain", name))?;
-    state.gate.forget(account);
+    ctx.state.gate.forget(ctx.account);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -239,11 +229,8 @@ fn named(error: StoreError, model: &'static str, name: String) -> ApiError {
 }
 
 /// `GET /eventTracking`.
-async fn event_tracking(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-) -> Result<Json<Value>, ApiError> {
-    let settings = state.store.tracking_settings(account).await?;
+async fn event_tracking(ctx: Ctx) -> Result<Json<Value>, ApiError> {
+    let settings = ctx.store().tracking_settings(ctx.account).await?;
     Ok(Json(
         json!({"eventTracking": {"enabled": settings.event_tracking}}),
     ))
@@ -251,8 +238,7 @@ async fn event_tracking(
 
 /// `PUT` (or `POST`) `/eventTracking`.
 async fn set_event_tracking(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<EventTrackingEnvelope>,
 ) -> Result<Json<Value>, ApiError> {
     let enabled = body
@@ -263,18 +249,15 @@ async fn set_event_tracking(
         event_tracking: Some(enabled),
         ..TrackingSettingsPatch::default()
     };
-    let settings = change(&state, account, patch).await?;
+    let settings = change(&ctx.state, ctx.account, patch).await?;
     Ok(Json(
         json!({"eventTracking": {"enabled": settings.event_tracking}}),
     ))
 }
 
 /// `GET /eventTrackingEvents`: the whitelisted names.
-async fn event_names(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-) -> Result<Json<Value>, ApiError> {
-    let names = state.store.event_names(account).await?;
+async fn event_names(ctx: Ctx) -> Result<Json<Value>, ApiError> {
+    let names = ctx.store().event_names(ctx.account).await?;
     Ok(Json(json!({
         "eventTrackingEvents": names.iter().map(|name| json!({"name": name})).collect::<Vec<_>>(),
         "meta": {"total": names.len()},
@@ -289,8 +272,7 @@ struct EventNameEnvelope {
 
 /// `POST /eventTrackingEvents`: 201 when new, 200 when already whitelisted.
 async fn add_event_name(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
+    ctx: Ctx,
     ApiJson(body): ApiJson<EventNameEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body = body
@@ -301,31 +283,26 @@ async fn add_event_name(
             attribute: "name",
             ..invalid
         })?;
-    let created = state
-        .store
-        .add_event_name(account, &name, state.now())
+    let created = ctx
+        .store()
+        .add_event_name(ctx.account, &name, ctx.now())
         .await?;
-    state.gate.forget(account);
+    ctx.state.gate.forget(ctx.account);
     let status = created_or_ok(created);
     Ok((status, Json(json!({"eventTrackingEvent": {"name": name}}))))
 }
 
 /// `DELETE /eventTrackingEvents/{name}` (the name URL-encoded): `{}`; a name that could not
 /// have been whitelisted (a NUL character, too long) names nothing.
-async fn remove_event_name(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(name): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+async fn remove_event_name(ctx: Ctx, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
     let event = parse_event_name(&name).map_err(|_| ApiError::NotFound {
         model: "EventTrackingEvent",
         id: name.clone(),
     })?;
-    state
-        .store
-        .remove_event_name(account, &event)
+    ctx.store()
+        .remove_event_name(ctx.account, &event)
         .await
         .map_err(|error| named(error, "EventTrackingEvent", name))?;
-    state.gate.forget(account);
+    ctx.state.gate.forget(ctx.account);
     Ok(Json(json!({})))
 }

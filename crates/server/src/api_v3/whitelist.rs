@@ -1,21 +1,21 @@
 //! `/prism/urlWhitelistings`: ActiveCampaign's current, JSON:API-style endpoints for the site
 //! tracking whitelist, over the same domains as the legacy `/siteTrackingDomains`.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tracklane_core::ids::{AccountId, SiteDomainId};
+use tracklane_core::ids::SiteDomainId;
 use tracklane_core::invalid::Invalid;
 use tracklane_core::site_domain::parse_site_domain;
 use tracklane_store::tracking::SiteDomain;
 use tracklane_store::Model;
 
 use super::error::ApiError;
-use super::extract::{path_id, ApiJson};
+use super::extract::ApiJson;
+use super::resource::{Ctx, PathId};
 use crate::state::AppState;
 
 /// The whitelist routes.
@@ -43,12 +43,13 @@ fn entry(domain: &SiteDomain, tracking: bool) -> Value {
 }
 
 /// `GET /prism/urlWhitelistings`.
-async fn list(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-) -> Result<Json<Value>, ApiError> {
-    let tracking = state.store.tracking_settings(account).await?.site_tracking;
-    let domains = state.store.site_domains(account).await?;
+async fn list(ctx: Ctx) -> Result<Json<Value>, ApiError> {
+    let tracking = ctx
+        .store()
+        .tracking_settings(ctx.account)
+        .await?
+        .site_tracking;
+    let domains = ctx.store().site_domains(ctx.account).await?;
     Ok(Json(json!({
         "data": domains.iter().map(|d| entry(d, tracking)).collect::<Vec<_>>(),
     })))
@@ -71,35 +72,37 @@ struct Attributes {
 
 /// `POST /prism/urlWhitelistings`: 201, 409 when the domain is whitelisted already, 422 for what
 /// is no site's domain (see [`parse_site_domain`]).
-async fn add(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    ApiJson(document): ApiJson<Document>,
-) -> Result<Response, ApiError> {
+async fn add(ctx: Ctx, ApiJson(document): ApiJson<Document>) -> Result<Response, ApiError> {
     let raw = document
         .data
         .and_then(|data| data.attributes)
         .and_then(|attributes| attributes.whitelisted_domain)
         .ok_or_else(|| Invalid::missing("whitelisted_domain"))?;
     let name =
-        parse_site_domain(&raw, state.settings.allow_local_sites).map_err(|invalid| Invalid {
-            attribute: "whitelisted_domain",
-            ..invalid
+        parse_site_domain(&raw, ctx.state.settings.allow_local_sites).map_err(|invalid| {
+            Invalid {
+                attribute: "whitelisted_domain",
+                ..invalid
+            }
         })?;
-    if !state
-        .store
-        .add_site_domain(account, &name, state.now())
+    if !ctx
+        .store()
+        .add_site_domain(ctx.account, &name, ctx.now())
         .await?
     {
         let conflict = json!({"errors": [{"status": 409, "title": "Conflict",
             "detail": format!("{name} is whitelisted already"), "code": "duplicate"}]});
         return Ok((StatusCode::CONFLICT, Json(conflict)).into_response());
     }
-    state.gate.forget(account);
-    let tracking = state.store.tracking_settings(account).await?.site_tracking;
-    let added = state
-        .store
-        .site_domains(account)
+    ctx.state.gate.forget(ctx.account);
+    let tracking = ctx
+        .store()
+        .tracking_settings(ctx.account)
+        .await?
+        .site_tracking;
+    let added = ctx
+        .store()
+        .site_domains(ctx.account)
         .await?
         .into_iter()
         .find(|domain| domain.name == name)
@@ -112,13 +115,10 @@ async fn add(
 }
 
 /// `DELETE /prism/urlWhitelistings/{id}`: 204.
-async fn remove(
-    State(state): State<AppState>,
-    Extension(account): Extension<AccountId>,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    let id = SiteDomainId(path_id(&id, Model::SiteDomain)?);
-    state.store.remove_site_domain_by_id(account, id).await?;
-    state.gate.forget(account);
+async fn remove(ctx: Ctx, PathId(id): PathId<SiteDomainId>) -> Result<StatusCode, ApiError> {
+    ctx.store()
+        .remove_site_domain_by_id(ctx.account, id)
+        .await?;
+    ctx.state.gate.forget(ctx.account);
     Ok(StatusCode::NO_CONTENT)
 }
