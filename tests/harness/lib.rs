@@ -31,6 +31,7 @@ use tracklane_core::time::Timestamp;
 use tracklane_server::config::SettingsLayer;
 use tracklane_server::startup::Application;
 use tracklane_server::state::ManualClock;
+use tracklane_server::workers::membership::Membership;
 use tracklane_server::workers::retention::Retention;
 use tracklane_server::workers::sender::Sender;
 use tracklane_store::Store;
@@ -67,6 +68,8 @@ pub struct TestApp {
     pub retention: Retention,
     /// The campaign sender, to drive step by step (it also runs by itself).
     pub sender: Sender,
+    /// The segment membership worker, to drive round by round (it also runs by itself).
+    pub membership: Membership,
     token_key: TokenKey,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -128,6 +131,7 @@ impl TestApp {
         let store = app.state().store.clone();
         let retention = app.retention();
         let sender = app.sender();
+        let membership = app.membership();
         let token_key = app.state().token_key.clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
@@ -143,11 +147,28 @@ impl TestApp {
             clock,
             retention,
             sender,
+            membership,
             token_key,
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),
             _data_dir: data_dir,
         }
+    }
+
+    /// Runs membership rounds until one finds nothing to do: every change committed before the
+    /// call is then reflected in the stored members.
+    pub async fn settle_segments(&self) {
+        for _ in 0..1000 {
+            let round = self
+                .membership
+                .run_once()
+                .await
+                .expect("a membership round");
+            if round.computed == 0 && round.checked == 0 {
+                return;
+            }
+        }
+        panic!("segment membership did not settle in 1000 rounds");
     }
 
     /// A plain TCP connection to the server, for speaking HTTP by hand.

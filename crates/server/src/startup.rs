@@ -21,6 +21,7 @@ use crate::ingest::Ingest;
 use crate::mailer::Mailer;
 use crate::state::{AppState, Clock, SystemClock};
 use crate::track::gate::Gate;
+use crate::workers::membership::Membership;
 use crate::workers::retention::Retention;
 use crate::workers::sender::Sender;
 use crate::{api_v3, limits, ops, page_headers, serve, telemetry, track};
@@ -34,6 +35,7 @@ pub struct Application {
     writer: JoinHandle<()>,
     retention: Retention,
     sender: Sender,
+    membership: Membership,
 }
 
 impl Application {
@@ -81,6 +83,7 @@ impl Application {
             settings.public_url.clone(),
             sending.clone(),
         );
+        let membership = Membership::new(store.clone(), clock.clone());
         let form_limit = Arc::new(ClientLimit::per_minute(settings.form_rate_per_minute));
         let state = AppState {
             form_limit,
@@ -101,6 +104,7 @@ impl Application {
             writer,
             retention,
             sender,
+            membership,
         })
     }
 
@@ -130,6 +134,12 @@ impl Application {
         self.sender.clone()
     }
 
+    /// The segment membership worker (it also runs by itself while serving), to drive round
+    /// by round in tests ([`Membership::run_once`]) or to subscribe to transitions.
+    pub fn membership(&self) -> Membership {
+        self.membership.clone()
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests in flight, lets the writer
     /// commit what it holds, and closes the database.
     pub async fn run_until_stopped(
@@ -138,13 +148,15 @@ impl Application {
     ) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let retention = tokio::spawn(self.retention.run(stopped.clone()));
-        let sender = tokio::spawn(self.sender.run(stopped));
+        let sender = tokio::spawn(self.sender.run(stopped.clone()));
+        let membership = tokio::spawn(self.membership.run(stopped));
         let served = serve::serve(self.listener, self.router, &self.state.settings, shutdown).await;
         let _ = stop.send(true);
         let store = self.state.store.clone();
         drop(self.state);
         report_exit("retention", retention.await);
         report_exit("sender", sender.await);
+        report_exit("segment membership", membership.await);
         report_exit("ingest writer", self.writer.await);
         store.close().await;
         served

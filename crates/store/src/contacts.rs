@@ -4,7 +4,7 @@ use sqlx::AnyConnection;
 use tracklane_core::contact::{Contact, ContactDraft, ContactPatch};
 use tracklane_core::email::ContactEmail;
 use tracklane_core::field::FieldValue;
-use tracklane_core::ids::{AccountId, ContactId, ListId, TagId};
+use tracklane_core::ids::{AccountId, ContactId, ListId, SegmentId, TagId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::key::random_hex;
 use tracklane_core::page::Page;
@@ -83,6 +83,8 @@ pub struct ContactQuery {
     pub list_status: Option<i64>,
     /// Carrying this tag.
     pub tag: Option<TagId>,
+    /// A stored member of this saved segment (an unknown one is [`StoreError::NotFound`]).
+    pub segment: Option<SegmentId>,
     /// Phone starts with this.
     pub phone: Option<String>,
     /// Created before this time.
@@ -188,6 +190,9 @@ impl Store {
         query: &ContactQuery,
         page: Page,
     ) -> Result<Listed<Contact>, StoreError> {
+        if let Some(segment) = query.segment {
+            self.existing_segment(account, segment).await?;
+        }
         let mut filter = Statement::new(self.engine, " FROM contacts");
         self.filter_contacts(&mut filter, account, query);
         let mut keys: Vec<String> = query
@@ -349,6 +354,13 @@ impl Store {
             statement.and(
                 " AND EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = contacts.id AND ct.tag_id = ",
                 tag.0,
+            );
+            statement.push(")");
+        }
+        if let Some(segment) = query.segment {
+            statement.and(
+                " AND EXISTS (SELECT 1 FROM segment_members sm WHERE sm.contact_id = contacts.id AND sm.segment_id = ",
+                segment.0,
             );
             statement.push(")");
         }

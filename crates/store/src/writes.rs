@@ -14,13 +14,18 @@ use crate::{Store, StoreError};
 #[derive(Debug, Default)]
 pub(crate) struct WriteHealth {
     failing: AtomicBool,
+    /// Woken after each committed write, for the workers that follow changes.
+    committed: tokio::sync::Notify,
 }
 
 impl WriteHealth {
     /// Keeps what a write's `outcome` says of the database (see [`Store::write`]).
     fn record<T>(&self, outcome: Result<T, StoreError>) -> Result<T, StoreError> {
         match &outcome {
-            Ok(_) => self.failing.store(false, Ordering::Relaxed),
+            Ok(_) => {
+                self.failing.store(false, Ordering::Relaxed);
+                self.committed.notify_one();
+            }
             Err(error) if error.is_database_failure() => {
                 tracing::error!(error = ?error, "a write failed; nothing of it was committed");
                 self.failing.store(true, Ordering::Relaxed);
@@ -61,6 +66,12 @@ impl Store {
         }
         .await;
         self.writes.record(outcome)
+    }
+
+    /// Returns after the next committed write (at once when one committed since the last
+    /// call returned). For one follower: the membership worker.
+    pub async fn committed(&self) {
+        self.writes.committed.notified().await;
     }
 
     /// Whether the most recent write transaction failed in the database (a full disk, a

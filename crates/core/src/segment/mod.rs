@@ -8,6 +8,8 @@
 //!   the JSON.
 //! - [`references`]: the tags, lists, campaigns, forms, fields and events a definition names,
 //!   for the store to refuse unknown ones.
+//! - [`reads`]: what kinds of change a definition reads, for the membership worker.
+//! - [`saved`]: a saved segment and its validated input.
 //! - [`facts`]: what the one-contact evaluator knows about a contact.
 //! - [`evaluate`]: the one-contact evaluator, and when its answer next changes by itself.
 
@@ -15,7 +17,9 @@ pub mod check;
 pub mod condition;
 pub mod evaluate;
 pub mod facts;
+pub mod reads;
 pub mod references;
+pub mod saved;
 
 #[cfg(test)]
 mod arbitrary;
@@ -27,6 +31,7 @@ use serde::Serialize;
 pub use check::DefinitionError;
 pub use condition::Condition;
 pub use facts::ContactFacts;
+pub use reads::Reads;
 pub use references::References;
 
 use crate::time::Timestamp;
@@ -94,5 +99,23 @@ impl Definition {
     /// The tags, lists, campaigns, forms, custom fields and events the definition names.
     pub fn references(&self) -> References {
         References::of(&self.root)
+    }
+
+    /// The JSON pointer of the first node (depth first) for which `found` is true.
+    pub fn pointer_of(&self, found: impl Fn(&Condition) -> bool) -> Option<String> {
+        let mut pointer = None;
+        let _ = check::walk(&self.root, "", 1, &mut |node, at, _| {
+            if found(node) {
+                pointer = Some(at.to_owned());
+                return Err(());
+            }
+            Ok(())
+        });
+        pointer
+    }
+
+    /// The kinds of change that can alter the answer.
+    pub fn reads(&self) -> Reads {
+        Reads::of(&self.root)
     }
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::contact::{Contact, ContactInput, FieldValueInput};
 use tracklane_core::field::FieldValue;
-use tracklane_core::ids::{ContactId, FieldId, ListId, TagId};
+use tracklane_core::ids::{ContactId, FieldId, ListId, SegmentId, TagId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::time::Timestamp;
 use tracklane_store::contacts::{ContactOrder, ContactQuery};
@@ -272,6 +272,7 @@ fn contact_query(query: &ApiQuery) -> Result<ContactQuery, ApiError> {
         list: query.number("listid")?.map(ListId),
         list_status: query.number("status")?,
         tag: query.number("tagid")?.map(TagId),
+        segment: query.number("segmentid")?.map(SegmentId),
         phone: query.get("phone").map(str::to_owned),
         created_before: parse_time(query, "created_before")?,
         created_after: parse_time(query, "created_after")?,
@@ -288,7 +289,7 @@ async fn list(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
     let listed = ctx.store().contacts(ctx.account, &filters, page).await?;
     let mut meta = meta(listed.total);
     meta["page_input"] = json!({
-        "segmentid": null,
+        "segmentid": filters.segment.map(|s| s.0),
         "formid": 0,
         "listid": filters.list.map_or(0, |l| l.0),
         "tagid": filters.tag.map_or(0, |t| t.0),

@@ -15,6 +15,7 @@ pub mod lists;
 pub mod messages;
 pub mod render;
 pub mod resource;
+pub mod segments;
 pub mod tags;
 pub mod timeline;
 pub mod tracking;
@@ -43,6 +44,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(email_settings::routes())
         .merge(link_actions::routes())
         .merge(forms::routes())
+        .merge(segments::routes())
         .merge(timeline::routes());
     Router::new()
         .nest("/api/3", resources)

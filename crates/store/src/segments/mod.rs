@@ -6,9 +6,14 @@
 //! # Layout
 //! - `compile`: a definition as one SQL condition over `contacts c`.
 //! - `facts`: one contact's attributes and timeline, as `ContactFacts`.
+//! - `saved`: saved segments, checked against the account, and their stored members.
+//! - [`membership`]: keeping the stored members live: the queue of checks, settling them,
+//!   computing a segment whole.
 
 mod compile;
 mod facts;
+pub mod membership;
+mod saved;
 
 use tracklane_core::contact::Contact;
 use tracklane_core::ids::AccountId;

@@ -1,0 +1,197 @@
+//! Live segment membership. Each committed change that could alter a contact's answers queues
+//! the contact (the store's triggers, in the change's own transaction); this worker takes the
+//! queue in rounds, re-evaluates only the segments that read that kind of change with core's
+//! one-contact evaluator, and records who entered and left in one transaction per round. It
+//! also computes a segment's members whole after it is saved or edited, and wakes a contact
+//! again when a time window will move its answer. Transitions are published on an internal
+//! stream that later features (automations) subscribe to.
+
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+use tracklane_core::ids::AccountId;
+use tracklane_core::segment::saved::Segment;
+use tracklane_core::segment::Reads;
+use tracklane_core::time::Timestamp;
+use tracklane_store::segments::membership::{Check, Settled, Transition};
+use tracklane_store::{Store, StoreError};
+
+use crate::state::Clock;
+
+/// The most checks one round settles (in one transaction).
+pub const ROUND: i64 = 256;
+/// The longest the worker sleeps without looking at the queue (changes made by another node
+/// of the same PostgreSQL database wake nobody here).
+pub const IDLE_LOOK: Duration = Duration::from_secs(1);
+/// How many transitions the stream keeps for a subscriber that lags.
+const STREAM_CAPACITY: usize = 4096;
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Segments whose members were computed whole.
+    pub computed: usize,
+    /// Contacts checked.
+    pub checked: usize,
+    /// Contacts that entered or left a segment.
+    pub transitions: usize,
+}
+
+/// The membership worker.
+#[derive(Clone)]
+pub struct Membership {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    stream: broadcast::Sender<Transition>,
+}
+
+impl Membership {
+    /// A worker over `store`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            clock,
+            stream: broadcast::channel(STREAM_CAPACITY).0,
+        }
+    }
+
+    /// Every transition from now on, as it commits.
+    pub fn subscribe(&self) -> broadcast::Receiver<Transition> {
+        self.stream.subscribe()
+    }
+
+    /// One round: computes the segments waiting for it, then settles up to [`ROUND`] due
+    /// checks.
+    pub async fn run_once(&self) -> Result<Round, StoreError> {
+        let now = self.clock.now();
+        let mut round = Round::default();
+        for (account, segment) in self.store.segments_to_compute().await? {
+            let transitions = self
+                .store
+                .compute_segment_members(account, segment, now)
+                .await?;
+            tracing::info!(
+                segment = segment.0,
+                transitions = transitions.len(),
+                "segment members computed"
+            );
+            round.computed += 1;
+            round.transitions += transitions.len();
+            self.publish(transitions);
+        }
+        let checks = self.store.due_segment_checks(now, ROUND).await?;
+        round.checked = checks.len();
+        let mut settled = Vec::with_capacity(checks.len());
+        let mut segments: BTreeMap<AccountId, Vec<Segment>> = BTreeMap::new();
+        for check in checks {
+            let of_account = match segments.entry(check.account) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(first) => {
+                    first.insert(self.store.account_segments(check.account).await?)
+                }
+            };
+            settled.push(self.check(check, of_account, now).await?);
+        }
+        if !settled.is_empty() {
+            let transitions = self.store.settle_segment_checks(&settled, now).await?;
+            round.transitions += transitions.len();
+            self.publish(transitions);
+        }
+        Ok(round)
+    }
+
+    /// Re-evaluates the segments that read what changed for one contact.
+    async fn check(
+        &self,
+        check: Check,
+        segments: &[Segment],
+        now: Timestamp,
+    ) -> Result<Settled, StoreError> {
+        let facts = match self.store.contact_facts(check.account, check.contact).await {
+            Ok(facts) => facts,
+            Err(StoreError::NotFound { .. }) => {
+                // A deleted contact: its memberships went with it.
+                return Ok(Settled {
+                    check,
+                    changes: Vec::new(),
+                    wake_at: None,
+                });
+            }
+            Err(error) => return Err(error),
+        };
+        let members: BTreeSet<_> = self
+            .store
+            .contact_segments(check.contact)
+            .await?
+            .into_iter()
+            .collect();
+        let mut changes = Vec::new();
+        let mut wake_at: Option<Timestamp> = None;
+        for segment in segments {
+            let reads = segment.definition.reads();
+            if reads.meets(check.reasons) {
+                let is = segment.definition.matches(&facts, now);
+                if is != members.contains(&segment.id) {
+                    changes.push((segment.id, is));
+                }
+            }
+            if reads.meets(Reads::TIME) {
+                if let Some(at) = segment.definition.next_change(&facts, now) {
+                    wake_at = Some(wake_at.map_or(at, |earliest| earliest.min(at)));
+                }
+            }
+        }
+        Ok(Settled {
+            check,
+            changes,
+            wake_at,
+        })
+    }
+
+    fn publish(&self, transitions: Vec<Transition>) {
+        for transition in transitions {
+            // Nobody listening is fine: the transitions are stored.
+            let _ = self.stream.send(transition);
+        }
+    }
+
+    /// Runs rounds until `stop` changes: at once while there is work, else after the next
+    /// committed write, at the next wake-up, or after [`IDLE_LOOK`].
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            let pause = match self.run_once().await {
+                Ok(round) if round.checked as i64 == ROUND || round.computed > 0 => Duration::ZERO,
+                Ok(_) => self.until_next_check().await,
+                Err(error) => {
+                    tracing::error!(error = ?error, "a segment membership round failed");
+                    IDLE_LOOK
+                }
+            };
+            if pause.is_zero() {
+                if *stop.borrow() {
+                    return;
+                }
+                continue;
+            }
+            tokio::select! {
+                () = self.store.committed() => {}
+                () = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    /// How long until the earliest queued check is due, at most [`IDLE_LOOK`].
+    async fn until_next_check(&self) -> Duration {
+        match self.store.next_segment_check().await {
+            Ok(Some(due)) => {
+                let micros = due.0.saturating_sub(self.clock.now().0).max(1);
+                Duration::from_micros(u64::try_from(micros).unwrap_or(1)).min(IDLE_LOOK)
+            }
+            Ok(None) | Err(_) => IDLE_LOOK,
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! Stored members, kept live: the queue of contacts to check (`segment_checks`, filled by
+//! triggers in the same transaction as each change), settling a round of checks, and
+//! computing a segment's members whole after it is saved or edited. Every change of
+//! membership is recorded as a [`Transition`] in the same transaction.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use tracklane_core::ids::{AccountId, ContactId, SegmentId};
+use tracklane_core::page::Page;
+use tracklane_core::segment::saved::Segment;
+use tracklane_core::segment::Reads;
+use tracklane_core::time::Timestamp;
+
+use crate::listing::{page_of, Listed};
+use crate::sql::Statement;
+use crate::{Engine, Store, StoreError};
+
+/// A contact whose answers may have changed, as queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Check {
+    /// The contact.
+    pub contact: ContactId,
+    /// Its account.
+    pub account: AccountId,
+    /// What changed since the contact was last checked.
+    pub reasons: Reads,
+    /// The queue row's version: it moves on with every change, so that a check settled after
+    /// a newer change stays queued.
+    pub version: i64,
+}
+
+/// A contact entering or leaving a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// The account.
+    pub account: AccountId,
+    /// The segment.
+    pub segment: SegmentId,
+    /// The contact.
+    pub contact: ContactId,
+    /// Entered (true) or left.
+    pub entered: bool,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// The outcome of one check: which segments the contact enters and leaves, and when its
+/// answers next change by themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// The check.
+    pub check: Check,
+    /// `(segment, entered)` for each segment whose answer changed.
+    pub changes: Vec<(SegmentId, bool)>,
+    /// When to check the contact again as windows move; `None`: only on its next change.
+    pub wake_at: Option<Timestamp>,
+}
+
+/// How many transitions one statement writes.
+const CHUNK: usize = 500;
+
+impl Store {
+    /// Up to `limit` queued checks due at `now`, the earliest first.
+    pub async fn due_segment_checks(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<Check>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT contact_id, account_id, reasons, version FROM segment_checks \
+             WHERE due_at <= $1 ORDER BY due_at LIMIT $2",
+        )
+        .bind(now.0)
+        .bind(limit)
+        .fetch_all(&self.writer)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Check {
+                    contact: ContactId(row.try_get("contact_id")?),
+                    account: AccountId(row.try_get("account_id")?),
+                    reasons: Reads(row.try_get("reasons")?),
+                    version: row.try_get("version")?,
+                })
+            })
+            .collect()
+    }
+
+    /// When the earliest queued check is due; `None` when the queue is empty.
+    pub async fn next_segment_check(&self) -> Result<Option<Timestamp>, StoreError> {
+        let due: Option<i64> = sqlx::query_scalar("SELECT MIN(due_at) FROM segment_checks")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(due.map(Timestamp))
+    }
+
+    /// Every segment of the account.
+    pub async fn account_segments(&self, account: AccountId) -> Result<Vec<Segment>, StoreError> {
+        let page = tracklane_core::page::Page {
+            limit: i64::MAX,
+            offset: 0,
+        };
+        Ok(self.segments(account, page).await?.items)
+    }
+
+    /// The segments the contact is a stored member of.
+    pub async fn contact_segments(&self, contact: ContactId) -> Result<Vec<SegmentId>, StoreError> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT segment_id FROM segment_members WHERE contact_id = $1")
+                .bind(contact.0)
+                .fetch_all(&self.reader)
+                .await?;
+        Ok(ids.into_iter().map(SegmentId).collect())
+    }
+
+    /// Applies a round of checks in one transaction: each check still at the version evaluated
+    /// is removed (or kept for its wake-up) and its membership changes are stored with their
+    /// transitions; a check whose contact changed again meanwhile is left for its newer
+    /// evaluation. Returns the transitions recorded.
+    pub async fn settle_segment_checks(
+        &self,
+        settled: &[Settled],
+        now: Timestamp,
+    ) -> Result<Vec<Transition>, StoreError> {
+        self.write(async |tx| {
+            let mut transitions = Vec::new();
+            for one in settled {
+                let check = one.check;
+                if !take_check(tx, check, one.wake_at).await? {
+                    // The contact changed again (or another worker took it): the newer
+                    // check decides.
+                    continue;
+                }
+                for &(segment, entered) in &one.changes {
+                    if change_membership(tx, segment, check.contact, entered, now).await? {
+                        transitions.push(Transition {
+                            account: check.account,
+                            segment,
+                            contact: check.contact,
+                            entered,
+                            at: now,
+                        });
+                    }
+                }
+            }
+            record_transitions(tx, self.engine, &transitions).await?;
+            Ok(transitions)
+        })
+        .await
+    }
+
+    /// One page of the contact's entries into and exits from segments, oldest first.
+    pub async fn contact_transitions(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        page: Page,
+    ) -> Result<Listed<Transition>, StoreError> {
+        self.existing_contact(account, contact).await?;
+        let mut filter =
+            Statement::new(self.engine, " FROM segment_transitions WHERE contact_id = ");
+        filter.push_bind(contact.0);
+        page_of(
+            &self.reader,
+            "account_id, segment_id, contact_id, entered, at",
+            &filter,
+            "at ASC, id ASC",
+            page,
+            transition,
+        )
+        .await
+    }
+
+    /// The saved segments whose stored members answer an older revision (or none yet).
+    pub async fn segments_to_compute(&self) -> Result<Vec<(AccountId, SegmentId)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT account_id, id FROM segments WHERE computed_revision < revision ORDER BY id",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((AccountId(row.try_get(0)?), SegmentId(row.try_get(1)?))))
+            .collect()
+    }
+
+    /// Computes a segment's members whole with the set evaluator and stores the difference
+    /// with the stored ones, with its transitions, in one transaction: until it commits the
+    /// previous members are answered. When the definition reads time, every contact of the
+    /// account is queued for a check, which finds when its answer next changes.
+    pub async fn compute_segment_members(
+        &self,
+        account: AccountId,
+        id: SegmentId,
+        now: Timestamp,
+    ) -> Result<Vec<Transition>, StoreError> {
+        let segment = self.existing_segment(account, id).await?;
+        let revision: i64 = sqlx::query_scalar("SELECT revision FROM segments WHERE id = $1")
+            .bind(id.0)
+            .fetch_one(&self.reader)
+            .await?;
+        let filter = self.segment_filter(account, &segment.definition, now)?;
+        self.write(async |tx| {
+            let mut leave = Statement::with_head(
+                "DELETE FROM segment_members WHERE contact_id NOT IN (SELECT c.id",
+                &filter,
+            );
+            leave
+                .and(") AND segment_id = ", id.0)
+                .push(" RETURNING contact_id");
+            let left = returned_ids(leave.query().fetch_all(&mut *tx).await?)?;
+            // The segment id and the time are integers of ours, written as literals so that
+            // the filter's binds keep their numbers.
+            let mut enter = Statement::with_head(
+                &format!(
+                    "INSERT INTO segment_members (segment_id, contact_id, entered_at) \
+                     SELECT {}, c.id, {}",
+                    id.0, now.0
+                ),
+                &filter,
+            );
+            enter.push(&format!(
+                " AND NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = {} \
+                 AND m.contact_id = c.id) ON CONFLICT (segment_id, contact_id) DO NOTHING \
+                 RETURNING contact_id",
+                id.0
+            ));
+            let entered = returned_ids(enter.query().fetch_all(&mut *tx).await?)?;
+            let transition = |contact: i64, entered: bool| Transition {
+                account,
+                segment: id,
+                contact: ContactId(contact),
+                entered,
+                at: now,
+            };
+            let transitions: Vec<Transition> = left
+                .into_iter()
+                .map(|c| transition(c, false))
+                .chain(entered.into_iter().map(|c| transition(c, true)))
+                .collect();
+            record_transitions(tx, self.engine, &transitions).await?;
+            sqlx::query(
+                "UPDATE segments SET computed_revision = $1, computed_at = $2 WHERE id = $3",
+            )
+            .bind(revision)
+            .bind(now.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+            if segment.definition.reads().meets(Reads::TIME) {
+                sqlx::query(
+                    "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) \
+                     SELECT id, account_id, $1, 0 FROM contacts WHERE account_id = $2 \
+                     ON CONFLICT (contact_id) DO UPDATE \
+                     SET reasons = segment_checks.reasons | excluded.reasons, \
+                     version = segment_checks.version + 1, due_at = 0",
+                )
+                .bind(Reads::TIME.0)
+                .bind(account.0)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok(transitions)
+        })
+        .await
+    }
+}
+
+/// Removes the check, or keeps it for its wake-up, when it is still the version evaluated;
+/// false when the contact changed since (its newer check stays queued) or the check is gone.
+async fn take_check(
+    tx: &mut AnyConnection,
+    check: Check,
+    wake_at: Option<Timestamp>,
+) -> Result<bool, StoreError> {
+    let taken = match wake_at {
+        Some(at) => sqlx::query(
+            "UPDATE segment_checks SET due_at = $3, reasons = $4 \
+             WHERE contact_id = $1 AND version = $2",
+        )
+        .bind(check.contact.0)
+        .bind(check.version)
+        .bind(at.0)
+        .bind(Reads::TIME.0),
+        None => sqlx::query("DELETE FROM segment_checks WHERE contact_id = $1 AND version = $2")
+            .bind(check.contact.0)
+            .bind(check.version),
+    };
+    Ok(taken.execute(&mut *tx).await?.rows_affected() == 1)
+}
+
+/// Enters (or takes out) one contact; false when nothing changed (already a member, not a
+/// member, or the contact or segment is gone).
+async fn change_membership(
+    tx: &mut AnyConnection,
+    segment: SegmentId,
+    contact: ContactId,
+    entered: bool,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let changed = if entered {
+        sqlx::query(
+            "INSERT INTO segment_members (segment_id, contact_id, entered_at) \
+             SELECT s.id, c.id, $3 FROM segments s, contacts c WHERE s.id = $1 AND c.id = $2 \
+             ON CONFLICT (segment_id, contact_id) DO NOTHING",
+        )
+        .bind(segment.0)
+        .bind(contact.0)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?
+    } else {
+        sqlx::query("DELETE FROM segment_members WHERE segment_id = $1 AND contact_id = $2")
+            .bind(segment.0)
+            .bind(contact.0)
+            .execute(&mut *tx)
+            .await?
+    };
+    Ok(changed.rows_affected() > 0)
+}
+
+/// A stored transition.
+fn transition(row: &AnyRow) -> Result<Transition, sqlx::Error> {
+    Ok(Transition {
+        account: AccountId(row.try_get("account_id")?),
+        segment: SegmentId(row.try_get("segment_id")?),
+        contact: ContactId(row.try_get("contact_id")?),
+        entered: row.try_get::<i64, _>("entered")? != 0,
+        at: Timestamp(row.try_get("at")?),
+    })
+}
+
+/// Writes transitions, a chunk of rows per statement.
+async fn record_transitions(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    transitions: &[Transition],
+) -> Result<(), StoreError> {
+    for chunk in transitions.chunks(CHUNK) {
+        let mut insert = Statement::new(
+            engine,
+            "INSERT INTO segment_transitions (account_id, segment_id, contact_id, entered, at) \
+             VALUES ",
+        );
+        for (i, t) in chunk.iter().enumerate() {
+            if i > 0 {
+                insert.push(", ");
+            }
+            insert.push_row([
+                t.account.0.into(),
+                t.segment.0.into(),
+                t.contact.0.into(),
+                i64::from(t.entered).into(),
+                t.at.0.into(),
+            ]);
+        }
+        insert.query().execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// The ids a `RETURNING contact_id` answered.
+fn returned_ids(rows: Vec<AnyRow>) -> Result<Vec<i64>, StoreError> {
+    Ok(rows
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,263 @@
+//! Saved segments: their definitions, checked against the account before they are kept, and
+//! their stored members. The membership worker keeps the members current (see `membership`).
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use tracklane_core::ids::{AccountId, SegmentId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::page::Page;
+use tracklane_core::segment::saved::{Segment, SegmentDraft, SegmentPatch};
+use tracklane_core::segment::{Condition, Definition, DefinitionError};
+use tracklane_core::time::Timestamp;
+
+use crate::listing::{owned_row, page_of, Listed};
+use crate::sql::Statement;
+use crate::writes::Written;
+use crate::{Model, Store, StoreError};
+
+/// The columns [`segment`] reads.
+const SEGMENT_COLUMNS: &str = "id, name, definition, member_count, revision, computed_revision, \
+     computed_at, created_at, updated_at";
+
+/// A stored segment row.
+fn segment(row: &AnyRow) -> Result<Segment, sqlx::Error> {
+    let definition: String = row.try_get("definition")?;
+    let revision: i64 = row.try_get("revision")?;
+    let computed: i64 = row.try_get("computed_revision")?;
+    Ok(Segment {
+        id: SegmentId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        definition: Definition::parse(&definition)
+            .map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
+        member_count: row.try_get("member_count")?,
+        ready: computed == revision,
+        computed_at: row.try_get::<Option<i64>, _>("computed_at")?.map(Timestamp),
+        created_at: Timestamp(row.try_get("created_at")?),
+        updated_at: Timestamp(row.try_get("updated_at")?),
+    })
+}
+
+impl Store {
+    /// Saves a new segment; its members are computed in the background (it is not
+    /// [`ready`](Segment::ready) until then).
+    pub async fn create_segment(
+        &self,
+        account: AccountId,
+        draft: SegmentDraft,
+        now: Timestamp,
+    ) -> Result<Segment, StoreError> {
+        self.admit_definition(account, &draft.definition, now)
+            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO segments (account_id, name, definition, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $4) RETURNING id",
+        )
+        .bind(account.0)
+        .bind(draft.name)
+        .bind(definition_text(&draft.definition))
+        .bind(now.0)
+        .fetch_one(&self.writer)
+        .written(self)
+        .await?;
+        self.existing_segment(account, SegmentId(id)).await
+    }
+
+    /// The segment with this id, or [`StoreError::NotFound`].
+    pub async fn existing_segment(
+        &self,
+        account: AccountId,
+        id: SegmentId,
+    ) -> Result<Segment, StoreError> {
+        let key = (Model::Segment, account, id.0);
+        owned_row(&self.reader, "segments", SEGMENT_COLUMNS, key, segment).await
+    }
+
+    /// One page of the account's segments, oldest first.
+    pub async fn segments(
+        &self,
+        account: AccountId,
+        page: Page,
+    ) -> Result<Listed<Segment>, StoreError> {
+        let mut filter = Statement::new(self.engine, " FROM segments WHERE account_id = ");
+        filter.push_bind(account.0);
+        page_of(
+            &self.reader,
+            SEGMENT_COLUMNS,
+            &filter,
+            "id ASC",
+            page,
+            segment,
+        )
+        .await
+    }
+
+    /// Changes the name and the definition present in `patch`. A new definition is a new
+    /// revision: its members are recomputed in the background and the previous ones are
+    /// answered until then.
+    pub async fn update_segment(
+        &self,
+        account: AccountId,
+        id: SegmentId,
+        patch: SegmentPatch,
+        now: Timestamp,
+    ) -> Result<Segment, StoreError> {
+        self.existing_segment(account, id).await?;
+        if let Some(definition) = &patch.definition {
+            self.admit_definition(account, definition, now).await?;
+        }
+        let mut update = Statement::new(self.engine, "UPDATE segments SET updated_at = ");
+        update.push_bind(now.0);
+        if patch.definition.is_some() {
+            update.push(", revision = revision + 1");
+        }
+        update.push_present([
+            (", name = ", patch.name),
+            (
+                ", definition = ",
+                patch.definition.as_ref().map(definition_text),
+            ),
+        ]);
+        update
+            .and(" WHERE account_id = ", account.0)
+            .and(" AND id = ", id.0);
+        update.query().execute(&self.writer).written(self).await?;
+        self.existing_segment(account, id).await
+    }
+
+    /// Deletes a segment and its members. The transitions already recorded stay on the
+    /// contacts' timelines.
+    pub async fn delete_segment(
+        &self,
+        account: AccountId,
+        id: SegmentId,
+    ) -> Result<(), StoreError> {
+        self.delete_owned("segments", Model::Segment, account, id.0)
+            .await
+    }
+
+    /// An unsaved definition's members at `now` (one page, and how many in all), refused as
+    /// saving it would be.
+    pub async fn preview_segment(
+        &self,
+        account: AccountId,
+        definition: &Definition,
+        now: Timestamp,
+        page: Page,
+    ) -> Result<Listed<tracklane_core::contact::Contact>, StoreError> {
+        self.admit_definition(account, definition, now).await?;
+        self.segment_members(account, definition, now, page).await
+    }
+
+    /// Refuses a definition that names a tag, list, form, campaign or custom field the account
+    /// does not have, or that the set evaluator cannot answer yet.
+    async fn admit_definition(
+        &self,
+        account: AccountId,
+        definition: &Definition,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let named = definition.references();
+        let checks: [(&str, &str, Vec<i64>, NamesRow); 4] = [
+            (
+                "tags",
+                "tag",
+                named.tags.iter().map(|t| t.0).collect(),
+                |n, id| matches!(n, Condition::HasTag(t) if t.0 == id),
+            ),
+            (
+                "lists",
+                "list",
+                named.lists.iter().map(|l| l.0).collect(),
+                |n, id| matches!(n, Condition::List(l) if l.id.0 == id),
+            ),
+            (
+                "forms",
+                "form",
+                named.forms.iter().map(|f| f.0).collect(),
+                |n, id| matches!(n, Condition::SubmittedForm(f) if f.form.map(|f| f.0) == Some(id)),
+            ),
+            (
+                "campaigns",
+                "campaign",
+                named.campaigns.iter().map(|c| c.0).collect(),
+                |n, id| email_campaign(n) == Some(id),
+            ),
+        ];
+        for (table, what, ids, names) in checks {
+            if let Some(missing) = self.first_missing(table, account, &ids).await? {
+                let pointer = definition.pointer_of(|node| names(node, missing));
+                return Err(refused(pointer, format!("there is no {what} {missing}")));
+            }
+        }
+        for perstag in named.fields.keys() {
+            let known: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM fields WHERE account_id = $1 AND perstag = $2 LIMIT 1",
+            )
+            .bind(account.0)
+            .bind(perstag.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+            if known.is_none() {
+                let pointer = definition
+                    .pointer_of(|node| matches!(node, Condition::Field(f) if &f.name == perstag));
+                return Err(refused(pointer, format!("there is no field '{perstag}'")));
+            }
+        }
+        self.segment_filter(account, definition, now).map(|_| ())
+    }
+
+    /// The first of `ids` that is not a row of the account's `table`.
+    async fn first_missing(
+        &self,
+        table: &str,
+        account: AccountId,
+        ids: &[i64],
+    ) -> Result<Option<i64>, StoreError> {
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let mut select = Statement::new(
+            self.engine,
+            &format!("SELECT id FROM {table} WHERE account_id = "),
+        );
+        select.push_bind(account.0).push(" AND id IN ");
+        select.push_row(ids.iter().map(|id| (*id).into()));
+        let found: Vec<i64> = select
+            .query()
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
+        Ok(ids.iter().copied().find(|id| !found.contains(id)))
+    }
+}
+
+/// Whether a condition names the row with this id.
+type NamesRow = fn(&Condition, i64) -> bool;
+
+/// The campaign an email condition names.
+fn email_campaign(node: &Condition) -> Option<i64> {
+    match node {
+        Condition::Sent(email)
+        | Condition::Opened(email)
+        | Condition::Clicked(email)
+        | Condition::Unsubscribed(email)
+        | Condition::Bounced(email) => email.campaign.map(|c| c.0),
+        _ => None,
+    }
+}
+
+/// A definition refused at `pointer`, written as core's refusals are.
+fn refused(pointer: Option<String>, why: String) -> StoreError {
+    let refusal = DefinitionError {
+        pointer: pointer.unwrap_or_default(),
+        message: why,
+    };
+    Invalid::bad_value("definition", refusal.to_string()).into()
+}
+
+/// The definition as stored.
+fn definition_text(definition: &Definition) -> String {
+    serde_json::to_string(definition).expect("a definition is plain JSON")
+}
