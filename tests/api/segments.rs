@@ -370,7 +370,73 @@ async fn refused_definitions_point_into_the_json_and_save_nothing(app: TestApp) 
     assert_eq!(members(&app, &quote).await, Vec::<String>::new());
 }
 
+async fn a_campaign_sends_to_its_segments_members_within_its_list(app: TestApp) {
+    let vip = tag(&app, "VIP").await;
+    let list = app
+        .create("/api/3/lists", json!({"list": {"name": "News"}}))
+        .await;
+    let mut people = Vec::new();
+    for (email, status, tagged) in [
+        ("ann@example.com", 1, true),
+        ("bob@example.com", 1, false),
+        ("cy@example.com", 2, true),
+    ] {
+        let id = contact(&app, email).await;
+        let subscribed = app
+            .post(
+                "/api/3/contactLists",
+                json!({"contactList": {"list": list, "contact": id, "status": status}}),
+            )
+            .await;
+        assert_eq!(subscribed.status, 200, "{}", subscribed.text);
+        if tagged {
+            tag_contact(&app, &id, &vip).await;
+        }
+        people.push(id);
+    }
+    let segment = save(&app, "VIPs", json!({"hasTag": vip.parse::<i64>().unwrap()})).await;
+    app.settle_segments().await;
+    let message = app
+        .create(
+            "/api/3/messages",
+            json!({"message": {"subject": "Hi", "fromemail": "news@example.com", "text": "Hi"}}),
+        )
+        .await;
+    let unknown = app
+        .post(
+            "/api/3/campaigns",
+            json!({"campaign": {"name": "x", "message": message, "list": list, "segmentid": 999999}}),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+    let campaign = app
+        .create(
+            "/api/3/campaigns",
+            json!({"campaign": {"name": "VIP news", "message": message, "list": list,
+                "segmentid": segment}}),
+        )
+        .await;
+    let shown = app.get(&format!("/api/3/campaigns/{campaign}")).await;
+    assert_eq!(shown.body["campaign"]["segmentid"], segment.as_str());
+
+    // The segment cannot go while the campaign that targets it has not finished.
+    let refused = app.delete(&format!("/api/3/segments/{segment}")).await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert_eq!(
+        app.get(&format!("/api/3/segments/{segment}")).await.status,
+        200
+    );
+
+    let started = app
+        .post(&format!("/api/3/campaigns/{campaign}/send"), json!({}))
+        .await;
+    assert_eq!(started.status, 200, "{}", started.text);
+    // Only Ann: Bob is not a member, Cy is a member but unsubscribed from the list.
+    assert_eq!(started.body["queued"], 1);
+}
+
 both_engines!(
+    a_campaign_sends_to_its_segments_members_within_its_list,
     a_saved_segment_is_answered_in_acs_shape_with_its_members,
     membership_follows_each_change_and_records_its_transitions,
     a_window_exit_happens_at_its_instant_and_edits_recompute,

@@ -1,7 +1,7 @@
 //! Email messages and campaigns: the raw inputs and their validation.
 
 use crate::email::ContactEmail;
-use crate::ids::{CampaignId, ListId, MessageId};
+use crate::ids::{CampaignId, ListId, MessageId, SegmentId};
 use crate::invalid::Invalid;
 use crate::template;
 use crate::text::{optional, required, NAME_MAX};
@@ -218,6 +218,8 @@ pub struct CampaignInput {
     pub message: Option<i64>,
     /// The list it sends to.
     pub list: Option<i64>,
+    /// The saved segment it narrows the list to (AC's `segmentid`; none or 0: the whole list).
+    pub segment: Option<i64>,
     /// `all` (the default) tracks every link; `none` tracks none.
     pub track_links: Option<String>,
 }
@@ -231,6 +233,8 @@ pub struct CampaignDraft {
     pub message: MessageId,
     /// The list it sends to.
     pub list: ListId,
+    /// The saved segment whose members, within the list, it sends to.
+    pub segment: Option<SegmentId>,
     /// Whether links are tracked.
     pub track_links: bool,
 }
@@ -255,6 +259,7 @@ impl CampaignInput {
             name,
             message,
             list,
+            segment: self.segment.filter(|id| *id != 0).map(SegmentId),
             track_links,
         })
     }
@@ -271,6 +276,8 @@ pub struct Campaign {
     pub message: MessageId,
     /// The list it sends to.
     pub list: ListId,
+    /// The saved segment whose members, within the list, it sends to.
+    pub segment: Option<SegmentId>,
     /// Whether links are tracked.
     pub track_links: bool,
     /// Where it is.
@@ -326,9 +333,11 @@ mod tests {
             name: Some("Launch".into()),
             message: Some(1),
             list: Some(2),
+            segment: Some(0),
             track_links: Some("none".into()),
         };
         assert!(!input.clone().into_draft().unwrap().track_links);
+        assert_eq!(input.clone().into_draft().unwrap().segment, None);
         let no_list = CampaignInput {
             list: None,
             ..input.clone()

@@ -2,7 +2,7 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use tracklane_core::ids::{AccountId, CampaignId, ListId, MessageId};
+use tracklane_core::ids::{AccountId, CampaignId, ListId, MessageId, SegmentId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::message::{Campaign, CampaignDraft, CampaignStatus, Message, MessagePatch};
 use tracklane_core::page::Page;
@@ -17,8 +17,8 @@ const MESSAGE_COLUMNS: &str =
     "id, name, subject, from_name, from_email, reply_to, html, text, created_at, updated_at";
 
 const CAMPAIGN_COLUMNS: &str =
-    "id, name, message_id, list_id, track_links, status, paused_reason, last_error, created_at, \
-     updated_at";
+    "id, name, message_id, list_id, segment_id, track_links, status, paused_reason, last_error, \
+     created_at, updated_at";
 
 fn message(row: &AnyRow) -> Result<Message, sqlx::Error> {
     Ok(Message {
@@ -41,6 +41,7 @@ fn campaign(row: &AnyRow) -> Result<Campaign, sqlx::Error> {
         name: row.try_get("name")?,
         message: MessageId(row.try_get("message_id")?),
         list: ListId(row.try_get("list_id")?),
+        segment: row.try_get::<Option<i64>, _>("segment_id")?.map(SegmentId),
         track_links: row.try_get::<i64, _>("track_links")? != 0,
         status: CampaignStatus::from_code(row.try_get("status")?),
         paused_reason: row.try_get("paused_reason")?,
@@ -204,9 +205,12 @@ impl Store {
     ) -> Result<Campaign, StoreError> {
         self.existing_message(account, draft.message).await?;
         self.existing_list(account, draft.list).await?;
+        if let Some(segment) = draft.segment {
+            self.existing_segment(account, segment).await?;
+        }
         let row = sqlx::query(&format!(
             "INSERT INTO campaigns (account_id, name, message_id, list_id, track_links, status, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             created_at, updated_at, segment_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
              RETURNING {CAMPAIGN_COLUMNS}"
         ))
         .bind(account.0)
@@ -216,6 +220,7 @@ impl Store {
         .bind(i64::from(draft.track_links))
         .bind(CampaignStatus::Draft.code())
         .bind(now.0)
+        .bind(draft.segment.map(|s| s.0))
         .fetch_one(&self.writer)
         .written(self)
         .await?;

@@ -142,7 +142,7 @@ impl Engine {
 
 impl Store {
     /// Starts a draft campaign: records its tracked links and queues one send per contact
-    /// subscribed to its list. Returns how many sends were queued.
+    /// subscribed to its list (and, when it targets a segment, a member of it now). Returns how many sends were queued.
     pub async fn start_campaign(
         &self,
         account: AccountId,
@@ -151,6 +151,15 @@ impl Store {
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         let found = self.existing_campaign(account, campaign).await?;
+        if let Some(segment) = found.segment {
+            if !self.existing_segment(account, segment).await?.ready {
+                return Err(Invalid::bad_value(
+                    "segmentid",
+                    "the segment's members are being computed after an edit: send again in a moment",
+                )
+                .into());
+            }
+        }
         self.write(async |tx| {
             let claimed = sqlx::query(
                 "UPDATE campaigns SET status = $1, updated_at = $2 \
@@ -185,6 +194,8 @@ impl Store {
                 "INSERT INTO sends (account_id, campaign_id, contact_id, status, next_attempt_at, created_at) \
                  SELECT $1, $2, contact_id, $3, $4, $4 FROM contact_lists \
                  WHERE account_id = $1 AND list_id = $5 AND status = $6 \
+                 AND ($7 = 0 OR EXISTS (SELECT 1 FROM segment_members m \
+                 WHERE m.segment_id = $7 AND m.contact_id = contact_lists.contact_id)) \
                  ON CONFLICT (campaign_id, contact_id) DO NOTHING",
             )
             .bind(account.0)
@@ -193,6 +204,7 @@ impl Store {
             .bind(now.0)
             .bind(found.list.0)
             .bind(ListStatus::Active.code())
+            .bind(found.segment.map_or(0, |s| s.0))
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -218,6 +218,7 @@ async fn sends_resume_after_a_stop_without_sending_twice() {
         name: Some("Launch".into()),
         message: Some(message.id.0),
         list: Some(list.id.0),
+        segment: None,
         track_links: None,
     };
     let campaign = store

@@ -69,7 +69,7 @@ pub fn campaign_json(campaign: &Campaign, counters: &CampaignCounters, base: &st
     json!({
         "type": "single",
         "userid": "1",
-        "segmentid": "0",
+        "segmentid": campaign.segment.map_or("0".to_owned(), |s| s.to_string()),
         "bounceid": "-1",
         "realcid": "0",
         "sendid": "0",
@@ -140,10 +140,12 @@ struct CampaignBody {
     name: Option<String>,
     message: Option<LooseId>,
     list: Option<LooseId>,
+    segmentid: Option<LooseId>,
     tracklinks: Option<String>,
 }
 
-/// `POST /campaigns` (Tracklane's): 201, a draft sending `message` to `list`.
+/// `POST /campaigns` (Tracklane's): 201, a draft sending `message` to `list`, or only to the
+/// list's subscribers who are members of the saved segment `segmentid`.
 async fn create_campaign(
     ctx: Ctx,
     ApiJson(body): ApiJson<CampaignEnvelope>,
@@ -153,6 +155,7 @@ async fn create_campaign(
         name: body.name,
         message: body.message.map(|m| m.id("message")).transpose()?,
         list: body.list.map(|l| l.id("list")).transpose()?,
+        segment: body.segmentid.map(|s| s.id("segmentid")).transpose()?,
         track_links: body.tracklinks,
     };
     let campaign = ctx

@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use tracklane_core::ids::{AccountId, SegmentId};
 use tracklane_core::invalid::Invalid;
+use tracklane_core::message::CampaignStatus;
 use tracklane_core::page::Page;
 use tracklane_core::segment::saved::{Segment, SegmentDraft, SegmentPatch};
 use tracklane_core::segment::{Condition, Definition, DefinitionError};
@@ -124,13 +125,31 @@ impl Store {
         self.existing_segment(account, id).await
     }
 
-    /// Deletes a segment and its members. The transitions already recorded stay on the
-    /// contacts' timelines.
+    /// Deletes a segment and its members; refused while a campaign that has not finished
+    /// targets it. The transitions already recorded stay on the contacts' timelines.
     pub async fn delete_segment(
         &self,
         account: AccountId,
         id: SegmentId,
     ) -> Result<(), StoreError> {
+        let targeting: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM campaigns WHERE account_id = $1 AND segment_id = $2 \
+             AND status IN ($3, $4, $5) ORDER BY id LIMIT 1",
+        )
+        .bind(account.0)
+        .bind(id.0)
+        .bind(CampaignStatus::Draft.code())
+        .bind(CampaignStatus::Sending.code())
+        .bind(CampaignStatus::Paused.code())
+        .fetch_optional(&self.reader)
+        .await?;
+        if let Some(campaign) = targeting {
+            return Err(Invalid::bad_value(
+                "segment",
+                format!("campaign {campaign} targets this segment and has not finished sending"),
+            )
+            .into());
+        }
         self.delete_owned("segments", Model::Segment, account, id.0)
             .await
     }
