@@ -5,11 +5,13 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use tokio::sync::broadcast::Receiver;
 use tracklane_core::event::{EventKind, NewEvent, PAGE_VISIT_NAME};
 use tracklane_core::ids::ContactId;
 use tracklane_core::visit::PageUrl;
 use tracklane_e2e::{both_engines, TestApp};
 use tracklane_server::state::Clock;
+use tracklane_store::segments::membership::Transition;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -87,6 +89,14 @@ async fn visit(app: &TestApp, contact: &str, path: &str, ago: Duration) {
         .unwrap();
 }
 
+/// The next transition published (by the test's rounds or the server's own worker).
+async fn next_transition(stream: &mut Receiver<Transition>) -> Transition {
+    tokio::time::timeout(Duration::from_secs(5), stream.recv())
+        .await
+        .expect("a transition within 5 s")
+        .expect("the stream is open")
+}
+
 async fn a_saved_segment_is_answered_in_acs_shape_with_its_members(app: TestApp) {
     let vip = tag(&app, "VIP").await;
     let ann = contact(&app, "ann@example.com").await;
@@ -103,7 +113,8 @@ async fn a_saved_segment_is_answered_in_acs_shape_with_its_members(app: TestApp)
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
     let segment = created.body["segment"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(created.body["segment"]["ready"], false);
+    // Not ready until its members are computed (the server's own worker may already be done).
+    assert!(created.body["segment"]["ready"].is_boolean());
     app.settle_segments().await;
 
     let shown = app.get(&format!("/api/3/segments/{segment}")).await;
@@ -192,7 +203,7 @@ async fn membership_follows_each_change_and_records_its_transitions(app: TestApp
     visit(&app, &ann, "/pricing?plan=pro", Duration::ZERO).await;
     app.settle_segments().await;
     assert_eq!(members(&app, &segment).await, vec![ann.clone()]);
-    let entered = transitions.try_recv().expect("the entering is published");
+    let entered = next_transition(&mut transitions).await;
     assert!(entered.entered);
     assert_eq!(entered.contact.0.to_string(), ann);
     assert_eq!(count(&app, &segment).await["count"], 1);
@@ -201,7 +212,7 @@ async fn membership_follows_each_change_and_records_its_transitions(app: TestApp
     app.delete(&format!("/api/3/contactTags/{row}")).await;
     app.settle_segments().await;
     assert_eq!(members(&app, &segment).await, Vec::<String>::new());
-    assert!(!transitions.try_recv().unwrap().entered);
+    assert!(!next_transition(&mut transitions).await.entered);
     tag_contact(&app, &ann, &vip).await;
     app.settle_segments().await;
     assert_eq!(members(&app, &segment).await, vec![ann.clone()]);
@@ -259,7 +270,8 @@ async fn a_window_exit_happens_at_its_instant_and_edits_recompute(app: TestApp) 
     app.settle_segments().await;
     assert_eq!(members(&app, &segment).await, Vec::<String>::new());
 
-    // An edit recomputes in the background; the old members are answered until then.
+    // An edit recomputes in the background (the server's own worker may be done before the
+    // test looks); until then the old members are answered: never a mix of the two.
     let edited = app
         .put(
             &format!("/api/3/segments/{segment}"),
@@ -267,11 +279,10 @@ async fn a_window_exit_happens_at_its_instant_and_edits_recompute(app: TestApp) 
         )
         .await;
     assert_eq!(edited.status, 200, "{}", edited.text);
-    assert_eq!(edited.body["segment"]["ready"], false);
-    assert_eq!(
-        count(&app, &segment).await,
-        json!({"count": 0, "ready": false})
-    );
+    let old = json!({"count": 0, "ready": false});
+    let new = json!({"count": 1, "ready": true});
+    let meanwhile = count(&app, &segment).await;
+    assert!(meanwhile == old || meanwhile == new, "{meanwhile}");
     app.settle_segments().await;
     assert_eq!(
         count(&app, &segment).await,

@@ -25,7 +25,7 @@ use crate::campaign_pause::pause_failing_campaigns_in;
 use crate::events::record_events_in;
 use crate::rows::{self, CONTACT_COLUMNS};
 use crate::sql::{Statement, Value};
-use crate::{Engine, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// The timeline name of a bounce.
 pub const BOUNCE_EVENT: &str = "__bounce";
@@ -128,16 +128,6 @@ pub struct RecipientData {
     pub tags: Vec<String>,
     /// The data of the latest event of each name.
     pub events: HashMap<String, String>,
-}
-
-impl Engine {
-    /// Locks claimed rows so that other nodes skip them (PostgreSQL); SQLite has one writer.
-    fn skip_locked(self) -> &'static str {
-        match self {
-            Engine::Sqlite => "",
-            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
-        }
-    }
 }
 
 impl Store {

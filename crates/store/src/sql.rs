@@ -149,6 +149,15 @@ impl Statement {
 }
 
 impl Engine {
+    /// Locks the rows a `SELECT` takes so that other transactions skip them (PostgreSQL);
+    /// SQLite has one writer.
+    pub(crate) fn skip_locked(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "",
+            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// The case-insensitive `LIKE` operator (SQLite's `LIKE` already ignores ASCII case).
     pub fn ilike(self) -> &'static str {
         match self {

@@ -16,7 +16,7 @@ use tracklane_core::ids::AccountId;
 use tracklane_core::segment::saved::Segment;
 use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
-use tracklane_store::segments::membership::{Check, Settled, Transition};
+use tracklane_store::segments::membership::{Check, NextCheck, Settled, Transition};
 use tracklane_store::{Store, StoreError};
 
 use crate::state::Clock;
@@ -117,7 +117,7 @@ impl Membership {
                 return Ok(Settled {
                     check,
                     changes: Vec::new(),
-                    wake_at: None,
+                    next: NextCheck::Never,
                 });
             }
             Err(error) => return Err(error),
@@ -147,7 +147,7 @@ impl Membership {
         Ok(Settled {
             check,
             changes,
-            wake_at,
+            next: wake_at.map_or(NextCheck::OnChange, NextCheck::At),
         })
     }
 

@@ -44,17 +44,33 @@ pub struct Transition {
     pub at: Timestamp,
 }
 
-/// The outcome of one check: which segments the contact enters and leaves, and when its
-/// answers next change by themselves.
+/// When a contact is to be checked again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextCheck {
+    /// On its next change only.
+    OnChange,
+    /// At this instant, when a window moves its answer (or on its next change, if sooner).
+    At(Timestamp),
+    /// Never: the contact is gone.
+    Never,
+}
+
+/// The outcome of one check: which segments the contact enters and leaves, and when to check
+/// it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settled {
     /// The check.
     pub check: Check,
     /// `(segment, entered)` for each segment whose answer changed.
     pub changes: Vec<(SegmentId, bool)>,
-    /// When to check the contact again as windows move; `None`: only on its next change.
-    pub wake_at: Option<Timestamp>,
+    /// When to check the contact again.
+    pub next: NextCheck,
 }
+
+/// The `due_at` of a contact checked and waiting for its next change. A contact's queue row
+/// is kept (not deleted) so that its version only ever grows: a worker holding an old version
+/// can never mistake a newer change for the one it evaluated.
+const IDLE: i64 = i64::MAX;
 
 /// How many transitions one statement writes.
 const CHUNK: usize = 500;
@@ -88,9 +104,11 @@ impl Store {
 
     /// When the earliest queued check is due; `None` when the queue is empty.
     pub async fn next_segment_check(&self) -> Result<Option<Timestamp>, StoreError> {
-        let due: Option<i64> = sqlx::query_scalar("SELECT MIN(due_at) FROM segment_checks")
-            .fetch_one(&self.reader)
-            .await?;
+        let due: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(due_at) FROM segment_checks WHERE due_at < $1")
+                .bind(IDLE)
+                .fetch_one(&self.reader)
+                .await?;
         Ok(due.map(Timestamp))
     }
 
@@ -114,7 +132,7 @@ impl Store {
     }
 
     /// Applies a round of checks in one transaction: each check still at the version evaluated
-    /// is removed (or kept for its wake-up) and its membership changes are stored with their
+    /// is marked done (see [`NextCheck`]) and its membership changes are stored with their
     /// transitions; a check whose contact changed again meanwhile is left for its newer
     /// evaluation. Returns the transitions recorded.
     pub async fn settle_segment_checks(
@@ -122,25 +140,33 @@ impl Store {
         settled: &[Settled],
         now: Timestamp,
     ) -> Result<Vec<Transition>, StoreError> {
+        // Locks are taken in one order (check rows by contact, then segments by id) so that
+        // two workers never wait on each other.
+        let mut ordered: Vec<&Settled> = settled.iter().collect();
+        ordered.sort_by_key(|one| one.check.contact);
         self.write(async |tx| {
-            let mut transitions = Vec::new();
-            for one in settled {
-                let check = one.check;
-                if !take_check(tx, check, one.wake_at).await? {
-                    // The contact changed again (or another worker took it): the newer
-                    // check decides.
+            let mut changes = Vec::new();
+            for one in ordered {
+                if !take_check(tx, self.engine, one.check, one.next).await? {
+                    // The contact changed again, or another worker settled it first: the
+                    // newer evaluation decides.
                     continue;
                 }
                 for &(segment, entered) in &one.changes {
-                    if change_membership(tx, segment, check.contact, entered, now).await? {
-                        transitions.push(Transition {
-                            account: check.account,
-                            segment,
-                            contact: check.contact,
-                            entered,
-                            at: now,
-                        });
-                    }
+                    changes.push((segment, one.check.contact, entered, one.check.account));
+                }
+            }
+            changes.sort_by_key(|&(segment, contact, _, _)| (segment, contact));
+            let mut transitions = Vec::new();
+            for (segment, contact, entered, account) in changes {
+                if change_membership(tx, segment, contact, entered, now).await? {
+                    transitions.push(Transition {
+                        account,
+                        segment,
+                        contact,
+                        entered,
+                        at: now,
+                    });
                 }
             }
             record_transitions(tx, self.engine, &transitions).await?;
@@ -265,27 +291,48 @@ impl Store {
     }
 }
 
-/// Removes the check, or keeps it for its wake-up, when it is still the version evaluated;
-/// false when the contact changed since (its newer check stays queued) or the check is gone.
+/// Takes the check when it is still the version evaluated and no one else holds it, and marks
+/// it done (idle until the contact's next change, or due at its wake-up; a gone contact's is
+/// forgotten). Taking moves the version on, so a second worker holding the same evaluation
+/// (made at another instant) cannot apply it after this one. False when not taken.
 async fn take_check(
     tx: &mut AnyConnection,
+    engine: Engine,
     check: Check,
-    wake_at: Option<Timestamp>,
+    next: NextCheck,
 ) -> Result<bool, StoreError> {
-    let taken = match wake_at {
-        Some(at) => sqlx::query(
-            "UPDATE segment_checks SET due_at = $3, reasons = $4 \
-             WHERE contact_id = $1 AND version = $2",
-        )
-        .bind(check.contact.0)
-        .bind(check.version)
-        .bind(at.0)
-        .bind(Reads::TIME.0),
-        None => sqlx::query("DELETE FROM segment_checks WHERE contact_id = $1 AND version = $2")
-            .bind(check.contact.0)
-            .bind(check.version),
+    let held: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT version FROM segment_checks WHERE contact_id = $1 AND version = $2{}",
+        engine.skip_locked()
+    ))
+    .bind(check.contact.0)
+    .bind(check.version)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if held.is_none() {
+        return Ok(false);
+    }
+    let (due_at, reasons) = match next {
+        NextCheck::OnChange => (IDLE, Reads::NOTHING),
+        NextCheck::At(at) => (at.0, Reads::TIME),
+        NextCheck::Never => {
+            sqlx::query("DELETE FROM segment_checks WHERE contact_id = $1")
+                .bind(check.contact.0)
+                .execute(&mut *tx)
+                .await?;
+            return Ok(true);
+        }
     };
-    Ok(taken.execute(&mut *tx).await?.rows_affected() == 1)
+    sqlx::query(
+        "UPDATE segment_checks SET due_at = $2, reasons = $3, version = version + 1 \
+         WHERE contact_id = $1",
+    )
+    .bind(check.contact.0)
+    .bind(due_at)
+    .bind(reasons.0)
+    .execute(&mut *tx)
+    .await?;
+    Ok(true)
 }
 
 /// Enters (or takes out) one contact; false when nothing changed (already a member, not a
