@@ -8,13 +8,13 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 use tracklane_core::device::Device;
-use tracklane_core::event::{EventKind, NewEvent, PAGE_VISIT_NAME};
-use tracklane_core::ids::{ContactId, ListId, TagId};
+use tracklane_core::event::{EventKind, EventSource, LinkHit, NewEvent, PAGE_VISIT_NAME};
+use tracklane_core::ids::{CampaignId, ContactId, FormId, ListId, TagId};
 use tracklane_core::list::ListStatus;
 use tracklane_core::page::Page;
 use tracklane_core::segment::condition::{
-    Between, Count, DeviceCondition, EventCondition, FieldCondition, FieldTest, ListCondition,
-    ListMembership, PageCondition, TextMatch, TotalCondition, Window,
+    Between, Count, DeviceCondition, EmailCondition, EventCondition, FieldCondition, FieldTest,
+    FormCondition, ListCondition, ListMembership, PageCondition, TextMatch, TotalCondition, Window,
 };
 use tracklane_core::segment::saved::SegmentDraft;
 use tracklane_core::segment::{Condition, ContactFacts, Definition};
@@ -74,8 +74,12 @@ struct World {
     lists: Vec<ListId>,
     perstags: Vec<&'static str>,
     fields: Vec<String>,
+    campaigns: Vec<CampaignId>,
+    forms: Vec<FormId>,
     now: Timestamp,
 }
+
+const LINKS: [&str; 2] = ["https://a.a/a%", "https://a.a/A_"];
 
 const DOMAINS: [&str; 2] = ["a.a", "a_a"];
 const EVENT_NAMES: [&str; 2] = ["aa", "aA"];
@@ -101,16 +105,30 @@ async fn world(app: &TestApp) -> World {
         );
         fields.push(field.await);
     }
+    let mut campaigns = Vec::new();
+    let mut forms = Vec::new();
+    for name in ["One", "Two"] {
+        let message = json!({"subject": name, "fromemail": "news@example.com", "text": "Hi"});
+        let campaign = app.draft_campaign(&lists[0].to_string(), message).await;
+        campaigns.push(CampaignId(campaign.parse().unwrap()));
+        let form = json!({"form": {"name": name, "fields": ["firstName"]}});
+        forms.push(FormId(
+            app.create("/api/3/forms", form).await.parse().unwrap(),
+        ));
+    }
     World {
         tags,
         lists,
         perstags: vec!["COMPANY", "REGION"],
         fields,
+        campaigns,
+        forms,
         now: Timestamp::now(),
     }
 }
 
-/// A random contact with tags, lists, custom fields, page views and custom events.
+/// A random contact with tags, lists, custom fields, page views, custom events, email activity
+/// (some of it a scanner's) and form submissions.
 async fn random_contact(app: &TestApp, world: &World, rng: &mut Rng, index: usize) -> ContactId {
     let mut values = Vec::new();
     for field in &world.fields {
@@ -191,6 +209,42 @@ async fn random_contact(app: &TestApp, world: &World, rng: &mut Rng, index: usiz
             rng.instant(now),
         ));
     }
+    for _ in 0..rng.below(5) {
+        let kind = rng.pick(&[
+            EventKind::Open,
+            EventKind::Click,
+            EventKind::Unsubscribe,
+            EventKind::Bounce,
+            EventKind::FormSubmit,
+        ]);
+        let mut activity = NewEvent::of_contact(
+            app.account,
+            kind,
+            "__activity",
+            contact,
+            None,
+            rng.instant(now),
+        );
+        if kind == EventKind::FormSubmit {
+            activity.source = Some(EventSource::Form(rng.pick(&world.forms)));
+        } else {
+            let campaign = rng.pick(&world.campaigns);
+            activity.source = Some(EventSource::Campaign(campaign));
+            if matches!(kind, EventKind::Click | EventKind::Open) {
+                // Now and then a scanner's hit: never counted.
+                activity.link = Some(LinkHit {
+                    campaign,
+                    position: 1,
+                    machine: rng.chance(25).then_some("burst"),
+                    machine_since: None,
+                });
+            }
+            if kind == EventKind::Click {
+                activity.page = PageUrl::parse("url", rng.pick(&LINKS)).ok();
+            }
+        }
+        events.push(activity);
+    }
     // One visitor's page views must arrive in time order for its site visits to be counted.
     events.sort_by_key(|event| event.occurred_at);
     app.store.record_events(&events, now).await.unwrap();
@@ -260,7 +314,7 @@ fn page(rng: &mut Rng, now: Timestamp) -> PageCondition {
 /// A random leaf over the conditions the set evaluator compiles.
 fn leaf(rng: &mut Rng, world: &World) -> Condition {
     let now = world.now;
-    match rng.below(10) {
+    match rng.below(12) {
         0 => Condition::Field(field(rng, world)),
         1 => Condition::HasTag(rng.pick(&world.tags)),
         2 => Condition::List(ListCondition {
@@ -287,12 +341,35 @@ fn leaf(rng: &mut Rng, world: &World) -> Condition {
             count: count(rng).unwrap_or(Count::AtMost(1)),
             within: window(rng, now),
         }),
-        _ => Condition::Event(EventCondition {
+        8 => Condition::Event(EventCondition {
             name: rng.pick(&EVENT_NAMES).to_owned(),
             data: rng.chance(50).then(|| rng.text_match()),
             count: count(rng),
             within: window(rng, now),
         }),
+        9 => Condition::SubmittedForm(FormCondition {
+            form: rng.chance(60).then(|| rng.pick(&world.forms)),
+            count: count(rng),
+            within: window(rng, now),
+        }),
+        _ => {
+            let email = EmailCondition {
+                campaign: rng.chance(60).then(|| rng.pick(&world.campaigns)),
+                link: None,
+                count: count(rng),
+                within: window(rng, now),
+            };
+            match rng.below(5) {
+                0 => Condition::Sent(email),
+                1 => Condition::Opened(email),
+                2 => Condition::Clicked(EmailCondition {
+                    link: rng.chance(60).then(|| rng.text_match()),
+                    ..email
+                }),
+                3 => Condition::Unsubscribed(email),
+                _ => Condition::Bounced(email),
+            }
+        }
     }
 }
 

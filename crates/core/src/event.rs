@@ -2,7 +2,7 @@
 //! and custom events now; clicks, opens, unsubscribes and form submissions.
 
 use crate::device::Device;
-use crate::ids::{AccountId, CampaignId, ContactId, EventId};
+use crate::ids::{AccountId, CampaignId, ContactId, EventId, FormId};
 use crate::invalid::Invalid;
 use crate::text::within;
 use crate::time::Timestamp;
@@ -123,8 +123,20 @@ pub struct NewEvent {
     /// For a click on (or open of) a campaign's link: the hit, counted in the campaign's link
     /// statistics in the same commit as the event.
     pub link: Option<LinkHit>,
+    /// The campaign or form the event came through, when no link hit names it (a bounce, a
+    /// form submission).
+    pub source: Option<EventSource>,
     /// When it happened.
     pub occurred_at: Timestamp,
+}
+
+/// What an event came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSource {
+    /// A campaign's email.
+    Campaign(CampaignId),
+    /// A form.
+    Form(FormId),
 }
 
 /// A click on a campaign's link, or an open, as its link statistics count it.
@@ -166,6 +178,7 @@ impl NewEvent {
             data,
             message_id: None,
             link: None,
+            source: None,
             occurred_at,
         }
     }

@@ -159,6 +159,7 @@ mod tests {
             data: None,
             message_id: None,
             link: None,
+            source: None,
             occurred_at: Timestamp::now(),
         }
     }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use tracklane_core::device::Device;
-use tracklane_core::event::{EventKind, NewEvent, TrackedEvent};
+use tracklane_core::event::{EventKind, EventSource, NewEvent, TrackedEvent};
 use tracklane_core::ids::{AccountId, ContactId, EventId};
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
@@ -350,7 +350,7 @@ async fn save_visitors(
 /// The columns of a new event row, in [`event_row`]'s order.
 const NEW_EVENT_COLUMNS: &str = "account_id, kind, name, contact_id, visitor_key, url, domain, \
      path, referrer, referrer_domain, title, device, data, message_id, starts_visit, \
-     occurred_at, received_at";
+     occurred_at, received_at, campaign_id, form_id, by_machine";
 
 fn event_row(
     event: &NewEvent,
@@ -360,6 +360,11 @@ fn event_row(
 ) -> Vec<Value> {
     let page = event.page.as_ref();
     let referrer = event.referrer.as_ref();
+    let (campaign, form) = match event.source {
+        Some(EventSource::Campaign(campaign)) => (Some(campaign), None),
+        Some(EventSource::Form(form)) => (None, Some(form)),
+        None => (event.link.map(|hit| hit.campaign), None),
+    };
     vec![
         Value::from(event.account.0),
         Value::from(event.kind.as_str()),
@@ -378,6 +383,11 @@ fn event_row(
         Value::from(i64::from(starts_visit)),
         Value::from(event.occurred_at.0),
         Value::from(now.0),
+        Value::from(campaign.map(|c| c.0)),
+        Value::from(form.map(|f| f.0)),
+        Value::from(i64::from(
+            event.link.is_some_and(|hit| hit.machine.is_some()),
+        )),
     ]
 }
 

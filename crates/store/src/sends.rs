@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 use tracklane_core::contact::Contact;
-use tracklane_core::event::{EventKind, NewEvent};
+use tracklane_core::event::{EventKind, EventSource, NewEvent};
 use tracklane_core::ids::{AccountId, CampaignId, ContactId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::links::TrackedLink;
@@ -346,14 +346,16 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                     let data = format!("campaign:{} {}", send.campaign, error.unwrap_or_default());
-                    bounces.push(NewEvent::of_contact(
+                    let mut bounce = NewEvent::of_contact(
                         send.account,
                         EventKind::Bounce,
                         BOUNCE_EVENT,
                         send.contact,
                         Some(data),
                         now,
-                    ));
+                    );
+                    bounce.source = Some(EventSource::Campaign(send.campaign));
+                    bounces.push(bounce);
                 }
             }
             record_events_in(self.engine, tx, &bounces, now).await?;

@@ -99,6 +99,7 @@ async fn records_events_in_groups_and_identifies_visitors() {
         data: None,
         message_id: message.map(str::to_owned),
         link: None,
+        source: None,
         occurred_at: Timestamp(start.0 + minutes * 60_000_000),
     };
     store

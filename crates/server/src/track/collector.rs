@@ -195,6 +195,7 @@ async fn collect(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(
         data: None,
         message_id: None,
         link: None,
+        source: None,
         occurred_at: now,
     };
     state.ingest.record(vec![event]).await?;

@@ -21,7 +21,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 use tracklane_core::cid::TokenSubject;
-use tracklane_core::event::{EventKind, NewEvent, FORM_SUBMIT_NAME};
+use tracklane_core::event::{EventKind, EventSource, NewEvent, FORM_SUBMIT_NAME};
 use tracklane_core::form::{is_spam, Form};
 use tracklane_core::ids::{ContactId, FormId};
 
@@ -213,6 +213,7 @@ async fn record(
         now,
     );
     event.visitor = submission.visitor;
+    event.source = Some(EventSource::Form(form.id));
     state.ingest.record(vec![event]).await?;
     Ok(Some(contact))
 }

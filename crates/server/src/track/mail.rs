@@ -29,6 +29,7 @@ use tracklane_core::list::ListStatus;
 use tracklane_core::message::Campaign;
 use tracklane_core::scanner::{judge, ClickFacts, Reason, Verdict};
 use tracklane_core::time::Timestamp;
+use tracklane_core::visit::PageUrl;
 use tracklane_store::StoreError;
 use url::Url;
 
@@ -171,10 +172,10 @@ async fn record(
     state: &AppState,
     link: &LinkSubject,
     contact: Option<ContactId>,
-    kind: EventKind,
-    name: &str,
+    (kind, name): (EventKind, &str),
     data: String,
     hit: LinkHit,
+    clicked: Option<&str>,
 ) -> Result<(), Refusal> {
     let mut event = NewEvent::of_contact(
         link.account,
@@ -186,6 +187,8 @@ async fn record(
     );
     event.contact = contact;
     event.link = Some(hit);
+    // A click's destination is its row's URL, for segments that test which link was clicked.
+    event.page = clicked.and_then(|url| PageUrl::parse("url", url).ok());
     state.ingest.record(vec![event]).await?;
     Ok(())
 }
@@ -230,10 +233,10 @@ async fn click(
             &state,
             &link,
             hit.contact,
-            EventKind::Click,
-            "__click",
+            (EventKind::Click, "__click"),
             hit.data(&format!("campaign:{} trap", link.campaign)),
             hit.counted(&link),
+            None,
         )
         .await;
         return match recorded {
@@ -262,10 +265,10 @@ async fn click(
         &state,
         &link,
         hit.contact,
-        EventKind::Click,
-        "__click",
+        (EventKind::Click, "__click"),
         hit.data(&destination),
         hit.counted(&link),
+        Some(&destination),
     )
     .await;
     if let Err(refusal) = recorded {
@@ -311,10 +314,10 @@ async fn open(
                 &state,
                 &link,
                 hit.contact,
-                EventKind::Open,
-                "__open",
+                (EventKind::Open, "__open"),
                 data,
                 hit.counted(&link),
+                None,
             )
             .await
         };
@@ -411,10 +414,10 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
             &state,
             &link,
             Some(link.contact),
-            EventKind::Unsubscribe,
-            "__unsubscribe",
+            (EventKind::Unsubscribe, "__unsubscribe"),
             data,
             hit,
+            None,
         )
         .await
     }

@@ -390,6 +390,7 @@ fn check(
         data: None,
         message_id,
         link: None,
+        source: None,
         occurred_at,
     };
     let kind: &'static str = match kind {

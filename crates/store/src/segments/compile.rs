@@ -9,12 +9,13 @@ use tracklane_core::ids::AccountId;
 use tracklane_core::invalid::Invalid;
 use tracklane_core::list::ListStatus;
 use tracklane_core::segment::condition::{
-    Count, EventCondition, FieldCondition, FieldTest, ListCondition, ListMembership, PageCondition,
-    TextMatch, Window,
+    Count, EmailCondition, EventCondition, FieldCondition, FieldTest, ListCondition,
+    ListMembership, PageCondition, TextMatch, Window,
 };
 use tracklane_core::segment::Condition;
 use tracklane_core::time::Timestamp;
 
+use crate::sends::SendStatus;
 use crate::sql::{Statement, TextTest};
 use crate::StoreError;
 
@@ -78,19 +79,19 @@ impl Compiler<'_> {
             Condition::Visited(page) => self.pages(page, PageColumns::VISITED),
             Condition::ReferredFrom(page) => self.pages(page, PageColumns::REFERRER),
             Condition::VisitedFrom(device) => self.counted(
-                EventKind::PageVisit,
+                Rows::Timeline(EventKind::PageVisit),
                 |rows| {
                     rows.and(" AND e.device = ", device.device.as_str());
                 },
                 (device.count, device.within),
             ),
             Condition::PageVisits(total) => self.counted(
-                EventKind::PageVisit,
+                Rows::Timeline(EventKind::PageVisit),
                 |_| {},
                 (Some(total.count), total.within),
             ),
             Condition::SiteVisits(total) => self.counted(
-                EventKind::PageVisit,
+                Rows::Timeline(EventKind::PageVisit),
                 |rows| {
                     rows.push(" AND e.starts_visit = 1");
                 },
@@ -98,12 +99,22 @@ impl Compiler<'_> {
             ),
             Condition::Event(event) => self.event(event),
             Condition::Score(_) => Err(not_yet("score")),
-            Condition::Sent(_)
-            | Condition::Opened(_)
-            | Condition::Clicked(_)
-            | Condition::Unsubscribed(_)
-            | Condition::Bounced(_) => Err(not_yet("email")),
-            Condition::SubmittedForm(_) => Err(not_yet("submittedForm")),
+            Condition::Sent(email) => self.email(Rows::Sent, email),
+            Condition::Opened(email) => self.email(Rows::Timeline(EventKind::Open), email),
+            Condition::Clicked(email) => self.email(Rows::Timeline(EventKind::Click), email),
+            Condition::Unsubscribed(email) => {
+                self.email(Rows::Timeline(EventKind::Unsubscribe), email)
+            }
+            Condition::Bounced(email) => self.email(Rows::Timeline(EventKind::Bounce), email),
+            Condition::SubmittedForm(form) => self.counted(
+                Rows::Timeline(EventKind::FormSubmit),
+                |rows| {
+                    if let Some(id) = form.form {
+                        rows.and(" AND e.form_id = ", id.0);
+                    }
+                },
+                (form.count, form.within),
+            ),
         }
     }
 
@@ -207,7 +218,7 @@ impl Compiler<'_> {
 
     fn pages(&mut self, page: &PageCondition, columns: PageColumns) -> Result<(), StoreError> {
         self.counted(
-            EventKind::PageVisit,
+            Rows::Timeline(EventKind::PageVisit),
             |rows| {
                 if let Some(present) = columns.present {
                     rows.push(present);
@@ -227,9 +238,37 @@ impl Compiler<'_> {
         )
     }
 
+    /// A campaign's email activity: sends, or people's opens, clicks (of a link whose URL
+    /// matches), unsubscribes and bounces; a machine's hits are not counted.
+    fn email(&mut self, rows: Rows, email: &EmailCondition) -> Result<(), StoreError> {
+        let alias = rows.alias();
+        self.counted(
+            rows,
+            |statement| {
+                if matches!(rows, Rows::Timeline(_)) {
+                    statement.push(" AND e.by_machine = 0");
+                }
+                if let Some(campaign) = email.campaign {
+                    statement.and(&format!(" AND {alias}.campaign_id = "), campaign.0);
+                }
+                if let Some(link) = &email.link {
+                    statement
+                        .push(" AND e.url IS NOT NULL AND ")
+                        .push_text_test(
+                            |statement| {
+                                statement.push("e.url");
+                            },
+                            text_test(link),
+                        );
+                }
+            },
+            (email.count, email.within),
+        )
+    }
+
     fn event(&mut self, event: &EventCondition) -> Result<(), StoreError> {
         self.counted(
-            EventKind::Custom,
+            Rows::Timeline(EventKind::Custom),
             |rows| {
                 rows.and(" AND e.name = ", event.name.as_str());
                 if let Some(data) = &event.data {
@@ -245,11 +284,11 @@ impl Compiler<'_> {
         )
     }
 
-    /// The contact's timeline rows of `kind` that `filter` keeps, inside the window, compared
-    /// with the count (at least one when absent).
+    /// The contact's `rows` that `filter` keeps, inside the window, compared with the count
+    /// (at least one when absent).
     fn counted(
         &mut self,
-        kind: EventKind,
+        rows: Rows,
         filter: impl FnOnce(&mut Statement),
         (count, window): (Option<Count>, Option<Window>),
     ) -> Result<(), StoreError> {
@@ -260,11 +299,25 @@ impl Compiler<'_> {
         } else {
             "(SELECT COUNT(*)"
         });
-        self.statement
-            .and(" FROM events e WHERE e.account_id = ", self.account.0)
-            .and(" AND e.contact_id = c.id AND e.kind = ", kind.as_str());
+        let time = match rows {
+            Rows::Timeline(kind) => {
+                self.statement
+                    .and(" FROM events e WHERE e.account_id = ", self.account.0)
+                    .and(" AND e.contact_id = c.id AND e.kind = ", kind.as_str());
+                "e.occurred_at"
+            }
+            Rows::Sent => {
+                self.statement
+                    .and(" FROM sends s WHERE s.account_id = ", self.account.0)
+                    .and(
+                        " AND s.contact_id = c.id AND s.status = ",
+                        SendStatus::Sent as i64,
+                    );
+                "COALESCE(s.sent_at, 0)"
+            }
+        };
         filter(self.statement);
-        self.window("e.occurred_at", window);
+        self.window(time, window);
         self.statement.push(")");
         if !exists {
             let (operator, number) = match count {
@@ -301,6 +354,25 @@ impl Compiler<'_> {
             }
         }
         self
+    }
+}
+
+/// The rows a behavioral condition counts.
+#[derive(Clone, Copy)]
+enum Rows {
+    /// The contact's timeline rows of one kind (`events e`).
+    Timeline(EventKind),
+    /// The campaign emails sent to the contact (`sends s`).
+    Sent,
+}
+
+impl Rows {
+    /// The alias the rows are read under.
+    fn alias(self) -> &'static str {
+        match self {
+            Self::Timeline(_) => "e",
+            Self::Sent => "s",
+        }
     }
 }
 

@@ -7,19 +7,23 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 use tracklane_core::device::Device;
 use tracklane_core::event::EventKind;
-use tracklane_core::ids::{AccountId, ContactId, ListId, TagId};
+use tracklane_core::ids::{AccountId, CampaignId, ContactId, FormId, ListId, TagId};
 use tracklane_core::list::ListStatus;
-use tracklane_core::segment::facts::{PageVisit, RecordedEvent};
+use tracklane_core::segment::facts::{
+    EmailAction, EmailActivity, FormSubmission, PageVisit, RecordedEvent,
+};
 use tracklane_core::segment::ContactFacts;
 use tracklane_core::time::Timestamp;
 
+use crate::sends::SendStatus;
 use crate::{Store, StoreError};
 
 impl Store {
-    /// The contact's attributes, custom fields, tags, lists, page views and custom events, for
+    /// The contact's attributes, custom fields, tags, lists, page views, custom events, email
+    /// activity (sends, and people's opens, clicks, unsubscribes and bounces: a machine's hits
+    /// are left out) and form submissions, for
     /// [`Definition::matches`](tracklane_core::segment::Definition::matches). Not read yet:
-    /// scores (there are none; 0), email activity and form submissions (left empty), as the set
-    /// evaluator does not compile their conditions yet either.
+    /// scores (there are none; 0).
     pub async fn contact_facts(
         &self,
         account: AccountId,
@@ -75,7 +79,7 @@ impl Store {
         Ok(fields)
     }
 
-    /// Page views and custom events.
+    /// Page views, custom events, email activity and form submissions.
     async fn facts_timeline(
         &self,
         account: AccountId,
@@ -84,19 +88,44 @@ impl Store {
     ) -> Result<(), StoreError> {
         let rows = sqlx::query(
             "SELECT kind, name, url, domain, referrer, referrer_domain, device, data, \
-             starts_visit, occurred_at FROM events \
-             WHERE account_id = $1 AND contact_id = $2 AND kind IN ($3, $4)",
+             starts_visit, occurred_at, campaign_id, form_id FROM events \
+             WHERE account_id = $1 AND contact_id = $2 AND by_machine = 0",
         )
         .bind(account.0)
         .bind(contact.0)
-        .bind(EventKind::PageVisit.as_str())
-        .bind(EventKind::Custom.as_str())
         .fetch_all(&self.reader)
         .await?;
         for row in rows {
             let at = Timestamp(row.try_get("occurred_at")?);
-            let kind: String = row.try_get("kind")?;
-            if kind == EventKind::PageVisit.as_str() {
+            let kind = EventKind::parse(&row.try_get::<String, _>("kind")?);
+            let campaign = row
+                .try_get::<Option<i64>, _>("campaign_id")?
+                .map(CampaignId);
+            let email = |action| EmailActivity {
+                action,
+                campaign,
+                link: None,
+                at,
+            };
+            match kind {
+                EventKind::Open => facts.emails.push(email(EmailAction::Opened)),
+                EventKind::Unsubscribe => facts.emails.push(email(EmailAction::Unsubscribed)),
+                EventKind::Bounce => facts.emails.push(email(EmailAction::Bounced)),
+                EventKind::Click => facts.emails.push(EmailActivity {
+                    link: row.try_get("url")?,
+                    ..email(EmailAction::Clicked)
+                }),
+                EventKind::FormSubmit => {
+                    if let Some(form) = row.try_get::<Option<i64>, _>("form_id")? {
+                        facts.form_submissions.push(FormSubmission {
+                            form: FormId(form),
+                            at,
+                        });
+                    }
+                }
+                EventKind::PageVisit | EventKind::Custom => {}
+            }
+            if kind == EventKind::PageVisit {
                 let device: Option<String> = row.try_get("device")?;
                 facts.page_visits.push(PageVisit {
                     url: row.try_get::<Option<String>, _>("url")?.unwrap_or_default(),
@@ -109,13 +138,33 @@ impl Store {
                     starts_visit: row.try_get::<i64, _>("starts_visit")? != 0,
                     at,
                 });
-            } else {
+            } else if kind == EventKind::Custom {
                 facts.events.push(RecordedEvent {
                     name: row.try_get("name")?,
                     data: row.try_get("data")?,
                     at,
                 });
             }
+        }
+        let sent = sqlx::query(
+            "SELECT campaign_id, sent_at FROM sends \
+             WHERE account_id = $1 AND contact_id = $2 AND status = $3",
+        )
+        .bind(account.0)
+        .bind(contact.0)
+        .bind(SendStatus::Sent as i64)
+        .fetch_all(&self.reader)
+        .await?;
+        for row in sent {
+            facts.emails.push(EmailActivity {
+                action: EmailAction::Sent,
+                campaign: Some(CampaignId(row.try_get("campaign_id")?)),
+                link: None,
+                at: Timestamp(
+                    row.try_get::<Option<i64>, _>("sent_at")?
+                        .unwrap_or_default(),
+                ),
+            });
         }
         Ok(())
     }
