@@ -38,6 +38,20 @@ pub(crate) async fn outbox(app: &TestApp, count: usize) -> Vec<Vec<u8>> {
     .unwrap_or_else(|found| panic!("{found} of {count} messages in the outbox"))
 }
 
+/// Waits (up to 20 s) until the campaign is complete: every send recorded with its time, which
+/// the sender writes after the message is in the outbox. Tests that move the clock after
+/// sending must not move it before the sends' times are written.
+pub(crate) async fn completed(app: &TestApp, campaign: &str) {
+    for _ in 0..400 {
+        let shown = app.get(&format!("/api/3/campaigns/{campaign}")).await;
+        if shown.body["campaign"]["status"] == "5" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("campaign {campaign} did not complete in 20 s");
+}
+
 /// A sent campaign: the two messages in the outbox and the ids involved.
 pub(crate) struct Sent {
     pub(crate) mails: Vec<Mail>,
@@ -160,6 +174,7 @@ pub(crate) async fn send_a_campaign(app: &TestApp) -> Sent {
 
     let mails: Vec<Mail> = outbox(app, 2).await.iter().map(|raw| read(raw)).collect();
     assert_eq!(mails.len(), 2);
+    completed(app, &campaign).await;
     Sent {
         mails,
         ada,

@@ -23,6 +23,7 @@
 //! - [`campaign`]: campaigns through API v3, and the set-up of `click`.
 //! - [`send`]: the `send` measurement; [`sink`]: where it delivers.
 //! - [`scenarios`]: what each scenario requests.
+//! - [`segments`]: `--segments`, saved segments kept live during the load.
 //! - [`load`]: the clients, the measured window and their tally.
 //! - [`report`]: the table and the error summary.
 
@@ -30,6 +31,7 @@ mod campaign;
 mod load;
 mod report;
 mod scenarios;
+mod segments;
 mod send;
 mod setup;
 mod sink;
@@ -95,6 +97,10 @@ pub struct BenchArgs {
     /// aiosmtpd, else the outbox folder]
     #[arg(long)]
     smtp_url: Option<String>,
+    /// Saved segments of mixed kinds to keep live during the tracking scenarios (each event
+    /// then queues its contact for a membership check)
+    #[arg(long, default_value_t = 0)]
+    segments: u32,
 }
 
 /// Starts a server, runs the chosen scenarios against it, stops it and prints the table.
@@ -121,6 +127,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         load,
         recipients: args.recipients,
         sink: sink.name,
+        segments: args.segments,
     };
     let measured = bench.measure_all(&scenarios).await;
     server.stop().await?;
@@ -133,6 +140,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         ),
         None => println!("load: closed loop, {} clients", args.concurrency),
     }
+    println!("segments kept live: {}", args.segments);
     print_table(&rows(engine, &measured));
     report_errors(&measured)
 }
@@ -149,6 +157,8 @@ struct Bench<'a> {
     recipients: u64,
     /// Where `send` delivers, as the table names it.
     sink: &'static str,
+    /// Saved segments kept live during the tracking scenarios.
+    segments: u32,
 }
 
 impl Bench<'_> {
@@ -168,6 +178,10 @@ impl Bench<'_> {
         if scenarios.iter().any(|s| tracking.contains(s)) {
             eprintln!("bench: setting up tracking through API v3");
             setup::prepare(client, base, keys).await?;
+            if self.segments > 0 {
+                eprintln!("bench: saving {} segments of mixed kinds", self.segments);
+                segments::save(client, base, keys, self.segments).await?;
+            }
         }
         let clicks = if scenarios.contains(&Scenario::Click) {
             eprintln!("bench: setting up a campaign to click through API v3");
