@@ -24,6 +24,7 @@
 //! - [`send`]: the `send` measurement; [`sink`]: where it delivers.
 //! - [`scenarios`]: what each scenario requests.
 //! - [`segments`]: `--segments`, saved segments kept live during the load.
+//! - [`segment_scale`]: `--segment-contacts`, segments over a large generated data set.
 //! - [`load`]: the clients, the measured window and their tally.
 //! - [`report`]: the table and the error summary.
 
@@ -31,6 +32,7 @@ mod campaign;
 mod load;
 mod report;
 mod scenarios;
+mod segment_scale;
 mod segments;
 mod send;
 mod setup;
@@ -101,6 +103,14 @@ pub struct BenchArgs {
     /// then queues its contact for a membership check)
     #[arg(long, default_value_t = 0)]
     segments: u32,
+    /// Instead of the load scenarios, measure segments at scale over this many generated
+    /// contacts (preview of representative definitions, a saved segment's computation, count)
+    #[arg(long, default_value_t = 0)]
+    segment_contacts: u64,
+    /// Timeline rows (visits, events, opens, clicks) generated for --segment-contacts
+    /// [default: 20 per contact]
+    #[arg(long)]
+    segment_events: Option<u64>,
 }
 
 /// Starts a server, runs the chosen scenarios against it, stops it and prints the table.
@@ -114,6 +124,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Sink::outbox("outbox")
     };
     let server = Server::start(args.database_url, sink.url.clone()).await?;
+    if args.segment_contacts > 0 {
+        let client = http_client(1)?;
+        let api = Api {
+            client: &client,
+            base: &server.base,
+            keys: &server.keys,
+        };
+        let events = args.segment_events.unwrap_or(args.segment_contacts * 20);
+        eprintln!("bench: segments at scale on {}", server.engine);
+        let measured =
+            segment_scale::measure(&api, &server.store, args.segment_contacts, events).await;
+        server.stop().await?;
+        return measured;
+    }
     let load = Arc::new(Load {
         concurrency: args.concurrency,
         warmup: Duration::from_secs(args.warmup),
