@@ -110,7 +110,30 @@ impl Membership {
         segments: &[Segment],
         now: Timestamp,
     ) -> Result<Settled, StoreError> {
-        let facts = match self.store.contact_facts(check.account, check.contact).await {
+        // The segments this change can move, and those whose windows move by themselves (their
+        // next wake-up is computed again).
+        let needed: Vec<&Segment> = segments
+            .iter()
+            .filter(|segment| {
+                let reads = segment.definition.reads();
+                reads.meets(check.reasons) || reads.meets(Reads::TIME)
+            })
+            .collect();
+        if needed.is_empty() {
+            return Ok(Settled {
+                check,
+                changes: Vec::new(),
+                next: NextCheck::OnChange,
+            });
+        }
+        let reads = needed.iter().fold(Reads::NOTHING, |all, segment| {
+            all | segment.definition.reads()
+        });
+        let found = self
+            .store
+            .contact_facts_reading(check.account, check.contact, reads)
+            .await;
+        let facts = match found {
             Ok(facts) => facts,
             Err(StoreError::NotFound { .. }) => {
                 // A deleted contact: its memberships went with it.
@@ -130,7 +153,7 @@ impl Membership {
             .collect();
         let mut changes = Vec::new();
         let mut wake_at: Option<Timestamp> = None;
-        for segment in segments {
+        for segment in needed {
             let reads = segment.definition.reads();
             if reads.meets(check.reasons) {
                 let is = segment.definition.matches(&facts, now);

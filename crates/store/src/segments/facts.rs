@@ -12,7 +12,7 @@ use tracklane_core::list::ListStatus;
 use tracklane_core::segment::facts::{
     EmailAction, EmailActivity, FormSubmission, PageVisit, RecordedEvent,
 };
-use tracklane_core::segment::ContactFacts;
+use tracklane_core::segment::{ContactFacts, Reads};
 use tracklane_core::time::Timestamp;
 
 use crate::sends::SendStatus;
@@ -29,32 +29,57 @@ impl Store {
         account: AccountId,
         contact: ContactId,
     ) -> Result<ContactFacts, StoreError> {
+        self.contact_facts_reading(account, contact, Reads::EVERYTHING)
+            .await
+    }
+
+    /// The facts that definitions reading `reads` need (see [`Store::contact_facts`]); the rest
+    /// is left empty. The contact's own row is always read.
+    pub async fn contact_facts_reading(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        reads: Reads,
+    ) -> Result<ContactFacts, StoreError> {
         let row = self.existing_contact(account, contact).await?;
         let mut facts = ContactFacts::created(row.created_at);
         facts.email = row.email.as_str().to_owned();
         facts.first_name = row.first_name;
         facts.last_name = row.last_name;
         facts.phone = row.phone;
-        facts.fields = self.facts_fields(contact).await?;
-        facts.tags =
-            sqlx::query_scalar::<_, i64>("SELECT tag_id FROM contact_tags WHERE contact_id = $1")
-                .bind(contact.0)
-                .fetch_all(&self.reader)
-                .await?
-                .into_iter()
-                .map(TagId)
-                .collect();
-        let lists = sqlx::query("SELECT list_id, status FROM contact_lists WHERE contact_id = $1")
+        if reads.meets(Reads::FIELDS) {
+            facts.fields = self.facts_fields(contact).await?;
+        }
+        if reads.meets(Reads::TAGS) {
+            facts.tags = sqlx::query_scalar::<_, i64>(
+                "SELECT tag_id FROM contact_tags WHERE contact_id = $1",
+            )
             .bind(contact.0)
             .fetch_all(&self.reader)
-            .await?;
-        for list in lists {
-            facts.lists.insert(
-                ListId(list.try_get("list_id")?),
-                ListStatus::from_code(list.try_get("status")?),
-            );
+            .await?
+            .into_iter()
+            .map(TagId)
+            .collect();
         }
-        self.facts_timeline(account, contact, &mut facts).await?;
+        if reads.meets(Reads::LISTS) {
+            let lists =
+                sqlx::query("SELECT list_id, status FROM contact_lists WHERE contact_id = $1")
+                    .bind(contact.0)
+                    .fetch_all(&self.reader)
+                    .await?;
+            for list in lists {
+                facts.lists.insert(
+                    ListId(list.try_get("list_id")?),
+                    ListStatus::from_code(list.try_get("status")?),
+                );
+            }
+        }
+        if reads.meets(Reads::TIMELINE | Reads::EMAIL | Reads::FORMS) {
+            self.facts_timeline(account, contact, &mut facts).await?;
+        }
+        if reads.meets(Reads::EMAIL) {
+            self.facts_sent(account, contact, &mut facts).await?;
+        }
         Ok(facts)
     }
 
@@ -79,7 +104,7 @@ impl Store {
         Ok(fields)
     }
 
-    /// Page views, custom events, email activity and form submissions.
+    /// Page views, custom events, people's email activity and form submissions.
     async fn facts_timeline(
         &self,
         account: AccountId,
@@ -146,6 +171,16 @@ impl Store {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// The campaign emails sent to the contact.
+    async fn facts_sent(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        facts: &mut ContactFacts,
+    ) -> Result<(), StoreError> {
         let sent = sqlx::query(
             "SELECT campaign_id, sent_at FROM sends \
              WHERE account_id = $1 AND contact_id = $2 AND status = $3",
