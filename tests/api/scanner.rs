@@ -7,7 +7,7 @@ use serde_json::json;
 use tracklane_e2e::{both_engines, TestApp};
 
 use crate::mail::{no_redirects, read, tracked_urls, TRAP_ATTRIBUTES};
-use crate::sending::{contact, outbox, subscribe};
+use crate::sending::{completed, contact, outbox, subscribe};
 
 const PERSON: &str =
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Safari/605.1.15";
@@ -57,6 +57,7 @@ pub async fn send_two_links(app: &TestApp) -> Campaign {
         .await;
     assert_eq!(sent.status, 200, "{}", sent.text);
     let html = read(&outbox(app, 1).await[0]).html;
+    completed(app, &id).await;
     Campaign { id, contact, html }
 }
 
