@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId, SegmentId};
 use tracklane_core::page::Page;
 use tracklane_core::segment::saved::Segment;
-use tracklane_core::segment::Reads;
+use tracklane_core::segment::{Definition, Reads};
 use tracklane_core::time::Timestamp;
 
 use crate::listing::{page_of, Listed};
@@ -219,13 +219,42 @@ impl Store {
         id: SegmentId,
         now: Timestamp,
     ) -> Result<Vec<Transition>, StoreError> {
-        let segment = self.existing_segment(account, id).await?;
-        let revision: i64 = sqlx::query_scalar("SELECT revision FROM segments WHERE id = $1")
-            .bind(id.0)
-            .fetch_one(&self.reader)
-            .await?;
-        let filter = self.segment_filter(account, &segment.definition, now)?;
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT definition FROM segments WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&self.reader)
+                .await?;
+        let reads_time = stored
+            .as_deref()
+            .and_then(|text| Definition::parse(text).ok())
+            .is_some_and(|definition| definition.reads().meets(Reads::TIME));
         self.write(async |tx| {
+            // Locks are taken as a round of checks takes them: queue rows first (in contact
+            // order), then the segment's row.
+            if reads_time {
+                queue_every_contact(tx, account).await?;
+            }
+            // One worker computes a segment at a time: another one skips it, and a revision
+            // already computed is not computed again.
+            let claimed = sqlx::query(&format!(
+                "SELECT revision, computed_revision, definition FROM segments \
+                 WHERE id = $1 AND account_id = $2{}",
+                self.engine.skip_locked()
+            ))
+            .bind(id.0)
+            .bind(account.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(claimed) = claimed else {
+                return Ok(Vec::new());
+            };
+            let revision: i64 = claimed.try_get("revision")?;
+            if claimed.try_get::<i64, _>("computed_revision")? >= revision {
+                return Ok(Vec::new());
+            }
+            let definition = Definition::parse(&claimed.try_get::<String, _>("definition")?)
+                .map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+            let filter = self.segment_filter(account, &definition, now)?;
             let mut leave = Statement::with_head(
                 "DELETE FROM segment_members WHERE contact_id NOT IN (SELECT c.id",
                 &filter,
@@ -272,23 +301,28 @@ impl Store {
             .bind(id.0)
             .execute(&mut *tx)
             .await?;
-            if segment.definition.reads().meets(Reads::TIME) {
-                sqlx::query(
-                    "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) \
-                     SELECT id, account_id, $1, 0 FROM contacts WHERE account_id = $2 \
-                     ON CONFLICT (contact_id) DO UPDATE \
-                     SET reasons = segment_checks.reasons | excluded.reasons, \
-                     version = segment_checks.version + 1, due_at = 0",
-                )
-                .bind(Reads::TIME.0)
-                .bind(account.0)
-                .execute(&mut *tx)
-                .await?;
-            }
             Ok(transitions)
         })
         .await
     }
+}
+
+/// Queues every contact of the account for a check, in contact order: after a segment that
+/// reads time is computed, each contact's next wake-up is found by its check.
+async fn queue_every_contact(tx: &mut AnyConnection, account: AccountId) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) \
+         SELECT id, account_id, $1, 0 FROM contacts WHERE account_id = $2 \
+         ORDER BY id \
+         ON CONFLICT (contact_id) DO UPDATE \
+         SET reasons = segment_checks.reasons | excluded.reasons, \
+         version = segment_checks.version + 1, due_at = 0",
+    )
+    .bind(Reads::TIME.0)
+    .bind(account.0)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// Takes the check when it is still the version evaluated and no one else holds it, and marks
