@@ -22,6 +22,7 @@ mod pages;
 mod personalization;
 mod scanner;
 mod segment_agreement;
+mod segment_live;
 mod segments;
 mod sending;
 mod smtp;
