@@ -155,20 +155,26 @@ impl TestApp {
         }
     }
 
-    /// Runs membership rounds until one finds nothing to do: every change committed before the
-    /// call is then reflected in the stored members.
+    /// Runs membership rounds until one finds nothing to do and no segment waits to be
+    /// computed (the server's own worker may be computing one): every change committed before
+    /// the call is then reflected in the stored members. A failed round (PostgreSQL may abort
+    /// one that deadlocks with the server's worker) is run again, as the worker does.
     pub async fn settle_segments(&self) {
+        let mut failed = None;
         for _ in 0..1000 {
-            let round = self
-                .membership
-                .run_once()
-                .await
-                .expect("a membership round");
-            if round.computed == 0 && round.checked == 0 {
-                return;
+            match self.membership.run_once().await {
+                Ok(round) if round.computed == 0 && round.checked == 0 => {
+                    let waiting = self.store.segments_to_compute().await.expect("the store");
+                    if waiting.is_empty() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Ok(_) => {}
+                Err(error) => failed = Some(error),
             }
         }
-        panic!("segment membership did not settle in 1000 rounds");
+        panic!("segment membership did not settle in 1000 rounds (last failure: {failed:?})");
     }
 
     /// A plain TCP connection to the server, for speaking HTTP by hand.

@@ -241,9 +241,13 @@ pub(crate) async fn record_events_in(
             }
             state.last_seen_at = state.last_seen_at.max(event.occurred_at);
         }
-        rows.push(event_row(event, contact, visit_start, now));
+        rows.push((contact, event_row(event, contact, visit_start, now)));
     }
     save_visitors(engine, &mut *tx, &visitors).await?;
+    // In contact order: the rows' triggers queue their contacts for segment checks, and two
+    // transactions that lock queue rows in one order never wait on each other.
+    rows.sort_by_key(|(contact, _)| *contact);
+    let rows = rows.into_iter().map(|(_, row)| row).collect();
     insert_events(engine, &mut *tx, rows).await?;
     for ((account, key), contact) in &identified {
         adopt_anonymous_events(&mut *tx, *account, key, *contact).await?;

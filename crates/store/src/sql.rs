@@ -149,7 +149,8 @@ impl Statement {
 }
 
 impl Engine {
-    /// Locks the rows a `SELECT` takes so that other transactions skip them (PostgreSQL);
+    /// Locks the rows a `SELECT` takes, skipping rows another transaction holds (PostgreSQL):
+    /// other `SKIP LOCKED` readers skip these rows in turn, while plain writers wait for them.
     /// SQLite has one writer.
     pub(crate) fn skip_locked(self) -> &'static str {
         match self {

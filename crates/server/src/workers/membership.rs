@@ -32,7 +32,7 @@ const STREAM_CAPACITY: usize = 4096;
 /// What one round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Round {
-    /// Segments whose members were computed whole.
+    /// Segments whose members were computed whole (not those another worker held).
     pub computed: usize,
     /// Contacts checked.
     pub checked: usize,
@@ -69,18 +69,27 @@ impl Membership {
         let now = self.clock.now();
         let mut round = Round::default();
         for (account, segment) in self.store.segments_to_compute().await? {
-            let transitions = self
+            // One segment that fails is logged and tried again next round; the others go on.
+            match self
                 .store
                 .compute_segment_members(account, segment, now)
-                .await?;
-            tracing::info!(
-                segment = segment.0,
-                transitions = transitions.len(),
-                "segment members computed"
-            );
-            round.computed += 1;
-            round.transitions += transitions.len();
-            self.publish(transitions);
+                .await
+            {
+                Ok(Some(transitions)) => {
+                    tracing::info!(
+                        segment = segment.0,
+                        transitions = transitions.len(),
+                        "segment members computed"
+                    );
+                    round.computed += 1;
+                    round.transitions += transitions.len();
+                    self.publish(transitions);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(segment = segment.0, error = ?error, "computing a segment failed");
+                }
+            }
         }
         let checks = self.store.due_segment_checks(now, ROUND).await?;
         round.checked = checks.len();
@@ -93,7 +102,13 @@ impl Membership {
                     first.insert(self.store.account_segments(check.account).await?)
                 }
             };
-            settled.push(self.check(check, of_account, now).await?);
+            // A contact whose check fails stays queued for the next round; the others go on.
+            match self.check(check, of_account, now).await {
+                Ok(one) => settled.push(one),
+                Err(error) => {
+                    tracing::error!(contact = check.contact.0, error = ?error, "a segment check failed");
+                }
+            }
         }
         if !settled.is_empty() {
             let transitions = self.store.settle_segment_checks(&settled, now).await?;
@@ -214,7 +229,11 @@ impl Membership {
                 let micros = due.0.saturating_sub(self.clock.now().0).max(1);
                 Duration::from_micros(u64::try_from(micros).unwrap_or(1)).min(IDLE_LOOK)
             }
-            Ok(None) | Err(_) => IDLE_LOOK,
+            Ok(None) => IDLE_LOOK,
+            Err(error) => {
+                tracing::error!(error = ?error, "reading when the next segment check is due failed");
+                IDLE_LOOK
+            }
         }
     }
 }

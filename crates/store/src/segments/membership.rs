@@ -68,26 +68,35 @@ pub struct Settled {
 }
 
 /// The `due_at` of a contact checked and waiting for its next change. A contact's queue row
-/// is kept (not deleted) so that its version only ever grows: a worker holding an old version
-/// can never mistake a newer change for the one it evaluated.
+/// is kept while the contact lives (only a gone contact's is deleted), so that its version only
+/// ever grows: a worker holding an old version can never mistake a newer change for the one it
+/// evaluated.
 const IDLE: i64 = i64::MAX;
 
 /// How many transitions one statement writes.
 const CHUNK: usize = 500;
 
 impl Store {
-    /// Up to `limit` queued checks due at `now`, the earliest first.
+    /// Up to `limit` queued checks due at `now`: contacts that changed, and a quarter of the
+    /// round at least for wake-ups (the earliest first), so that a steady flow of changes never
+    /// starves a window's exit.
     pub async fn due_segment_checks(
         &self,
         now: Timestamp,
         limit: i64,
     ) -> Result<Vec<Check>, StoreError> {
+        let wakeups = (limit / 4).max(1);
         let rows = sqlx::query(
-            "SELECT contact_id, account_id, reasons, version FROM segment_checks \
-             WHERE due_at <= $1 ORDER BY due_at LIMIT $2",
+            "SELECT contact_id, account_id, reasons, version FROM (\
+             SELECT * FROM (SELECT contact_id, account_id, reasons, version FROM segment_checks \
+             WHERE due_at > 0 AND due_at <= $1 ORDER BY due_at LIMIT $2) wakeups \
+             UNION ALL \
+             SELECT * FROM (SELECT contact_id, account_id, reasons, version FROM segment_checks \
+             WHERE due_at = 0 LIMIT $3) changed) due",
         )
         .bind(now.0)
-        .bind(limit)
+        .bind(wakeups)
+        .bind(limit - wakeups)
         .fetch_all(&self.writer)
         .await?;
         rows.iter()
@@ -212,99 +221,127 @@ impl Store {
     /// Computes a segment's members whole with the set evaluator and stores the difference
     /// with the stored ones, with its transitions, in one transaction: until it commits the
     /// previous members are answered. When the definition reads time, every contact of the
-    /// account is queued for a check, which finds when its answer next changes.
+    /// account is then queued for a check (which finds when its answer next changes by itself),
+    /// and only that second transaction marks the revision computed, so that a failure between
+    /// the two computes the segment again. `None` when there was nothing to compute: another
+    /// worker holds the segment, or its revision is computed already.
     pub async fn compute_segment_members(
         &self,
         account: AccountId,
         id: SegmentId,
         now: Timestamp,
-    ) -> Result<Vec<Transition>, StoreError> {
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT definition FROM segments WHERE id = $1")
-                .bind(id.0)
-                .fetch_optional(&self.reader)
-                .await?;
-        let reads_time = stored
-            .as_deref()
-            .and_then(|text| Definition::parse(text).ok())
-            .is_some_and(|definition| definition.reads().meets(Reads::TIME));
-        self.write(async |tx| {
-            // Locks are taken as a round of checks takes them: queue rows first (in contact
-            // order), then the segment's row.
-            if reads_time {
-                queue_every_contact(tx, account).await?;
-            }
-            // One worker computes a segment at a time: another one skips it, and a revision
-            // already computed is not computed again.
-            let claimed = sqlx::query(&format!(
-                "SELECT revision, computed_revision, definition FROM segments \
-                 WHERE id = $1 AND account_id = $2{}",
-                self.engine.skip_locked()
-            ))
-            .bind(id.0)
-            .bind(account.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(claimed) = claimed else {
-                return Ok(Vec::new());
-            };
-            let revision: i64 = claimed.try_get("revision")?;
-            if claimed.try_get::<i64, _>("computed_revision")? >= revision {
-                return Ok(Vec::new());
-            }
-            let definition = Definition::parse(&claimed.try_get::<String, _>("definition")?)
-                .map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
-            let filter = self.segment_filter(account, &definition, now)?;
-            let mut leave = Statement::with_head(
-                "DELETE FROM segment_members WHERE contact_id NOT IN (SELECT c.id",
-                &filter,
-            );
-            leave
-                .and(") AND segment_id = ", id.0)
-                .push(" RETURNING contact_id");
-            let left = returned_ids(leave.query().fetch_all(&mut *tx).await?)?;
-            // The segment id and the time are integers of ours, written as literals so that
-            // the filter's binds keep their numbers.
-            let mut enter = Statement::with_head(
-                &format!(
-                    "INSERT INTO segment_members (segment_id, contact_id, entered_at) \
+    ) -> Result<Option<Vec<Transition>>, StoreError> {
+        let computed = self
+            .write(async |tx| {
+                let Some((revision, definition)) =
+                    claim_segment(tx, self.engine, account, id).await?
+                else {
+                    return Ok(None);
+                };
+                let filter = self.segment_filter(account, &definition, now)?;
+                let mut leave = Statement::with_head(
+                    "DELETE FROM segment_members WHERE contact_id NOT IN (SELECT c.id",
+                    &filter,
+                );
+                leave
+                    .and(") AND segment_id = ", id.0)
+                    .push(" RETURNING contact_id");
+                let left = returned_ids(leave.query().fetch_all(&mut *tx).await?)?;
+                // The segment id and the time are integers of ours, written as literals so that
+                // the filter's binds keep their numbers.
+                let mut enter = Statement::with_head(
+                    &format!(
+                        "INSERT INTO segment_members (segment_id, contact_id, entered_at) \
                      SELECT {}, c.id, {}",
-                    id.0, now.0
-                ),
-                &filter,
-            );
-            enter.push(&format!(
-                " AND NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = {} \
+                        id.0, now.0
+                    ),
+                    &filter,
+                );
+                enter.push(&format!(
+                    " AND NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = {} \
                  AND m.contact_id = c.id) ON CONFLICT (segment_id, contact_id) DO NOTHING \
                  RETURNING contact_id",
-                id.0
-            ));
-            let entered = returned_ids(enter.query().fetch_all(&mut *tx).await?)?;
-            let transition = |contact: i64, entered: bool| Transition {
-                account,
-                segment: id,
-                contact: ContactId(contact),
-                entered,
-                at: now,
-            };
-            let transitions: Vec<Transition> = left
-                .into_iter()
-                .map(|c| transition(c, false))
-                .chain(entered.into_iter().map(|c| transition(c, true)))
-                .collect();
-            record_transitions(tx, self.engine, &transitions).await?;
-            sqlx::query(
-                "UPDATE segments SET computed_revision = $1, computed_at = $2 WHERE id = $3",
-            )
-            .bind(revision)
-            .bind(now.0)
-            .bind(id.0)
-            .execute(&mut *tx)
+                    id.0
+                ));
+                let entered = returned_ids(enter.query().fetch_all(&mut *tx).await?)?;
+                let transition = |contact: i64, entered: bool| Transition {
+                    account,
+                    segment: id,
+                    contact: ContactId(contact),
+                    entered,
+                    at: now,
+                };
+                let transitions: Vec<Transition> = left
+                    .into_iter()
+                    .map(|c| transition(c, false))
+                    .chain(entered.into_iter().map(|c| transition(c, true)))
+                    .collect();
+                record_transitions(tx, self.engine, &transitions).await?;
+                let reads_time = definition.reads().meets(Reads::TIME);
+                if !reads_time {
+                    mark_computed(tx, id, revision, now).await?;
+                }
+                Ok(Some((transitions, revision, reads_time)))
+            })
             .await?;
-            Ok(transitions)
-        })
-        .await
+        let Some((transitions, revision, reads_time)) = computed else {
+            return Ok(None);
+        };
+        if reads_time {
+            // Queue rows first, in contact order, then the segment's row: a round's order.
+            self.write(async |tx| {
+                queue_every_contact(tx, account).await?;
+                mark_computed(tx, id, revision, now).await
+            })
+            .await?;
+        }
+        Ok(Some(transitions))
     }
+}
+
+/// The segment's revision and definition when it has one to compute and no other worker
+/// holds it (its row is locked until the transaction ends; PostgreSQL skips a locked one).
+async fn claim_segment(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    account: AccountId,
+    id: SegmentId,
+) -> Result<Option<(i64, Definition)>, StoreError> {
+    let claimed = sqlx::query(&format!(
+        "SELECT revision, computed_revision, definition FROM segments \
+         WHERE id = $1 AND account_id = $2{}",
+        engine.skip_locked()
+    ))
+    .bind(id.0)
+    .bind(account.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(claimed) = claimed else {
+        return Ok(None);
+    };
+    let revision: i64 = claimed.try_get("revision")?;
+    if claimed.try_get::<i64, _>("computed_revision")? >= revision {
+        return Ok(None);
+    }
+    let definition = Definition::parse(&claimed.try_get::<String, _>("definition")?)
+        .map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+    Ok(Some((revision, definition)))
+}
+
+/// Records that the segment's members answer `revision`.
+async fn mark_computed(
+    tx: &mut AnyConnection,
+    id: SegmentId,
+    revision: i64,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE segments SET computed_revision = $1, computed_at = $2 WHERE id = $3")
+        .bind(revision)
+        .bind(now.0)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 /// Queues every contact of the account for a check, in contact order: after a segment that
