@@ -107,14 +107,21 @@ impl Api<'_> {
 
     /// Creates a list and returns its id.
     pub async fn create_list(&self, name: &str) -> anyhow::Result<i64> {
+        self.create("/lists", "list", json!({ "name": name })).await
+    }
+
+    /// Creates the resource `attributes` describe at `path`, wrapped in `wrapper` (AC's
+    /// `{"list": {...}}`), and returns its id.
+    pub async fn create(
+        &self,
+        path: &str,
+        wrapper: &str,
+        attributes: Value,
+    ) -> anyhow::Result<i64> {
         let created = self
-            .call(
-                Method::POST,
-                "/lists",
-                Some(json!({"list": {"name": name}})),
-            )
+            .call(Method::POST, path, Some(json!({ wrapper: attributes })))
             .await?;
-        id_of(&created["list"]).context("the new list has no id")
+        id_of(&created[wrapper]).with_context(|| format!("the new {wrapper} has no id"))
     }
 
     /// Creates a message with `html` as its HTML part and a campaign sending it to `list` with

@@ -204,7 +204,7 @@ impl Bench<'_> {
             setup::prepare(client, base, keys).await?;
             if self.segments > 0 {
                 eprintln!("bench: saving {} segments of mixed kinds", self.segments);
-                segments::save(client, base, keys, self.segments).await?;
+                segments::save(&self.api(), self.segments).await?;
             }
         }
         let clicks = if scenarios.contains(&Scenario::Click) {

@@ -7,7 +7,6 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use reqwest::Method;
 use serde_json::{json, Value};
 use tracklane_core::device::Device;
@@ -76,7 +75,7 @@ pub async fn measure(
         .into_iter()
         .map(|contact| contact.id)
         .collect();
-    let tag = TagId(created(api, "/tags", json!({"tag": {"tag": "vip"}}), "tag").await?);
+    let tag = TagId(api.create("/tags", "tag", json!({"tag": "vip"})).await?);
     let campaign = CampaignId(
         api.create_campaign("Bench segments", list, &message_html(3, 2_000))
             .await?,
@@ -269,13 +268,13 @@ async fn preview(api: &Api<'_>, definition: &Value) -> anyhow::Result<(i64, f64)
 async fn saved(api: &Api<'_>) -> anyhow::Result<()> {
     let definition = json!({"visited": {"url": {"contains": "/pricing"}, "count": {"atLeast": 3}}});
     let started = Instant::now();
-    let id = created(
-        api,
-        "/segments",
-        json!({"segment": {"name": "Bench pricing", "definition": definition}}),
-        "segment",
-    )
-    .await?;
+    let id = api
+        .create(
+            "/segments",
+            "segment",
+            json!({"name": "Bench pricing", "definition": definition}),
+        )
+        .await?;
     loop {
         let shown = api
             .call(Method::GET, &format!("/segments/{id}/count"), None)
@@ -307,13 +306,4 @@ async fn saved(api: &Api<'_>) -> anyhow::Result<()> {
         times[100], times[198]
     );
     Ok(())
-}
-
-/// Creates a resource through API v3 and returns its id.
-async fn created(api: &Api<'_>, path: &str, body: Value, key: &str) -> anyhow::Result<i64> {
-    let answer = api.call(Method::POST, path, Some(body)).await?;
-    answer[key]["id"]
-        .as_str()
-        .and_then(|id| id.parse().ok())
-        .with_context(|| format!("no id in the answer of {path}"))
 }

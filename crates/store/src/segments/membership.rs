@@ -7,7 +7,6 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId, SegmentId};
 use tracklane_core::page::Page;
-use tracklane_core::segment::saved::Segment;
 use tracklane_core::segment::{Definition, Reads};
 use tracklane_core::time::Timestamp;
 
@@ -119,15 +118,6 @@ impl Store {
                 .fetch_one(&self.reader)
                 .await?;
         Ok(due.map(Timestamp))
-    }
-
-    /// Every segment of the account.
-    pub async fn account_segments(&self, account: AccountId) -> Result<Vec<Segment>, StoreError> {
-        let page = tracklane_core::page::Page {
-            limit: i64::MAX,
-            offset: 0,
-        };
-        Ok(self.segments(account, page).await?.items)
     }
 
     /// The segments the contact is a stored member of.

@@ -11,7 +11,7 @@ use tracklane_core::segment::saved::{Segment, SegmentDraft, SegmentPatch};
 use tracklane_core::segment::{Condition, Definition, DefinitionError};
 use tracklane_core::time::Timestamp;
 
-use crate::listing::{owned_row, page_of, Listed};
+use crate::listing::{all_of, owned_row, page_of, Listed};
 use crate::sql::Statement;
 use crate::writes::Written;
 use crate::{Model, Store, StoreError};
@@ -90,6 +90,16 @@ impl Store {
             segment,
         )
         .await
+    }
+
+    /// Every segment of the account, oldest first (for the membership worker).
+    pub async fn account_segments(&self, account: AccountId) -> Result<Vec<Segment>, StoreError> {
+        let mut select = Statement::new(
+            self.engine,
+            &format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE account_id = "),
+        );
+        select.push_bind(account.0).push(" ORDER BY id");
+        all_of(&self.reader, &select, segment).await
     }
 
     /// Changes the name and the definition present in `patch`. A new definition is a new
