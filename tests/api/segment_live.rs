@@ -95,6 +95,17 @@ async fn live_members_agree_with_a_recompute_after_random_changes(app: TestApp) 
                 "step {step}: live members differ from a recompute of {}",
                 serde_json::to_string(&segment.definition).unwrap()
             );
+            let counted = app
+                .store
+                .existing_segment(app.account, segment.id)
+                .await
+                .unwrap()
+                .member_count;
+            assert_eq!(
+                counted,
+                i64::try_from(stored.len()).unwrap(),
+                "step {step}: the stored count is not the members'"
+            );
             if !stored.is_empty() && stored.len() < contacts.len() {
                 telling += 1;
             }

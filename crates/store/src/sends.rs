@@ -11,10 +11,10 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use tracklane_core::contact::Contact;
 use tracklane_core::event::{EventKind, EventSource, NewEvent};
-use tracklane_core::ids::{AccountId, CampaignId, ContactId};
+use tracklane_core::ids::{AccountId, CampaignId, ContactId, SegmentId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::links::TrackedLink;
 use tracklane_core::list::ListStatus;
@@ -25,7 +25,7 @@ use crate::campaign_pause::pause_failing_campaigns_in;
 use crate::events::record_events_in;
 use crate::rows::{self, CONTACT_COLUMNS};
 use crate::sql::{Statement, Value};
-use crate::{Store, StoreError};
+use crate::{Engine, Store, StoreError};
 
 /// The timeline name of a bounce.
 pub const BOUNCE_EVENT: &str = "__bounce";
@@ -130,6 +130,33 @@ pub struct RecipientData {
     pub events: HashMap<String, String>,
 }
 
+/// Refuses a targeted segment that is gone or whose members answer an older revision, and
+/// (PostgreSQL) holds its row until the transaction ends, so that neither an edit nor a
+/// computation changes the members the sends are queued from.
+async fn hold_ready_segment(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    account: AccountId,
+    segment: SegmentId,
+) -> Result<(), StoreError> {
+    let revisions: Option<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT revision, computed_revision FROM segments WHERE id = $1 AND account_id = $2{}",
+        engine.share_lock()
+    ))
+    .bind(segment.0)
+    .bind(account.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let refusal = match revisions {
+        None => "the segment this campaign targets was deleted",
+        Some((revision, computed)) if computed < revision => {
+            "the segment's members are being computed after an edit: send again in a moment"
+        }
+        Some(_) => return Ok(()),
+    };
+    Err(Invalid::bad_value("segmentid", refusal).into())
+}
+
 impl Store {
     /// Starts a draft campaign: records its tracked links and queues one send per contact
     /// subscribed to its list (and, when it targets a segment, a member of it now). Returns how many sends were queued.
@@ -141,16 +168,10 @@ impl Store {
         now: Timestamp,
     ) -> Result<u64, StoreError> {
         let found = self.existing_campaign(account, campaign).await?;
-        if let Some(segment) = found.segment {
-            if !self.existing_segment(account, segment).await?.ready {
-                return Err(Invalid::bad_value(
-                    "segmentid",
-                    "the segment's members are being computed after an edit: send again in a moment",
-                )
-                .into());
-            }
-        }
         self.write(async |tx| {
+            if let Some(segment) = found.segment {
+                hold_ready_segment(tx, self.engine, account, segment).await?;
+            }
             let claimed = sqlx::query(
                 "UPDATE campaigns SET status = $1, updated_at = $2 \
                  WHERE account_id = $3 AND id = $4 AND status = $5",

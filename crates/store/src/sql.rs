@@ -149,13 +149,23 @@ impl Statement {
 }
 
 impl Engine {
-    /// Locks the rows a `SELECT` takes, skipping rows another transaction holds (PostgreSQL):
-    /// other `SKIP LOCKED` readers skip these rows in turn, while plain writers wait for them.
-    /// SQLite has one writer.
+    /// Locks the rows a `SELECT` takes for an update of their non-key columns, skipping rows
+    /// another transaction holds (PostgreSQL): other `SKIP LOCKED` readers skip these rows in
+    /// turn, plain writers wait for them, and a foreign key's check of a row that refers to
+    /// them does not. SQLite has one writer.
     pub(crate) fn skip_locked(self) -> &'static str {
         match self {
             Engine::Sqlite => "",
-            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+            Engine::Postgres => " FOR NO KEY UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// Locks the rows a `SELECT` takes against updates and deletes until the transaction ends
+    /// (PostgreSQL; SQLite has one writer).
+    pub(crate) fn share_lock(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "",
+            Engine::Postgres => " FOR SHARE",
         }
     }
 

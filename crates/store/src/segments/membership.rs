@@ -156,7 +156,7 @@ impl Store {
                 }
             }
             changes.sort_by_key(|&(segment, contact, _, _)| (segment, contact));
-            let mut transitions = Vec::new();
+            let mut transitions: Vec<Transition> = Vec::new();
             for (segment, contact, entered, account) in changes {
                 if change_membership(tx, segment, contact, entered, now).await? {
                     transitions.push(Transition {
@@ -169,6 +169,11 @@ impl Store {
                 }
             }
             record_transitions(tx, self.engine, &transitions).await?;
+            let mut changed: Vec<SegmentId> = transitions.iter().map(|t| t.segment).collect();
+            changed.dedup();
+            for segment in changed {
+                fold_member_counts(tx, self.engine, segment).await?;
+            }
             Ok(transitions)
         })
         .await
@@ -267,6 +272,7 @@ impl Store {
                     .chain(entered.into_iter().map(|c| transition(c, true)))
                     .collect();
                 record_transitions(tx, self.engine, &transitions).await?;
+                fold_member_counts(tx, self.engine, id).await?;
                 let reads_time = definition.reads().meets(Reads::TIME);
                 if !reads_time {
                     mark_computed(tx, id, revision, now).await?;
@@ -316,6 +322,50 @@ async fn claim_segment(
     let definition = Definition::parse(&claimed.try_get::<String, _>("definition")?)
         .map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
     Ok(Some((revision, definition)))
+}
+
+/// Folds the segment's member count deltas (appended by the triggers on `segment_members`)
+/// into one row, so that a count sums a few rows. On PostgreSQL the deltas another transaction
+/// appends meanwhile are not seen, so not deleted: each delta is summed once. SQLite has one
+/// writer, which this transaction is.
+async fn fold_member_counts(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    segment: SegmentId,
+) -> Result<(), StoreError> {
+    const KEEP_SUM: &str = "INSERT INTO segment_member_counts (segment_id, delta) ";
+    match engine {
+        Engine::Postgres => {
+            sqlx::query(&format!(
+                "WITH folded AS (DELETE FROM segment_member_counts WHERE segment_id = $1 \
+                 RETURNING delta) {KEEP_SUM}SELECT $1, SUM(delta) FROM folded \
+                 HAVING SUM(delta) <> 0"
+            ))
+            .bind(segment.0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Engine::Sqlite => {
+            let sum: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(SUM(delta), 0) FROM segment_member_counts WHERE segment_id = $1",
+            )
+            .bind(segment.0)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM segment_member_counts WHERE segment_id = $1")
+                .bind(segment.0)
+                .execute(&mut *tx)
+                .await?;
+            if sum != 0 {
+                sqlx::query(&format!("{KEEP_SUM}VALUES ($1, $2)"))
+                    .bind(segment.0)
+                    .bind(sum)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Records that the segment's members answer `revision`.

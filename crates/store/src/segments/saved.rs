@@ -17,8 +17,9 @@ use crate::writes::Written;
 use crate::{Model, Store, StoreError};
 
 /// The columns [`segment`] reads.
-const SEGMENT_COLUMNS: &str = "id, name, definition, member_count, revision, computed_revision, \
-     computed_at, created_at, updated_at";
+const SEGMENT_COLUMNS: &str = "id, name, definition, revision, computed_revision, computed_at, \
+     created_at, updated_at, (SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) \
+     FROM segment_member_counts n WHERE n.segment_id = segments.id) AS member_count";
 
 /// A stored segment row.
 fn segment(row: &AnyRow) -> Result<Segment, sqlx::Error> {
