@@ -173,7 +173,7 @@ pub(crate) async fn random_contact(
     }
     let mut events = Vec::new();
     let visitor = format!("visitor-{index}");
-    for _ in 0..rng.below(7) {
+    for _ in 0..rng.below(11) {
         let domain = rng.pick(&DOMAINS);
         let path = format!("/{}", rng.text());
         let mut visit = NewEvent::of_contact(
@@ -260,8 +260,9 @@ pub(crate) fn ids(listed: Listed<Contact>) -> BTreeSet<ContactId> {
     listed.items.into_iter().map(|contact| contact.id).collect()
 }
 
+/// Counts up to 6: past the 4 recent times the activity counters keep.
 fn count(rng: &mut Rng) -> Option<Count> {
-    let n = rng.below(4) as i64;
+    let n = rng.below(7) as i64;
     rng.pick(&[
         None,
         Some(Count::AtLeast(n)),

@@ -230,6 +230,15 @@ async fn set_email_identifies_the_visitor_and_its_past(app: TestApp) {
             .len(),
         4
     );
+
+    // Segments count the adopted past too (the activity counters follow the adoption).
+    let four_visits = json!({"definition": {"all": [
+        {"visited": {"url": {"contains": "example.com/"}, "count": {"atLeast": 4},
+            "within": {"days": 1}}},
+        {"referredFrom": {"domain": {"equals": "google.com"}, "count": {"exactly": 4}}}]}});
+    let previewed = app.post("/api/3/segments/preview", four_visits).await;
+    assert_eq!(previewed.body["count"], 1, "{}", previewed.text);
+    assert_eq!(previewed.body["contacts"][0]["id"], ada.as_str());
 }
 
 async fn contact_tokens_identify_and_forgeries_do_not(app: TestApp) {

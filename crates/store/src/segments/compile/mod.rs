@@ -1,7 +1,8 @@
 //! A segment definition compiled into one SQL condition over `contacts c` of an account: groups
 //! become `AND` / `OR` / `NOT`, contact conditions tests on the contact's row, and behavioral
-//! conditions counts of the contact's timeline rows inside their window. Every value is a bound
-//! parameter. The meaning is core's one-contact evaluator's
+//! conditions sets of contacts read from the activity counters ([`activity`]) where they answer
+//! exactly, else counts of the contact's timeline rows inside their window. Every value is a
+//! bound parameter. The meaning is core's one-contact evaluator's
 //! ([`tracklane_core::segment::evaluate`]), condition for condition.
 
 use tracklane_core::event::EventKind;
@@ -16,8 +17,12 @@ use tracklane_core::segment::Condition;
 use tracklane_core::time::Timestamp;
 
 use crate::sends::SendStatus;
+
+mod activity;
+
 use crate::sql::{Statement, TextTest};
 use crate::StoreError;
+use activity::{counters, terms, Counters, Keys, EMPTY_SLOT, SLOTS};
 
 /// Appends the condition `root` asks of the contact `c` to `statement`.
 pub(crate) fn push_condition(
@@ -78,19 +83,29 @@ impl Compiler<'_> {
             }
             Condition::Visited(page) => self.pages(page, PageColumns::VISITED),
             Condition::ReferredFrom(page) => self.pages(page, PageColumns::REFERRER),
-            Condition::VisitedFrom(device) => self.counted(
+            Condition::VisitedFrom(device) => self.behavior(
+                Some(Counters {
+                    kind: counters::DEVICE,
+                    keys: Keys::Terms {
+                        kind: terms::DEVICE,
+                        text: Some(TextTest::Equals(device.device.as_str())),
+                        domain: None,
+                    },
+                }),
                 Rows::Timeline(EventKind::PageVisit),
                 |rows| {
                     rows.and(" AND e.device = ", device.device.as_str());
                 },
                 (device.count, device.within),
             ),
-            Condition::PageVisits(total) => self.counted(
+            Condition::PageVisits(total) => self.behavior(
+                Some(Counters::total(counters::PAGE_VISITS)),
                 Rows::Timeline(EventKind::PageVisit),
                 |_| {},
                 (Some(total.count), total.within),
             ),
-            Condition::SiteVisits(total) => self.counted(
+            Condition::SiteVisits(total) => self.behavior(
+                Some(Counters::total(counters::SITE_VISITS)),
                 Rows::Timeline(EventKind::PageVisit),
                 |rows| {
                     rows.push(" AND e.starts_visit = 1");
@@ -99,14 +114,38 @@ impl Compiler<'_> {
             ),
             Condition::Event(event) => self.event(event),
             Condition::Score(_) => Err(not_yet("score")),
-            Condition::Sent(email) => self.email(Rows::Sent, email),
-            Condition::Opened(email) => self.email(Rows::Timeline(EventKind::Open), email),
-            Condition::Clicked(email) => self.email(Rows::Timeline(EventKind::Click), email),
-            Condition::Unsubscribed(email) => {
-                self.email(Rows::Timeline(EventKind::Unsubscribe), email)
+            Condition::Sent(email) => self.email(None, Rows::Sent, email),
+            Condition::Opened(email) => {
+                let counters = match (email.campaign, &email.link) {
+                    (_, Some(_)) => None,
+                    (campaign, None) => Some(Counters::by_campaign(counters::OPENS, campaign)),
+                };
+                self.email(counters, Rows::Timeline(EventKind::Open), email)
             }
-            Condition::Bounced(email) => self.email(Rows::Timeline(EventKind::Bounce), email),
-            Condition::SubmittedForm(form) => self.counted(
+            Condition::Clicked(email) => {
+                let counters = match (email.campaign, &email.link) {
+                    (Some(_), Some(_)) => None,
+                    (None, Some(link)) => Some(Counters {
+                        kind: counters::CLICKS_BY_LINK,
+                        keys: Keys::Terms {
+                            kind: terms::LINK,
+                            text: Some(text_test(link)),
+                            domain: None,
+                        },
+                    }),
+                    (campaign, None) => Some(Counters::by_campaign(counters::CLICKS, campaign)),
+                };
+                self.email(counters, Rows::Timeline(EventKind::Click), email)
+            }
+            Condition::Unsubscribed(email) => {
+                self.email(None, Rows::Timeline(EventKind::Unsubscribe), email)
+            }
+            Condition::Bounced(email) => self.email(None, Rows::Timeline(EventKind::Bounce), email),
+            Condition::SubmittedForm(form) => self.behavior(
+                Some(Counters {
+                    kind: counters::FORMS,
+                    keys: form.form.map_or(Keys::Any, |id| Keys::One(id.0)),
+                }),
                 Rows::Timeline(EventKind::FormSubmit),
                 |rows| {
                     if let Some(id) = form.form {
@@ -217,7 +256,19 @@ impl Compiler<'_> {
     }
 
     fn pages(&mut self, page: &PageCondition, columns: PageColumns) -> Result<(), StoreError> {
-        self.counted(
+        let counters = match (&page.url, &page.domain) {
+            (None, None) => columns.every,
+            (url, domain) => Counters {
+                kind: columns.counters,
+                keys: Keys::Terms {
+                    kind: columns.terms,
+                    text: url.as_ref().map(text_test),
+                    domain: domain.as_ref().map(text_test),
+                },
+            },
+        };
+        self.behavior(
+            Some(counters),
             Rows::Timeline(EventKind::PageVisit),
             |rows| {
                 if let Some(present) = columns.present {
@@ -240,9 +291,15 @@ impl Compiler<'_> {
 
     /// A campaign's email activity: sends, or people's opens, clicks (of a link whose URL
     /// matches), unsubscribes and bounces; a machine's hits are not counted.
-    fn email(&mut self, rows: Rows, email: &EmailCondition) -> Result<(), StoreError> {
+    fn email(
+        &mut self,
+        counters: Option<Counters<'_>>,
+        rows: Rows,
+        email: &EmailCondition,
+    ) -> Result<(), StoreError> {
         let alias = rows.alias();
-        self.counted(
+        self.behavior(
+            counters,
             rows,
             |statement| {
                 if matches!(rows, Rows::Timeline(_)) {
@@ -267,7 +324,17 @@ impl Compiler<'_> {
     }
 
     fn event(&mut self, event: &EventCondition) -> Result<(), StoreError> {
-        self.counted(
+        // A test of the event's data reads the timeline.
+        let counters = event.data.is_none().then(|| Counters {
+            kind: counters::EVENTS,
+            keys: Keys::Terms {
+                kind: terms::EVENT_NAME,
+                text: Some(TextTest::Equals(&event.name)),
+                domain: None,
+            },
+        });
+        self.behavior(
+            counters,
             Rows::Timeline(EventKind::Custom),
             |rows| {
                 rows.and(" AND e.name = ", event.name.as_str());
@@ -284,15 +351,65 @@ impl Compiler<'_> {
         )
     }
 
-    /// The contact's `rows` that `filter` keeps, inside the window, compared with the count
-    /// (at least one when absent).
-    fn counted(
+    /// A behavioral condition: how many of the contact's `rows` that `filter` keeps fall in
+    /// the window, compared with the count (at least one when absent). Read from the activity
+    /// counters when they answer it exactly (see [`Counters`]), else from the rows.
+    fn behavior(
         &mut self,
+        counters: Option<Counters<'_>>,
         rows: Rows,
         filter: impl FnOnce(&mut Statement),
         (count, window): (Option<Count>, Option<Window>),
     ) -> Result<(), StoreError> {
         let count = count.unwrap_or(Count::AtLeast(1));
+        if let Count::AtLeast(n) = count {
+            if n <= 0 {
+                self.statement.push("1 = 1");
+                return Ok(());
+            }
+        }
+        let Some(counters) = counters else {
+            self.counted(rows, "c.id", filter, (count, window));
+            return Ok(());
+        };
+        match (window, window.and_then(Window::span_micros), count) {
+            (None, _, count) => self.counted_ever(&counters, count),
+            (Some(_), Some(span), Count::AtLeast(n)) => {
+                let since = self.now.0.saturating_sub(span).max(EMPTY_SLOT + 1);
+                if n <= SLOTS {
+                    self.statement.push("c.id IN (");
+                    self.recent(&counters, since, n);
+                    // A slot taken by a row dated after now hides one inside the window.
+                    self.statement.push(" OR (");
+                    self.ambiguous(since);
+                    self.statement.push(" AND ");
+                    self.counted(rows, "a.contact_id", filter, (count, window));
+                    self.statement.push("))");
+                } else {
+                    // Only contacts with a full window of slots can have more rows in it.
+                    self.statement.push("(c.id IN (");
+                    self.recent(&counters, since, SLOTS);
+                    self.statement.push(" OR ");
+                    self.ambiguous(since);
+                    self.statement.push(") AND ");
+                    self.counted(rows, "c.id", filter, (count, window));
+                    self.statement.push(")");
+                }
+            }
+            _ => self.counted(rows, "c.id", filter, (count, window)),
+        }
+        Ok(())
+    }
+
+    /// The `contact` rows (a column naming the contact) that `filter` keeps, inside the
+    /// window, compared with the count.
+    fn counted(
+        &mut self,
+        rows: Rows,
+        contact: &str,
+        filter: impl FnOnce(&mut Statement),
+        (count, window): (Count, Option<Window>),
+    ) {
         let exists = count == Count::AtLeast(1);
         self.statement.push(if exists {
             "EXISTS (SELECT 1"
@@ -303,16 +420,15 @@ impl Compiler<'_> {
             Rows::Timeline(kind) => {
                 self.statement
                     .and(" FROM events e WHERE e.account_id = ", self.account.0)
-                    .and(" AND e.contact_id = c.id AND e.kind = ", kind.as_str());
+                    .push(&format!(" AND e.contact_id = {contact}"))
+                    .and(" AND e.kind = ", kind.as_str());
                 "e.occurred_at"
             }
             Rows::Sent => {
                 self.statement
                     .and(" FROM sends s WHERE s.account_id = ", self.account.0)
-                    .and(
-                        " AND s.contact_id = c.id AND s.status = ",
-                        SendStatus::Sent as i64,
-                    );
+                    .push(&format!(" AND s.contact_id = {contact}"))
+                    .and(" AND s.status = ", SendStatus::Sent as i64);
                 "COALESCE(s.sent_at, 0)"
             }
         };
@@ -327,7 +443,6 @@ impl Compiler<'_> {
             };
             self.statement.and(operator, number);
         }
-        Ok(())
     }
 
     /// Appends ` AND` bounds on `column` for the window at `now`, as [`Window::holds`] reads it.
@@ -376,27 +491,44 @@ impl Rows {
     }
 }
 
-/// Which columns of a page view a page condition reads: the page's, or its referrer's.
+/// Which columns of a page view a page condition reads (the page's, or its referrer's), and
+/// which counters and terms hold them.
 #[derive(Clone, Copy)]
 struct PageColumns {
     /// A test that the row has what the condition reads.
     present: Option<&'static str>,
     url: &'static str,
     domain: &'static str,
+    /// The counters by URL term.
+    counters: i64,
+    /// The terms of those URLs.
+    terms: i64,
+    /// The counters of every such page view.
+    every: Counters<'static>,
 }
 
 impl PageColumns {
-    /// The page itself (an absent URL or domain reads as empty, as the facts read it).
+    /// The page itself (an absent URL or domain reads as empty, as the facts and the terms
+    /// read it).
     const VISITED: Self = Self {
         present: None,
         url: "COALESCE(e.url, '')",
         domain: "COALESCE(e.domain, '')",
+        counters: counters::PAGES,
+        terms: terms::PAGE,
+        every: Counters::total(counters::PAGE_VISITS),
     };
     /// The page's referrer: only page views that have one.
     const REFERRER: Self = Self {
         present: Some(" AND e.referrer IS NOT NULL"),
         url: "e.referrer",
         domain: "e.referrer_domain",
+        counters: counters::REFERRERS,
+        terms: terms::REFERRER,
+        every: Counters {
+            kind: counters::REFERRERS,
+            keys: Keys::Any,
+        },
     };
 }
 
