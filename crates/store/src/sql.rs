@@ -193,6 +193,16 @@ pub enum TextTest<'a> {
 }
 
 impl Statement {
+    /// Appends a literal, case-sensitive test of a column (see [`Self::push_text_test`]).
+    pub fn push_column_test(&mut self, column: &str, test: TextTest<'_>) -> &mut Self {
+        self.push_text_test(
+            |statement| {
+                statement.push(column);
+            },
+            test,
+        )
+    }
+
     /// Appends a literal, case-sensitive test of the text that `text` appends. SQLite's `LIKE`
     /// ignores ASCII case, so SQLite tests with `instr` and `substr`; PostgreSQL's `LIKE` is
     /// case-sensitive and takes an escaped pattern.

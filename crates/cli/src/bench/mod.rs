@@ -29,6 +29,7 @@
 //! - [`report`]: the table and the error summary.
 
 mod campaign;
+mod freshness;
 mod load;
 mod report;
 mod scenarios;
@@ -50,9 +51,11 @@ use tracklane_core::cid::TokenKey;
 use tracklane_server::config::{LogFormat, SettingsLayer};
 use tracklane_server::startup::Application;
 use tracklane_server::telemetry;
+use tracklane_server::workers::membership::Membership;
 use tracklane_store::Store;
 
 use campaign::{prepare_clicks, Api, Clicks};
+use freshness::Freshness;
 use load::{run_scenario, Load, Target};
 use report::{print_table, report_errors, rows, Measured};
 use scenarios::Scenario;
@@ -156,7 +159,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let measured = bench.measure_all(&scenarios).await;
     server.stop().await?;
     drop(sink);
-    let measured = measured?;
+    let (measured, freshness) = measured?;
     match args.rate {
         Some(rate) => println!(
             "load: paced at {rate} requests/s over {} clients",
@@ -166,6 +169,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     println!("segments kept live: {}", args.segments);
     print_table(&rows(engine, &measured));
+    if let Some(freshness) = freshness {
+        freshness.print();
+    }
     report_errors(&measured)
 }
 
@@ -195,16 +201,22 @@ impl Bench<'_> {
         }
     }
 
-    /// Sets the account up for the chosen scenarios, then runs them one after the other.
-    async fn measure_all(&self, scenarios: &[Scenario]) -> anyhow::Result<Vec<Measured>> {
+    /// Sets the account up for the chosen scenarios, then runs them one after the other; with
+    /// live segments, the `event` scenario is probed for freshness.
+    async fn measure_all(
+        &self,
+        scenarios: &[Scenario],
+    ) -> anyhow::Result<(Vec<Measured>, Option<Freshness>)> {
         let (client, base, keys) = (&self.client, &self.server.base, &self.server.keys);
         let tracking = [Scenario::Collect, Scenario::Event, Scenario::Batch];
+        let mut probes = None;
         if scenarios.iter().any(|s| tracking.contains(s)) {
             eprintln!("bench: setting up tracking through API v3");
             setup::prepare(client, base, keys).await?;
             if self.segments > 0 {
                 eprintln!("bench: saving {} segments of mixed kinds", self.segments);
                 segments::save(&self.api(), self.segments).await?;
+                probes = Some(freshness::save(&self.api()).await?);
             }
         }
         let clicks = if scenarios.contains(&Scenario::Click) {
@@ -215,17 +227,28 @@ impl Bench<'_> {
             None
         };
         let mut measured = Vec::with_capacity(scenarios.len());
+        let mut fresh = None;
         for &scenario in scenarios {
-            let one = match scenario {
-                Scenario::Send => {
+            let one = match (scenario, &probes) {
+                (Scenario::Send, _) => {
                     let store = &self.server.store;
                     send::measure(&self.api(), store, self.recipients, self.sink).await?
+                }
+                (Scenario::Event, Some(probes)) => {
+                    let (server, api) = (self.server, self.api());
+                    let length = self.load.warmup + self.load.duration;
+                    let (one, probed) = tokio::join!(
+                        self.measure(scenario, clicks.as_ref()),
+                        freshness::measure(&api, &server.store, &server.membership, probes, length)
+                    );
+                    fresh = Some(probed?);
+                    one?
                 }
                 _ => self.measure(scenario, clicks.as_ref()).await?,
             };
             measured.push(one);
         }
-        Ok(measured)
+        Ok((measured, fresh))
     }
 
     /// The clicks counted on `campaign`'s links; 0 without a campaign.
@@ -324,6 +347,8 @@ struct Server {
     store: Store,
     /// The server's key for link tokens, for `click`.
     token_key: TokenKey,
+    /// The server's membership worker, whose transitions the freshness probes read.
+    membership: Membership,
     /// Tells the server to stop.
     stop: oneshot::Sender<()>,
     /// The task serving requests.
@@ -367,6 +392,7 @@ impl Server {
         // the server, from stopping.
         let store = app.state().store.clone();
         let token_key = app.state().token_key.clone();
+        let membership = app.membership();
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = tokio::spawn(app.run_until_stopped(async {
             let _sent_or_dropped = stopped.await;
@@ -381,6 +407,7 @@ impl Server {
             },
             store,
             token_key,
+            membership,
             stop,
             serving,
             _data_dir: data_dir,

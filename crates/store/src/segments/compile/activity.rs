@@ -151,12 +151,7 @@ impl Compiler<'_> {
                     .and(" AND t.kind = ", *kind);
                 for (test, column) in [(text, "t.text"), (domain, "t.domain")] {
                     if let Some(test) = test {
-                        self.statement.push(" AND ").push_text_test(
-                            |statement| {
-                                statement.push(column);
-                            },
-                            *test,
-                        );
+                        self.statement.push(" AND ").push_column_test(column, *test);
                     }
                 }
                 self.statement.push(")");

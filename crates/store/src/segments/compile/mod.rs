@@ -276,12 +276,7 @@ impl Compiler<'_> {
                 }
                 for (test, column) in [(&page.url, columns.url), (&page.domain, columns.domain)] {
                     if let Some(test) = test {
-                        rows.push(" AND ").push_text_test(
-                            |rows| {
-                                rows.push(column);
-                            },
-                            text_test(test),
-                        );
+                        rows.push(" AND ").push_column_test(column, text_test(test));
                     }
                 }
             },
@@ -311,12 +306,7 @@ impl Compiler<'_> {
                 if let Some(link) = &email.link {
                     statement
                         .push(" AND e.url IS NOT NULL AND ")
-                        .push_text_test(
-                            |statement| {
-                                statement.push("e.url");
-                            },
-                            text_test(link),
-                        );
+                        .push_column_test("e.url", text_test(link));
                 }
             },
             (email.count, email.within),
@@ -339,12 +329,8 @@ impl Compiler<'_> {
             |rows| {
                 rows.and(" AND e.name = ", event.name.as_str());
                 if let Some(data) = &event.data {
-                    rows.push(" AND e.data IS NOT NULL AND ").push_text_test(
-                        |rows| {
-                            rows.push("e.data");
-                        },
-                        text_test(data),
-                    );
+                    rows.push(" AND e.data IS NOT NULL AND ")
+                        .push_column_test("e.data", text_test(data));
                 }
             },
             (event.count, event.within),
