@@ -54,6 +54,19 @@ impl Rng {
             .collect()
     }
 
+    /// A custom field's value: short text, a number (some with spaces, some not quite), or a
+    /// date or time near `now`.
+    fn field_value(&mut self, now: Timestamp) -> String {
+        match self.below(4) {
+            0 => self
+                .pick(&["12", " 3.5 ", "-1e2", "0", "7x", "inf"])
+                .to_owned(),
+            1 => self.instant(now).to_api(),
+            2 => self.instant(now).to_api_plain(),
+            _ => self.text(),
+        }
+    }
+
     fn instant(&mut self, now: Timestamp) -> Timestamp {
         Timestamp(now.0 - 40 * DAY + self.below(42 * DAY as u64) as i64)
     }
@@ -137,7 +150,7 @@ pub(crate) async fn random_contact(
     let mut values = Vec::new();
     for field in &world.fields {
         if rng.chance(60) {
-            values.push(json!({"field": field, "value": rng.text()}));
+            values.push(json!({"field": field, "value": rng.field_value(world.now)}));
         }
     }
     let first_name = if rng.chance(70) {
@@ -304,6 +317,19 @@ fn field(rng: &mut Rng, world: &World) -> FieldCondition {
         4 => FieldTest::IsEmpty,
         _ => FieldTest::IsNotEmpty,
     };
+    if rng.chance(30) {
+        let value = match rng.below(5) {
+            0 => FieldTest::GreaterThan(rng.pick(&[-5.0, 0.0, 3.0, 12.5])),
+            1 => FieldTest::LessThan(rng.pick(&[-5.0, 0.0, 3.0, 12.5])),
+            2 => FieldTest::Before(rng.instant(world.now)),
+            3 => FieldTest::After(rng.instant(world.now)),
+            _ => FieldTest::Within(window(rng, world.now).unwrap_or(Window::Days(1))),
+        };
+        return FieldCondition {
+            name: rng.pick(&world.perstags).to_owned(),
+            value,
+        };
+    }
     let mut names = vec!["email", "firstName"];
     names.extend(&world.perstags);
     FieldCondition {

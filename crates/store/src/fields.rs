@@ -1,11 +1,12 @@
 //! Custom fields, the values contacts hold for them, their relations to lists and their options.
 
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 use tracklane_core::contact::FieldValueInput;
 use tracklane_core::field::{Field, FieldOption, FieldPatch, FieldRel, FieldValue, ALL_LISTS};
 use tracklane_core::ids::{AccountId, ContactId, FieldId, FieldValueId, ListId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::page::Page;
+use tracklane_core::segment::evaluate::{field_instant, field_number};
 use tracklane_core::time::Timestamp;
 
 use crate::listing::{all_of, owned_row, page_of, Listed};
@@ -353,6 +354,50 @@ impl Store {
     }
 }
 
+/// A custom field value's number from the bind `$has` (whether it has one) and the next (the
+/// number, 0 when none): a NULL float bound through the Any driver leaves PostgreSQL's
+/// prepared statement with the wrong parameter type for the next call's number.
+fn typed_number(has: usize) -> String {
+    format!("CASE WHEN ${has} THEN ${} END", has + 1)
+}
+
+impl Store {
+    /// Types the custom field values written before they were typed (migration 0017), a
+    /// batch at a time; returns how many.
+    pub async fn type_field_values(&self) -> Result<u64, StoreError> {
+        const BATCH: i64 = 1_000;
+        let mut typed = 0;
+        loop {
+            let rows = sqlx::query("SELECT id, value FROM field_values WHERE typed = 0 LIMIT $1")
+                .bind(BATCH)
+                .fetch_all(&self.writer)
+                .await?;
+            if rows.is_empty() {
+                return Ok(typed);
+            }
+            self.write(async |tx| {
+                for row in &rows {
+                    let value: String = row.try_get("value")?;
+                    sqlx::query(&format!(
+                        "UPDATE field_values SET number = {}, instant = $4, typed = 1 \
+                         WHERE id = $1",
+                        typed_number(2)
+                    ))
+                    .bind(row.try_get::<i64, _>("id")?)
+                    .bind(field_number(&value).is_some())
+                    .bind(field_number(&value).unwrap_or_default())
+                    .bind(field_instant(&value).map(|at| at.0))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Ok(())
+            })
+            .await?;
+            typed += rows.len() as u64;
+        }
+    }
+}
+
 /// Writes custom field values of one contact on `conn` (a transaction): each field must be the account's and
 /// each value acceptable for its field's type.
 pub(crate) async fn write_field_values(
@@ -375,19 +420,25 @@ pub(crate) async fn write_field_values(
             Invalid::bad_value("field", format!("there is no custom field {}", input.field))
         })?;
         field.field_type.check_value(&input.value)?;
+        let value = input.value.trim();
         let row = sqlx::query(&format!(
             "INSERT INTO field_values \
-             (account_id, contact_id, field_id, value, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) \
+             (account_id, contact_id, field_id, value, created_at, updated_at, number, instant, \
+             typed) VALUES ($1, $2, $3, $4, $5, $5, {}, $8, 1) \
              ON CONFLICT (contact_id, field_id) DO UPDATE \
-             SET value = excluded.value, updated_at = excluded.updated_at \
-             RETURNING {FIELD_VALUE_COLUMNS}"
+             SET value = excluded.value, updated_at = excluded.updated_at, \
+             number = excluded.number, instant = excluded.instant, typed = 1 \
+             RETURNING {FIELD_VALUE_COLUMNS}",
+            typed_number(6)
         ))
         .bind(account.0)
         .bind(contact.0)
         .bind(field.id.0)
-        .bind(input.value.trim())
+        .bind(value)
         .bind(now.0)
+        .bind(field_number(value).is_some())
+        .bind(field_number(value).unwrap_or_default())
+        .bind(field_instant(value).map(|at| at.0))
         .fetch_one(&mut *conn)
         .await?;
         written.push(rows::field_value(&row)?);

@@ -205,6 +205,7 @@ impl Store {
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.writer).await?;
+        self.type_field_values().await?;
         Ok(())
     }
 

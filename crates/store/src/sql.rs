@@ -8,10 +8,12 @@ use sqlx::Any;
 use crate::Engine;
 
 /// A value bound to a statement.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// An integer.
     Int(i64),
+    /// A floating-point number.
+    Real(f64),
     /// Text.
     Text(String),
     /// An integer or NULL.
@@ -29,6 +31,12 @@ impl From<Option<i64>> for Value {
 impl From<Option<String>> for Value {
     fn from(value: Option<String>) -> Self {
         Self::MaybeText(value)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(value: f64) -> Self {
+        Self::Real(value)
     }
 }
 
@@ -141,6 +149,7 @@ impl Statement {
             .iter()
             .fold(sqlx::query(&self.sql), |query, value| match value {
                 Value::Int(int) => query.bind(*int),
+                Value::Real(real) => query.bind(*real),
                 Value::Text(text) => query.bind(text.as_str()),
                 Value::MaybeInt(int) => query.bind(*int),
                 Value::MaybeText(text) => query.bind(text.as_deref()),

@@ -305,6 +305,16 @@ fn email_answer(contact: &ContactFacts, action: EmailAction, email: &EmailCondit
     )
 }
 
+/// A field's text as number tests read it: a finite number, spaces around it ignored.
+pub fn field_number(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+/// A field's text as date tests read it (a date, a time, or RFC 3339, as the API takes them).
+pub fn field_instant(text: &str) -> Option<Timestamp> {
+    Timestamp::parse_api(text)
+}
+
 /// A field's value: text for every field but `created`, which is an instant.
 enum Value<'a> {
     Text(&'a str),
@@ -321,14 +331,14 @@ fn field_answer(condition: &FieldCondition, contact: &ContactFacts) -> Answer {
         perstag => Value::Text(contact.fields.get(perstag).map_or("", String::as_str)),
     };
     let instant = match value {
-        Value::Text(text) => Timestamp::parse_api(text),
+        Value::Text(text) => field_instant(text),
         Value::Instant(at) => Some(at),
     };
     let text = match value {
         Value::Text(text) => text,
         Value::Instant(_) => return instant_answer(&condition.value, instant),
     };
-    let number = text.trim().parse::<f64>().ok().filter(|n| n.is_finite());
+    let number = field_number(text);
     Answer::Fixed(match &condition.value {
         FieldTest::Equals(wanted) => text == wanted,
         FieldTest::NotEquals(unwanted) => text != unwanted,

@@ -20,7 +20,7 @@ use crate::sends::SendStatus;
 
 mod activity;
 
-use crate::sql::{Statement, TextTest};
+use crate::sql::{Statement, TextTest, Value};
 use crate::StoreError;
 use activity::{counters, terms, Counters, Keys, EMPTY_SLOT, SLOTS};
 
@@ -169,7 +169,8 @@ impl Compiler<'_> {
         Ok(())
     }
 
-    /// A standard field's column, or a custom field's value by its perstag (empty when absent).
+    /// A standard field's column, or a custom field's value by its perstag (empty when absent;
+    /// its number or instant for number and date tests, as written beside it).
     fn field(&mut self, field: &FieldCondition) -> Result<(), StoreError> {
         let column = match field.name.as_str() {
             "email" => Some("c.email"),
@@ -179,24 +180,6 @@ impl Compiler<'_> {
             "created" => return self.created(&field.value),
             _ => None,
         };
-        let account = self.account;
-        let perstag = field.name.clone();
-        let value = move |statement: &mut Statement| match column {
-            Some(column) => {
-                statement.push(column);
-            }
-            None => {
-                statement
-                    .and(
-                        "COALESCE((SELECT fv.value FROM field_values fv \
-                         JOIN fields f ON f.id = fv.field_id \
-                         WHERE fv.contact_id = c.id AND f.account_id = ",
-                        account.0,
-                    )
-                    .and(" AND f.perstag = ", perstag)
-                    .push(" ORDER BY f.id LIMIT 1), '')");
-            }
-        };
         let test = match &field.value {
             FieldTest::Equals(wanted) => TextTest::Equals(wanted),
             FieldTest::NotEquals(unwanted) => TextTest::NotEquals(unwanted),
@@ -204,14 +187,81 @@ impl Compiler<'_> {
             FieldTest::StartsWith(start) => TextTest::StartsWith(start),
             FieldTest::IsEmpty => TextTest::Equals(""),
             FieldTest::IsNotEmpty => TextTest::NotEquals(""),
-            FieldTest::GreaterThan(_)
-            | FieldTest::LessThan(_)
-            | FieldTest::Before(_)
-            | FieldTest::After(_)
-            | FieldTest::Within(_) => return Err(not_yet("number and date tests on text fields")),
+            typed => {
+                return match column {
+                    Some(_) => Err(not_yet("number and date tests on standard text fields")),
+                    None => {
+                        self.typed_field(&field.name, typed);
+                        Ok(())
+                    }
+                };
+            }
         };
-        self.statement.push_text_test(value, test);
+        match column {
+            Some(column) => {
+                self.statement.push_column_test(column, test);
+            }
+            None => {
+                let value = self.custom_field("value", &field.name);
+                self.statement.push_text_test(
+                    |statement| {
+                        statement.push("COALESCE(");
+                        value(statement);
+                        statement.push(", '')");
+                    },
+                    test,
+                );
+            }
+        }
         Ok(())
+    }
+
+    /// A number or date test on a custom field: no value, or one that is not a number (or
+    /// not a date), passes none.
+    fn typed_field(&mut self, perstag: &str, test: &FieldTest) {
+        let (column, operator, bound) = match test {
+            FieldTest::GreaterThan(bound) => ("number", " > ", Value::from(*bound)),
+            FieldTest::LessThan(bound) => ("number", " < ", Value::from(*bound)),
+            FieldTest::Before(bound) => ("instant", " < ", Value::from(bound.0)),
+            FieldTest::After(bound) => ("instant", " > ", Value::from(bound.0)),
+            FieldTest::Within(window) => {
+                let instant = self.custom_field("instant", perstag);
+                self.statement.push("(");
+                instant(self.statement);
+                self.statement.push(" IS NOT NULL");
+                self.window(&instant, Some(*window));
+                self.statement.push(")");
+                return;
+            }
+            _ => unreachable!("text tests are not typed"),
+        };
+        // A value that is not a number (or not a date) fails the test, and so passes its
+        // negation: never NULL.
+        let typed = self.custom_field(column, perstag);
+        self.statement.push("(");
+        typed(self.statement);
+        self.statement.push(" IS NOT NULL AND ");
+        typed(self.statement);
+        self.statement.and(operator, bound).push(")");
+    }
+
+    /// Appends a column of the contact's value of the custom field with this perstag (the
+    /// oldest field's when two share it; NULL when absent).
+    fn custom_field(&self, column: &'static str, perstag: &str) -> impl Fn(&mut Statement) {
+        let (account, perstag) = (self.account.0, perstag.to_owned());
+        move |statement: &mut Statement| {
+            statement
+                .and(
+                    &format!(
+                        "(SELECT fv.{column} FROM field_values fv \
+                         JOIN fields f ON f.id = fv.field_id \
+                         WHERE fv.contact_id = c.id AND f.account_id = "
+                    ),
+                    account,
+                )
+                .and(" AND f.perstag = ", perstag.as_str())
+                .push(" ORDER BY f.id LIMIT 1)");
+        }
     }
 
     /// A date test on the contact's creation time (validation allows no other test on it).
@@ -221,7 +271,7 @@ impl Compiler<'_> {
             FieldTest::After(bound) => self.statement.and("c.created_at > ", bound.0),
             FieldTest::Within(window) => {
                 self.statement.push("(1 = 1");
-                self.window("c.created_at", Some(*window));
+                self.window(&named("c.created_at"), Some(*window));
                 self.statement.push(")")
             }
             _ => self.statement.push("1 = 0"),
@@ -419,7 +469,7 @@ impl Compiler<'_> {
             }
         };
         filter(self.statement);
-        self.window(time, window);
+        self.window(&named(time), window);
         self.statement.push(")");
         if !exists {
             let (operator, number) = match count {
@@ -431,28 +481,27 @@ impl Compiler<'_> {
         }
     }
 
-    /// Appends ` AND` bounds on `column` for the window at `now`, as [`Window::holds`] reads it.
-    fn window(&mut self, column: &str, window: Option<Window>) -> &mut Self {
+    /// Appends ` AND` bounds on the column that `column` appends for the window at `now`, as
+    /// [`Window::holds`] reads it.
+    fn window(&mut self, column: &dyn Fn(&mut Statement), window: Option<Window>) -> &mut Self {
         let Some(window) = window else {
             return self;
         };
-        match (window, window.span_micros()) {
-            (Window::Between(between), _) => {
-                self.statement
-                    .and(&format!(" AND {column} >= "), between.from.0)
-                    .and(&format!(" AND {column} < "), between.until.0);
-            }
-            (_, Some(span)) => {
-                self.statement
-                    .and(
-                        &format!(" AND {column} >= "),
-                        self.now.0.saturating_sub(span),
-                    )
-                    .and(&format!(" AND {column} <= "), self.now.0);
-            }
+        let (from, until) = match (window, window.span_micros()) {
+            (Window::Between(between), _) => ((" >= ", between.from.0), (" < ", between.until.0)),
+            (_, Some(span)) => (
+                (" >= ", self.now.0.saturating_sub(span)),
+                (" <= ", self.now.0),
+            ),
             (_, None) => {
                 self.statement.push(" AND 1 = 0");
+                return self;
             }
+        };
+        for (operator, bound) in [from, until] {
+            self.statement.push(" AND ");
+            column(self.statement);
+            self.statement.and(operator, bound);
         }
         self
     }
@@ -516,6 +565,13 @@ impl PageColumns {
             keys: Keys::Any,
         },
     };
+}
+
+/// Appends a column by its name.
+fn named(column: &str) -> impl Fn(&mut Statement) + '_ {
+    move |statement: &mut Statement| {
+        statement.push(column);
+    }
 }
 
 fn text_test(test: &TextMatch) -> TextTest<'_> {
