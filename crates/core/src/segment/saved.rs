@@ -76,6 +76,8 @@ pub struct Segment {
     pub name: String,
     /// Its definition.
     pub definition: Definition,
+    /// The definition's revision: every edit moves it on.
+    pub revision: i64,
     /// How many contacts are members now.
     pub member_count: i64,
     /// Whether the stored members answer the current definition (false while they are

@@ -16,7 +16,7 @@ use tracklane_core::ids::AccountId;
 use tracklane_core::segment::saved::Segment;
 use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
-use tracklane_store::segments::membership::{Check, NextCheck, Settled, Transition};
+use tracklane_store::segments::membership::{Change, Check, NextCheck, Settled, Transition};
 use tracklane_store::{Store, StoreError};
 
 use crate::state::Clock;
@@ -173,7 +173,11 @@ impl Membership {
             if reads.meets(check.reasons) {
                 let is = segment.definition.matches(&facts, now);
                 if is != members.contains(&segment.id) {
-                    changes.push((segment.id, is));
+                    changes.push(Change {
+                        segment: segment.id,
+                        revision: segment.revision,
+                        entered: is,
+                    });
                 }
             }
             if reads.meets(Reads::TIME) {

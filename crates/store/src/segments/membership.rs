@@ -3,6 +3,8 @@
 //! computing a segment's members whole after it is saved or edited. Every change of
 //! membership is recorded as a [`Transition`] in the same transaction.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId, SegmentId};
@@ -54,14 +56,26 @@ pub enum NextCheck {
     Never,
 }
 
+/// A segment whose answer for a contact changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    /// The segment.
+    pub segment: SegmentId,
+    /// The revision of its definition that was evaluated: an edit since makes the answer
+    /// stale, and the segment's computation after the edit decides instead.
+    pub revision: i64,
+    /// Entered (true) or left.
+    pub entered: bool,
+}
+
 /// The outcome of one check: which segments the contact enters and leaves, and when to check
 /// it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settled {
     /// The check.
     pub check: Check,
-    /// `(segment, entered)` for each segment whose answer changed.
-    pub changes: Vec<(SegmentId, bool)>,
+    /// Each segment whose answer changed.
+    pub changes: Vec<Change>,
     /// When to check the contact again.
     pub next: NextCheck,
 }
@@ -144,6 +158,7 @@ impl Store {
         let mut ordered: Vec<&Settled> = settled.iter().collect();
         ordered.sort_by_key(|one| one.check.contact);
         self.write(async |tx| {
+            let current = revisions(tx, self.engine, settled).await?;
             let mut changes = Vec::new();
             for one in ordered {
                 if !take_check(tx, self.engine, one.check, one.next).await? {
@@ -151,8 +166,13 @@ impl Store {
                     // newer evaluation decides.
                     continue;
                 }
-                for &(segment, entered) in &one.changes {
-                    changes.push((segment, one.check.contact, entered, one.check.account));
+                for change in &one.changes {
+                    // An answer to an edited (or deleted) definition is dropped: the
+                    // computation after the edit answers for every contact.
+                    if current.get(&change.segment) == Some(&change.revision) {
+                        let (segment, entered) = (change.segment, change.entered);
+                        changes.push((segment, one.check.contact, entered, one.check.account));
+                    }
                 }
             }
             changes.sort_by_key(|&(segment, contact, _, _)| (segment, contact));
@@ -400,6 +420,27 @@ async fn queue_every_contact(tx: &mut AnyConnection, account: AccountId) -> Resu
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+/// The current revision of each segment the round changes.
+async fn revisions(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    settled: &[Settled],
+) -> Result<BTreeMap<SegmentId, i64>, StoreError> {
+    let segments: BTreeSet<i64> = settled
+        .iter()
+        .flat_map(|one| one.changes.iter().map(|change| change.segment.0))
+        .collect();
+    if segments.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let mut select = Statement::new(engine, "SELECT id, revision FROM segments WHERE id IN ");
+    select.push_row(segments.into_iter().map(Into::into));
+    let rows = select.query().fetch_all(&mut *tx).await?;
+    rows.iter()
+        .map(|row| Ok((SegmentId(row.try_get("id")?), row.try_get("revision")?)))
+        .collect()
 }
 
 /// Takes the check when it is still the version evaluated and no one else holds it, and marks

@@ -31,6 +31,7 @@ fn segment(row: &AnyRow) -> Result<Segment, sqlx::Error> {
         name: row.try_get("name")?,
         definition: Definition::parse(&definition)
             .map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
+        revision,
         member_count: row.try_get("member_count")?,
         ready: computed == revision,
         computed_at: row.try_get::<Option<i64>, _>("computed_at")?.map(Timestamp),
