@@ -152,7 +152,7 @@ async fn exits(
 
 /// A new contact through API v3.
 async fn new_contact(api: &Api<'_>, name: &str) -> anyhow::Result<ContactId> {
-    let contact = json!({"contact": {"email": format!("{name}@bench.example")}});
+    let contact = json!({"email": format!("{name}@bench.example")});
     Ok(ContactId(
         api.create("/contacts", "contact", contact).await?,
     ))
