@@ -4,14 +4,14 @@ use tracklane_core::contact::ContactInput;
 use tracklane_core::time::Timestamp;
 use tracklane_store::accounts::KeyKind;
 use tracklane_store::contacts::ContactQuery;
-use tracklane_store::{PoolSize, Store};
+mod common;
+
+use common::fresh_store;
 
 #[tokio::test]
 async fn bootstraps_once_and_round_trips_a_contact() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-    let store = Store::connect(&url, PoolSize::default()).await.unwrap();
-    store.migrate().await.unwrap();
+    let fresh = fresh_store().await;
+    let store = &fresh.store;
     let now = Timestamp(1_700_000_000_000_000);
     let account = store
         .bootstrap(now)
@@ -72,10 +72,8 @@ async fn records_events_in_groups_and_identifies_visitors() {
     use tracklane_core::visit::PageUrl;
     use tracklane_store::events::EventQuery;
 
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-    let store = Store::connect(&url, PoolSize::default()).await.unwrap();
-    store.migrate().await.unwrap();
+    let fresh = fresh_store().await;
+    let store = &fresh.store;
     let start = Timestamp(1_700_000_000_000_000);
     let account = store.bootstrap(start).await.unwrap().unwrap().id;
     let draft = ContactInput {
@@ -175,10 +173,8 @@ async fn sends_resume_after_a_stop_without_sending_twice() {
     use tracklane_core::message::{CampaignInput, CampaignStatus, MessageInput};
     use tracklane_store::sends::{Interrupted, SendOutcome, SendStatus, Settled};
 
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-    let store = Store::connect(&url, PoolSize::default()).await.unwrap();
-    store.migrate().await.unwrap();
+    let fresh = fresh_store().await;
+    let store = &fresh.store;
     let now = Timestamp(1_700_000_000_000_000);
     let account = store.bootstrap(now).await.unwrap().unwrap().id;
     let list = ListInput {

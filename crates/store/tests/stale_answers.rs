@@ -8,17 +8,19 @@ use tracklane_core::segment::saved::{SegmentDraft, SegmentPatch};
 use tracklane_core::segment::Definition;
 use tracklane_core::time::Timestamp;
 use tracklane_store::segments::membership::{Change, NextCheck, Settled};
-use tracklane_store::{PoolSize, Store};
+use tracklane_store::Store;
+
+mod common;
+
+use common::fresh_store;
 
 #[tokio::test]
 async fn an_answer_to_an_edited_definition_changes_no_members() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-    let store = Store::connect(&url, PoolSize::default()).await.unwrap();
-    store.migrate().await.unwrap();
+    let fresh = fresh_store().await;
+    let (store, url) = (&fresh.store, &fresh.url);
     let now = Timestamp(1_700_000_000_000_000);
     let account = store.bootstrap(now).await.unwrap().unwrap().id;
-    let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mut raw = sqlx::SqliteConnection::connect(url).await.unwrap();
     for sql in [
         "INSERT INTO contacts (id, account_id, email, hash, created_at, updated_at) \
          VALUES (7, 1, 'a@example.com', 'h', 0, 0)",
@@ -65,7 +67,7 @@ async fn an_answer_to_an_edited_definition_changes_no_members() {
     };
     let transitions = store.settle_segment_checks(&[stale], now).await.unwrap();
     assert_eq!(transitions, vec![], "a stale answer records nothing");
-    assert_eq!(members(&store, segment.id).await, 0);
+    assert_eq!(members(store, segment.id).await, 0);
     assert!(
         store.due_segment_checks(now, 10).await.unwrap().is_empty(),
         "the check was taken"
@@ -88,7 +90,7 @@ async fn an_answer_to_an_edited_definition_changes_no_members() {
     };
     let transitions = store.settle_segment_checks(&[current], now).await.unwrap();
     assert_eq!(transitions.len(), 1);
-    assert_eq!(members(&store, segment.id).await, 1);
+    assert_eq!(members(store, segment.id).await, 1);
 }
 
 /// The segment's stored count.

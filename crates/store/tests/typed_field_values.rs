@@ -2,15 +2,15 @@
 //! core's segment evaluator reads them: a number, an instant, or neither.
 
 use sqlx::Connection;
-use tracklane_store::{PoolSize, Store};
+mod common;
+
+use common::fresh_store;
 
 #[tokio::test]
 async fn values_written_before_typing_are_typed_at_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-    let store = Store::connect(&url, PoolSize::default()).await.unwrap();
-    store.migrate().await.unwrap();
-    let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let fresh = fresh_store().await;
+    let (store, url) = (&fresh.store, &fresh.url);
+    let mut raw = sqlx::SqliteConnection::connect(url).await.unwrap();
     for sql in [
         "INSERT INTO accounts (id, name, created_at) VALUES (1, 'a', 0)",
         "INSERT INTO contacts (id, account_id, email, hash, created_at, updated_at) \
