@@ -1,6 +1,8 @@
 //! Custom fields, the values contacts hold for them, their relations to lists and their options.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
 use tracklane_core::contact::FieldValueInput;
 use tracklane_core::field::{Field, FieldOption, FieldPatch, FieldRel, FieldValue, ALL_LISTS};
 use tracklane_core::ids::{AccountId, ContactId, FieldId, FieldValueId, ListId};
@@ -354,11 +356,28 @@ impl Store {
     }
 }
 
-/// A custom field value's number from the bind `$has` (whether it has one) and the next (the
-/// number, 0 when none): a NULL float bound through the Any driver leaves PostgreSQL's
-/// prepared statement with the wrong parameter type for the next call's number.
-fn typed_number(has: usize) -> String {
-    format!("CASE WHEN ${has} THEN ${} END", has + 1)
+/// The SQL of a custom field value's number and instant from three binds, the first `$has`:
+/// whether it has a number, the number (0 when none) and the instant (see [`bind_typed`]). A
+/// NULL float bound through the Any driver leaves PostgreSQL's prepared statement with the
+/// wrong parameter type for the next call's number, hence the flag.
+fn typed_values(has: usize) -> (String, String) {
+    (
+        format!("CASE WHEN ${has} THEN ${} END", has + 1),
+        format!("${}", has + 2),
+    )
+}
+
+/// Binds the three values [`typed_values`] reads: `value` read as core's segment evaluator
+/// reads it for number and date tests.
+fn bind_typed<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    value: &str,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    let number = field_number(value);
+    query
+        .bind(number.is_some())
+        .bind(number.unwrap_or_default())
+        .bind(field_instant(value).map(|at| at.0))
 }
 
 impl Store {
@@ -366,6 +385,11 @@ impl Store {
     /// batch at a time; returns how many.
     pub async fn type_field_values(&self) -> Result<u64, StoreError> {
         const BATCH: i64 = 1_000;
+        let (number, instant) = typed_values(2);
+        let update = format!(
+            "UPDATE field_values SET number = {number}, instant = {instant}, typed = 1 \
+             WHERE id = $1"
+        );
         let mut typed = 0;
         loop {
             let rows = sqlx::query("SELECT id, value FROM field_values WHERE typed = 0 LIMIT $1")
@@ -378,17 +402,8 @@ impl Store {
             self.write(async |tx| {
                 for row in &rows {
                     let value: String = row.try_get("value")?;
-                    sqlx::query(&format!(
-                        "UPDATE field_values SET number = {}, instant = $4, typed = 1 \
-                         WHERE id = $1",
-                        typed_number(2)
-                    ))
-                    .bind(row.try_get::<i64, _>("id")?)
-                    .bind(field_number(&value).is_some())
-                    .bind(field_number(&value).unwrap_or_default())
-                    .bind(field_instant(&value).map(|at| at.0))
-                    .execute(&mut *tx)
-                    .await?;
+                    let update = sqlx::query(&update).bind(row.try_get::<i64, _>("id")?);
+                    bind_typed(update, &value).execute(&mut *tx).await?;
                 }
                 Ok(())
             })
@@ -421,26 +436,23 @@ pub(crate) async fn write_field_values(
         })?;
         field.field_type.check_value(&input.value)?;
         let value = input.value.trim();
-        let row = sqlx::query(&format!(
+        let (number, instant) = typed_values(6);
+        let insert = format!(
             "INSERT INTO field_values \
              (account_id, contact_id, field_id, value, created_at, updated_at, number, instant, \
-             typed) VALUES ($1, $2, $3, $4, $5, $5, {}, $8, 1) \
+             typed) VALUES ($1, $2, $3, $4, $5, $5, {number}, {instant}, 1) \
              ON CONFLICT (contact_id, field_id) DO UPDATE \
              SET value = excluded.value, updated_at = excluded.updated_at, \
              number = excluded.number, instant = excluded.instant, typed = 1 \
-             RETURNING {FIELD_VALUE_COLUMNS}",
-            typed_number(6)
-        ))
-        .bind(account.0)
-        .bind(contact.0)
-        .bind(field.id.0)
-        .bind(value)
-        .bind(now.0)
-        .bind(field_number(value).is_some())
-        .bind(field_number(value).unwrap_or_default())
-        .bind(field_instant(value).map(|at| at.0))
-        .fetch_one(&mut *conn)
-        .await?;
+             RETURNING {FIELD_VALUE_COLUMNS}"
+        );
+        let insert = sqlx::query(&insert)
+            .bind(account.0)
+            .bind(contact.0)
+            .bind(field.id.0)
+            .bind(value)
+            .bind(now.0);
+        let row = bind_typed(insert, value).fetch_one(&mut *conn).await?;
         written.push(rows::field_value(&row)?);
     }
     Ok(written)
