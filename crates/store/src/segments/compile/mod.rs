@@ -217,32 +217,30 @@ impl Compiler<'_> {
     }
 
     /// A number or date test on a custom field: no value, or one that is not a number (or
-    /// not a date), passes none.
+    /// not a date), fails it, and so passes its negation (the test is never NULL, and reads
+    /// the value once).
     fn typed_field(&mut self, perstag: &str, test: &FieldTest) {
-        let (column, operator, bound) = match test {
-            FieldTest::GreaterThan(bound) => ("number", " > ", Value::from(*bound)),
-            FieldTest::LessThan(bound) => ("number", " < ", Value::from(*bound)),
-            FieldTest::Before(bound) => ("instant", " < ", Value::from(bound.0)),
-            FieldTest::After(bound) => ("instant", " > ", Value::from(bound.0)),
-            FieldTest::Within(window) => {
-                let instant = self.custom_field("instant", perstag);
-                self.statement.push("(");
-                instant(self.statement);
-                self.statement.push(" IS NOT NULL");
-                self.window(&instant, Some(*window));
-                self.statement.push(")");
-                return;
-            }
-            _ => unreachable!("text tests are not typed"),
+        let column = match test {
+            FieldTest::GreaterThan(_) | FieldTest::LessThan(_) => "number",
+            _ => "instant",
         };
-        // A value that is not a number (or not a date) fails the test, and so passes its
-        // negation: never NULL.
         let typed = self.custom_field(column, perstag);
-        self.statement.push("(");
-        typed(self.statement);
-        self.statement.push(" IS NOT NULL AND ");
-        typed(self.statement);
-        self.statement.and(operator, bound).push(")");
+        self.statement.push("(CASE WHEN ");
+        if let FieldTest::Within(window) = test {
+            self.statement.push("1 = 1");
+            self.window(&typed, Some(*window));
+        } else {
+            let (operator, bound) = match test {
+                FieldTest::GreaterThan(bound) => (" > ", Value::from(*bound)),
+                FieldTest::LessThan(bound) => (" < ", Value::from(*bound)),
+                FieldTest::Before(bound) => (" < ", Value::from(bound.0)),
+                FieldTest::After(bound) => (" > ", Value::from(bound.0)),
+                _ => unreachable!("text tests are not typed"),
+            };
+            typed(self.statement);
+            self.statement.and(operator, bound);
+        }
+        self.statement.push(" THEN 1 ELSE 0 END = 1)");
     }
 
     /// Appends a column of the contact's value of the custom field with this perstag (the
