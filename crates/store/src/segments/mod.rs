@@ -7,10 +7,11 @@
 //! - `compile`: a definition as one SQL condition over `contacts c`.
 //! - `facts`: one contact's attributes and timeline, as `ContactFacts`.
 //! - `saved`: saved segments, checked against the account, and their stored members.
-//! - [`membership`]: keeping the stored members live: the queue of checks, settling them,
-//!   computing a segment whole.
+//! - [`membership`]: keeping the stored members live: the queue of checks and settling them.
+//! - `compute`: computing a saved segment's members whole after it is saved or edited.
 
 mod compile;
+mod compute;
 mod facts;
 pub mod membership;
 mod saved;
