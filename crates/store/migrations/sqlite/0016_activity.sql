@@ -70,9 +70,10 @@ BEGIN
     VALUES (NEW.account_id, NEW.kind, NEW.text, NEW.domain);
 END;
 
--- Counts one timeline row of NEW (the same body for a new row and an adopted one).
+-- Counts one timeline row of NEW (the same body for a new row and an adopted one); a row is
+-- counted by inserting its own view row here (the id is not read).
 CREATE VIEW events_to_count AS
-SELECT account_id, kind, contact_id, url, domain, referrer, referrer_domain, device, name,
+SELECT id, account_id, kind, contact_id, url, domain, referrer, referrer_domain, device, name,
     starts_visit, campaign_id, form_id, by_machine, occurred_at FROM events;
 CREATE TRIGGER events_to_count_insert INSTEAD OF INSERT ON events_to_count
 BEGIN
@@ -120,22 +121,14 @@ END;
 CREATE TRIGGER events_insert_counts_activity AFTER INSERT ON events
 WHEN NEW.contact_id IS NOT NULL
 BEGIN
-    INSERT INTO events_to_count
-    SELECT account_id, kind, contact_id, url, domain, referrer, referrer_domain, device, name,
-        starts_visit, campaign_id, form_id, by_machine, occurred_at
-    FROM events WHERE id = NEW.id;
+    INSERT INTO events_to_count SELECT * FROM events_to_count WHERE id = NEW.id;
 END;
 CREATE TRIGGER events_adopted_counts_activity AFTER UPDATE OF contact_id ON events
 WHEN OLD.contact_id IS NULL AND NEW.contact_id IS NOT NULL
 BEGIN
-    INSERT INTO events_to_count
-    SELECT account_id, kind, contact_id, url, domain, referrer, referrer_domain, device, name,
-        starts_visit, campaign_id, form_id, by_machine, occurred_at
-    FROM events WHERE id = NEW.id;
+    INSERT INTO events_to_count SELECT * FROM events_to_count WHERE id = NEW.id;
 END;
 
 -- The timeline recorded so far, in the order the triggers would have counted it.
 INSERT INTO events_to_count
-SELECT account_id, kind, contact_id, url, domain, referrer, referrer_domain, device, name,
-    starts_visit, campaign_id, form_id, by_machine, occurred_at
-FROM events WHERE contact_id IS NOT NULL ORDER BY id;
+SELECT * FROM events_to_count WHERE contact_id IS NOT NULL ORDER BY id;
