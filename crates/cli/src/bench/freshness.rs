@@ -15,6 +15,7 @@ use tracklane_store::segments::membership::Transition;
 use tracklane_store::Store;
 
 use super::campaign::Api;
+use super::report::percentiles;
 
 /// The event a probe records.
 const PROBE_EVENT: &str = "bench probe";
@@ -197,17 +198,4 @@ impl Freshness {
             self.exits.len()
         );
     }
-}
-
-/// The median, 99th percentile and maximum (0 for none).
-fn percentiles(values: &[f64]) -> (f64, f64, f64) {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        sorted
-            .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
-    (at(0.5), at(0.99), at(1.0))
 }

@@ -165,6 +165,19 @@ pub fn report_errors(measured: &[Measured]) -> anyhow::Result<()> {
     bail!("some requests failed:\n{}", failed.join("\n"))
 }
 
+/// The median, 99th percentile and maximum (0 for none).
+pub fn percentiles(values: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        sorted
+            .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    (at(0.5), at(0.99), at(1.0))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

@@ -19,6 +19,7 @@ use tracklane_store::contacts::ContactQuery;
 use tracklane_store::Store;
 
 use super::campaign::{message_html, Api};
+use super::report::percentiles;
 
 /// Rows written per store batch.
 const BATCH: usize = 10_000;
@@ -300,10 +301,7 @@ async fn saved(api: &Api<'_>) -> anyhow::Result<()> {
             .await?;
         times.push(started.elapsed().as_secs_f64() * 1000.0);
     }
-    times.sort_by(f64::total_cmp);
-    println!(
-        "count: p50 {:.2} ms, p99 {:.2} ms over 200 requests",
-        times[100], times[198]
-    );
+    let (p50, p99, _) = percentiles(&times);
+    println!("count: p50 {p50:.2} ms, p99 {p99:.2} ms over 200 requests");
     Ok(())
 }
