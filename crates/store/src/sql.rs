@@ -62,7 +62,7 @@ impl From<&str> for Value {
 /// engine's preferred form: `$1, $2, ...` for PostgreSQL, and plain positional `?` for SQLite,
 /// where numbered parameters are looked up by name and make a statement with thousands of binds
 /// (a multi-row insert) quadratic to bind.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
     engine: Engine,
     sql: String,

@@ -118,4 +118,20 @@ impl Definition {
     pub fn reads(&self) -> Reads {
         Reads::of(&self.root)
     }
+
+    /// The leaf conditions (all but groups and negations), depth first.
+    pub fn leaves(&self) -> Vec<&Condition> {
+        fn add<'a>(node: &'a Condition, leaves: &mut Vec<&'a Condition>) {
+            match node {
+                Condition::All(nodes) | Condition::Any(nodes) => {
+                    nodes.iter().for_each(|node| add(node, leaves));
+                }
+                Condition::Not(node) => add(node, leaves),
+                leaf => leaves.push(leaf),
+            }
+        }
+        let mut leaves = Vec::new();
+        add(&self.root, &mut leaves);
+        leaves
+    }
 }

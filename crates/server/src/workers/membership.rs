@@ -6,15 +6,13 @@
 //! again when a time window will move its answer. Transitions are published on an internal
 //! stream that later features (automations) subscribe to.
 
-use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
-use tracklane_core::ids::AccountId;
-use tracklane_core::segment::saved::Segment;
-use tracklane_core::segment::Reads;
+use tracklane_core::ids::{AccountId, ContactId};
+use tracklane_core::segment::{Definition, Reads};
 use tracklane_core::time::Timestamp;
 use tracklane_store::segments::membership::{Change, Check, NextCheck, Settled, Transition};
 use tracklane_store::{Store, StoreError};
@@ -93,20 +91,17 @@ impl Membership {
         }
         let checks = self.store.due_segment_checks(now, ROUND).await?;
         round.checked = checks.len();
-        let mut settled = Vec::with_capacity(checks.len());
-        let mut segments: BTreeMap<AccountId, Vec<Segment>> = BTreeMap::new();
+        let mut accounts: BTreeMap<AccountId, Vec<Check>> = BTreeMap::new();
         for check in checks {
-            let of_account = match segments.entry(check.account) {
-                Entry::Occupied(known) => known.into_mut(),
-                Entry::Vacant(first) => {
-                    first.insert(self.store.account_segments(check.account).await?)
-                }
-            };
-            // A contact whose check fails stays queued for the next round; the others go on.
-            match self.check(check, of_account, now).await {
-                Ok(one) => settled.push(one),
+            accounts.entry(check.account).or_default().push(check);
+        }
+        let mut settled = Vec::with_capacity(round.checked);
+        for (account, checks) in accounts {
+            // An account whose checks fail stays queued for the next round; the others go on.
+            match self.check(account, &checks, now).await {
+                Ok(mut some) => settled.append(&mut some),
                 Err(error) => {
-                    tracing::error!(contact = check.contact.0, error = ?error, "a segment check failed");
+                    tracing::error!(account = account.0, contacts = checks.len(), error = ?error, "segment checks failed");
                 }
             }
         }
@@ -118,79 +113,87 @@ impl Membership {
         Ok(round)
     }
 
-    /// Re-evaluates the segments that read what changed for one contact.
+    /// Re-evaluates, for each of an account's checks, the segments that read what changed
+    /// for its contact, reading the contacts' facts at once.
     async fn check(
         &self,
-        check: Check,
-        segments: &[Segment],
+        account: AccountId,
+        checks: &[Check],
         now: Timestamp,
-    ) -> Result<Settled, StoreError> {
-        // The segments this change can move, and those whose windows move by themselves (their
-        // next wake-up is computed again).
-        let needed: Vec<&Segment> = segments
+    ) -> Result<Vec<Settled>, StoreError> {
+        let segments = self.store.account_segments(account).await?;
+        let reads: Vec<Reads> = segments
             .iter()
-            .filter(|segment| {
-                let reads = segment.definition.reads();
-                reads.meets(check.reasons) || reads.meets(Reads::TIME)
+            .map(|segment| segment.definition.reads())
+            .collect();
+        // For each check, the segments its change can move, and those whose windows move by
+        // themselves (their next wake-up is computed again).
+        let needed: Vec<Vec<usize>> = checks
+            .iter()
+            .map(|check| {
+                (0..segments.len())
+                    .filter(|&i| reads[i].meets(check.reasons) || reads[i].meets(Reads::TIME))
+                    .collect()
             })
             .collect();
-        if needed.is_empty() {
-            return Ok(Settled {
-                check,
-                changes: Vec::new(),
-                next: NextCheck::OnChange,
-            });
-        }
-        let reads = needed.iter().fold(Reads::NOTHING, |all, segment| {
-            all | segment.definition.reads()
-        });
-        let found = self
-            .store
-            .contact_facts_reading(check.account, check.contact, reads)
-            .await;
-        let facts = match found {
-            Ok(facts) => facts,
-            Err(StoreError::NotFound { .. }) => {
+        let read: BTreeSet<usize> = needed.iter().flatten().copied().collect();
+        let definitions: Vec<&Definition> = read.iter().map(|&i| &segments[i].definition).collect();
+        let contacts: Vec<ContactId> = checks
+            .iter()
+            .zip(&needed)
+            .filter(|(_, needed)| !needed.is_empty())
+            .map(|(check, _)| check.contact)
+            .collect();
+        let (facts, members) = tokio::join!(
+            self.store
+                .needed_facts(account, &contacts, &definitions, now),
+            self.store.contacts_segments(&contacts)
+        );
+        let (facts, members) = (facts?, members?);
+        let settled = checks.iter().zip(&needed).map(|(&check, needed)| {
+            if needed.is_empty() {
+                return Settled {
+                    check,
+                    changes: Vec::new(),
+                    next: NextCheck::OnChange,
+                };
+            }
+            let Some(facts) = facts.get(&check.contact) else {
                 // A deleted contact: its memberships went with it.
-                return Ok(Settled {
+                return Settled {
                     check,
                     changes: Vec::new(),
                     next: NextCheck::Never,
-                });
-            }
-            Err(error) => return Err(error),
-        };
-        let members: BTreeSet<_> = self
-            .store
-            .contact_segments(check.contact)
-            .await?
-            .into_iter()
-            .collect();
-        let mut changes = Vec::new();
-        let mut wake_at: Option<Timestamp> = None;
-        for segment in needed {
-            let reads = segment.definition.reads();
-            if reads.meets(check.reasons) {
-                let is = segment.definition.matches(&facts, now);
-                if is != members.contains(&segment.id) {
-                    changes.push(Change {
-                        segment: segment.id,
-                        revision: segment.revision,
-                        entered: is,
-                    });
+                };
+            };
+            let member_of = members.get(&check.contact);
+            let mut changes = Vec::new();
+            let mut wake_at: Option<Timestamp> = None;
+            for &i in needed {
+                let segment = &segments[i];
+                if reads[i].meets(check.reasons) {
+                    let is = segment.definition.matches(facts, now);
+                    if is != member_of.is_some_and(|ids| ids.contains(&segment.id)) {
+                        changes.push(Change {
+                            segment: segment.id,
+                            revision: segment.revision,
+                            entered: is,
+                        });
+                    }
+                }
+                if reads[i].meets(Reads::TIME) {
+                    if let Some(at) = segment.definition.next_change(facts, now) {
+                        wake_at = Some(wake_at.map_or(at, |earliest| earliest.min(at)));
+                    }
                 }
             }
-            if reads.meets(Reads::TIME) {
-                if let Some(at) = segment.definition.next_change(&facts, now) {
-                    wake_at = Some(wake_at.map_or(at, |earliest| earliest.min(at)));
-                }
+            Settled {
+                check,
+                changes,
+                next: wake_at.map_or(NextCheck::OnChange, NextCheck::At),
             }
-        }
-        Ok(Settled {
-            check,
-            changes,
-            next: wake_at.map_or(NextCheck::OnChange, NextCheck::At),
-        })
+        });
+        Ok(settled.collect())
     }
 
     fn publish(&self, transitions: Vec<Transition>) {

@@ -135,14 +135,27 @@ impl Store {
         Ok(due.map(Timestamp))
     }
 
-    /// The segments the contact is a stored member of.
-    pub async fn contact_segments(&self, contact: ContactId) -> Result<Vec<SegmentId>, StoreError> {
-        let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT segment_id FROM segment_members WHERE contact_id = $1")
-                .bind(contact.0)
-                .fetch_all(&self.reader)
-                .await?;
-        Ok(ids.into_iter().map(SegmentId).collect())
+    /// The segments each of the contacts is a stored member of (a contact in none is left
+    /// out).
+    pub async fn contacts_segments(
+        &self,
+        contacts: &[ContactId],
+    ) -> Result<BTreeMap<ContactId, BTreeSet<SegmentId>>, StoreError> {
+        let mut members: BTreeMap<ContactId, BTreeSet<SegmentId>> = BTreeMap::new();
+        for chunk in contacts.chunks(CHUNK) {
+            let mut select = Statement::new(
+                self.engine,
+                "SELECT contact_id, segment_id FROM segment_members WHERE contact_id IN ",
+            );
+            select.push_row(chunk.iter().map(|contact| contact.0.into()));
+            for row in select.query().fetch_all(&self.reader).await? {
+                members
+                    .entry(ContactId(row.try_get("contact_id")?))
+                    .or_default()
+                    .insert(SegmentId(row.try_get("segment_id")?));
+            }
+        }
+        Ok(members)
     }
 
     /// Applies a round of checks in one transaction: each check still at the version evaluated

@@ -3,7 +3,7 @@
 
 use tracklane_core::segment::condition::{FieldCondition, FieldTest};
 
-use super::{named, not_yet, Compiler};
+use super::{named, not_yet, push_window, Compiler};
 use crate::sql::{Statement, TextTest, Value};
 use crate::StoreError;
 
@@ -67,7 +67,7 @@ impl Compiler<'_> {
         self.statement.push("(CASE WHEN ");
         if let FieldTest::Within(window) = test {
             self.statement.push("1 = 1");
-            self.window(&typed, Some(*window));
+            push_window(self.statement, &typed, Some(*window), self.now);
         } else {
             let (operator, bound) = match test {
                 FieldTest::GreaterThan(bound) => (" > ", Value::from(*bound)),
@@ -108,7 +108,12 @@ impl Compiler<'_> {
             FieldTest::After(bound) => self.statement.and("c.created_at > ", bound.0),
             FieldTest::Within(window) => {
                 self.statement.push("(1 = 1");
-                self.window(&named("c.created_at"), Some(*window));
+                push_window(
+                    self.statement,
+                    &named("c.created_at"),
+                    Some(*window),
+                    self.now,
+                );
                 self.statement.push(")")
             }
             _ => self.statement.push("1 = 0"),
