@@ -138,6 +138,11 @@ impl Statement {
         }
     }
 
+    /// The engine it is written for.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
     /// The SQL text so far.
     pub fn sql(&self) -> &str {
         &self.sql

@@ -36,8 +36,10 @@ use crate::{Engine, Store, StoreError};
 
 /// How many contacts one statement reads.
 const CHUNK: usize = 256;
-/// How many of the timeline's statements run at once.
+/// How many statements of the facts run at once.
 const READS_AT_ONCE: usize = 3;
+/// The most conditions' rows one statement reads (SQLite allows 500 selects in a compound).
+const SELECTS_MAX: usize = 200;
 
 /// The timeline columns the facts read.
 const TIMELINE_COLUMNS: [&str; 14] = [
@@ -351,32 +353,44 @@ fn needed_rows(
             }),
         }
     }
+    // A few statements of many selects each, that run at once.
+    let per_statement = needed.len().div_ceil(READS_AT_ONCE).clamp(1, SELECTS_MAX);
     needed
-        .iter()
-        .map(|rows| rows_statement(engine, account, contacts, rows, now))
+        .chunks(per_statement)
+        .map(|some| {
+            let mut select = Statement::new(engine, "");
+            for (i, rows) in some.iter().enumerate() {
+                if i > 0 {
+                    select.push(" UNION ALL ");
+                }
+                push_needed(&mut select, account, contacts, rows, now);
+            }
+            select
+        })
         .collect()
 }
 
-/// The statement of the rows of [`Needed`].
-fn rows_statement(
-    engine: Engine,
+/// Appends the selects of the rows of [`Needed`].
+fn push_needed(
+    select: &mut Statement,
     account: AccountId,
     contacts: &[ContactId],
     needed: &Needed<'_>,
     now: Timestamp,
-) -> Statement {
+) {
+    let engine = select.engine();
     let ids = || contacts.iter().map(|contact| Value::from(contact.0));
     let behavior = &needed.behavior;
-    let mut select = select_timeline(engine, "r");
+    select.push(select_timeline(engine, "r").sql());
     // Each contact's most recent rows, its index read backwards until the limit.
     select.push(match engine {
         Engine::Sqlite => " FROM contacts c JOIN events r ON r.id IN (SELECT e.id",
         Engine::Postgres => " FROM contacts c CROSS JOIN LATERAL (SELECT e.*",
     });
-    let time = behavior.push_rows(&mut select, account);
+    let time = behavior.push_rows(select, account);
     select.push(" AND e.contact_id = c.id AND e.by_machine = 0");
     if let Some(fixed @ Window::Between(_)) = behavior.window {
-        push_window(&mut select, &named(time), Some(fixed), now);
+        push_window(select, &named(time), Some(fixed), now);
     }
     if let Some(since) = needed.since {
         select.and(&format!(" AND {time} >= "), since);
@@ -397,13 +411,12 @@ fn rows_statement(
         // Rows dated after now enter the window later.
         let future = select_timeline(engine, "e");
         select.push(" UNION ALL ").push(future.sql());
-        behavior.push_rows(&mut select, account);
+        behavior.push_rows(select, account);
         select
             .push(" AND e.by_machine = 0 AND e.contact_id IN ")
             .push_row(ids())
             .and(&format!(" AND {time} > "), now.0);
     }
-    select
 }
 
 /// Adds a timeline row to the contact's facts: a page view, a custom event, people's email
