@@ -88,8 +88,8 @@ pub(crate) struct World {
     pub(crate) lists: Vec<ListId>,
     perstags: Vec<&'static str>,
     fields: Vec<String>,
-    campaigns: Vec<CampaignId>,
-    forms: Vec<FormId>,
+    pub(crate) campaigns: Vec<CampaignId>,
+    pub(crate) forms: Vec<FormId>,
     now: Timestamp,
 }
 
@@ -186,6 +186,22 @@ pub(crate) async fn random_contact(
                 .unwrap();
         }
     }
+    record_activity(app, world, rng, contact, index)
+        .await
+        .unwrap();
+    contact
+}
+
+/// Records random page views, custom events, email activity (some of it a scanner's) and form
+/// submissions for the contact, whose visitor is `visitor-{index}`.
+pub(crate) async fn record_activity(
+    app: &TestApp,
+    world: &World,
+    rng: &mut Rng,
+    contact: ContactId,
+    index: usize,
+) -> Result<(), tracklane_store::StoreError> {
+    let now = world.now;
     let mut events = Vec::new();
     let visitor = format!("visitor-{index}");
     for _ in 0..rng.below(11) {
@@ -266,10 +282,8 @@ pub(crate) async fn random_contact(
     }
     // One visitor's page views must arrive in time order for its site visits to be counted.
     events.sort_by_key(|event| event.occurred_at);
-    app.store.record_events(&events, now).await.unwrap();
-    contact
+    app.store.record_events(&events, now).await.map(|_| ())
 }
-
 /// The contacts' ids.
 pub(crate) fn ids(listed: Listed<Contact>) -> BTreeSet<ContactId> {
     listed.items.into_iter().map(|contact| contact.id).collect()

@@ -1,19 +1,23 @@
 //! Saved segments kept live by the membership worker agree with a recompute from scratch
 //! after random changes, on both engines, with the generators of `segment_agreement`.
 
+use serde_json::json;
+use tracklane_core::event::{EventKind, EventSource, NewEvent, PAGE_VISIT_NAME};
+use tracklane_core::ids::ContactId;
 use tracklane_core::list::ListStatus;
 use tracklane_core::page::Page;
 use tracklane_core::segment::saved::SegmentDraft;
 use tracklane_core::segment::Definition;
+use tracklane_core::visit::PageUrl;
 use tracklane_e2e::{both_engines, TestApp};
 use tracklane_server::state::Clock;
 use tracklane_store::contacts::ContactQuery;
 
-use crate::segment_agreement::{condition, ids, random_contact, world, Rng};
+use crate::segment_agreement::{condition, ids, random_contact, record_activity, world, Rng};
 
 /// Saved segments kept live agree with a recompute from scratch: random definitions are saved,
-/// then contacts change at random (tags, list statuses, page views and events, some of them
-/// dated ahead, deletions) while the clock moves on by hours or days; after each step the
+/// then contacts change at random (tags, list statuses, page views, events, email activity and
+/// form submissions of new and existing contacts, some of them dated ahead, deletions) while the clock moves on by hours or days; after each step the
 /// stored members of every segment equal the set evaluator's answer at that instant.
 async fn live_members_agree_with_a_recompute_after_random_changes(app: TestApp) {
     let mut rng = Rng(0x11fe_d00d_5eed_4321);
@@ -43,9 +47,10 @@ async fn live_members_agree_with_a_recompute_after_random_changes(app: TestApp) 
     let mut telling = 0;
     for step in 0..8 {
         for _ in 0..3 {
-            let contact = rng.pick(&contacts);
+            let index = rng.below(contacts.len() as u64) as usize;
+            let contact = contacts[index];
             let now = app.clock.now();
-            match rng.below(4) {
+            match rng.below(5) {
                 0 => {
                     let tag = rng.pick(&world.tags);
                     let _ = app
@@ -63,6 +68,10 @@ async fn live_members_agree_with_a_recompute_after_random_changes(app: TestApp) 
                 }
                 2 if step == 5 => {
                     let _ = app.store.delete_contact(app.account, contact).await;
+                }
+                // A gone contact's activity is refused.
+                3 => {
+                    let _ = record_activity(&app, &world, &mut rng, contact, index).await;
                 }
                 _ => {
                     let index = contacts.len() + step * 10;
@@ -117,4 +126,79 @@ async fn live_members_agree_with_a_recompute_after_random_changes(app: TestApp) 
     );
 }
 
-both_engines!(live_members_agree_with_a_recompute_after_random_changes);
+/// Each kind of timeline row re-evaluates the segments that read it, and only through its own
+/// kind of change: segments without windows (which no wake-up re-evaluates) gain an existing
+/// contact when it records a page view, a custom event, an open or a form submission.
+async fn each_kind_of_activity_moves_the_segments_that_read_it(app: TestApp) {
+    let world = world(&app).await;
+    let now = app.clock.now();
+    let campaign = world.campaigns[0];
+    let form = world.forms[0];
+    let kinds = [
+        (
+            json!({"visited": {"url": {"contains": "/pricing"}}}),
+            EventKind::PageVisit,
+        ),
+        (json!({"event": {"name": "signup"}}), EventKind::Custom),
+        (json!({"opened": {"campaign": campaign.0}}), EventKind::Open),
+        (
+            json!({"submittedForm": {"form": form.0}}),
+            EventKind::FormSubmit,
+        ),
+    ];
+    let mut contacts = Vec::new();
+    for index in 0..kinds.len() {
+        let id = app
+            .create(
+                "/api/3/contacts",
+                json!({"contact": {"email": format!("kind{index}@example.com")}}),
+            )
+            .await;
+        contacts.push(ContactId(id.parse().unwrap()));
+    }
+    let mut segments = Vec::new();
+    for (index, (definition, _)) in kinds.iter().enumerate() {
+        let draft = SegmentDraft {
+            name: format!("Kind {index}"),
+            definition: Definition::from_value(definition.clone()).unwrap(),
+        };
+        segments.push(
+            app.store
+                .create_segment(app.account, draft, now)
+                .await
+                .unwrap(),
+        );
+    }
+    app.settle_segments().await;
+    for ((contact, segment), (_, kind)) in contacts.iter().zip(&segments).zip(&kinds) {
+        let mut row = NewEvent::of_contact(app.account, *kind, "signup", *contact, None, now);
+        match kind {
+            EventKind::PageVisit => {
+                row.name = PAGE_VISIT_NAME.to_owned();
+                row.page = PageUrl::parse("url", "https://a.a/pricing").ok();
+            }
+            EventKind::Open => row.source = Some(EventSource::Campaign(campaign)),
+            EventKind::FormSubmit => row.source = Some(EventSource::Form(form)),
+            _ => {}
+        }
+        app.store.record_events(&[row], now).await.unwrap();
+        app.settle_segments().await;
+        let members = app
+            .store
+            .contacts_segments(&[*contact])
+            .await
+            .unwrap()
+            .remove(contact)
+            .unwrap_or_default();
+        assert_eq!(
+            members,
+            [segment.id].into(),
+            "a {kind:?} row moves only its segment"
+        );
+    }
+}
+
+both_engines!(
+    live_members_agree_with_a_recompute_after_random_changes,
+    each_kind_of_activity_moves_the_segments_that_read_it,
+);

@@ -24,8 +24,8 @@ impl Reads {
     pub const LISTS: Self = Self(4);
     /// The contact's custom field values.
     pub const FIELDS: Self = Self(8);
-    /// The contact's timeline: page visits and custom events.
-    pub const TIMELINE: Self = Self(16);
+    /// The contact's page visits.
+    pub const PAGE_VISITS: Self = Self(16);
     /// Email activity: sends, opens, clicks, unsubscribes, bounces.
     pub const EMAIL: Self = Self(32);
     /// Time passing: a window that ends now, or a date "within the last N days".
@@ -34,8 +34,10 @@ impl Reads {
     pub const SCORE: Self = Self(128);
     /// Form submissions.
     pub const FORMS: Self = Self(256);
+    /// The contact's custom events.
+    pub const EVENTS: Self = Self(512);
     /// Every kind: what a new contact may change.
-    pub const EVERYTHING: Self = Self(511);
+    pub const EVERYTHING: Self = Self(1023);
 
     /// Every kind of change `root` reads.
     pub fn of(root: &Condition) -> Self {
@@ -80,13 +82,13 @@ impl Reads {
             Condition::List(_) => Self::LISTS,
             Condition::Score(_) => Self::SCORE,
             Condition::Visited(page) | Condition::ReferredFrom(page) => {
-                Self::TIMELINE | timed(&page.within)
+                Self::PAGE_VISITS | timed(&page.within)
             }
-            Condition::VisitedFrom(device) => Self::TIMELINE | timed(&device.within),
+            Condition::VisitedFrom(device) => Self::PAGE_VISITS | timed(&device.within),
             Condition::PageVisits(total) | Condition::SiteVisits(total) => {
-                Self::TIMELINE | timed(&total.within)
+                Self::PAGE_VISITS | timed(&total.within)
             }
-            Condition::Event(event) => Self::TIMELINE | timed(&event.within),
+            Condition::Event(event) => Self::EVENTS | timed(&event.within),
             Condition::Sent(email)
             | Condition::Opened(email)
             | Condition::Clicked(email)
@@ -120,8 +122,9 @@ mod tests {
             r#"{"all": [{"hasTag": 1}, {"not": {"visited": {"url": {"contains": "/p"},
                 "within": {"days": 30}}}}]}"#,
         );
-        assert_eq!(pricing, Reads::TAGS | Reads::TIMELINE | Reads::TIME);
-        assert!(!pricing.meets(Reads::LISTS | Reads::FIELDS));
+        assert_eq!(pricing, Reads::TAGS | Reads::PAGE_VISITS | Reads::TIME);
+        assert!(!pricing.meets(Reads::LISTS | Reads::FIELDS | Reads::EVENTS));
+        assert_eq!(reads(r#"{"event": {"name": "signup"}}"#), Reads::EVENTS);
         assert_eq!(
             reads(r#"{"field": {"name": "firstName", "value": {"equals": "A"}}}"#),
             Reads::CONTACT

@@ -189,7 +189,10 @@ impl Store {
             parts.push((Part::Sends, select));
         }
         match timeline {
-            Timeline::Whole if reads.meets(Reads::TIMELINE | Reads::EMAIL | Reads::FORMS) => {
+            Timeline::Whole
+                if reads
+                    .meets(Reads::PAGE_VISITS | Reads::EVENTS | Reads::EMAIL | Reads::FORMS) =>
+            {
                 let mut select = select_timeline(self.engine, "r");
                 select
                     .and(" FROM events r WHERE r.account_id = ", account.0)
