@@ -198,7 +198,56 @@ async fn each_kind_of_activity_moves_the_segments_that_read_it(app: TestApp) {
     }
 }
 
+/// A change that no window reads keeps the contact's pending wake-up: a contact inside "an
+/// event in the last hour" gets a tag (whose check evaluates only the tag's segment), and still
+/// leaves the window segment when the hour is over.
+async fn a_change_elsewhere_keeps_a_windows_wake_up(app: TestApp) {
+    let world = world(&app).await;
+    let tag = world.tags[0];
+    let contact = app
+        .create(
+            "/api/3/contacts",
+            json!({"contact": {"email": "wake@example.com"}}),
+        )
+        .await;
+    let contact = ContactId(contact.parse().unwrap());
+    let mut segments = Vec::new();
+    for (name, definition) in [
+        (
+            "Pinged",
+            json!({"event": {"name": "ping", "within": {"hours": 1}}}),
+        ),
+        ("Tagged", json!({"hasTag": tag.0})),
+    ] {
+        let draft = SegmentDraft {
+            name: name.to_owned(),
+            definition: Definition::from_value(definition).unwrap(),
+        };
+        let saved = app
+            .store
+            .create_segment(app.account, draft, app.clock.now());
+        segments.push(saved.await.unwrap().id);
+    }
+    let member_of = async || {
+        app.settle_segments().await;
+        let mut members = app.store.contacts_segments(&[contact]).await.unwrap();
+        members.remove(&contact).unwrap_or_default()
+    };
+    let now = app.clock.now();
+    let ping = NewEvent::of_contact(app.account, EventKind::Custom, "ping", contact, None, now);
+    app.store.record_events(&[ping], now).await.unwrap();
+    assert_eq!(member_of().await, [segments[0]].into());
+    app.store
+        .add_contact_tag(app.account, contact, tag, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(member_of().await, segments.iter().copied().collect());
+    app.clock.advance(std::time::Duration::from_secs(2 * 3_600));
+    assert_eq!(member_of().await, [segments[1]].into(), "the hour is over");
+}
+
 both_engines!(
     live_members_agree_with_a_recompute_after_random_changes,
     each_kind_of_activity_moves_the_segments_that_read_it,
+    a_change_elsewhere_keeps_a_windows_wake_up,
 );

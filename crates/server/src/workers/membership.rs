@@ -126,13 +126,21 @@ impl Membership {
             .iter()
             .map(|segment| segment.definition.reads())
             .collect();
-        // For each check, the segments its change can move, and those whose windows move by
-        // themselves (their next wake-up is computed again).
+        // A wake-up (a window moved, or a segment that reads time was computed) evaluates every
+        // segment that reads time and finds the contact's next wake-up again; a change
+        // evaluates the segments that read that kind of change, and keeps the pending wake-up
+        // when it comes first (one that is early only makes a check that changes nothing).
+        let waking = |check: &Check| {
+            check.reasons.meets(Reads::TIME) || check.wake_at.is_some_and(|at| at <= now)
+        };
         let needed: Vec<Vec<usize>> = checks
             .iter()
             .map(|check| {
+                let waking = waking(check);
                 (0..segments.len())
-                    .filter(|&i| reads[i].meets(check.reasons) || reads[i].meets(Reads::TIME))
+                    .filter(|&i| {
+                        reads[i].meets(check.reasons) || (waking && reads[i].meets(Reads::TIME))
+                    })
                     .collect()
             })
             .collect();
@@ -151,11 +159,12 @@ impl Membership {
         );
         let (facts, members) = (facts?, members?);
         let settled = checks.iter().zip(&needed).map(|(&check, needed)| {
+            let pending = check.wake_at.filter(|_| !waking(&check));
             if needed.is_empty() {
                 return Settled {
                     check,
                     changes: Vec::new(),
-                    next: NextCheck::OnChange,
+                    next: pending.map_or(NextCheck::OnChange, NextCheck::At),
                 };
             }
             let Some(facts) = facts.get(&check.contact) else {
@@ -168,18 +177,16 @@ impl Membership {
             };
             let member_of = members.get(&check.contact);
             let mut changes = Vec::new();
-            let mut wake_at: Option<Timestamp> = None;
+            let mut wake_at = pending;
             for &i in needed {
                 let segment = &segments[i];
-                if reads[i].meets(check.reasons) {
-                    let is = segment.definition.matches(facts, now);
-                    if is != member_of.is_some_and(|ids| ids.contains(&segment.id)) {
-                        changes.push(Change {
-                            segment: segment.id,
-                            revision: segment.revision,
-                            entered: is,
-                        });
-                    }
+                let is = segment.definition.matches(facts, now);
+                if is != member_of.is_some_and(|ids| ids.contains(&segment.id)) {
+                    changes.push(Change {
+                        segment: segment.id,
+                        revision: segment.revision,
+                        entered: is,
+                    });
                 }
                 if reads[i].meets(Reads::TIME) {
                     if let Some(at) = segment.definition.next_change(facts, now) {

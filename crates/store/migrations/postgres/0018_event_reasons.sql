@@ -29,3 +29,10 @@ BEGIN
     RETURN NULL;
 END;
 $$;
+
+-- A contact's pending wake-up (when a window moves one of its answers) is kept apart from when
+-- its check is due, so that a change, which makes the check due at once, does not lose it: the
+-- change's check re-evaluates only the segments that read that kind of change, and keeps the
+-- earlier of the pending wake-up and theirs. 9223372036854775807: none.
+ALTER TABLE segment_checks ADD COLUMN wake_at BIGINT NOT NULL DEFAULT 9223372036854775807;
+UPDATE segment_checks SET wake_at = due_at WHERE due_at > 0 AND due_at < 9223372036854775807;

@@ -26,6 +26,8 @@ pub struct Check {
     pub account: AccountId,
     /// What changed since the contact was last checked.
     pub reasons: Reads,
+    /// When a time window moves one of the contact's answers, as last found; `None`: never.
+    pub wake_at: Option<Timestamp>,
     /// The queue row's version: it moves on with every change, so that a check settled after
     /// a newer change stays queued.
     pub version: i64,
@@ -101,12 +103,12 @@ impl Store {
     ) -> Result<Vec<Check>, StoreError> {
         let wakeups = (limit / 4).max(1);
         let rows = sqlx::query(
-            "SELECT contact_id, account_id, reasons, version FROM (\
-             SELECT * FROM (SELECT contact_id, account_id, reasons, version FROM segment_checks \
-             WHERE due_at > 0 AND due_at <= $1 ORDER BY due_at LIMIT $2) wakeups \
-             UNION ALL \
-             SELECT * FROM (SELECT contact_id, account_id, reasons, version FROM segment_checks \
-             WHERE due_at = 0 LIMIT $3) changed) due",
+            "SELECT contact_id, account_id, reasons, version, wake_at FROM (\
+             SELECT * FROM (SELECT contact_id, account_id, reasons, version, wake_at \
+             FROM segment_checks WHERE due_at > 0 AND due_at <= $1 ORDER BY due_at LIMIT $2) \
+             wakeups UNION ALL \
+             SELECT * FROM (SELECT contact_id, account_id, reasons, version, wake_at \
+             FROM segment_checks WHERE due_at = 0 LIMIT $3) changed) due",
         )
         .bind(now.0)
         .bind(wakeups)
@@ -120,6 +122,7 @@ impl Store {
                     account: AccountId(row.try_get("account_id")?),
                     reasons: Reads(row.try_get("reasons")?),
                     version: row.try_get("version")?,
+                    wake_at: Some(Timestamp(row.try_get("wake_at")?)).filter(|at| at.0 != IDLE),
                 })
             })
             .collect()
@@ -322,9 +325,9 @@ async fn take_check(
     if held.is_none() {
         return Ok(false);
     }
-    let (due_at, reasons) = match next {
-        NextCheck::OnChange => (IDLE, Reads::NOTHING),
-        NextCheck::At(at) => (at.0, Reads::TIME),
+    let due_at = match next {
+        NextCheck::OnChange => IDLE,
+        NextCheck::At(at) => at.0,
         NextCheck::Never => {
             sqlx::query("DELETE FROM segment_checks WHERE contact_id = $1")
                 .bind(check.contact.0)
@@ -334,12 +337,12 @@ async fn take_check(
         }
     };
     sqlx::query(
-        "UPDATE segment_checks SET due_at = $2, reasons = $3, version = version + 1 \
-         WHERE contact_id = $1",
+        "UPDATE segment_checks SET due_at = $2, wake_at = $2, reasons = $3, \
+         version = version + 1 WHERE contact_id = $1",
     )
     .bind(check.contact.0)
     .bind(due_at)
-    .bind(reasons.0)
+    .bind(Reads::NOTHING.0)
     .execute(&mut *tx)
     .await?;
     Ok(true)
