@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, watch};
 use tracklane_core::ids::{AccountId, ContactId};
@@ -24,6 +24,9 @@ pub const ROUND: i64 = 256;
 /// The longest the worker sleeps without looking at the queue (changes made by another node
 /// of the same PostgreSQL database wake nobody here).
 pub const IDLE_LOOK: Duration = Duration::from_secs(1);
+/// How long the worker rests after a round that checked contacts, as a share of the round's
+/// time.
+const REST: f64 = 1.0;
 /// How many transitions the stream keeps for a subscriber that lags.
 const STREAM_CAPACITY: usize = 4096;
 
@@ -214,7 +217,18 @@ impl Membership {
     /// committed write, at the next wake-up, or after [`IDLE_LOOK`].
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         loop {
-            let pause = match self.run_once().await {
+            let started = Instant::now();
+            let outcome = self.run_once().await;
+            if outcome.as_ref().is_ok_and(|round| round.checked > 0) {
+                // Under a flood of changes the worker rests as long as it worked, so that it
+                // takes at most half its time from ingest, and a busy contact's changes
+                // coalesce into one check.
+                tokio::select! {
+                    () = tokio::time::sleep(started.elapsed().mul_f64(REST)) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+            let pause = match outcome {
                 Ok(round) if round.checked as i64 == ROUND || round.computed > 0 => Duration::ZERO,
                 Ok(_) => self.until_next_check().await,
                 Err(error) => {

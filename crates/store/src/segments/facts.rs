@@ -14,7 +14,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures_util::{stream, StreamExt, TryStreamExt};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use tracklane_core::device::Device;
@@ -36,8 +35,6 @@ use crate::{Engine, Store, StoreError};
 
 /// How many contacts one statement reads.
 const CHUNK: usize = 256;
-/// How many statements of the facts run at once.
-const READS_AT_ONCE: usize = 3;
 /// The most conditions' rows one statement reads (SQLite allows 500 selects in a compound).
 const SELECTS_MAX: usize = 200;
 
@@ -133,8 +130,8 @@ impl Store {
         Ok(facts)
     }
 
-    /// Reads the parts of the facts at once (a few statements at a time), then fills them in
-    /// from the contacts' rows on.
+    /// Reads the parts of the facts, one statement each (the timeline's conditions share
+    /// statements), and fills them in from the contacts' rows on.
     async fn facts_chunk(
         &self,
         account: AccountId,
@@ -206,18 +203,10 @@ impl Store {
                 parts.extend(needed.into_iter().map(|select| (Part::Timeline, select)));
             }
         }
-        let queries: Vec<_> = parts
-            .iter()
-            .map(|(_, select)| select.query().fetch_all(&self.reader))
-            .collect();
-        let read: Vec<Vec<AnyRow>> = stream::iter(queries)
-            .buffered(READS_AT_ONCE)
-            .try_collect()
-            .await?;
         let mut facts = BTreeMap::new();
         let mut seen = BTreeSet::new();
-        for ((part, _), rows) in parts.iter().zip(read) {
-            for row in rows {
+        for (part, select) in &parts {
+            for row in select.query().fetch_all(&self.reader).await? {
                 if *part == Part::Contacts {
                     let contact = rows::contact(&row)?;
                     let mut one = ContactFacts::created(contact.created_at);
@@ -306,8 +295,8 @@ struct Needed<'a> {
     future: bool,
 }
 
-/// One statement per distinct filter of the timeline conditions of `definitions`: the
-/// contacts' most recent rows it keeps (a fixed window's, or the widest moving window's, up to
+/// The statements of the rows that the timeline conditions of `definitions` need, one select
+/// (in a `UNION ALL`) per distinct filter: the contacts' most recent rows it keeps (a fixed window's, or the widest moving window's, up to
 /// the largest count), and the rows dated after now that a moving window needs. The most recent
 /// rows of a wider window (or of every row) include those of a narrower one that ends now.
 fn needed_rows(
@@ -356,10 +345,8 @@ fn needed_rows(
             }),
         }
     }
-    // A few statements of many selects each, that run at once.
-    let per_statement = needed.len().div_ceil(READS_AT_ONCE).clamp(1, SELECTS_MAX);
     needed
-        .chunks(per_statement)
+        .chunks(SELECTS_MAX)
         .map(|some| {
             let mut select = Statement::new(engine, "");
             for (i, rows) in some.iter().enumerate() {
