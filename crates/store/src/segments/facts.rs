@@ -206,7 +206,10 @@ impl Store {
         let mut facts = BTreeMap::new();
         let mut seen = BTreeSet::new();
         for (part, select) in &parts {
-            for row in select.query().fetch_all(&self.reader).await? {
+            // Planned for its values each time: a plan made for any values (PostgreSQL's
+            // generic plan) may walk the account's whole timeline for each contact.
+            let query = select.query().persistent(false);
+            for row in query.fetch_all(&self.reader).await? {
                 if *part == Part::Contacts {
                     let contact = rows::contact(&row)?;
                     let mut one = ContactFacts::created(contact.created_at);
@@ -379,14 +382,21 @@ fn push_needed(
     });
     let time = behavior.push_rows(select, account);
     select.push(" AND e.contact_id = c.id AND e.by_machine = 0");
+    // PostgreSQL's statistics lag behind the newest rows, so that a recent window looks
+    // nearly empty and the index by time looks best: walking the account's whole window for
+    // each contact. Its window is tested on each row of the contact's, as an expression.
+    let bounded = match engine {
+        Engine::Sqlite => time.to_owned(),
+        Engine::Postgres => format!("({time} + 0)"),
+    };
     if let Some(fixed @ Window::Between(_)) = behavior.window {
-        push_window(select, &named(time), Some(fixed), now);
+        push_window(select, &named(&bounded), Some(fixed), now);
     }
     if let Some(since) = needed.since {
-        select.and(&format!(" AND {time} >= "), since);
+        select.and(&format!(" AND {bounded} >= "), since);
     }
     if needed.future {
-        select.and(&format!(" AND {time} <= "), now.0);
+        select.and(&format!(" AND {bounded} <= "), now.0);
     }
     select
         .push(&format!(" ORDER BY {time} DESC LIMIT "))
