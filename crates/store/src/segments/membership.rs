@@ -176,9 +176,10 @@ impl Store {
         ordered.sort_by_key(|one| one.check.contact);
         self.write(async |tx| {
             let current = revisions(tx, self.engine, settled).await?;
+            let taken = take_checks(tx, self.engine, &ordered).await?;
             let mut changes = Vec::new();
             for one in ordered {
-                if !take_check(tx, self.engine, one.check, one.next).await? {
+                if !taken.contains(&one.check.contact) {
                     // The contact changed again, or another worker settled it first: the
                     // newer evaluation decides.
                     continue;
@@ -304,48 +305,58 @@ async fn revisions(
         .collect()
 }
 
-/// Takes the check when it is still the version evaluated and no one else holds it, and marks
-/// it done (idle until the contact's next change, or due at its wake-up; a gone contact's is
-/// forgotten). Taking moves the version on, so a second worker holding the same evaluation
-/// (made at another instant) cannot apply it after this one. False when not taken.
-async fn take_check(
+/// Takes the checks still at the versions evaluated that no one else holds, and marks them
+/// done (idle until the contact's next change, or due at its wake-up; a gone contact's row
+/// went with it), a chunk of checks per statement. Taking moves the version on, so a second
+/// worker holding the same evaluation (made at another instant) cannot apply it after this
+/// one. Returns the contacts taken.
+async fn take_checks(
     tx: &mut AnyConnection,
     engine: Engine,
-    check: Check,
-    next: NextCheck,
-) -> Result<bool, StoreError> {
-    let held: Option<i64> = sqlx::query_scalar(&format!(
-        "SELECT version FROM segment_checks WHERE contact_id = $1 AND version = $2{}",
-        engine.skip_locked()
-    ))
-    .bind(check.contact.0)
-    .bind(check.version)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if held.is_none() {
-        return Ok(false);
-    }
-    let due_at = match next {
-        NextCheck::OnChange => IDLE,
-        NextCheck::At(at) => at.0,
-        NextCheck::Never => {
-            sqlx::query("DELETE FROM segment_checks WHERE contact_id = $1")
-                .bind(check.contact.0)
-                .execute(&mut *tx)
-                .await?;
-            return Ok(true);
+    settled: &[&Settled],
+) -> Result<BTreeSet<ContactId>, StoreError> {
+    let mut taken = BTreeSet::new();
+    for chunk in settled.chunks(CHUNK) {
+        let mut update = Statement::new(
+            engine,
+            "WITH done (contact_id, version, due_at) AS (VALUES ",
+        );
+        for (i, one) in chunk.iter().enumerate() {
+            if i > 0 {
+                update.push(", ");
+            }
+            let due_at = match one.next {
+                NextCheck::At(at) => at.0,
+                NextCheck::OnChange | NextCheck::Never => IDLE,
+            };
+            update.push_row([
+                one.check.contact.0.into(),
+                one.check.version.into(),
+                due_at.into(),
+            ]);
         }
-    };
-    sqlx::query(
-        "UPDATE segment_checks SET due_at = $2, wake_at = $2, reasons = $3, \
-         version = version + 1 WHERE contact_id = $1",
-    )
-    .bind(check.contact.0)
-    .bind(due_at)
-    .bind(Reads::NOTHING.0)
-    .execute(&mut *tx)
-    .await?;
-    Ok(true)
+        update.push(
+            ") UPDATE segment_checks SET due_at = done.due_at, wake_at = done.due_at, \
+                 reasons = 0, version = segment_checks.version + 1 FROM done \
+                 WHERE segment_checks.contact_id = done.contact_id \
+                 AND segment_checks.version = done.version",
+        );
+        // Rows another worker (or a change) holds on PostgreSQL are left to it; the others are
+        // locked in contact order.
+        update
+            .push(
+                " AND segment_checks.contact_id IN (SELECT held.contact_id \
+                 FROM segment_checks held WHERE held.contact_id IN ",
+            )
+            .push_row(chunk.iter().map(|one| one.check.contact.0.into()))
+            .push(" ORDER BY held.contact_id")
+            .push(engine.skip_locked())
+            .push(") RETURNING segment_checks.contact_id");
+        for row in update.query().fetch_all(&mut *tx).await? {
+            taken.insert(ContactId(row.try_get(0)?));
+        }
+    }
+    Ok(taken)
 }
 
 /// Enters (or takes out) one contact; false when nothing changed (already a member, not a
