@@ -8,6 +8,7 @@ use tracklane_core::list::ListStatus;
 use tracklane_core::page::Page;
 use tracklane_core::segment::saved::SegmentDraft;
 use tracklane_core::segment::Definition;
+use tracklane_core::time::Timestamp;
 use tracklane_core::visit::PageUrl;
 use tracklane_e2e::{both_engines, TestApp};
 use tracklane_server::state::Clock;
@@ -246,8 +247,64 @@ async fn a_change_elsewhere_keeps_a_windows_wake_up(app: TestApp) {
     assert_eq!(member_of().await, [segments[1]].into(), "the hour is over");
 }
 
+/// Saving a segment that reads time finds the wake-ups of contacts already inside its windows:
+/// a contact whose event came ten minutes before the segment was saved leaves "an event in the
+/// last hour" when the hour is over, and one saved later leaves "created in the last day" when
+/// the day is over.
+async fn a_saved_segment_wakes_the_contacts_already_inside_its_windows(app: TestApp) {
+    let contact = app
+        .create(
+            "/api/3/contacts",
+            json!({"contact": {"email": "early@example.com"}}),
+        )
+        .await;
+    let contact = ContactId(contact.parse().unwrap());
+    let now = app.clock.now();
+    let earlier = Timestamp(now.0 - 600_000_000);
+    let ping = NewEvent::of_contact(
+        app.account,
+        EventKind::Custom,
+        "ping",
+        contact,
+        None,
+        earlier,
+    );
+    app.store.record_events(&[ping], now).await.unwrap();
+    app.settle_segments().await;
+    let save = async |name: &str, definition: serde_json::Value| {
+        let draft = SegmentDraft {
+            name: name.to_owned(),
+            definition: Definition::from_value(definition).unwrap(),
+        };
+        let saved = app
+            .store
+            .create_segment(app.account, draft, app.clock.now());
+        saved.await.unwrap().id
+    };
+    let member_of = async || {
+        app.settle_segments().await;
+        let mut members = app.store.contacts_segments(&[contact]).await.unwrap();
+        members.remove(&contact).unwrap_or_default()
+    };
+    // One segment at a time: computing a date field's segment wakes every contact.
+    let pinged = save(
+        "Pinged",
+        json!({"event": {"name": "ping", "within": {"hours": 1}}}),
+    )
+    .await;
+    assert_eq!(member_of().await, [pinged].into());
+    app.clock.advance(std::time::Duration::from_secs(2 * 3_600));
+    assert_eq!(member_of().await, [].into(), "the hour is over");
+    let new = json!({"field": {"name": "created", "value": {"within": {"days": 1}}}});
+    let new = save("New", new).await;
+    assert_eq!(member_of().await, [new].into());
+    app.clock.advance(std::time::Duration::from_secs(86_400));
+    assert_eq!(member_of().await, [].into(), "the day is over");
+}
+
 both_engines!(
     live_members_agree_with_a_recompute_after_random_changes,
+    a_saved_segment_wakes_the_contacts_already_inside_its_windows,
     each_kind_of_activity_moves_the_segments_that_read_it,
     a_change_elsewhere_keeps_a_windows_wake_up,
 );

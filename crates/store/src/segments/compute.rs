@@ -5,9 +5,11 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId, SegmentId};
+use tracklane_core::segment::condition::Window;
 use tracklane_core::segment::{Definition, Reads};
 use tracklane_core::time::Timestamp;
 
+use super::compile::Behavior;
 use super::membership::{fold_member_counts, record_transitions, Transition};
 use crate::sql::Statement;
 use crate::{Engine, Store, StoreError};
@@ -27,10 +29,10 @@ impl Store {
 
     /// Computes a segment's members whole with the set evaluator and stores the difference
     /// with the stored ones, with its transitions, in one transaction: until it commits the
-    /// previous members are answered. When the definition reads time, every contact of the
-    /// account is then queued for a check (which finds when its answer next changes by itself),
-    /// and only that second transaction marks the revision computed, so that a failure between
-    /// the two computes the segment again. `None` when there was nothing to compute: another
+    /// previous members are answered. When the definition reads time, the contacts whose
+    /// answer time may move are then queued for a check (which finds when their answer next
+    /// changes by itself; see [`queue_time_contacts`]), and only that second transaction marks
+    /// the revision computed, so that a failure between the two computes the segment again. `None` when there was nothing to compute: another
     /// worker holds the segment, or its revision is computed already.
     pub async fn compute_segment_members(
         &self,
@@ -85,20 +87,20 @@ impl Store {
                     .collect();
                 record_transitions(tx, self.engine, &transitions).await?;
                 fold_member_counts(tx, self.engine, id).await?;
-                let reads_time = definition.reads().meets(Reads::TIME);
-                if !reads_time {
+                let timed = definition.reads().meets(Reads::TIME).then_some(definition);
+                if timed.is_none() {
                     mark_computed(tx, id, revision, now).await?;
                 }
-                Ok(Some((transitions, revision, reads_time)))
+                Ok(Some((transitions, revision, timed)))
             })
             .await?;
-        let Some((transitions, revision, reads_time)) = computed else {
+        let Some((transitions, revision, timed)) = computed else {
             return Ok(None);
         };
-        if reads_time {
+        if let Some(definition) = timed {
             // Queue rows first, in contact order, then the segment's row: a round's order.
             self.write(async |tx| {
-                queue_every_contact(tx, account).await?;
+                queue_time_contacts(tx, self.engine, account, &definition, now).await?;
                 mark_computed(tx, id, revision, now).await
             })
             .await?;
@@ -152,8 +154,67 @@ async fn mark_computed(
     Ok(())
 }
 
-/// Queues every contact of the account for a check, in contact order: after a segment that
-/// reads time is computed, each contact's next wake-up is found by its check.
+/// Queues, in contact order, the contacts whose answer to `definition` time may move, for a
+/// check that finds their next wake-up. A moving window (the last N days or hours) of a
+/// behavioral condition moves only the answers of contacts with a row it counts from the
+/// window's start on (inside it now, or dated after now); any other contact has none inside it
+/// now or later, until a new row queues it anyway. A date field tested against a moving window
+/// may move any contact's answer: then every contact is queued.
+async fn queue_time_contacts(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    account: AccountId,
+    definition: &Definition,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut insert = Statement::new(
+        engine,
+        "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) \
+         SELECT DISTINCT contact_id, ",
+    );
+    insert
+        .push_bind(account.0)
+        .push(", ")
+        .push_bind(Reads::TIME.0)
+        .push(", 0 FROM (");
+    let mut selects = 0;
+    for leaf in definition.leaves() {
+        let Some(behavior) = Behavior::of(leaf) else {
+            if Reads::of(leaf).meets(Reads::TIME) {
+                return queue_every_contact(tx, account).await;
+            }
+            continue;
+        };
+        let Some(span) = behavior.window.and_then(Window::span_micros) else {
+            continue;
+        };
+        if selects > 0 {
+            insert.push(" UNION ALL ");
+        }
+        selects += 1;
+        let alias = behavior.rows.alias();
+        insert.push(&format!("SELECT {alias}.contact_id AS contact_id"));
+        let time = behavior.push_rows(&mut insert, account);
+        insert
+            .push(&format!(
+                " AND {alias}.contact_id IS NOT NULL AND {time} >= "
+            ))
+            .push_bind(now.0.saturating_sub(span));
+    }
+    if selects == 0 {
+        return Ok(());
+    }
+    insert.push(
+        ") moving WHERE 1 = 1 ORDER BY contact_id \
+         ON CONFLICT (contact_id) DO UPDATE \
+         SET reasons = segment_checks.reasons | excluded.reasons, \
+         version = segment_checks.version + 1, due_at = 0",
+    );
+    insert.query().execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Queues every contact of the account for a check, in contact order.
 async fn queue_every_contact(tx: &mut AnyConnection, account: AccountId) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) \

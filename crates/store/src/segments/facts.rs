@@ -9,8 +9,9 @@
 //! enter a moving window. A condition's answer depends on how many of its rows are inside its
 //! window only up to one more than its count, and rows leave a moving window oldest first, so
 //! its answer now and at every later instant (and so its next change) is the same as over the
-//! whole timeline; rows that another condition brings in only add rows that match. A contact
-//! with thousands of rows is read in a few of them.
+//! whole timeline. Rows that another condition brings in are real rows too: each condition
+//! counts between its own needed rows and the whole timeline, where its answer is the same. A
+//! contact with thousands of rows is read in a few dozen.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -115,6 +116,7 @@ impl Store {
             .await
     }
 
+    /// The facts of the account's `contacts`, [`CHUNK`] contacts at a time.
     async fn facts_of(
         &self,
         account: AccountId,
