@@ -1,18 +1,22 @@
 //! Live segment membership. Each committed change that could alter a contact's answers queues
 //! the contact (the store's triggers, in the change's own transaction); this worker takes the
-//! queue in rounds, re-evaluates only the segments that read that kind of change with core's
-//! one-contact evaluator, and records who entered and left in one transaction per round. It
-//! also computes a segment's members whole after it is saved or edited, and wakes a contact
-//! again when a time window will move its answer. Transitions are published on an internal
-//! stream that later features (automations) subscribe to.
+//! queue in rounds, reads the round's contacts' facts at once (of their timelines, only the
+//! rows the conditions need), re-evaluates only the segments that read that kind of change with
+//! core's one-contact evaluator, and records who entered and left in one transaction per round.
+//! After each round it rests as long as the round worked, so that a flood of changes never
+//! takes more than half its time from ingest. It also computes a segment's members whole after
+//! it is saved or edited, and wakes a contact again when a time window will move its answer.
+//! Transitions are published on an internal stream that later features (automations)
+//! subscribe to.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, watch};
-use tracklane_core::ids::{AccountId, ContactId};
-use tracklane_core::segment::{Definition, Reads};
+use tracklane_core::ids::{AccountId, ContactId, SegmentId};
+use tracklane_core::segment::saved::Segment;
+use tracklane_core::segment::{ContactFacts, Definition, Reads};
 use tracklane_core::time::Timestamp;
 use tracklane_store::segments::membership::{Change, Check, NextCheck, Settled, Transition};
 use tracklane_store::{Store, StoreError};
@@ -178,30 +182,10 @@ impl Membership {
                     next: NextCheck::Never,
                 };
             };
+            let needed: Vec<(&Segment, Reads)> =
+                needed.iter().map(|&i| (&segments[i], reads[i])).collect();
             let member_of = members.get(&check.contact);
-            let mut changes = Vec::new();
-            let mut wake_at = pending;
-            for &i in needed {
-                let segment = &segments[i];
-                let is = segment.definition.matches(facts, now);
-                if is != member_of.is_some_and(|ids| ids.contains(&segment.id)) {
-                    changes.push(Change {
-                        segment: segment.id,
-                        revision: segment.revision,
-                        entered: is,
-                    });
-                }
-                if reads[i].meets(Reads::TIME) {
-                    if let Some(at) = segment.definition.next_change(facts, now) {
-                        wake_at = Some(wake_at.map_or(at, |earliest| earliest.min(at)));
-                    }
-                }
-            }
-            Settled {
-                check,
-                changes,
-                next: wake_at.map_or(NextCheck::OnChange, NextCheck::At),
-            }
+            evaluate(check, &needed, facts, member_of, pending, now)
         });
         Ok(settled.collect())
     }
@@ -263,5 +247,40 @@ impl Membership {
                 IDLE_LOOK
             }
         }
+    }
+}
+
+/// One check's outcome: the `needed` segments (with what they read) whose answer for the
+/// contact differs from its stored memberships, and its next wake-up: the earliest of `pending`
+/// and those of the needed segments that read time.
+fn evaluate(
+    check: Check,
+    needed: &[(&Segment, Reads)],
+    facts: &ContactFacts,
+    member_of: Option<&BTreeSet<SegmentId>>,
+    pending: Option<Timestamp>,
+    now: Timestamp,
+) -> Settled {
+    let mut changes = Vec::new();
+    let mut wake_at = pending;
+    for &(segment, reads) in needed {
+        let is = segment.definition.matches(facts, now);
+        if is != member_of.is_some_and(|ids| ids.contains(&segment.id)) {
+            changes.push(Change {
+                segment: segment.id,
+                revision: segment.revision,
+                entered: is,
+            });
+        }
+        if reads.meets(Reads::TIME) {
+            if let Some(at) = segment.definition.next_change(facts, now) {
+                wake_at = Some(wake_at.map_or(at, |earliest| earliest.min(at)));
+            }
+        }
+    }
+    Settled {
+        check,
+        changes,
+        next: wake_at.map_or(NextCheck::OnChange, NextCheck::At),
     }
 }
