@@ -107,7 +107,7 @@ async fn entries(
             NewEvent::of_contact(account, EventKind::Custom, PROBE_EVENT, contact, None, now);
         store.record_events(&[event], now).await?;
         let committed = Instant::now();
-        match next(&mut stream, segment, contact, true).await {
+        match next(&mut stream, segment, contact, true, PATIENCE).await {
             Some(_) => entries.push(committed.elapsed().as_secs_f64() * 1000.0),
             None => missed += 1,
         }
@@ -142,9 +142,8 @@ async fn exits(
     let mut late = Vec::new();
     for (contact, boundary) in boundaries {
         let wait = Duration::from_micros(u64::try_from(boundary - Timestamp::now().0).unwrap_or(0));
-        if let Ok(Some(_)) =
-            tokio::time::timeout(wait + PATIENCE, next(&mut stream, window, contact, false)).await
-        {
+        let exit = next(&mut stream, window, contact, false, wait + PATIENCE);
+        if exit.await.is_some() {
             late.push((Timestamp::now().0 - boundary) as f64 / 1000.0);
         }
     }
@@ -160,16 +159,17 @@ async fn new_contact(api: &Api<'_>, name: &str) -> anyhow::Result<ContactId> {
 }
 
 /// The contact's next entry into (or exit from) the segment on the stream; `None` when it
-/// does not come within [`PATIENCE`], or the stream lost it under load.
+/// does not come within `patience`, or the stream lost it under load.
 async fn next(
     stream: &mut broadcast::Receiver<Transition>,
     segment: SegmentId,
     contact: ContactId,
     entered: bool,
+    patience: Duration,
 ) -> Option<Transition> {
     let wanted =
         |t: &Transition| t.segment == segment && t.contact == contact && t.entered == entered;
-    tokio::time::timeout(PATIENCE, async {
+    tokio::time::timeout(patience, async {
         loop {
             match stream.recv().await {
                 Ok(transition) if wanted(&transition) => return Some(transition),
