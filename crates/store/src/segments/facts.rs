@@ -5,11 +5,11 @@
 //!
 //! The live membership reads a round of contacts at once, and of their timelines only the rows
 //! its definitions' conditions need: for each behavioral condition, its most recent matching
-//! rows inside its window, one more than its count, and the rows dated after now that will
-//! enter a moving window. A condition's answer depends on how many of its rows are inside its
-//! window only up to one more than its count, and rows leave a moving window oldest first, so
-//! its answer now and at every later instant (and so its next change) is the same as over the
-//! whole timeline. Rows that another condition brings in are real rows too: each condition
+//! rows inside its window, as many as its count (one more for "exactly" and "at most"), and the
+//! rows dated after now that will enter a moving window. A condition's answer depends on how
+//! many of its rows are inside its window only up to that number, and rows leave a moving
+//! window oldest first, so its answer now and at every later instant (and so its next change)
+//! is the same as over the whole timeline. Rows that another condition brings in are real rows too: each condition
 //! counts between its own needed rows and the whole timeline, where its answer is the same. A
 //! contact with thousands of rows is read in a few dozen.
 
@@ -332,8 +332,10 @@ fn needed_rows(
             ),
             None => (None, false),
         };
+        // "At least n" tells n rows from more; "exactly" and "at most" need one more.
         let limit = match behavior.count {
-            Count::AtLeast(n) | Count::Exactly(n) | Count::AtMost(n) => n.max(0) + 1,
+            Count::AtLeast(n) => n.max(1),
+            Count::Exactly(n) | Count::AtMost(n) => n.max(0) + 1,
         };
         match needed.iter_mut().find(|known| known.filter == filter) {
             Some(known) => {
