@@ -1,9 +1,13 @@
-//! Saved segments kept live by the membership worker agree with a recompute from scratch
-//! after random changes, on both engines, with the generators of `segment_agreement`.
+//! Saved segments kept live by the membership worker, on both engines: they agree with a
+//! recompute from scratch after random changes (with the generators of `segment_agreement`),
+//! each kind of timeline row moves the segments that read it, and windows' wake-ups are found
+//! when a segment is saved and kept across other changes.
 
-use serde_json::json;
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
 use tracklane_core::event::{EventKind, EventSource, NewEvent, PAGE_VISIT_NAME};
-use tracklane_core::ids::ContactId;
+use tracklane_core::ids::{ContactId, SegmentId};
 use tracklane_core::list::ListStatus;
 use tracklane_core::page::Page;
 use tracklane_core::segment::saved::SegmentDraft;
@@ -18,8 +22,9 @@ use crate::segment_agreement::{condition, ids, random_contact, record_activity, 
 
 /// Saved segments kept live agree with a recompute from scratch: random definitions are saved,
 /// then contacts change at random (tags, list statuses, page views, events, email activity and
-/// form submissions of new and existing contacts, some of them dated ahead, deletions) while the clock moves on by hours or days; after each step the
-/// stored members of every segment equal the set evaluator's answer at that instant.
+/// form submissions of new and existing contacts, some of them dated ahead, deletions) while
+/// the clock moves on by hours or days; after each step the stored members of every segment
+/// equal the set evaluator's answer at that instant.
 async fn live_members_agree_with_a_recompute_after_random_changes(app: TestApp) {
     let mut rng = Rng(0x11fe_d00d_5eed_4321);
     let world = world(&app).await;
@@ -148,30 +153,13 @@ async fn each_kind_of_activity_moves_the_segments_that_read_it(app: TestApp) {
         ),
     ];
     let mut contacts = Vec::new();
-    for index in 0..kinds.len() {
-        let id = app
-            .create(
-                "/api/3/contacts",
-                json!({"contact": {"email": format!("kind{index}@example.com")}}),
-            )
-            .await;
-        contacts.push(ContactId(id.parse().unwrap()));
-    }
     let mut segments = Vec::new();
     for (index, (definition, _)) in kinds.iter().enumerate() {
-        let draft = SegmentDraft {
-            name: format!("Kind {index}"),
-            definition: Definition::from_value(definition.clone()).unwrap(),
-        };
-        segments.push(
-            app.store
-                .create_segment(app.account, draft, now)
-                .await
-                .unwrap(),
-        );
+        contacts.push(new_contact(&app, &format!("kind{index}@example.com")).await);
+        segments.push(save_segment(&app, &format!("Kind {index}"), definition.clone()).await);
     }
-    app.settle_segments().await;
     for ((contact, segment), (_, kind)) in contacts.iter().zip(&segments).zip(&kinds) {
+        assert_eq!(settled_segments(&app, *contact).await, [].into());
         let mut row = NewEvent::of_contact(app.account, *kind, "signup", *contact, None, now);
         match kind {
             EventKind::PageVisit => {
@@ -183,17 +171,9 @@ async fn each_kind_of_activity_moves_the_segments_that_read_it(app: TestApp) {
             _ => {}
         }
         app.store.record_events(&[row], now).await.unwrap();
-        app.settle_segments().await;
-        let members = app
-            .store
-            .contacts_segments(&[*contact])
-            .await
-            .unwrap()
-            .remove(contact)
-            .unwrap_or_default();
         assert_eq!(
-            members,
-            [segment.id].into(),
+            settled_segments(&app, *contact).await,
+            [*segment].into(),
             "a {kind:?} row moves only its segment"
         );
     }
@@ -205,60 +185,36 @@ async fn each_kind_of_activity_moves_the_segments_that_read_it(app: TestApp) {
 async fn a_change_elsewhere_keeps_a_windows_wake_up(app: TestApp) {
     let world = world(&app).await;
     let tag = world.tags[0];
-    let contact = app
-        .create(
-            "/api/3/contacts",
-            json!({"contact": {"email": "wake@example.com"}}),
-        )
-        .await;
-    let contact = ContactId(contact.parse().unwrap());
-    let mut segments = Vec::new();
-    for (name, definition) in [
-        (
-            "Pinged",
-            json!({"event": {"name": "ping", "within": {"hours": 1}}}),
-        ),
-        ("Tagged", json!({"hasTag": tag.0})),
-    ] {
-        let draft = SegmentDraft {
-            name: name.to_owned(),
-            definition: Definition::from_value(definition).unwrap(),
-        };
-        let saved = app
-            .store
-            .create_segment(app.account, draft, app.clock.now());
-        segments.push(saved.await.unwrap().id);
-    }
-    let member_of = async || {
-        app.settle_segments().await;
-        let mut members = app.store.contacts_segments(&[contact]).await.unwrap();
-        members.remove(&contact).unwrap_or_default()
-    };
+    let contact = new_contact(&app, "wake@example.com").await;
+    let pinged = save_segment(&app, "Pinged", ping_in_the_last_hour()).await;
+    let tagged = save_segment(&app, "Tagged", json!({"hasTag": tag.0})).await;
     let now = app.clock.now();
     let ping = NewEvent::of_contact(app.account, EventKind::Custom, "ping", contact, None, now);
     app.store.record_events(&[ping], now).await.unwrap();
-    assert_eq!(member_of().await, [segments[0]].into());
+    assert_eq!(settled_segments(&app, contact).await, [pinged].into());
     app.store
         .add_contact_tag(app.account, contact, tag, app.clock.now())
         .await
         .unwrap();
-    assert_eq!(member_of().await, segments.iter().copied().collect());
+    assert_eq!(
+        settled_segments(&app, contact).await,
+        [pinged, tagged].into()
+    );
     app.clock.advance(std::time::Duration::from_secs(2 * 3_600));
-    assert_eq!(member_of().await, [segments[1]].into(), "the hour is over");
+    assert_eq!(
+        settled_segments(&app, contact).await,
+        [tagged].into(),
+        "the hour is over"
+    );
 }
 
 /// Saving a segment that reads time finds the wake-ups of contacts already inside its windows:
 /// a contact whose event came ten minutes before the segment was saved leaves "an event in the
 /// last hour" when the hour is over, and one saved later leaves "created in the last day" when
-/// the day is over.
+/// the day is over. One segment at a time: computing a date field's segment wakes every
+/// contact.
 async fn a_saved_segment_wakes_the_contacts_already_inside_its_windows(app: TestApp) {
-    let contact = app
-        .create(
-            "/api/3/contacts",
-            json!({"contact": {"email": "early@example.com"}}),
-        )
-        .await;
-    let contact = ContactId(contact.parse().unwrap());
+    let contact = new_contact(&app, "early@example.com").await;
     let now = app.clock.now();
     let earlier = Timestamp(now.0 - 600_000_000);
     let ping = NewEvent::of_contact(
@@ -270,36 +226,57 @@ async fn a_saved_segment_wakes_the_contacts_already_inside_its_windows(app: Test
         earlier,
     );
     app.store.record_events(&[ping], now).await.unwrap();
-    app.settle_segments().await;
-    let save = async |name: &str, definition: serde_json::Value| {
-        let draft = SegmentDraft {
-            name: name.to_owned(),
-            definition: Definition::from_value(definition).unwrap(),
-        };
-        let saved = app
-            .store
-            .create_segment(app.account, draft, app.clock.now());
-        saved.await.unwrap().id
-    };
-    let member_of = async || {
-        app.settle_segments().await;
-        let mut members = app.store.contacts_segments(&[contact]).await.unwrap();
-        members.remove(&contact).unwrap_or_default()
-    };
-    // One segment at a time: computing a date field's segment wakes every contact.
-    let pinged = save(
-        "Pinged",
-        json!({"event": {"name": "ping", "within": {"hours": 1}}}),
-    )
-    .await;
-    assert_eq!(member_of().await, [pinged].into());
+    let pinged = save_segment(&app, "Pinged", ping_in_the_last_hour()).await;
+    assert_eq!(settled_segments(&app, contact).await, [pinged].into());
     app.clock.advance(std::time::Duration::from_secs(2 * 3_600));
-    assert_eq!(member_of().await, [].into(), "the hour is over");
+    assert_eq!(
+        settled_segments(&app, contact).await,
+        [].into(),
+        "the hour is over"
+    );
     let new = json!({"field": {"name": "created", "value": {"within": {"days": 1}}}});
-    let new = save("New", new).await;
-    assert_eq!(member_of().await, [new].into());
+    let new = save_segment(&app, "New", new).await;
+    assert_eq!(settled_segments(&app, contact).await, [new].into());
     app.clock.advance(std::time::Duration::from_secs(86_400));
-    assert_eq!(member_of().await, [].into(), "the day is over");
+    assert_eq!(
+        settled_segments(&app, contact).await,
+        [].into(),
+        "the day is over"
+    );
+}
+
+/// "Recorded the event 'ping' in the last hour".
+fn ping_in_the_last_hour() -> Value {
+    json!({"event": {"name": "ping", "within": {"hours": 1}}})
+}
+
+/// A new contact with this email, through API v3.
+async fn new_contact(app: &TestApp, email: &str) -> ContactId {
+    let id = app
+        .create("/api/3/contacts", json!({"contact": {"email": email}}))
+        .await;
+    ContactId(id.parse().unwrap())
+}
+
+/// Saves a segment of `definition` at the app's clock.
+async fn save_segment(app: &TestApp, name: &str, definition: Value) -> SegmentId {
+    let draft = SegmentDraft {
+        name: name.to_owned(),
+        definition: Definition::from_value(definition).unwrap(),
+    };
+    let saved = app
+        .store
+        .create_segment(app.account, draft, app.clock.now())
+        .await
+        .unwrap();
+    saved.id
+}
+
+/// The segments the contact is a stored member of, once the membership queue is settled.
+async fn settled_segments(app: &TestApp, contact: ContactId) -> BTreeSet<SegmentId> {
+    app.settle_segments().await;
+    let mut members = app.store.contacts_segments(&[contact]).await.unwrap();
+    members.remove(&contact).unwrap_or_default()
 }
 
 both_engines!(

@@ -208,8 +208,9 @@ impl Store {
         let mut facts = BTreeMap::new();
         let mut seen = BTreeSet::new();
         for (part, select) in &parts {
-            // Planned for its values each time: a plan made for any values (PostgreSQL's
-            // generic plan) may walk the account's whole timeline for each contact.
+            // Not kept prepared: its text changes with each round's contacts and conditions,
+            // and a plan made for any values (PostgreSQL's generic plan) does not see the
+            // windows' bounds.
             let query = select.query().persistent(false);
             for row in query.fetch_all(&self.reader).await? {
                 if *part == Part::Contacts {
