@@ -175,11 +175,11 @@ impl Membership {
                 };
             }
             let Some(facts) = facts.get(&check.contact) else {
-                // A deleted contact: its memberships went with it.
+                // A deleted contact: its memberships and its queue row went with it.
                 return Settled {
                     check,
                     changes: Vec::new(),
-                    next: NextCheck::Never,
+                    next: NextCheck::OnChange,
                 };
             };
             let needed: Vec<(&Segment, Reads)> =

@@ -55,8 +55,6 @@ pub enum NextCheck {
     OnChange,
     /// At this instant, when a window moves its answer (or on its next change, if sooner).
     At(Timestamp),
-    /// Never: the contact is gone.
-    Never,
 }
 
 /// A segment whose answer for a contact changed.
@@ -307,7 +305,7 @@ async fn revisions(
 
 /// Takes the checks still at the versions evaluated that no one else holds, and marks them
 /// done (idle until the contact's next change, or due at its wake-up; a gone contact's row
-/// went with it), a chunk of checks per statement. Taking moves the version on, so a second
+/// went with the contact, so there is none to take), a chunk of checks per statement. Taking moves the version on, so a second
 /// worker holding the same evaluation (made at another instant) cannot apply it after this
 /// one. Returns the contacts taken.
 async fn take_checks(
@@ -327,7 +325,7 @@ async fn take_checks(
             }
             let due_at = match one.next {
                 NextCheck::At(at) => at.0,
-                NextCheck::OnChange | NextCheck::Never => IDLE,
+                NextCheck::OnChange => IDLE,
             };
             update.push_row([
                 one.check.contact.0.into(),
