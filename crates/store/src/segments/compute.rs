@@ -32,8 +32,9 @@ impl Store {
     /// previous members are answered. When the definition reads time, the contacts whose
     /// answer time may move are then queued for a check (which finds when their answer next
     /// changes by itself; see [`queue_time_contacts`]), and only that second transaction marks
-    /// the revision computed, so that a failure between the two computes the segment again. `None` when there was nothing to compute: another
-    /// worker holds the segment, or its revision is computed already.
+    /// the revision computed, so that a failure between the two computes the segment again.
+    /// `None` when there was nothing to compute: another worker holds the segment, or its
+    /// revision is computed already.
     pub async fn compute_segment_members(
         &self,
         account: AccountId,
@@ -154,6 +155,12 @@ async fn mark_computed(
     Ok(())
 }
 
+/// How a queued contact's row takes a new check: the kind of change is added, the version
+/// moves on and the check is due at once (as the triggers queue a change).
+const REQUEUE: &str = " ON CONFLICT (contact_id) DO UPDATE \
+     SET reasons = segment_checks.reasons | excluded.reasons, \
+     version = segment_checks.version + 1, due_at = 0";
+
 /// Queues, in contact order, the contacts whose answer to `definition` time may move, for a
 /// check that finds their next wake-up. A moving window (the last N days or hours) of a
 /// behavioral condition moves only the answers of contacts with a row it counts from the
@@ -204,26 +211,19 @@ async fn queue_time_contacts(
     if selects == 0 {
         return Ok(());
     }
-    insert.push(
-        ") moving WHERE 1 = 1 ORDER BY contact_id \
-         ON CONFLICT (contact_id) DO UPDATE \
-         SET reasons = segment_checks.reasons | excluded.reasons, \
-         version = segment_checks.version + 1, due_at = 0",
-    );
+    insert
+        .push(") moving WHERE 1 = 1 ORDER BY contact_id")
+        .push(REQUEUE);
     insert.query().execute(&mut *tx).await?;
     Ok(())
 }
 
 /// Queues every contact of the account for a check, in contact order.
 async fn queue_every_contact(tx: &mut AnyConnection, account: AccountId) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query(&format!(
         "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) \
-         SELECT id, account_id, $1, 0 FROM contacts WHERE account_id = $2 \
-         ORDER BY id \
-         ON CONFLICT (contact_id) DO UPDATE \
-         SET reasons = segment_checks.reasons | excluded.reasons, \
-         version = segment_checks.version + 1, due_at = 0",
-    )
+         SELECT id, account_id, $1, 0 FROM contacts WHERE account_id = $2 ORDER BY id{REQUEUE}"
+    ))
     .bind(Reads::TIME.0)
     .bind(account.0)
     .execute(&mut *tx)

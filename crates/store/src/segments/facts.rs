@@ -86,7 +86,6 @@ impl Store {
         account: AccountId,
         contact: ContactId,
     ) -> Result<ContactFacts, StoreError> {
-        self.existing_contact(account, contact).await?;
         let mut facts = self
             .facts_of(account, &[contact], Reads::EVERYTHING, Timeline::Whole)
             .await?;
