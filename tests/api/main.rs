@@ -23,6 +23,7 @@ mod personalization;
 mod scanner;
 mod segment_agreement;
 mod segment_live;
+mod segment_world;
 mod segments;
 mod sending;
 mod smtp;

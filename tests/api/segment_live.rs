@@ -1,5 +1,5 @@
 //! Saved segments kept live by the membership worker, on both engines: they agree with a
-//! recompute from scratch after random changes (with the generators of `segment_agreement`),
+//! recompute from scratch after random changes (with the random world of `segment_world`),
 //! each kind of timeline row moves the segments that read it, and windows' wake-ups are found
 //! when a segment is saved and kept across other changes.
 
@@ -18,7 +18,7 @@ use tracklane_e2e::{both_engines, TestApp};
 use tracklane_server::state::Clock;
 use tracklane_store::contacts::ContactQuery;
 
-use crate::segment_agreement::{condition, ids, random_contact, record_activity, world, Rng};
+use crate::segment_world::{condition, ids, random_contact, record_activity, world, Rng};
 
 /// Saved segments kept live agree with a recompute from scratch: random definitions are saved,
 /// then contacts change at random (tags, list statuses, page views, events, email activity and
