@@ -180,6 +180,15 @@ impl Count {
             Self::AtLeast(n) | Self::Exactly(n) | Self::AtMost(n) => n,
         }
     }
+
+    /// How many rows tell whether the count holds: "at least n" tells n rows from more
+    /// (one at least); "exactly" and "at most" need one more.
+    pub fn rows_needed(self) -> i64 {
+        match self {
+            Self::AtLeast(n) => n.max(1),
+            Self::Exactly(n) | Self::AtMost(n) => n.max(0) + 1,
+        }
+    }
 }
 
 /// When the counted rows happened. Absent, every row counts whenever it happened.

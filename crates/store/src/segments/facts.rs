@@ -21,7 +21,7 @@ use tracklane_core::device::Device;
 use tracklane_core::event::EventKind;
 use tracklane_core::ids::{AccountId, CampaignId, ContactId, FormId, ListId, TagId};
 use tracklane_core::list::ListStatus;
-use tracklane_core::segment::condition::{Count, Window};
+use tracklane_core::segment::condition::Window;
 use tracklane_core::segment::facts::{
     EmailAction, EmailActivity, FormSubmission, PageVisit, RecordedEvent,
 };
@@ -332,11 +332,7 @@ fn needed_rows(
             ),
             None => (None, false),
         };
-        // "At least n" tells n rows from more; "exactly" and "at most" need one more.
-        let limit = match behavior.count {
-            Count::AtLeast(n) => n.max(1),
-            Count::Exactly(n) | Count::AtMost(n) => n.max(0) + 1,
-        };
+        let limit = behavior.count.rows_needed();
         match needed.iter_mut().find(|known| known.filter == filter) {
             Some(known) => {
                 known.limit = known.limit.max(limit);

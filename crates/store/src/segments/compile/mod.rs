@@ -169,28 +169,33 @@ impl Compiler<'_> {
     }
 
     /// The rows of the contact named by the column `contact` that `behavior` counts, inside
-    /// its window, compared with its count.
+    /// its window, compared with its count. Counting stops at the rows that tell the answer
+    /// ([`Count::rows_needed`]), so a busy contact costs no more than a quiet one.
     fn counted(&mut self, behavior: &Behavior<'_>, contact: &str) {
         let count = behavior.count;
         let exists = count == Count::AtLeast(1);
         self.statement.push(if exists {
             "EXISTS (SELECT 1"
         } else {
-            "(SELECT COUNT(*)"
+            "(SELECT COUNT(*) FROM (SELECT 1"
         });
         let time = behavior.push_rows(self.statement, self.account);
         let alias = behavior.rows.alias();
         self.statement
             .push(&format!(" AND {alias}.contact_id = {contact}"));
         push_window(self.statement, &named(time), behavior.window, self.now);
-        self.statement.push(")");
-        if !exists {
-            let (operator, number) = match count {
-                Count::AtLeast(n) => (" >= ", n),
-                Count::Exactly(n) => (" = ", n),
-                Count::AtMost(n) => (" <= ", n),
+        if exists {
+            self.statement.push(")");
+        } else {
+            let operator = match count {
+                Count::AtLeast(_) => " >= ",
+                Count::Exactly(_) => " = ",
+                Count::AtMost(_) => " <= ",
             };
-            self.statement.and(operator, number);
+            self.statement
+                .and(" LIMIT ", count.rows_needed())
+                .push(") counted)")
+                .and(operator, count.number());
         }
     }
 }
