@@ -45,7 +45,7 @@ async fn draft(app: &TestApp, addresses: &[&str]) -> Draft {
 }
 
 /// A server whose settings send over `smtp`, on the engine `app` ran on.
-async fn over(app: TestApp, smtp: &ScriptedSmtp) -> TestApp {
+pub(crate) async fn over(app: TestApp, smtp: &ScriptedSmtp) -> TestApp {
     let engine = app.engine;
     drop(app);
     let settings = SettingsLayer {
@@ -57,7 +57,7 @@ async fn over(app: TestApp, smtp: &ScriptedSmtp) -> TestApp {
 
 /// The campaign as `GET /api/3/campaigns/{id}` shows it once its status is `status` (waiting
 /// up to 20 s for the sender).
-async fn campaign_in_status(app: &TestApp, campaign: &str, status: &str) -> Value {
+pub(crate) async fn campaign_in_status(app: &TestApp, campaign: &str, status: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let shown = app.get(&format!("/api/3/campaigns/{campaign}")).await;
@@ -74,7 +74,7 @@ async fn campaign_in_status(app: &TestApp, campaign: &str, status: &str) -> Valu
 }
 
 /// `contact`'s status on `list` and whether its timeline holds a `__bounce`.
-async fn bounced(app: &TestApp, list: &str, contact: &str) -> (ListStatus, bool) {
+pub(crate) async fn bounced(app: &TestApp, list: &str, contact: &str) -> (ListStatus, bool) {
     let contact = ContactId(contact.parse().unwrap());
     let lists = app.store.contact_lists(app.account, contact).await.unwrap();
     let membership = lists

@@ -22,6 +22,7 @@ mod pages;
 mod personalization;
 mod scanner;
 mod segment_agreement;
+mod segment_campaigns;
 mod segment_live;
 mod segment_world;
 mod segments;

@@ -15,12 +15,12 @@ use tracklane_store::segments::membership::Transition;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
-async fn contact(app: &TestApp, email: &str) -> String {
+pub(crate) async fn contact(app: &TestApp, email: &str) -> String {
     app.create("/api/3/contacts", json!({"contact": {"email": email}}))
         .await
 }
 
-async fn tag(app: &TestApp, name: &str) -> String {
+pub(crate) async fn tag(app: &TestApp, name: &str) -> String {
     app.create(
         "/api/3/tags",
         json!({"tag": {"tag": name, "tagType": "contact"}}),
@@ -29,7 +29,7 @@ async fn tag(app: &TestApp, name: &str) -> String {
 }
 
 /// Tags the contact; returns the contactTag row's id.
-async fn tag_contact(app: &TestApp, contact: &str, tag: &str) -> String {
+pub(crate) async fn tag_contact(app: &TestApp, contact: &str, tag: &str) -> String {
     app.create(
         "/api/3/contactTags",
         json!({"contactTag": {"contact": contact, "tag": tag}}),
@@ -37,7 +37,7 @@ async fn tag_contact(app: &TestApp, contact: &str, tag: &str) -> String {
     .await
 }
 
-async fn save(app: &TestApp, name: &str, definition: Value) -> String {
+pub(crate) async fn save(app: &TestApp, name: &str, definition: Value) -> String {
     app.create(
         "/api/3/segments",
         json!({"segment": {"name": name, "definition": definition}}),
@@ -46,7 +46,7 @@ async fn save(app: &TestApp, name: &str, definition: Value) -> String {
 }
 
 /// The stored members' ids, by `GET /contacts?segmentid=`.
-async fn members(app: &TestApp, segment: &str) -> Vec<String> {
+pub(crate) async fn members(app: &TestApp, segment: &str) -> Vec<String> {
     let answer = app
         .get(&format!("/api/3/contacts?segmentid={segment}&limit=100"))
         .await;
@@ -381,96 +381,7 @@ async fn refused_definitions_point_into_the_json_and_save_nothing(app: TestApp) 
     assert_eq!(members(&app, &quote).await, Vec::<String>::new());
 }
 
-async fn a_campaign_sends_to_its_segments_members_within_its_list(app: TestApp) {
-    let vip = tag(&app, "VIP").await;
-    let list = app
-        .create("/api/3/lists", json!({"list": {"name": "News"}}))
-        .await;
-    let mut people = Vec::new();
-    for (email, status, tagged) in [
-        ("ann@example.com", 1, true),
-        ("bob@example.com", 1, false),
-        ("cy@example.com", 2, true),
-    ] {
-        let id = contact(&app, email).await;
-        let subscribed = app
-            .post(
-                "/api/3/contactLists",
-                json!({"contactList": {"list": list, "contact": id, "status": status}}),
-            )
-            .await;
-        assert_eq!(subscribed.status, 200, "{}", subscribed.text);
-        if tagged {
-            tag_contact(&app, &id, &vip).await;
-        }
-        people.push(id);
-    }
-    let segment = save(&app, "VIPs", json!({"hasTag": vip.parse::<i64>().unwrap()})).await;
-    app.settle_segments().await;
-    let message = app
-        .create(
-            "/api/3/messages",
-            json!({"message": {"subject": "Hi", "fromemail": "news@example.com", "text": "Hi"}}),
-        )
-        .await;
-    let unknown = app
-        .post(
-            "/api/3/campaigns",
-            json!({"campaign": {"name": "x", "message": message, "list": list, "segmentid": 999999}}),
-        )
-        .await;
-    assert_eq!(unknown.status, 404, "{}", unknown.text);
-    let campaign = app
-        .create(
-            "/api/3/campaigns",
-            json!({"campaign": {"name": "VIP news", "message": message, "list": list,
-                "segmentid": segment}}),
-        )
-        .await;
-    let shown = app.get(&format!("/api/3/campaigns/{campaign}")).await;
-    assert_eq!(shown.body["campaign"]["segmentid"], segment.as_str());
-
-    // The segment cannot go while the campaign that targets it has not finished.
-    let refused = app.delete(&format!("/api/3/segments/{segment}")).await;
-    assert_eq!(refused.status, 422, "{}", refused.text);
-    assert_eq!(
-        app.get(&format!("/api/3/segments/{segment}")).await.status,
-        200
-    );
-
-    // Segments of who was sent the campaign, saved before it starts, follow the sender.
-    let sent = save(
-        &app,
-        "Sent VIP news",
-        json!({"sent": {"campaign": campaign.parse::<i64>().unwrap()}}),
-    )
-    .await;
-    let not_sent = save(&app, "Not sent", json!({"not": {"sent": {}}})).await;
-    app.settle_segments().await;
-    assert_eq!(members(&app, &sent).await, Vec::<String>::new());
-    assert_eq!(members(&app, &not_sent).await.len(), 3);
-    let started = app
-        .post(&format!("/api/3/campaigns/{campaign}/send"), json!({}))
-        .await;
-    assert_eq!(started.status, 200, "{}", started.text);
-    // Only Ann: Bob is not a member, Cy is a member but unsubscribed from the list.
-    assert_eq!(started.body["queued"], 1);
-
-    // The server's own sender may hold the send: wait for it to be recorded.
-    for _ in 0..100 {
-        app.sender.run_once().await.unwrap();
-        app.settle_segments().await;
-        if !members(&app, &sent).await.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(members(&app, &sent).await, vec![people[0].clone()]);
-    assert_eq!(members(&app, &not_sent).await.len(), 2);
-}
-
 both_engines!(
-    a_campaign_sends_to_its_segments_members_within_its_list,
     a_saved_segment_is_answered_in_acs_shape_with_its_members,
     membership_follows_each_change_and_records_its_transitions,
     a_window_exit_happens_at_its_instant_and_edits_recompute,

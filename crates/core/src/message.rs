@@ -216,9 +216,10 @@ pub struct CampaignInput {
     pub name: Option<String>,
     /// The message it sends.
     pub message: Option<i64>,
-    /// The list it sends to.
+    /// The list it sends to (none: the segment's subscribed members).
     pub list: Option<i64>,
-    /// The saved segment it narrows the list to (AC's `segmentid`; none or 0: the whole list).
+    /// The saved segment it sends to (AC's `segmentid`; none or 0: the whole list), within the
+    /// list when it has one.
     pub segment: Option<i64>,
     /// `all` (the default) tracks every link; `none` tracks none.
     pub track_links: Option<String>,
@@ -231,9 +232,9 @@ pub struct CampaignDraft {
     pub name: String,
     /// The message it sends.
     pub message: MessageId,
-    /// The list it sends to.
-    pub list: ListId,
-    /// The saved segment whose members, within the list, it sends to.
+    /// The list it sends to; `None` for a campaign to a segment alone.
+    pub list: Option<ListId>,
+    /// The saved segment whose members (within the list, when there is one) it sends to.
     pub segment: Option<SegmentId>,
     /// Whether links are tracked.
     pub track_links: bool,
@@ -244,7 +245,16 @@ impl CampaignInput {
     pub fn into_draft(self) -> Result<CampaignDraft, Invalid> {
         let name = required("name", self.name.as_deref(), NAME_MAX)?;
         let message = MessageId(self.message.ok_or_else(|| Invalid::missing("message"))?);
-        let list = ListId(self.list.ok_or_else(|| Invalid::missing("list"))?);
+        let list = self.list.filter(|id| *id != 0).map(ListId);
+        let segment = self.segment.filter(|id| *id != 0).map(SegmentId);
+        if list.is_none() && segment.is_none() {
+            return Err(Invalid {
+                detail: "a campaign sends to a list, to a segment (segmentid), or to a \
+                         segment within a list"
+                    .to_owned(),
+                ..Invalid::missing("list")
+            });
+        }
         let track_links = match self.track_links.as_deref().map(str::trim) {
             None | Some("all") | Some("") => true,
             Some("none") => false,
@@ -259,7 +269,7 @@ impl CampaignInput {
             name,
             message,
             list,
-            segment: self.segment.filter(|id| *id != 0).map(SegmentId),
+            segment,
             track_links,
         })
     }
@@ -274,9 +284,10 @@ pub struct Campaign {
     pub name: String,
     /// The message it sends.
     pub message: MessageId,
-    /// The list it sends to.
-    pub list: ListId,
-    /// The saved segment whose members, within the list, it sends to.
+    /// The list it sends to; `None` for a campaign to a segment alone, which sends to the
+    /// segment's members subscribed to at least one list.
+    pub list: Option<ListId>,
+    /// The saved segment whose members (within the list, when there is one) it sends to.
     pub segment: Option<SegmentId>,
     /// Whether links are tracked.
     pub track_links: bool,
@@ -328,7 +339,7 @@ mod tests {
     }
 
     #[test]
-    fn a_campaign_needs_a_message_and_a_list() {
+    fn a_campaign_needs_a_message_and_a_list_or_a_segment() {
         let input = CampaignInput {
             name: Some("Launch".into()),
             message: Some(1),
@@ -338,11 +349,18 @@ mod tests {
         };
         assert!(!input.clone().into_draft().unwrap().track_links);
         assert_eq!(input.clone().into_draft().unwrap().segment, None);
-        let no_list = CampaignInput {
+        let nobody = CampaignInput {
             list: None,
             ..input.clone()
         };
-        assert_eq!(no_list.into_draft().unwrap_err().attribute, "list");
+        assert_eq!(nobody.into_draft().unwrap_err().attribute, "list");
+        let segment_alone = CampaignInput {
+            list: Some(0),
+            segment: Some(3),
+            ..input.clone()
+        };
+        let draft = segment_alone.into_draft().unwrap();
+        assert_eq!((draft.list, draft.segment), (None, Some(SegmentId(3))));
         let odd = CampaignInput {
             track_links: Some("some".into()),
             ..input

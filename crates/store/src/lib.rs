@@ -42,6 +42,7 @@ pub mod listing;
 pub mod lists;
 pub mod messages;
 pub mod people;
+mod rebuilds;
 mod rows;
 pub mod segments;
 pub mod sends;
@@ -205,6 +206,7 @@ impl Store {
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.writer).await?;
+        self.rebuild_tables().await?;
         self.type_field_values().await?;
         Ok(())
     }

@@ -150,6 +150,32 @@ impl Store {
             .await
     }
 
+    /// Unsubscribes a contact from every list it is subscribed to, as the unsubscribe link of
+    /// a campaign to a segment alone does; answers those lists, in the order of their ids.
+    pub async fn unsubscribe_from_every_list(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        now: Timestamp,
+    ) -> Result<Vec<ListId>, StoreError> {
+        self.write(async |tx| {
+            let mut lists: Vec<i64> = sqlx::query_scalar(
+                "UPDATE contact_lists SET status = $1, unsubscribed_at = $2, updated_at = $2 \
+                 WHERE account_id = $3 AND contact_id = $4 AND status = $5 RETURNING list_id",
+            )
+            .bind(ListStatus::Unsubscribed.code())
+            .bind(now.0)
+            .bind(account.0)
+            .bind(contact.0)
+            .bind(ListStatus::Active.code())
+            .fetch_all(&mut *tx)
+            .await?;
+            lists.sort_unstable();
+            Ok(lists.into_iter().map(ListId).collect())
+        })
+        .await
+    }
+
     /// A contact's list memberships, oldest first.
     pub async fn contact_lists(
         &self,

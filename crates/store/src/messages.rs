@@ -40,7 +40,7 @@ fn campaign(row: &AnyRow) -> Result<Campaign, sqlx::Error> {
         id: CampaignId(row.try_get("id")?),
         name: row.try_get("name")?,
         message: MessageId(row.try_get("message_id")?),
-        list: ListId(row.try_get("list_id")?),
+        list: row.try_get::<Option<i64>, _>("list_id")?.map(ListId),
         segment: row.try_get::<Option<i64>, _>("segment_id")?.map(SegmentId),
         track_links: row.try_get::<i64, _>("track_links")? != 0,
         status: CampaignStatus::from_code(row.try_get("status")?),
@@ -196,7 +196,7 @@ impl Store {
         }
     }
 
-    /// Creates a campaign; its message and list must be the account's.
+    /// Creates a campaign; its message, list and segment must be the account's.
     pub async fn create_campaign(
         &self,
         account: AccountId,
@@ -204,7 +204,9 @@ impl Store {
         now: Timestamp,
     ) -> Result<Campaign, StoreError> {
         self.existing_message(account, draft.message).await?;
-        self.existing_list(account, draft.list).await?;
+        if let Some(list) = draft.list {
+            self.existing_list(account, list).await?;
+        }
         if let Some(segment) = draft.segment {
             self.existing_segment(account, segment).await?;
         }
@@ -216,7 +218,7 @@ impl Store {
         .bind(account.0)
         .bind(draft.name)
         .bind(draft.message.0)
-        .bind(draft.list.0)
+        .bind(draft.list.map(|l| l.0))
         .bind(i64::from(draft.track_links))
         .bind(CampaignStatus::Draft.code())
         .bind(now.0)

@@ -18,7 +18,7 @@ use tracklane_core::ids::{AccountId, CampaignId, ContactId, SegmentId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::links::TrackedLink;
 use tracklane_core::list::ListStatus;
-use tracklane_core::message::CampaignStatus;
+use tracklane_core::message::{Campaign, CampaignStatus};
 use tracklane_core::time::Timestamp;
 
 use crate::campaign_pause::pause_failing_campaigns_in;
@@ -157,9 +157,49 @@ async fn hold_ready_segment(
     Err(Invalid::bad_value("segmentid", refusal).into())
 }
 
+/// The statement that queues one send per recipient of `campaign` at `now`: its list's
+/// subscribers (who are members of its segment, when it targets one), or, for a campaign to a
+/// segment alone, the segment's members subscribed to at least one list (once each: the
+/// conflict clause drops their other lists' rows). Someone unsubscribed or bounced everywhere
+/// is never sent to.
+fn queue_sends(
+    campaign: &Campaign,
+    engine: Engine,
+    account: AccountId,
+    now: Timestamp,
+) -> Statement {
+    let mut insert = Statement::new(
+        engine,
+        "INSERT INTO sends (account_id, campaign_id, contact_id, status, next_attempt_at, \
+         created_at) SELECT ",
+    );
+    insert
+        .push_bind(account.0)
+        .and(", ", campaign.id.0)
+        .push(", cl.contact_id")
+        .and(", ", SendStatus::Queued as i64)
+        .and(", ", now.0)
+        .and(", ", now.0)
+        .and(" FROM contact_lists cl WHERE cl.account_id = ", account.0)
+        .and(" AND cl.status = ", ListStatus::Active.code());
+    if let Some(list) = campaign.list {
+        insert.and(" AND cl.list_id = ", list.0);
+    }
+    if let Some(segment) = campaign.segment {
+        insert
+            .and(
+                " AND EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = ",
+                segment.0,
+            )
+            .push(" AND m.contact_id = cl.contact_id)");
+    }
+    insert.push(" ON CONFLICT (campaign_id, contact_id) DO NOTHING");
+    insert
+}
+
 impl Store {
-    /// Starts a draft campaign: records its tracked links and queues one send per contact
-    /// subscribed to its list (and, when it targets a segment, a member of it now). Returns how many sends were queued.
+    /// Starts a draft campaign: records its tracked links and queues one send per recipient
+    /// (see [`queue_sends`]). Returns how many sends were queued.
     pub async fn start_campaign(
         &self,
         account: AccountId,
@@ -201,24 +241,11 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            let queued = sqlx::query(
-                "INSERT INTO sends (account_id, campaign_id, contact_id, status, next_attempt_at, created_at) \
-                 SELECT $1, $2, contact_id, $3, $4, $4 FROM contact_lists \
-                 WHERE account_id = $1 AND list_id = $5 AND status = $6 \
-                 AND ($7 = 0 OR EXISTS (SELECT 1 FROM segment_members m \
-                 WHERE m.segment_id = $7 AND m.contact_id = contact_lists.contact_id)) \
-                 ON CONFLICT (campaign_id, contact_id) DO NOTHING",
-            )
-            .bind(account.0)
-            .bind(campaign.0)
-            .bind(SendStatus::Queued as i64)
-            .bind(now.0)
-            .bind(found.list.0)
-            .bind(ListStatus::Active.code())
-            .bind(found.segment.map_or(0, |s| s.0))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let queued = queue_sends(&found, self.engine, account, now)
+                .query()
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             Ok(queued)
         })
         .await
@@ -315,7 +342,8 @@ impl Store {
 
     /// Records how each of `finished` (in the order they finished) went, in one commit: sent,
     /// queued again for a retry, or bounced (the contact is then marked bounced on the
-    /// campaign's list, and a `__bounce` event with the campaign and the server's answer goes on
+    /// campaign's list, or, for a campaign to a segment alone, on every list it was subscribed
+    /// to, and a `__bounce` event with the campaign and the server's answer goes on
     /// its timeline). Failures that are not the recipients' count against their campaign, which
     /// is paused when they persist (see [`crate::campaign_pause`]); answers the campaigns this
     /// round paused.
@@ -357,13 +385,16 @@ impl Store {
                 if status == SendStatus::Bounced {
                     sqlx::query(
                         "UPDATE contact_lists SET status = $1, updated_at = $2 WHERE account_id = $3 \
-                         AND contact_id = $4 AND list_id = (SELECT list_id FROM campaigns WHERE id = $5)",
+                         AND contact_id = $4 AND (list_id = (SELECT list_id FROM campaigns WHERE id = $5) \
+                         OR (status = $6 AND EXISTS (SELECT 1 FROM campaigns \
+                         WHERE id = $5 AND list_id IS NULL)))",
                     )
                     .bind(ListStatus::Bounced.code())
                     .bind(now.0)
                     .bind(send.account.0)
                     .bind(send.contact.0)
                     .bind(send.campaign.0)
+                    .bind(ListStatus::Active.code())
                     .execute(&mut *tx)
                     .await?;
                     let data = format!("campaign:{} {}", send.campaign, error.unwrap_or_default());

@@ -115,7 +115,7 @@ pub fn campaign_json(campaign: &Campaign, counters: &CampaignCounters, base: &st
         "split_type": "even",
         "schedule": "0",
         "scheduleddate": null,
-        "listid": campaign.list.to_string(),
+        "listid": campaign.list.map_or("0".to_owned(), |l| l.to_string()),
         "links": links(
             base,
             &format!("campaigns/{}", campaign.id),
@@ -144,8 +144,9 @@ struct CampaignBody {
     tracklinks: Option<String>,
 }
 
-/// `POST /campaigns` (Tracklane's): 201, a draft sending `message` to `list`, or only to the
-/// list's subscribers who are members of the saved segment `segmentid`.
+/// `POST /campaigns` (Tracklane's): 201, a draft sending `message` to `list`, to the list's
+/// subscribers who are members of the saved segment `segmentid`, or, without a list, to the
+/// segment's members subscribed to at least one list.
 async fn create_campaign(
     ctx: Ctx,
     ApiJson(body): ApiJson<CampaignEnvelope>,

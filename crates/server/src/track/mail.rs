@@ -381,8 +381,9 @@ async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<Strin
     }
 }
 
-/// `POST /u/{token}` (one-click, RFC 8058): unsubscribes from the campaign's list at once. A
-/// contact deleted since is answered as unsubscribed: there is nothing left to send to.
+/// `POST /u/{token}` (one-click, RFC 8058): unsubscribes from the campaign's list at once (from
+/// every list, for a campaign to a segment alone). A contact deleted since is answered as
+/// unsubscribed: there is nothing left to send to.
 async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let done = || Html(include_str!("../../../../assets/pages/unsubscribed.html")).into_response();
     let (link, campaign) = match unsubscriber(&state, &token).await {
@@ -392,18 +393,25 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
         Err(refusal) => return refused(refusal),
     };
     let outcome = async {
-        state
-            .store
-            .set_list_status(
-                link.account,
-                link.contact,
-                campaign.list,
-                ListStatus::Unsubscribed,
-                0,
-                state.now(),
-            )
-            .await?;
-        let data = format!("campaign:{} list:{}", campaign.id, campaign.list);
+        let (account, contact, now) = (link.account, link.contact, state.now());
+        let lists = match campaign.list {
+            Some(list) => {
+                let status = ListStatus::Unsubscribed;
+                let store = &state.store;
+                store
+                    .set_list_status(account, contact, list, status, 0, now)
+                    .await?;
+                vec![list]
+            }
+            None => {
+                state
+                    .store
+                    .unsubscribe_from_every_list(account, contact, now)
+                    .await?
+            }
+        };
+        let lists: String = lists.iter().map(|list| format!(" list:{list}")).collect();
+        let data = format!("campaign:{}{lists}", campaign.id);
         let hit = LinkHit {
             campaign: campaign.id,
             position: UNSUBSCRIBE,
