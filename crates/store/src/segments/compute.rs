@@ -2,6 +2,8 @@
 //! answer is stored as the difference with the stored members, with its transitions, while the
 //! previous members stay readable until it commits.
 
+use std::collections::BTreeSet;
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId, SegmentId};
@@ -87,7 +89,7 @@ impl Store {
                     .chain(entered.into_iter().map(|c| transition(c, true)))
                     .collect();
                 record_transitions(tx, self.engine, &transitions).await?;
-                fold_member_counts(tx, self.engine, id).await?;
+                fold_member_counts(tx, self.engine, &BTreeSet::from([id])).await?;
                 let timed = definition.reads().meets(Reads::TIME).then_some(definition);
                 if timed.is_none() {
                     mark_computed(tx, id, revision, now).await?;

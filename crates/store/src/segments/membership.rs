@@ -192,24 +192,10 @@ impl Store {
                 }
             }
             changes.sort_by_key(|&(segment, contact, _, _)| (segment, contact));
-            let mut transitions: Vec<Transition> = Vec::new();
-            for (segment, contact, entered, account) in changes {
-                if change_membership(tx, segment, contact, entered, now).await? {
-                    transitions.push(Transition {
-                        account,
-                        segment,
-                        contact,
-                        entered,
-                        at: now,
-                    });
-                }
-            }
+            let transitions = change_memberships(tx, self.engine, &changes, now).await?;
             record_transitions(tx, self.engine, &transitions).await?;
-            let mut changed: Vec<SegmentId> = transitions.iter().map(|t| t.segment).collect();
-            changed.dedup();
-            for segment in changed {
-                fold_member_counts(tx, self.engine, segment).await?;
-            }
+            let changed: BTreeSet<SegmentId> = transitions.iter().map(|t| t.segment).collect();
+            fold_member_counts(tx, self.engine, &changed).await?;
             Ok(transitions)
         })
         .await
@@ -238,44 +224,56 @@ impl Store {
     }
 }
 
-/// Folds the segment's member count deltas (appended by the triggers on `segment_members`)
-/// into one row, so that a count sums a few rows. On PostgreSQL the deltas another transaction
-/// appends meanwhile are not seen, so not deleted: each delta is summed once. SQLite has one
-/// writer, which this transaction is.
+/// Folds the member count deltas of `segments` (appended by the triggers on `segment_members`)
+/// into one row each, so that a count sums a few rows. On PostgreSQL the deltas another
+/// transaction appends meanwhile are not seen, so not deleted: each delta is summed once.
+/// SQLite has one writer, which this transaction is.
 pub(super) async fn fold_member_counts(
     tx: &mut AnyConnection,
     engine: Engine,
-    segment: SegmentId,
+    segments: &BTreeSet<SegmentId>,
 ) -> Result<(), StoreError> {
-    const KEEP_SUM: &str = "INSERT INTO segment_member_counts (segment_id, delta) ";
+    if segments.is_empty() {
+        return Ok(());
+    }
+    let ids = || segments.iter().map(|segment| segment.0.into());
+    let mut of_segments =
+        Statement::new(engine, " FROM segment_member_counts WHERE segment_id IN ");
+    of_segments.push_row(ids());
+    const SUMS: &str = "SELECT segment_id, SUM(delta) AS delta";
+    const KEEP: &str = "INSERT INTO segment_member_counts (segment_id, delta) ";
     match engine {
         Engine::Postgres => {
-            sqlx::query(&format!(
-                "WITH folded AS (DELETE FROM segment_member_counts WHERE segment_id = $1 \
-                 RETURNING delta) {KEEP_SUM}SELECT $1, SUM(delta) FROM folded \
+            let mut fold = Statement::with_head("WITH folded AS (DELETE", &of_segments);
+            fold.push(&format!(
+                " RETURNING segment_id, delta) {KEEP}{SUMS} FROM folded GROUP BY segment_id \
                  HAVING SUM(delta) <> 0"
-            ))
-            .bind(segment.0)
-            .execute(&mut *tx)
-            .await?;
+            ));
+            fold.query().execute(&mut *tx).await?;
         }
         Engine::Sqlite => {
-            let sum: i64 = sqlx::query_scalar(
-                "SELECT COALESCE(SUM(delta), 0) FROM segment_member_counts WHERE segment_id = $1",
-            )
-            .bind(segment.0)
-            .fetch_one(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM segment_member_counts WHERE segment_id = $1")
-                .bind(segment.0)
+            let mut sums = Statement::with_head(SUMS, &of_segments);
+            sums.push(" GROUP BY segment_id HAVING SUM(delta) <> 0");
+            let sums: Vec<(i64, i64)> = sums
+                .query()
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get("segment_id")?, row.try_get("delta")?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+            Statement::with_head("DELETE", &of_segments)
+                .query()
                 .execute(&mut *tx)
                 .await?;
-            if sum != 0 {
-                sqlx::query(&format!("{KEEP_SUM}VALUES ($1, $2)"))
-                    .bind(segment.0)
-                    .bind(sum)
-                    .execute(&mut *tx)
-                    .await?;
+            if !sums.is_empty() {
+                let mut keep = Statement::new(engine, &format!("{KEEP}VALUES "));
+                for (i, (segment, delta)) in sums.into_iter().enumerate() {
+                    if i > 0 {
+                        keep.push(", ");
+                    }
+                    keep.push_row([segment.into(), delta.into()]);
+                }
+                keep.query().execute(&mut *tx).await?;
             }
         }
     }
@@ -357,34 +355,73 @@ async fn take_checks(
     Ok(taken)
 }
 
-/// Enters (or takes out) one contact; false when nothing changed (already a member, not a
-/// member, or the contact or segment is gone).
-async fn change_membership(
+/// Applies a round's membership changes, sorted by segment and contact, a chunk of rows per
+/// statement: entries of contacts that still exist into segments that still exist, and exits
+/// of members. Answers those that changed something, as transitions at `now`.
+async fn change_memberships(
     tx: &mut AnyConnection,
-    segment: SegmentId,
-    contact: ContactId,
-    entered: bool,
+    engine: Engine,
+    changes: &[(SegmentId, ContactId, bool, AccountId)],
     now: Timestamp,
-) -> Result<bool, StoreError> {
-    let changed = if entered {
-        sqlx::query(
-            "INSERT INTO segment_members (segment_id, contact_id, entered_at) \
-             SELECT s.id, c.id, $3 FROM segments s, contacts c WHERE s.id = $1 AND c.id = $2 \
-             ON CONFLICT (segment_id, contact_id) DO NOTHING",
-        )
-        .bind(segment.0)
-        .bind(contact.0)
-        .bind(now.0)
-        .execute(&mut *tx)
-        .await?
-    } else {
-        sqlx::query("DELETE FROM segment_members WHERE segment_id = $1 AND contact_id = $2")
-            .bind(segment.0)
-            .bind(contact.0)
-            .execute(&mut *tx)
-            .await?
-    };
-    Ok(changed.rows_affected() > 0)
+) -> Result<Vec<Transition>, StoreError> {
+    let account_of: BTreeMap<(SegmentId, ContactId), AccountId> = changes
+        .iter()
+        .map(|&(segment, contact, _, account)| ((segment, contact), account))
+        .collect();
+    let mut transitions = Vec::new();
+    for entered in [true, false] {
+        let rows: Vec<_> = changes
+            .iter()
+            .filter(|change| change.2 == entered)
+            .collect();
+        for chunk in rows.chunks(CHUNK) {
+            let mut change = if entered {
+                let mut insert = Statement::new(
+                    engine,
+                    "INSERT INTO segment_members (segment_id, contact_id, entered_at) \
+                     SELECT s.id, c.id, ",
+                );
+                insert
+                    .push_bind(now.0)
+                    .push(" FROM segments s, contacts c, (VALUES ");
+                insert
+            } else {
+                Statement::new(
+                    engine,
+                    "DELETE FROM segment_members WHERE (segment_id, contact_id) IN (VALUES ",
+                )
+            };
+            for (i, (segment, contact, _, _)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    change.push(", ");
+                }
+                change.push_row([segment.0.into(), contact.0.into()]);
+            }
+            change.push(")");
+            if entered {
+                change.push(
+                    " v WHERE s.id = v.column1 AND c.id = v.column2 \
+                     ON CONFLICT (segment_id, contact_id) DO NOTHING",
+                );
+            }
+            change.push(" RETURNING segment_id, contact_id");
+            for row in change.query().fetch_all(&mut *tx).await? {
+                let segment = SegmentId(row.try_get("segment_id")?);
+                let contact = ContactId(row.try_get("contact_id")?);
+                if let Some(&account) = account_of.get(&(segment, contact)) {
+                    transitions.push(Transition {
+                        account,
+                        segment,
+                        contact,
+                        entered,
+                        at: now,
+                    });
+                }
+            }
+        }
+    }
+    transitions.sort_by_key(|t| (t.segment, t.contact));
+    Ok(transitions)
 }
 
 /// A stored transition.
