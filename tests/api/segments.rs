@@ -167,6 +167,21 @@ async fn a_saved_segment_is_answered_in_acs_shape_with_its_members(app: TestApp)
     assert_eq!(preview.status, 200, "{}", preview.text);
     assert_eq!(preview.body["count"], 1);
     assert_eq!(preview.body["contacts"][0]["email"], "cy@example.com");
+    // A page past the last still counts every member; a definition nobody meets counts 0.
+    for (query, definition, count) in [
+        ("offset=5", json!({"not": {"hasTag": vip.parse::<i64>().unwrap()}}), 1),
+        ("", json!({"event": {"name": "never recorded"}}), 0),
+    ] {
+        let preview = app
+            .post(
+                &format!("/api/3/segments/preview?{query}"),
+                json!({"definition": definition}),
+            )
+            .await;
+        assert_eq!(preview.status, 200, "{}", preview.text);
+        assert_eq!(preview.body["count"], count, "{query}");
+        assert_eq!(preview.body["contacts"], json!([]), "{query}");
+    }
 
     let removed = app.delete(&format!("/api/3/segments/{segment}")).await;
     assert_eq!(removed.status, 200);

@@ -16,21 +16,22 @@ mod facts;
 pub mod membership;
 mod saved;
 
+use sqlx::Row;
 use tracklane_core::contact::Contact;
 use tracklane_core::ids::AccountId;
 use tracklane_core::page::Page;
 use tracklane_core::segment::Definition;
 use tracklane_core::time::Timestamp;
 
-use crate::listing::{page_of, Listed};
+use crate::listing::Listed;
 use crate::rows::{self, CONTACT_COLUMNS};
 use crate::sql::Statement;
 use crate::{Store, StoreError};
 
 impl Store {
     /// How many of the account's contacts match `definition` at `now`. Conditions the set
-    /// evaluator does not compile yet (score, email, forms, number and date tests on text
-    /// fields) are refused with [`StoreError::Invalid`].
+    /// evaluator does not compile yet (scores, number and date tests on standard text fields)
+    /// are refused with [`StoreError::Invalid`].
     pub async fn segment_count(
         &self,
         account: AccountId,
@@ -39,12 +40,14 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let filter = self.segment_filter(account, definition, now)?;
         let count = Statement::with_head("SELECT COUNT(*)", &filter);
-        let total: i64 = sqlx::Row::try_get(&count.query().fetch_one(&self.reader).await?, 0)?;
+        let total: i64 = count.query().fetch_one(&self.reader).await?.try_get(0)?;
         Ok(total)
     }
 
     /// One page of the account's contacts that match `definition` at `now`, by id, with how
-    /// many match in all. Refuses what [`Store::segment_count`] refuses.
+    /// many match in all. The definition is evaluated once: the matching ids are kept, then
+    /// counted and paged (a count and a page apart built each condition's set twice). Refuses
+    /// what [`Store::segment_count`] refuses.
     pub async fn segment_members(
         &self,
         account: AccountId,
@@ -53,15 +56,28 @@ impl Store {
         page: Page,
     ) -> Result<Listed<Contact>, StoreError> {
         let filter = self.segment_filter(account, definition, now)?;
-        page_of(
-            &self.reader,
-            CONTACT_COLUMNS,
-            &filter,
-            "id ASC",
-            page,
-            rows::contact,
-        )
-        .await
+        let mut select =
+            Statement::with_head("WITH matching AS MATERIALIZED (SELECT c.id", &filter);
+        select
+            .push(&format!(
+                ") SELECT t.total, p.* FROM (SELECT COUNT(*) AS total FROM matching) t \
+                 LEFT JOIN (SELECT {CONTACT_COLUMNS} FROM contacts WHERE id IN \
+                 (SELECT id FROM matching ORDER BY id"
+            ))
+            .and(" LIMIT ", page.limit)
+            .and(" OFFSET ", page.offset)
+            .push(")) p ON 1 = 1 ORDER BY p.id");
+        let found = select.query().fetch_all(&self.reader).await?;
+        let mut total = 0;
+        let mut items = Vec::with_capacity(found.len());
+        for row in &found {
+            total = row.try_get("total")?;
+            // An empty page is one row: the total, and no contact.
+            if row.try_get::<Option<i64>, _>("id")?.is_some() {
+                items.push(rows::contact(row)?);
+            }
+        }
+        Ok(Listed { items, total })
     }
 
     /// ` FROM contacts c WHERE ...`: the account's contacts that match.
