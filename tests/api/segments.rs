@@ -169,7 +169,11 @@ async fn a_saved_segment_is_answered_in_acs_shape_with_its_members(app: TestApp)
     assert_eq!(preview.body["contacts"][0]["email"], "cy@example.com");
     // A page past the last still counts every member; a definition nobody meets counts 0.
     for (query, definition, count) in [
-        ("offset=5", json!({"not": {"hasTag": vip.parse::<i64>().unwrap()}}), 1),
+        (
+            "offset=5",
+            json!({"not": {"hasTag": vip.parse::<i64>().unwrap()}}),
+            1,
+        ),
         ("", json!({"event": {"name": "never recorded"}}), 0),
     ] {
         let preview = app

@@ -29,7 +29,7 @@ use tracklane_core::segment::facts::{
 use tracklane_core::segment::{ContactFacts, Definition, Reads};
 use tracklane_core::time::Timestamp;
 
-use super::compile::{named, push_window, Behavior, Rows};
+use super::compile::{named, push_counters, push_window, Behavior, Rows};
 use crate::rows::{self, CONTACT_COLUMNS};
 use crate::sends::SendStatus;
 use crate::sql::{Statement, Value};
@@ -483,8 +483,25 @@ fn push_needed(
             Engine::Sqlite => ")",
             Engine::Postgres => ") r",
         });
+    select.push(" WHERE 1 = 1");
     if let Round::Listed(contacts) = round {
-        select.push(" WHERE c.id IN ").push_row(ids(contacts));
+        select.push(" AND c.id IN ").push_row(ids(contacts));
+    }
+    if let Some(counters) = &behavior.counters {
+        // Only contacts whose counters hold such a row, at or after the window's start: the
+        // others have none to read, and a search for them would walk the contact's whole
+        // timeline of that kind (a page never visited, a window with nothing in it).
+        select.push(" AND EXISTS (");
+        push_counters(select, account, counters);
+        select.push(" AND a.contact_id = c.id");
+        let from = match behavior.window {
+            Some(Window::Between(between)) => Some(between.from.0),
+            _ => needed.since,
+        };
+        if let Some(from) = from {
+            select.and(" AND a.t1 >= ", from);
+        }
+        select.push(")");
     }
     if needed.future {
         // Rows dated after now enter the window later.

@@ -1,11 +1,11 @@
 //! The activity counters (migration 0016) as the set evaluator reads them: which counters hold
 //! a behavioral condition's rows, and the `c.id IN (...)` tests over them.
 
-use tracklane_core::ids::CampaignId;
+use tracklane_core::ids::{AccountId, CampaignId};
 use tracklane_core::segment::condition::Count;
 
 use super::Compiler;
-use crate::sql::TextTest;
+use crate::sql::{Statement, TextTest};
 
 /// The kinds of the activity counters (`activity.kind`; see migration 0016).
 pub(super) mod counters {
@@ -39,7 +39,7 @@ pub(super) const EMPTY_SLOT: i64 = i64::MIN;
 /// They answer a count over all time, and "at least n in the last N days or hours" from the
 /// slots; other windows and counts read the timeline.
 #[derive(Clone, Copy)]
-pub(super) struct Counters<'a> {
+pub(crate) struct Counters<'a> {
     pub(super) kind: i64,
     pub(super) keys: Keys<'a>,
 }
@@ -64,7 +64,7 @@ impl Counters<'_> {
 
 /// Which keys of a kind of counters a condition reads.
 #[derive(Clone, Copy)]
-pub(super) enum Keys<'a> {
+pub(crate) enum Keys<'a> {
     /// Every key.
     Any,
     /// One key: a campaign, a form, or 0 for a total.
@@ -131,31 +131,41 @@ impl Compiler<'_> {
 
     /// `SELECT a.contact_id FROM activity a` of the account's counters of `counters`.
     fn counters(&mut self, counters: &Counters<'_>) {
-        self.statement
-            .and(
-                "SELECT a.contact_id FROM activity a WHERE a.account_id = ",
-                self.account.0,
-            )
-            .and(" AND a.kind = ", counters.kind);
-        match &counters.keys {
-            Keys::Any => {}
-            Keys::One(key) => {
-                self.statement.and(" AND a.key = ", *key);
-            }
-            Keys::Terms { kind, text, domain } => {
-                self.statement
-                    .and(
-                        " AND a.key IN (SELECT t.id FROM terms t WHERE t.account_id = ",
-                        self.account.0,
-                    )
-                    .and(" AND t.kind = ", *kind);
-                for (test, column) in [(text, "t.text"), (domain, "t.domain")] {
-                    if let Some(test) = test {
-                        self.statement.push(" AND ").push_column_test(column, *test);
-                    }
+        push_counters(self.statement, self.account, counters);
+    }
+}
+
+/// Appends `SELECT a.contact_id FROM activity a WHERE ...`: the `account`'s counters of
+/// `counters`, open for more tests.
+pub(crate) fn push_counters(
+    statement: &mut Statement,
+    account: AccountId,
+    counters: &Counters<'_>,
+) {
+    statement
+        .and(
+            "SELECT a.contact_id FROM activity a WHERE a.account_id = ",
+            account.0,
+        )
+        .and(" AND a.kind = ", counters.kind);
+    match &counters.keys {
+        Keys::Any => {}
+        Keys::One(key) => {
+            statement.and(" AND a.key = ", *key);
+        }
+        Keys::Terms { kind, text, domain } => {
+            statement
+                .and(
+                    " AND a.key IN (SELECT t.id FROM terms t WHERE t.account_id = ",
+                    account.0,
+                )
+                .and(" AND t.kind = ", *kind);
+            for (test, column) in [(text, "t.text"), (domain, "t.domain")] {
+                if let Some(test) = test {
+                    statement.push(" AND ").push_column_test(column, *test);
                 }
-                self.statement.push(")");
             }
+            statement.push(")");
         }
     }
 }

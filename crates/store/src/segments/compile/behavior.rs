@@ -17,7 +17,7 @@ use crate::sql::{Statement, TextTest};
 /// A behavioral condition's rows, counters, count and window.
 pub(crate) struct Behavior<'a> {
     /// The activity counters that hold the rows, when some do.
-    pub(super) counters: Option<Counters<'a>>,
+    pub(crate) counters: Option<Counters<'a>>,
     /// The rows counted.
     pub(crate) rows: Rows,
     /// ` AND` tests that keep the rows counted.
