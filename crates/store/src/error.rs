@@ -64,6 +64,9 @@ pub enum StoreError {
     /// The operating system gave no randomness for a key.
     #[error("no randomness for a new key")]
     Randomness,
+    /// A SQLite table rebuild found columns it does not copy (see `rebuilds`).
+    #[error("{0}")]
+    Rebuild(String),
 }
 
 impl StoreError {

@@ -9,11 +9,11 @@
 CREATE FUNCTION events_added_check_segments() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO segment_checks (contact_id, account_id, reasons, due_at)
-    SELECT a.contact_id, a.account_id, bit_or(COALESCE(r.reasons, 1023)), 0
+    SELECT a.contact_id, min(a.account_id), bit_or(COALESCE(r.reasons, 1023)), 0
     FROM added a LEFT JOIN timeline_reasons r ON r.kind = a.kind
     WHERE a.contact_id IS NOT NULL
         AND EXISTS (SELECT 1 FROM segments s WHERE s.account_id = a.account_id)
-    GROUP BY a.contact_id, a.account_id
+    GROUP BY a.contact_id
     ORDER BY a.contact_id
     ON CONFLICT (contact_id) DO UPDATE
     SET reasons = segment_checks.reasons | EXCLUDED.reasons,

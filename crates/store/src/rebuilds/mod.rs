@@ -8,18 +8,41 @@ use sqlx::{Connection, Executor};
 
 use crate::{Engine, Store, StoreError};
 
-/// A rebuild: the test that tells it is still to be done, and its statements.
+/// A rebuild: the test that tells it is still to be done, the columns it copies, and its
+/// statements. A migration that changes the table's columns must change its rebuild too: a
+/// database that has not made the rebuild yet gets the migration first, and the rebuild then
+/// refuses to run (and the server to start) rather than drop a column it does not copy.
 struct Rebuild {
+    /// The table rebuilt.
+    table: &'static str,
     /// A query answering one row when the rebuild is still to be done.
     pending: &'static str,
+    /// The table's columns, in order, that the statements copy.
+    columns: &'static [&'static str],
     /// The statements, run in one transaction.
     statements: &'static str,
 }
 
 /// Every rebuild, in the order they are made.
 const REBUILDS: &[Rebuild] = &[Rebuild {
+    table: "campaigns",
     pending:
         "SELECT 1 FROM pragma_table_info('campaigns') WHERE name = 'list_id' AND \"notnull\" = 1",
+    columns: &[
+        "id",
+        "account_id",
+        "name",
+        "message_id",
+        "list_id",
+        "track_links",
+        "status",
+        "created_at",
+        "updated_at",
+        "failures",
+        "last_error",
+        "paused_reason",
+        "segment_id",
+    ],
     statements: include_str!("campaigns.sql"),
 }];
 
@@ -36,6 +59,17 @@ impl Store {
                 .await?;
             if pending.is_none() {
                 continue;
+            }
+            let columns: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid")
+                    .bind(rebuild.table)
+                    .fetch_all(&self.writer)
+                    .await?;
+            if columns != rebuild.columns {
+                return Err(StoreError::Rebuild(format!(
+                    "rebuilding {} would copy the columns {:?}, but the table has {columns:?}",
+                    rebuild.table, rebuild.columns
+                )));
             }
             // Never back to the pool: the connection is closed with foreign keys off.
             let mut connection = self.writer.acquire().await?.detach();

@@ -15,9 +15,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures_util::future::try_join_all;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::Row;
 use tracklane_core::device::Device;
 use tracklane_core::event::EventKind;
 use tracklane_core::ids::{AccountId, CampaignId, ContactId, FormId, ListId, TagId};
@@ -187,6 +186,8 @@ impl Store {
                 .push_row(ids());
             parts.push((Part::Sends, select));
         }
+        // Statements from here on are the needed timeline's.
+        let needed_from = parts.len();
         match timeline {
             Timeline::Whole
                 if reads
@@ -205,28 +206,20 @@ impl Store {
                 parts.extend(needed.into_iter().map(|select| (Part::Timeline, select)));
             }
         }
-        let answers = match self.engine {
-            // PostgreSQL answers the statements at once, each on a connection of its own.
-            Engine::Postgres => {
-                let reads = parts
-                    .iter()
-                    .map(|(part, select)| read(&self.reader, *part, select));
-                try_join_all(reads).await?
-            }
-            // SQLite's one file is read a statement at a time: three at once took ingest with
-            // live segments from 86% to 50% of ingest without.
-            Engine::Sqlite => {
-                let mut answers = Vec::with_capacity(parts.len());
-                for (part, select) in &parts {
-                    answers.push(read(&self.reader, *part, select).await?);
-                }
-                answers
-            }
-        };
         let mut facts = BTreeMap::new();
         let mut seen = BTreeSet::new();
-        for ((part, _), rows) in parts.iter().zip(answers) {
-            for row in rows {
+        for (i, (part, select)) in parts.iter().enumerate() {
+            // Not kept prepared: a statement's text changes with the round's contacts, and a
+            // plan made for any values (PostgreSQL's generic plan) would not see SQLite's
+            // windows' bounds. But for PostgreSQL's needed timeline: it names the round's
+            // contacts by one parameter and tests its windows as expressions, so its text and
+            // its best plan stay the same from round to round (planning it afresh took 8 to 12
+            // ms of each round's 14 ms of reading, in the bench at 500 events/s).
+            let kept = matches!(timeline, Timeline::Needed(..))
+                && self.engine == Engine::Postgres
+                && i >= needed_from;
+            let query = select.query().persistent(kept);
+            for row in query.fetch_all(&self.reader).await? {
                 if *part == Part::Contacts {
                     let contact = rows::contact(&row)?;
                     let mut one = ContactFacts::created(contact.created_at);
@@ -242,17 +235,6 @@ impl Store {
         }
         Ok(facts)
     }
-}
-
-/// The rows of `select`, a statement of `part`. Not kept prepared, but for PostgreSQL's
-/// timeline: the other statements' text changes with each round's contacts, and a plan made for
-/// any values (PostgreSQL's generic plan) would not see SQLite's windows' bounds. PostgreSQL's
-/// timeline statement names the round's contacts by one parameter and tests its windows as
-/// expressions, so its text and its best plan stay the same from round to round; planning it
-/// afresh took 8 to 12 ms of each round's 14 ms of reading (in the bench at 500 events/s).
-async fn read(pool: &AnyPool, part: Part, select: &Statement) -> Result<Vec<AnyRow>, sqlx::Error> {
-    let keep = part == Part::Timeline && select.engine() == Engine::Postgres;
-    select.query().persistent(keep).fetch_all(pool).await
 }
 
 /// A part of the facts, read by a statement of its own.

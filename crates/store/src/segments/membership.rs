@@ -169,7 +169,10 @@ impl Store {
         now: Timestamp,
     ) -> Result<Vec<Transition>, StoreError> {
         // Locks are taken in one order (check rows by contact, then segments by id) so that
-        // two workers never wait on each other.
+        // two workers never wait on each other; two rounds take different contacts. Entries
+        // are written before exits: a computation of the same segment on another node may meet
+        // a round in another order, and PostgreSQL then aborts one of them, which its next
+        // round or computation makes again.
         let mut ordered: Vec<&Settled> = settled.iter().collect();
         ordered.sort_by_key(|one| one.check.contact);
         self.write(async |tx| {
@@ -244,10 +247,16 @@ pub(super) async fn fold_member_counts(
     const KEEP: &str = "INSERT INTO segment_member_counts (segment_id, delta) ";
     match engine {
         Engine::Postgres => {
-            let mut fold = Statement::with_head("WITH folded AS (DELETE", &of_segments);
+            // The rows are locked in segment order, whatever plan the delete gets, so that two
+            // nodes folding the same segments never wait on each other in a cycle.
+            let mut fold = Statement::with_head(
+                "WITH folded AS (DELETE FROM segment_member_counts WHERE ctid = ANY(ARRAY(\
+                 SELECT ctid",
+                &of_segments,
+            );
             fold.push(&format!(
-                " RETURNING segment_id, delta) {KEEP}{SUMS} FROM folded GROUP BY segment_id \
-                 HAVING SUM(delta) <> 0"
+                " ORDER BY segment_id, ctid FOR UPDATE)) RETURNING segment_id, delta) \
+                 {KEEP}{SUMS} FROM folded GROUP BY segment_id HAVING SUM(delta) <> 0"
             ));
             fold.query().execute(&mut *tx).await?;
         }
