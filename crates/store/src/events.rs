@@ -341,19 +341,16 @@ async fn save_visitors(
             "INSERT INTO visitors (account_id, visitor_key, contact_id, last_page_at, \
              first_seen_at, last_seen_at) VALUES ",
         );
-        for (i, ((account, key), state)) in chunk.iter().enumerate() {
-            if i > 0 {
-                upsert.push(", ");
-            }
-            upsert.push_row([
+        upsert.push_rows(chunk.iter().map(|((account, key), state)| {
+            [
                 Value::from(account.0),
                 Value::from(key.as_str()),
                 Value::from(state.contact.map(|c| c.0)),
                 Value::from(state.last_page_at.map(|t| t.0)),
                 Value::from(state.last_seen_at.0),
                 Value::from(state.last_seen_at.0),
-            ]);
-        }
+            ]
+        }));
         upsert.push(
             " ON CONFLICT (account_id, visitor_key) DO UPDATE SET \
              contact_id = COALESCE(excluded.contact_id, visitors.contact_id), \
@@ -419,12 +416,7 @@ async fn insert_events(
             engine,
             &format!("INSERT INTO events ({NEW_EVENT_COLUMNS}) VALUES "),
         );
-        for (i, row) in chunk.iter().enumerate() {
-            if i > 0 {
-                insert.push(", ");
-            }
-            insert.push_row(row.iter().cloned());
-        }
+        insert.push_rows(chunk.iter().map(|row| row.iter().cloned()));
         insert
             .push(" ON CONFLICT (account_id, message_id) WHERE message_id IS NOT NULL DO NOTHING");
         insert.query().execute(&mut *conn).await?;

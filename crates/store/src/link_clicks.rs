@@ -299,19 +299,16 @@ pub(crate) async fn count_link_hits(
         "INSERT INTO link_clicks (account_id, campaign_id, position, contact_id, machine, \
          clicked_at) VALUES ",
     );
-    for (i, (event, hit)) in hits.iter().enumerate() {
-        if i > 0 {
-            insert.push(", ");
-        }
-        insert.push_row([
+    insert.push_rows(hits.iter().map(|(event, hit)| {
+        [
             Value::from(event.account.0),
             Value::from(hit.campaign.0),
             Value::from(hit.position),
             Value::from(event.contact.map(|c| c.0)),
             Value::from(hit.machine.map(str::to_owned)),
             Value::from(event.occurred_at.0),
-        ]);
-    }
+        ]
+    }));
     insert.query().execute(&mut *conn).await?;
     Ok(())
 }

@@ -129,6 +129,21 @@ impl Statement {
         self.push(")")
     }
 
+    /// Appends `(...), (...), ...`: the rows of a multi-row `VALUES`, each as
+    /// [`Self::push_row`] writes it.
+    pub fn push_rows<R: IntoIterator<Item = Value>>(
+        &mut self,
+        rows: impl IntoIterator<Item = R>,
+    ) -> &mut Self {
+        for (i, row) in rows.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_row(row);
+        }
+        self
+    }
+
     /// A statement that is `head` followed by `body` (with `body`'s binds).
     pub fn with_head(head: &str, body: &Statement) -> Self {
         Self {

@@ -14,7 +14,7 @@ use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
 use crate::listing::{page_of, Listed};
-use crate::sql::Statement;
+use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
 
 /// A contact whose answers may have changed, as queued.
@@ -276,12 +276,10 @@ pub(super) async fn fold_member_counts(
                 .await?;
             if !sums.is_empty() {
                 let mut keep = Statement::new(engine, &format!("{KEEP}VALUES "));
-                for (i, (segment, delta)) in sums.into_iter().enumerate() {
-                    if i > 0 {
-                        keep.push(", ");
-                    }
-                    keep.push_row([segment.into(), delta.into()]);
-                }
+                keep.push_rows(
+                    sums.into_iter()
+                        .map(|(segment, delta)| [segment, delta].map(Value::from)),
+                );
                 keep.query().execute(&mut *tx).await?;
             }
         }
@@ -326,20 +324,13 @@ async fn take_checks(
             engine,
             "WITH done (contact_id, version, due_at) AS (VALUES ",
         );
-        for (i, one) in chunk.iter().enumerate() {
-            if i > 0 {
-                update.push(", ");
-            }
+        update.push_rows(chunk.iter().map(|one| {
             let due_at = match one.next {
                 NextCheck::At(at) => at.0,
                 NextCheck::OnChange => IDLE,
             };
-            update.push_row([
-                one.check.contact.0.into(),
-                one.check.version.into(),
-                due_at.into(),
-            ]);
-        }
+            [one.check.contact.0, one.check.version, due_at].map(Value::from)
+        }));
         update.push(
             ") UPDATE segment_checks SET due_at = done.due_at, wake_at = done.due_at, \
                  reasons = 0, version = segment_checks.version + 1 FROM done \
@@ -400,12 +391,11 @@ async fn change_memberships(
                     "DELETE FROM segment_members WHERE (segment_id, contact_id) IN (VALUES ",
                 )
             };
-            for (i, (segment, contact, _, _)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    change.push(", ");
-                }
-                change.push_row([segment.0.into(), contact.0.into()]);
-            }
+            change.push_rows(
+                chunk
+                    .iter()
+                    .map(|(segment, contact, _, _)| [segment.0, contact.0].map(Value::from)),
+            );
             change.push(")");
             if entered {
                 change.push(
@@ -456,18 +446,10 @@ pub(super) async fn record_transitions(
             "INSERT INTO segment_transitions (account_id, segment_id, contact_id, entered, at) \
              VALUES ",
         );
-        for (i, t) in chunk.iter().enumerate() {
-            if i > 0 {
-                insert.push(", ");
-            }
-            insert.push_row([
-                t.account.0.into(),
-                t.segment.0.into(),
-                t.contact.0.into(),
-                i64::from(t.entered).into(),
-                t.at.0.into(),
-            ]);
-        }
+        insert.push_rows(chunk.iter().map(|t| {
+            let entered = i64::from(t.entered);
+            [t.account.0, t.segment.0, t.contact.0, entered, t.at.0].map(Value::from)
+        }));
         insert.query().execute(&mut *tx).await?;
     }
     Ok(())
