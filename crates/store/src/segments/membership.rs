@@ -310,9 +310,9 @@ async fn revisions(
 
 /// Takes the checks still at the versions evaluated that no one else holds, and marks them
 /// done (idle until the contact's next change, or due at its wake-up; a gone contact's row
-/// went with the contact, so there is none to take), a chunk of checks per statement. Taking moves the version on, so a second
-/// worker holding the same evaluation (made at another instant) cannot apply it after this
-/// one. Returns the contacts taken.
+/// went with the contact, so there is none to take), a chunk of checks per statement. Taking
+/// moves the version on, so a second worker holding the same evaluation (made at another
+/// instant) cannot apply it after this one. Returns the contacts taken.
 async fn take_checks(
     tx: &mut AnyConnection,
     engine: Engine,

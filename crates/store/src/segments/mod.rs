@@ -5,7 +5,8 @@
 //!
 //! # Layout
 //! - `compile`: a definition as one SQL condition over `contacts c`.
-//! - `facts`: one contact's attributes and timeline, as `ContactFacts`.
+//! - `facts`: contacts' attributes and timelines, as `ContactFacts` (of a round's timelines, only
+//!   the rows its conditions need: `facts/needed`).
 //! - `saved`: saved segments, checked against the account, and their stored members.
 //! - [`membership`]: keeping the stored members live: the queue of checks and settling them.
 //! - `compute`: computing a saved segment's members whole after it is saved or edited.
