@@ -30,6 +30,7 @@
 pub mod accounts;
 pub mod bulk_sync;
 pub mod campaign_pause;
+mod campaign_start;
 pub mod contacts;
 pub mod email_settings;
 pub mod error;

@@ -1,6 +1,5 @@
-//! Sending campaigns: starting one (its links recorded, a send row queued per subscribed
-//! contact), claiming due sends, recording how each went, and what a message needs to know of
-//! its recipient.
+//! Sending campaigns (started by [`crate::campaign_start`]): claiming due sends, recording how
+//! each went, and what a message needs to know of its recipient.
 //!
 //! A send is marked "handing over" in its own commit before the message leaves, and "sent" after;
 //! on start, sends still "handing over" are settled (see [`Store::settle_interrupted_sends`]):
@@ -11,21 +10,19 @@
 
 use std::collections::HashMap;
 
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 use tracklane_core::contact::Contact;
 use tracklane_core::event::{EventKind, EventSource, NewEvent};
-use tracklane_core::ids::{AccountId, CampaignId, ContactId, SegmentId};
-use tracklane_core::invalid::Invalid;
-use tracklane_core::links::TrackedLink;
+use tracklane_core::ids::{AccountId, CampaignId, ContactId};
 use tracklane_core::list::ListStatus;
-use tracklane_core::message::{Campaign, CampaignStatus};
+use tracklane_core::message::CampaignStatus;
 use tracklane_core::time::Timestamp;
 
 use crate::campaign_pause::pause_failing_campaigns_in;
 use crate::events::record_events_in;
 use crate::rows::{self, CONTACT_COLUMNS};
 use crate::sql::{Statement, Value};
-use crate::{Engine, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// The timeline name of a bounce.
 pub const BOUNCE_EVENT: &str = "__bounce";
@@ -130,127 +127,7 @@ pub struct RecipientData {
     pub events: HashMap<String, String>,
 }
 
-/// Refuses a targeted segment that is gone or whose members answer an older revision, and
-/// (PostgreSQL) holds its row until the transaction ends, so that neither an edit nor a
-/// computation changes the members the sends are queued from.
-async fn hold_ready_segment(
-    tx: &mut AnyConnection,
-    engine: Engine,
-    account: AccountId,
-    segment: SegmentId,
-) -> Result<(), StoreError> {
-    let revisions: Option<(i64, i64)> = sqlx::query_as(&format!(
-        "SELECT revision, computed_revision FROM segments WHERE id = $1 AND account_id = $2{}",
-        engine.share_lock()
-    ))
-    .bind(segment.0)
-    .bind(account.0)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let refusal = match revisions {
-        None => "the segment this campaign targets was deleted",
-        Some((revision, computed)) if computed < revision => {
-            "the segment's members are being computed after an edit: send again in a moment"
-        }
-        Some(_) => return Ok(()),
-    };
-    Err(Invalid::bad_value("segmentid", refusal).into())
-}
-
-/// The statement that queues one send per recipient of `campaign` at `now`: its list's
-/// subscribers (who are members of its segment, when it targets one), or, for a campaign to a
-/// segment alone, the segment's members subscribed to at least one list (once each: the
-/// conflict clause drops their other lists' rows). Someone unsubscribed or bounced everywhere
-/// is never sent to.
-fn queue_sends(
-    campaign: &Campaign,
-    engine: Engine,
-    account: AccountId,
-    now: Timestamp,
-) -> Statement {
-    let mut insert = Statement::new(
-        engine,
-        "INSERT INTO sends (account_id, campaign_id, contact_id, status, next_attempt_at, \
-         created_at) SELECT ",
-    );
-    insert
-        .push_bind(account.0)
-        .and(", ", campaign.id.0)
-        .push(", cl.contact_id")
-        .and(", ", SendStatus::Queued as i64)
-        .and(", ", now.0)
-        .and(", ", now.0)
-        .and(" FROM contact_lists cl WHERE cl.account_id = ", account.0)
-        .and(" AND cl.status = ", ListStatus::Active.code());
-    if let Some(list) = campaign.list {
-        insert.and(" AND cl.list_id = ", list.0);
-    }
-    if let Some(segment) = campaign.segment {
-        insert
-            .and(
-                " AND EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = ",
-                segment.0,
-            )
-            .push(" AND m.contact_id = cl.contact_id)");
-    }
-    insert.push(" ON CONFLICT (campaign_id, contact_id) DO NOTHING");
-    insert
-}
-
 impl Store {
-    /// Starts a draft campaign: records its tracked links and queues one send per recipient
-    /// (see [`queue_sends`]). Returns how many sends were queued.
-    pub async fn start_campaign(
-        &self,
-        account: AccountId,
-        campaign: CampaignId,
-        links: &[TrackedLink],
-        now: Timestamp,
-    ) -> Result<u64, StoreError> {
-        let found = self.existing_campaign(account, campaign).await?;
-        self.write(async |tx| {
-            if let Some(segment) = found.segment {
-                hold_ready_segment(tx, self.engine, account, segment).await?;
-            }
-            let claimed = sqlx::query(
-                "UPDATE campaigns SET status = $1, updated_at = $2 \
-                 WHERE account_id = $3 AND id = $4 AND status = $5",
-            )
-            .bind(CampaignStatus::Sending.code())
-            .bind(now.0)
-            .bind(account.0)
-            .bind(campaign.0)
-            .bind(CampaignStatus::Draft.code())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if claimed == 0 {
-                return Err(Invalid::bad_value("status", "the campaign was sent already").into());
-            }
-            for link in links {
-                sqlx::query(
-                    "INSERT INTO campaign_links (account_id, campaign_id, position, url, text, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(account.0)
-                .bind(campaign.0)
-                .bind(i64::try_from(link.position).unwrap_or(i64::MAX))
-                .bind(link.url.as_str())
-                .bind(link.text.as_str())
-                .bind(now.0)
-                .execute(&mut *tx)
-                .await?;
-            }
-            let queued = queue_sends(&found, self.engine, account, now)
-                .query()
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            Ok(queued)
-        })
-        .await
-    }
-
     /// The ids of the sends still marked as being handed over: at start, those a stopped node
     /// left half-done.
     pub async fn interrupted_sends(&self) -> Result<Vec<i64>, StoreError> {

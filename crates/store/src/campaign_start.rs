@@ -1,0 +1,137 @@
+//! Starting a campaign, in one commit: its segment (when it targets one) is held ready, its
+//! status moves from draft to sending, its tracked links are recorded, and a send row is queued
+//! per recipient, so a restart resumes and nobody gets it twice.
+
+use sqlx::AnyConnection;
+use tracklane_core::ids::{AccountId, CampaignId, SegmentId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::links::TrackedLink;
+use tracklane_core::list::ListStatus;
+use tracklane_core::message::{Campaign, CampaignStatus};
+use tracklane_core::time::Timestamp;
+
+use crate::sends::SendStatus;
+use crate::sql::Statement;
+use crate::{Engine, Store, StoreError};
+
+/// Refuses a targeted segment that is gone or whose members answer an older revision, and
+/// (PostgreSQL) holds its row until the transaction ends, so that neither an edit nor a
+/// computation changes the members the sends are queued from.
+async fn hold_ready_segment(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    account: AccountId,
+    segment: SegmentId,
+) -> Result<(), StoreError> {
+    let revisions: Option<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT revision, computed_revision FROM segments WHERE id = $1 AND account_id = $2{}",
+        engine.share_lock()
+    ))
+    .bind(segment.0)
+    .bind(account.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let refusal = match revisions {
+        None => "the segment this campaign targets was deleted",
+        Some((revision, computed)) if computed < revision => {
+            "the segment's members are being computed after an edit: send again in a moment"
+        }
+        Some(_) => return Ok(()),
+    };
+    Err(Invalid::bad_value("segmentid", refusal).into())
+}
+
+/// The statement that queues one send per recipient of `campaign` at `now`: its list's
+/// subscribers (who are members of its segment, when it targets one), or, for a campaign to a
+/// segment alone, the segment's members subscribed to at least one list (once each: the
+/// conflict clause drops their other lists' rows). Someone unsubscribed or bounced everywhere
+/// is never sent to.
+fn queue_sends(
+    campaign: &Campaign,
+    engine: Engine,
+    account: AccountId,
+    now: Timestamp,
+) -> Statement {
+    let mut insert = Statement::new(
+        engine,
+        "INSERT INTO sends (account_id, campaign_id, contact_id, status, next_attempt_at, \
+         created_at) SELECT ",
+    );
+    insert
+        .push_bind(account.0)
+        .and(", ", campaign.id.0)
+        .push(", cl.contact_id")
+        .and(", ", SendStatus::Queued as i64)
+        .and(", ", now.0)
+        .and(", ", now.0)
+        .and(" FROM contact_lists cl WHERE cl.account_id = ", account.0)
+        .and(" AND cl.status = ", ListStatus::Active.code());
+    if let Some(list) = campaign.list {
+        insert.and(" AND cl.list_id = ", list.0);
+    }
+    if let Some(segment) = campaign.segment {
+        insert
+            .and(
+                " AND EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = ",
+                segment.0,
+            )
+            .push(" AND m.contact_id = cl.contact_id)");
+    }
+    insert.push(" ON CONFLICT (campaign_id, contact_id) DO NOTHING");
+    insert
+}
+
+impl Store {
+    /// Starts a draft campaign: records its tracked links and queues one send per recipient
+    /// (see [`queue_sends`]). Returns how many sends were queued.
+    pub async fn start_campaign(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        links: &[TrackedLink],
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let found = self.existing_campaign(account, campaign).await?;
+        self.write(async |tx| {
+            if let Some(segment) = found.segment {
+                hold_ready_segment(tx, self.engine, account, segment).await?;
+            }
+            let claimed = sqlx::query(
+                "UPDATE campaigns SET status = $1, updated_at = $2 \
+                 WHERE account_id = $3 AND id = $4 AND status = $5",
+            )
+            .bind(CampaignStatus::Sending.code())
+            .bind(now.0)
+            .bind(account.0)
+            .bind(campaign.0)
+            .bind(CampaignStatus::Draft.code())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 0 {
+                return Err(Invalid::bad_value("status", "the campaign was sent already").into());
+            }
+            for link in links {
+                sqlx::query(
+                    "INSERT INTO campaign_links (account_id, campaign_id, position, url, text, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(account.0)
+                .bind(campaign.0)
+                .bind(i64::try_from(link.position).unwrap_or(i64::MAX))
+                .bind(link.url.as_str())
+                .bind(link.text.as_str())
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let queued = queue_sends(&found, self.engine, account, now)
+                .query()
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            Ok(queued)
+        })
+        .await
+    }
+}
