@@ -393,19 +393,18 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
         Err(refusal) => return refused(refusal),
     };
     let outcome = async {
-        let (account, contact, now) = (link.account, link.contact, state.now());
+        let (store, account, contact, now) =
+            (&state.store, link.account, link.contact, state.now());
         let lists = match campaign.list {
             Some(list) => {
-                let status = ListStatus::Unsubscribed;
-                let store = &state.store;
+                let unsubscribed = ListStatus::Unsubscribed;
                 store
-                    .set_list_status(account, contact, list, status, 0, now)
+                    .set_list_status(account, contact, list, unsubscribed, 0, now)
                     .await?;
                 vec![list]
             }
             None => {
-                state
-                    .store
+                store
                     .unsubscribe_from_every_list(account, contact, now)
                     .await?
             }

@@ -92,7 +92,7 @@ impl Compiler<'_> {
         } else {
             "c.id IN ("
         });
-        self.counters(counters);
+        push_counters(self.statement, self.account, counters);
         if (operator, n) != (" >= ", 1) {
             self.statement
                 .push(" GROUP BY a.contact_id HAVING SUM(a.count)")
@@ -104,7 +104,7 @@ impl Compiler<'_> {
     /// The contacts with at least `n` (at most [`SLOTS`]) rows of `counters` in their slots
     /// from `since` to now, as a `SELECT` left open at its `HAVING` for more tests.
     pub(super) fn recent(&mut self, counters: &Counters<'_>, since: i64, n: i64) {
-        self.counters(counters);
+        push_counters(self.statement, self.account, counters);
         self.statement
             .and(" AND a.t1 >= ", since)
             .push(" GROUP BY a.contact_id HAVING (SUM(");
@@ -127,11 +127,6 @@ impl Compiler<'_> {
             .and("MAX(CASE WHEN a.t1 > ", self.now.0)
             .and(" AND a.t4 >= ", since)
             .push(" THEN 1 ELSE 0 END) = 1");
-    }
-
-    /// `SELECT a.contact_id FROM activity a` of the account's counters of `counters`.
-    fn counters(&mut self, counters: &Counters<'_>) {
-        push_counters(self.statement, self.account, counters);
     }
 }
 
