@@ -21,6 +21,7 @@ mod ops;
 mod pages;
 mod personalization;
 mod scanner;
+mod scores;
 mod segment_agreement;
 mod segment_campaigns;
 mod segment_live;

@@ -156,8 +156,8 @@ impl TestApp {
     }
 
     /// Runs membership rounds until one finds nothing to do and no segment waits to be
-    /// computed (the server's own worker may be computing one): every change committed before
-    /// the call is then reflected in the stored members. A failed round (PostgreSQL may abort
+    /// computed nor scoring rule to be counted (the server's own worker may be at one): every
+    /// change committed before the call is then reflected in the stored members and scores. A failed round (PostgreSQL may abort
     /// one that deadlocks with the server's worker) is run again, as the worker does.
     pub async fn settle_segments(&self) {
         let mut failed = None;
@@ -165,7 +165,8 @@ impl TestApp {
             match self.membership.run_once().await {
                 Ok(round) if round.computed == 0 && round.checked == 0 => {
                     let waiting = self.store.segments_to_compute().await.expect("the store");
-                    if waiting.is_empty() {
+                    let counting = self.store.score_rules_to_count().await.expect("the store");
+                    if waiting.is_empty() && counting.is_empty() {
                         return;
                     }
                     tokio::time::sleep(Duration::from_millis(10)).await;

@@ -12,6 +12,8 @@ use crate::visit::PageUrl;
 pub const PAGE_VISIT_NAME: &str = "__pagevisit";
 /// The name of a form submission's event.
 pub const FORM_SUBMIT_NAME: &str = "__form_submit";
+/// The name of a score change's row.
+pub const SCORE_CHANGE_NAME: &str = "__score";
 /// The longest event name (AC's limit).
 pub const EVENT_NAME_MAX: usize = 32;
 /// The longest event data.
@@ -36,6 +38,8 @@ pub enum EventKind {
     FormSubmit,
     /// A campaign's message refused for good by the recipient's mail server.
     Bounce,
+    /// The contact's scores changed (its data lists the changes).
+    ScoreChange,
 }
 
 impl EventKind {
@@ -49,6 +53,7 @@ impl EventKind {
             Self::Unsubscribe => "unsubscribe",
             Self::FormSubmit => "form_submit",
             Self::Bounce => "bounce",
+            Self::ScoreChange => "score",
         }
     }
 
@@ -61,6 +66,7 @@ impl EventKind {
             "unsubscribe" => Self::Unsubscribe,
             "form_submit" => Self::FormSubmit,
             "bounce" => Self::Bounce,
+            "score" => Self::ScoreChange,
             _ => Self::Custom,
         }
     }
@@ -242,6 +248,7 @@ mod tests {
             EventKind::Unsubscribe,
             EventKind::FormSubmit,
             EventKind::Bounce,
+            EventKind::ScoreChange,
         ] {
             assert_eq!(EventKind::parse(kind.as_str()), kind);
         }

@@ -89,3 +89,15 @@ id_type!(
     /// A saved segment: a definition and its members, kept live.
     SegmentId
 );
+id_type!(
+    /// A scoring model: rules that award points, and a score per contact (AC's "score").
+    ScoreModelId
+);
+id_type!(
+    /// One rule of a scoring model: a condition and the points it is worth.
+    ScoreRuleId
+);
+id_type!(
+    /// One award of points in the ledger.
+    ScoreAwardId
+);

@@ -23,6 +23,7 @@
 //! - [`link_action`]: what a click on a campaign's link does to the contact.
 //! - [`scanner`]: whether a click or an open was made by a mail scanner or bot, not a person.
 //! - [`form`]: form definitions, their embeddable snippet, and reading a submission.
+//! - [`score`]: lead scoring: models, rules and the ledger of awards.
 //! - [`segment`]: the definition format of segments (and scoring, automation conditions, goals
 //!   and waits), its validation, and the one-contact evaluator.
 
@@ -42,6 +43,7 @@ pub mod list;
 pub mod message;
 pub mod page;
 pub mod scanner;
+pub mod score;
 pub mod segment;
 pub mod site_domain;
 pub mod tag;

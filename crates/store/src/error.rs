@@ -35,6 +35,10 @@ pub enum Model {
     Form,
     /// A segment.
     Segment,
+    /// A scoring model.
+    ScoreModel,
+    /// A scoring rule.
+    ScoreRule,
 }
 
 /// A store failure.

@@ -17,6 +17,7 @@
 //! - [`link_actions`]: what a person's click on a campaign's link does.
 //! - [`segments`]: segments over all contacts (counts, members) and one contact's facts for
 //!   core's one-contact evaluator.
+//! - [`scoring`]: lead scoring: models, rules, the ledger of awards and the scores.
 //! - [`sends`]: sending campaigns: links, the durable send queue, recipient data.
 //! - [`campaign_pause`]: pausing a campaign whose deliveries keep failing for reasons that are
 //!   not the recipients', and resuming it.
@@ -45,6 +46,7 @@ pub mod messages;
 pub mod people;
 mod rebuilds;
 mod rows;
+pub mod scoring;
 pub mod segments;
 pub mod sends;
 pub mod sql;

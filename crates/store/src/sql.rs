@@ -178,6 +178,15 @@ impl Statement {
 }
 
 impl Engine {
+    /// The scalar function of the smaller of two values (`MIN` in SQLite, `LEAST` in
+    /// PostgreSQL).
+    pub(crate) fn least(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "MIN",
+            Engine::Postgres => "LEAST",
+        }
+    }
+
     /// Locks the rows a `SELECT` takes for an update of their non-key columns, skipping rows
     /// another transaction holds (PostgreSQL): other `SKIP LOCKED` readers skip these rows in
     /// turn, plain writers wait for them, and a foreign key's check of a row that refers to

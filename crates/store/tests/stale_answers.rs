@@ -2,11 +2,14 @@
 //! node, or while the worker was evaluating) changes no members when it is settled: the
 //! computation after the edit answers instead. The check is still taken.
 
+use std::collections::BTreeMap;
+
 use sqlx::Connection;
 use tracklane_core::ids::{AccountId, ContactId, SegmentId, TagId};
 use tracklane_core::segment::saved::{SegmentDraft, SegmentPatch};
 use tracklane_core::segment::Definition;
 use tracklane_core::time::Timestamp;
+use tracklane_store::scoring::live::ScoreWork;
 use tracklane_store::segments::membership::{Change, NextCheck, Settled};
 use tracklane_store::Store;
 
@@ -64,8 +67,12 @@ async fn an_answer_to_an_edited_definition_changes_no_members() {
             entered: true,
         }],
         next: NextCheck::OnChange,
+        scoring: ScoreWork::default(),
     };
-    let transitions = store.settle_segment_checks(&[stale], now).await.unwrap();
+    let (transitions, _) = store
+        .settle_segment_checks(&[stale], &BTreeMap::new(), now)
+        .await
+        .unwrap();
     assert_eq!(transitions, vec![], "a stale answer records nothing");
     assert_eq!(members(store, segment.id).await, 0);
     assert!(
@@ -87,8 +94,12 @@ async fn an_answer_to_an_edited_definition_changes_no_members() {
             entered: true,
         }],
         next: NextCheck::OnChange,
+        scoring: ScoreWork::default(),
     };
-    let transitions = store.settle_segment_checks(&[current], now).await.unwrap();
+    let (transitions, _) = store
+        .settle_segment_checks(&[current], &BTreeMap::new(), now)
+        .await
+        .unwrap();
     assert_eq!(transitions.len(), 1);
     assert_eq!(members(store, segment.id).await, 1);
 }

@@ -6,12 +6,13 @@ use proptest::prelude::*;
 
 use super::condition::{
     Between, Count, DeviceCondition, EmailCondition, EventCondition, FieldCondition, FieldTest,
-    FormCondition, ListCondition, ListMembership, PageCondition, TextMatch, TotalCondition, Window,
+    FormCondition, ListCondition, ListMembership, PageCondition, ScoreCondition, TextMatch,
+    TotalCondition, Window,
 };
 use super::facts::{EmailAction, EmailActivity, FormSubmission, PageVisit, RecordedEvent};
 use super::{Condition, ContactFacts, Definition};
 use crate::device::Device;
-use crate::ids::{CampaignId, FormId, ListId, TagId};
+use crate::ids::{CampaignId, FormId, ListId, ScoreModelId, TagId};
 use crate::list::ListStatus;
 use crate::time::Timestamp;
 
@@ -144,7 +145,10 @@ fn leaf() -> impl Strategy<Value = Condition> {
             id: ListId(id),
             status
         })),
-        count().prop_map(Condition::Score),
+        (1..3i64, count()).prop_map(|(model, value)| Condition::Score(ScoreCondition {
+            model: ScoreModelId(model),
+            value
+        })),
         page().prop_map(Condition::Visited),
         page().prop_map(Condition::ReferredFrom),
         (device(), tally()).prop_map(|(device, (count, within))| Condition::VisitedFrom(
@@ -249,7 +253,7 @@ fn contact() -> impl Strategy<Value = ContactFacts> {
         ),
         btree_set(1..4i64, 0..3),
         vec(list, 0..3),
-        -2..4i64,
+        btree_map(1..3i64, -2..4i64, 0..3),
     );
     let timeline = (
         vec(page_visit(), 0..6),
@@ -264,7 +268,10 @@ fn contact() -> impl Strategy<Value = ContactFacts> {
             contact.fields = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
             contact.tags = tags.into_iter().map(TagId).collect();
             contact.lists = lists.into_iter().collect();
-            contact.score = score;
+            contact.scores = score
+                .into_iter()
+                .map(|(model, total)| (ScoreModelId(model), total))
+                .collect();
             contact.page_visits = page_visits;
             contact.events = events;
             contact.emails = emails;

@@ -134,7 +134,10 @@ fn check_node(node: &Condition, pointer: &str) -> Result<(), DefinitionError> {
         }
         Condition::HasTag(tag) => check_id(tag.0, &at("hasTag")),
         Condition::List(list) => check_id(list.id.0, &at("list/id")),
-        Condition::Score(count) => check_number(count.number(), i64::MIN, &at("score")),
+        Condition::Score(score) => {
+            check_id(score.model.0, &at("score/model"))?;
+            check_number(score.value.number(), i64::MIN, &at("score/value"))
+        }
         Condition::Visited(page) | Condition::ReferredFrom(page) => {
             let key = node.key();
             check_text_match(page.url.as_ref(), &at(&format!("{key}/url")))?;

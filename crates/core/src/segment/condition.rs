@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::device::Device;
-use crate::ids::{CampaignId, FormId, ListId, TagId};
+use crate::ids::{CampaignId, FormId, ListId, ScoreModelId, TagId};
 use crate::time::Timestamp;
 
 /// One node of a definition: a group of nodes or one condition.
@@ -26,8 +26,9 @@ pub enum Condition {
     HasTag(TagId),
     /// `{"list": {"id": 3, "status": "subscribed"}}`: the contact's status on a list.
     List(ListCondition),
-    /// `{"score": {"atLeast": 50}}`: the contact's score.
-    Score(Count),
+    /// `{"score": {"model": 2, "value": {"atLeast": 50}}}`: the contact's score in a scoring
+    /// model (0 without any points).
+    Score(ScoreCondition),
     /// `{"visited": {"url": {"contains": "/pricing"}, "count": {"atLeast": 3}}}`: page visits
     /// to a URL or a domain (any page when neither is given).
     Visited(PageCondition),
@@ -150,6 +151,16 @@ pub enum ListMembership {
     Bounced,
     /// Waiting for confirmation.
     Unconfirmed,
+}
+
+/// A contact's score in one scoring model compared with a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreCondition {
+    /// The scoring model.
+    pub model: ScoreModelId,
+    /// The comparison.
+    pub value: Count,
 }
 
 /// How many matching rows there must be. Absent, it means `{"atLeast": 1}`.

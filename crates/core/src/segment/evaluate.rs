@@ -54,7 +54,7 @@ impl Condition {
             Self::List(condition) => Answer::Fixed(
                 contact.lists.get(&condition.id) == Some(&condition.status.list_status()),
             ),
-            Self::Score(count) => Answer::Fixed(count.accepts(contact.score)),
+            Self::Score(score) => Answer::Fixed(score.value.accepts(contact.score(score.model))),
             Self::Visited(page) => Answer::counted(
                 visits
                     .filter(|visit| page.takes(Some(&visit.url), Some(&visit.domain)))

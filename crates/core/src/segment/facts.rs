@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::device::Device;
-use crate::ids::{CampaignId, FormId, ListId, TagId};
+use crate::ids::{CampaignId, FormId, ListId, ScoreModelId, TagId};
 use crate::list::ListStatus;
 use crate::time::Timestamp;
 
@@ -28,8 +28,8 @@ pub struct ContactFacts {
     pub tags: BTreeSet<TagId>,
     /// The contact's status on each list it is on.
     pub lists: BTreeMap<ListId, ListStatus>,
-    /// The contact's score.
-    pub score: i64,
+    /// The contact's score in each scoring model it has points in (0 in the others).
+    pub scores: BTreeMap<ScoreModelId, i64>,
     /// Page visits, in any order.
     pub page_visits: Vec<PageVisit>,
     /// Custom events, in any order.
@@ -52,12 +52,19 @@ impl ContactFacts {
             fields: BTreeMap::new(),
             tags: BTreeSet::new(),
             lists: BTreeMap::new(),
-            score: 0,
+            scores: BTreeMap::new(),
             page_visits: Vec::new(),
             events: Vec::new(),
             emails: Vec::new(),
             form_submissions: Vec::new(),
         }
+    }
+}
+
+impl ContactFacts {
+    /// The contact's score in `model`: 0 without any points.
+    pub fn score(&self, model: ScoreModelId) -> i64 {
+        self.scores.get(&model).copied().unwrap_or(0)
     }
 }
 

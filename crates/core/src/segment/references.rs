@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 
-use crate::ids::{CampaignId, FormId, ListId, TagId};
+use crate::ids::{CampaignId, FormId, ListId, ScoreModelId, TagId};
 use crate::segment::check::{walk, ValueKind, CREATED_FIELD, TEXT_FIELDS};
 use crate::segment::Condition;
 
@@ -24,6 +24,8 @@ pub struct References {
     pub fields: BTreeMap<String, BTreeSet<ValueKind>>,
     /// Custom event names (`event`).
     pub events: BTreeSet<String>,
+    /// Scoring models (`score`).
+    pub score_models: BTreeSet<ScoreModelId>,
 }
 
 impl References {
@@ -65,6 +67,9 @@ impl References {
             | Condition::Unsubscribed(email)
             | Condition::Bounced(email) => self.campaigns.extend(email.campaign),
             Condition::SubmittedForm(form) => self.forms.extend(form.form),
+            Condition::Score(score) => {
+                self.score_models.insert(score.model);
+            }
             _ => {}
         }
     }

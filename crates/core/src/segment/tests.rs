@@ -5,7 +5,7 @@ use serde_json::json;
 use super::facts::{EmailAction, EmailActivity, FormSubmission, PageVisit, RecordedEvent};
 use super::*;
 use crate::device::Device;
-use crate::ids::{CampaignId, FormId, ListId, TagId};
+use crate::ids::{CampaignId, FormId, ListId, ScoreModelId, TagId};
 use crate::list::ListStatus;
 
 const DAY: i64 = 86_400_000_000;
@@ -131,7 +131,7 @@ fn tags_lists_and_score() {
     contact.tags.insert(TagId(4));
     contact.lists.insert(ListId(2), ListStatus::Active);
     contact.lists.insert(ListId(3), ListStatus::Bounced);
-    contact.score = 40;
+    contact.scores.insert(ScoreModelId(1), 40);
     let check = |json: serde_json::Value| definition(json).matches(&contact, NOW);
     assert!(check(json!({"hasTag": 4})));
     assert!(!check(json!({"hasTag": 5})));
@@ -139,8 +139,18 @@ fn tags_lists_and_score() {
     assert!(!check(json!({"list": {"id": 2, "status": "unsubscribed"}})));
     assert!(check(json!({"list": {"id": 3, "status": "bounced"}})));
     assert!(!check(json!({"list": {"id": 9, "status": "subscribed"}})));
-    assert!(check(json!({"score": {"atLeast": 40}})));
-    assert!(!check(json!({"score": {"exactly": 41}})));
+    assert!(check(
+        json!({"score": {"model": 1, "value": {"atLeast": 40}}})
+    ));
+    assert!(!check(
+        json!({"score": {"model": 1, "value": {"exactly": 41}}})
+    ));
+    assert!(check(
+        json!({"score": {"model": 2, "value": {"atMost": 0}}})
+    ));
+    assert!(!check(
+        json!({"score": {"model": 2, "value": {"atLeast": 1}}})
+    ));
 }
 
 #[test]

@@ -91,6 +91,8 @@ pub fn model_name(model: Model) -> &'static str {
         Model::LinkAction => "LinkAction",
         Model::Form => "Form",
         Model::Segment => "Segment",
+        Model::ScoreModel => "Score",
+        Model::ScoreRule => "ScoreRule",
     }
 }
 

@@ -15,6 +15,7 @@ pub mod lists;
 pub mod messages;
 pub mod render;
 pub mod resource;
+pub mod scores;
 pub mod segments;
 pub mod tags;
 pub mod timeline;
@@ -45,6 +46,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(link_actions::routes())
         .merge(forms::routes())
         .merge(segments::routes())
+        .merge(scores::routes())
         .merge(timeline::routes());
     Router::new()
         .nest("/api/3", resources)

@@ -11,7 +11,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use tracklane_core::ids::{
     AccountId, CampaignId, ContactId, ContactTagId, EventId, FieldId, FieldValueId, FormId,
-    LinkActionId, ListId, MessageId, SegmentId, SiteDomainId, TagId,
+    LinkActionId, ListId, MessageId, ScoreModelId, ScoreRuleId, SegmentId, SiteDomainId, TagId,
 };
 use tracklane_core::time::Timestamp;
 use tracklane_store::listing::Listed;
@@ -129,6 +129,8 @@ identifies!(
     LinkActionId => LinkAction,
     FormId => Form,
     SegmentId => Segment,
+    ScoreModelId => ScoreModel,
+    ScoreRuleId => ScoreRule,
 );
 
 /// The `{id}` of the path as an `I`; anything not a number names nothing, so it is the

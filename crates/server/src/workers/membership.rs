@@ -14,10 +14,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, watch};
-use tracklane_core::ids::{AccountId, ContactId, SegmentId};
+use tracklane_core::ids::{AccountId, ContactId, ScoreRuleId, SegmentId};
+use tracklane_core::score;
+use tracklane_core::score::rule::ScoreRule;
 use tracklane_core::segment::saved::Segment;
 use tracklane_core::segment::{ContactFacts, Definition, Reads};
 use tracklane_core::time::Timestamp;
+use tracklane_store::scoring::live::ScoreWork;
+use tracklane_store::scoring::Step;
 use tracklane_store::segments::membership::{Change, Check, NextCheck, Settled, Transition};
 use tracklane_store::{Store, StoreError};
 
@@ -37,12 +41,15 @@ const STREAM_CAPACITY: usize = 4096;
 /// What one round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Round {
-    /// Segments whose members were computed whole (not those another worker held).
+    /// Segments whose members were computed whole, and steps of scoring rules' recomputes
+    /// (not those another worker held).
     pub computed: usize,
     /// Contacts checked.
     pub checked: usize,
     /// Contacts that entered or left a segment.
     pub transitions: usize,
+    /// Scores that changed.
+    pub score_changes: usize,
 }
 
 /// The membership worker.
@@ -96,6 +103,21 @@ impl Membership {
                 }
             }
         }
+        for (account, rule) in self.store.score_rules_to_count().await? {
+            // One step per rule and round, so that rounds of checks go on meanwhile.
+            match self.store.recompute_score_rule(account, rule, now).await {
+                Ok(Step::Idle) => {}
+                Ok(Step::Scored) => round.computed += 1,
+                Ok(Step::Counted(changes)) => {
+                    tracing::info!(rule = rule.0, changes, "score rule counted");
+                    round.computed += 1;
+                    round.score_changes += changes;
+                }
+                Err(error) => {
+                    tracing::error!(rule = rule.0, error = ?error, "recomputing a score rule failed");
+                }
+            }
+        }
         let checks = self.store.due_segment_checks(now, ROUND).await?;
         round.checked = checks.len();
         let mut accounts: BTreeMap<AccountId, Vec<Check>> = BTreeMap::new();
@@ -103,18 +125,26 @@ impl Membership {
             accounts.entry(check.account).or_default().push(check);
         }
         let mut settled = Vec::with_capacity(round.checked);
+        let mut rules = BTreeMap::new();
         for (account, checks) in accounts {
             // An account whose checks fail stays queued for the next round; the others go on.
             match self.check(account, &checks, now).await {
-                Ok(mut some) => settled.append(&mut some),
+                Ok((mut some, account_rules)) => {
+                    settled.append(&mut some);
+                    rules.extend(account_rules.into_iter().map(|rule| (rule.id, rule)));
+                }
                 Err(error) => {
                     tracing::error!(account = account.0, contacts = checks.len(), error = ?error, "segment checks failed");
                 }
             }
         }
         if !settled.is_empty() {
-            let transitions = self.store.settle_segment_checks(&settled, now).await?;
+            let (transitions, scores) = self
+                .store
+                .settle_segment_checks(&settled, &rules, now)
+                .await?;
             round.transitions += transitions.len();
+            round.score_changes += scores.len();
             self.publish(transitions);
         }
         Ok(round)
@@ -127,8 +157,9 @@ impl Membership {
         account: AccountId,
         checks: &[Check],
         now: Timestamp,
-    ) -> Result<Vec<Settled>, StoreError> {
+    ) -> Result<(Vec<Settled>, Vec<ScoreRule>), StoreError> {
         let segments = self.store.account_segments(account).await?;
+        let rules = self.store.account_score_rules(account).await?;
         let reads: Vec<Reads> = segments
             .iter()
             .map(|segment| segment.definition.reads())
@@ -151,43 +182,85 @@ impl Membership {
                     .collect()
             })
             .collect();
+        let scoring: Vec<Scoring> = checks
+            .iter()
+            .map(|check| Scoring::needed(&rules, check, waking(check)))
+            .collect();
         let read: BTreeSet<usize> = needed.iter().flatten().copied().collect();
-        let definitions: Vec<&Definition> = read.iter().map(|&i| &segments[i].definition).collect();
+        let held_rules: BTreeSet<usize> = scoring
+            .iter()
+            .flat_map(|scoring| scoring.while_true.iter().copied())
+            .collect();
+        let definitions: Vec<&Definition> = read
+            .iter()
+            .map(|&i| &segments[i].definition)
+            .chain(held_rules.iter().map(|&i| &rules[i].rule.definition))
+            .collect();
         let contacts: Vec<ContactId> = checks
             .iter()
-            .zip(&needed)
-            .filter(|(_, needed)| !needed.is_empty())
+            .zip(needed.iter().zip(&scoring))
+            .filter(|(_, (needed, scoring))| !needed.is_empty() || !scoring.while_true.is_empty())
             .map(|(check, _)| check.contact)
             .collect();
-        let (facts, members) = tokio::join!(
+        let held_of: Vec<&ScoreRule> = held_rules.iter().map(|&i| &rules[i]).collect();
+        let (facts, members, held) = tokio::join!(
             self.store
                 .needed_facts(account, &contacts, &definitions, now),
-            self.store.contacts_segments(&contacts)
+            self.store.contacts_segments(&contacts),
+            self.store.held_score_awards(&contacts, &held_of)
         );
-        let (facts, members) = (facts?, members?);
-        let settled = checks.iter().zip(&needed).map(|(&check, needed)| {
-            let pending = check.wake_at.filter(|_| !waking(&check));
-            if needed.is_empty() {
-                return Settled {
-                    check,
-                    changes: Vec::new(),
-                    next: pending.map_or(NextCheck::OnChange, NextCheck::At),
-                };
-            }
-            let Some(facts) = facts.get(&check.contact) else {
-                // A deleted contact: its memberships and its queue row went with it.
-                return Settled {
-                    check,
-                    changes: Vec::new(),
-                    next: NextCheck::OnChange,
-                };
-            };
-            let needed: Vec<(&Segment, Reads)> =
-                needed.iter().map(|&i| (&segments[i], reads[i])).collect();
-            let member_of = members.get(&check.contact);
-            evaluate(check, &needed, facts, member_of, pending, now)
-        });
-        Ok(settled.collect())
+        let (facts, members, held) = (facts?, members?, held?);
+        let settled =
+            checks
+                .iter()
+                .zip(needed.iter().zip(scoring))
+                .map(|(&check, (needed, scoring))| {
+                    let pending = check.wake_at.filter(|_| !waking(&check));
+                    let each_row: Vec<ScoreRuleId> =
+                        scoring.each_row.iter().map(|&i| rules[i].id).collect();
+                    let work = |while_true| ScoreWork {
+                        settle: scoring.settle,
+                        each_row: each_row.clone(),
+                        while_true,
+                    };
+                    if needed.is_empty() && scoring.while_true.is_empty() {
+                        return Settled {
+                            check,
+                            changes: Vec::new(),
+                            next: pending.map_or(NextCheck::OnChange, NextCheck::At),
+                            scoring: work(Vec::new()),
+                        };
+                    }
+                    let Some(facts) = facts.get(&check.contact) else {
+                        // A deleted contact: its memberships, awards and queue row went with it.
+                        return Settled {
+                            check,
+                            changes: Vec::new(),
+                            next: NextCheck::OnChange,
+                            scoring: ScoreWork::default(),
+                        };
+                    };
+                    let needed: Vec<(&Segment, Reads)> =
+                        needed.iter().map(|&i| (&segments[i], reads[i])).collect();
+                    let member_of = members.get(&check.contact);
+                    let mut settled = evaluate(check, &needed, facts, member_of, pending, now);
+                    let mut while_true = Vec::new();
+                    for &i in &scoring.while_true {
+                        let rule = &rules[i];
+                        let holds = rule.rule.definition.matches(facts, now);
+                        if holds != held.contains(&(check.contact, rule.id)) {
+                            while_true.push((rule.id, holds));
+                        }
+                        if rule.rule.definition.reads().meets(Reads::TIME) {
+                            if let Some(at) = rule.rule.definition.next_change(facts, now) {
+                                settled.next = settled.next.earliest(at);
+                            }
+                        }
+                    }
+                    settled.scoring = work(while_true);
+                    settled
+                });
+        Ok((settled.collect(), rules))
     }
 
     fn publish(&self, transitions: Vec<Transition>) {
@@ -282,5 +355,47 @@ fn evaluate(
         check,
         changes,
         next: wake_at.map_or(NextCheck::OnChange, NextCheck::At),
+        scoring: ScoreWork::default(),
+    }
+}
+
+/// Which of an account's scoring rules (by index) a check asks for.
+struct Scoring {
+    /// Rules over single behaviors that read a kind of change the check is for, when the
+    /// contact has new timeline rows.
+    each_row: Vec<usize>,
+    /// Rules held while true to evaluate: those that read what changed, and at a wake-up
+    /// those that read time.
+    while_true: Vec<usize>,
+    /// Whether to settle the contact's scores: some rule to apply, or a wake-up (awards may
+    /// have expired).
+    settle: bool,
+}
+
+impl Scoring {
+    fn needed(rules: &[ScoreRule], check: &Check, waking: bool) -> Self {
+        let mut each_row = Vec::new();
+        let mut while_true = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            let reads = rule.rule.definition.reads();
+            match score::rule::Scoring::of(&rule.rule.definition) {
+                score::rule::Scoring::EachRow => {
+                    if check.since.is_some() && reads.meets(check.reasons) {
+                        each_row.push(i);
+                    }
+                }
+                score::rule::Scoring::WhileTrue => {
+                    if reads.meets(check.reasons) || (waking && reads.meets(Reads::TIME)) {
+                        while_true.push(i);
+                    }
+                }
+            }
+        }
+        let settle = waking || !each_row.is_empty() || !while_true.is_empty();
+        Self {
+            each_row,
+            while_true,
+            settle,
+        }
     }
 }

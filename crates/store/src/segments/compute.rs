@@ -169,7 +169,7 @@ const REQUEUE: &str = " ON CONFLICT (contact_id) DO UPDATE \
 /// window's start on (inside it now, or dated after now); any other contact has none inside it
 /// now or later, until a new row queues it anyway. A date field tested against a moving window
 /// may move any contact's answer: then every contact is queued.
-async fn queue_time_contacts(
+pub(crate) async fn queue_time_contacts(
     tx: &mut AnyConnection,
     engine: Engine,
     account: AccountId,

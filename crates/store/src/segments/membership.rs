@@ -13,7 +13,12 @@ use tracklane_core::page::Page;
 use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
+use tracklane_core::ids::ScoreRuleId;
+use tracklane_core::score::rule::ScoreRule;
+
 use crate::listing::{page_of, Listed};
+use crate::scoring::ledger::ScoreChange;
+use crate::scoring::live::{score_round, ScoreWork, Work};
 use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
 
@@ -31,6 +36,9 @@ pub struct Check {
     /// The queue row's version: it moves on with every change, so that a check settled after
     /// a newer change stays queued.
     pub version: i64,
+    /// The time of the earliest timeline row added to the contact since its last check (from
+    /// which scoring rules look for new rows); `None`: none was added.
+    pub since: Option<Timestamp>,
 }
 
 /// A contact entering or leaving a segment.
@@ -57,6 +65,16 @@ pub enum NextCheck {
     At(Timestamp),
 }
 
+impl NextCheck {
+    /// The earlier of this and a check at `at`.
+    pub fn earliest(self, at: Timestamp) -> Self {
+        match self {
+            Self::OnChange => Self::At(at),
+            Self::At(known) => Self::At(known.min(at)),
+        }
+    }
+}
+
 /// A segment whose answer for a contact changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Change {
@@ -79,6 +97,8 @@ pub struct Settled {
     pub changes: Vec<Change>,
     /// When to check the contact again.
     pub next: NextCheck,
+    /// What scoring has to do for the contact.
+    pub scoring: ScoreWork,
 }
 
 /// The `due_at` of a contact checked and waiting for its next change. A contact's queue row
@@ -101,11 +121,11 @@ impl Store {
     ) -> Result<Vec<Check>, StoreError> {
         let wakeups = (limit / 4).max(1);
         let rows = sqlx::query(
-            "SELECT contact_id, account_id, reasons, version, wake_at FROM (\
-             SELECT * FROM (SELECT contact_id, account_id, reasons, version, wake_at \
+            "SELECT contact_id, account_id, reasons, version, wake_at, since_at FROM (\
+             SELECT * FROM (SELECT contact_id, account_id, reasons, version, wake_at, since_at \
              FROM segment_checks WHERE due_at > 0 AND due_at <= $1 ORDER BY due_at LIMIT $2) \
              wakeups UNION ALL \
-             SELECT * FROM (SELECT contact_id, account_id, reasons, version, wake_at \
+             SELECT * FROM (SELECT contact_id, account_id, reasons, version, wake_at, since_at \
              FROM segment_checks WHERE due_at = 0 LIMIT $3) changed) due",
         )
         .bind(now.0)
@@ -121,6 +141,7 @@ impl Store {
                     reasons: Reads(row.try_get("reasons")?),
                     version: row.try_get("version")?,
                     wake_at: Some(Timestamp(row.try_get("wake_at")?)).filter(|at| at.0 != IDLE),
+                    since: row.try_get::<Option<i64>, _>("since_at")?.map(Timestamp),
                 })
             })
             .collect()
@@ -160,14 +181,16 @@ impl Store {
     }
 
     /// Applies a round of checks in one transaction: each check still at the version evaluated
-    /// is marked done (see [`NextCheck`]) and its membership changes are stored with their
-    /// transitions; a check whose contact changed again meanwhile is left for its newer
-    /// evaluation. Returns the transitions recorded.
+    /// is marked done (see [`NextCheck`]), its membership changes are stored with their
+    /// transitions, and its scoring work is done with `rules` (see [`crate::scoring::live`]);
+    /// a check whose contact changed again meanwhile is left for its newer evaluation.
+    /// Returns the transitions recorded and the score changes.
     pub async fn settle_segment_checks(
         &self,
         settled: &[Settled],
+        rules: &BTreeMap<ScoreRuleId, ScoreRule>,
         now: Timestamp,
-    ) -> Result<Vec<Transition>, StoreError> {
+    ) -> Result<(Vec<Transition>, Vec<ScoreChange>), StoreError> {
         // Locks are taken in one order (check rows by contact, then segments by id) so that
         // two workers never wait on each other; two rounds take different contacts. Entries
         // are written before exits: a computation of the same segment on another node may meet
@@ -179,11 +202,20 @@ impl Store {
             let current = revisions(tx, self.engine, settled).await?;
             let taken = take_checks(tx, self.engine, &ordered).await?;
             let mut changes = Vec::new();
+            let mut scoring = Vec::new();
             for one in ordered {
                 if !taken.contains(&one.check.contact) {
                     // The contact changed again, or another worker settled it first: the
                     // newer evaluation decides.
                     continue;
+                }
+                if one.scoring != ScoreWork::default() {
+                    scoring.push(Work {
+                        contact: one.check.contact,
+                        account: one.check.account,
+                        since: one.check.since,
+                        work: &one.scoring,
+                    });
                 }
                 for change in &one.changes {
                     // An answer to an edited (or deleted) definition is dropped: the
@@ -199,7 +231,8 @@ impl Store {
             record_transitions(tx, self.engine, &transitions).await?;
             let changed: BTreeSet<SegmentId> = transitions.iter().map(|t| t.segment).collect();
             fold_member_counts(tx, self.engine, &changed).await?;
-            Ok(transitions)
+            let scores = score_round(tx, self.engine, &scoring, rules, now).await?;
+            Ok((transitions, scores))
         })
         .await
     }
@@ -333,7 +366,7 @@ async fn take_checks(
         }));
         update.push(
             ") UPDATE segment_checks SET due_at = done.due_at, wake_at = done.due_at, \
-                 reasons = 0, version = segment_checks.version + 1 FROM done \
+                 reasons = 0, since_at = NULL, version = segment_checks.version + 1 FROM done \
                  WHERE segment_checks.contact_id = done.contact_id \
                  AND segment_checks.version = done.version",
         );
@@ -421,6 +454,39 @@ async fn change_memberships(
     }
     transitions.sort_by_key(|t| (t.segment, t.contact));
     Ok(transitions)
+}
+
+/// Queues wake-ups of contacts (a contact's check becomes due at the earliest of its due time
+/// and the wake-up), in contact order; the version moves on, so that an evaluation made before
+/// is not settled over it.
+pub(crate) async fn queue_wakeups(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    wakeups: &[(ContactId, AccountId, Timestamp)],
+) -> Result<(), StoreError> {
+    let mut ordered = wakeups.to_vec();
+    ordered.sort_by_key(|&(contact, _, _)| contact);
+    let least = engine.least();
+    for chunk in ordered.chunks(CHUNK) {
+        let mut upsert = Statement::new(
+            engine,
+            "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at, wake_at) \
+             VALUES ",
+        );
+        upsert.push_rows(
+            chunk.iter().map(|&(contact, account, at)| {
+                [contact.0, account.0, 0, at.0, at.0].map(Value::from)
+            }),
+        );
+        upsert.push(&format!(
+            " ON CONFLICT (contact_id) DO UPDATE SET \
+             due_at = {least}(segment_checks.due_at, excluded.due_at), \
+             wake_at = {least}(segment_checks.wake_at, excluded.wake_at), \
+             version = segment_checks.version + 1"
+        ));
+        upsert.query().execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 /// A stored transition.

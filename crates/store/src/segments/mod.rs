@@ -11,11 +11,13 @@
 //! - [`membership`]: keeping the stored members live: the queue of checks and settling them.
 //! - `compute`: computing a saved segment's members whole after it is saved or edited.
 
-mod compile;
-mod compute;
+pub(crate) mod compile;
+pub(crate) mod compute;
 mod facts;
 pub mod membership;
 mod saved;
+
+pub(crate) use saved::definition_text;
 
 use sqlx::Row;
 use tracklane_core::contact::Contact;
@@ -82,7 +84,7 @@ impl Store {
     }
 
     /// ` FROM contacts c WHERE ...`: the account's contacts that match.
-    fn segment_filter(
+    pub(crate) fn segment_filter(
         &self,
         account: AccountId,
         definition: &Definition,

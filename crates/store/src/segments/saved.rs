@@ -181,14 +181,14 @@ impl Store {
 
     /// Refuses a definition that names a tag, list, form, campaign or custom field the account
     /// does not have, or that the set evaluator cannot answer yet.
-    async fn admit_definition(
+    pub(crate) async fn admit_definition(
         &self,
         account: AccountId,
         definition: &Definition,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let named = definition.references();
-        let checks: [(&str, &str, Vec<i64>, NamesRow); 4] = [
+        let checks: [(&str, &str, Vec<i64>, NamesRow); 5] = [
             (
                 "tags",
                 "tag",
@@ -212,6 +212,12 @@ impl Store {
                 "campaign",
                 named.campaigns.iter().map(|c| c.0).collect(),
                 |n, id| email_campaign(n) == Some(id),
+            ),
+            (
+                "score_models",
+                "scoring model",
+                named.score_models.iter().map(|m| m.0).collect(),
+                |n, id| matches!(n, Condition::Score(s) if s.model.0 == id),
             ),
         ];
         for (table, what, ids, names) in checks {
@@ -289,6 +295,6 @@ fn refused(pointer: Option<String>, why: String) -> StoreError {
 }
 
 /// The definition as stored.
-fn definition_text(definition: &Definition) -> String {
+pub(crate) fn definition_text(definition: &Definition) -> String {
     serde_json::to_string(definition).expect("a definition is plain JSON")
 }

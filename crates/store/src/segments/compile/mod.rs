@@ -79,9 +79,21 @@ impl Compiler<'_> {
                 self.list(list);
                 Ok(())
             }
-            // Every other condition is behavioral, but for scores.
+            Condition::Score(score) => {
+                // A contact without points in the model has 0.
+                self.statement
+                    .and(
+                        "COALESCE((SELECT cs.total FROM contact_scores cs \
+                         WHERE cs.contact_id = c.id AND cs.model_id = ",
+                        score.model.0,
+                    )
+                    .push("), 0)");
+                push_comparison(self.statement, score.value);
+                Ok(())
+            }
+            // Every other condition is behavioral.
             other => {
-                let behavior = Behavior::of(other).ok_or_else(|| not_yet("score"))?;
+                let behavior = Behavior::of(other).ok_or_else(|| not_yet(other.key()))?;
                 self.behavior(&behavior);
                 Ok(())
             }
@@ -188,17 +200,22 @@ impl Compiler<'_> {
         if exists {
             self.statement.push(")");
         } else {
-            let operator = match count {
-                Count::AtLeast(_) => " >= ",
-                Count::Exactly(_) => " = ",
-                Count::AtMost(_) => " <= ",
-            };
             self.statement
                 .and(" LIMIT ", count.rows_needed())
-                .push(") counted)")
-                .and(operator, count.number());
+                .push(") counted)");
+            push_comparison(self.statement, count);
         }
     }
+}
+
+/// Appends the comparison `count` makes (` >= n`, ` = n`, ` <= n`).
+fn push_comparison(statement: &mut Statement, count: Count) {
+    let operator = match count {
+        Count::AtLeast(_) => " >= ",
+        Count::Exactly(_) => " = ",
+        Count::AtMost(_) => " <= ",
+    };
+    statement.and(operator, count.number());
 }
 
 /// Appends ` AND` bounds on the column that `column` appends for the window at `now`, as

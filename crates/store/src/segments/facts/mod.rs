@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use tracklane_core::device::Device;
 use tracklane_core::event::EventKind;
-use tracklane_core::ids::{AccountId, CampaignId, ContactId, FormId, ListId, TagId};
+use tracklane_core::ids::{AccountId, CampaignId, ContactId, FormId, ListId, ScoreModelId, TagId};
 use tracklane_core::list::ListStatus;
 use tracklane_core::segment::facts::{
     EmailAction, EmailActivity, FormSubmission, PageVisit, RecordedEvent,
@@ -68,8 +68,7 @@ impl Store {
     /// The contact's attributes, custom fields, tags, lists, whole timeline (page views, custom
     /// events, people's opens, clicks, unsubscribes and bounces, form submissions) and the
     /// campaign emails sent to it, for
-    /// [`Definition::matches`](tracklane_core::segment::Definition::matches). Not read yet:
-    /// scores (there are none; 0).
+    /// [`Definition::matches`](tracklane_core::segment::Definition::matches), and its scores.
     pub async fn contact_facts(
         &self,
         account: AccountId,
@@ -165,6 +164,12 @@ impl Store {
             );
             parts.push((Part::Lists, select));
         }
+        if reads.meets(Reads::SCORE) {
+            let select = reading(
+                "SELECT contact_id, model_id, total FROM contact_scores WHERE contact_id IN ",
+            );
+            parts.push((Part::Scores, select));
+        }
         if reads.meets(Reads::EMAIL) {
             let mut select = of_account(
                 "SELECT contact_id, campaign_id, sent_at FROM sends WHERE account_id = ",
@@ -233,6 +238,7 @@ enum Part {
     Fields,
     Tags,
     Lists,
+    Scores,
     Sends,
     Timeline,
 }
@@ -261,6 +267,12 @@ impl Part {
                 facts.lists.insert(
                     ListId(row.try_get("list_id")?),
                     ListStatus::from_code(row.try_get("status")?),
+                );
+            }
+            Self::Scores => {
+                facts.scores.insert(
+                    ScoreModelId(row.try_get("model_id")?),
+                    row.try_get("total")?,
                 );
             }
             Self::Sends => facts.emails.push(EmailActivity {
@@ -331,6 +343,8 @@ fn add_timeline_row(facts: &mut ContactFacts, row: &AnyRow) -> Result<(), StoreE
             data: row.try_get("data")?,
             at,
         }),
+        // A score change is read from the scores themselves.
+        EventKind::ScoreChange => {}
     }
     Ok(())
 }

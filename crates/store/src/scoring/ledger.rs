@@ -1,0 +1,351 @@
+//! The ledger and the scores it sums: reading a contact's scores and live awards, manual
+//! adjustments, and settling contacts' scores (each one the sum of its live awards, written in
+//! the transaction that changed them, with a row of kind `score` on the contact's timeline for
+//! each change).
+
+use std::collections::BTreeMap;
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use tracklane_core::ids::{AccountId, ContactId, EventId, ScoreAwardId, ScoreModelId, ScoreRuleId};
+use tracklane_core::page::Page;
+use tracklane_core::score::award::{Adjustment, Cause, ScoreAward};
+use tracklane_core::time::Timestamp;
+
+use crate::listing::{page_of, Listed};
+use crate::segments::membership::queue_wakeups;
+use crate::sql::{Statement, Value};
+use crate::{Engine, Store, StoreError};
+
+/// How many contacts one statement settles.
+const CHUNK: usize = 500;
+/// A day, in microseconds.
+pub(super) const DAY: i64 = 86_400_000_000;
+
+/// The award `a` counts: a manual adjustment, or an award of its rule's counted revision.
+pub(super) const COUNTED: &str = "(a.rule_id IS NULL OR a.revision = \
+     (SELECT r.counted_revision FROM score_rules r WHERE r.id = a.rule_id))";
+
+/// A contact's score in one model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactScore {
+    /// The row's id (AC's scoreValue id).
+    pub id: i64,
+    /// The model.
+    pub model: ScoreModelId,
+    /// The contact.
+    pub contact: ContactId,
+    /// The sum of the contact's live awards in the model.
+    pub total: i64,
+    /// When the contact first had points in the model.
+    pub created_at: Timestamp,
+    /// When the score last changed.
+    pub updated_at: Timestamp,
+}
+
+/// A change of one contact's score in one model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScoreChange {
+    /// The contact.
+    pub contact: ContactId,
+    /// The model.
+    pub model: ScoreModelId,
+    /// The score before.
+    pub from: i64,
+    /// The score after.
+    pub to: i64,
+}
+
+/// The columns [`award`] reads.
+const AWARD_COLUMNS: &str = "a.id, a.model_id, a.rule_id, a.contact_id, a.cause, a.event_id, \
+     a.points, a.reason, a.awarded_at, a.expires_at";
+
+/// A stored award row.
+fn award(row: &AnyRow) -> Result<ScoreAward, sqlx::Error> {
+    let rule: Option<i64> = row.try_get("rule_id")?;
+    let event: Option<i64> = row.try_get("event_id")?;
+    let cause = match (rule, event) {
+        (None, _) => Cause::Adjustment(
+            row.try_get::<Option<String>, _>("reason")?
+                .unwrap_or_default(),
+        ),
+        (Some(_), Some(event)) => Cause::Event(EventId(event)),
+        (Some(_), None) => Cause::Condition,
+    };
+    Ok(ScoreAward {
+        id: ScoreAwardId(row.try_get("id")?),
+        model: ScoreModelId(row.try_get("model_id")?),
+        rule: rule.map(ScoreRuleId),
+        contact: ContactId(row.try_get("contact_id")?),
+        points: row.try_get("points")?,
+        cause,
+        awarded_at: Timestamp(row.try_get("awarded_at")?),
+        expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(Timestamp),
+    })
+}
+
+/// A stored score row.
+fn score(row: &AnyRow) -> Result<ContactScore, sqlx::Error> {
+    Ok(ContactScore {
+        id: row.try_get("id")?,
+        model: ScoreModelId(row.try_get("model_id")?),
+        contact: ContactId(row.try_get("contact_id")?),
+        total: row.try_get("total")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+        updated_at: Timestamp(row.try_get("updated_at")?),
+    })
+}
+
+impl Store {
+    /// The contact's scores, one per model it ever had points in, by model.
+    pub async fn contact_scores(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+    ) -> Result<Vec<ContactScore>, StoreError> {
+        self.existing_contact(account, contact).await?;
+        let rows = sqlx::query(
+            "SELECT id, model_id, contact_id, total, created_at, updated_at FROM contact_scores \
+             WHERE account_id = $1 AND contact_id = $2 ORDER BY model_id",
+        )
+        .bind(account.0)
+        .bind(contact.0)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(score).collect::<Result<_, _>>()?)
+    }
+
+    /// One page of the contact's live awards (those its scores sum), of one model or all,
+    /// newest first: why the contact has its scores.
+    pub async fn contact_score_awards(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        model: Option<ScoreModelId>,
+        now: Timestamp,
+        page: Page,
+    ) -> Result<Listed<ScoreAward>, StoreError> {
+        self.existing_contact(account, contact).await?;
+        let mut filter = Statement::new(
+            self.engine,
+            &format!(" FROM score_awards a WHERE {COUNTED} AND a.account_id = "),
+        );
+        filter
+            .push_bind(account.0)
+            .and(" AND a.contact_id = ", contact.0)
+            .and(" AND (a.expires_at IS NULL OR a.expires_at > ", now.0)
+            .push(")");
+        if let Some(model) = model {
+            filter.and(" AND a.model_id = ", model.0);
+        }
+        page_of(
+            &self.reader,
+            AWARD_COLUMNS,
+            &filter,
+            "a.awarded_at DESC, a.id DESC",
+            page,
+            award,
+        )
+        .await
+    }
+
+    /// Adds or takes points by hand, with a reason: an award of the ledger like any other,
+    /// and the score settled in the same transaction.
+    pub async fn adjust_score(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        adjustment: Adjustment,
+        now: Timestamp,
+    ) -> Result<ScoreAward, StoreError> {
+        self.existing_contact(account, contact).await?;
+        self.existing_score_model(account, adjustment.model).await?;
+        let expires_at = adjustment.expiry_days.map(|days| now.0 + days * DAY);
+        let id = self
+            .write(async |tx| {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO score_awards (account_id, model_id, contact_id, cause, points, \
+                     reason, awarded_at, expires_at, recorded_at) \
+                     SELECT $1, $2, id, 0, $3, $4, $5, $6, $5 FROM contacts \
+                     WHERE account_id = $1 AND id = $7 RETURNING id",
+                )
+                .bind(account.0)
+                .bind(adjustment.model.0)
+                .bind(adjustment.points)
+                .bind(&adjustment.reason)
+                .bind(now.0)
+                .bind(expires_at)
+                .bind(contact.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                let settled = settle_scores(tx, self.engine, &[(contact, account)], now).await?;
+                let wakeups: Vec<_> = settled
+                    .next_expiry
+                    .iter()
+                    .map(|(&contact, &at)| (contact, account, at))
+                    .collect();
+                queue_wakeups(tx, self.engine, &wakeups).await?;
+                Ok(id)
+            })
+            .await?;
+        let mut select = Statement::new(
+            self.engine,
+            &format!("SELECT {AWARD_COLUMNS} FROM score_awards a WHERE a.id = "),
+        );
+        select.push_bind(id);
+        let row = select.query().fetch_one(&self.reader).await?;
+        Ok(award(&row)?)
+    }
+}
+
+/// What settling contacts' scores found.
+#[derive(Debug, Default)]
+pub(crate) struct SettledScores {
+    /// The scores that changed.
+    pub(crate) changes: Vec<ScoreChange>,
+    /// For each contact with an award that will expire, when the first one does.
+    pub(crate) next_expiry: BTreeMap<ContactId, Timestamp>,
+}
+
+/// Sets each contact's scores to the sums of its live awards at `now`, and puts a row of kind
+/// `score` on the timeline of each contact whose scores changed (which queues the segments
+/// that read scores). A chunk of contacts per statement.
+pub(crate) async fn settle_scores(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    contacts: &[(ContactId, AccountId)],
+    now: Timestamp,
+) -> Result<SettledScores, StoreError> {
+    let mut settled = SettledScores::default();
+    for chunk in contacts.chunks(CHUNK) {
+        let ids = || chunk.iter().map(|(contact, _)| Value::from(contact.0));
+        let mut sums = Statement::new(
+            engine,
+            &format!(
+                "SELECT a.contact_id, a.model_id, CAST(SUM(a.points) AS BIGINT) AS total, \
+                 MIN(a.expires_at) AS next_expiry FROM score_awards a WHERE {COUNTED} \
+                 AND (a.expires_at IS NULL OR a.expires_at > "
+            ),
+        );
+        sums.push_bind(now.0)
+            .push(") AND a.contact_id IN ")
+            .push_row(ids())
+            .push(" GROUP BY a.contact_id, a.model_id");
+        let mut totals: BTreeMap<(ContactId, ScoreModelId), i64> = BTreeMap::new();
+        for row in sums.query().fetch_all(&mut *tx).await? {
+            let contact = ContactId(row.try_get("contact_id")?);
+            totals.insert(
+                (contact, ScoreModelId(row.try_get("model_id")?)),
+                row.try_get("total")?,
+            );
+            if let Some(at) = row.try_get::<Option<i64>, _>("next_expiry")? {
+                let next = settled.next_expiry.entry(contact).or_insert(Timestamp(at));
+                *next = (*next).min(Timestamp(at));
+            }
+        }
+        let mut stored = Statement::new(
+            engine,
+            "SELECT contact_id, model_id, total FROM contact_scores WHERE contact_id IN ",
+        );
+        stored.push_row(ids());
+        let mut before: BTreeMap<(ContactId, ScoreModelId), i64> = BTreeMap::new();
+        for row in stored.query().fetch_all(&mut *tx).await? {
+            before.insert(
+                (
+                    ContactId(row.try_get("contact_id")?),
+                    ScoreModelId(row.try_get("model_id")?),
+                ),
+                row.try_get("total")?,
+            );
+        }
+        let keys: std::collections::BTreeSet<_> = totals.keys().chain(before.keys()).collect();
+        let changes: Vec<ScoreChange> = keys
+            .into_iter()
+            .filter_map(|&(contact, model)| {
+                let from = before.get(&(contact, model)).copied().unwrap_or(0);
+                let to = totals.get(&(contact, model)).copied().unwrap_or(0);
+                (from != to).then_some(ScoreChange {
+                    contact,
+                    model,
+                    from,
+                    to,
+                })
+            })
+            .collect();
+        if changes.is_empty() {
+            continue;
+        }
+        let account_of: BTreeMap<ContactId, AccountId> = chunk.iter().copied().collect();
+        write_totals(tx, engine, &changes, &account_of, now).await?;
+        write_timeline(tx, engine, &changes, &account_of, now).await?;
+        settled.changes.extend(changes);
+    }
+    Ok(settled)
+}
+
+/// Stores changed scores.
+async fn write_totals(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    changes: &[ScoreChange],
+    account_of: &BTreeMap<ContactId, AccountId>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut upsert = Statement::new(
+        engine,
+        "INSERT INTO contact_scores (account_id, contact_id, model_id, total, created_at, \
+         updated_at) VALUES ",
+    );
+    upsert.push_rows(changes.iter().map(|change| {
+        [
+            account_of[&change.contact].0,
+            change.contact.0,
+            change.model.0,
+            change.to,
+            now.0,
+            now.0,
+        ]
+        .map(Value::from)
+    }));
+    upsert.push(
+        " ON CONFLICT (contact_id, model_id) DO UPDATE SET total = excluded.total, \
+         updated_at = excluded.updated_at",
+    );
+    upsert.query().execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Puts one `score` row per contact on the timeline: its data lists the changes
+/// (`[{"score": 1, "from": 0, "to": 20}]`).
+async fn write_timeline(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    changes: &[ScoreChange],
+    account_of: &BTreeMap<ContactId, AccountId>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut by_contact: BTreeMap<ContactId, Vec<serde_json::Value>> = BTreeMap::new();
+    for change in changes {
+        by_contact.entry(change.contact).or_default().push(
+            serde_json::json!({"score": change.model.0, "from": change.from, "to": change.to}),
+        );
+    }
+    let mut insert = Statement::new(
+        engine,
+        "INSERT INTO events (account_id, kind, name, contact_id, data, occurred_at, received_at) \
+         VALUES ",
+    );
+    insert.push_rows(by_contact.into_iter().map(|(contact, changes)| {
+        [
+            Value::from(account_of[&contact].0),
+            "score".into(),
+            tracklane_core::event::SCORE_CHANGE_NAME.into(),
+            contact.0.into(),
+            serde_json::Value::Array(changes).to_string().into(),
+            now.0.into(),
+            now.0.into(),
+        ]
+    }));
+    insert.query().execute(&mut *tx).await?;
+    Ok(())
+}

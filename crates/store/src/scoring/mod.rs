@@ -1,0 +1,18 @@
+//! Lead scoring over the ledger: models, rules, awards and the scores they sum.
+//!
+//! # Layout
+//! - `models`: scoring models (AC's "scores").
+//! - `rules`: rules with their revisions.
+//! - [`ledger`]: the awards, manual adjustments, and settling contacts' scores.
+//! - `awarding`: awarding a rule to the timeline rows (or contacts) in a scope.
+//! - [`live`]: scoring in the membership worker's rounds.
+//! - `recompute`: scoring past behavior again after a rule is added, edited or deleted.
+
+mod awarding;
+pub mod ledger;
+pub mod live;
+mod models;
+mod recompute;
+mod rules;
+
+pub use recompute::{Step, STEP};

@@ -1,0 +1,540 @@
+//! Lead scoring: AC's reads of models and score values, Tracklane's writes of models, rules and
+//! adjustments; scores that follow behavior live and always equal the sum of their live awards;
+//! points that expire at their instant; rules that score past behavior again when added,
+//! edited or deleted; scores in segments; refused input that changes nothing.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tracklane_core::event::{EventKind, NewEvent, PAGE_VISIT_NAME};
+use tracklane_core::ids::ContactId;
+use tracklane_core::time::Timestamp;
+use tracklane_core::visit::PageUrl;
+use tracklane_e2e::{both_engines, TestApp};
+use tracklane_server::state::Clock;
+
+use crate::segments::{contact, members, save, tag, tag_contact};
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+async fn model(app: &TestApp, name: &str) -> String {
+    app.create("/api/3/scores", json!({"score": {"name": name}}))
+        .await
+}
+
+async fn rule(app: &TestApp, model: &str, rule: Value) -> String {
+    app.create(
+        &format!("/api/3/scores/{model}/rules"),
+        json!({ "scoreRule": rule }),
+    )
+    .await
+}
+
+/// A custom event of the contact, `ago` before the app's clock.
+async fn event(app: &TestApp, contact: &str, name: &str, ago: Duration) {
+    record(app, contact, EventKind::Custom, name, None, ago).await;
+}
+
+/// A page view of `path` by the contact, `ago` before the app's clock.
+async fn visit(app: &TestApp, contact: &str, path: &str, ago: Duration) {
+    let page = PageUrl {
+        url: format!("https://shop.example{path}"),
+        domain: "shop.example".to_owned(),
+        path: path.to_owned(),
+    };
+    record(
+        app,
+        contact,
+        EventKind::PageVisit,
+        PAGE_VISIT_NAME,
+        Some(page),
+        ago,
+    )
+    .await;
+}
+
+async fn record(
+    app: &TestApp,
+    contact: &str,
+    kind: EventKind,
+    name: &str,
+    page: Option<PageUrl>,
+    ago: Duration,
+) {
+    let at = app.clock.now().0 - i64::try_from(ago.as_micros()).unwrap();
+    let mut row = NewEvent::of_contact(
+        app.account,
+        kind,
+        name,
+        ContactId(contact.parse().unwrap()),
+        None,
+        Timestamp(at),
+    );
+    row.page = page;
+    app.store
+        .record_events(&[row], app.clock.now())
+        .await
+        .unwrap();
+}
+
+/// The contact's score in the model, as AC's scoreValues answer it ("0" without a row).
+async fn score(app: &TestApp, contact: &str, model: &str) -> i64 {
+    let answer = app
+        .get(&format!("/api/3/contacts/{contact}/scoreValues"))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.body["scoreValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|value| value["score"] == model)
+        .map_or(0, |value| {
+            value["scoreValue"].as_str().unwrap().parse().unwrap()
+        })
+}
+
+/// The contact's live awards (their points), newest first.
+async fn awards(app: &TestApp, contact: &str) -> Vec<Value> {
+    let answer = app
+        .get(&format!("/api/3/contacts/{contact}/scoreAwards?limit=100"))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.body["scoreAwards"].as_array().unwrap().clone()
+}
+
+/// The contact's score in the model equals the sum of its live awards in it.
+async fn assert_ledger(app: &TestApp, contact: &str, model: &str) {
+    let sum: i64 = awards(app, contact)
+        .await
+        .iter()
+        .filter(|award| award["score"] == model)
+        .map(|award| award["points"].as_i64().unwrap())
+        .sum();
+    assert_eq!(score(app, contact, model).await, sum, "the ledger's sum");
+}
+
+async fn models_and_rules_are_answered_in_acs_shape(app: TestApp) {
+    let created = app
+        .post(
+            "/api/3/scores",
+            json!({"score": {"name": "Engagement", "descript": "how keen"}}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.body["score"]["id"].as_str().unwrap().to_owned();
+    let shown = app.get(&format!("/api/3/scores/{id}")).await;
+    for (key, value) in [
+        ("reltype", "contact"),
+        ("name", "Engagement"),
+        ("descript", "how keen"),
+        ("status", "1"),
+    ] {
+        assert_eq!(shown.body["score"][key], value, "{key}");
+    }
+    assert_eq!(shown.body["score"]["links"], json!([]));
+    let listed = app.get("/api/3/scores").await;
+    assert_eq!(listed.body["meta"]["total"], "1");
+    assert_eq!(listed.body["scores"][0]["id"], id.as_str());
+    let missing = app.get("/api/3/scores/999999").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(
+        missing.body,
+        json!({"message": "No Result found for Score with id 999999"})
+    );
+    let other = app.other_account_key().await;
+    let theirs = app
+        .send("GET", &format!("/api/3/scores/{id}"), Some(&other), None)
+        .await;
+    assert_eq!(theirs.status, 404);
+
+    let renamed = app
+        .put(
+            &format!("/api/3/scores/{id}"),
+            json!({"score": {"name": "Keenness"}}),
+        )
+        .await;
+    assert_eq!(renamed.body["score"]["name"], "Keenness");
+    assert_eq!(renamed.body["score"]["descript"], "how keen");
+
+    let added = app
+        .post(
+            &format!("/api/3/scores/{id}/rules"),
+            json!({"scoreRule": {"condition": {"opened": {}}, "points": 5, "expiryDays": 30}}),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.text);
+    let rule = &added.body["scoreRule"];
+    assert_eq!(rule["score"], id.as_str());
+    assert_eq!(rule["points"], 5);
+    assert_eq!(rule["expiryDays"], 30);
+    assert_eq!(rule["frequency"], "everyTime");
+    assert_eq!(rule["scoring"], "eachRow");
+    let rule_id = rule["id"].as_str().unwrap().to_owned();
+    app.settle_segments().await;
+    let shown = app.get(&format!("/api/3/scoreRules/{rule_id}")).await;
+    assert_eq!(shown.body["scoreRule"]["ready"], true);
+    assert_eq!(shown.body["scoreRule"]["progress"], 1.0);
+    let listed = app.get(&format!("/api/3/scores/{id}/rules")).await;
+    assert_eq!(listed.body["meta"]["total"], "1");
+    assert_eq!(listed.body["scoreRules"][0]["id"], rule_id.as_str());
+    let contact = contact(&app, "ann@example.com").await;
+    let values = app
+        .get(&format!("/api/3/contacts/{contact}/scoreValues"))
+        .await;
+    assert_eq!(values.body, json!({"scoreValues": []}));
+    let removed = app.delete(&format!("/api/3/scoreRules/{rule_id}")).await;
+    assert_eq!(removed.status, 200);
+    assert_eq!(
+        app.get(&format!("/api/3/scoreRules/{rule_id}"))
+            .await
+            .status,
+        404
+    );
+}
+
+async fn bad_rules_and_adjustments_are_refused_and_change_nothing(app: TestApp) {
+    let id = model(&app, "Engagement").await;
+    let contact = contact(&app, "ann@example.com").await;
+    let path = format!("/api/3/scores/{id}/rules");
+    for (body, attribute) in [
+        (json!({"scoreRule": {"points": 5}}), "condition"),
+        (
+            json!({"scoreRule": {"condition": {"opened": {}}}}),
+            "points",
+        ),
+        (
+            json!({"scoreRule": {"condition": {"opened": {}}, "points": 0}}),
+            "points",
+        ),
+        (
+            json!({"scoreRule": {"condition": {"opened": {}}, "points": 5000}}),
+            "points",
+        ),
+        (
+            json!({"scoreRule": {"condition": {"opened": {}}, "points": 5, "expiryDays": 0}}),
+            "expiryDays",
+        ),
+        (
+            json!({"scoreRule": {"condition": {"hasTag": 999999}, "points": 5}}),
+            "definition",
+        ),
+        (
+            json!({"scoreRule": {"condition": {"visited": {"url": 3}}, "points": 5}}),
+            "condition",
+        ),
+        (
+            json!({"scoreRule": {"condition": {"score": {"model": 1, "value": {"atLeast": 1}}},
+                "points": 5}}),
+            "condition",
+        ),
+        (
+            json!({"scoreRule": {"condition": {"hasTag": 1}, "points": 5, "frequency": "once"}}),
+            "frequency",
+        ),
+    ] {
+        let answer = app.post(&path, body.clone()).await;
+        assert_eq!(answer.status, 422, "{body}: {}", answer.text);
+        assert!(answer.text.contains(attribute), "{body}: {}", answer.text);
+    }
+    for body in [
+        json!({"scoreRule": {"points": "five"}}),
+        json!({"nothing": 1}),
+    ] {
+        let answer = app.post(&path, body.clone()).await;
+        assert_eq!(answer.status, 422, "{body}: {}", answer.text);
+    }
+    let unknown = app
+        .post(
+            "/api/3/scores/999999/rules",
+            json!({"scoreRule": {"condition": {"opened": {}}, "points": 5}}),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+    let listed = app.get(&path).await;
+    assert_eq!(listed.body["meta"]["total"], "0");
+
+    let adjust = format!("/api/3/contacts/{contact}/scoreAdjustments");
+    for body in [
+        json!({"scoreAdjustment": {"score": id, "points": 10}}),
+        json!({"scoreAdjustment": {"score": id, "points": 0, "reason": "x"}}),
+        json!({"scoreAdjustment": {"points": 10, "reason": "x"}}),
+        json!({"scoreAdjustment": {"score": id, "points": 10, "reason": "x", "expiryDays": -1}}),
+    ] {
+        let answer = app.post(&adjust, body.clone()).await;
+        assert_eq!(answer.status, 422, "{body}: {}", answer.text);
+    }
+    let unknown_model = app
+        .post(
+            &adjust,
+            json!({"scoreAdjustment": {"score": 999999, "points": 10, "reason": "x"}}),
+        )
+        .await;
+    assert_eq!(unknown_model.status, 404);
+    let unknown_contact = app
+        .post(
+            "/api/3/contacts/999999/scoreAdjustments",
+            json!({"scoreAdjustment": {"score": id, "points": 10, "reason": "x"}}),
+        )
+        .await;
+    assert_eq!(unknown_contact.status, 404);
+    assert_eq!(score(&app, &contact, &id).await, 0);
+    assert!(awards(&app, &contact).await.is_empty());
+}
+
+async fn behavior_scores_live_and_each_score_is_its_ledgers_sum(app: TestApp) {
+    let id = model(&app, "Engagement").await;
+    let customer = tag(&app, "customer").await;
+    let customer_id: i64 = customer.parse().unwrap();
+    rule(
+        &app,
+        &id,
+        json!({"condition": {"visited": {"url": {"contains": "/pricing"}}}, "points": 20}),
+    )
+    .await;
+    rule(
+        &app,
+        &id,
+        json!({"condition": {"event": {"name": "demo requested"}}, "points": 30}),
+    )
+    .await;
+    rule(
+        &app,
+        &id,
+        json!({"condition": {"hasTag": customer_id}, "points": 50}),
+    )
+    .await;
+    app.settle_segments().await;
+    let ann = contact(&app, "ann@example.com").await;
+    let bob = contact(&app, "bob@example.com").await;
+
+    visit(&app, &ann, "/pricing", Duration::ZERO).await;
+    visit(&app, &ann, "/pricing/teams", Duration::ZERO).await;
+    visit(&app, &ann, "/blog", Duration::ZERO).await;
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 40);
+    event(&app, &ann, "demo requested", Duration::ZERO).await;
+    let tagged = tag_contact(&app, &ann, &customer).await;
+    event(&app, &bob, "demo requested", Duration::ZERO).await;
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 120);
+    assert_eq!(score(&app, &bob, &id).await, 30);
+    assert_ledger(&app, &ann, &id).await;
+
+    // Rounds again change nothing: each row scores once.
+    for _ in 0..3 {
+        app.membership.run_once().await.unwrap();
+    }
+    assert_eq!(score(&app, &ann, &id).await, 120);
+    let causes: Vec<String> = awards(&app, &ann)
+        .await
+        .iter()
+        .map(|award| award["cause"]["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(causes.iter().filter(|c| *c == "event").count(), 3);
+    assert_eq!(causes.iter().filter(|c| *c == "condition").count(), 1);
+
+    // A condition that stops holding takes its points back.
+    let untagged = app.delete(&format!("/api/3/contactTags/{tagged}")).await;
+    assert_eq!(untagged.status, 200);
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 70);
+    assert_ledger(&app, &ann, &id).await;
+
+    // The timeline shows each change.
+    let logs = app
+        .get(&format!("/api/3/contacts/{ann}/trackingLogs?limit=100"))
+        .await;
+    let changes: Vec<&Value> = logs.body["trackingLogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|log| log["type"] == "__score")
+        .collect();
+    assert!(changes.len() >= 3, "{}", logs.text);
+    let newest: Value = serde_json::from_str(changes[0]["value"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        newest,
+        json!([{"score": id.parse::<i64>().unwrap(), "from": 120, "to": 70}])
+    );
+}
+
+async fn points_expire_at_their_instant(app: TestApp) {
+    let id = model(&app, "Engagement").await;
+    rule(
+        &app,
+        &id,
+        json!({"condition": {"event": {"name": "opened deck"}}, "points": 5, "expiryDays": 30}),
+    )
+    .await;
+    app.settle_segments().await;
+    let ann = contact(&app, "ann@example.com").await;
+    event(&app, &ann, "opened deck", DAY * 29).await;
+    event(&app, &ann, "opened deck", DAY * 10).await;
+    // Already expired: never counts.
+    event(&app, &ann, "opened deck", DAY * 31).await;
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 10);
+    let live = awards(&app, &ann).await;
+    assert_eq!(live.len(), 2);
+    assert!(live.iter().all(|award| award["expiresAt"].is_string()));
+
+    app.clock.advance(DAY - Duration::from_secs(60));
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 10);
+    app.clock.advance(Duration::from_secs(61));
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 5);
+    assert_ledger(&app, &ann, &id).await;
+    app.clock.advance(DAY * 19);
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 0);
+}
+
+async fn rules_score_past_behavior_and_edits_score_it_again(app: TestApp) {
+    let id = model(&app, "Engagement").await;
+    let ann = contact(&app, "ann@example.com").await;
+    let bob = contact(&app, "bob@example.com").await;
+    for _ in 0..3 {
+        event(&app, &ann, "demo requested", DAY).await;
+    }
+    event(&app, &bob, "demo requested", DAY).await;
+    let demo = rule(
+        &app,
+        &id,
+        json!({"condition": {"event": {"name": "demo requested"}}, "points": 10}),
+    )
+    .await;
+    let shown = app.get(&format!("/api/3/scores/{id}")).await;
+    assert!(shown.body["score"]["recomputing"].is_number());
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 30);
+    assert_eq!(score(&app, &bob, &id).await, 10);
+    let shown = app.get(&format!("/api/3/scores/{id}")).await;
+    assert_eq!(shown.body["score"]["recomputing"], 0);
+
+    // An edit: the old awards count until the new ones are ready, then the new ones only.
+    let edited = app
+        .put(
+            &format!("/api/3/scoreRules/{demo}"),
+            json!({"scoreRule": {"condition": {"event": {"name": "demo requested"}},
+                "points": 7, "frequency": "once"}}),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    assert_eq!(edited.body["scoreRule"]["revision"], 2);
+    assert_eq!(score(&app, &ann, &id).await, 30);
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 7);
+    assert_eq!(score(&app, &bob, &id).await, 7);
+    assert_ledger(&app, &ann, &id).await;
+    event(&app, &ann, "demo requested", Duration::ZERO).await;
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 7, "once per contact");
+
+    // A deleted rule's points go.
+    let removed = app.delete(&format!("/api/3/scoreRules/{demo}")).await;
+    assert_eq!(removed.status, 200);
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 0);
+    assert_eq!(score(&app, &bob, &id).await, 0);
+}
+
+async fn caps_limit_the_points_of_a_period(app: TestApp) {
+    let id = model(&app, "Engagement").await;
+    rule(
+        &app,
+        &id,
+        json!({"condition": {"visited": {}}, "points": 5, "cap": {"points": 10, "days": 7}}),
+    )
+    .await;
+    app.settle_segments().await;
+    let ann = contact(&app, "ann@example.com").await;
+    for path in ["/a", "/b", "/c"] {
+        visit(&app, &ann, path, Duration::ZERO).await;
+    }
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 10);
+    app.clock.advance(DAY * 8);
+    visit(&app, &ann, "/d", Duration::ZERO).await;
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 15);
+    assert_ledger(&app, &ann, &id).await;
+}
+
+async fn adjustments_and_scores_in_segments(app: TestApp) {
+    let id = model(&app, "Engagement").await;
+    let model_id: i64 = id.parse().unwrap();
+    let ann = contact(&app, "ann@example.com").await;
+    let bob = contact(&app, "bob@example.com").await;
+    let hot = save(
+        &app,
+        "Hot leads",
+        json!({"score": {"model": model_id, "value": {"atLeast": 50}}}),
+    )
+    .await;
+    app.settle_segments().await;
+    assert!(members(&app, &hot).await.is_empty());
+
+    let adjusted = app
+        .post(
+            &format!("/api/3/contacts/{ann}/scoreAdjustments"),
+            json!({"scoreAdjustment": {"score": id, "points": 60, "reason": "called sales"}}),
+        )
+        .await;
+    assert_eq!(adjusted.status, 201, "{}", adjusted.text);
+    assert_eq!(
+        adjusted.body["scoreAward"]["cause"]["reason"],
+        "called sales"
+    );
+    assert_eq!(score(&app, &ann, &id).await, 60);
+    app.settle_segments().await;
+    assert_eq!(members(&app, &hot).await, vec![ann.clone()]);
+    let preview = app
+        .post(
+            "/api/3/segments/preview",
+            json!({"definition": {"score": {"model": model_id, "value": {"atMost": 0}}}}),
+        )
+        .await;
+    assert_eq!(preview.body["count"], 1, "{}", preview.text);
+    assert_eq!(preview.body["contacts"][0]["id"], bob.as_str());
+
+    app.post(
+        &format!("/api/3/contacts/{ann}/scoreAdjustments"),
+        json!({"scoreAdjustment": {"score": id, "points": -20, "reason": "went quiet"}}),
+    )
+    .await;
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 40);
+    assert!(members(&app, &hot).await.is_empty());
+    assert_ledger(&app, &ann, &id).await;
+
+    // A model a segment reads is not deleted; the refusal names the segment.
+    let refused = app.delete(&format!("/api/3/scores/{id}")).await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert!(refused.text.contains("Hot leads"), "{}", refused.text);
+    assert_eq!(app.get(&format!("/api/3/scores/{id}")).await.status, 200);
+    // A segment cannot name a model that does not exist.
+    let unknown = app
+        .post(
+            "/api/3/segments",
+            json!({"segment": {"name": "x",
+                "definition": {"score": {"model": 999999, "value": {"atLeast": 1}}}}}),
+        )
+        .await;
+    assert_eq!(unknown.status, 422, "{}", unknown.text);
+    app.delete(&format!("/api/3/segments/{hot}")).await;
+    let removed = app.delete(&format!("/api/3/scores/{id}")).await;
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    let values = app.get(&format!("/api/3/contacts/{ann}/scoreValues")).await;
+    assert_eq!(values.body, json!({"scoreValues": []}));
+}
+
+both_engines!(
+    models_and_rules_are_answered_in_acs_shape,
+    bad_rules_and_adjustments_are_refused_and_change_nothing,
+    behavior_scores_live_and_each_score_is_its_ledgers_sum,
+    points_expire_at_their_instant,
+    rules_score_past_behavior_and_edits_score_it_again,
+    caps_limit_the_points_of_a_period,
+    adjustments_and_scores_in_segments,
+);
