@@ -431,6 +431,21 @@ async fn rules_score_past_behavior_and_edits_score_it_again(app: TestApp) {
     app.settle_segments().await;
     assert_eq!(score(&app, &ann, &id).await, 7, "once per contact");
 
+    // Points of past behavior expire at their instant too.
+    let recent = rule(
+        &app,
+        &id,
+        json!({"condition": {"event": {"name": "trial started"}}, "points": 4, "expiryDays": 2}),
+    )
+    .await;
+    event(&app, &bob, "trial started", DAY).await;
+    app.settle_segments().await;
+    assert_eq!(score(&app, &bob, &id).await, 11);
+    app.clock.advance(DAY + Duration::from_secs(1));
+    app.settle_segments().await;
+    assert_eq!(score(&app, &bob, &id).await, 7);
+    app.delete(&format!("/api/3/scoreRules/{recent}")).await;
+
     // A deleted rule's points go.
     let removed = app.delete(&format!("/api/3/scoreRules/{demo}")).await;
     assert_eq!(removed.status, 200);
@@ -507,6 +522,30 @@ async fn adjustments_and_scores_in_segments(app: TestApp) {
     assert_eq!(score(&app, &ann, &id).await, 40);
     assert!(members(&app, &hot).await.is_empty());
     assert_ledger(&app, &ann, &id).await;
+
+    // A rule added later scores past behavior, and the segment follows.
+    event(&app, &bob, "demo requested", DAY).await;
+    rule(
+        &app,
+        &id,
+        json!({"condition": {"event": {"name": "demo requested"}}, "points": 55}),
+    )
+    .await;
+    app.settle_segments().await;
+    assert_eq!(score(&app, &bob, &id).await, 55);
+    assert_eq!(members(&app, &hot).await, vec![bob.clone()]);
+    let logs = app
+        .get(&format!("/api/3/contacts/{bob}/trackingLogs"))
+        .await;
+    let change = logs.body["trackingLogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|log| log["type"] == "__score")
+        .unwrap()
+        .clone();
+    let change: Value = serde_json::from_str(change["value"].as_str().unwrap()).unwrap();
+    assert_eq!(change, json!([{"score": model_id, "from": 0, "to": 55}]));
 
     // A model a segment reads is not deleted; the refusal names the segment.
     let refused = app.delete(&format!("/api/3/scores/{id}")).await;

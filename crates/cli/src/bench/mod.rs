@@ -24,6 +24,7 @@
 //! - [`send`]: the `send` measurement; [`sink`]: where it delivers.
 //! - [`scenarios`]: what each scenario requests.
 //! - [`segments`]: `--segments`, saved segments kept live during the load.
+//! - [`scoring`]: `--score-models`, scoring models kept live during the load.
 //! - [`segment_scale`]: `--segment-contacts`, segments over a large generated data set.
 //! - [`load`]: the clients, the measured window and their tally.
 //! - [`report`]: the table and the error summary.
@@ -33,6 +34,7 @@ mod freshness;
 mod load;
 mod report;
 mod scenarios;
+mod scoring;
 mod segment_scale;
 mod segments;
 mod send;
@@ -106,6 +108,10 @@ pub struct BenchArgs {
     /// then queues its contact for a membership check)
     #[arg(long, default_value_t = 0)]
     segments: u32,
+    /// Scoring models of ten rules each to keep live during the tracking scenarios (each event
+    /// is scored by them)
+    #[arg(long, default_value_t = 0)]
+    score_models: u32,
     /// Instead of the load scenarios, measure segments at scale over this many generated
     /// contacts (preview of representative definitions, a saved segment's computation, count)
     #[arg(long, default_value_t = 0)]
@@ -155,6 +161,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         recipients: args.recipients,
         sink: sink.name,
         segments: args.segments,
+        score_models: args.score_models,
     };
     let measured = bench.measure_all(&scenarios).await;
     server.stop().await?;
@@ -168,6 +175,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         None => println!("load: closed loop, {} clients", args.concurrency),
     }
     println!("segments kept live: {}", args.segments);
+    println!(
+        "scoring models kept live: {} of {} rules",
+        args.score_models,
+        scoring::RULES
+    );
     print_table(&rows(engine, &measured));
     if let Some(freshness) = freshness {
         freshness.print();
@@ -189,6 +201,8 @@ struct Bench<'a> {
     sink: &'static str,
     /// Saved segments kept live during the tracking scenarios.
     segments: u32,
+    /// Scoring models kept live during the tracking scenarios.
+    score_models: u32,
 }
 
 impl Bench<'_> {
@@ -217,6 +231,10 @@ impl Bench<'_> {
                 eprintln!("bench: saving {} segments of mixed kinds", self.segments);
                 segments::save(&self.api(), self.segments).await?;
                 probes = Some(freshness::save(&self.api()).await?);
+            }
+            if self.score_models > 0 {
+                eprintln!("bench: creating {} scoring models", self.score_models);
+                scoring::save(&self.api(), self.score_models).await?;
             }
         }
         let clicks = if scenarios.contains(&Scenario::Click) {

@@ -3,7 +3,8 @@
 //! write (the ingest writer's path) with a realistic skew: a few hot pages and a long tail of
 //! blog posts, 60/25/15 desktop/mobile/tablet, a fifth of visits referred, custom events,
 //! opens and clicks of one campaign, and a few very active contacts. Then times `preview` of
-//! representative definitions, a saved segment's computation, and its `count`.
+//! representative definitions, a saved segment's computation, its `count`, and how long
+//! scoring rules take to score the past behavior when added or edited.
 
 use std::time::{Duration, Instant};
 
@@ -120,7 +121,8 @@ pub async fn measure(
             first.0, first.1, again.1
         );
     }
-    saved(api).await
+    saved(api).await?;
+    rescored(api, tag).await
 }
 
 /// One timeline row.
@@ -304,4 +306,72 @@ async fn saved(api: &Api<'_>) -> anyhow::Result<()> {
     let (p50, p99, _) = percentiles(&times);
     println!("count: p50 {p50:.2} ms, p99 {p99:.2} ms over 200 requests");
     Ok(())
+}
+
+/// Scoring rules added to a model and edited, over the whole data set: how long until each
+/// one's awards count (its recompute done).
+async fn rescored(api: &Api<'_>, tag: TagId) -> anyhow::Result<()> {
+    let model = api
+        .create("/scores", "score", json!({"name": "Bench"}))
+        .await?;
+    let rules = [
+        (
+            "visited /pricing +20 (each row)",
+            json!({"condition": {"visited": {"url": {"contains": "/pricing"}}}, "points": 20}),
+        ),
+        (
+            "opened +5, expires in 30 days (each row)",
+            json!({"condition": {"opened": {}}, "points": 5, "expiryDays": 30}),
+        ),
+        (
+            "event 'signup' +10 once",
+            json!({"condition": {"event": {"name": "signup"}}, "points": 10, "frequency": "once"}),
+        ),
+        (
+            "has tag +50 (while true)",
+            json!({"condition": {"hasTag": tag.0}, "points": 50}),
+        ),
+    ];
+    let mut first = None;
+    for (label, rule) in &rules {
+        let started = Instant::now();
+        let id = api
+            .create(&format!("/scores/{model}/rules"), "scoreRule", rule.clone())
+            .await?;
+        counted(api, id, started).await?;
+        println!(
+            "score rule added: {label:<41} {:>7.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        first.get_or_insert(id);
+    }
+    let first = first.unwrap_or_default();
+    let started = Instant::now();
+    let edit = json!({"scoreRule": {"condition": {"visited": {"url": {"contains": "/pricing"}}},
+        "points": 10}});
+    api.call(Method::PUT, &format!("/scoreRules/{first}"), Some(edit))
+        .await?;
+    counted(api, first, started).await?;
+    println!(
+        "score rule edited: visited /pricing +10            {:>7.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Waits until the rule's current revision counts.
+async fn counted(api: &Api<'_>, rule: i64, started: Instant) -> anyhow::Result<()> {
+    loop {
+        let shown = api
+            .call(Method::GET, &format!("/scoreRules/{rule}"), None)
+            .await?;
+        if shown["scoreRule"]["ready"] == true {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            started.elapsed() < COMPUTE_LIMIT,
+            "the rule was not counted in time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -19,8 +19,9 @@
 -- The functions that queue contacts for the membership worker now fire in accounts that have a
 -- segment or a scoring rule (reacting_accounts), and note since_at: the earliest time of the
 -- timeline rows added since the contact was last checked, from which rules over single
--- behaviors look for new rows. A score change is a timeline row of kind 'score', which queues
--- the segments that read scores (128).
+-- behaviors look for new rows. A score change is a timeline row of kind 'score'; it queues no
+-- check (the store queues the contacts whose scores changed in accounts with a segment that
+-- reads scores, 128, in the same transaction).
 
 CREATE TABLE score_models (
     id BIGSERIAL PRIMARY KEY,
@@ -89,7 +90,6 @@ CREATE VIEW reacting_accounts (account_id) AS
     UNION ALL SELECT account_id FROM score_rules WHERE deleted_at IS NULL;
 
 ALTER TABLE segment_checks ADD COLUMN since_at BIGINT;
-INSERT INTO timeline_reasons (kind, reasons) VALUES ('score', 128);
 
 CREATE OR REPLACE FUNCTION mark_segment_check(account BIGINT, contact BIGINT, why BIGINT)
 RETURNS void LANGUAGE plpgsql AS $$
@@ -128,7 +128,7 @@ BEGIN
     SELECT a.contact_id, min(a.account_id), bit_or(COALESCE(r.reasons, 1023)), 0,
         min(a.occurred_at)
     FROM added a LEFT JOIN timeline_reasons r ON r.kind = a.kind
-    WHERE a.contact_id IS NOT NULL
+    WHERE a.contact_id IS NOT NULL AND a.kind <> 'score'
         AND EXISTS (SELECT 1 FROM reacting_accounts s WHERE s.account_id = a.account_id)
     GROUP BY a.contact_id
     ORDER BY a.contact_id

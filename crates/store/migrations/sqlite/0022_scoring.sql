@@ -19,8 +19,9 @@
 -- The triggers that queue contacts for the membership worker now fire in accounts that have a
 -- segment or a scoring rule (reacting_accounts), and note since_at: the earliest time of the
 -- timeline rows added since the contact was last checked, from which rules over single
--- behaviors look for new rows. A score change is a timeline row of kind 'score', which queues
--- the segments that read scores (128).
+-- behaviors look for new rows. A score change is a timeline row of kind 'score'; it queues no
+-- check (the store queues the contacts whose scores changed in accounts with a segment that
+-- reads scores, 128, in the same transaction).
 
 CREATE TABLE score_models (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -89,7 +90,6 @@ CREATE VIEW reacting_accounts (account_id) AS
     UNION ALL SELECT account_id FROM score_rules WHERE deleted_at IS NULL;
 
 ALTER TABLE segment_checks ADD COLUMN since_at INTEGER;
-INSERT INTO timeline_reasons (kind, reasons) VALUES ('score', 128);
 
 DROP TRIGGER contacts_update_checks_segments;
 DROP TRIGGER contact_tags_insert_checks_segments;
@@ -196,7 +196,8 @@ BEGIN
 END;
 
 CREATE TRIGGER events_insert_checks_segments AFTER INSERT ON events
-WHEN NEW.contact_id IS NOT NULL AND EXISTS (SELECT 1 FROM reacting_accounts WHERE account_id = NEW.account_id)
+WHEN NEW.contact_id IS NOT NULL AND NEW.kind <> 'score'
+    AND EXISTS (SELECT 1 FROM reacting_accounts WHERE account_id = NEW.account_id)
 BEGIN
     INSERT INTO segment_checks (contact_id, account_id, reasons, due_at, since_at)
     VALUES (NEW.contact_id, NEW.account_id,
@@ -208,7 +209,8 @@ BEGIN
 END;
 
 CREATE TRIGGER events_update_checks_segments AFTER UPDATE OF contact_id ON events
-WHEN NEW.contact_id IS NOT NULL AND EXISTS (SELECT 1 FROM reacting_accounts WHERE account_id = NEW.account_id)
+WHEN NEW.contact_id IS NOT NULL AND NEW.kind <> 'score'
+    AND EXISTS (SELECT 1 FROM reacting_accounts WHERE account_id = NEW.account_id)
 BEGIN
     INSERT INTO segment_checks (contact_id, account_id, reasons, due_at, since_at)
     VALUES (NEW.contact_id, NEW.account_id,

@@ -10,9 +10,11 @@ use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId, EventId, ScoreAwardId, ScoreModelId, ScoreRuleId};
 use tracklane_core::page::Page;
 use tracklane_core::score::award::{Adjustment, Cause, ScoreAward};
+use tracklane_core::segment::{Definition, Reads};
 use tracklane_core::time::Timestamp;
 
 use crate::listing::{page_of, Listed};
+use crate::segments::compute::REQUEUE;
 use crate::segments::membership::queue_wakeups;
 use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
@@ -278,9 +280,63 @@ pub(crate) async fn settle_scores(
         let account_of: BTreeMap<ContactId, AccountId> = chunk.iter().copied().collect();
         write_totals(tx, engine, &changes, &account_of, now).await?;
         write_timeline(tx, engine, &changes, &account_of, now).await?;
+        let mut changed: BTreeMap<AccountId, Vec<ContactId>> = BTreeMap::new();
+        for change in &changes {
+            changed
+                .entry(account_of[&change.contact])
+                .or_default()
+                .push(change.contact);
+        }
+        for (account, contacts) in changed {
+            if reads_scores(tx, account).await? {
+                queue_score_checks(tx, engine, account, &contacts).await?;
+            }
+        }
         settled.changes.extend(changes);
     }
     Ok(settled)
+}
+
+/// Whether a segment of the account reads scores.
+pub(super) async fn reads_scores(
+    tx: &mut AnyConnection,
+    account: AccountId,
+) -> Result<bool, StoreError> {
+    let definitions: Vec<String> =
+        sqlx::query_scalar("SELECT definition FROM segments WHERE account_id = $1")
+            .bind(account.0)
+            .fetch_all(&mut *tx)
+            .await?;
+    Ok(definitions.iter().any(|definition| {
+        Definition::parse(definition).is_ok_and(|parsed| parsed.reads().meets(Reads::SCORE))
+    }))
+}
+
+/// Queues the contacts (whose scores changed) for a check of the segments that read scores.
+async fn queue_score_checks(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    account: AccountId,
+    contacts: &[ContactId],
+) -> Result<(), StoreError> {
+    let mut ordered = contacts.to_vec();
+    ordered.sort();
+    ordered.dedup();
+    for chunk in ordered.chunks(CHUNK) {
+        let mut upsert = Statement::new(
+            engine,
+            "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) VALUES ",
+        );
+        upsert
+            .push_rows(
+                chunk
+                    .iter()
+                    .map(|contact| [contact.0, account.0, Reads::SCORE.0, 0].map(Value::from)),
+            )
+            .push(REQUEUE);
+        upsert.query().execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 /// Stores changed scores.

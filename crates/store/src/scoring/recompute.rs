@@ -7,16 +7,17 @@
 //! meanwhile; awarding twice awards once.
 
 use sqlx::{AnyConnection, Row};
-use tracklane_core::ids::{AccountId, ContactId, ScoreRuleId};
+use tracklane_core::event::SCORE_CHANGE_NAME;
+use tracklane_core::ids::{AccountId, ScoreRuleId};
 use tracklane_core::score::rule::{ScoreRule, Scoring};
 use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
 use super::awarding::{award_rows, Scope, AWARD_INSERT};
-use super::ledger::{settle_scores, DAY};
+use super::ledger::{reads_scores, COUNTED, DAY};
 use super::rules::{rule, RULE_COLUMNS};
 use crate::segments::compute::queue_time_contacts;
-use crate::segments::membership::queue_wakeups;
+use crate::segments::compute::REQUEUE;
 use crate::sql::Statement;
 use crate::{Store, StoreError};
 
@@ -152,9 +153,11 @@ impl Store {
         Ok(())
     }
 
-    /// Makes the rule's current revision the counted one, and settles the scores of every
-    /// contact the rule ever awarded (their next expiries queued). A rule held while true over
-    /// a moving window queues the contacts whose answer time may move.
+    /// Makes the rule's current revision the counted one, and settles, set-wise, the score in
+    /// its model of every contact the rule ever awarded: a timeline row for each change, the
+    /// new score, the first expiry of the new awards as a wake-up, and a check of the segments
+    /// that read scores. A rule held while true over a moving window queues the contacts whose
+    /// answer time may move.
     async fn count_revision(
         &self,
         tx: &mut AnyConnection,
@@ -170,29 +173,69 @@ impl Store {
         .bind(rule.id.0)
         .execute(&mut *tx)
         .await?;
-        let contacts: Vec<(ContactId, AccountId)> = sqlx::query(
-            "SELECT DISTINCT contact_id FROM score_awards WHERE rule_id = $1 ORDER BY contact_id",
-        )
-        .bind(rule.id.0)
-        .fetch_all(&mut *tx)
+        let (id, model, revision, now) = (rule.id.0, rule.model.0, rule.revision, now.0);
+        // Every number here is an integer of ours, written as a literal.
+        let scores = format!(
+            "SELECT x.contact_id, COALESCE(s.total, 0) AS before, \
+             COALESCE((SELECT CAST(SUM(a.points) AS BIGINT) FROM score_awards a \
+             WHERE a.contact_id = x.contact_id AND a.model_id = {model} AND {COUNTED} \
+             AND (a.expires_at IS NULL OR a.expires_at > {now})), 0) AS after \
+             FROM (SELECT DISTINCT contact_id FROM score_awards WHERE rule_id = {id}) x \
+             LEFT JOIN contact_scores s ON s.contact_id = x.contact_id AND s.model_id = {model}"
+        );
+        let changed = format!("SELECT * FROM ({scores}) c WHERE c.before <> c.after");
+        sqlx::query(&format!(
+            "INSERT INTO events (account_id, kind, name, contact_id, data, occurred_at, \
+             received_at) SELECT {account}, 'score', '{SCORE_CHANGE_NAME}', c.contact_id, \
+             '[{{\"score\":{model},\"from\":' || c.before || ',\"to\":' || c.after || '}}]', \
+             {now}, {now} FROM ({changed}) c",
+            account = account.0,
+        ))
+        .execute(&mut *tx)
+        .await?;
+        let written = sqlx::query(&format!(
+            "INSERT INTO contact_scores (account_id, contact_id, model_id, total, created_at, \
+             updated_at) SELECT {account}, c.contact_id, {model}, c.after, {now}, {now} \
+             FROM ({changed}) c WHERE 1 = 1 ON CONFLICT (contact_id, model_id) DO UPDATE \
+             SET total = excluded.total, updated_at = excluded.updated_at",
+            account = account.0,
+        ))
+        .execute(&mut *tx)
         .await?
-        .iter()
-        .map(|row| Ok((ContactId(row.try_get(0)?), account)))
-        .collect::<Result<_, sqlx::Error>>()?;
-        let settled = settle_scores(tx, self.engine, &contacts, now).await?;
-        let wakeups: Vec<_> = settled
-            .next_expiry
-            .iter()
-            .map(|(&contact, &at)| (contact, account, at))
-            .collect();
-        queue_wakeups(tx, self.engine, &wakeups).await?;
+        .rows_affected();
+        let least = self.engine.least();
+        sqlx::query(&format!(
+            "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at, wake_at) \
+             SELECT a.contact_id, {account}, 0, MIN(a.expires_at), MIN(a.expires_at) \
+             FROM score_awards a WHERE a.rule_id = {id} AND a.revision = {revision} \
+             AND a.expires_at > {now} GROUP BY a.contact_id ORDER BY a.contact_id \
+             ON CONFLICT (contact_id) DO UPDATE SET \
+             due_at = {least}(segment_checks.due_at, excluded.due_at), \
+             wake_at = {least}(segment_checks.wake_at, excluded.wake_at), \
+             version = segment_checks.version + 1",
+            account = account.0,
+        ))
+        .execute(&mut *tx)
+        .await?;
+        if reads_scores(tx, account).await? {
+            sqlx::query(&format!(
+                "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) \
+                 SELECT contact_id, account_id, {reasons}, 0 FROM contact_scores \
+                 WHERE model_id = {model} AND updated_at = {now} ORDER BY contact_id{REQUEUE}",
+                reasons = Reads::SCORE.0,
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
         let definition = &rule.rule.definition;
         if !deleted
             && Scoring::of(definition) == Scoring::WhileTrue
             && definition.reads().meets(Reads::TIME)
         {
-            queue_time_contacts(tx, self.engine, account, definition, now).await?;
+            queue_time_contacts(tx, self.engine, account, definition, Timestamp(now)).await?;
         }
-        Ok(Step::Counted(settled.changes.len()))
+        Ok(Step::Counted(
+            usize::try_from(written).unwrap_or(usize::MAX),
+        ))
     }
 }

@@ -159,7 +159,7 @@ async fn mark_computed(
 
 /// How a queued contact's row takes a new check: the kind of change is added, the version
 /// moves on and the check is due at once (as the triggers queue a change).
-const REQUEUE: &str = " ON CONFLICT (contact_id) DO UPDATE \
+pub(crate) const REQUEUE: &str = " ON CONFLICT (contact_id) DO UPDATE \
      SET reasons = segment_checks.reasons | excluded.reasons, \
      version = segment_checks.version + 1, due_at = 0";
 
