@@ -39,7 +39,8 @@ pub async fn save(api: &Api<'_>, count: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Rule `r` of model `i`.
+/// Rule `r` of model `i`: one rule per kind of behavior, as a marketer writes them, so that
+/// a tracked event or page view meets a rule or two of each model.
 fn rule(i: u32, r: u32, tag: i64) -> Value {
     let n = i + 1;
     match r {
@@ -48,15 +49,12 @@ fn rule(i: u32, r: u32, tag: i64) -> Value {
         1 => json!({"condition": {"visited": {"domain": {"equals": BENCH_DOMAIN}}}, "points": 1,
             "cap": {"points": 50, "days": 1}}),
         2 => json!({"condition": {"event": {"name": EVENT_NAME}}, "points": 5}),
-        3 => {
-            json!({"condition": {"event": {"name": EVENT_NAME, "data": {"contains": n.to_string()}}},
-            "points": 30})
-        }
-        4 => json!({"condition": {"event": {"name": EVENT_NAME}}, "points": 10,
+        3 => json!({"condition": {"event": {"name": format!("demo {n}")}}, "points": 30,
             "frequency": "once"}),
+        4 => json!({"condition": {"submittedForm": {}}, "points": 10}),
         5 => json!({"condition": {"opened": {}}, "points": 5, "expiryDays": 30}),
         6 => json!({"condition": {"clicked": {}}, "points": 10}),
-        7 => json!({"condition": {"submittedForm": {}}, "points": 10}),
+        7 => json!({"condition": {"visited": {"url": {"contains": "/cancel"}}}, "points": -20}),
         8 => json!({"condition": {"hasTag": tag}, "points": 50}),
         _ => json!({"condition": {"event": {"name": EVENT_NAME, "count": {"atLeast": 3},
             "within": {"days": 1}}}, "points": 15, "expiryDays": 7}),
