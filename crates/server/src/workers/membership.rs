@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, watch};
-use tracklane_core::ids::{AccountId, ContactId, ScoreRuleId, SegmentId};
+use tracklane_core::ids::{AccountId, ContactId, SegmentId};
 use tracklane_core::score;
 use tracklane_core::score::rule::ScoreRule;
 use tracklane_core::segment::saved::Segment;
@@ -131,7 +131,7 @@ impl Membership {
             match self.check(account, &checks, now).await {
                 Ok((mut some, account_rules)) => {
                     settled.append(&mut some);
-                    rules.extend(account_rules.into_iter().map(|rule| (rule.id, rule)));
+                    rules.insert(account, account_rules);
                 }
                 Err(error) => {
                     tracing::error!(account = account.0, contacts = checks.len(), error = ?error, "segment checks failed");
@@ -216,11 +216,8 @@ impl Membership {
                 .zip(needed.iter().zip(scoring))
                 .map(|(&check, (needed, scoring))| {
                     let pending = check.wake_at.filter(|_| !waking(&check));
-                    let each_row: Vec<ScoreRuleId> =
-                        scoring.each_row.iter().map(|&i| rules[i].id).collect();
                     let work = |while_true| ScoreWork {
                         settle: scoring.settle,
-                        each_row: each_row.clone(),
                         while_true,
                     };
                     if needed.is_empty() && scoring.while_true.is_empty() {
@@ -359,43 +356,30 @@ fn evaluate(
     }
 }
 
-/// Which of an account's scoring rules (by index) a check asks for.
+/// Which of an account's scoring rules held while true (by index) a check asks to evaluate
+/// (rules over single behaviors score new rows whatever the check asks).
 struct Scoring {
-    /// Rules over single behaviors that read a kind of change the check is for, when the
-    /// contact has new timeline rows.
-    each_row: Vec<usize>,
-    /// Rules held while true to evaluate: those that read what changed, and at a wake-up
-    /// those that read time.
+    /// Those that read what changed, and at a wake-up those that read time.
     while_true: Vec<usize>,
-    /// Whether to settle the contact's scores: some rule to apply, or a wake-up (awards may
-    /// have expired).
+    /// Whether to settle the contact's scores: a wake-up (awards may have expired).
     settle: bool,
 }
 
 impl Scoring {
     fn needed(rules: &[ScoreRule], check: &Check, waking: bool) -> Self {
-        let mut each_row = Vec::new();
-        let mut while_true = Vec::new();
-        for (i, rule) in rules.iter().enumerate() {
-            let reads = rule.rule.definition.reads();
-            match score::rule::Scoring::of(&rule.rule.definition) {
-                score::rule::Scoring::EachRow => {
-                    if check.since.is_some() && reads.meets(check.reasons) {
-                        each_row.push(i);
-                    }
-                }
-                score::rule::Scoring::WhileTrue => {
-                    if reads.meets(check.reasons) || (waking && reads.meets(Reads::TIME)) {
-                        while_true.push(i);
-                    }
-                }
-            }
-        }
-        let settle = waking || !each_row.is_empty() || !while_true.is_empty();
+        let while_true = rules
+            .iter()
+            .enumerate()
+            .filter(|(_, rule)| {
+                let reads = rule.rule.definition.reads();
+                score::rule::Scoring::of(&rule.rule.definition) == score::rule::Scoring::WhileTrue
+                    && (reads.meets(check.reasons) || (waking && reads.meets(Reads::TIME)))
+            })
+            .map(|(i, _)| i)
+            .collect();
         Self {
-            each_row,
             while_true,
-            settle,
+            settle: waking,
         }
     }
 }

@@ -1,8 +1,9 @@
-//! Awarding a rule's points: for rules over single behaviors, to the timeline rows in a scope
-//! (a round's contacts from their earliest new row on, or a range of contacts when past
-//! behavior is scored again) that are not awarded yet; for rules held while true, to the
-//! contacts that meet them. Every award is unique per (rule, revision, contact, cause), so
-//! awarding the same rows twice awards them once.
+//! Awarding rules over single behaviors to the timeline rows in a scope (each of a round's
+//! contacts from its earliest new row on, or a range of contacts when past behavior is scored
+//! again) that are not awarded yet, as each rule's frequency and cap allow. Rules with the same
+//! condition (the same behavior, in several models) are awarded by one statement. Every award
+//! is unique per (rule, revision, contact, cause), so awarding the same rows twice awards them
+//! once.
 
 use std::collections::BTreeMap;
 
@@ -23,59 +24,151 @@ pub(super) const AWARD_INSERT: &str = "INSERT INTO score_awards (account_id, mod
 /// Which of an account's timeline rows to award.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Scope<'a> {
-    /// The round's contacts' rows from this instant on (their earliest new row's time).
-    Round(&'a [ContactId], Timestamp),
+    /// Each contact's rows from its instant on (its earliest new row's time).
+    Round(&'a [(ContactId, Timestamp)]),
     /// The rows of the contacts whose ids are in `from..until`.
     Range(i64, i64),
 }
 
-impl Scope<'_> {
-    /// Appends ` AND` the scope's test of the rows `e`.
-    fn push(self, statement: &mut Statement) {
-        match self {
-            Self::Round(contacts, since) => {
-                statement
-                    .push(" AND e.contact_id IN ")
-                    .push_row(contacts.iter().map(|contact| contact.0.into()))
-                    .and(" AND e.occurred_at >= ", since.0);
-            }
-            Self::Range(from, until) => {
-                statement
-                    .and(" AND e.contact_id >= ", from)
-                    .and(" AND e.contact_id < ", until);
-            }
-        }
-    }
-}
-
-/// Awards a rule over single behaviors to the rows of `scope` that match it and are not
-/// awarded yet, as its frequency and cap allow. A row whose award would have expired already
-/// is not awarded. A rule of another kind awards nothing here.
+/// Awards `rules` (those over single behaviors; others are left out) to the rows of `scope`
+/// that match them. A row whose award would have expired already is not awarded.
 pub(crate) async fn award_rows(
     tx: &mut AnyConnection,
     engine: Engine,
     account: AccountId,
-    rule: &ScoreRule,
+    rules: &[&ScoreRule],
     scope: Scope<'_>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    // The rows of the rule's behavior in the scope: ` FROM events e WHERE ...`.
-    let mut rows = Statement::new(engine, "");
-    match Behavior::of(rule.rule.definition.root()) {
-        Some(behavior) if matches!(behavior.rows, Rows::Timeline(_)) => {
-            behavior.push_rows(&mut rows, account);
+    let mut groups: Vec<Vec<&ScoreRule>> = Vec::new();
+    for &rule in rules {
+        let root = rule.rule.definition.root();
+        match groups
+            .iter_mut()
+            .find(|group| group[0].rule.definition.root() == root)
+        {
+            Some(group) => group.push(rule),
+            None => groups.push(vec![rule]),
         }
-        _ => return Ok(()),
+    }
+    for group in groups {
+        let plain: Vec<&ScoreRule> = group
+            .iter()
+            .copied()
+            .filter(|rule| rule.rule.frequency == Frequency::EveryTime && rule.rule.cap.is_none())
+            .collect();
+        if !plain.is_empty() {
+            if let Some(rows) = rows_of(engine, account, group[0], scope, &rules_values(&plain)) {
+                award_every_row(tx, &rows, now).await?;
+            }
+        }
+        let Some(rows) = rows_of(engine, account, group[0], scope, "") else {
+            continue;
+        };
+        for rule in group {
+            match (rule.rule.frequency, rule.rule.cap) {
+                (Frequency::Once, _) => award_first_row(tx, rule, &rows, now).await?,
+                (Frequency::EveryTime, Some(cap)) => {
+                    award_capped(tx, engine, rule, cap, &rows, now).await?;
+                }
+                (Frequency::EveryTime, None) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `, (VALUES ...) r`: the rules' numbers (model, rule, revision, points, expiry in
+/// microseconds), integers of ours written as literals.
+fn rules_values(rules: &[&ScoreRule]) -> String {
+    let rows: Vec<String> = rules
+        .iter()
+        .map(|rule| {
+            let expiry = rule
+                .rule
+                .expiry_days
+                .map_or("CAST(NULL AS BIGINT)".to_owned(), |days| (days * DAY).to_string());
+            format!(
+                "({}, {}, {}, {}, {expiry})",
+                rule.model.0, rule.id.0, rule.revision, rule.rule.points
+            )
+        })
+        .collect();
+    format!(", (VALUES {}) r", rows.join(", "))
+}
+
+/// ` FROM ... events e{also_from} WHERE ...`: the rows of `scope` that `rule`'s behavior keeps;
+/// `None` for a rule that is not over timeline rows.
+fn rows_of(
+    engine: Engine,
+    account: AccountId,
+    rule: &ScoreRule,
+    scope: Scope<'_>,
+    also_from: &str,
+) -> Option<Statement> {
+    let behavior = Behavior::of(rule.rule.definition.root())?;
+    if !matches!(behavior.rows, Rows::Timeline(_)) {
+        return None;
+    }
+    let mut rows = Statement::new(engine, " FROM ");
+    match scope {
+        Scope::Round(contacts) => {
+            rows.push("(VALUES ")
+                .push_rows(
+                    contacts
+                        .iter()
+                        .map(|(contact, since)| [contact.0, since.0].map(Value::from)),
+                )
+                .and(&format!(") w, events e{also_from} WHERE e.account_id = "), account.0)
+                .push(" AND e.contact_id = w.column1 AND e.occurred_at >= w.column2");
+        }
+        Scope::Range(from, until) => {
+            rows.and(&format!("events e{also_from} WHERE e.account_id = "), account.0)
+                .and(" AND e.contact_id >= ", from)
+                .and(" AND e.contact_id < ", until);
+        }
     }
     rows.push(" AND e.by_machine = 0 AND e.contact_id IS NOT NULL");
-    scope.push(&mut rows);
-    if let Some(days) = rule.rule.expiry_days {
-        rows.and(" AND e.occurred_at > ", now.0 - days * DAY);
-    }
-    let expires = match rule.rule.expiry_days {
-        Some(days) => format!("e.occurred_at + {}", days * DAY),
-        None => "NULL".to_owned(),
-    };
+    behavior.push_timeline_tests(&mut rows);
+    Some(rows)
+}
+
+/// The SQL of an award's expiry for a rule whose expiry in microseconds is `expiry` (an
+/// expression), from the row's time.
+fn expiry_of(expiry: &str) -> String {
+    format!("CASE WHEN {expiry} IS NULL THEN NULL ELSE e.occurred_at + {expiry} END")
+}
+
+/// Awards every row to each rule of `rows`' `r` (every time, no cap), in one statement.
+async fn award_every_row(
+    tx: &mut AnyConnection,
+    rows: &Statement,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let expires = expiry_of("r.column5");
+    let now = now.0;
+    let mut insert = Statement::with_head(
+        &format!(
+            "{AWARD_INSERT}SELECT e.account_id, r.column1, r.column2, r.column3, e.contact_id, \
+             e.id, e.id, r.column4, e.occurred_at, {expires}, {now}"
+        ),
+        rows,
+    );
+    insert.push(&format!(
+        " AND (r.column5 IS NULL OR e.occurred_at + r.column5 > {now}) ON CONFLICT DO NOTHING"
+    ));
+    insert.query().execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Awards a rule that awards once its contacts' first matching row, when it never awarded
+/// them.
+async fn award_first_row(
+    tx: &mut AnyConnection,
+    rule: &ScoreRule,
+    rows: &Statement,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     let ScoreRule {
         id,
         model,
@@ -83,45 +176,31 @@ pub(crate) async fn award_rows(
         ..
     } = *rule;
     let points = rule.rule.points;
-    match (rule.rule.frequency, rule.rule.cap) {
-        (Frequency::EveryTime, None) => {
-            let mut insert = Statement::with_head(
-                &format!(
-                    "{AWARD_INSERT}SELECT e.account_id, {model}, {id}, {revision}, e.contact_id, \
-                     e.id, e.id, {points}, e.occurred_at, {expires}, {now}",
-                    now = now.0
-                ),
-                &rows,
-            );
-            insert.push(" ON CONFLICT DO NOTHING");
-            insert.query().execute(&mut *tx).await?;
-        }
-        (Frequency::Once, _) => {
-            // The contact's first matching row, when the rule never awarded it.
-            let mut first = Statement::with_head(
-                "SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.contact_id \
-                 ORDER BY e.occurred_at, e.id) AS nth",
-                &rows,
-            );
-            first.push(&format!(
-                " AND NOT EXISTS (SELECT 1 FROM score_awards x WHERE x.rule_id = {id} \
-                 AND x.revision = {revision} AND x.contact_id = e.contact_id)"
-            ));
-            let mut insert = Statement::with_head(
-                &format!(
-                    "{AWARD_INSERT}SELECT e.account_id, {model}, {id}, {revision}, e.contact_id, \
-                     0, e.id, {points}, e.occurred_at, {expires}, {now} FROM (",
-                    now = now.0
-                ),
-                &first,
-            );
-            insert.push(") e WHERE e.nth = 1 ON CONFLICT DO NOTHING");
-            insert.query().execute(&mut *tx).await?;
-        }
-        (Frequency::EveryTime, Some(cap)) => {
-            award_capped(tx, engine, rule, cap, rows, now).await?;
-        }
+    let expires = expiry_of(&rule.rule.expiry_days.map_or("NULL".to_owned(), |days| {
+        (days * DAY).to_string()
+    }));
+    let mut first = Statement::with_head(
+        "SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.contact_id \
+         ORDER BY e.occurred_at, e.id) AS nth",
+        rows,
+    );
+    if let Some(days) = rule.rule.expiry_days {
+        first.push(&format!(" AND e.occurred_at > {}", now.0 - days * DAY));
     }
+    first.push(&format!(
+        " AND NOT EXISTS (SELECT 1 FROM score_awards x WHERE x.rule_id = {id} \
+         AND x.revision = {revision} AND x.contact_id = e.contact_id)"
+    ));
+    let mut insert = Statement::with_head(
+        &format!(
+            "{AWARD_INSERT}SELECT e.account_id, {model}, {id}, {revision}, e.contact_id, 0, e.id, \
+             {points}, e.occurred_at, {expires}, {now} FROM (",
+            now = now.0
+        ),
+        &first,
+    );
+    insert.push(") e WHERE e.nth = 1 ON CONFLICT DO NOTHING");
+    insert.query().execute(&mut *tx).await?;
     Ok(())
 }
 
@@ -133,14 +212,17 @@ async fn award_capped(
     engine: Engine,
     rule: &ScoreRule,
     cap: Cap,
-    rows: Statement,
+    rows: &Statement,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let ScoreRule { id, revision, .. } = *rule;
     let mut candidates = Statement::with_head(
         "SELECT e.id, e.account_id, e.contact_id, e.occurred_at",
-        &rows,
+        rows,
     );
+    if let Some(days) = rule.rule.expiry_days {
+        candidates.push(&format!(" AND e.occurred_at > {}", now.0 - days * DAY));
+    }
     candidates.push(&format!(
         " AND NOT EXISTS (SELECT 1 FROM score_awards x WHERE x.rule_id = {id} \
          AND x.revision = {revision} AND x.contact_id = e.contact_id AND x.cause = e.id) \

@@ -1,14 +1,22 @@
-//! Scoring in the membership worker's rounds, through the same queue of checks as segments: a
-//! checked contact's new timeline rows are awarded by the rules over single behaviors that
-//! read that kind of change, the rules held while true whose answer changed award or take
-//! back, and its scores are settled, in the round's transaction. The first expiry of a
-//! contact's awards is its next wake-up, like a segment window's.
+//! Scoring in the membership worker's rounds, through the same queue of checks as segments:
+//! the timeline rows added to a round's contacts are awarded by the rules over single
+//! behaviors that read those kinds of change, the rules held while true whose answer changed
+//! award or take back, and the contacts' scores are settled, in the round's transaction. The
+//! first expiry of a contact's awards is its next wake-up, like a segment window's.
+//!
+//! New rows are found from the time of the earliest row added since the contact's last check
+//! (`since_at`), read under the row lock of its queued check, so that rows another transaction
+//! adds meanwhile note their time after this round commits and are scored by the next one.
+//! Rows are scored even when the contact changed again since the round evaluated it (its
+//! segments then wait for the newer evaluation): awarding reads the rows themselves, so a
+//! contact with a steady flow of events is scored all the same.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId, ScoreRuleId};
-use tracklane_core::score::rule::ScoreRule;
+use tracklane_core::score::rule::{ScoreRule, Scoring};
+use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
 use super::awarding::{award_rows, Scope, AWARD_INSERT};
@@ -17,28 +25,34 @@ use crate::segments::membership::queue_wakeups;
 use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
 
-/// What a round asks of scoring for one checked contact.
+/// What a round's evaluation asks of scoring for one checked contact (its new rows are
+/// looked for in any case, see the module's documentation).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScoreWork {
-    /// Rules over single behaviors to award the contact's new rows by.
-    pub each_row: Vec<ScoreRuleId>,
     /// Rules held while true whose answer changed: award (true) or take back (false).
     pub while_true: Vec<(ScoreRuleId, bool)>,
-    /// Whether to settle the contact's scores (after any work above, or at a wake-up, when
+    /// Whether to settle the contact's scores even without new awards (at a wake-up, when
     /// awards may have expired).
     pub settle: bool,
 }
 
-/// One taken check's scoring work.
+/// One checked contact's scoring.
 pub(crate) struct Work<'a> {
     /// The contact.
     pub(crate) contact: ContactId,
     /// Its account.
     pub(crate) account: AccountId,
-    /// The time of its earliest timeline row added since its last check.
-    pub(crate) since: Option<Timestamp>,
-    /// What to do.
-    pub(crate) work: &'a ScoreWork,
+    /// What its evaluation asks; `None` when the contact changed since it was evaluated.
+    pub(crate) work: Option<&'a ScoreWork>,
+}
+
+/// The rows added to a contact since its last check.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NewRows {
+    /// The kinds of change queued.
+    reasons: Reads,
+    /// The time of the earliest one.
+    since: Timestamp,
 }
 
 impl Store {
@@ -74,40 +88,90 @@ impl Store {
     }
 }
 
-/// Does a round's scoring work in its transaction: awards, awards taken back, and the
-/// contacts' scores settled, with their next wake-ups queued. Returns the score changes.
+/// Locks the queued checks of `contacts` that note new rows (in contact order; on PostgreSQL
+/// those another transaction holds are left for the next round) and reads what they note.
+pub(crate) async fn lock_new_rows(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    contacts: &[ContactId],
+) -> Result<BTreeMap<ContactId, NewRows>, StoreError> {
+    let mut found = BTreeMap::new();
+    for chunk in contacts.chunks(500) {
+        let mut select = Statement::new(
+            engine,
+            "SELECT contact_id, reasons, since_at FROM segment_checks \
+             WHERE since_at IS NOT NULL AND contact_id IN ",
+        );
+        select
+            .push_row(chunk.iter().map(|contact| contact.0.into()))
+            .push(" ORDER BY contact_id")
+            .push(engine.skip_locked());
+        for row in select.query().fetch_all(&mut *tx).await? {
+            found.insert(
+                ContactId(row.try_get("contact_id")?),
+                NewRows {
+                    reasons: Reads(row.try_get("reasons")?),
+                    since: Timestamp(row.try_get("since_at")?),
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// Does a round's scoring in its transaction: the new rows awarded (and noted as scored),
+/// the awards held while true given or taken back, and the contacts' scores settled, with
+/// their next wake-ups queued. Returns the score changes.
 pub(crate) async fn score_round(
     tx: &mut AnyConnection,
     engine: Engine,
     work: &[Work<'_>],
-    rules: &BTreeMap<ScoreRuleId, ScoreRule>,
+    new_rows: &BTreeMap<ContactId, NewRows>,
+    rules: &BTreeMap<AccountId, Vec<ScoreRule>>,
     now: Timestamp,
 ) -> Result<Vec<ScoreChange>, StoreError> {
-    // Rules over single behaviors: one statement per rule over its contacts' new rows.
-    let mut each_row: BTreeMap<(AccountId, ScoreRuleId), (Vec<ContactId>, Timestamp)> =
-        BTreeMap::new();
+    let mut settling: BTreeMap<ContactId, AccountId> = BTreeMap::new();
+    // Rules over single behaviors: each account's contacts with new rows, by the rules that
+    // read the kinds of change they note.
+    let mut accounts: BTreeMap<AccountId, (Vec<(ContactId, Timestamp)>, Reads)> = BTreeMap::new();
     for one in work {
-        let Some(since) = one.since else { continue };
-        for &rule in &one.work.each_row {
-            let (contacts, earliest) = each_row
-                .entry((one.account, rule))
-                .or_insert((Vec::new(), since));
-            contacts.push(one.contact);
-            *earliest = (*earliest).min(since);
+        if let Some(rows) = new_rows.get(&one.contact) {
+            let (contacts, reasons) = accounts.entry(one.account).or_default();
+            contacts.push((one.contact, rows.since));
+            *reasons = *reasons | rows.reasons;
         }
     }
-    for ((account, id), (contacts, since)) in &each_row {
-        if let Some(rule) = rules.get(id) {
-            let scope = Scope::Round(contacts, *since);
-            award_rows(tx, engine, *account, rule, scope, now).await?;
+    for (account, (contacts, reasons)) in &accounts {
+        let each_row: Vec<&ScoreRule> = rules
+            .get(account)
+            .into_iter()
+            .flatten()
+            .filter(|rule| {
+                Scoring::of(&rule.rule.definition) == Scoring::EachRow
+                    && rule.rule.definition.reads().meets(*reasons)
+            })
+            .collect();
+        if !each_row.is_empty() {
+            award_rows(tx, engine, *account, &each_row, Scope::Round(contacts), now).await?;
+            settling.extend(contacts.iter().map(|&(contact, _)| (contact, *account)));
         }
     }
+    note_scored(tx, engine, new_rows.keys().copied().collect()).await?;
     // Rules held while true.
+    let by_id: BTreeMap<ScoreRuleId, &ScoreRule> = rules
+        .values()
+        .flatten()
+        .map(|rule| (rule.id, rule))
+        .collect();
     let mut awards = Vec::new();
     let mut taken_back = Vec::new();
     for one in work {
-        for &(id, holds) in &one.work.while_true {
-            let Some(rule) = rules.get(&id) else { continue };
+        let Some(asked) = one.work else { continue };
+        if asked.settle || !asked.while_true.is_empty() {
+            settling.insert(one.contact, one.account);
+        }
+        for &(id, holds) in &asked.while_true {
+            let Some(rule) = by_id.get(&id) else { continue };
             if holds {
                 let expires = rule.rule.expiry_days.map(|days| now.0 + days * DAY);
                 awards.push([
@@ -144,11 +208,7 @@ pub(crate) async fn score_round(
         delete.push_rows(chunk.iter().cloned()).push(")");
         delete.query().execute(&mut *tx).await?;
     }
-    let settling: Vec<(ContactId, AccountId)> = work
-        .iter()
-        .filter(|one| one.work.settle)
-        .map(|one| (one.contact, one.account))
-        .collect();
+    let settling: Vec<(ContactId, AccountId)> = settling.into_iter().collect();
     let settled = settle_scores(tx, engine, &settling, now).await?;
     let account_of: BTreeMap<ContactId, AccountId> = settling.into_iter().collect();
     let wakeups: Vec<_> = settled
@@ -158,4 +218,21 @@ pub(crate) async fn score_round(
         .collect();
     queue_wakeups(tx, engine, &wakeups).await?;
     Ok(settled.changes)
+}
+
+/// Notes the contacts' new rows as scored (their checks are locked by this transaction).
+async fn note_scored(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    contacts: Vec<ContactId>,
+) -> Result<(), StoreError> {
+    for chunk in contacts.chunks(500) {
+        let mut update = Statement::new(
+            engine,
+            "UPDATE segment_checks SET since_at = NULL WHERE contact_id IN ",
+        );
+        update.push_row(chunk.iter().map(|contact| contact.0.into()));
+        update.query().execute(&mut *tx).await?;
+    }
+    Ok(())
 }

@@ -95,7 +95,7 @@ impl Store {
                         tx,
                         self.engine,
                         account,
-                        &rule,
+                        &[&rule],
                         Scope::Range(from, until),
                         now,
                     )

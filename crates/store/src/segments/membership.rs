@@ -13,12 +13,11 @@ use tracklane_core::page::Page;
 use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
-use tracklane_core::ids::ScoreRuleId;
 use tracklane_core::score::rule::ScoreRule;
 
 use crate::listing::{page_of, Listed};
 use crate::scoring::ledger::ScoreChange;
-use crate::scoring::live::{score_round, ScoreWork, Work};
+use crate::scoring::live::{lock_new_rows, score_round, ScoreWork, Work};
 use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
 
@@ -36,9 +35,6 @@ pub struct Check {
     /// The queue row's version: it moves on with every change, so that a check settled after
     /// a newer change stays queued.
     pub version: i64,
-    /// The time of the earliest timeline row added to the contact since its last check (from
-    /// which scoring rules look for new rows); `None`: none was added.
-    pub since: Option<Timestamp>,
 }
 
 /// A contact entering or leaving a segment.
@@ -121,11 +117,11 @@ impl Store {
     ) -> Result<Vec<Check>, StoreError> {
         let wakeups = (limit / 4).max(1);
         let rows = sqlx::query(
-            "SELECT contact_id, account_id, reasons, version, wake_at, since_at FROM (\
-             SELECT * FROM (SELECT contact_id, account_id, reasons, version, wake_at, since_at \
+            "SELECT contact_id, account_id, reasons, version, wake_at FROM (\
+             SELECT * FROM (SELECT contact_id, account_id, reasons, version, wake_at \
              FROM segment_checks WHERE due_at > 0 AND due_at <= $1 ORDER BY due_at LIMIT $2) \
              wakeups UNION ALL \
-             SELECT * FROM (SELECT contact_id, account_id, reasons, version, wake_at, since_at \
+             SELECT * FROM (SELECT contact_id, account_id, reasons, version, wake_at \
              FROM segment_checks WHERE due_at = 0 LIMIT $3) changed) due",
         )
         .bind(now.0)
@@ -141,7 +137,6 @@ impl Store {
                     reasons: Reads(row.try_get("reasons")?),
                     version: row.try_get("version")?,
                     wake_at: Some(Timestamp(row.try_get("wake_at")?)).filter(|at| at.0 != IDLE),
-                    since: row.try_get::<Option<i64>, _>("since_at")?.map(Timestamp),
                 })
             })
             .collect()
@@ -188,7 +183,7 @@ impl Store {
     pub async fn settle_segment_checks(
         &self,
         settled: &[Settled],
-        rules: &BTreeMap<ScoreRuleId, ScoreRule>,
+        rules: &BTreeMap<AccountId, Vec<ScoreRule>>,
         now: Timestamp,
     ) -> Result<(Vec<Transition>, Vec<ScoreChange>), StoreError> {
         // Locks are taken in one order (check rows by contact, then segments by id) so that
@@ -200,22 +195,22 @@ impl Store {
         ordered.sort_by_key(|one| one.check.contact);
         self.write(async |tx| {
             let current = revisions(tx, self.engine, settled).await?;
+            let contacts: Vec<ContactId> = ordered.iter().map(|one| one.check.contact).collect();
+            let new_rows = lock_new_rows(tx, self.engine, &contacts).await?;
             let taken = take_checks(tx, self.engine, &ordered).await?;
             let mut changes = Vec::new();
             let mut scoring = Vec::new();
             for one in ordered {
-                if !taken.contains(&one.check.contact) {
+                let is_taken = taken.contains(&one.check.contact);
+                scoring.push(Work {
+                    contact: one.check.contact,
+                    account: one.check.account,
+                    work: is_taken.then_some(&one.scoring),
+                });
+                if !is_taken {
                     // The contact changed again, or another worker settled it first: the
                     // newer evaluation decides.
                     continue;
-                }
-                if one.scoring != ScoreWork::default() {
-                    scoring.push(Work {
-                        contact: one.check.contact,
-                        account: one.check.account,
-                        since: one.check.since,
-                        work: &one.scoring,
-                    });
                 }
                 for change in &one.changes {
                     // An answer to an edited (or deleted) definition is dropped: the
@@ -231,7 +226,7 @@ impl Store {
             record_transitions(tx, self.engine, &transitions).await?;
             let changed: BTreeSet<SegmentId> = transitions.iter().map(|t| t.segment).collect();
             fold_member_counts(tx, self.engine, &changed).await?;
-            let scores = score_round(tx, self.engine, &scoring, rules, now).await?;
+            let scores = score_round(tx, self.engine, &scoring, &new_rows, rules, now).await?;
             Ok((transitions, scores))
         })
         .await

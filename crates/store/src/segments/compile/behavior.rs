@@ -153,24 +153,31 @@ impl<'a> Behavior<'a> {
     /// that the condition counts; the caller adds the contact and the window. Returns the SQL
     /// of the rows' time.
     pub(crate) fn push_rows(&self, statement: &mut Statement, account: AccountId) -> &'static str {
-        let time = match self.rows {
-            Rows::Timeline(kind) => {
-                // The kind is written out (one of a closed set of names), so that the planners
-                // can use an index made for one kind (`events_site_visits`).
-                statement
-                    .and(" FROM events e WHERE e.account_id = ", account.0)
-                    .push(&format!(" AND e.kind = '{}'", kind.as_str()));
+        match self.rows {
+            Rows::Timeline(_) => {
+                statement.and(" FROM events e WHERE e.account_id = ", account.0);
+                self.push_timeline_tests(statement);
                 "e.occurred_at"
             }
             Rows::Sent => {
                 statement
                     .and(" FROM sends s WHERE s.account_id = ", account.0)
                     .and(" AND s.status = ", SendStatus::Sent as i64);
+                (self.filter)(statement);
                 "COALESCE(s.sent_at, 0)"
             }
-        };
-        (self.filter)(statement);
-        time
+        }
+    }
+
+    /// Appends ` AND` the tests that keep a timeline condition's rows of `events e`: its kind
+    /// and its filter. Nothing for sends.
+    pub(crate) fn push_timeline_tests(&self, statement: &mut Statement) {
+        if let Rows::Timeline(kind) = self.rows {
+            // The kind is written out (one of a closed set of names), so that the planners can
+            // use an index made for one kind (`events_site_visits`).
+            statement.push(&format!(" AND e.kind = '{}'", kind.as_str()));
+            (self.filter)(statement);
+        }
     }
 }
 
