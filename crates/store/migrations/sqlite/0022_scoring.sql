@@ -13,8 +13,14 @@
 -- unique, so a replayed event never scores twice. An award held while a condition holds is
 -- deleted when it stops holding (the score change is on the contact's timeline).
 --
+-- score_awards names its account and rule without foreign keys (each write would look them
+-- up): its model's and its contact's cascade deletes it, and a rule is never deleted but with
+-- its model.
+--
 -- contact_scores: the sum of each contact's live awards per model, written in the transaction
--- that changes them.
+-- that changes them; settled_at is the instant it sums them at (the awards that expire after
+-- it are in the total, and are taken off when they expire, through the membership worker's
+-- wake-ups).
 --
 -- The triggers that queue contacts for the membership worker now fire in accounts that have a
 -- segment or a scoring rule (reacting_accounts), and note since_at: the earliest time of the
@@ -57,9 +63,9 @@ CREATE INDEX score_rules_to_count ON score_rules (id) WHERE counted_revision < r
 
 CREATE TABLE score_awards (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    account_id INTEGER NOT NULL,
     model_id INTEGER NOT NULL REFERENCES score_models (id) ON DELETE CASCADE,
-    rule_id INTEGER REFERENCES score_rules (id) ON DELETE CASCADE,
+    rule_id INTEGER,
     revision INTEGER NOT NULL DEFAULT 0,
     contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
     cause INTEGER NOT NULL,
@@ -72,13 +78,16 @@ CREATE TABLE score_awards (
 );
 CREATE UNIQUE INDEX score_awards_once ON score_awards (rule_id, revision, contact_id, cause);
 CREATE INDEX score_awards_by_contact ON score_awards (contact_id, model_id);
+CREATE INDEX score_awards_expiring ON score_awards (contact_id, expires_at)
+    WHERE expires_at IS NOT NULL;
 
 CREATE TABLE contact_scores (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    account_id INTEGER NOT NULL,
     contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
     model_id INTEGER NOT NULL REFERENCES score_models (id) ON DELETE CASCADE,
     total INTEGER NOT NULL,
+    settled_at INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );

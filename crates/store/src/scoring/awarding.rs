@@ -7,8 +7,9 @@
 
 use std::collections::BTreeMap;
 
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use tracklane_core::ids::{AccountId, ContactId};
+use tracklane_core::ids::{AccountId, ContactId, ScoreModelId};
 use tracklane_core::score::rule::{Cap, Frequency, ScoreRule};
 use tracklane_core::time::Timestamp;
 
@@ -31,7 +32,8 @@ pub(crate) enum Scope<'a> {
 }
 
 /// Awards `rules` (those over single behaviors; others are left out) to the rows of `scope`
-/// that match them. A row whose award would have expired already is not awarded.
+/// that match them. A row whose award would have expired already is not awarded. Returns the
+/// awards made of the rules' counted revisions (those that change scores).
 pub(crate) async fn award_rows(
     tx: &mut AnyConnection,
     engine: Engine,
@@ -39,7 +41,8 @@ pub(crate) async fn award_rows(
     rules: &[&ScoreRule],
     scope: Scope<'_>,
     now: Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<Vec<Made>, StoreError> {
+    let mut made = Vec::new();
     let mut groups: Vec<Vec<&ScoreRule>> = Vec::new();
     for &rule in rules {
         let root = rule.rule.definition.root();
@@ -59,23 +62,56 @@ pub(crate) async fn award_rows(
             .collect();
         if !plain.is_empty() {
             if let Some(rows) = rows_of(engine, account, group[0], scope, &rules_values(&plain)) {
-                award_every_row(tx, &rows, now).await?;
+                made.extend(counted(award_every_row(tx, &rows, now).await?, &plain)?);
             }
         }
         let Some(rows) = rows_of(engine, account, group[0], scope, "") else {
             continue;
         };
         for rule in group {
-            match (rule.rule.frequency, rule.rule.cap) {
+            let returned = match (rule.rule.frequency, rule.rule.cap) {
                 (Frequency::Once, _) => award_first_row(tx, rule, &rows, now).await?,
                 (Frequency::EveryTime, Some(cap)) => {
-                    award_capped(tx, engine, rule, cap, &rows, now).await?;
+                    award_capped(tx, engine, rule, cap, &rows, now).await?
                 }
-                (Frequency::EveryTime, None) => {}
-            }
+                (Frequency::EveryTime, None) => continue,
+            };
+            made.extend(counted(returned, &[rule])?);
         }
     }
-    Ok(())
+    Ok(made)
+}
+
+/// An award just made of a rule's counted revision: it adds its points to the contact's
+/// score in the model.
+pub(crate) type Made = (ContactId, ScoreModelId, i64);
+
+/// What an award's insert returns.
+pub(super) const RETURNING: &str =
+    " RETURNING contact_id, model_id, points, rule_id, revision, expires_at";
+
+/// The awards of `returned` rows (of [`RETURNING`]) that are of their rule's counted
+/// revision, among `rules`.
+pub(super) fn counted(
+    returned: Vec<AnyRow>,
+    rules: &[&ScoreRule],
+) -> Result<Vec<Made>, StoreError> {
+    let mut made = Vec::new();
+    for row in returned {
+        let rule: i64 = row.try_get("rule_id")?;
+        let revision: i64 = row.try_get("revision")?;
+        if rules
+            .iter()
+            .any(|r| r.id.0 == rule && r.counted_revision == revision)
+        {
+            made.push((
+                ContactId(row.try_get("contact_id")?),
+                ScoreModelId(row.try_get("model_id")?),
+                row.try_get("points")?,
+            ));
+        }
+    }
+    Ok(made)
 }
 
 /// `, (VALUES ...) r`: the rules' numbers (model, rule, revision, points, expiry in
@@ -87,7 +123,9 @@ fn rules_values(rules: &[&ScoreRule]) -> String {
             let expiry = rule
                 .rule
                 .expiry_days
-                .map_or("CAST(NULL AS BIGINT)".to_owned(), |days| (days * DAY).to_string());
+                .map_or("CAST(NULL AS BIGINT)".to_owned(), |days| {
+                    (days * DAY).to_string()
+                });
             format!(
                 "({}, {}, {}, {}, {expiry})",
                 rule.model.0, rule.id.0, rule.revision, rule.rule.points
@@ -119,13 +157,19 @@ fn rows_of(
                         .iter()
                         .map(|(contact, since)| [contact.0, since.0].map(Value::from)),
                 )
-                .and(&format!(") w, events e{also_from} WHERE e.account_id = "), account.0)
+                .and(
+                    &format!(") w, events e{also_from} WHERE e.account_id = "),
+                    account.0,
+                )
                 .push(" AND e.contact_id = w.column1 AND e.occurred_at >= w.column2");
         }
         Scope::Range(from, until) => {
-            rows.and(&format!("events e{also_from} WHERE e.account_id = "), account.0)
-                .and(" AND e.contact_id >= ", from)
-                .and(" AND e.contact_id < ", until);
+            rows.and(
+                &format!("events e{also_from} WHERE e.account_id = "),
+                account.0,
+            )
+            .and(" AND e.contact_id >= ", from)
+            .and(" AND e.contact_id < ", until);
         }
     }
     rows.push(" AND e.by_machine = 0 AND e.contact_id IS NOT NULL");
@@ -144,7 +188,7 @@ async fn award_every_row(
     tx: &mut AnyConnection,
     rows: &Statement,
     now: Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<Vec<AnyRow>, StoreError> {
     let expires = expiry_of("r.column5");
     let now = now.0;
     let mut insert = Statement::with_head(
@@ -155,10 +199,10 @@ async fn award_every_row(
         rows,
     );
     insert.push(&format!(
-        " AND (r.column5 IS NULL OR e.occurred_at + r.column5 > {now}) ON CONFLICT DO NOTHING"
+        " AND (r.column5 IS NULL OR e.occurred_at + r.column5 > {now}) \
+         ON CONFLICT DO NOTHING{RETURNING}"
     ));
-    insert.query().execute(&mut *tx).await?;
-    Ok(())
+    Ok(insert.query().fetch_all(&mut *tx).await?)
 }
 
 /// Awards a rule that awards once its contacts' first matching row, when it never awarded
@@ -168,7 +212,7 @@ async fn award_first_row(
     rule: &ScoreRule,
     rows: &Statement,
     now: Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<Vec<AnyRow>, StoreError> {
     let ScoreRule {
         id,
         model,
@@ -176,9 +220,12 @@ async fn award_first_row(
         ..
     } = *rule;
     let points = rule.rule.points;
-    let expires = expiry_of(&rule.rule.expiry_days.map_or("NULL".to_owned(), |days| {
-        (days * DAY).to_string()
-    }));
+    let expires = expiry_of(
+        &rule
+            .rule
+            .expiry_days
+            .map_or("NULL".to_owned(), |days| (days * DAY).to_string()),
+    );
     let mut first = Statement::with_head(
         "SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.contact_id \
          ORDER BY e.occurred_at, e.id) AS nth",
@@ -199,9 +246,10 @@ async fn award_first_row(
         ),
         &first,
     );
-    insert.push(") e WHERE e.nth = 1 ON CONFLICT DO NOTHING");
-    insert.query().execute(&mut *tx).await?;
-    Ok(())
+    insert.push(&format!(
+        ") e WHERE e.nth = 1 ON CONFLICT DO NOTHING{RETURNING}"
+    ));
+    Ok(insert.query().fetch_all(&mut *tx).await?)
 }
 
 /// Awards a capped rule row by row, in each contact's order of time: a row is awarded when
@@ -214,7 +262,7 @@ async fn award_capped(
     cap: Cap,
     rows: &Statement,
     now: Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<Vec<AnyRow>, StoreError> {
     let ScoreRule { id, revision, .. } = *rule;
     let mut candidates = Statement::with_head(
         "SELECT e.id, e.account_id, e.contact_id, e.occurred_at",
@@ -238,7 +286,7 @@ async fn award_capped(
         ));
     }
     if found.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let period = cap.days * DAY;
     // The rule's awards near the candidates, by contact.
@@ -275,6 +323,7 @@ async fn award_capped(
             awarded.push((event, account, contact, at));
         }
     }
+    let mut returned = Vec::new();
     for chunk in awarded.chunks(500) {
         let mut insert = Statement::new(engine, &format!("{AWARD_INSERT}VALUES "));
         insert.push_rows(chunk.iter().map(|&(event, account, contact, at)| {
@@ -292,8 +341,8 @@ async fn award_capped(
                 now.0.into(),
             ]
         }));
-        insert.push(" ON CONFLICT DO NOTHING");
-        insert.query().execute(&mut *tx).await?;
+        insert.push(&format!(" ON CONFLICT DO NOTHING{RETURNING}"));
+        returned.extend(insert.query().fetch_all(&mut *tx).await?);
     }
-    Ok(())
+    Ok(returned)
 }

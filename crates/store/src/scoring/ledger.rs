@@ -3,7 +3,7 @@
 //! the transaction that changed them, with a row of kind `score` on the contact's timeline for
 //! each change).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -13,6 +13,7 @@ use tracklane_core::score::award::{Adjustment, Cause, ScoreAward};
 use tracklane_core::segment::{Definition, Reads};
 use tracklane_core::time::Timestamp;
 
+use super::awarding::Made;
 use crate::listing::{page_of, Listed};
 use crate::segments::compute::REQUEUE;
 use crate::segments::membership::queue_wakeups;
@@ -180,7 +181,12 @@ impl Store {
                 .bind(contact.0)
                 .fetch_one(&mut *tx)
                 .await?;
-                let settled = settle_scores(tx, self.engine, &[(contact, account)], now).await?;
+                let made = LedgerChanges {
+                    made: vec![(contact, adjustment.model, adjustment.points)],
+                    taken_back: Vec::new(),
+                };
+                let settled =
+                    settle_scores(tx, self.engine, &[(contact, account)], &made, now).await?;
                 let wakeups: Vec<_> = settled
                     .next_expiry
                     .iter()
@@ -200,6 +206,16 @@ impl Store {
     }
 }
 
+/// The awards a transaction made and took back, of their rules' counted revisions (manual
+/// adjustments count always): what changes the scores.
+#[derive(Debug, Default)]
+pub(crate) struct LedgerChanges {
+    /// Awards made: contact, model, points.
+    pub(crate) made: Vec<Made>,
+    /// Awards taken back: contact, model, points, expiry.
+    pub(crate) taken_back: Vec<(ContactId, ScoreModelId, i64, Option<i64>)>,
+}
+
 /// What settling contacts' scores found.
 #[derive(Debug, Default)]
 pub(crate) struct SettledScores {
@@ -209,92 +225,164 @@ pub(crate) struct SettledScores {
     pub(crate) next_expiry: BTreeMap<ContactId, Timestamp>,
 }
 
-/// Sets each contact's scores to the sums of its live awards at `now`, and puts a row of kind
-/// `score` on the timeline of each contact whose scores changed (which queues the segments
-/// that read scores). A chunk of contacts per statement.
+/// A stored score: its total and the instant it was settled at.
+#[derive(Debug, Clone, Copy)]
+struct Stored {
+    total: i64,
+    settled_at: i64,
+}
+
+/// Brings the scores of `contacts` (every contact of `changes` among them) to `now`, without
+/// summing their whole ledgers: the awards that expired since each score was last settled are
+/// taken off, the awards made added, and those taken back (that the score still counted)
+/// taken off. Each score touched is stored settled at `now` (so that an award's expiry is taken
+/// off once), and a row of kind `score` goes on the timeline of each contact whose scores
+/// changed, with a check of the segments that read scores. A chunk of contacts per statement.
+/// The property test of the ledger checks that each score stays the sum of its live awards.
 pub(crate) async fn settle_scores(
     tx: &mut AnyConnection,
     engine: Engine,
     contacts: &[(ContactId, AccountId)],
+    changes: &LedgerChanges,
     now: Timestamp,
 ) -> Result<SettledScores, StoreError> {
     let mut settled = SettledScores::default();
+    let mut deltas: BTreeMap<(ContactId, ScoreModelId), i64> = BTreeMap::new();
+    for &(contact, model, points) in &changes.made {
+        *deltas.entry((contact, model)).or_default() += points;
+    }
     for chunk in contacts.chunks(CHUNK) {
         let ids = || chunk.iter().map(|(contact, _)| Value::from(contact.0));
-        let mut sums = Statement::new(
+        let mut select = Statement::new(
             engine,
-            &format!(
-                "SELECT a.contact_id, a.model_id, CAST(SUM(a.points) AS BIGINT) AS total, \
-                 MIN(a.expires_at) AS next_expiry FROM score_awards a WHERE {COUNTED} \
-                 AND (a.expires_at IS NULL OR a.expires_at > "
-            ),
+            "SELECT contact_id, model_id, total, settled_at FROM contact_scores \
+             WHERE contact_id IN ",
         );
-        sums.push_bind(now.0)
-            .push(") AND a.contact_id IN ")
-            .push_row(ids())
-            .push(" GROUP BY a.contact_id, a.model_id");
-        let mut totals: BTreeMap<(ContactId, ScoreModelId), i64> = BTreeMap::new();
-        for row in sums.query().fetch_all(&mut *tx).await? {
-            let contact = ContactId(row.try_get("contact_id")?);
-            totals.insert(
-                (contact, ScoreModelId(row.try_get("model_id")?)),
-                row.try_get("total")?,
-            );
-            if let Some(at) = row.try_get::<Option<i64>, _>("next_expiry")? {
-                let next = settled.next_expiry.entry(contact).or_insert(Timestamp(at));
-                *next = (*next).min(Timestamp(at));
-            }
-        }
-        let mut stored = Statement::new(
-            engine,
-            "SELECT contact_id, model_id, total FROM contact_scores WHERE contact_id IN ",
-        );
-        stored.push_row(ids());
-        let mut before: BTreeMap<(ContactId, ScoreModelId), i64> = BTreeMap::new();
-        for row in stored.query().fetch_all(&mut *tx).await? {
-            before.insert(
+        select.push_row(ids());
+        let mut stored: BTreeMap<(ContactId, ScoreModelId), Stored> = BTreeMap::new();
+        for row in select.query().fetch_all(&mut *tx).await? {
+            stored.insert(
                 (
                     ContactId(row.try_get("contact_id")?),
                     ScoreModelId(row.try_get("model_id")?),
                 ),
-                row.try_get("total")?,
+                Stored {
+                    total: row.try_get("total")?,
+                    settled_at: row.try_get("settled_at")?,
+                },
             );
         }
-        let keys: std::collections::BTreeSet<_> = totals.keys().chain(before.keys()).collect();
-        let changes: Vec<ScoreChange> = keys
-            .into_iter()
-            .filter_map(|&(contact, model)| {
-                let from = before.get(&(contact, model)).copied().unwrap_or(0);
-                let to = totals.get(&(contact, model)).copied().unwrap_or(0);
-                (from != to).then_some(ScoreChange {
+        let mut expired = Statement::new(
+            engine,
+            &format!(
+                "SELECT a.contact_id, a.model_id, CAST(SUM(a.points) AS BIGINT) AS points \
+                 FROM score_awards a JOIN contact_scores s ON s.contact_id = a.contact_id \
+                 AND s.model_id = a.model_id WHERE a.expires_at IS NOT NULL \
+                 AND a.expires_at > s.settled_at AND {COUNTED} AND a.expires_at <= "
+            ),
+        );
+        expired
+            .push_bind(now.0)
+            .push(" AND a.contact_id IN ")
+            .push_row(ids())
+            .push(" GROUP BY a.contact_id, a.model_id");
+        let mut touched: BTreeMap<(ContactId, ScoreModelId), i64> = BTreeMap::new();
+        for row in expired.query().fetch_all(&mut *tx).await? {
+            let points: i64 = row.try_get("points")?;
+            touched.insert(
+                (
+                    ContactId(row.try_get("contact_id")?),
+                    ScoreModelId(row.try_get("model_id")?),
+                ),
+                -points,
+            );
+        }
+        let in_chunk: BTreeSet<ContactId> = chunk.iter().map(|(contact, _)| *contact).collect();
+        for (&key, &delta) in &deltas {
+            if in_chunk.contains(&key.0) {
+                *touched.entry(key).or_default() += delta;
+            }
+        }
+        for &(contact, model, points, expires_at) in &changes.taken_back {
+            if !in_chunk.contains(&contact) {
+                continue;
+            }
+            let counted_since = stored
+                .get(&(contact, model))
+                .map_or(i64::MIN, |s| s.settled_at);
+            let counted = expires_at.is_none_or(|at| at > counted_since);
+            *touched.entry((contact, model)).or_default() -= if counted { points } else { 0 };
+        }
+        settled
+            .next_expiry
+            .append(&mut next_expiries(tx, engine, chunk, now).await?);
+        if touched.is_empty() {
+            continue;
+        }
+        let written: Vec<ScoreChange> = touched
+            .iter()
+            .map(|(&(contact, model), &delta)| {
+                let from = stored.get(&(contact, model)).map_or(0, |s| s.total);
+                ScoreChange {
                     contact,
                     model,
                     from,
-                    to,
-                })
+                    to: from + delta,
+                }
             })
             .collect();
-        if changes.is_empty() {
+        let account_of: BTreeMap<ContactId, AccountId> = chunk.iter().copied().collect();
+        write_totals(tx, engine, &written, &account_of, now).await?;
+        let changed: Vec<ScoreChange> = written
+            .into_iter()
+            .filter(|change| change.from != change.to)
+            .collect();
+        if changed.is_empty() {
             continue;
         }
-        let account_of: BTreeMap<ContactId, AccountId> = chunk.iter().copied().collect();
-        write_totals(tx, engine, &changes, &account_of, now).await?;
-        write_timeline(tx, engine, &changes, &account_of, now).await?;
-        let mut changed: BTreeMap<AccountId, Vec<ContactId>> = BTreeMap::new();
-        for change in &changes {
-            changed
+        write_timeline(tx, engine, &changed, &account_of, now).await?;
+        let mut by_account: BTreeMap<AccountId, Vec<ContactId>> = BTreeMap::new();
+        for change in &changed {
+            by_account
                 .entry(account_of[&change.contact])
                 .or_default()
                 .push(change.contact);
         }
-        for (account, contacts) in changed {
+        for (account, contacts) in by_account {
             if reads_scores(tx, account).await? {
                 queue_score_checks(tx, engine, account, &contacts).await?;
             }
         }
-        settled.changes.extend(changes);
+        settled.changes.extend(changed);
     }
     Ok(settled)
+}
+
+/// When the first award of each of the contacts will expire (an award of a revision that
+/// does not count yet may make it early: the wake-up then changes nothing).
+async fn next_expiries(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    contacts: &[(ContactId, AccountId)],
+    now: Timestamp,
+) -> Result<BTreeMap<ContactId, Timestamp>, StoreError> {
+    let mut select = Statement::new(
+        engine,
+        "SELECT v.column1 AS contact_id, (SELECT MIN(a.expires_at) FROM score_awards a \
+         WHERE a.contact_id = v.column1 AND a.expires_at IS NOT NULL AND a.expires_at > ",
+    );
+    select
+        .push_bind(now.0)
+        .push(") AS next_expiry FROM (VALUES ");
+    select.push_rows(contacts.iter().map(|(contact, _)| [Value::from(contact.0)]));
+    select.push(") v");
+    let mut found = BTreeMap::new();
+    for row in select.query().fetch_all(&mut *tx).await? {
+        if let Some(at) = row.try_get::<Option<i64>, _>("next_expiry")? {
+            found.insert(ContactId(row.try_get("contact_id")?), Timestamp(at));
+        }
+    }
+    Ok(found)
 }
 
 /// Whether a segment of the account reads scores.
@@ -339,7 +427,7 @@ async fn queue_score_checks(
     Ok(())
 }
 
-/// Stores changed scores.
+/// Stores scores, settled at `now`.
 async fn write_totals(
     tx: &mut AnyConnection,
     engine: Engine,
@@ -349,8 +437,8 @@ async fn write_totals(
 ) -> Result<(), StoreError> {
     let mut upsert = Statement::new(
         engine,
-        "INSERT INTO contact_scores (account_id, contact_id, model_id, total, created_at, \
-         updated_at) VALUES ",
+        "INSERT INTO contact_scores (account_id, contact_id, model_id, total, settled_at, \
+         created_at, updated_at) VALUES ",
     );
     upsert.push_rows(changes.iter().map(|change| {
         [
@@ -360,12 +448,15 @@ async fn write_totals(
             change.to,
             now.0,
             now.0,
+            now.0,
         ]
         .map(Value::from)
     }));
     upsert.push(
         " ON CONFLICT (contact_id, model_id) DO UPDATE SET total = excluded.total, \
-         updated_at = excluded.updated_at",
+         settled_at = excluded.settled_at, updated_at = CASE \
+         WHEN contact_scores.total = excluded.total THEN contact_scores.updated_at \
+         ELSE excluded.updated_at END",
     );
     upsert.query().execute(&mut *tx).await?;
     Ok(())

@@ -14,13 +14,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::{AnyConnection, Row};
-use tracklane_core::ids::{AccountId, ContactId, ScoreRuleId};
+use tracklane_core::ids::{AccountId, ContactId, ScoreModelId, ScoreRuleId};
 use tracklane_core::score::rule::{ScoreRule, Scoring};
 use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
-use super::awarding::{award_rows, Scope, AWARD_INSERT};
-use super::ledger::{settle_scores, ScoreChange, DAY};
+use super::awarding::{award_rows, counted, Scope, AWARD_INSERT, RETURNING};
+use super::ledger::{settle_scores, LedgerChanges, ScoreChange, DAY};
 use crate::segments::membership::queue_wakeups;
 use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
@@ -119,7 +119,8 @@ pub(crate) async fn lock_new_rows(
     Ok(found)
 }
 
-/// Does a round's scoring in its transaction: the new rows awarded (and noted as scored),
+/// Does a round's scoring in its transaction (with `rules` as [`with_counted_revisions`]
+/// answers them): the new rows awarded (and noted as scored),
 /// the awards held while true given or taken back, and the contacts' scores settled, with
 /// their next wake-ups queued. Returns the score changes.
 pub(crate) async fn score_round(
@@ -131,6 +132,7 @@ pub(crate) async fn score_round(
     now: Timestamp,
 ) -> Result<Vec<ScoreChange>, StoreError> {
     let mut settling: BTreeMap<ContactId, AccountId> = BTreeMap::new();
+    let mut changes = LedgerChanges::default();
     // Rules over single behaviors: each account's contacts with new rows, by the rules that
     // read the kinds of change they note.
     let mut accounts: BTreeMap<AccountId, (Vec<(ContactId, Timestamp)>, Reads)> = BTreeMap::new();
@@ -152,7 +154,10 @@ pub(crate) async fn score_round(
             })
             .collect();
         if !each_row.is_empty() {
-            award_rows(tx, engine, *account, &each_row, Scope::Round(contacts), now).await?;
+            let scope = Scope::Round(contacts);
+            changes
+                .made
+                .extend(award_rows(tx, engine, *account, &each_row, scope, now).await?);
             settling.extend(contacts.iter().map(|&(contact, _)| (contact, *account)));
         }
     }
@@ -192,12 +197,14 @@ pub(crate) async fn score_round(
             }
         }
     }
+    let all: Vec<&ScoreRule> = by_id.values().copied().collect();
     for chunk in awards.chunks(500) {
         let mut insert = Statement::new(engine, &format!("{AWARD_INSERT}VALUES "));
         insert
             .push_rows(chunk.iter().cloned())
-            .push(" ON CONFLICT DO NOTHING");
-        insert.query().execute(&mut *tx).await?;
+            .push(&format!(" ON CONFLICT DO NOTHING{RETURNING}"));
+        let returned = insert.query().fetch_all(&mut *tx).await?;
+        changes.made.extend(counted(returned, &all)?);
     }
     for chunk in taken_back.chunks(500) {
         let mut delete = Statement::new(
@@ -205,11 +212,25 @@ pub(crate) async fn score_round(
             "DELETE FROM score_awards WHERE cause = 0 AND (rule_id, revision, contact_id) \
              IN (VALUES ",
         );
-        delete.push_rows(chunk.iter().cloned()).push(")");
-        delete.query().execute(&mut *tx).await?;
+        delete
+            .push_rows(chunk.iter().cloned())
+            .push(")")
+            .push(RETURNING);
+        for row in delete.query().fetch_all(&mut *tx).await? {
+            let rule = by_id.get(&ScoreRuleId(row.try_get("rule_id")?));
+            let revision: i64 = row.try_get("revision")?;
+            if rule.is_some_and(|rule| rule.counted_revision == revision) {
+                changes.taken_back.push((
+                    ContactId(row.try_get("contact_id")?),
+                    ScoreModelId(row.try_get("model_id")?),
+                    row.try_get("points")?,
+                    row.try_get("expires_at")?,
+                ));
+            }
+        }
     }
     let settling: Vec<(ContactId, AccountId)> = settling.into_iter().collect();
-    let settled = settle_scores(tx, engine, &settling, now).await?;
+    let settled = settle_scores(tx, engine, &settling, &changes, now).await?;
     let account_of: BTreeMap<ContactId, AccountId> = settling.into_iter().collect();
     let wakeups: Vec<_> = settled
         .next_expiry
@@ -218,6 +239,52 @@ pub(crate) async fn score_round(
         .collect();
     queue_wakeups(tx, engine, &wakeups).await?;
     Ok(settled.changes)
+}
+
+/// The rules with their counted revisions as stored now, their rows share-locked until the
+/// transaction ends (PostgreSQL): a recompute that makes a revision count then waits for this
+/// round, and sums the awards it made; a round after it sees the revision counted. The worker
+/// read the rules before this transaction. A round takes these locks first, as a recompute
+/// does its rule's, so that neither waits on the other in a cycle.
+pub(crate) async fn with_counted_revisions(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    rules: &BTreeMap<AccountId, Vec<ScoreRule>>,
+) -> Result<BTreeMap<AccountId, Vec<ScoreRule>>, StoreError> {
+    let ids: Vec<i64> = rules.values().flatten().map(|rule| rule.id.0).collect();
+    let mut counted: BTreeMap<ScoreRuleId, i64> = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        let mut select = Statement::new(
+            engine,
+            "SELECT id, counted_revision FROM score_rules WHERE id IN ",
+        );
+        select
+            .push_row(chunk.iter().map(|&id| id.into()))
+            .push(" ORDER BY id")
+            .push(engine.share_lock());
+        for row in select.query().fetch_all(&mut *tx).await? {
+            counted.insert(
+                ScoreRuleId(row.try_get("id")?),
+                row.try_get("counted_revision")?,
+            );
+        }
+    }
+    Ok(rules
+        .iter()
+        .map(|(&account, rules)| {
+            let current = rules
+                .iter()
+                .map(|rule| ScoreRule {
+                    counted_revision: counted
+                        .get(&rule.id)
+                        .copied()
+                        .unwrap_or(rule.counted_revision),
+                    ..rule.clone()
+                })
+                .collect();
+            (account, current)
+        })
+        .collect())
 }
 
 /// Notes the contacts' new rows as scored (their checks are locked by this transaction).

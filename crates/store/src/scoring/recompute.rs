@@ -184,6 +184,10 @@ impl Store {
              LEFT JOIN contact_scores s ON s.contact_id = x.contact_id AND s.model_id = {model}"
         );
         let changed = format!("SELECT * FROM ({scores}) c WHERE c.before <> c.after");
+        let changes = sqlx::query(&format!("SELECT COUNT(*) FROM ({changed}) c"))
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get::<i64, _>(0)?;
         sqlx::query(&format!(
             "INSERT INTO events (account_id, kind, name, contact_id, data, occurred_at, \
              received_at) SELECT {account}, 'score', '{SCORE_CHANGE_NAME}', c.contact_id, \
@@ -193,16 +197,19 @@ impl Store {
         ))
         .execute(&mut *tx)
         .await?;
-        let written = sqlx::query(&format!(
-            "INSERT INTO contact_scores (account_id, contact_id, model_id, total, created_at, \
-             updated_at) SELECT {account}, c.contact_id, {model}, c.after, {now}, {now} \
-             FROM ({changed}) c WHERE 1 = 1 ON CONFLICT (contact_id, model_id) DO UPDATE \
-             SET total = excluded.total, updated_at = excluded.updated_at",
+        // Every score the rule touches is stored settled now, changed or not, so that no expiry
+        // is taken off twice.
+        sqlx::query(&format!(
+            "INSERT INTO contact_scores (account_id, contact_id, model_id, total, settled_at, \
+             created_at, updated_at) SELECT {account}, c.contact_id, {model}, c.after, {now}, \
+             {now}, {now} FROM ({scores}) c WHERE 1 = 1 ON CONFLICT (contact_id, model_id) \
+             DO UPDATE SET total = excluded.total, settled_at = excluded.settled_at, \
+             updated_at = CASE WHEN contact_scores.total = excluded.total \
+             THEN contact_scores.updated_at ELSE excluded.updated_at END",
             account = account.0,
         ))
         .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .await?;
         let least = self.engine.least();
         sqlx::query(&format!(
             "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at, wake_at) \
@@ -235,7 +242,7 @@ impl Store {
             queue_time_contacts(tx, self.engine, account, definition, Timestamp(now)).await?;
         }
         Ok(Step::Counted(
-            usize::try_from(written).unwrap_or(usize::MAX),
+            usize::try_from(changes).unwrap_or(usize::MAX),
         ))
     }
 }

@@ -17,7 +17,7 @@ use tracklane_core::score::rule::ScoreRule;
 
 use crate::listing::{page_of, Listed};
 use crate::scoring::ledger::ScoreChange;
-use crate::scoring::live::{lock_new_rows, score_round, ScoreWork, Work};
+use crate::scoring::live::{lock_new_rows, score_round, with_counted_revisions, ScoreWork, Work};
 use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
 
@@ -194,6 +194,7 @@ impl Store {
         let mut ordered: Vec<&Settled> = settled.iter().collect();
         ordered.sort_by_key(|one| one.check.contact);
         self.write(async |tx| {
+            let rules = with_counted_revisions(tx, self.engine, rules).await?;
             let current = revisions(tx, self.engine, settled).await?;
             let contacts: Vec<ContactId> = ordered.iter().map(|one| one.check.contact).collect();
             let new_rows = lock_new_rows(tx, self.engine, &contacts).await?;
@@ -226,7 +227,7 @@ impl Store {
             record_transitions(tx, self.engine, &transitions).await?;
             let changed: BTreeSet<SegmentId> = transitions.iter().map(|t| t.segment).collect();
             fold_member_counts(tx, self.engine, &changed).await?;
-            let scores = score_round(tx, self.engine, &scoring, &new_rows, rules, now).await?;
+            let scores = score_round(tx, self.engine, &scoring, &new_rows, &rules, now).await?;
             Ok((transitions, scores))
         })
         .await
