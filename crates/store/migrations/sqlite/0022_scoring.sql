@@ -13,9 +13,10 @@
 -- unique, so a replayed event never scores twice. An award held while a condition holds is
 -- deleted when it stops holding (the score change is on the contact's timeline).
 --
--- score_awards names its account and rule without foreign keys (each write would look them
--- up): its model's and its contact's cascade deletes it, and a rule is never deleted but with
--- its model.
+-- score_awards names its account, model and rule without foreign keys (each write would look
+-- them up): deleting a model deletes its awards (Store::delete_score_model), a rule is never
+-- deleted but with its model, and its contact's deletion cascades. Its one index by contact
+-- is also its unique key.
 --
 -- contact_scores: the sum of each contact's live awards per model, written in the transaction
 -- that changes them; settled_at is the instant it sums them at (the awards that expire after
@@ -64,7 +65,7 @@ CREATE INDEX score_rules_to_count ON score_rules (id) WHERE counted_revision < r
 CREATE TABLE score_awards (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id INTEGER NOT NULL,
-    model_id INTEGER NOT NULL REFERENCES score_models (id) ON DELETE CASCADE,
+    model_id INTEGER NOT NULL,
     rule_id INTEGER,
     revision INTEGER NOT NULL DEFAULT 0,
     contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
@@ -76,8 +77,7 @@ CREATE TABLE score_awards (
     expires_at INTEGER,
     recorded_at INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX score_awards_once ON score_awards (rule_id, revision, contact_id, cause);
-CREATE INDEX score_awards_by_contact ON score_awards (contact_id, model_id);
+CREATE UNIQUE INDEX score_awards_once ON score_awards (contact_id, rule_id, revision, cause);
 CREATE INDEX score_awards_expiring ON score_awards (contact_id, expires_at)
     WHERE expires_at IS NOT NULL;
 

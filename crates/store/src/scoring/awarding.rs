@@ -2,19 +2,18 @@
 //! contacts from its earliest new row on, or a range of contacts when past behavior is scored
 //! again) that are not awarded yet, as each rule's frequency and cap allow. Rules with the same
 //! condition (the same behavior, in several models) are awarded by one statement. Every award
-//! is unique per (rule, revision, contact, cause), so awarding the same rows twice awards them
+//! is unique per (contact, rule, revision, cause), so awarding the same rows twice awards them
 //! once.
 
 use std::collections::BTreeMap;
 
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId, ScoreModelId};
 use tracklane_core::score::rule::{Cap, Frequency, ScoreRule};
 use tracklane_core::time::Timestamp;
 
 use super::ledger::DAY;
-use crate::segments::compile::{Behavior, Rows};
+use crate::segments::compile::{push_counters, Behavior, Rows};
 use crate::sql::{Statement, Value};
 use crate::{Engine, StoreError};
 
@@ -62,21 +61,20 @@ pub(crate) async fn award_rows(
             .collect();
         if !plain.is_empty() {
             if let Some(rows) = rows_of(engine, account, group[0], scope, &rules_values(&plain)) {
-                made.extend(counted(award_every_row(tx, &rows, now).await?, &plain)?);
+                made.extend(award_every_row(tx, engine, &rows, &plain, now).await?);
             }
         }
         let Some(rows) = rows_of(engine, account, group[0], scope, "") else {
             continue;
         };
         for rule in group {
-            let returned = match (rule.rule.frequency, rule.rule.cap) {
-                (Frequency::Once, _) => award_first_row(tx, rule, &rows, now).await?,
+            made.extend(match (rule.rule.frequency, rule.rule.cap) {
+                (Frequency::Once, _) => award_first_row(tx, engine, rule, &rows, now).await?,
                 (Frequency::EveryTime, Some(cap)) => {
                     award_capped(tx, engine, rule, cap, &rows, now).await?
                 }
-                (Frequency::EveryTime, None) => continue,
-            };
-            made.extend(counted(returned, &[rule])?);
+                (Frequency::EveryTime, None) => Vec::new(),
+            });
         }
     }
     Ok(made)
@@ -86,18 +84,40 @@ pub(crate) async fn award_rows(
 /// score in the model.
 pub(crate) type Made = (ContactId, ScoreModelId, i64);
 
-/// What an award's insert returns.
-pub(super) const RETURNING: &str =
-    " RETURNING contact_id, model_id, points, rule_id, revision, expires_at";
-
-/// The awards of `returned` rows (of [`RETURNING`]) that are of their rule's counted
-/// revision, among `rules`.
-pub(super) fn counted(
-    returned: Vec<AnyRow>,
+/// Runs `insert` (an `INSERT INTO score_awards ... ON CONFLICT DO NOTHING`) and answers the
+/// awards it made of `rules`' counted revisions, summed by contact and model: on SQLite, the
+/// rows after the largest id before it (its one writer makes ids in order); on PostgreSQL,
+/// what the insert returns, summed in the same statement.
+pub(super) async fn insert_awards(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    insert: &Statement,
     rules: &[&ScoreRule],
 ) -> Result<Vec<Made>, StoreError> {
+    const SUMS: &str = "SELECT contact_id, model_id, rule_id, revision, \
+         CAST(SUM(points) AS BIGINT) AS points";
+    const GROUPS: &str = " GROUP BY contact_id, model_id, rule_id, revision";
+    let sums = match engine {
+        Engine::Sqlite => {
+            let before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM score_awards")
+                .fetch_one(&mut *tx)
+                .await?;
+            insert.query().execute(&mut *tx).await?;
+            sqlx::query(&format!("{SUMS} FROM score_awards WHERE id > $1{GROUPS}"))
+                .bind(before)
+                .fetch_all(&mut *tx)
+                .await?
+        }
+        Engine::Postgres => {
+            let mut summed = Statement::with_head("WITH made AS (", insert);
+            summed.push(&format!(
+                " RETURNING contact_id, model_id, rule_id, revision, points) {SUMS} FROM made{GROUPS}"
+            ));
+            summed.query().fetch_all(&mut *tx).await?
+        }
+    };
     let mut made = Vec::new();
-    for row in returned {
+    for row in sums {
         let rule: i64 = row.try_get("rule_id")?;
         let revision: i64 = row.try_get("revision")?;
         if rules
@@ -174,6 +194,13 @@ fn rows_of(
     }
     rows.push(" AND e.by_machine = 0 AND e.contact_id IS NOT NULL");
     behavior.push_timeline_tests(&mut rows);
+    if let (Scope::Round(_), Some(counters)) = (scope, &behavior.counters) {
+        // Only contacts whose counters hold such a row from their new rows' time on: the
+        // others have none to award, and a search would walk their new rows of that kind.
+        rows.push(" AND EXISTS (");
+        push_counters(&mut rows, account, counters);
+        rows.push(" AND a.contact_id = w.column1 AND a.t1 >= w.column2)");
+    }
     Some(rows)
 }
 
@@ -186,9 +213,11 @@ fn expiry_of(expiry: &str) -> String {
 /// Awards every row to each rule of `rows`' `r` (every time, no cap), in one statement.
 async fn award_every_row(
     tx: &mut AnyConnection,
+    engine: Engine,
     rows: &Statement,
+    rules: &[&ScoreRule],
     now: Timestamp,
-) -> Result<Vec<AnyRow>, StoreError> {
+) -> Result<Vec<Made>, StoreError> {
     let expires = expiry_of("r.column5");
     let now = now.0;
     let mut insert = Statement::with_head(
@@ -200,19 +229,20 @@ async fn award_every_row(
     );
     insert.push(&format!(
         " AND (r.column5 IS NULL OR e.occurred_at + r.column5 > {now}) \
-         ON CONFLICT DO NOTHING{RETURNING}"
+         ON CONFLICT DO NOTHING"
     ));
-    Ok(insert.query().fetch_all(&mut *tx).await?)
+    insert_awards(tx, engine, &insert, rules).await
 }
 
 /// Awards a rule that awards once its contacts' first matching row, when it never awarded
 /// them.
 async fn award_first_row(
     tx: &mut AnyConnection,
+    engine: Engine,
     rule: &ScoreRule,
     rows: &Statement,
     now: Timestamp,
-) -> Result<Vec<AnyRow>, StoreError> {
+) -> Result<Vec<Made>, StoreError> {
     let ScoreRule {
         id,
         model,
@@ -246,10 +276,8 @@ async fn award_first_row(
         ),
         &first,
     );
-    insert.push(&format!(
-        ") e WHERE e.nth = 1 ON CONFLICT DO NOTHING{RETURNING}"
-    ));
-    Ok(insert.query().fetch_all(&mut *tx).await?)
+    insert.push(") e WHERE e.nth = 1 ON CONFLICT DO NOTHING");
+    insert_awards(tx, engine, &insert, &[rule]).await
 }
 
 /// Awards a capped rule row by row, in each contact's order of time: a row is awarded when
@@ -262,7 +290,7 @@ async fn award_capped(
     cap: Cap,
     rows: &Statement,
     now: Timestamp,
-) -> Result<Vec<AnyRow>, StoreError> {
+) -> Result<Vec<Made>, StoreError> {
     let ScoreRule { id, revision, .. } = *rule;
     let mut candidates = Statement::with_head(
         "SELECT e.id, e.account_id, e.contact_id, e.occurred_at",
@@ -323,7 +351,7 @@ async fn award_capped(
             awarded.push((event, account, contact, at));
         }
     }
-    let mut returned = Vec::new();
+    let mut made = Vec::new();
     for chunk in awarded.chunks(500) {
         let mut insert = Statement::new(engine, &format!("{AWARD_INSERT}VALUES "));
         insert.push_rows(chunk.iter().map(|&(event, account, contact, at)| {
@@ -341,8 +369,8 @@ async fn award_capped(
                 now.0.into(),
             ]
         }));
-        insert.push(&format!(" ON CONFLICT DO NOTHING{RETURNING}"));
-        returned.extend(insert.query().fetch_all(&mut *tx).await?);
+        insert.push(" ON CONFLICT DO NOTHING");
+        made.extend(insert_awards(tx, engine, &insert, &[rule]).await?);
     }
-    Ok(returned)
+    Ok(made)
 }

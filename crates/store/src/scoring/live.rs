@@ -19,7 +19,7 @@ use tracklane_core::score::rule::{ScoreRule, Scoring};
 use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
-use super::awarding::{award_rows, counted, Scope, AWARD_INSERT, RETURNING};
+use super::awarding::{award_rows, insert_awards, Scope, AWARD_INSERT};
 use super::ledger::{settle_scores, LedgerChanges, ScoreChange, DAY};
 use crate::segments::membership::queue_wakeups;
 use crate::sql::{Statement, Value};
@@ -202,9 +202,10 @@ pub(crate) async fn score_round(
         let mut insert = Statement::new(engine, &format!("{AWARD_INSERT}VALUES "));
         insert
             .push_rows(chunk.iter().cloned())
-            .push(&format!(" ON CONFLICT DO NOTHING{RETURNING}"));
-        let returned = insert.query().fetch_all(&mut *tx).await?;
-        changes.made.extend(counted(returned, &all)?);
+            .push(" ON CONFLICT DO NOTHING");
+        changes
+            .made
+            .extend(insert_awards(tx, engine, &insert, &all).await?);
     }
     for chunk in taken_back.chunks(500) {
         let mut delete = Statement::new(
@@ -214,8 +215,7 @@ pub(crate) async fn score_round(
         );
         delete
             .push_rows(chunk.iter().cloned())
-            .push(")")
-            .push(RETURNING);
+            .push(") RETURNING contact_id, model_id, points, rule_id, revision, expires_at");
         for row in delete.query().fetch_all(&mut *tx).await? {
             let rule = by_id.get(&ScoreRuleId(row.try_get("rule_id")?));
             let revision: i64 = row.try_get("revision")?;

@@ -130,7 +130,19 @@ impl Store {
             )
             .into());
         }
-        self.delete_owned("score_models", Model::ScoreModel, account, id.0)
-            .await
+        // Its awards name it without a foreign key: they go in the same transaction.
+        self.write(async |tx| {
+            sqlx::query("DELETE FROM score_awards WHERE model_id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM score_models WHERE account_id = $1 AND id = $2")
+                .bind(account.0)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 }
