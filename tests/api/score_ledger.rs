@@ -234,7 +234,7 @@ async fn every_score_is_its_ledgers_sum_and_the_models(app: TestApp) {
         for step in 0..STEPS {
             let now = app.clock.now().0;
             match rng.below(9) {
-                0 | 1 | 2 => {
+                0..=2 => {
                     let who = rng.below(CONTACTS as u64) as usize;
                     let name = if rng.below(2) == 0 { "a" } else { "b" };
                     let at = now - rng.below(12) as i64 * DAY - rng.below(1000) as i64;
