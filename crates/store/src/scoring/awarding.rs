@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId, ScoreModelId};
 use tracklane_core::score::rule::{Cap, Frequency, ScoreRule};
@@ -31,17 +32,17 @@ pub(crate) enum Scope<'a> {
 }
 
 /// Awards `rules` (those over single behaviors; others are left out) to the rows of `scope`
-/// that match them. A row whose award would have expired already is not awarded. Returns the
-/// awards made of the rules' counted revisions (those that change scores).
+/// that match them, into `awards`. A row whose award would have expired already is not
+/// awarded.
 pub(crate) async fn award_rows(
     tx: &mut AnyConnection,
-    engine: Engine,
+    awards: &mut Awards,
     account: AccountId,
     rules: &[&ScoreRule],
     scope: Scope<'_>,
     now: Timestamp,
-) -> Result<Vec<Made>, StoreError> {
-    let mut made = Vec::new();
+) -> Result<(), StoreError> {
+    let engine = awards.engine;
     let mut groups: Vec<Vec<&ScoreRule>> = Vec::new();
     for &rule in rules {
         let root = rule.rule.definition.root();
@@ -53,7 +54,8 @@ pub(crate) async fn award_rows(
             None => groups.push(vec![rule]),
         }
     }
-    for group in groups {
+    let found = groups_with_rows(tx, engine, account, &groups, scope).await?;
+    for (group, _) in groups.iter().zip(found).filter(|(_, found)| *found) {
         let plain: Vec<&ScoreRule> = group
             .iter()
             .copied()
@@ -61,77 +63,183 @@ pub(crate) async fn award_rows(
             .collect();
         if !plain.is_empty() {
             if let Some(rows) = rows_of(engine, account, group[0], scope, &rules_values(&plain)) {
-                made.extend(award_every_row(tx, engine, &rows, &plain, now).await?);
+                award_every_row(tx, awards, &rows, now).await?;
             }
         }
         let Some(rows) = rows_of(engine, account, group[0], scope, "") else {
             continue;
         };
-        for rule in group {
-            made.extend(match (rule.rule.frequency, rule.rule.cap) {
-                (Frequency::Once, _) => award_first_row(tx, engine, rule, &rows, now).await?,
+        for &rule in group {
+            match (rule.rule.frequency, rule.rule.cap) {
+                (Frequency::Once, _) => award_first_row(tx, awards, rule, &rows, now).await?,
                 (Frequency::EveryTime, Some(cap)) => {
-                    award_capped(tx, engine, rule, cap, &rows, now).await?
+                    award_capped(tx, awards, rule, cap, &rows, now).await?;
                 }
-                (Frequency::EveryTime, None) => Vec::new(),
-            });
+                (Frequency::EveryTime, None) => {}
+            }
         }
     }
-    Ok(made)
+    Ok(())
+}
+
+/// Which groups of rules (with the same behavior) may have rows to award, in one statement:
+/// in a round, those whose activity counters hold such a row of one of its contacts from its
+/// new rows' time on (a behavior nobody in the round had is not searched); every group in a
+/// range.
+async fn groups_with_rows(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    account: AccountId,
+    groups: &[Vec<&ScoreRule>],
+    scope: Scope<'_>,
+) -> Result<Vec<bool>, StoreError> {
+    let Scope::Round(contacts) = scope else {
+        return Ok(vec![true; groups.len()]);
+    };
+    let mut found = vec![true; groups.len()];
+    let mut select = Statement::new(engine, "");
+    let mut asked = 0;
+    for (i, group) in groups.iter().enumerate() {
+        let Some(counters) =
+            Behavior::of(group[0].rule.definition.root()).and_then(|behavior| behavior.counters)
+        else {
+            continue;
+        };
+        found[i] = false;
+        if asked > 0 {
+            select.push(" UNION ALL ");
+        }
+        asked += 1;
+        select
+            .push(&format!(
+                "SELECT {i} AS g WHERE EXISTS (SELECT 1 FROM (VALUES "
+            ))
+            .push_rows(
+                contacts
+                    .iter()
+                    .map(|(contact, since)| [contact.0, since.0].map(Value::from)),
+            )
+            .push(") w WHERE EXISTS (");
+        push_counters(&mut select, account, &counters);
+        select.push(" AND a.contact_id = w.column1 AND a.t1 >= w.column2))");
+    }
+    if asked > 0 {
+        for row in select.query().fetch_all(&mut *tx).await? {
+            let i: i64 = row.try_get("g")?;
+            found[usize::try_from(i).unwrap_or_default()] = true;
+        }
+    }
+    Ok(found)
 }
 
 /// An award just made of a rule's counted revision: it adds its points to the contact's
 /// score in the model.
 pub(crate) type Made = (ContactId, ScoreModelId, i64);
 
-/// Runs `insert` (an `INSERT INTO score_awards ... ON CONFLICT DO NOTHING`) and answers the
-/// awards it made of `rules`' counted revisions, summed by contact and model: on SQLite, the
-/// rows after the largest id before it (its one writer makes ids in order); on PostgreSQL,
-/// what the insert returns, summed in the same statement.
-pub(super) async fn insert_awards(
-    tx: &mut AnyConnection,
+/// The awards written in one transaction, and which of them change scores: those of their
+/// rules' counted revisions, summed by contact and model. On SQLite they are summed once at
+/// the end, from the rows after the largest id before the first (its one writer makes ids in
+/// order); on PostgreSQL each insert sums what it returns in the same statement.
+pub(crate) struct Awards {
     engine: Engine,
-    insert: &Statement,
-    rules: &[&ScoreRule],
-) -> Result<Vec<Made>, StoreError> {
-    const SUMS: &str = "SELECT contact_id, model_id, rule_id, revision, \
-         CAST(SUM(points) AS BIGINT) AS points";
-    const GROUPS: &str = " GROUP BY contact_id, model_id, rule_id, revision";
-    let sums = match engine {
-        Engine::Sqlite => {
-            let before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM score_awards")
-                .fetch_one(&mut *tx)
-                .await?;
-            insert.query().execute(&mut *tx).await?;
-            sqlx::query(&format!("{SUMS} FROM score_awards WHERE id > $1{GROUPS}"))
-                .bind(before)
-                .fetch_all(&mut *tx)
-                .await?
-        }
-        Engine::Postgres => {
-            let mut summed = Statement::with_head("WITH made AS (", insert);
-            summed.push(&format!(
-                " RETURNING contact_id, model_id, rule_id, revision, points) {SUMS} FROM made{GROUPS}"
-            ));
-            summed.query().fetch_all(&mut *tx).await?
-        }
-    };
-    let mut made = Vec::new();
-    for row in sums {
-        let rule: i64 = row.try_get("rule_id")?;
-        let revision: i64 = row.try_get("revision")?;
-        if rules
-            .iter()
-            .any(|r| r.id.0 == rule && r.counted_revision == revision)
-        {
-            made.push((
-                ContactId(row.try_get("contact_id")?),
-                ScoreModelId(row.try_get("model_id")?),
-                row.try_get("points")?,
-            ));
+    /// Whether to sum them (a recompute's awards change no score until it ends).
+    summed: bool,
+    /// SQLite: the largest award id before the first insert.
+    before: i64,
+    /// PostgreSQL: the sums so far, with their rules and revisions.
+    sums: Vec<(ContactId, ScoreModelId, i64, i64, i64)>,
+}
+
+const SUMS: &str = "SELECT contact_id, model_id, rule_id, revision, \
+     CAST(SUM(points) AS BIGINT) AS points";
+const GROUPS: &str = " GROUP BY contact_id, model_id, rule_id, revision";
+
+impl Awards {
+    /// Awards that are not summed.
+    pub(crate) fn unsummed(engine: Engine) -> Self {
+        Self {
+            engine,
+            summed: false,
+            before: 0,
+            sums: Vec::new(),
         }
     }
-    Ok(made)
+
+    /// Awards summed at the end ([`Awards::made`]).
+    pub(crate) async fn summed(tx: &mut AnyConnection, engine: Engine) -> Result<Self, StoreError> {
+        let before = match engine {
+            Engine::Sqlite => {
+                sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM score_awards")
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+            Engine::Postgres => 0,
+        };
+        Ok(Self {
+            engine,
+            summed: true,
+            before,
+            sums: Vec::new(),
+        })
+    }
+
+    /// Runs `insert` (an `INSERT INTO score_awards ... ON CONFLICT DO NOTHING`).
+    pub(crate) async fn insert(
+        &mut self,
+        tx: &mut AnyConnection,
+        insert: &Statement,
+    ) -> Result<(), StoreError> {
+        if !self.summed || self.engine == Engine::Sqlite {
+            insert.query().execute(&mut *tx).await?;
+            return Ok(());
+        }
+        let mut summed = Statement::with_head("WITH made AS (", insert);
+        summed.push(&format!(
+            " RETURNING contact_id, model_id, rule_id, revision, points) {SUMS} FROM made{GROUPS}"
+        ));
+        for row in summed.query().fetch_all(&mut *tx).await? {
+            self.sums.push(sum_of(&row)?);
+        }
+        Ok(())
+    }
+
+    /// The awards made of `rules`' counted revisions.
+    pub(crate) async fn made(
+        mut self,
+        tx: &mut AnyConnection,
+        rules: &[&ScoreRule],
+    ) -> Result<Vec<Made>, StoreError> {
+        if self.summed && self.engine == Engine::Sqlite {
+            let rows = sqlx::query(&format!("{SUMS} FROM score_awards WHERE id > $1{GROUPS}"))
+                .bind(self.before)
+                .fetch_all(&mut *tx)
+                .await?;
+            for row in rows {
+                self.sums.push(sum_of(&row)?);
+            }
+        }
+        Ok(self
+            .sums
+            .into_iter()
+            .filter(|&(_, _, rule, revision, _)| {
+                rules
+                    .iter()
+                    .any(|r| r.id.0 == rule && r.counted_revision == revision)
+            })
+            .map(|(contact, model, _, _, points)| (contact, model, points))
+            .collect())
+    }
+}
+
+/// A row of [`SUMS`].
+fn sum_of(row: &AnyRow) -> Result<(ContactId, ScoreModelId, i64, i64, i64), sqlx::Error> {
+    Ok((
+        ContactId(row.try_get("contact_id")?),
+        ScoreModelId(row.try_get("model_id")?),
+        row.try_get("rule_id")?,
+        row.try_get("revision")?,
+        row.try_get("points")?,
+    ))
 }
 
 /// ` CROSS JOIN (VALUES ...) r`: the rules' numbers (model, rule, revision, points, expiry in
@@ -215,11 +323,10 @@ fn expiry_of(expiry: &str) -> String {
 /// Awards every row to each rule of `rows`' `r` (every time, no cap), in one statement.
 async fn award_every_row(
     tx: &mut AnyConnection,
-    engine: Engine,
+    awards: &mut Awards,
     rows: &Statement,
-    rules: &[&ScoreRule],
     now: Timestamp,
-) -> Result<Vec<Made>, StoreError> {
+) -> Result<(), StoreError> {
     let expires = expiry_of("r.column5");
     let now = now.0;
     let mut insert = Statement::with_head(
@@ -233,18 +340,18 @@ async fn award_every_row(
         " AND (r.column5 IS NULL OR e.occurred_at + r.column5 > {now}) \
          ON CONFLICT DO NOTHING"
     ));
-    insert_awards(tx, engine, &insert, rules).await
+    awards.insert(tx, &insert).await
 }
 
 /// Awards a rule that awards once its contacts' first matching row, when it never awarded
 /// them.
 async fn award_first_row(
     tx: &mut AnyConnection,
-    engine: Engine,
+    awards: &mut Awards,
     rule: &ScoreRule,
     rows: &Statement,
     now: Timestamp,
-) -> Result<Vec<Made>, StoreError> {
+) -> Result<(), StoreError> {
     let ScoreRule {
         id,
         model,
@@ -279,7 +386,7 @@ async fn award_first_row(
         &first,
     );
     insert.push(") e WHERE e.nth = 1 ON CONFLICT DO NOTHING");
-    insert_awards(tx, engine, &insert, &[rule]).await
+    awards.insert(tx, &insert).await
 }
 
 /// Awards a capped rule row by row, in each contact's order of time: a row is awarded when
@@ -287,12 +394,13 @@ async fn award_first_row(
 /// (so that no period ever holds more than the cap).
 async fn award_capped(
     tx: &mut AnyConnection,
-    engine: Engine,
+    awards: &mut Awards,
     rule: &ScoreRule,
     cap: Cap,
     rows: &Statement,
     now: Timestamp,
-) -> Result<Vec<Made>, StoreError> {
+) -> Result<(), StoreError> {
+    let engine = awards.engine;
     let ScoreRule { id, revision, .. } = *rule;
     let mut candidates = Statement::with_head(
         "SELECT e.id, e.account_id, e.contact_id, e.occurred_at",
@@ -316,7 +424,7 @@ async fn award_capped(
         ));
     }
     if found.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let period = cap.days * DAY;
     // The rule's awards near the candidates, by contact.
@@ -353,7 +461,6 @@ async fn award_capped(
             awarded.push((event, account, contact, at));
         }
     }
-    let mut made = Vec::new();
     for chunk in awarded.chunks(500) {
         let mut insert = Statement::new(engine, &format!("{AWARD_INSERT}VALUES "));
         insert.push_rows(chunk.iter().map(|&(event, account, contact, at)| {
@@ -372,7 +479,7 @@ async fn award_capped(
             ]
         }));
         insert.push(" ON CONFLICT DO NOTHING");
-        made.extend(insert_awards(tx, engine, &insert, &[rule]).await?);
+        awards.insert(tx, &insert).await?;
     }
-    Ok(made)
+    Ok(())
 }

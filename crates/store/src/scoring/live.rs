@@ -19,7 +19,7 @@ use tracklane_core::score::rule::{ScoreRule, Scoring};
 use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
-use super::awarding::{award_rows, insert_awards, Scope, AWARD_INSERT};
+use super::awarding::{award_rows, Awards, Scope, AWARD_INSERT};
 use super::ledger::{settle_scores, LedgerChanges, ScoreChange, DAY};
 use crate::segments::membership::queue_wakeups;
 use crate::sql::{Statement, Value};
@@ -132,7 +132,7 @@ pub(crate) async fn score_round(
     now: Timestamp,
 ) -> Result<Vec<ScoreChange>, StoreError> {
     let mut settling: BTreeMap<ContactId, AccountId> = BTreeMap::new();
-    let mut changes = LedgerChanges::default();
+    let mut awards = Awards::summed(tx, engine).await?;
     // Rules over single behaviors: each account's contacts with new rows, by the rules that
     // read the kinds of change they note.
     let mut accounts: BTreeMap<AccountId, (Vec<(ContactId, Timestamp)>, Reads)> = BTreeMap::new();
@@ -155,9 +155,7 @@ pub(crate) async fn score_round(
             .collect();
         if !each_row.is_empty() {
             let scope = Scope::Round(contacts);
-            changes
-                .made
-                .extend(award_rows(tx, engine, *account, &each_row, scope, now).await?);
+            award_rows(tx, &mut awards, *account, &each_row, scope, now).await?;
             settling.extend(contacts.iter().map(|&(contact, _)| (contact, *account)));
         }
     }
@@ -168,7 +166,7 @@ pub(crate) async fn score_round(
         .flatten()
         .map(|rule| (rule.id, rule))
         .collect();
-    let mut awards = Vec::new();
+    let mut held = Vec::new();
     let mut taken_back = Vec::new();
     for one in work {
         let Some(asked) = one.work else { continue };
@@ -179,7 +177,7 @@ pub(crate) async fn score_round(
             let Some(rule) = by_id.get(&id) else { continue };
             if holds {
                 let expires = rule.rule.expiry_days.map(|days| now.0 + days * DAY);
-                awards.push([
+                held.push([
                     Value::from(one.account.0),
                     rule.model.0.into(),
                     id.0.into(),
@@ -197,16 +195,18 @@ pub(crate) async fn score_round(
             }
         }
     }
-    let all: Vec<&ScoreRule> = by_id.values().copied().collect();
-    for chunk in awards.chunks(500) {
+    for chunk in held.chunks(500) {
         let mut insert = Statement::new(engine, &format!("{AWARD_INSERT}VALUES "));
         insert
             .push_rows(chunk.iter().cloned())
             .push(" ON CONFLICT DO NOTHING");
-        changes
-            .made
-            .extend(insert_awards(tx, engine, &insert, &all).await?);
+        awards.insert(tx, &insert).await?;
     }
+    let all: Vec<&ScoreRule> = by_id.values().copied().collect();
+    let mut changes = LedgerChanges {
+        made: awards.made(tx, &all).await?,
+        taken_back: Vec::new(),
+    };
     for chunk in taken_back.chunks(500) {
         let mut delete = Statement::new(
             engine,

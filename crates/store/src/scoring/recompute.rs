@@ -13,7 +13,7 @@ use tracklane_core::score::rule::{ScoreRule, Scoring};
 use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
-use super::awarding::{award_rows, Scope, AWARD_INSERT};
+use super::awarding::{award_rows, Awards, Scope, AWARD_INSERT};
 use super::ledger::{reads_scores, COUNTED, DAY};
 use super::rules::{rule, RULE_COLUMNS};
 use crate::segments::compute::queue_time_contacts;
@@ -91,15 +91,9 @@ impl Store {
             let until = (from + STEP).min(total);
             match Scoring::of(&rule.rule.definition) {
                 Scoring::EachRow => {
-                    award_rows(
-                        tx,
-                        self.engine,
-                        account,
-                        &[&rule],
-                        Scope::Range(from, until),
-                        now,
-                    )
-                    .await?;
+                    let mut awards = Awards::unsummed(self.engine);
+                    let scope = Scope::Range(from, until);
+                    award_rows(tx, &mut awards, account, &[&rule], scope, now).await?;
                 }
                 Scoring::WhileTrue => {
                     self.award_met(tx, account, &rule, (from, until), now)
