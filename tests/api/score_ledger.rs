@@ -13,6 +13,7 @@ use tracklane_core::time::Timestamp;
 use tracklane_e2e::{both_engines, TestApp};
 use tracklane_server::state::Clock;
 
+use crate::scores::score;
 use crate::segment_world::Rng;
 use crate::segments::{contact, tag, tag_contact};
 
@@ -188,18 +189,8 @@ impl Model {
     }
 }
 
+/// The contact's score in the model, and the sum of its live awards in it.
 async fn score_of(app: &TestApp, contact: &str, model: &str) -> (i64, i64) {
-    let values = app
-        .get(&format!("/api/3/contacts/{contact}/scoreValues"))
-        .await;
-    let score = values.body["scoreValues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|value| value["score"] == model)
-        .map_or(0, |value| {
-            value["scoreValue"].as_str().unwrap().parse().unwrap()
-        });
     let awards = app
         .get(&format!(
             "/api/3/contacts/{contact}/scoreAwards?score={model}&limit=1000"
@@ -211,7 +202,7 @@ async fn score_of(app: &TestApp, contact: &str, model: &str) -> (i64, i64) {
         .iter()
         .map(|award| award["points"].as_i64().unwrap())
         .sum();
-    (score, sum)
+    (score(app, contact, model).await, sum)
 }
 
 async fn every_score_is_its_ledgers_sum_and_the_models(app: TestApp) {

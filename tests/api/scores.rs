@@ -78,7 +78,7 @@ async fn record(
 }
 
 /// The contact's score in the model, as AC's scoreValues answer it ("0" without a row).
-async fn score(app: &TestApp, contact: &str, model: &str) -> i64 {
+pub(crate) async fn score(app: &TestApp, contact: &str, model: &str) -> i64 {
     let answer = app
         .get(&format!("/api/3/contacts/{contact}/scoreValues"))
         .await;
@@ -422,7 +422,9 @@ async fn rules_score_past_behavior_and_edits_score_it_again(app: TestApp) {
         .await;
     assert_eq!(edited.status, 200, "{}", edited.text);
     assert_eq!(edited.body["scoreRule"]["revision"], 2);
-    assert_eq!(score(&app, &ann, &id).await, 30);
+    // The server's own worker may have counted the new revision already: never a mix.
+    let meanwhile = score(&app, &ann, &id).await;
+    assert!(meanwhile == 30 || meanwhile == 7, "{meanwhile}");
     app.settle_segments().await;
     assert_eq!(score(&app, &ann, &id).await, 7);
     assert_eq!(score(&app, &bob, &id).await, 7);

@@ -435,32 +435,36 @@ async fn write_totals(
     account_of: &BTreeMap<ContactId, AccountId>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let mut upsert = Statement::new(
-        engine,
-        "INSERT INTO contact_scores (account_id, contact_id, model_id, total, settled_at, \
-         created_at, updated_at) VALUES ",
-    );
-    upsert.push_rows(changes.iter().map(|change| {
-        [
-            account_of[&change.contact].0,
-            change.contact.0,
-            change.model.0,
-            change.to,
-            now.0,
-            now.0,
-            now.0,
-        ]
-        .map(Value::from)
-    }));
-    upsert.push(
-        " ON CONFLICT (contact_id, model_id) DO UPDATE SET total = excluded.total, \
-         settled_at = excluded.settled_at, updated_at = CASE \
-         WHEN contact_scores.total = excluded.total THEN contact_scores.updated_at \
-         ELSE excluded.updated_at END",
-    );
-    upsert.query().execute(&mut *tx).await?;
+    for chunk in changes.chunks(CHUNK) {
+        let mut upsert = Statement::new(
+            engine,
+            "INSERT INTO contact_scores (account_id, contact_id, model_id, total, settled_at, \
+             created_at, updated_at) VALUES ",
+        );
+        upsert.push_rows(chunk.iter().map(|change| {
+            [
+                account_of[&change.contact].0,
+                change.contact.0,
+                change.model.0,
+                change.to,
+                now.0,
+                now.0,
+                now.0,
+            ]
+            .map(Value::from)
+        }));
+        upsert.push(SCORE_UPSERT);
+        upsert.query().execute(&mut *tx).await?;
+    }
     Ok(())
 }
+
+/// How a stored score takes a new total: settled at the new instant, and changed then only
+/// when the total differs.
+pub(super) const SCORE_UPSERT: &str = " ON CONFLICT (contact_id, model_id) DO UPDATE SET \
+     total = excluded.total, settled_at = excluded.settled_at, updated_at = CASE \
+     WHEN contact_scores.total = excluded.total THEN contact_scores.updated_at \
+     ELSE excluded.updated_at END";
 
 /// Puts one `score` row per contact on the timeline: its data lists the changes
 /// (`[{"score": 1, "from": 0, "to": 20}]`).

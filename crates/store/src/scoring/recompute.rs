@@ -14,7 +14,7 @@ use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
 use super::awarding::{award_rows, Awards, Scope, AWARD_INSERT};
-use super::ledger::{reads_scores, COUNTED, DAY};
+use super::ledger::{reads_scores, COUNTED, DAY, SCORE_UPSERT};
 use super::rules::{rule, RULE_COLUMNS};
 use crate::segments::compute::queue_time_contacts;
 use crate::segments::compute::REQUEUE;
@@ -196,10 +196,7 @@ impl Store {
         sqlx::query(&format!(
             "INSERT INTO contact_scores (account_id, contact_id, model_id, total, settled_at, \
              created_at, updated_at) SELECT {account}, c.contact_id, {model}, c.after, {now}, \
-             {now}, {now} FROM ({scores}) c WHERE 1 = 1 ON CONFLICT (contact_id, model_id) \
-             DO UPDATE SET total = excluded.total, settled_at = excluded.settled_at, \
-             updated_at = CASE WHEN contact_scores.total = excluded.total \
-             THEN contact_scores.updated_at ELSE excluded.updated_at END",
+             {now}, {now} FROM ({scores}) c WHERE 1 = 1{SCORE_UPSERT}",
             account = account.0,
         ))
         .execute(&mut *tx)
