@@ -198,6 +198,15 @@ impl Engine {
         }
     }
 
+    /// Locks the rows a `SELECT` takes for their deletion, waiting for other transactions
+    /// that hold them (PostgreSQL; SQLite has one writer).
+    pub(crate) fn lock_for_update(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "",
+            Engine::Postgres => " FOR UPDATE",
+        }
+    }
+
     /// Locks the rows a `SELECT` takes against updates and deletes until the transaction ends
     /// (PostgreSQL; SQLite has one writer).
     pub(crate) fn share_lock(self) -> &'static str {

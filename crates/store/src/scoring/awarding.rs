@@ -14,7 +14,7 @@ use tracklane_core::score::rule::{Cap, Frequency, ScoreRule};
 use tracklane_core::time::Timestamp;
 
 use super::ledger::DAY;
-use crate::segments::compile::{push_counters, Behavior, Rows};
+use crate::segments::compile::{push_counters, Behavior, Counters, Rows};
 use crate::sql::{Statement, Value};
 use crate::{Engine, StoreError};
 
@@ -97,33 +97,36 @@ async fn groups_with_rows(
         return Ok(vec![true; groups.len()]);
     };
     let mut found = vec![true; groups.len()];
-    let mut select = Statement::new(engine, "");
-    let mut asked = 0;
-    for (i, group) in groups.iter().enumerate() {
-        let Some(counters) =
-            Behavior::of(group[0].rule.definition.root()).and_then(|behavior| behavior.counters)
-        else {
-            continue;
-        };
-        found[i] = false;
-        if asked > 0 {
-            select.push(" UNION ALL ");
+    let asked: Vec<(usize, Counters<'_>)> = groups
+        .iter()
+        .enumerate()
+        .filter_map(|(i, group)| {
+            let behavior = Behavior::of(group[0].rule.definition.root())?;
+            Some((i, behavior.counters?))
+        })
+        .collect();
+    // Each group's select repeats the round's contacts: a few groups per statement keep it
+    // within the engines' bounds on binds.
+    for some in asked.chunks(GROUPS_PER_STATEMENT) {
+        let mut select = Statement::new(engine, "");
+        for (n, (i, counters)) in some.iter().enumerate() {
+            found[*i] = false;
+            if n > 0 {
+                select.push(" UNION ALL ");
+            }
+            select
+                .push(&format!(
+                    "SELECT {i} AS g WHERE EXISTS (SELECT 1 FROM (VALUES "
+                ))
+                .push_rows(
+                    contacts
+                        .iter()
+                        .map(|(contact, since)| [contact.0, since.0].map(Value::from)),
+                )
+                .push(") w WHERE EXISTS (");
+            push_counters(&mut select, account, counters);
+            select.push(" AND a.contact_id = w.column1 AND a.t1 >= w.column2))");
         }
-        asked += 1;
-        select
-            .push(&format!(
-                "SELECT {i} AS g WHERE EXISTS (SELECT 1 FROM (VALUES "
-            ))
-            .push_rows(
-                contacts
-                    .iter()
-                    .map(|(contact, since)| [contact.0, since.0].map(Value::from)),
-            )
-            .push(") w WHERE EXISTS (");
-        push_counters(&mut select, account, &counters);
-        select.push(" AND a.contact_id = w.column1 AND a.t1 >= w.column2))");
-    }
-    if asked > 0 {
         for row in select.query().fetch_all(&mut *tx).await? {
             let i: i64 = row.try_get("g")?;
             found[usize::try_from(i).unwrap_or_default()] = true;
@@ -131,6 +134,10 @@ async fn groups_with_rows(
     }
     Ok(found)
 }
+
+/// How many groups one statement of [`groups_with_rows`] asks about (each with the round's
+/// contacts' two values: 8 groups of 256 contacts bind about 4,100 values).
+const GROUPS_PER_STATEMENT: usize = 8;
 
 /// An award just made of a rule's counted revision: it adds its points to the contact's
 /// score in the model.

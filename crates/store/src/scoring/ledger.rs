@@ -16,7 +16,7 @@ use tracklane_core::time::Timestamp;
 use super::awarding::Made;
 use crate::listing::{page_of, Listed};
 use crate::segments::compute::REQUEUE;
-use crate::segments::membership::queue_wakeups;
+use crate::segments::membership::{queue_wakeups, IDLE};
 use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
 
@@ -166,7 +166,10 @@ impl Store {
         let expires_at = adjustment.expiry_days.map(|days| now.0 + days * DAY);
         let id = self
             .write(async |tx| {
-                let id: i64 = sqlx::query_scalar(
+                // The contact's queued check row is the lock every writer of its scores takes
+                // first (a round holds it while it settles them).
+                lock_contact(tx, account, contact).await?;
+                let id: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO score_awards (account_id, model_id, contact_id, cause, points, \
                      reason, awarded_at, expires_at, recorded_at) \
                      SELECT $1, $2, id, 0, $3, $4, $5, $6, $5 FROM contacts \
@@ -179,8 +182,12 @@ impl Store {
                 .bind(now.0)
                 .bind(expires_at)
                 .bind(contact.0)
-                .fetch_one(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
+                let id = id.ok_or(StoreError::NotFound {
+                    model: crate::Model::Contact,
+                    id: contact.0,
+                })?;
                 let made = LedgerChanges {
                     made: vec![(contact, adjustment.model, adjustment.points)],
                     taken_back: Vec::new(),
@@ -214,6 +221,26 @@ pub(crate) struct LedgerChanges {
     pub(crate) made: Vec<Made>,
     /// Awards taken back: contact, model, points, expiry.
     pub(crate) taken_back: Vec<(ContactId, ScoreModelId, i64, Option<i64>)>,
+}
+
+/// Takes (creating it idle when there is none) the contact's queued check row: the lock a
+/// writer of the contact's scores holds, as a round does.
+async fn lock_contact(
+    tx: &mut AnyConnection,
+    account: AccountId,
+    contact: ContactId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) \
+         VALUES ($1, $2, 0, $3) ON CONFLICT (contact_id) DO UPDATE \
+         SET version = segment_checks.version + 1",
+    )
+    .bind(contact.0)
+    .bind(account.0)
+    .bind(IDLE)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// What settling contacts' scores found.
@@ -272,6 +299,13 @@ pub(crate) async fn settle_scores(
                 },
             );
         }
+        // Scores are settled at the latest of `now` and their own settled instants (another
+        // transaction may have settled them later than this round's clock read), so that an
+        // expiry is never taken off twice.
+        let at = stored
+            .values()
+            .map(|score| score.settled_at)
+            .fold(now.0, i64::max);
         let mut expired = Statement::new(
             engine,
             &format!(
@@ -282,7 +316,7 @@ pub(crate) async fn settle_scores(
             ),
         );
         expired
-            .push_bind(now.0)
+            .push_bind(at)
             .push(" AND a.contact_id IN ")
             .push_row(ids())
             .push(" GROUP BY a.contact_id, a.model_id");
@@ -332,7 +366,7 @@ pub(crate) async fn settle_scores(
             })
             .collect();
         let account_of: BTreeMap<ContactId, AccountId> = chunk.iter().copied().collect();
-        write_totals(tx, engine, &written, &account_of, now).await?;
+        write_totals(tx, engine, &written, &account_of, (Timestamp(at), now)).await?;
         let changed: Vec<ScoreChange> = written
             .into_iter()
             .filter(|change| change.from != change.to)
@@ -427,13 +461,13 @@ async fn queue_score_checks(
     Ok(())
 }
 
-/// Stores scores, settled at `now`.
+/// Stores scores, settled at `settled_at`, changed at `now`.
 async fn write_totals(
     tx: &mut AnyConnection,
     engine: Engine,
     changes: &[ScoreChange],
     account_of: &BTreeMap<ContactId, AccountId>,
-    now: Timestamp,
+    (settled_at, now): (Timestamp, Timestamp),
 ) -> Result<(), StoreError> {
     for chunk in changes.chunks(CHUNK) {
         let mut upsert = Statement::new(
@@ -447,7 +481,7 @@ async fn write_totals(
                 change.contact.0,
                 change.model.0,
                 change.to,
-                now.0,
+                settled_at.0,
                 now.0,
                 now.0,
             ]

@@ -69,19 +69,24 @@ impl Store {
         }
         let revisions: BTreeMap<ScoreRuleId, i64> =
             rules.iter().map(|rule| (rule.id, rule.revision)).collect();
-        let mut select = Statement::new(
-            self.engine,
-            "SELECT contact_id, rule_id, revision FROM score_awards WHERE cause = 0 \
-             AND rule_id IN ",
-        );
-        select
-            .push_row(revisions.keys().map(|id| id.0.into()))
-            .push(" AND contact_id IN ")
-            .push_row(contacts.iter().map(|contact| contact.0.into()));
-        for row in select.query().fetch_all(&self.reader).await? {
-            let rule = ScoreRuleId(row.try_get("rule_id")?);
-            if revisions.get(&rule) == Some(&row.try_get("revision")?) {
-                held.insert((ContactId(row.try_get("contact_id")?), rule));
+        let ids: Vec<i64> = revisions.keys().map(|id| id.0).collect();
+        for some_rules in ids.chunks(250) {
+            for some_contacts in contacts.chunks(250) {
+                let mut select = Statement::new(
+                    self.engine,
+                    "SELECT contact_id, rule_id, revision FROM score_awards WHERE cause = 0 \
+                     AND rule_id IN ",
+                );
+                select
+                    .push_row(some_rules.iter().map(|&id| id.into()))
+                    .push(" AND contact_id IN ")
+                    .push_row(some_contacts.iter().map(|contact| contact.0.into()));
+                for row in select.query().fetch_all(&self.reader).await? {
+                    let rule = ScoreRuleId(row.try_get("rule_id")?);
+                    if revisions.get(&rule) == Some(&row.try_get("revision")?) {
+                        held.insert((ContactId(row.try_get("contact_id")?), rule));
+                    }
+                }
             }
         }
         Ok(held)
@@ -131,12 +136,18 @@ pub(crate) async fn score_round(
     rules: &BTreeMap<AccountId, Vec<ScoreRule>>,
     now: Timestamp,
 ) -> Result<Vec<ScoreChange>, StoreError> {
+    // The contacts of accounts whose rules changed since the worker read them wait for the
+    // next round, their new rows still noted.
+    let work: Vec<&Work<'_>> = work
+        .iter()
+        .filter(|one| rules.contains_key(&one.account))
+        .collect();
     let mut settling: BTreeMap<ContactId, AccountId> = BTreeMap::new();
     let mut awards = Awards::summed(tx, engine).await?;
     // Rules over single behaviors: each account's contacts with new rows, by the rules that
     // read the kinds of change they note.
     let mut accounts: BTreeMap<AccountId, (Vec<(ContactId, Timestamp)>, Reads)> = BTreeMap::new();
-    for one in work {
+    for one in &work {
         if let Some(rows) = new_rows.get(&one.contact) {
             let (contacts, reasons) = accounts.entry(one.account).or_default();
             contacts.push((one.contact, rows.since));
@@ -159,7 +170,12 @@ pub(crate) async fn score_round(
             settling.extend(contacts.iter().map(|&(contact, _)| (contact, *account)));
         }
     }
-    note_scored(tx, engine, new_rows.keys().copied().collect()).await?;
+    let scored: Vec<ContactId> = work
+        .iter()
+        .map(|one| one.contact)
+        .filter(|contact| new_rows.contains_key(contact))
+        .collect();
+    note_scored(tx, engine, scored).await?;
     // Rules held while true.
     let by_id: BTreeMap<ScoreRuleId, &ScoreRule> = rules
         .values()
@@ -168,7 +184,7 @@ pub(crate) async fn score_round(
         .collect();
     let mut held = Vec::new();
     let mut taken_back = Vec::new();
-    for one in work {
+    for one in &work {
         let Some(asked) = one.work else { continue };
         if asked.settle || !asked.while_true.is_empty() {
             settling.insert(one.contact, one.account);
@@ -241,50 +257,62 @@ pub(crate) async fn score_round(
     Ok(settled.changes)
 }
 
-/// The rules with their counted revisions as stored now, their rows share-locked until the
-/// transaction ends (PostgreSQL): a recompute that makes a revision count then waits for this
-/// round, and sums the awards it made; a round after it sees the revision counted. The worker
-/// read the rules before this transaction. A round takes these locks first, as a recompute
-/// does its rule's, so that neither waits on the other in a cycle.
+/// The accounts whose rules, as the worker read them before this transaction, are the rules
+/// stored now (the same rules at the same revisions), with their counted revisions as stored
+/// now. Their rows are share-locked until the transaction ends (PostgreSQL): a recompute that
+/// makes a revision count then waits for this round, and sums the awards it made; a round
+/// after it sees the revision counted. An account whose rules changed since (added, edited,
+/// deleted, or a model deleted) is left out: its contacts are scored by the next round, with
+/// the rules read again. A round takes these locks first, as a recompute takes its rule's, so
+/// that neither waits on the other in a cycle.
 pub(crate) async fn with_counted_revisions(
     tx: &mut AnyConnection,
     engine: Engine,
     rules: &BTreeMap<AccountId, Vec<ScoreRule>>,
 ) -> Result<BTreeMap<AccountId, Vec<ScoreRule>>, StoreError> {
-    let ids: Vec<i64> = rules.values().flatten().map(|rule| rule.id.0).collect();
-    let mut counted: BTreeMap<ScoreRuleId, i64> = BTreeMap::new();
-    for chunk in ids.chunks(500) {
+    let accounts: Vec<i64> = rules.keys().map(|account| account.0).collect();
+    let mut stored: BTreeMap<AccountId, BTreeMap<ScoreRuleId, (i64, i64)>> = BTreeMap::new();
+    for chunk in accounts.chunks(500) {
         let mut select = Statement::new(
             engine,
-            "SELECT id, counted_revision FROM score_rules WHERE id IN ",
+            "SELECT id, account_id, revision, counted_revision FROM score_rules \
+             WHERE deleted_at IS NULL AND account_id IN ",
         );
         select
             .push_row(chunk.iter().map(|&id| id.into()))
             .push(" ORDER BY id")
             .push(engine.share_lock());
         for row in select.query().fetch_all(&mut *tx).await? {
-            counted.insert(
-                ScoreRuleId(row.try_get("id")?),
-                row.try_get("counted_revision")?,
-            );
+            stored
+                .entry(AccountId(row.try_get("account_id")?))
+                .or_default()
+                .insert(
+                    ScoreRuleId(row.try_get("id")?),
+                    (row.try_get("revision")?, row.try_get("counted_revision")?),
+                );
         }
     }
-    Ok(rules
-        .iter()
-        .map(|(&account, rules)| {
-            let current = rules
-                .iter()
-                .map(|rule| ScoreRule {
-                    counted_revision: counted
-                        .get(&rule.id)
-                        .copied()
-                        .unwrap_or(rule.counted_revision),
-                    ..rule.clone()
-                })
-                .collect();
-            (account, current)
-        })
-        .collect())
+    let mut current = BTreeMap::new();
+    for (&account, read) in rules {
+        let now = stored.remove(&account).unwrap_or_default();
+        let same = now.len() == read.len()
+            && read.iter().all(|rule| {
+                now.get(&rule.id)
+                    .is_some_and(|&(rev, _)| rev == rule.revision)
+            });
+        if !same {
+            continue;
+        }
+        let counted = read
+            .iter()
+            .map(|rule| ScoreRule {
+                counted_revision: now[&rule.id].1,
+                ..rule.clone()
+            })
+            .collect();
+        current.insert(account, counted);
+    }
+    Ok(current)
 }
 
 /// Notes the contacts' new rows as scored (their checks are locked by this transaction).

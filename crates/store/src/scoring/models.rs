@@ -130,9 +130,20 @@ impl Store {
             )
             .into());
         }
-        // Its awards name it without a foreign key: they go in the same transaction.
+        // Its awards name it without a foreign key: they go in the same transaction, after its
+        // rules' rows are locked in the order rounds lock them.
         self.write(async |tx| {
-            sqlx::query("DELETE FROM score_awards WHERE model_id = $1")
+            sqlx::query(&format!(
+                "SELECT id FROM score_rules WHERE account_id = $1 AND model_id = $2 \
+                 ORDER BY id{}",
+                self.engine.lock_for_update()
+            ))
+            .bind(account.0)
+            .bind(id.0)
+            .fetch_all(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM score_awards WHERE account_id = $1 AND model_id = $2")
+                .bind(account.0)
                 .bind(id.0)
                 .execute(&mut *tx)
                 .await?;

@@ -18,8 +18,9 @@ use super::ledger::{reads_scores, COUNTED, DAY, SCORE_UPSERT};
 use super::rules::{rule, RULE_COLUMNS};
 use crate::segments::compute::queue_time_contacts;
 use crate::segments::compute::REQUEUE;
+use crate::segments::membership::IDLE;
 use crate::sql::Statement;
-use crate::{Store, StoreError};
+use crate::{Engine, Store, StoreError};
 
 /// How many contact ids one step covers.
 pub const STEP: i64 = 20_000;
@@ -168,6 +169,20 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let (id, model, revision, now) = (rule.id.0, rule.model.0, rule.revision, now.0);
+        if self.engine == Engine::Postgres {
+            // The queued check rows of the contacts whose scores change are the lock every
+            // writer of their scores takes first (a round holds them while it settles): taken
+            // (made when missing) in contact order, after the rule's row, as a round does.
+            sqlx::query(&format!(
+                "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) \
+                 SELECT DISTINCT contact_id, {account}, 0, {IDLE} FROM score_awards \
+                 WHERE rule_id = {id} ORDER BY contact_id ON CONFLICT (contact_id) DO UPDATE \
+                 SET version = segment_checks.version + 1",
+                account = account.0,
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
         // Every number here is an integer of ours, written as a literal.
         let scores = format!(
             "SELECT x.contact_id, COALESCE(s.total, 0) AS before, \

@@ -6,6 +6,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use tracklane_core::ids::{AccountId, ScoreModelId, ScoreRuleId};
+use tracklane_core::invalid::Invalid;
 use tracklane_core::page::Page;
 use tracklane_core::score::rule::{Cap, Frequency, Progress, RuleDraft, ScoreRule};
 use tracklane_core::segment::Definition;
@@ -16,6 +17,10 @@ use crate::segments::definition_text;
 use crate::sql::Statement;
 use crate::writes::Written;
 use crate::{Model, Store, StoreError};
+
+/// The most rules (not deleted) an account has: every round reads them, and the rules over one
+/// behavior are one statement each.
+pub const RULES_MAX: i64 = 500;
 
 /// The columns [`rule`] reads.
 pub(super) const RULE_COLUMNS: &str = "id, model_id, definition, points, expiry_days, once, \
@@ -81,6 +86,19 @@ impl Store {
         self.existing_score_model(account, model).await?;
         self.admit_definition(account, &draft.definition, now)
             .await?;
+        let rules: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM score_rules WHERE account_id = $1 AND deleted_at IS NULL",
+        )
+        .bind(account.0)
+        .fetch_one(&self.reader)
+        .await?;
+        if rules >= RULES_MAX {
+            return Err(Invalid::bad_value(
+                "scoreRule",
+                format!("an account has at most {RULES_MAX} scoring rules"),
+            )
+            .into());
+        }
         let values = draft_values(&draft);
         let columns: Vec<&str> = values.iter().map(|(column, _)| *column).collect();
         let mut insert = Statement::new(

@@ -101,7 +101,7 @@ pub struct Settled {
 /// is kept while the contact lives (only a gone contact's is deleted), so that its version only
 /// ever grows: a worker holding an old version can never mistake a newer change for the one it
 /// evaluated.
-const IDLE: i64 = i64::MAX;
+pub(crate) const IDLE: i64 = i64::MAX;
 
 /// How many transitions one statement writes.
 const CHUNK: usize = 500;
@@ -362,7 +362,7 @@ async fn take_checks(
         }));
         update.push(
             ") UPDATE segment_checks SET due_at = done.due_at, wake_at = done.due_at, \
-                 reasons = 0, since_at = NULL, version = segment_checks.version + 1 FROM done \
+                 reasons = 0, version = segment_checks.version + 1 FROM done \
                  WHERE segment_checks.contact_id = done.contact_id \
                  AND segment_checks.version = done.version",
         );

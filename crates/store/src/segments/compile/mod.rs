@@ -18,7 +18,7 @@ mod fields;
 
 use crate::sql::Statement;
 use crate::StoreError;
-pub(crate) use activity::push_counters;
+pub(crate) use activity::{push_counters, Counters};
 use activity::{EMPTY_SLOT, SLOTS};
 pub(crate) use behavior::{Behavior, Rows};
 
