@@ -137,7 +137,13 @@ pub(crate) async fn score_round(
     now: Timestamp,
 ) -> Result<Vec<ScoreChange>, StoreError> {
     // The contacts of accounts whose rules changed since the worker read them wait for the
-    // next round, their new rows still noted.
+    // next round, their new rows still noted; those this round took are queued again whole.
+    let waiting: Vec<ContactId> = work
+        .iter()
+        .filter(|one| one.work.is_some() && !rules.contains_key(&one.account))
+        .map(|one| one.contact)
+        .collect();
+    requeue(tx, engine, &waiting).await?;
     let work: Vec<&Work<'_>> = work
         .iter()
         .filter(|one| rules.contains_key(&one.account))
@@ -313,6 +319,23 @@ pub(crate) async fn with_counted_revisions(
         current.insert(account, counted);
     }
     Ok(current)
+}
+
+/// Queues the contacts (whose checks this round took) for a check of every kind of change.
+async fn requeue(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    contacts: &[ContactId],
+) -> Result<(), StoreError> {
+    for chunk in contacts.chunks(500) {
+        let mut update = Statement::new(engine, "UPDATE segment_checks SET reasons = ");
+        update
+            .push_bind(Reads::EVERYTHING.0)
+            .push(", due_at = 0, version = version + 1 WHERE contact_id IN ")
+            .push_row(chunk.iter().map(|contact| contact.0.into()));
+        update.query().execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 /// Notes the contacts' new rows as scored (their checks are locked by this transaction).

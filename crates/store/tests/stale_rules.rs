@@ -1,0 +1,107 @@
+//! A round settled with scoring rules read before one of them was edited scores nothing for
+//! that account: the contact's new rows stay noted and its check is queued again whole, so
+//! that the next round scores them by the rules as they are.
+
+use std::collections::BTreeMap;
+
+use sqlx::Connection;
+use tracklane_core::event::{EventKind, NewEvent};
+use tracklane_core::ids::{ContactId, ScoreModelId};
+use tracklane_core::score::model::ModelDraft;
+use tracklane_core::score::rule::RuleInput;
+use tracklane_core::time::Timestamp;
+use tracklane_store::scoring::live::ScoreWork;
+use tracklane_store::segments::membership::{NextCheck, Settled};
+
+mod common;
+
+use common::fresh_store;
+
+#[tokio::test]
+async fn a_round_with_rules_read_before_an_edit_scores_nothing_and_keeps_the_rows() {
+    let fresh = fresh_store().await;
+    let (store, url) = (&fresh.store, &fresh.url);
+    let now = Timestamp(1_700_000_000_000_000);
+    let account = store.bootstrap(now).await.unwrap().unwrap().id;
+    let mut raw = sqlx::SqliteConnection::connect(url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO contacts (id, account_id, email, hash, created_at, updated_at) \
+         VALUES (7, 1, 'a@example.com', 'h', 0, 0)",
+    )
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    let model = ScoreModelId(
+        store
+            .create_score_model(
+                account,
+                ModelDraft {
+                    name: "m".to_owned(),
+                    description: String::new(),
+                },
+                now,
+            )
+            .await
+            .unwrap()
+            .id
+            .0,
+    );
+    let rule = |points: i64| {
+        RuleInput {
+            condition: Some(serde_json::json!({"event": {"name": "demo"}})),
+            points: Some(points),
+            ..RuleInput::default()
+        }
+        .into_draft()
+        .unwrap()
+    };
+    let created = store
+        .create_score_rule(account, model, rule(5), now)
+        .await
+        .unwrap();
+    // The worker reads the rules (revision 1), then the rule is edited (revision 2).
+    let read = store.account_score_rules(account).await.unwrap();
+    store
+        .replace_score_rule(account, created.id, rule(9), now)
+        .await
+        .unwrap();
+    let contact = ContactId(7);
+    let event = NewEvent::of_contact(account, EventKind::Custom, "demo", contact, None, now);
+    store.record_events(&[event], now).await.unwrap();
+    let check = store
+        .due_segment_checks(now, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|check| check.contact == contact)
+        .unwrap();
+    let settled = Settled {
+        check,
+        changes: Vec::new(),
+        next: NextCheck::OnChange,
+        scoring: ScoreWork::default(),
+    };
+    let rules = BTreeMap::from([(account, read)]);
+    let (_, scores) = store
+        .settle_segment_checks(&[settled], &rules, now)
+        .await
+        .unwrap();
+    assert!(scores.is_empty());
+    let (awards, since): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM score_awards), \
+         (SELECT since_at FROM segment_checks WHERE contact_id = 7)",
+    )
+    .fetch_one(&mut raw)
+    .await
+    .unwrap();
+    assert_eq!(
+        awards, 0,
+        "nothing scored by the rules read before the edit"
+    );
+    assert_eq!(since, Some(now.0), "the new rows stay noted");
+    let again = store.due_segment_checks(now, 10).await.unwrap();
+    assert!(
+        again.iter().any(|check| check.contact == contact),
+        "the contact is checked again"
+    );
+}
