@@ -169,40 +169,52 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let (id, model, revision, now) = (rule.id.0, rule.model.0, rule.revision, now.0);
+        let account = account.0;
+        // The contacts the rule ever awarded, with their scores before and after, kept in a
+        // temporary table: the awards are read once. Every number here is an integer of
+        // ours, written as a literal.
+        sqlx::query(
+            "CREATE TEMP TABLE rescored (contact_id BIGINT PRIMARY KEY, before BIGINT NOT NULL, \
+             after BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(&format!(
+            "INSERT INTO rescored (contact_id, before, after) \
+             SELECT DISTINCT contact_id, 0, 0 FROM score_awards WHERE rule_id = {id}"
+        ))
+        .execute(&mut *tx)
+        .await?;
         if self.engine == Engine::Postgres {
             // The queued check rows of the contacts whose scores change are the lock every
             // writer of their scores takes first (a round holds them while it settles): taken
             // (made when missing) in contact order, after the rule's row, as a round does.
             sqlx::query(&format!(
                 "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) \
-                 SELECT DISTINCT contact_id, {account}, 0, {IDLE} FROM score_awards \
-                 WHERE rule_id = {id} ORDER BY contact_id ON CONFLICT (contact_id) DO UPDATE \
-                 SET version = segment_checks.version + 1",
-                account = account.0,
+                 SELECT contact_id, {account}, 0, {IDLE} FROM rescored ORDER BY contact_id \
+                 ON CONFLICT (contact_id) DO UPDATE SET version = segment_checks.version + 1"
             ))
             .execute(&mut *tx)
             .await?;
         }
-        // Every number here is an integer of ours, written as a literal.
-        let scores = format!(
-            "SELECT x.contact_id, COALESCE(s.total, 0) AS before, \
-             COALESCE((SELECT CAST(SUM(a.points) AS BIGINT) FROM score_awards a \
-             WHERE a.contact_id = x.contact_id AND a.model_id = {model} AND {COUNTED} \
-             AND (a.expires_at IS NULL OR a.expires_at > {now})), 0) AS after \
-             FROM (SELECT DISTINCT contact_id FROM score_awards WHERE rule_id = {id}) x \
-             LEFT JOIN contact_scores s ON s.contact_id = x.contact_id AND s.model_id = {model}"
-        );
-        let changed = format!("SELECT * FROM ({scores}) c WHERE c.before <> c.after");
-        let changes = sqlx::query(&format!("SELECT COUNT(*) FROM ({changed}) c"))
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get::<i64, _>(0)?;
+        sqlx::query(&format!(
+            "UPDATE rescored SET before = COALESCE((SELECT s.total FROM contact_scores s \
+             WHERE s.contact_id = rescored.contact_id AND s.model_id = {model}), 0), \
+             after = COALESCE((SELECT CAST(SUM(a.points) AS BIGINT) FROM score_awards a \
+             WHERE a.contact_id = rescored.contact_id AND a.model_id = {model} AND {COUNTED} \
+             AND (a.expires_at IS NULL OR a.expires_at > {now})), 0)"
+        ))
+        .execute(&mut *tx)
+        .await?;
+        let changes: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM rescored WHERE before <> after")
+                .fetch_one(&mut *tx)
+                .await?;
         sqlx::query(&format!(
             "INSERT INTO events (account_id, kind, name, contact_id, data, occurred_at, \
              received_at) SELECT {account}, 'score', '{SCORE_CHANGE_NAME}', c.contact_id, \
              '[{{\"score\":{model},\"from\":' || c.before || ',\"to\":' || c.after || '}}]', \
-             {now}, {now} FROM ({changed}) c",
-            account = account.0,
+             {now}, {now} FROM rescored c WHERE c.before <> c.after"
         ))
         .execute(&mut *tx)
         .await?;
@@ -211,25 +223,27 @@ impl Store {
         sqlx::query(&format!(
             "INSERT INTO contact_scores (account_id, contact_id, model_id, total, settled_at, \
              created_at, updated_at) SELECT {account}, c.contact_id, {model}, c.after, {now}, \
-             {now}, {now} FROM ({scores}) c WHERE 1 = 1{SCORE_UPSERT}",
-            account = account.0,
+             {now}, {now} FROM rescored c WHERE 1 = 1{SCORE_UPSERT}"
         ))
         .execute(&mut *tx)
         .await?;
-        let least = self.engine.least();
-        sqlx::query(&format!(
-            "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at, wake_at) \
-             SELECT a.contact_id, {account}, 0, MIN(a.expires_at), MIN(a.expires_at) \
-             FROM score_awards a WHERE a.rule_id = {id} AND a.revision = {revision} \
-             AND a.expires_at > {now} GROUP BY a.contact_id ORDER BY a.contact_id \
-             ON CONFLICT (contact_id) DO UPDATE SET \
-             due_at = {least}(segment_checks.due_at, excluded.due_at), \
-             wake_at = {least}(segment_checks.wake_at, excluded.wake_at), \
-             version = segment_checks.version + 1",
-            account = account.0,
-        ))
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("DROP TABLE rescored").execute(&mut *tx).await?;
+        if rule.rule.expiry_days.is_some() {
+            let least = self.engine.least();
+            sqlx::query(&format!(
+                "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at, wake_at) \
+                 SELECT a.contact_id, {account}, 0, MIN(a.expires_at), MIN(a.expires_at) \
+                 FROM score_awards a WHERE a.rule_id = {id} AND a.revision = {revision} \
+                 AND a.expires_at > {now} GROUP BY a.contact_id ORDER BY a.contact_id \
+                 ON CONFLICT (contact_id) DO UPDATE SET \
+                 due_at = {least}(segment_checks.due_at, excluded.due_at), \
+                 wake_at = {least}(segment_checks.wake_at, excluded.wake_at), \
+                 version = segment_checks.version + 1"
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let account = AccountId(account);
         if reads_scores(tx, account).await? {
             sqlx::query(&format!(
                 "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) \
