@@ -133,20 +133,21 @@ pub(crate) async fn score_round(
     engine: Engine,
     work: &[Work<'_>],
     new_rows: &BTreeMap<ContactId, NewRows>,
-    rules: &BTreeMap<AccountId, Vec<ScoreRule>>,
+    round: &RoundRules,
     now: Timestamp,
 ) -> Result<Vec<ScoreChange>, StoreError> {
+    let rules = &round.rules;
     // The contacts of accounts whose rules changed since the worker read them wait for the
     // next round, their new rows still noted; those this round took are queued again whole.
     let waiting: Vec<ContactId> = work
         .iter()
-        .filter(|one| one.work.is_some() && !rules.contains_key(&one.account))
+        .filter(|one| one.work.is_some() && round.stale.contains(&one.account))
         .map(|one| one.contact)
         .collect();
     requeue(tx, engine, &waiting).await?;
     let work: Vec<&Work<'_>> = work
         .iter()
-        .filter(|one| rules.contains_key(&one.account))
+        .filter(|one| !round.stale.contains(&one.account))
         .collect();
     let mut settling: BTreeMap<ContactId, AccountId> = BTreeMap::new();
     let mut awards = Awards::summed(tx, engine).await?;
@@ -263,19 +264,19 @@ pub(crate) async fn score_round(
     Ok(settled.changes)
 }
 
-/// The accounts whose rules, as the worker read them before this transaction, are the rules
-/// stored now (the same rules at the same revisions), with their counted revisions as stored
+/// The rules the worker read before this transaction, with their counted revisions as stored
 /// now. Their rows are share-locked until the transaction ends (PostgreSQL): a recompute that
 /// makes a revision count then waits for this round, and sums the awards it made; a round
-/// after it sees the revision counted. An account whose rules changed since (added, edited,
-/// deleted, or a model deleted) is left out: its contacts are scored by the next round, with
-/// the rules read again. A round takes these locks first, as a recompute takes its rule's, so
-/// that neither waits on the other in a cycle.
+/// after it sees the revision counted. An account whose rules are no longer the stored ones
+/// (added, edited, deleted, or a model deleted) is marked stale and scores nothing: its
+/// contacts are scored by the next round, with the rules read again. A round takes these
+/// locks first, as a recompute takes its rule's, so that neither waits on the other in a
+/// cycle.
 pub(crate) async fn with_counted_revisions(
     tx: &mut AnyConnection,
     engine: Engine,
     rules: &BTreeMap<AccountId, Vec<ScoreRule>>,
-) -> Result<BTreeMap<AccountId, Vec<ScoreRule>>, StoreError> {
+) -> Result<RoundRules, StoreError> {
     let accounts: Vec<i64> = rules.keys().map(|account| account.0).collect();
     let mut stored: BTreeMap<AccountId, BTreeMap<ScoreRuleId, (i64, i64)>> = BTreeMap::new();
     for chunk in accounts.chunks(500) {
@@ -298,7 +299,7 @@ pub(crate) async fn with_counted_revisions(
                 );
         }
     }
-    let mut current = BTreeMap::new();
+    let mut current = RoundRules::default();
     for (&account, read) in rules {
         let now = stored.remove(&account).unwrap_or_default();
         let same = now.len() == read.len()
@@ -307,6 +308,7 @@ pub(crate) async fn with_counted_revisions(
                     .is_some_and(|&(rev, _)| rev == rule.revision)
             });
         if !same {
+            current.stale.insert(account);
             continue;
         }
         let counted = read
@@ -316,9 +318,18 @@ pub(crate) async fn with_counted_revisions(
                 ..rule.clone()
             })
             .collect();
-        current.insert(account, counted);
+        current.rules.insert(account, counted);
     }
     Ok(current)
+}
+
+/// The rules a round scores by.
+#[derive(Debug, Default)]
+pub(crate) struct RoundRules {
+    /// Each account's rules, with their counted revisions as stored now.
+    rules: BTreeMap<AccountId, Vec<ScoreRule>>,
+    /// The accounts whose rules changed since the worker read them.
+    stale: BTreeSet<AccountId>,
 }
 
 /// Queues the contacts (whose checks this round took) for a check of every kind of change.
