@@ -16,3 +16,4 @@ mod recompute;
 mod rules;
 
 pub use recompute::{Step, STEP};
+pub use rules::RULES_MAX;
