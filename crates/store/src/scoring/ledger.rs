@@ -192,14 +192,7 @@ impl Store {
                     made: vec![(contact, adjustment.model, adjustment.points)],
                     taken_back: Vec::new(),
                 };
-                let settled =
-                    settle_scores(tx, self.engine, &[(contact, account)], &made, now).await?;
-                let wakeups: Vec<_> = settled
-                    .next_expiry
-                    .iter()
-                    .map(|(&contact, &at)| (contact, account, at))
-                    .collect();
-                queue_wakeups(tx, self.engine, &wakeups).await?;
+                settle_scores(tx, self.engine, &[(contact, account)], &made, now).await?;
                 Ok(id)
             })
             .await?;
@@ -243,15 +236,6 @@ async fn lock_contact(
     Ok(())
 }
 
-/// What settling contacts' scores found.
-#[derive(Debug, Default)]
-pub(crate) struct SettledScores {
-    /// The scores that changed.
-    pub(crate) changes: Vec<ScoreChange>,
-    /// For each contact with an award that will expire, when the first one does.
-    pub(crate) next_expiry: BTreeMap<ContactId, Timestamp>,
-}
-
 /// A stored score: its total and the instant it was settled at.
 #[derive(Debug, Clone, Copy)]
 struct Stored {
@@ -264,16 +248,17 @@ struct Stored {
 /// taken off, the awards made added, and those taken back (that the score still counted)
 /// taken off. Each score touched is stored settled at `now` (so that an award's expiry is taken
 /// off once), and a row of kind `score` goes on the timeline of each contact whose scores
-/// changed, with a check of the segments that read scores. A chunk of contacts per statement.
-/// The property test of the ledger checks that each score stays the sum of its live awards.
+/// changed, with a check of the segments that read scores. Each contact's first expiry of an
+/// award is queued as its wake-up. A chunk of contacts per statement. Returns the scores that
+/// changed. The property test of the ledger checks that each score stays the sum of its live awards.
 pub(crate) async fn settle_scores(
     tx: &mut AnyConnection,
     engine: Engine,
     contacts: &[(ContactId, AccountId)],
     changes: &LedgerChanges,
     now: Timestamp,
-) -> Result<SettledScores, StoreError> {
-    let mut settled = SettledScores::default();
+) -> Result<Vec<ScoreChange>, StoreError> {
+    let mut settled = Vec::new();
     let mut deltas: BTreeMap<(ContactId, ScoreModelId), i64> = BTreeMap::new();
     for &(contact, model, points) in &changes.made {
         *deltas.entry((contact, model)).or_default() += points;
@@ -347,9 +332,8 @@ pub(crate) async fn settle_scores(
             let counted = expires_at.is_none_or(|at| at > counted_since);
             *touched.entry((contact, model)).or_default() -= if counted { points } else { 0 };
         }
-        settled
-            .next_expiry
-            .append(&mut next_expiries(tx, engine, chunk, now).await?);
+        let wakeups = next_expiries(tx, engine, chunk, now).await?;
+        queue_wakeups(tx, engine, &wakeups).await?;
         if touched.is_empty() {
             continue;
         }
@@ -387,19 +371,19 @@ pub(crate) async fn settle_scores(
                 queue_score_checks(tx, engine, account, &contacts).await?;
             }
         }
-        settled.changes.extend(changed);
+        settled.extend(changed);
     }
     Ok(settled)
 }
 
 /// When the first award of each of the contacts will expire (an award of a revision that
-/// does not count yet may make it early: the wake-up then changes nothing).
+/// does not count yet may make it early: the wake-up then changes nothing), as wake-ups.
 async fn next_expiries(
     tx: &mut AnyConnection,
     engine: Engine,
     contacts: &[(ContactId, AccountId)],
     now: Timestamp,
-) -> Result<BTreeMap<ContactId, Timestamp>, StoreError> {
+) -> Result<Vec<(ContactId, AccountId, Timestamp)>, StoreError> {
     let mut select = Statement::new(
         engine,
         "SELECT v.column1 AS contact_id, (SELECT MIN(a.expires_at) FROM score_awards a \
@@ -410,10 +394,12 @@ async fn next_expiries(
         .push(") AS next_expiry FROM (VALUES ");
     select.push_rows(contacts.iter().map(|(contact, _)| [Value::from(contact.0)]));
     select.push(") v");
-    let mut found = BTreeMap::new();
+    let account_of: BTreeMap<ContactId, AccountId> = contacts.iter().copied().collect();
+    let mut found = Vec::new();
     for row in select.query().fetch_all(&mut *tx).await? {
         if let Some(at) = row.try_get::<Option<i64>, _>("next_expiry")? {
-            found.insert(ContactId(row.try_get("contact_id")?), Timestamp(at));
+            let contact = ContactId(row.try_get("contact_id")?);
+            found.push((contact, account_of[&contact], Timestamp(at)));
         }
     }
     Ok(found)

@@ -21,7 +21,6 @@ use tracklane_core::time::Timestamp;
 
 use super::awarding::{award_rows, Awards, Scope, AWARD_INSERT};
 use super::ledger::{settle_scores, LedgerChanges, ScoreChange, DAY};
-use crate::segments::membership::queue_wakeups;
 use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
 
@@ -127,7 +126,7 @@ pub(crate) async fn lock_new_rows(
 /// Does a round's scoring in its transaction (with `rules` as [`with_counted_revisions`]
 /// answers them): the new rows awarded (and noted as scored),
 /// the awards held while true given or taken back, and the contacts' scores settled, with
-/// their next wake-ups queued. Returns the score changes.
+/// their next wake-ups queued (see [`settle_scores`]). Returns the score changes.
 pub(crate) async fn score_round(
     tx: &mut AnyConnection,
     engine: Engine,
@@ -253,15 +252,7 @@ pub(crate) async fn score_round(
         }
     }
     let settling: Vec<(ContactId, AccountId)> = settling.into_iter().collect();
-    let settled = settle_scores(tx, engine, &settling, &changes, now).await?;
-    let account_of: BTreeMap<ContactId, AccountId> = settling.into_iter().collect();
-    let wakeups: Vec<_> = settled
-        .next_expiry
-        .iter()
-        .map(|(&contact, &at)| (contact, account_of[&contact], at))
-        .collect();
-    queue_wakeups(tx, engine, &wakeups).await?;
-    Ok(settled.changes)
+    settle_scores(tx, engine, &settling, &changes, now).await
 }
 
 /// The rules the worker read before this transaction, with their counted revisions as stored
