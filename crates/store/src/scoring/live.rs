@@ -20,7 +20,8 @@ use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
 use super::awarding::{award_rows, Awards, Scope, AWARD_INSERT};
-use super::ledger::{settle_scores, LedgerChanges, ScoreChange, DAY};
+use super::ledger::{ScoreChange, DAY};
+use super::settle::{settle_scores, LedgerChanges};
 use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
 

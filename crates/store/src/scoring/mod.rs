@@ -3,7 +3,8 @@
 //! # Layout
 //! - `models`: scoring models (AC's "scores").
 //! - `rules`: rules with their revisions.
-//! - [`ledger`]: the awards, manual adjustments, and settling contacts' scores.
+//! - [`ledger`]: the awards and scores as read, and manual adjustments.
+//! - `settle`: settling contacts' scores as their awards change.
 //! - `awarding`: awarding a rule to the timeline rows (or contacts) in a scope.
 //! - [`live`]: scoring in the membership worker's rounds.
 //! - `recompute`: scoring past behavior again after a rule is added, edited or deleted.
@@ -14,6 +15,7 @@ pub mod live;
 mod models;
 mod recompute;
 mod rules;
+mod settle;
 
 pub use recompute::{Step, STEP};
 pub use rules::RULES_MAX;

@@ -14,8 +14,9 @@ use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
 use super::awarding::{award_rows, Awards, Scope, AWARD_INSERT};
-use super::ledger::{reads_scores, COUNTED, DAY, SCORE_UPSERT};
+use super::ledger::{COUNTED, DAY};
 use super::rules::{rule, RULE_COLUMNS};
+use super::settle::{reads_scores, SCORE_UPSERT};
 use crate::segments::compute::queue_time_contacts;
 use crate::segments::compute::REQUEUE;
 use crate::segments::membership::IDLE;
