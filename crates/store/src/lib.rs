@@ -150,7 +150,7 @@ impl Store {
         let page_cap = Arc::new(AtomicU64::new(0));
         let (writer, reader) = match engine {
             Engine::Sqlite => {
-                let writer = writer_pool(sqlite_pool(1, page_cap.clone(), &[]))
+                let writer = writer_pool(sqlite_pool(1, page_cap.clone(), WRITER_PRAGMAS))
                     .connect_with(options.clone())
                     .await?;
                 let reader = sqlite_pool(size.connections.max(1), Arc::default(), READER_PRAGMAS)
@@ -250,14 +250,19 @@ impl Store {
     }
 }
 
-/// SQLite connections: WAL so readers never block the writer, `synchronous = FULL` so that a
-/// commit is on disk before it is acknowledged, foreign keys on, a busy timeout as a last
-/// resort, and the page cap of [`Store::cap_pages`] when one is set.
+/// Pragmas of the writer connection only: a page cache of 64 MiB (SQLite's default is 2 MiB),
+/// so that a large transaction (a scoring round's awards) does not spill pages to the WAL
+/// before its commit, and the indexes that every write walks stay in memory.
+const WRITER_PRAGMAS: &[&str] = &["PRAGMA cache_size = -65536"];
+
 /// Pragmas of the reader connections only: the database is read through a memory map (up to
 /// 1 GiB of address space), which spares large scans (segment counts) a system call per page.
 /// The writer keeps plain reads, so that a write never meets an I/O error as a signal.
 const READER_PRAGMAS: &[&str] = &["PRAGMA mmap_size = 1073741824"];
 
+/// SQLite connections: WAL so readers never block the writer, `synchronous = FULL` so that a
+/// commit is on disk before it is acknowledged, foreign keys on, a busy timeout as a last
+/// resort, `extra`, and the page cap of [`Store::cap_pages`] when one is set.
 fn sqlite_pool(
     connections: u32,
     page_cap: Arc<AtomicU64>,
