@@ -273,7 +273,9 @@ fn rules_values(rules: &[&ScoreRule]) -> String {
 /// ` FROM ... events e{also_from} WHERE ...`: the rows of `scope` that `rule`'s behavior keeps;
 /// `None` for a rule that is not over timeline rows. The joins are `CROSS JOIN`s, which SQLite
 /// keeps in their order: each contact, then its rows by index, then the rules (left to itself,
-/// with 100 contacts and 10 rules, it walked every row of the account once per rule).
+/// with 100 contacts and 10 rules, it walked every row of the account once per rule; with the
+/// contacts joined by a comma, SQLite 3.46 walked every row of the account first, so that each
+/// round cost more as the timeline grew).
 fn rows_of(
     engine: Engine,
     account: AccountId,
@@ -295,7 +297,7 @@ fn rows_of(
                         .map(|(contact, since)| [contact.0, since.0].map(Value::from)),
                 )
                 .and(
-                    &format!(") w, events e{also_from} WHERE e.account_id = "),
+                    &format!(") w CROSS JOIN events e{also_from} WHERE e.account_id = "),
                     account.0,
                 )
                 .push(" AND e.contact_id = w.column1 AND e.occurred_at >= w.column2");
