@@ -33,4 +33,5 @@ mod smtp;
 mod tags;
 mod tokens;
 mod tracking;
+mod webhooks;
 mod whitelist;

@@ -101,3 +101,7 @@ id_type!(
     /// One award of points in the ledger.
     ScoreAwardId
 );
+id_type!(
+    /// A webhook subscription: a receiver URL and the event types it hears of.
+    WebhookId
+);

@@ -26,6 +26,7 @@
 //! - [`score`]: lead scoring: models, rules and the ledger of awards.
 //! - [`segment`]: the definition format of segments (and scoring, automation conditions, goals
 //!   and waits), its validation, and the one-contact evaluator.
+//! - [`webhook`]: webhook subscriptions, their event types and the receivers they may reach.
 
 pub mod cid;
 pub mod contact;
@@ -51,3 +52,4 @@ pub mod template;
 pub mod text;
 pub mod time;
 pub mod visit;
+pub mod webhook;

@@ -107,6 +107,16 @@ pub struct SettingsLayer {
         default_missing_value = "true"
     )]
     pub allow_local_sites: Option<bool>,
+    /// Lets webhooks be delivered to private receivers (loopback, private networks,
+    /// `localhost`), for development and tests; link-local and metadata addresses stay refused
+    /// [default: false]
+    #[arg(
+        long,
+        env = "TRACKLANE_ALLOW_PRIVATE_WEBHOOKS",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub allow_private_webhooks: Option<bool>,
     /// Seconds a connection may take to send a request's headers, counted from when it opens or
     /// its previous response ends (so also how long an idle kept-alive connection stays open)
     /// [default: 10]
@@ -203,6 +213,10 @@ impl SettingsLayer {
                 .allow_local_sites
                 .or(lower.allow_local_sites)
                 .unwrap_or(false),
+            allow_private_webhooks: self
+                .allow_private_webhooks
+                .or(lower.allow_private_webhooks)
+                .unwrap_or(false),
             header_timeout: seconds(
                 self.header_timeout_secs.or(lower.header_timeout_secs),
                 DEFAULT_HEADER_TIMEOUT_SECS,
@@ -294,6 +308,8 @@ pub struct Settings {
     /// Whether the site tracking whitelist may hold local sites (`localhost`, loopback
     /// addresses): for development only.
     pub allow_local_sites: bool,
+    /// Whether webhooks may be delivered to private receivers: for development and tests.
+    pub allow_private_webhooks: bool,
     /// How long a connection may take to send a request's headers, from when it opens or its
     /// previous response ends.
     pub header_timeout: Duration,

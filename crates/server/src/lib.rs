@@ -22,6 +22,7 @@
 //! - [`client_ip`]: the client's address (`X-Forwarded-For` only from trusted proxies).
 //! - [`client_limit`]: per-client-address rate limits.
 //! - [`unstorable`]: finding text no engine stores (a NUL character) in request input.
+//! - [`webhooks`]: what webhook deliveries may reach (receivers' resolved addresses).
 
 #![recursion_limit = "256"]
 
@@ -40,4 +41,5 @@ pub mod state;
 pub mod telemetry;
 pub mod track;
 pub mod unstorable;
+pub mod webhooks;
 pub mod workers;

@@ -39,6 +39,8 @@ pub enum Model {
     ScoreModel,
     /// A scoring rule.
     ScoreRule,
+    /// A webhook subscription.
+    Webhook,
 }
 
 /// A store failure.

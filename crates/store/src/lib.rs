@@ -18,6 +18,7 @@
 //! - [`segments`]: segments over all contacts (counts, members) and one contact's facts for
 //!   core's one-contact evaluator.
 //! - [`scoring`]: lead scoring: models, rules, the ledger of awards and the scores.
+//! - [`webhooks`]: webhook subscriptions and their signing secrets.
 //! - [`sends`]: sending campaigns: links, the durable send queue, recipient data.
 //! - [`campaign_pause`]: pausing a campaign whose deliveries keep failing for reasons that are
 //!   not the recipients', and resuming it.
@@ -52,6 +53,7 @@ pub mod sends;
 pub mod sql;
 pub mod tags;
 pub mod tracking;
+pub mod webhooks;
 
 mod writes;
 

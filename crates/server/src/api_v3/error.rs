@@ -93,6 +93,7 @@ pub fn model_name(model: Model) -> &'static str {
         Model::Segment => "Segment",
         Model::ScoreModel => "Score",
         Model::ScoreRule => "ScoreRule",
+        Model::Webhook => "Webhook",
     }
 }
 

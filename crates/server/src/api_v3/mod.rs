@@ -20,6 +20,7 @@ pub mod segments;
 pub mod tags;
 pub mod timeline;
 pub mod tracking;
+pub mod webhooks;
 pub mod whitelist;
 
 use axum::http::StatusCode;
@@ -47,7 +48,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(forms::routes())
         .merge(segments::routes())
         .merge(scores::routes())
-        .merge(timeline::routes());
+        .merge(timeline::routes())
+        .merge(webhooks::routes());
     Router::new()
         .nest("/api/3", resources)
         .route("/api/3", get(root))

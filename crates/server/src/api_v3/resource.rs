@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use tracklane_core::ids::{
     AccountId, CampaignId, ContactId, ContactTagId, EventId, FieldId, FieldValueId, FormId,
     LinkActionId, ListId, MessageId, ScoreModelId, ScoreRuleId, SegmentId, SiteDomainId, TagId,
+    WebhookId,
 };
 use tracklane_core::time::Timestamp;
 use tracklane_store::listing::Listed;
@@ -131,6 +132,7 @@ identifies!(
     SegmentId => Segment,
     ScoreModelId => ScoreModel,
     ScoreRuleId => ScoreRule,
+    WebhookId => Webhook,
 );
 
 /// The `{id}` of the path as an `I`; anything not a number names nothing, so it is the
