@@ -33,5 +33,6 @@ mod smtp;
 mod tags;
 mod tokens;
 mod tracking;
+mod webhook_attempts;
 mod webhooks;
 mod whitelist;

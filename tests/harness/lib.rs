@@ -11,10 +11,12 @@
 //! - [`postgres`]: the throwaway cluster.
 //! - [`smtp`]: a real SMTP server on localhost that keeps what it receives ([`SmtpSink`]).
 //! - [`scripted_smtp`]: an SMTP server whose answers a test scripts ([`ScriptedSmtp`]).
+//! - [`receiver`]: a webhook receiver whose answers a test scripts ([`receiver::Receiver`]).
 //! - [`wait_for_files`]: waits for mail to land in a folder (the outbox, a Maildir).
 //! - [`both_engines!`]: runs each test function once per engine.
 
 pub mod postgres;
+pub mod receiver;
 pub mod scripted_smtp;
 pub mod smtp;
 

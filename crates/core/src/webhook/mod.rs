@@ -5,9 +5,11 @@
 //!
 //! - [`event`]: the event types and sources.
 //! - [`receiver`]: receiver URLs and the addresses deliveries may reach.
+//! - [`retry`]: when a failed delivery is tried again, and for how long.
 
 pub mod event;
 pub mod receiver;
+pub mod retry;
 
 use base64::Engine as _;
 use secrecy::SecretString;

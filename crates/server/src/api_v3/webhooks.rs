@@ -89,7 +89,9 @@ async fn check_targets(
     list: Option<ListId>,
 ) -> Result<(), ApiError> {
     if let Some(url) = url {
-        check_receiver(url, ctx.state.settings.allow_private_webhooks).await?;
+        check_receiver(url, ctx.state.settings.allow_private_webhooks)
+            .await
+            .map_err(Invalid::from)?;
     }
     if let Some(list) = list {
         ctx.store()
