@@ -34,5 +34,6 @@ mod tags;
 mod tokens;
 mod tracking;
 mod webhook_attempts;
+mod webhook_deliveries;
 mod webhooks;
 mod whitelist;

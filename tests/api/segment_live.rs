@@ -14,6 +14,7 @@ use tracklane_core::segment::saved::SegmentDraft;
 use tracklane_core::segment::Definition;
 use tracklane_core::time::Timestamp;
 use tracklane_core::visit::PageUrl;
+use tracklane_core::webhook::event::WebhookSource;
 use tracklane_e2e::{both_engines, TestApp};
 use tracklane_server::state::Clock;
 use tracklane_store::contacts::ContactQuery;
@@ -61,7 +62,7 @@ async fn live_members_agree_with_a_recompute_after_random_changes(app: TestApp) 
                     let tag = rng.pick(&world.tags);
                     let _ = app
                         .store
-                        .add_contact_tag(app.account, contact, tag, now)
+                        .add_contact_tag(app.account, contact, tag, WebhookSource::Api, now)
                         .await;
                 }
                 1 => {
@@ -193,7 +194,13 @@ async fn a_change_elsewhere_keeps_a_windows_wake_up(app: TestApp) {
     app.store.record_events(&[ping], now).await.unwrap();
     assert_eq!(settled_segments(&app, contact).await, [pinged].into());
     app.store
-        .add_contact_tag(app.account, contact, tag, app.clock.now())
+        .add_contact_tag(
+            app.account,
+            contact,
+            tag,
+            WebhookSource::Api,
+            app.clock.now(),
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -18,6 +18,7 @@ use tracklane_core::segment::condition::{
 use tracklane_core::segment::Condition;
 use tracklane_core::time::Timestamp;
 use tracklane_core::visit::PageUrl;
+use tracklane_core::webhook::event::WebhookSource;
 use tracklane_e2e::TestApp;
 use tracklane_store::listing::Listed;
 
@@ -166,7 +167,7 @@ pub(crate) async fn random_contact(
     for tag in &world.tags {
         if rng.chance(50) {
             app.store
-                .add_contact_tag(app.account, contact, *tag, now)
+                .add_contact_tag(app.account, contact, *tag, WebhookSource::Api, now)
                 .await
                 .unwrap();
         }

@@ -36,6 +36,7 @@ use tracklane_server::state::ManualClock;
 use tracklane_server::workers::membership::Membership;
 use tracklane_server::workers::retention::Retention;
 use tracklane_server::workers::sender::Sender;
+use tracklane_server::workers::webhooks::Webhooks;
 use tracklane_store::Store;
 
 pub use scripted_smtp::ScriptedSmtp;
@@ -72,6 +73,8 @@ pub struct TestApp {
     pub sender: Sender,
     /// The segment membership worker, to drive round by round (it also runs by itself).
     pub membership: Membership,
+    /// The webhook worker, to drive round by round (it also runs by itself).
+    pub webhooks: Webhooks,
     token_key: TokenKey,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -111,6 +114,16 @@ impl TestApp {
         Self::spawn_with(engine, settings).await
     }
 
+    /// Starts a server on `engine` whose webhooks may go to private receivers (the tests'
+    /// receivers on localhost).
+    pub async fn spawn_for_webhooks(engine: Engine) -> Self {
+        let settings = SettingsLayer {
+            allow_private_webhooks: Some(true),
+            ..SettingsLayer::default()
+        };
+        Self::spawn_with(engine, settings).await
+    }
+
     /// Starts a server on `engine` with some settings of the caller's.
     pub async fn spawn_with(engine: Engine, mut settings: SettingsLayer) -> Self {
         let data_dir = tempfile::tempdir().expect("a temporary data directory");
@@ -134,6 +147,7 @@ impl TestApp {
         let retention = app.retention();
         let sender = app.sender();
         let membership = app.membership();
+        let webhooks = app.webhooks();
         let token_key = app.state().token_key.clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
@@ -150,6 +164,7 @@ impl TestApp {
             retention,
             sender,
             membership,
+            webhooks,
             token_key,
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),

@@ -105,3 +105,7 @@ id_type!(
     /// A webhook subscription: a receiver URL and the event types it hears of.
     WebhookId
 );
+id_type!(
+    /// One change delivered to one webhook subscription.
+    WebhookDeliveryId
+);

@@ -24,6 +24,7 @@ use crate::track::gate::Gate;
 use crate::workers::membership::Membership;
 use crate::workers::retention::Retention;
 use crate::workers::sender::Sender;
+use crate::workers::webhooks::Webhooks;
 use crate::{api_v3, limits, ops, page_headers, serve, telemetry, track};
 
 /// A bound, ready-to-run server.
@@ -36,6 +37,7 @@ pub struct Application {
     retention: Retention,
     sender: Sender,
     membership: Membership,
+    webhooks: Webhooks,
 }
 
 impl Application {
@@ -84,6 +86,12 @@ impl Application {
             sending.clone(),
         );
         let membership = Membership::new(store.clone(), clock.clone());
+        let webhooks = Webhooks::new(
+            store.clone(),
+            clock.clone(),
+            settings.allow_private_webhooks,
+        )
+        .context("the webhook client")?;
         let form_limit = Arc::new(ClientLimit::per_minute(settings.form_rate_per_minute));
         let state = AppState {
             form_limit,
@@ -105,6 +113,7 @@ impl Application {
             retention,
             sender,
             membership,
+            webhooks,
         })
     }
 
@@ -140,6 +149,12 @@ impl Application {
         self.membership.clone()
     }
 
+    /// The webhook worker (it also runs by itself while serving), to drive round by round in
+    /// tests ([`Webhooks::run_once`]).
+    pub fn webhooks(&self) -> Webhooks {
+        self.webhooks.clone()
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests in flight, lets the writer
     /// commit what it holds, and closes the database.
     pub async fn run_until_stopped(
@@ -149,7 +164,8 @@ impl Application {
         let (stop, stopped) = watch::channel(false);
         let retention = tokio::spawn(self.retention.run(stopped.clone()));
         let sender = tokio::spawn(self.sender.run(stopped.clone()));
-        let membership = tokio::spawn(self.membership.run(stopped));
+        let membership = tokio::spawn(self.membership.run(stopped.clone()));
+        let webhooks = tokio::spawn(self.webhooks.run(stopped));
         let served = serve::serve(self.listener, self.router, &self.state.settings, shutdown).await;
         let _ = stop.send(true);
         let store = self.state.store.clone();
@@ -157,6 +173,7 @@ impl Application {
         report_exit("retention", retention.await);
         report_exit("sender", sender.await);
         report_exit("segment membership", membership.await);
+        report_exit("webhooks", webhooks.await);
         report_exit("ingest writer", self.writer.await);
         store.close().await;
         served

@@ -12,6 +12,7 @@ use tracklane_core::ids::{AccountId, ContactId, FieldId, FormId, ListId, TagId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
+use tracklane_core::webhook::event::WebhookSource;
 
 use crate::contacts::sync_in;
 use crate::events::identify_in;
@@ -189,7 +190,7 @@ impl Store {
                 write_list_status(tx, account, membership, now).await?;
             }
             for tag in &form.tags {
-                tag_contact(tx, account, contact.id, *tag, now).await?;
+                tag_contact(tx, account, contact.id, *tag, WebhookSource::Public, now).await?;
             }
             if let Some(visitor) = &submission.visitor {
                 identify_in(tx, account, visitor, contact.id, now).await?;

@@ -5,6 +5,7 @@ use tracklane_core::ids::{AccountId, CampaignId, ContactId, LinkActionId, ListId
 use tracklane_core::link_action::LinkAction;
 use tracklane_core::list::ListStatus;
 use tracklane_core::time::Timestamp;
+use tracklane_core::webhook::event::WebhookSource;
 
 use crate::writes::Written;
 use crate::{Model, Store, StoreError};
@@ -119,19 +120,25 @@ impl Store {
             }
             let outcome = match action.action {
                 LinkAction::AddTag => self
-                    .add_contact_tag(account, contact, TagId(action.target), now)
+                    .add_contact_tag(
+                        account,
+                        contact,
+                        TagId(action.target),
+                        WebhookSource::Public,
+                        now,
+                    )
                     .await
                     .map(|_| true),
-                LinkAction::RemoveTag => sqlx::query(
-                    "DELETE FROM contact_tags WHERE account_id = $1 AND contact_id = $2 AND tag_id = $3",
-                )
-                .bind(account.0)
-                .bind(contact.0)
-                .bind(action.target)
-                .execute(&self.writer)
-                .written(self)
-                .await
-                .map(|_| true),
+                LinkAction::RemoveTag => self
+                    .untag_contact(
+                        account,
+                        contact,
+                        TagId(action.target),
+                        WebhookSource::Public,
+                        now,
+                    )
+                    .await
+                    .map(|_| true),
                 LinkAction::Subscribe | LinkAction::Unsubscribe => {
                     let status = if action.action == LinkAction::Subscribe {
                         ListStatus::Active

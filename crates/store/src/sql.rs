@@ -198,6 +198,14 @@ impl Engine {
         }
     }
 
+    /// [`Engine::skip_locked`] for the rows of one table of a join (`alias`) only.
+    pub(crate) fn skip_locked_of(self, alias: &str) -> String {
+        match self {
+            Engine::Sqlite => String::new(),
+            Engine::Postgres => format!(" FOR NO KEY UPDATE OF {alias} SKIP LOCKED"),
+        }
+    }
+
     /// Locks the rows a `SELECT` takes for their deletion, waiting for other transactions
     /// that hold them (PostgreSQL; SQLite has one writer).
     pub(crate) fn lock_for_update(self) -> &'static str {

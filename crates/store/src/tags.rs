@@ -1,14 +1,17 @@
-//! Tags and the tags contacts carry.
+//! Tags and the tags contacts carry. Putting a tag on a contact or taking it off is reported
+//! to the webhooks that hear of it, in the same transaction.
 
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId, ContactTagId, TagId};
 use tracklane_core::page::Page;
 use tracklane_core::tag::{ContactTag, Tag, TagPatch};
 use tracklane_core::time::Timestamp;
+use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
 
 use crate::listing::{all_of, owned_row, page_of, Listed};
 use crate::rows::{self, CONTACT_TAG_COLUMNS, TAG_COLUMNS};
 use crate::sql::{Direction, Statement, TextFilter};
+use crate::webhooks::changes::{record_change, Change};
 use crate::writes::Written;
 use crate::{Model, Store, StoreError};
 
@@ -122,22 +125,73 @@ impl Store {
         account: AccountId,
         contact: ContactId,
         tag: TagId,
+        source: WebhookSource,
         now: Timestamp,
     ) -> Result<(ContactTag, bool), StoreError> {
         self.existing_contact(account, contact).await?;
         self.existing_tag(account, tag).await?;
-        self.write(async |tx| tag_contact(tx, account, contact, tag, now).await)
+        self.write(async |tx| tag_contact(tx, account, contact, tag, source, now).await)
             .await
     }
 
-    /// Takes a tag off a contact, by the row's id.
+    /// Takes a tag off a contact, by the row's id, reporting it to the webhooks that hear of
+    /// it.
     pub async fn remove_contact_tag(
         &self,
         account: AccountId,
         id: ContactTagId,
+        source: WebhookSource,
+        now: Timestamp,
     ) -> Result<(), StoreError> {
-        self.delete_owned("contact_tags", Model::ContactTag, account, id.0)
-            .await
+        self.write(async |tx| {
+            let removed = sqlx::query(
+                "DELETE FROM contact_tags WHERE account_id = $1 AND id = $2 \
+                 RETURNING contact_id, tag_id",
+            )
+            .bind(account.0)
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound {
+                model: Model::ContactTag,
+                id: id.0,
+            })?;
+            let contact = ContactId(removed.try_get("contact_id")?);
+            let tag = TagId(removed.try_get("tag_id")?);
+            let event = WebhookEvent::CONTACT_TAG_REMOVED;
+            report_tag(tx, (account, contact, tag), event, source, now).await
+        })
+        .await
+    }
+
+    /// Takes `tag` off `contact`, reporting it to the webhooks that hear of it. Returns whether
+    /// the contact carried it.
+    pub async fn untag_contact(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        tag: TagId,
+        source: WebhookSource,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.write(async |tx| {
+            let removed = sqlx::query(
+                "DELETE FROM contact_tags WHERE account_id = $1 AND contact_id = $2 \
+                 AND tag_id = $3",
+            )
+            .bind(account.0)
+            .bind(contact.0)
+            .bind(tag.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if removed > 0 {
+                let event = WebhookEvent::CONTACT_TAG_REMOVED;
+                report_tag(tx, (account, contact, tag), event, source, now).await?;
+            }
+            Ok(removed > 0)
+        })
+        .await
     }
 
     /// The tags a contact carries, oldest first.
@@ -189,6 +243,7 @@ pub(crate) async fn tag_contact(
     account: AccountId,
     contact: ContactId,
     tag: TagId,
+    source: WebhookSource,
     now: Timestamp,
 ) -> Result<(ContactTag, bool), StoreError> {
     let inserted = sqlx::query(&format!(
@@ -203,6 +258,8 @@ pub(crate) async fn tag_contact(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(row) = inserted {
+        let event = WebhookEvent::CONTACT_TAG_ADDED;
+        report_tag(conn, (account, contact, tag), event, source, now).await?;
         return Ok((rows::contact_tag(&row)?, true));
     }
     let row = sqlx::query(&format!(
@@ -213,4 +270,29 @@ pub(crate) async fn tag_contact(
     .fetch_one(&mut *conn)
     .await?;
     Ok((rows::contact_tag(&row)?, false))
+}
+
+/// Reports a tag put on or taken off a contact to the webhooks that hear of it (`tag`: the
+/// tag's name as it is now).
+async fn report_tag(
+    conn: &mut AnyConnection,
+    (account, contact, tag): (AccountId, ContactId, TagId),
+    event: WebhookEvent,
+    source: WebhookSource,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let name: String = sqlx::query_scalar("SELECT name FROM tags WHERE id = $1")
+        .bind(tag.0)
+        .fetch_one(&mut *conn)
+        .await?;
+    let change = Change {
+        account,
+        event,
+        source,
+        list: None,
+        contact: Some(contact),
+        extra: vec![("tag".to_owned(), name)],
+        at: now,
+    };
+    record_change(conn, &change).await
 }

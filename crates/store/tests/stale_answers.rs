@@ -9,6 +9,7 @@ use tracklane_core::ids::{AccountId, ContactId, SegmentId, TagId};
 use tracklane_core::segment::saved::{SegmentDraft, SegmentPatch};
 use tracklane_core::segment::Definition;
 use tracklane_core::time::Timestamp;
+use tracklane_core::webhook::event::WebhookSource;
 use tracklane_store::scoring::live::ScoreWork;
 use tracklane_store::segments::membership::{Change, NextCheck, Settled};
 use tracklane_store::Store;
@@ -44,7 +45,7 @@ async fn an_answer_to_an_edited_definition_changes_no_members() {
         .unwrap();
     let contact = ContactId(7);
     store
-        .add_contact_tag(account, contact, TagId(3), now)
+        .add_contact_tag(account, contact, TagId(3), WebhookSource::Api, now)
         .await
         .unwrap();
     let check = store.due_segment_checks(now, 10).await.unwrap()[0];
@@ -82,7 +83,7 @@ async fn an_answer_to_an_edited_definition_changes_no_members() {
 
     // The same answer to the current revision is applied.
     store
-        .add_contact_tag(account, contact, TagId(4), now)
+        .add_contact_tag(account, contact, TagId(4), WebhookSource::Api, now)
         .await
         .unwrap();
     let check = store.due_segment_checks(now, 10).await.unwrap()[0];

@@ -16,6 +16,7 @@ use tracklane_core::ids::{AccountId, CampaignId, ContactId, TagId};
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
 use tracklane_core::visit::PageUrl;
+use tracklane_core::webhook::event::WebhookSource;
 use tracklane_store::contacts::ContactQuery;
 use tracklane_store::Store;
 
@@ -86,7 +87,9 @@ pub async fn measure(
     let mut rng = Rng(0x5e6_0e75);
     let started = Instant::now();
     for contact in ids.iter().step_by(50) {
-        store.add_contact_tag(account, *contact, tag, now).await?;
+        store
+            .add_contact_tag(account, *contact, tag, WebhookSource::Api, now)
+            .await?;
     }
     eprintln!(
         "bench: tagged {} contacts in {:.1} s",

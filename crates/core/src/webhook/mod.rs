@@ -4,10 +4,12 @@
 //! form), shown once when made or rotated.
 //!
 //! - [`event`]: the event types and sources.
+//! - [`payload`]: a delivery's body, as ActiveCampaign sends it.
 //! - [`receiver`]: receiver URLs and the addresses deliveries may reach.
 //! - [`retry`]: when a failed delivery is tried again, and for how long.
 
 pub mod event;
+pub mod payload;
 pub mod receiver;
 pub mod retry;
 

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use tracklane_core::ids::{ContactId, ContactTagId, TagId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::tag::{ContactTag, Tag, TagInput};
+use tracklane_core::webhook::event::WebhookSource;
 use tracklane_store::sql::{TextFilter, TextOp};
 use tracklane_store::tags::TagQuery;
 
@@ -174,7 +175,7 @@ async fn add_to_contact(
     let tag = TagId(required_id(body.tag.as_ref(), "tag")?);
     let (row, created) = ctx
         .store()
-        .add_contact_tag(ctx.account, contact, tag, ctx.now())
+        .add_contact_tag(ctx.account, contact, tag, WebhookSource::Api, ctx.now())
         .await
         .map_err(reference_error)?;
     let status = if created {
@@ -190,6 +191,8 @@ async fn remove_from_contact(
     ctx: Ctx,
     PathId(id): PathId<ContactTagId>,
 ) -> Result<Json<Value>, ApiError> {
-    ctx.store().remove_contact_tag(ctx.account, id).await?;
+    ctx.store()
+        .remove_contact_tag(ctx.account, id, WebhookSource::Api, ctx.now())
+        .await?;
     Ok(Json(json!({})))
 }

@@ -5,8 +5,10 @@
 //! - [`sender`]: the campaign sender.
 //! - [`membership`]: live segment membership.
 //! - [`interrupted`]: what becomes, at start, of the sends a stopped node left half-done.
+//! - [`webhooks`]: webhook deliveries: made from changes, attempted, tried again.
 
 pub mod interrupted;
 pub mod membership;
 pub mod retention;
 pub mod sender;
+pub mod webhooks;

@@ -1,6 +1,13 @@
 //! Webhook subscriptions: their receivers, event types, sources, list and signing secret. An
 //! account holds at most [`WEBHOOKS_MAX`] of them. The secret is read only by deliveries and
 //! written when a subscription is made or its secret rotated.
+//!
+//! - [`changes`]: the changes subscriptions hear of, recorded with the change, and turned into
+//!   deliveries.
+//! - [`deliveries`]: deliveries taken for attempts, and the attempts' outcomes.
+
+pub mod changes;
+pub mod deliveries;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::any::AnyRow;
@@ -21,7 +28,7 @@ use crate::{Model, Store, StoreError};
 pub const WEBHOOKS_MAX: i64 = 2_000;
 
 /// The columns [`webhook`] reads.
-const WEBHOOK_COLUMNS: &str =
+pub(crate) const WEBHOOK_COLUMNS: &str =
     "id, name, url, events, sources, list_id, disabled_at, created_at, updated_at";
 
 /// Which subscriptions to list (AC's `filters[name]`, `filters[url]`, `filters[listid]`).
@@ -36,7 +43,7 @@ pub struct WebhookQuery {
 }
 
 /// A stored subscription row.
-fn webhook(row: &AnyRow) -> Result<Webhook, sqlx::Error> {
+pub(crate) fn webhook(row: &AnyRow) -> Result<Webhook, sqlx::Error> {
     Ok(Webhook {
         id: WebhookId(row.try_get("id")?),
         name: row.try_get("name")?,

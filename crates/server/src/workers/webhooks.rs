@@ -1,0 +1,194 @@
+//! The webhook worker: turns recorded changes into deliveries, then makes the due deliveries'
+//! attempts, several at once, and records what came of each (see
+//! [`crate::webhooks::attempt`] for what an answer means, and
+//! [`tracklane_core::webhook::retry`] for when a delivery is tried again). A delivery is taken
+//! under a lease longer than an attempt, so that one a stopped node was making is made again
+//! once its lease is over: a receiver may get a delivery twice (at least once), always under
+//! the same `webhook-id`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+use tokio::sync::watch;
+use tracklane_core::time::Timestamp;
+use tracklane_core::webhook::retry;
+use tracklane_store::webhooks::deliveries::{AttemptRecord, DeliveryStatus, DueDelivery};
+use tracklane_store::{Store, StoreError};
+
+use crate::state::Clock;
+use crate::webhooks::attempt::{Deliverer, Outcome, Outgoing};
+
+/// How long an attempt may take.
+pub const ATTEMPT_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a taken delivery is left to its worker.
+const LEASE: Duration = Duration::from_secs(60);
+/// Changes turned into deliveries at once.
+const DISPATCH: i64 = 500;
+/// Deliveries taken at once.
+const CLAIM: i64 = 100;
+/// Attempts made at the same time.
+const IN_FLIGHT: usize = 32;
+/// How long the worker sleeps when it found nothing to do.
+const IDLE: Duration = Duration::from_millis(250);
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    /// Deliveries made from changes.
+    pub dispatched: usize,
+    /// Attempts made.
+    pub attempted: usize,
+}
+
+/// The webhook worker.
+#[derive(Clone)]
+pub struct Webhooks {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    deliverer: Deliverer,
+}
+
+impl Webhooks {
+    /// A worker over `store` whose attempts reach private receivers only when
+    /// `allow_private`.
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        allow_private: bool,
+    ) -> Result<Self, reqwest::Error> {
+        Ok(Self {
+            store,
+            clock,
+            deliverer: Deliverer::new(allow_private, ATTEMPT_DEADLINE)?,
+        })
+    }
+
+    /// One round: the changes recorded so far become deliveries, and the deliveries due now
+    /// are attempted.
+    pub async fn run_once(&self) -> Result<Round, StoreError> {
+        let dispatched = self
+            .store
+            .dispatch_webhook_changes(DISPATCH, self.clock.now())
+            .await?;
+        let due = self
+            .store
+            .claim_webhook_deliveries(self.clock.now(), LEASE, CLAIM)
+            .await?;
+        let attempted = due.len();
+        let records: Vec<(DueDelivery, AttemptRecord, Timestamp)> = stream::iter(due)
+            .map(|delivery| async move {
+                let (record, at) = self.attempt(&delivery).await;
+                (delivery, record, at)
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        for (delivery, record, at) in &records {
+            self.store
+                .record_webhook_attempt(delivery.id, delivery.webhook, record, *at)
+                .await?;
+            if record.status == DeliveryStatus::Gone {
+                tracing::warn!(
+                    webhook = delivery.webhook.0,
+                    account = delivery.account.0,
+                    "a receiver answered 410 Gone: its webhook is disabled"
+                );
+            }
+        }
+        Ok(Round {
+            dispatched,
+            attempted,
+        })
+    }
+
+    /// Makes one attempt at `delivery`; answers what to record, and when it was made.
+    async fn attempt(&self, delivery: &DueDelivery) -> (AttemptRecord, Timestamp) {
+        let message_id = format!("msg_{}", delivery.id.0);
+        let outgoing = Outgoing {
+            message_id: &message_id,
+            url: &delivery.url,
+            content_type: &delivery.content_type,
+            body: &delivery.body,
+            secret: &delivery.secret,
+        };
+        let at = self.clock.now();
+        let outcome = self.deliverer.attempt(&outgoing, at).await;
+        (judge(delivery, outcome, at), at)
+    }
+
+    /// Makes rounds until `stop` changes.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            let busy = match self.run_once().await {
+                Ok(round) => round.attempted as i64 == CLAIM || round.dispatched > 0,
+                Err(error) => {
+                    tracing::error!(error = ?error, "a webhook round failed");
+                    false
+                }
+            };
+            if busy {
+                if *stop.borrow() {
+                    return;
+                }
+                continue;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(IDLE) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+/// Where a delivery stands after an attempt made at `at` came to `outcome`.
+fn judge(delivery: &DueDelivery, outcome: Outcome, at: Timestamp) -> AttemptRecord {
+    match outcome {
+        Outcome::Delivered { status, excerpt } => AttemptRecord {
+            status: DeliveryStatus::Delivered,
+            http_status: Some(status),
+            detail: excerpt,
+        },
+        Outcome::Gone { excerpt } => AttemptRecord {
+            status: DeliveryStatus::Gone,
+            http_status: Some(410),
+            detail: excerpt,
+        },
+        Outcome::Failed { status, detail } => AttemptRecord {
+            status: DeliveryStatus::Failed,
+            http_status: status,
+            detail,
+        },
+        Outcome::Retry {
+            status,
+            retry_after,
+            detail,
+        } => {
+            let failed = u32::try_from(delivery.attempts + 1).unwrap_or(u32::MAX);
+            let delay = retry::delay(failed, jitter(delivery), retry_after);
+            let first = delivery.first_attempt_at.unwrap_or(at);
+            let since_first =
+                Duration::from_micros(u64::try_from(at.0 - first.0).unwrap_or_default());
+            let status_now = if retry::within_horizon(since_first, delay) {
+                let micros = i64::try_from(delay.as_micros()).unwrap_or(i64::MAX / 2);
+                DeliveryStatus::Pending(Timestamp(at.0 + micros))
+            } else {
+                DeliveryStatus::Failed
+            };
+            AttemptRecord {
+                status: status_now,
+                http_status: status,
+                detail,
+            }
+        }
+    }
+}
+
+/// A draw in `0.0..1.0` that differs from delivery to delivery and attempt to attempt, so
+/// that retries after one outage spread out.
+fn jitter(delivery: &DueDelivery) -> f64 {
+    let mixed = (delivery.id.0 as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add((delivery.attempts as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9));
+    (mixed >> 11) as f64 / (1u64 << 53) as f64
+}

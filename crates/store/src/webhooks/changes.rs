@@ -1,0 +1,236 @@
+//! The changes webhooks report: recorded in the transaction of the change itself when a
+//! subscription of the account hears of its type, then turned by the webhook worker into one
+//! delivery per subscription that hears of it (its type, its source, and its list when it names
+//! one), each with its body rendered once, in one transaction that also deletes the changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlx::{AnyConnection, Row};
+use tracklane_core::ids::{AccountId, ContactId, ListId};
+use tracklane_core::time::Timestamp;
+use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
+use tracklane_core::webhook::payload::{PayloadChange, PayloadContact, FORM};
+use tracklane_core::webhook::Webhook;
+
+use super::{webhook, WEBHOOK_COLUMNS};
+use crate::sql::{Statement, Value};
+use crate::{Engine, Store, StoreError};
+
+/// A change to report.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The account it happened in.
+    pub account: AccountId,
+    /// Its type.
+    pub event: WebhookEvent,
+    /// Who caused it.
+    pub source: WebhookSource,
+    /// The list it is of, if any.
+    pub list: Option<ListId>,
+    /// The contact it is about, if any.
+    pub contact: Option<ContactId>,
+    /// What else its payload says, with AC's keys.
+    pub extra: Vec<(String, String)>,
+    /// When it happened.
+    pub at: Timestamp,
+}
+
+/// Records `change` in the transaction that makes it, when a subscription of its account that
+/// is not disabled hears of its type (one statement either way).
+pub(crate) async fn record_change(
+    tx: &mut AnyConnection,
+    change: &Change,
+) -> Result<(), StoreError> {
+    let data = serde_json::to_string(&change.extra).unwrap_or_else(|_| "[]".to_owned());
+    sqlx::query(
+        "INSERT INTO webhook_changes (account_id, type, source, list_id, contact_id, data, \
+         occurred_at) SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM webhooks w \
+         WHERE w.account_id = $1 AND w.disabled_at IS NULL \
+         AND (',' || w.events || ',') LIKE $8)",
+    )
+    .bind(change.account.0)
+    .bind(change.event.name())
+    .bind(change.source.name())
+    .bind(change.list.map(|list| list.0))
+    .bind(change.contact.map(|contact| contact.0))
+    .bind(data)
+    .bind(change.at.0)
+    .bind(format!("%,{},%", change.event.name()))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Whether `webhook` hears of `change`.
+fn hears(webhook: &Webhook, change: &Change) -> bool {
+    webhook.disabled_at.is_none()
+        && webhook.events.contains(&change.event)
+        && webhook.sources.contains(&change.source)
+        && (webhook.list.is_none() || change.list.is_none() || webhook.list == change.list)
+}
+
+impl Store {
+    /// Turns up to `limit` recorded changes, oldest first, into deliveries due at `now` (on
+    /// PostgreSQL, changes another node is turning are left to it). Returns how many
+    /// deliveries were made.
+    pub async fn dispatch_webhook_changes(
+        &self,
+        limit: i64,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let engine = self.engine;
+        // An idle server opens no write transaction (nor marks writes healthy by one that
+        // wrote nothing).
+        let any: Option<i64> = sqlx::query_scalar("SELECT id FROM webhook_changes LIMIT 1")
+            .fetch_optional(&self.reader)
+            .await?;
+        if any.is_none() {
+            return Ok(0);
+        }
+        self.write(async |tx| {
+            let mut select = Statement::new(
+                engine,
+                "SELECT id, account_id, type, source, list_id, contact_id, data, occurred_at \
+                 FROM webhook_changes ORDER BY id LIMIT ",
+            );
+            select.push_bind(limit).push(engine.skip_locked());
+            let mut ids = Vec::new();
+            let mut changes = Vec::new();
+            for row in select.query().fetch_all(&mut *tx).await? {
+                ids.push(row.try_get::<i64, _>("id")?);
+                changes.push(change(&row)?);
+            }
+            if changes.is_empty() {
+                return Ok(0);
+            }
+            let accounts: BTreeSet<AccountId> = changes.iter().map(|c| c.account).collect();
+            let webhooks = subscriptions(tx, engine, &accounts).await?;
+            let contacts: BTreeSet<ContactId> = changes.iter().filter_map(|c| c.contact).collect();
+            let people = payload_contacts(tx, engine, &contacts).await?;
+            let mut rows = Vec::new();
+            for change in &changes {
+                let listeners = webhooks.get(&change.account).into_iter().flatten();
+                for webhook in listeners.filter(|webhook| hears(webhook, change)) {
+                    let payload = PayloadChange {
+                        event: change.event,
+                        at: change.at,
+                        source: change.source,
+                        list: change.list,
+                        contact: change.contact.and_then(|id| people.get(&id).cloned()),
+                        extra: change.extra.clone(),
+                    };
+                    rows.push([
+                        Value::from(change.account.0),
+                        webhook.id.0.into(),
+                        change.event.name().into(),
+                        FORM.into(),
+                        payload.form().into(),
+                        "pending".into(),
+                        now.0.into(),
+                        now.0.into(),
+                    ]);
+                }
+            }
+            for chunk in rows.chunks(100) {
+                let mut insert = Statement::new(
+                    engine,
+                    "INSERT INTO webhook_deliveries (account_id, webhook_id, type, content_type, \
+                     body, status, next_attempt_at, created_at) VALUES ",
+                );
+                insert.push_rows(chunk.iter().cloned());
+                insert.query().execute(&mut *tx).await?;
+            }
+            for chunk in ids.chunks(500) {
+                let mut delete = Statement::new(engine, "DELETE FROM webhook_changes WHERE id IN ");
+                delete.push_row(chunk.iter().map(|&id| id.into()));
+                delete.query().execute(&mut *tx).await?;
+            }
+            Ok(rows.len())
+        })
+        .await
+    }
+}
+
+/// A recorded change row.
+fn change(row: &sqlx::any::AnyRow) -> Result<Change, StoreError> {
+    let decode = |invalid: tracklane_core::invalid::Invalid| {
+        StoreError::Database(sqlx::Error::Decode(Box::new(invalid)))
+    };
+    let data: String = row.try_get("data")?;
+    Ok(Change {
+        account: AccountId(row.try_get("account_id")?),
+        event: WebhookEvent::parse(&row.try_get::<String, _>("type")?).map_err(decode)?,
+        source: WebhookSource::parse(&row.try_get::<String, _>("source")?).map_err(decode)?,
+        list: row.try_get::<Option<i64>, _>("list_id")?.map(ListId),
+        contact: row.try_get::<Option<i64>, _>("contact_id")?.map(ContactId),
+        extra: serde_json::from_str(&data).unwrap_or_default(),
+        at: Timestamp(row.try_get("occurred_at")?),
+    })
+}
+
+/// The subscriptions of `accounts`.
+async fn subscriptions(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    accounts: &BTreeSet<AccountId>,
+) -> Result<BTreeMap<AccountId, Vec<Webhook>>, StoreError> {
+    let mut found: BTreeMap<AccountId, Vec<Webhook>> = BTreeMap::new();
+    let mut select = Statement::new(
+        engine,
+        &format!("SELECT account_id, {WEBHOOK_COLUMNS} FROM webhooks WHERE account_id IN "),
+    );
+    select
+        .push_row(accounts.iter().map(|account| account.0.into()))
+        .push(" ORDER BY id");
+    for row in select.query().fetch_all(&mut *tx).await? {
+        found
+            .entry(AccountId(row.try_get("account_id")?))
+            .or_default()
+            .push(webhook(&row)?);
+    }
+    Ok(found)
+}
+
+/// What payloads say of `contacts` (those that still exist): their attributes and tags.
+async fn payload_contacts(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    contacts: &BTreeSet<ContactId>,
+) -> Result<BTreeMap<ContactId, PayloadContact>, StoreError> {
+    let mut found = BTreeMap::new();
+    let ids: Vec<i64> = contacts.iter().map(|contact| contact.0).collect();
+    for chunk in ids.chunks(500) {
+        let mut select = Statement::new(
+            engine,
+            "SELECT id, email, first_name, last_name, phone FROM contacts WHERE id IN ",
+        );
+        select.push_row(chunk.iter().map(|&id| id.into()));
+        for row in select.query().fetch_all(&mut *tx).await? {
+            let id = ContactId(row.try_get("id")?);
+            found.insert(
+                id,
+                PayloadContact {
+                    id,
+                    email: row.try_get("email")?,
+                    first_name: row.try_get("first_name")?,
+                    last_name: row.try_get("last_name")?,
+                    phone: row.try_get("phone")?,
+                    tags: Vec::new(),
+                },
+            );
+        }
+        let mut tags = Statement::new(
+            engine,
+            "SELECT ct.contact_id, t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id \
+             WHERE ct.contact_id IN ",
+        );
+        tags.push_row(chunk.iter().map(|&id| id.into()))
+            .push(" ORDER BY ct.contact_id, ct.id");
+        for row in tags.query().fetch_all(&mut *tx).await? {
+            if let Some(contact) = found.get_mut(&ContactId(row.try_get("contact_id")?)) {
+                contact.tags.push(row.try_get("name")?);
+            }
+        }
+    }
+    Ok(found)
+}

@@ -1,0 +1,185 @@
+//! Deliveries: taken for an attempt when due (a lease moves them out of the way, so that a
+//! worker that dies mid-attempt leaves them to another once it is over; on PostgreSQL, several
+//! nodes take different ones), and the attempt's outcome recorded: delivered, tried again at a
+//! later time, failed for good, or gone (the receiver answered 410, and its subscription is
+//! disabled in the same transaction).
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use sqlx::Row;
+use tracklane_core::ids::{AccountId, WebhookDeliveryId, WebhookId};
+use tracklane_core::time::Timestamp;
+
+use crate::sql::Statement;
+use crate::{Store, StoreError};
+
+/// A delivery taken for an attempt.
+#[derive(Debug)]
+pub struct DueDelivery {
+    /// Its id.
+    pub id: WebhookDeliveryId,
+    /// Its account.
+    pub account: AccountId,
+    /// Its subscription.
+    pub webhook: WebhookId,
+    /// The receiver's URL.
+    pub url: String,
+    /// The subscription's signing secret.
+    pub secret: SecretString,
+    /// The body's media type.
+    pub content_type: String,
+    /// The body.
+    pub body: String,
+    /// How many attempts were made before this one.
+    pub attempts: i64,
+    /// When the first attempt was made, if one was.
+    pub first_attempt_at: Option<Timestamp>,
+}
+
+/// Where a delivery stands after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// To be tried again at this time.
+    Pending(Timestamp),
+    /// The receiver took it.
+    Delivered,
+    /// Failed for good.
+    Failed,
+    /// The receiver answered 410 Gone: its subscription is disabled.
+    Gone,
+}
+
+impl DeliveryStatus {
+    /// The stored name.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Pending(_) => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Gone => "gone",
+        }
+    }
+}
+
+/// An attempt's outcome, as the delivery log keeps it.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    /// Where the delivery stands now.
+    pub status: DeliveryStatus,
+    /// The receiver's status code, when it answered.
+    pub http_status: Option<u16>,
+    /// The start of its answer, or what failed.
+    pub detail: String,
+}
+
+impl Store {
+    /// Takes up to `limit` deliveries due at `now`, soonest first, for attempts that end
+    /// within `lease`. A delivery of a disabled subscription is not taken.
+    pub async fn claim_webhook_deliveries(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        let engine = self.engine;
+        let until = now.0 + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+        // An idle server opens no write transaction (nor marks writes healthy by one that
+        // wrote nothing).
+        let any: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM webhook_deliveries WHERE next_attempt_at IS NOT NULL \
+             AND next_attempt_at <= $1 LIMIT 1",
+        )
+        .bind(now.0)
+        .fetch_optional(&self.reader)
+        .await?;
+        if any.is_none() {
+            return Ok(Vec::new());
+        }
+        self.write(async |tx| {
+            let mut select = Statement::new(
+                engine,
+                "SELECT d.id, d.account_id, d.webhook_id, w.url, w.secret, d.content_type, \
+                 d.body, d.attempts, d.first_attempt_at FROM webhook_deliveries d \
+                 JOIN webhooks w ON w.id = d.webhook_id \
+                 WHERE d.next_attempt_at IS NOT NULL AND w.disabled_at IS NULL \
+                 AND d.next_attempt_at <= ",
+            );
+            select
+                .push_bind(now.0)
+                .push(" ORDER BY d.next_attempt_at, d.id LIMIT ")
+                .push_bind(limit)
+                .push(&engine.skip_locked_of("d"));
+            let mut due = Vec::new();
+            for row in select.query().fetch_all(&mut *tx).await? {
+                due.push(DueDelivery {
+                    id: WebhookDeliveryId(row.try_get("id")?),
+                    account: AccountId(row.try_get("account_id")?),
+                    webhook: WebhookId(row.try_get("webhook_id")?),
+                    url: row.try_get("url")?,
+                    secret: SecretString::from(row.try_get::<String, _>("secret")?),
+                    content_type: row.try_get("content_type")?,
+                    body: row.try_get("body")?,
+                    attempts: row.try_get("attempts")?,
+                    first_attempt_at: row
+                        .try_get::<Option<i64>, _>("first_attempt_at")?
+                        .map(Timestamp),
+                });
+            }
+            for chunk in due.chunks(500) {
+                let mut lease =
+                    Statement::new(engine, "UPDATE webhook_deliveries SET next_attempt_at = ");
+                lease
+                    .push_bind(until)
+                    .push(" WHERE id IN ")
+                    .push_row(chunk.iter().map(|delivery| delivery.id.0.into()));
+                lease.query().execute(&mut *tx).await?;
+            }
+            Ok(due)
+        })
+        .await
+    }
+
+    /// Records an attempt made at `now` at `delivery` of `webhook`; disables the
+    /// subscription when the receiver is gone.
+    pub async fn record_webhook_attempt(
+        &self,
+        delivery: WebhookDeliveryId,
+        webhook: WebhookId,
+        record: &AttemptRecord,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (next, finished) = match record.status {
+            DeliveryStatus::Pending(at) => (Some(at.0), None),
+            _ => (None, Some(now.0)),
+        };
+        self.write(async |tx| {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, \
+                 first_attempt_at = COALESCE(first_attempt_at, $2), last_attempt_at = $2, \
+                 last_status = $3, last_detail = $4, next_attempt_at = $5, finished_at = $6 \
+                 WHERE id = $7",
+            )
+            .bind(record.status.name())
+            .bind(now.0)
+            .bind(record.http_status.map(i64::from))
+            .bind(record.detail.as_str())
+            .bind(next)
+            .bind(finished)
+            .bind(delivery.0)
+            .execute(&mut *tx)
+            .await?;
+            if record.status == DeliveryStatus::Gone {
+                sqlx::query(
+                    "UPDATE webhooks SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL",
+                )
+                .bind(now.0)
+                .bind(webhook.0)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,204 @@
+//! Webhook deliveries end to end, with a real receiver on localhost: a tag put on a contact
+//! through the API reaches the subscription's receiver signed, in ActiveCampaign's payload,
+//! retried until the receiver takes it; a 410 disables the subscription; a change nobody
+//! listens to, or from a source the subscription does not hear of, is not delivered.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tracklane_e2e::receiver::{Received, Receiver, Reply};
+use tracklane_e2e::{both_engines, TestApp};
+
+/// Waits until the receiver got `count` requests, failing the test after a few seconds.
+async fn wait_for(receiver: &Receiver, count: usize) -> Vec<Received> {
+    let started = Instant::now();
+    loop {
+        let received = receiver.received();
+        if received.len() >= count {
+            return received;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the receiver got {} of {count} requests",
+            received.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A subscription of the app to the receiver's `path`; answers its id and secret.
+async fn subscribe(app: &TestApp, url: &str, sources: Value) -> (String, String) {
+    let created = app
+        .post(
+            "/api/3/webhooks",
+            json!({"webhook": {"name": "crm", "url": url,
+                "events": ["contact_tag_added", "contact_tag_removed"], "sources": sources}}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let one = &created.body["webhook"];
+    (
+        one["id"].as_str().unwrap().to_owned(),
+        one["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn contact_and_tag(app: &TestApp) -> (String, String) {
+    let contact = app
+        .create(
+            "/api/3/contacts",
+            json!({"contact": {"email": "ann@example.com", "firstName": "Ann"}}),
+        )
+        .await;
+    let tag = app
+        .create(
+            "/api/3/tags",
+            json!({"tag": {"tag": "customer", "tagType": "contact"}}),
+        )
+        .await;
+    (contact, tag)
+}
+
+/// The id of the contact's first contactTag row.
+async fn tag_row(app: &TestApp, contact: &str) -> String {
+    let tags = app
+        .get(&format!("/api/3/contacts/{contact}/contactTags"))
+        .await;
+    tags.body["contactTags"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn form(request: &Received) -> Vec<(String, String)> {
+    form_urlencoded::parse(&request.body).into_owned().collect()
+}
+
+fn field<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, value)| value.as_str())
+}
+
+async fn a_tag_reaches_the_receiver_signed_and_is_retried_until_taken(app: TestApp) {
+    let app = TestApp::spawn_for_webhooks(app.engine).await;
+    let receiver = Receiver::start().await;
+    receiver.script(
+        "/in",
+        vec![Reply::status(503), Reply::status(500), Reply::status(200)],
+    );
+    let (_, secret) = subscribe(&app, &receiver.url("/in"), json!(["api"])).await;
+    let (contact, tag) = contact_and_tag(&app).await;
+    let tagged = app
+        .post(
+            "/api/3/contactTags",
+            json!({"contactTag": {"contact": contact, "tag": tag}}),
+        )
+        .await;
+    assert_eq!(tagged.status, 201, "{}", tagged.text);
+
+    let first = wait_for(&receiver, 1).await;
+    let pairs = form(&first[0]);
+    assert_eq!(field(&pairs, "type"), Some("contact_tag_added"));
+    assert_eq!(field(&pairs, "initiated_from"), Some("api"));
+    assert_eq!(field(&pairs, "tag"), Some("customer"));
+    assert_eq!(field(&pairs, "contact[id]"), Some(contact.as_str()));
+    assert_eq!(field(&pairs, "contact[email]"), Some("ann@example.com"));
+    assert_eq!(field(&pairs, "contact[first_name]"), Some("Ann"));
+    assert_eq!(field(&pairs, "contact[tags]"), Some("customer"));
+    let verifier = standardwebhooks::Webhook::new(&secret).unwrap();
+    verifier.verify(&first[0].body, &first[0].headers).unwrap();
+
+    // The receiver failed: the next attempts come as the clock passes their delays (5 s,
+    // then 10 s, each within a fifth), under the same webhook-id.
+    app.clock.advance(Duration::from_secs(7));
+    let second = wait_for(&receiver, 2).await;
+    app.clock.advance(Duration::from_secs(13));
+    let third = wait_for(&receiver, 3).await;
+    assert_eq!(second.len(), 2);
+    let id = first[0].headers["webhook-id"].clone();
+    assert!(third
+        .iter()
+        .all(|request| request.headers["webhook-id"] == id));
+    assert!(third.iter().all(|request| request.body == first[0].body));
+    // Taken: no more attempts, however long the clock runs.
+    app.clock.advance(Duration::from_secs(3600));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(receiver.received().len(), 3);
+
+    // Taking the tag off is reported too.
+    let removed = app
+        .delete(&format!(
+            "/api/3/contactTags/{}",
+            tag_row(&app, &contact).await
+        ))
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    let all = wait_for(&receiver, 4).await;
+    let pairs = form(&all[3]);
+    assert_eq!(field(&pairs, "type"), Some("contact_tag_removed"));
+    assert_eq!(field(&pairs, "tag"), Some("customer"));
+    assert_eq!(field(&pairs, "contact[tags]"), Some(""));
+    assert_ne!(all[3].headers["webhook-id"], id);
+}
+
+async fn a_gone_receiver_disables_its_subscription(app: TestApp) {
+    let app = TestApp::spawn_for_webhooks(app.engine).await;
+    let receiver = Receiver::start().await;
+    receiver.script("/gone", vec![Reply::status(410)]);
+    let (webhook, _) = subscribe(&app, &receiver.url("/gone"), json!(["api"])).await;
+    let (contact, tag) = contact_and_tag(&app).await;
+    app.post(
+        "/api/3/contactTags",
+        json!({"contactTag": {"contact": contact, "tag": tag}}),
+    )
+    .await;
+    wait_for(&receiver, 1).await;
+    let started = Instant::now();
+    loop {
+        let shown = app.get(&format!("/api/3/webhooks/{webhook}")).await;
+        if shown.body["webhook"]["disabled"] == json!(true) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{}",
+            shown.text
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A disabled subscription hears of nothing more.
+    app.delete(&format!(
+        "/api/3/contactTags/{}",
+        tag_row(&app, &contact).await
+    ))
+    .await;
+    app.clock.advance(Duration::from_secs(60));
+    app.webhooks.run_once().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 1);
+}
+
+async fn changes_a_subscription_does_not_hear_of_are_not_delivered(app: TestApp) {
+    let app = TestApp::spawn_for_webhooks(app.engine).await;
+    let receiver = Receiver::start().await;
+    // It hears of what the contact does (public), not of API calls.
+    subscribe(&app, &receiver.url("/in"), json!(["public"])).await;
+    let (contact, tag) = contact_and_tag(&app).await;
+    app.post(
+        "/api/3/contactTags",
+        json!({"contactTag": {"contact": contact, "tag": tag}}),
+    )
+    .await;
+    let round = app.webhooks.run_once().await.unwrap();
+    assert_eq!(round.dispatched, 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.received().is_empty());
+}
+
+both_engines!(
+    a_tag_reaches_the_receiver_signed_and_is_retried_until_taken,
+    a_gone_receiver_disables_its_subscription,
+    changes_a_subscription_does_not_hear_of_are_not_delivered,
+);
