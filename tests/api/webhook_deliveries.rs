@@ -9,6 +9,8 @@ use serde_json::{json, Value};
 use tracklane_e2e::receiver::{Received, Receiver, Reply};
 use tracklane_e2e::{both_engines, TestApp};
 
+use crate::events::{enable, segment, spawn};
+
 /// Waits until the receiver got `count` requests, failing the test after a few seconds.
 async fn wait_for(receiver: &Receiver, count: usize) -> Vec<Received> {
     let started = Instant::now();
@@ -197,7 +199,59 @@ async fn changes_a_subscription_does_not_hear_of_are_not_delivered(app: TestApp)
     assert!(receiver.received().is_empty());
 }
 
+async fn recorded_events_are_reported_once_each(app: TestApp) {
+    let app = TestApp::spawn_for_webhooks(app.engine).await;
+    let receiver = Receiver::start().await;
+    let created = app
+        .post(
+            "/api/3/webhooks",
+            json!({"webhook": {"name": "events", "url": receiver.url("/events"),
+                "events": ["event_recorded"], "sources": ["public"]}}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let ada = enable(&app).await;
+    let key = app.event_key.clone();
+    let track = json!({"event": "signup", "userId": "ada@example.com", "messageId": "m-1",
+        "properties": {"plan": "pro"}});
+    for _ in 0..2 {
+        // The second is a retry of the same message: recorded once, reported once.
+        let answer = segment(&app, "/v1/track", &key, track.clone()).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
+    let actid = app.account.0.to_string();
+    let visit = json!({"email": "ada@example.com"}).to_string();
+    let spawned = spawn(
+        &app,
+        &[
+            ("actid", &actid),
+            ("key", &key),
+            ("event", "signup"),
+            ("eventdata", "plan=team"),
+            ("visit", &visit),
+        ],
+    )
+    .await;
+    assert_eq!(spawned.status, 200, "{}", spawned.text);
+    let received = wait_for(&receiver, 2).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(receiver.received().len(), 2);
+    let mut data = Vec::new();
+    for request in &received {
+        let pairs = form(request);
+        assert_eq!(field(&pairs, "type"), Some("event_recorded"));
+        assert_eq!(field(&pairs, "initiated_from"), Some("public"));
+        assert_eq!(field(&pairs, "event[name]"), Some("signup"));
+        assert_eq!(field(&pairs, "contact[id]"), Some(ada.as_str()));
+        assert_eq!(field(&pairs, "contact[email]"), Some("ada@example.com"));
+        data.push(field(&pairs, "event[data]").unwrap_or_default().to_owned());
+    }
+    data.sort();
+    assert_eq!(data, ["plan=team", r#"{"plan":"pro"}"#]);
+}
+
 both_engines!(
+    recorded_events_are_reported_once_each,
     a_tag_reaches_the_receiver_signed_and_is_retried_until_taken,
     a_gone_receiver_disables_its_subscription,
     changes_a_subscription_does_not_hear_of_are_not_delivered,

@@ -19,6 +19,8 @@ use tracklane_core::visit::starts_visit;
 use crate::link_clicks::count_link_hits;
 use crate::listing::{owned_row, page_of, Listed};
 use crate::sql::{Statement, Value};
+use crate::webhooks::changes::{record_changes, Change};
+use crate::webhooks::timeline::timeline_change;
 use crate::writes::Written;
 use crate::{Engine, Model, Store, StoreError};
 
@@ -225,6 +227,7 @@ pub(crate) async fn record_events_in(
     let mut identified = BTreeMap::new();
     let mut seen_message_ids = HashSet::new();
     let mut rows = Vec::with_capacity(events.len());
+    let mut heard = Vec::new();
     for event in events {
         if let Some(id) = &event.message_id {
             if !seen_message_ids.insert((event.account, id.as_str())) {
@@ -255,13 +258,21 @@ pub(crate) async fn record_events_in(
             state.last_seen_at = state.last_seen_at.max(event.occurred_at);
         }
         rows.push((contact, event_row(event, contact, visit_start, now)));
+        heard.extend(timeline_change(event, contact));
     }
     save_visitors(engine, &mut *tx, &visitors).await?;
     // In contact order: the rows' triggers queue their contacts for segment checks, and two
     // transactions that lock queue rows in one order never wait on each other.
     rows.sort_by_key(|(contact, _)| *contact);
     let rows = rows.into_iter().map(|(_, row)| row).collect();
-    insert_events(engine, &mut *tx, rows).await?;
+    let with_ids = events.iter().any(|event| event.message_id.is_some());
+    let inserted = insert_events(engine, &mut *tx, rows, with_ids).await?;
+    // A message recorded before (a retried batch) is not reported again.
+    heard.retain(|(change, message_id)| {
+        message_id.is_none_or(|id| inserted.contains(&(change.account.0, id.to_owned())))
+    });
+    let heard: Vec<Change> = heard.into_iter().map(|(change, _)| change).collect();
+    record_changes(&mut *tx, engine, &heard).await?;
     for ((account, key), contact) in &identified {
         adopt_anonymous_events(&mut *tx, *account, key, *contact).await?;
     }
@@ -406,11 +417,15 @@ fn event_row(
 }
 
 /// Inserts event rows, skipping those whose `message_id` the account already recorded.
+/// Inserts the rows; when `with_ids`, answers the (account, message id) of those inserted
+/// (a message id recorded before is skipped).
 async fn insert_events(
     engine: Engine,
     conn: &mut AnyConnection,
     rows: Vec<Vec<Value>>,
-) -> Result<(), StoreError> {
+    with_ids: bool,
+) -> Result<HashSet<(i64, String)>, StoreError> {
+    let mut inserted = HashSet::new();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut insert = Statement::new(
             engine,
@@ -419,9 +434,18 @@ async fn insert_events(
         insert.push_rows(chunk.iter().map(|row| row.iter().cloned()));
         insert
             .push(" ON CONFLICT (account_id, message_id) WHERE message_id IS NOT NULL DO NOTHING");
-        insert.query().execute(&mut *conn).await?;
+        if !with_ids {
+            insert.query().execute(&mut *conn).await?;
+            continue;
+        }
+        insert.push(" RETURNING account_id, message_id");
+        for row in insert.query().fetch_all(&mut *conn).await? {
+            if let Some(id) = row.try_get::<Option<String>, _>("message_id")? {
+                inserted.insert((row.try_get("account_id")?, id));
+            }
+        }
     }
-    Ok(())
+    Ok(inserted)
 }
 
 async fn mark_sites_visited(

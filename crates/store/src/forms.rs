@@ -190,7 +190,16 @@ impl Store {
                 write_list_status(tx, account, membership, now).await?;
             }
             for tag in &form.tags {
-                tag_contact(tx, account, contact.id, *tag, WebhookSource::Public, now).await?;
+                tag_contact(
+                    tx,
+                    self.engine,
+                    account,
+                    contact.id,
+                    *tag,
+                    WebhookSource::Public,
+                    now,
+                )
+                .await?;
             }
             if let Some(visitor) = &submission.visitor {
                 identify_in(tx, account, visitor, contact.id, now).await?;

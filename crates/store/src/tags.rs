@@ -11,9 +11,9 @@ use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
 use crate::listing::{all_of, owned_row, page_of, Listed};
 use crate::rows::{self, CONTACT_TAG_COLUMNS, TAG_COLUMNS};
 use crate::sql::{Direction, Statement, TextFilter};
-use crate::webhooks::changes::{record_change, Change};
+use crate::webhooks::changes::{record_changes, Change};
 use crate::writes::Written;
-use crate::{Model, Store, StoreError};
+use crate::{Engine, Model, Store, StoreError};
 
 /// Which tags to list.
 #[derive(Debug, Clone, Default)]
@@ -130,8 +130,10 @@ impl Store {
     ) -> Result<(ContactTag, bool), StoreError> {
         self.existing_contact(account, contact).await?;
         self.existing_tag(account, tag).await?;
-        self.write(async |tx| tag_contact(tx, account, contact, tag, source, now).await)
-            .await
+        self.write(async |tx| {
+            tag_contact(tx, self.engine, account, contact, tag, source, now).await
+        })
+        .await
     }
 
     /// Takes a tag off a contact, by the row's id, reporting it to the webhooks that hear of
@@ -159,7 +161,7 @@ impl Store {
             let contact = ContactId(removed.try_get("contact_id")?);
             let tag = TagId(removed.try_get("tag_id")?);
             let event = WebhookEvent::CONTACT_TAG_REMOVED;
-            report_tag(tx, (account, contact, tag), event, source, now).await
+            report_tag(tx, self.engine, (account, contact, tag), event, source, now).await
         })
         .await
     }
@@ -187,7 +189,7 @@ impl Store {
             .rows_affected();
             if removed > 0 {
                 let event = WebhookEvent::CONTACT_TAG_REMOVED;
-                report_tag(tx, (account, contact, tag), event, source, now).await?;
+                report_tag(tx, self.engine, (account, contact, tag), event, source, now).await?;
             }
             Ok(removed > 0)
         })
@@ -240,6 +242,7 @@ impl Store {
 /// whether it is new.
 pub(crate) async fn tag_contact(
     conn: &mut AnyConnection,
+    engine: Engine,
     account: AccountId,
     contact: ContactId,
     tag: TagId,
@@ -259,7 +262,7 @@ pub(crate) async fn tag_contact(
     .await?;
     if let Some(row) = inserted {
         let event = WebhookEvent::CONTACT_TAG_ADDED;
-        report_tag(conn, (account, contact, tag), event, source, now).await?;
+        report_tag(conn, engine, (account, contact, tag), event, source, now).await?;
         return Ok((rows::contact_tag(&row)?, true));
     }
     let row = sqlx::query(&format!(
@@ -276,6 +279,7 @@ pub(crate) async fn tag_contact(
 /// tag's name as it is now).
 async fn report_tag(
     conn: &mut AnyConnection,
+    engine: Engine,
     (account, contact, tag): (AccountId, ContactId, TagId),
     event: WebhookEvent,
     source: WebhookSource,
@@ -294,5 +298,5 @@ async fn report_tag(
         extra: vec![("tag".to_owned(), name)],
         at: now,
     };
-    record_change(conn, &change).await
+    record_changes(conn, engine, &[change]).await
 }

@@ -35,29 +35,60 @@ pub struct Change {
     pub at: Timestamp,
 }
 
-/// Records `change` in the transaction that makes it, when a subscription of its account that
-/// is not disabled hears of its type (one statement either way).
-pub(crate) async fn record_change(
+/// Records `changes` in the transaction that makes them, those that a subscription of their
+/// account that is not disabled hears of (by type): one read of the accounts' subscriptions,
+/// and an insert only when some are heard of.
+pub(crate) async fn record_changes(
     tx: &mut AnyConnection,
-    change: &Change,
+    engine: Engine,
+    changes: &[Change],
 ) -> Result<(), StoreError> {
-    let data = serde_json::to_string(&change.extra).unwrap_or_else(|_| "[]".to_owned());
-    sqlx::query(
-        "INSERT INTO webhook_changes (account_id, type, source, list_id, contact_id, data, \
-         occurred_at) SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM webhooks w \
-         WHERE w.account_id = $1 AND w.disabled_at IS NULL \
-         AND (',' || w.events || ',') LIKE $8)",
-    )
-    .bind(change.account.0)
-    .bind(change.event.name())
-    .bind(change.source.name())
-    .bind(change.list.map(|list| list.0))
-    .bind(change.contact.map(|contact| contact.0))
-    .bind(data)
-    .bind(change.at.0)
-    .bind(format!("%,{},%", change.event.name()))
-    .execute(&mut *tx)
-    .await?;
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let accounts: BTreeSet<AccountId> = changes.iter().map(|change| change.account).collect();
+    let mut select = Statement::new(
+        engine,
+        "SELECT account_id, events FROM webhooks WHERE disabled_at IS NULL AND account_id IN ",
+    );
+    select.push_row(accounts.iter().map(|account| account.0.into()));
+    let mut heard: BTreeSet<(AccountId, &str)> = BTreeSet::new();
+    let rows = select.query().fetch_all(&mut *tx).await?;
+    for row in &rows {
+        let account = AccountId(row.try_get("account_id")?);
+        let events: String = row.try_get("events")?;
+        for event in events.split(',') {
+            if let Ok(event) = WebhookEvent::parse(event) {
+                heard.insert((account, event.name()));
+            }
+        }
+    }
+    let values: Vec<[Value; 7]> = changes
+        .iter()
+        .filter(|change| heard.contains(&(change.account, change.event.name())))
+        .map(|change| {
+            [
+                change.account.0.into(),
+                change.event.name().into(),
+                change.source.name().into(),
+                change.list.map(|list| list.0).into(),
+                change.contact.map(|contact| contact.0).into(),
+                serde_json::to_string(&change.extra)
+                    .unwrap_or_else(|_| "[]".to_owned())
+                    .into(),
+                change.at.0.into(),
+            ]
+        })
+        .collect();
+    for chunk in values.chunks(100) {
+        let mut insert = Statement::new(
+            engine,
+            "INSERT INTO webhook_changes (account_id, type, source, list_id, contact_id, data, \
+             occurred_at) VALUES ",
+        );
+        insert.push_rows(chunk.iter().cloned());
+        insert.query().execute(&mut *tx).await?;
+    }
     Ok(())
 }
 

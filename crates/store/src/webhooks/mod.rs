@@ -5,9 +5,11 @@
 //! - [`changes`]: the changes subscriptions hear of, recorded with the change, and turned into
 //!   deliveries.
 //! - [`deliveries`]: deliveries taken for attempts, and the attempts' outcomes.
+//! - `timeline`: the changes new timeline rows report.
 
 pub mod changes;
 pub mod deliveries;
+pub(crate) mod timeline;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::any::AnyRow;

@@ -1,0 +1,95 @@
+//! The changes a contact's new timeline rows report: a page view (`site_visit`), an event
+//! (`event_recorded`), a click or an open of a campaign (not a scanner's), an unsubscribe
+//! through an email's link, a form submitted, a bounce. Anonymous visitors' rows report
+//! nothing (they have no contact yet).
+
+use tracklane_core::event::{EventKind, NewEvent};
+use tracklane_core::ids::ContactId;
+use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
+
+use super::changes::Change;
+
+/// The change `event`, recorded for `contact`, reports, with its message id (a retried message
+/// reports nothing again).
+pub(crate) fn timeline_change(
+    event: &NewEvent,
+    contact: Option<ContactId>,
+) -> Option<(Change, Option<&str>)> {
+    let contact = contact?;
+    if event.link.as_ref().is_some_and(|hit| hit.machine.is_some()) {
+        return None;
+    }
+    let campaign = || {
+        event
+            .link
+            .as_ref()
+            .map(|hit| ("campaign[id]".to_owned(), hit.campaign.0.to_string()))
+    };
+    let page = |key: &str| {
+        event
+            .page
+            .as_ref()
+            .map(|page| (key.to_owned(), page.url.clone()))
+    };
+    let (kind, source, extra): (WebhookEvent, WebhookSource, Vec<Option<(String, String)>>) =
+        match event.kind {
+            EventKind::PageVisit => (
+                WebhookEvent::SITE_VISIT,
+                WebhookSource::Public,
+                vec![
+                    page("visit[url]"),
+                    event
+                        .title
+                        .as_ref()
+                        .map(|title| ("visit[title]".to_owned(), title.clone())),
+                    event
+                        .referrer
+                        .as_ref()
+                        .map(|referrer| ("visit[referrer]".to_owned(), referrer.url.clone())),
+                ],
+            ),
+            EventKind::Custom => (
+                WebhookEvent::EVENT_RECORDED,
+                WebhookSource::Public,
+                vec![
+                    Some(("event[name]".to_owned(), event.name.clone())),
+                    event
+                        .data
+                        .as_ref()
+                        .map(|data| ("event[data]".to_owned(), data.clone())),
+                ],
+            ),
+            EventKind::Click => (
+                WebhookEvent::CLICK,
+                WebhookSource::Public,
+                vec![campaign(), page("link[url]")],
+            ),
+            EventKind::Open => (WebhookEvent::OPEN, WebhookSource::Public, vec![campaign()]),
+            EventKind::Unsubscribe => (
+                WebhookEvent::UNSUBSCRIBE,
+                WebhookSource::Public,
+                vec![campaign()],
+            ),
+            EventKind::FormSubmit => (
+                WebhookEvent::FORM_SUBMIT,
+                WebhookSource::Public,
+                vec![Some(("form[name]".to_owned(), event.name.clone()))],
+            ),
+            EventKind::Bounce => (
+                WebhookEvent::BOUNCE,
+                WebhookSource::System,
+                vec![campaign()],
+            ),
+            EventKind::ScoreChange => return None,
+        };
+    let change = Change {
+        account: event.account,
+        event: kind,
+        source,
+        list: None,
+        contact: Some(contact),
+        extra: extra.into_iter().flatten().collect(),
+        at: event.occurred_at,
+    };
+    Some((change, event.message_id.as_deref()))
+}
