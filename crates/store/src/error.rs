@@ -41,6 +41,8 @@ pub enum Model {
     ScoreRule,
     /// A webhook subscription.
     Webhook,
+    /// A webhook delivery.
+    WebhookDelivery,
 }
 
 /// A store failure.

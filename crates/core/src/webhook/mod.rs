@@ -36,6 +36,8 @@ pub struct WebhookInput {
     pub sources: Option<Vec<String>>,
     /// The list (0 or absent: every list).
     pub list: Option<i64>,
+    /// Whether it is disabled (Tracklane's: `false` enables one its receiver's 410 disabled).
+    pub disabled: Option<bool>,
 }
 
 /// Validated attributes of a subscription; for a patch, only present attributes change.
@@ -51,6 +53,8 @@ pub struct WebhookPatch {
     pub sources: Option<Vec<WebhookSource>>,
     /// The list: `Some(None)` for every list.
     pub list: Option<Option<ListId>>,
+    /// Whether it is disabled.
+    pub disabled: Option<bool>,
 }
 
 /// A validated new subscription.
@@ -66,6 +70,8 @@ pub struct WebhookDraft {
     pub sources: Vec<WebhookSource>,
     /// The list, when it listens to one list's events only.
     pub list: Option<ListId>,
+    /// Whether it starts disabled.
+    pub disabled: bool,
 }
 
 impl WebhookInput {
@@ -79,6 +85,7 @@ impl WebhookInput {
             events: patch.events.ok_or_else(|| Invalid::missing("events"))?,
             sources: patch.sources.ok_or_else(|| Invalid::missing("sources"))?,
             list: patch.list.flatten(),
+            disabled: patch.disabled.unwrap_or(false),
         })
     }
 
@@ -114,6 +121,7 @@ impl WebhookInput {
             events,
             sources,
             list,
+            disabled: self.disabled,
         })
     }
 }
@@ -186,6 +194,7 @@ mod tests {
             ]),
             sources: Some(vec!["public".to_owned()]),
             list: Some(0),
+            disabled: None,
         }
     }
 

@@ -94,6 +94,7 @@ pub fn model_name(model: Model) -> &'static str {
         Model::ScoreModel => "Score",
         Model::ScoreRule => "ScoreRule",
         Model::Webhook => "Webhook",
+        Model::WebhookDelivery => "WebhookDelivery",
     }
 }
 

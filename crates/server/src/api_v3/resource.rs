@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tracklane_core::ids::{
     AccountId, CampaignId, ContactId, ContactTagId, EventId, FieldId, FieldValueId, FormId,
     LinkActionId, ListId, MessageId, ScoreModelId, ScoreRuleId, SegmentId, SiteDomainId, TagId,
-    WebhookId,
+    WebhookDeliveryId, WebhookId,
 };
 use tracklane_core::time::Timestamp;
 use tracklane_store::listing::Listed;
@@ -133,6 +133,7 @@ identifies!(
     ScoreModelId => ScoreModel,
     ScoreRuleId => ScoreRule,
     WebhookId => Webhook,
+    WebhookDeliveryId => WebhookDelivery,
 );
 
 /// The `{id}` of the path as an `I`; anything not a number names nothing, so it is the

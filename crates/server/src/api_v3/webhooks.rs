@@ -11,12 +11,14 @@ use axum::{Json, Router};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tracklane_core::ids::{ListId, WebhookId};
+use tracklane_core::ids::{ListId, WebhookDeliveryId, WebhookId};
 use tracklane_core::invalid::Invalid;
+use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::event::WebhookEvent;
 use tracklane_core::webhook::receiver::ReceiverUrl;
 use tracklane_core::webhook::{new_secret, Webhook, WebhookInput};
 use tracklane_store::sql::TextOp;
+use tracklane_store::webhooks::log::LoggedDelivery;
 use tracklane_store::webhooks::WebhookQuery;
 
 use super::error::{reference_error, ApiError};
@@ -33,6 +35,10 @@ pub fn routes() -> Router<AppState> {
         .route("/webhook/events", get(events))
         .route("/webhooks/{id}", get(show).put(update).delete(remove))
         .route("/webhooks/{id}/secret", post(rotate))
+        .route("/webhooks/{id}/deliveries", get(deliveries))
+        .route("/webhooks/{id}/replay", post(replay_failed))
+        .route("/webhookDeliveries/{id}", get(show_delivery))
+        .route("/webhookDeliveries/{id}/replay", post(replay))
 }
 
 impl Resource for Webhook {
@@ -67,6 +73,7 @@ struct WebhookBody {
     events: Option<Vec<String>>,
     sources: Option<Vec<String>>,
     listid: Option<LooseId>,
+    disabled: Option<bool>,
 }
 
 impl WebhookEnvelope {
@@ -78,6 +85,7 @@ impl WebhookEnvelope {
             events: body.events,
             sources: body.sources,
             list: body.listid.map(|id| id.id("listid")).transpose()?,
+            disabled: body.disabled,
         })
     }
 }
@@ -180,6 +188,138 @@ async fn rotate(ctx: Ctx, PathId(id): PathId<WebhookId>) -> Result<Json<Value>, 
         .rotate_webhook_secret(ctx.account, id, &secret, ctx.now())
         .await?;
     Ok(with_secret(&ctx, &webhook, &secret))
+}
+
+impl Resource for LoggedDelivery {
+    const ONE: &'static str = "webhookDelivery";
+    const MANY: &'static str = "webhookDeliveries";
+
+    fn json(&self, _base: &str) -> Value {
+        let at = |at: Option<Timestamp>| at.map(Timestamp::to_api);
+        json!({
+            "id": self.id.to_string(),
+            "webhook": self.webhook.to_string(),
+            "type": self.event,
+            "status": self.status,
+            "attempts": self.attempts,
+            "cdate": self.created_at.to_api(),
+            "lastAttemptDate": at(self.last_attempt_at),
+            "lastResponseCode": self.last_status,
+            "lastResponse": self.last_detail,
+            "nextAttemptDate": at(self.next_attempt_at),
+            "finishedDate": at(self.finished_at),
+        })
+    }
+}
+
+/// `GET /webhooks/{id}/deliveries` (Tracklane's): the delivery log, newest first, paged;
+/// `status=pending|delivered|failed|gone`.
+async fn deliveries(
+    ctx: Ctx,
+    PathId(id): PathId<WebhookId>,
+    query: ApiQuery,
+) -> Result<Json<Value>, ApiError> {
+    let status = query.get("status");
+    if let Some(status) = status {
+        if !STATUSES.contains(&status) {
+            return Err(Invalid::bad_value(
+                "status",
+                "status must be pending, delivered, failed or gone",
+            )
+            .into());
+        }
+    }
+    let listed = ctx
+        .store()
+        .webhook_deliveries(ctx.account, id, status, query.page()?)
+        .await?;
+    Ok(ctx.page(&listed))
+}
+
+/// The statuses of deliveries.
+const STATUSES: [&str; 4] = ["pending", "delivered", "failed", "gone"];
+
+/// `GET /webhookDeliveries/{id}` (Tracklane's).
+async fn show_delivery(
+    ctx: Ctx,
+    PathId(id): PathId<WebhookDeliveryId>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(ctx.one(
+        &ctx.store()
+            .existing_webhook_delivery(ctx.account, id)
+            .await?,
+    ))
+}
+
+/// `POST /webhookDeliveries/{id}/replay` (Tracklane's): the delivery is tried again now.
+async fn replay(ctx: Ctx, PathId(id): PathId<WebhookDeliveryId>) -> Result<Json<Value>, ApiError> {
+    let delivery = ctx
+        .store()
+        .existing_webhook_delivery(ctx.account, id)
+        .await?;
+    enabled(&ctx, delivery.webhook).await?;
+    let replayed = ctx
+        .store()
+        .replay_webhook_delivery(ctx.account, id, ctx.now())
+        .await?;
+    Ok(ctx.one(&replayed))
+}
+
+#[derive(Debug, Deserialize)]
+struct ReplayEnvelope {
+    replay: Option<ReplayBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplayBody {
+    from: Option<String>,
+    until: Option<String>,
+}
+
+/// `POST /webhooks/{id}/replay` (Tracklane's): `{"replay": {"from", "until"}}` (ISO 8601;
+/// `until` defaults to now): every failed delivery made in that range is tried again now.
+async fn replay_failed(
+    ctx: Ctx,
+    PathId(id): PathId<WebhookId>,
+    ApiJson(body): ApiJson<ReplayEnvelope>,
+) -> Result<Json<Value>, ApiError> {
+    let body = body.replay.ok_or_else(|| Invalid::missing("replay"))?;
+    let date = |attribute: &'static str, raw: &str| {
+        Timestamp::parse_api(raw).ok_or_else(|| {
+            Invalid::bad_value(attribute, format!("'{raw}' is not an ISO 8601 date"))
+        })
+    };
+    let from = date(
+        "from",
+        body.from
+            .as_deref()
+            .ok_or_else(|| Invalid::missing("from"))?,
+    )?;
+    let until = match body.until.as_deref() {
+        Some(raw) => date("until", raw)?,
+        None => ctx.now(),
+    };
+    enabled(&ctx, id).await?;
+    let replayed = ctx
+        .store()
+        .replay_failed_webhook_deliveries(ctx.account, id, (from, until), ctx.now())
+        .await?;
+    Ok(Json(json!({ "replayed": replayed })))
+}
+
+/// Refuses to replay the deliveries of a disabled subscription.
+async fn enabled(ctx: &Ctx, id: WebhookId) -> Result<(), ApiError> {
+    let webhook = ctx.store().existing_webhook(ctx.account, id).await?;
+    if webhook.disabled_at.is_some() {
+        return Err(Invalid::bad_value(
+            "webhook",
+            "the webhook is disabled (its receiver answered 410 Gone): enable it with \
+             PUT /webhooks/{id} {\"webhook\": {\"disabled\": false}} first",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// `GET /webhook/events` and `/webhooks/events`: every event type a subscription may name.

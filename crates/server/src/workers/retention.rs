@@ -1,11 +1,13 @@
-//! Anonymous data expiry: visits and events never tied to a contact are deleted once older than
-//! the retention period (default 30 days), and so are visitors never identified.
+//! Data expiry: visits and events never tied to a contact are deleted once older than the
+//! retention period (default 30 days), and so are visitors never identified; webhook
+//! deliveries leave the delivery log [`LOG_DAYS`] days after they finished.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tracklane_core::time::Timestamp;
+use tracklane_store::webhooks::log::LOG_DAYS;
 use tracklane_store::{Store, StoreError};
 
 use crate::state::Clock;
@@ -39,6 +41,12 @@ impl Retention {
         if expired > 0 {
             tracing::info!(expired, "deleted expired anonymous events");
         }
+        let logged = LOG_DAYS * 24 * 3600 * 1_000_000;
+        let finished = Timestamp(self.clock.now().0.saturating_sub(logged));
+        let deliveries = self.store.expire_webhook_deliveries(finished).await?;
+        if deliveries > 0 {
+            tracing::info!(deliveries, "deleted webhook deliveries past the log's days");
+        }
         Ok(expired)
     }
 
@@ -46,7 +54,7 @@ impl Retention {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         loop {
             if let Err(error) = self.run_once().await {
-                tracing::error!(error = ?error, "anonymous data expiry failed");
+                tracing::error!(error = ?error, "data expiry failed");
             }
             tokio::select! {
                 () = tokio::time::sleep(EVERY) => {}

@@ -5,10 +5,12 @@
 //! - [`changes`]: the changes subscriptions hear of, recorded with the change, and turned into
 //!   deliveries.
 //! - [`deliveries`]: deliveries taken for attempts, and the attempts' outcomes.
+//! - [`log`]: the delivery log, replays, and the log's expiry.
 //! - `timeline`: the changes new timeline rows report.
 
 pub mod changes;
 pub mod deliveries;
+pub mod log;
 pub(crate) mod timeline;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -102,8 +104,8 @@ impl Store {
                 }
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO webhooks (account_id, name, url, events, sources, list_id, \
-                     secret, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-                     RETURNING id",
+                     secret, disabled_at, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
                 )
                 .bind(account.0)
                 .bind(draft.name)
@@ -112,6 +114,7 @@ impl Store {
                 .bind(joined(&draft.sources, WebhookSource::name))
                 .bind(draft.list.map(|list| list.0))
                 .bind(secret.expose_secret())
+                .bind(draft.disabled.then_some(now.0))
                 .bind(now.0)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -194,6 +197,17 @@ impl Store {
         ]);
         if let Some(list) = patch.list {
             update.and(", list_id = ", list.map(|list| list.0));
+        }
+        match patch.disabled {
+            Some(true) => {
+                update
+                    .and(", disabled_at = COALESCE(disabled_at, ", now.0)
+                    .push(")");
+            }
+            Some(false) => {
+                update.push(", disabled_at = NULL");
+            }
+            None => {}
         }
         update
             .and(" WHERE account_id = ", account.0)
