@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tracklane_e2e::receiver::{Received, Receiver, Reply};
 use tracklane_e2e::{both_engines, TestApp};
+use tracklane_server::workers::webhooks::Webhooks;
 
 use crate::events::{enable, segment, spawn};
 
@@ -370,7 +371,56 @@ async fn the_log_shows_each_delivery_and_failed_ones_replay(app: TestApp) {
     assert_eq!(expired.body["meta"]["total"], "0", "{}", expired.text);
 }
 
+async fn a_burst_reaches_the_receiver_once_each_with_workers_side_by_side(app: TestApp) {
+    let app = TestApp::spawn_for_webhooks(app.engine).await;
+    let receiver = Receiver::start().await;
+    subscribe(&app, &receiver.url("/in"), json!(["api"])).await;
+    let tag = app
+        .create(
+            "/api/3/tags",
+            json!({"tag": {"tag": "vip", "tagType": "contact"}}),
+        )
+        .await;
+    const BURST: usize = 40;
+    for i in 0..BURST {
+        let contact = app
+            .create(
+                "/api/3/contacts",
+                json!({"contact": {"email": format!("c{i}@example.com")}}),
+            )
+            .await;
+        app.post(
+            "/api/3/contactTags",
+            json!({"contactTag": {"contact": contact, "tag": tag}}),
+        )
+        .await;
+    }
+    // Two more workers (as on other nodes) beside the server's own, all at once.
+    let other = Webhooks::new(app.store.clone(), app.clock.clone(), true).unwrap();
+    let rounds = |worker: Webhooks| async move {
+        for _ in 0..20 {
+            worker.run_once().await.unwrap();
+        }
+    };
+    tokio::join!(rounds(other.clone()), rounds(app.webhooks.clone()));
+    let received = wait_for(&receiver, BURST).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ids: std::collections::BTreeSet<String> = receiver
+        .received()
+        .iter()
+        .map(|request| request.headers["webhook-id"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), BURST, "every delivery arrived");
+    assert_eq!(
+        receiver.received().len(),
+        BURST,
+        "and none twice ({} requests)",
+        received.len()
+    );
+}
+
 both_engines!(
+    a_burst_reaches_the_receiver_once_each_with_workers_side_by_side,
     the_log_shows_each_delivery_and_failed_ones_replay,
     recorded_events_are_reported_once_each,
     a_tag_reaches_the_receiver_signed_and_is_retried_until_taken,
