@@ -141,7 +141,7 @@ async fn an_import_never_subscribes_again_who_unsubscribed_or_bounced(app: TestA
         (people[1], ListStatus::Bounced),
     ] {
         app.store
-            .set_list_status(app.account, contact, list_id, status, 0, now)
+            .set_list_status(app.account, contact, list_id, status, 0, None, now)
             .await
             .unwrap();
     }

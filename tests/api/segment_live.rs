@@ -70,7 +70,7 @@ async fn live_members_agree_with_a_recompute_after_random_changes(app: TestApp) 
                     let list = rng.pick(&world.lists);
                     let _ = app
                         .store
-                        .set_list_status(app.account, contact, list, status, 0, now)
+                        .set_list_status(app.account, contact, list, status, 0, None, now)
                         .await;
                 }
                 2 if step == 5 => {

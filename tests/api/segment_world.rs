@@ -176,7 +176,7 @@ pub(crate) async fn random_contact(
         if rng.chance(60) {
             let status = ListStatus::from_code(rng.below(4) as i64);
             app.store
-                .set_list_status(app.account, contact, *list, status, 0, now)
+                .set_list_status(app.account, contact, *list, status, 0, None, now)
                 .await
                 .unwrap();
         }

@@ -419,7 +419,63 @@ async fn a_burst_reaches_the_receiver_once_each_with_workers_side_by_side(app: T
     );
 }
 
+async fn subscriptions_to_lists_are_reported_to_the_lists_webhooks(app: TestApp) {
+    let app = TestApp::spawn_for_webhooks(app.engine).await;
+    let receiver = Receiver::start().await;
+    let news = app
+        .create(
+            "/api/3/lists",
+            json!({"list": {"name": "News", "stringid": "news"}}),
+        )
+        .await;
+    let deals = app
+        .create(
+            "/api/3/lists",
+            json!({"list": {"name": "Deals", "stringid": "deals"}}),
+        )
+        .await;
+    for (path, list) in [("/news", &news), ("/deals", &deals)] {
+        let created = app
+            .post(
+                "/api/3/webhooks",
+                json!({"webhook": {"name": path, "url": receiver.url(path),
+                    "events": ["subscribe", "unsubscribe"], "sources": ["api"],
+                    "listid": list}}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text);
+    }
+    let (contact, _) = contact_and_tag(&app).await;
+    for status in [1, 1, 2] {
+        // Subscribing twice is one subscription.
+        let answer = app
+            .post(
+                "/api/3/contactLists",
+                json!({"contactList": {"list": news, "contact": contact, "status": status}}),
+            )
+            .await;
+        assert!(matches!(answer.status, 200 | 201), "{}", answer.text);
+    }
+    let received = wait_for(&receiver, 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 2, "{received:?}");
+    // Deliveries are attempted side by side: their order is the payloads' `date_time`.
+    let mut types: Vec<String> = received
+        .iter()
+        .map(|request| {
+            assert_eq!(request.path, "/news", "only the list's webhook hears of it");
+            let pairs = form(request);
+            assert_eq!(field(&pairs, "list"), Some(news.as_str()));
+            assert_eq!(field(&pairs, "contact[id]"), Some(contact.as_str()));
+            field(&pairs, "type").unwrap().to_owned()
+        })
+        .collect();
+    types.sort();
+    assert_eq!(types, ["subscribe", "unsubscribe"]);
+}
+
 both_engines!(
+    subscriptions_to_lists_are_reported_to_the_lists_webhooks,
     a_burst_reaches_the_receiver_once_each_with_workers_side_by_side,
     the_log_shows_each_delivery_and_failed_ones_replay,
     recorded_events_are_reported_once_each,

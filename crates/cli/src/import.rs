@@ -357,7 +357,7 @@ mod tests {
         let (ada, bob) = (subscribed.items[0].id, subscribed.items[1].id);
         for (contact, status) in [(ada, ListStatus::Unsubscribed), (bob, ListStatus::Bounced)] {
             store
-                .set_list_status(account, contact, list.id, status, 0, Timestamp::now())
+                .set_list_status(account, contact, list.id, status, 0, None, Timestamp::now())
                 .await
                 .unwrap();
         }

@@ -145,9 +145,17 @@ impl Store {
                     } else {
                         ListStatus::Unsubscribed
                     };
-                    self.set_list_status(account, contact, ListId(action.target), status, 0, now)
-                        .await
-                        .map(|_| true)
+                    self.set_list_status(
+                        account,
+                        contact,
+                        ListId(action.target),
+                        status,
+                        0,
+                        Some(WebhookSource::Public),
+                        now,
+                    )
+                    .await
+                    .map(|_| true)
                 }
                 LinkAction::StartAutomation | LinkAction::EndAutomation => Ok(false),
             };

@@ -1,4 +1,5 @@
-//! Lists and contacts' statuses on them.
+//! Lists and contacts' statuses on them. Subscribing and unsubscribing through the API, a link
+//! or an email is reported to the webhooks that hear of it, in the same transaction.
 
 use sqlx::AnyConnection;
 use tracklane_core::ids::{AccountId, ContactId, ListId};
@@ -6,11 +7,13 @@ use tracklane_core::invalid::Invalid;
 use tracklane_core::list::{ContactList, List, ListPatch, ListStatus};
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
+use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
 
 use crate::listing::{all_of, owned_row, page_of, Listed};
 use crate::messages::CampaignUse;
 use crate::rows::{self, CONTACT_LIST_COLUMNS, LIST_COLUMNS};
 use crate::sql::{Direction, Statement, TextFilter};
+use crate::webhooks::changes::{record_changes, Change};
 use crate::writes::Written;
 use crate::{Model, Store, StoreError};
 
@@ -128,7 +131,10 @@ impl Store {
         self.delete_owned("lists", Model::List, account, id.0).await
     }
 
-    /// Subscribes or unsubscribes a contact: creates the membership or changes its status.
+    /// Subscribes or unsubscribes a contact: creates the membership or changes its status. A
+    /// subscription or an unsubscription is reported to the webhooks that hear of it as caused
+    /// by `reported` (`None`: not reported, as for imports).
+    #[allow(clippy::too_many_arguments)]
     pub async fn set_list_status(
         &self,
         account: AccountId,
@@ -136,6 +142,7 @@ impl Store {
         list: ListId,
         status: ListStatus,
         source_id: i64,
+        reported: Option<WebhookSource>,
         now: Timestamp,
     ) -> Result<ContactList, StoreError> {
         self.existing_contact(account, contact).await?;
@@ -146,12 +153,41 @@ impl Store {
             status,
             source_id,
         };
-        self.write(async |tx| write_list_status(tx, account, membership, now).await)
-            .await
+        self.write(async |tx| {
+            let before: Option<i64> = sqlx::query_scalar(
+                "SELECT status FROM contact_lists WHERE contact_id = $1 AND list_id = $2",
+            )
+            .bind(contact.0)
+            .bind(list.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let written = write_list_status(tx, account, membership, now).await?;
+            let event = match status {
+                ListStatus::Active => Some(WebhookEvent::SUBSCRIBE),
+                ListStatus::Unsubscribed => Some(WebhookEvent::UNSUBSCRIBE),
+                _ => None,
+            };
+            let changed = before.map(ListStatus::from_code) != Some(status);
+            if let (Some(source), Some(event), true) = (reported, event, changed) {
+                let change = Change {
+                    account,
+                    event,
+                    source,
+                    list: Some(list),
+                    contact: Some(contact),
+                    extra: Vec::new(),
+                    at: now,
+                };
+                record_changes(tx, self.engine, &[change]).await?;
+            }
+            Ok(written)
+        })
+        .await
     }
 
     /// Unsubscribes a contact from every list it is subscribed to, as the unsubscribe link of
-    /// a campaign to a segment alone does; answers those lists, in the order of their ids.
+    /// a campaign to a segment alone does (reported to webhooks as the contact's doing);
+    /// answers those lists, in the order of their ids.
     pub async fn unsubscribe_from_every_list(
         &self,
         account: AccountId,
@@ -171,6 +207,19 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
             lists.sort_unstable();
+            let changes: Vec<Change> = lists
+                .iter()
+                .map(|&list| Change {
+                    account,
+                    event: WebhookEvent::UNSUBSCRIBE,
+                    source: WebhookSource::Public,
+                    list: Some(ListId(list)),
+                    contact: Some(contact),
+                    extra: Vec::new(),
+                    at: now,
+                })
+                .collect();
+            record_changes(tx, self.engine, &changes).await?;
             Ok(lists.into_iter().map(ListId).collect())
         })
         .await

@@ -196,7 +196,15 @@ async fn sends_resume_after_a_stop_without_sending_twice() {
             .await
             .unwrap();
         store
-            .set_list_status(account, contact.id, list.id, ListStatus::Active, 0, now)
+            .set_list_status(
+                account,
+                contact.id,
+                list.id,
+                ListStatus::Active,
+                0,
+                None,
+                now,
+            )
             .await
             .unwrap();
         contacts.push(contact.id);

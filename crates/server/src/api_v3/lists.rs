@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use tracklane_core::ids::{ContactId, ListId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::list::{ContactList, List, ListInput, ListStatus};
+use tracklane_core::webhook::event::WebhookSource;
 use tracklane_store::lists::ListQuery;
 use tracklane_store::sql::TextOp;
 
@@ -226,7 +227,15 @@ async fn set_status(
         .unwrap_or(0);
     let row = ctx
         .store()
-        .set_list_status(ctx.account, contact, list, status, source_id, ctx.now())
+        .set_list_status(
+            ctx.account,
+            contact,
+            list,
+            status,
+            source_id,
+            Some(WebhookSource::Api),
+            ctx.now(),
+        )
         .await
         .map_err(reference_error)?;
     let contact = ctx.store().existing_contact(ctx.account, contact).await?;

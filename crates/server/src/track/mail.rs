@@ -30,6 +30,7 @@ use tracklane_core::message::Campaign;
 use tracklane_core::scanner::{judge, ClickFacts, Reason, Verdict};
 use tracklane_core::time::Timestamp;
 use tracklane_core::visit::PageUrl;
+use tracklane_core::webhook::event::WebhookSource;
 use tracklane_store::StoreError;
 use url::Url;
 
@@ -399,7 +400,15 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
             Some(list) => {
                 let unsubscribed = ListStatus::Unsubscribed;
                 store
-                    .set_list_status(account, contact, list, unsubscribed, 0, now)
+                    .set_list_status(
+                        account,
+                        contact,
+                        list,
+                        unsubscribed,
+                        0,
+                        Some(WebhookSource::Public),
+                        now,
+                    )
                     .await?;
                 vec![list]
             }

@@ -1,6 +1,6 @@
 //! The changes a contact's new timeline rows report: a page view (`site_visit`), an event
-//! (`event_recorded`), a click or an open of a campaign (not a scanner's), an unsubscribe
-//! through an email's link, a form submitted, a bounce. Anonymous visitors' rows report
+//! (`event_recorded`), a click or an open of a campaign (not a scanner's), a form submitted, a
+//! bounce. Anonymous visitors' rows report
 //! nothing (they have no contact yet).
 
 use tracklane_core::event::{EventKind, NewEvent};
@@ -65,11 +65,6 @@ pub(crate) fn timeline_change(
                 vec![campaign(), page("link[url]")],
             ),
             EventKind::Open => (WebhookEvent::OPEN, WebhookSource::Public, vec![campaign()]),
-            EventKind::Unsubscribe => (
-                WebhookEvent::UNSUBSCRIBE,
-                WebhookSource::Public,
-                vec![campaign()],
-            ),
             EventKind::FormSubmit => (
                 WebhookEvent::FORM_SUBMIT,
                 WebhookSource::Public,
@@ -80,7 +75,8 @@ pub(crate) fn timeline_change(
                 WebhookSource::System,
                 vec![campaign()],
             ),
-            EventKind::ScoreChange => return None,
+            // An unsubscribe is reported with the list it changed (see `Store::set_list_status`).
+            EventKind::Unsubscribe | EventKind::ScoreChange => return None,
         };
     let change = Change {
         account: event.account,
