@@ -11,6 +11,7 @@ use tracklane_e2e::{both_engines, TestApp};
 use tracklane_server::workers::webhooks::Webhooks;
 
 use crate::events::{enable, segment, spawn};
+use crate::segments::{save, tag_contact};
 
 /// Waits until the receiver got `count` requests, failing the test after a few seconds.
 async fn wait_for(receiver: &Receiver, count: usize) -> Vec<Received> {
@@ -474,7 +475,43 @@ async fn subscriptions_to_lists_are_reported_to_the_lists_webhooks(app: TestApp)
     assert_eq!(types, ["subscribe", "unsubscribe"]);
 }
 
+async fn entering_and_leaving_a_segment_is_reported(app: TestApp) {
+    let app = TestApp::spawn_for_webhooks(app.engine).await;
+    let receiver = Receiver::start().await;
+    let created = app
+        .post(
+            "/api/3/webhooks",
+            json!({"webhook": {"name": "segments", "url": receiver.url("/segments"),
+                "events": ["segment_entered", "segment_left"], "sources": ["system"]}}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let (contact, tag) = contact_and_tag(&app).await;
+    let segment = save(
+        &app,
+        "customers",
+        json!({"hasTag": tag.parse::<i64>().unwrap()}),
+    )
+    .await;
+    app.settle_segments().await;
+    let row = tag_contact(&app, &contact, &tag).await;
+    app.settle_segments().await;
+    let entered = wait_for(&receiver, 1).await;
+    let pairs = form(&entered[0]);
+    assert_eq!(field(&pairs, "type"), Some("segment_entered"));
+    assert_eq!(field(&pairs, "initiated_from"), Some("system"));
+    assert_eq!(field(&pairs, "segment[id]"), Some(segment.as_str()));
+    assert_eq!(field(&pairs, "contact[id]"), Some(contact.as_str()));
+    app.delete(&format!("/api/3/contactTags/{row}")).await;
+    app.settle_segments().await;
+    let left = wait_for(&receiver, 2).await;
+    let pairs = form(&left[1]);
+    assert_eq!(field(&pairs, "type"), Some("segment_left"));
+    assert_eq!(field(&pairs, "segment[id]"), Some(segment.as_str()));
+}
+
 both_engines!(
+    entering_and_leaving_a_segment_is_reported,
     subscriptions_to_lists_are_reported_to_the_lists_webhooks,
     a_burst_reaches_the_receiver_once_each_with_workers_side_by_side,
     the_log_shows_each_delivery_and_failed_ones_replay,

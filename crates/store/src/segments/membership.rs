@@ -19,6 +19,8 @@ use crate::listing::{page_of, Listed};
 use crate::scoring::ledger::ScoreChange;
 use crate::scoring::live::{lock_new_rows, score_round, with_counted_revisions, ScoreWork, Work};
 use crate::sql::{Statement, Value};
+use crate::webhooks::changes::record_changes;
+use crate::webhooks::timeline::transition_changes;
 use crate::{Engine, Store, StoreError};
 
 /// A contact whose answers may have changed, as queued.
@@ -496,7 +498,8 @@ fn transition(row: &AnyRow) -> Result<Transition, sqlx::Error> {
     })
 }
 
-/// Writes transitions, a chunk of rows per statement.
+/// Writes transitions, a chunk of rows per statement, and reports them to the webhooks that
+/// hear of them.
 pub(super) async fn record_transitions(
     tx: &mut AnyConnection,
     engine: Engine,
@@ -514,5 +517,5 @@ pub(super) async fn record_transitions(
         }));
         insert.query().execute(&mut *tx).await?;
     }
-    Ok(())
+    record_changes(tx, engine, &transition_changes(transitions)).await
 }

@@ -1,4 +1,6 @@
-//! The changes a contact's new timeline rows report: a page view (`site_visit`), an event
+//! The changes that a contact's new timeline rows and segment transitions report: entering or
+//! leaving a segment (`segment_entered`, `segment_left`, caused by the system, whether a round
+//! of checks or a segment's computation found it); a page view (`site_visit`), an event
 //! (`event_recorded`), a click or an open of a campaign (not a scanner's), a form submitted, a
 //! bounce. Anonymous visitors' rows report
 //! nothing (they have no contact yet).
@@ -8,6 +10,27 @@ use tracklane_core::ids::ContactId;
 use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
 
 use super::changes::Change;
+use crate::segments::membership::Transition;
+
+/// The changes of segment transitions.
+pub(crate) fn transition_changes(transitions: &[Transition]) -> Vec<Change> {
+    transitions
+        .iter()
+        .map(|transition| Change {
+            account: transition.account,
+            event: if transition.entered {
+                WebhookEvent::SEGMENT_ENTERED
+            } else {
+                WebhookEvent::SEGMENT_LEFT
+            },
+            source: WebhookSource::System,
+            list: None,
+            contact: Some(transition.contact),
+            extra: vec![("segment[id]".to_owned(), transition.segment.0.to_string())],
+            at: transition.at,
+        })
+        .collect()
+}
 
 /// The change `event`, recorded for `contact`, reports, with its message id (a retried message
 /// reports nothing again).
