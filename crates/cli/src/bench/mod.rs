@@ -25,6 +25,7 @@
 //! - [`scenarios`]: what each scenario requests.
 //! - [`segments`]: `--segments`, saved segments kept live during the load.
 //! - [`scoring`]: `--score-models`, scoring models kept live during the load.
+//! - [`webhooks`]: `--webhooks`, webhook subscriptions kept live during the load.
 //! - [`segment_scale`]: `--segment-contacts`, segments over a large generated data set.
 //! - [`load`]: the clients, the measured window and their tally.
 //! - [`report`]: the table and the error summary.
@@ -40,6 +41,7 @@ mod segments;
 mod send;
 mod setup;
 mod sink;
+mod webhooks;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -112,6 +114,10 @@ pub struct BenchArgs {
     /// is scored by them)
     #[arg(long, default_value_t = 0)]
     score_models: u32,
+    /// Webhook subscriptions to keep live during the tracking scenarios (each event and page
+    /// view of a contact is delivered to each, at a receiver in the bench's process)
+    #[arg(long, default_value_t = 0)]
+    webhooks: u32,
     /// Instead of the load scenarios, measure segments at scale over this many generated
     /// contacts (preview of representative definitions, a saved segment's computation, count)
     #[arg(long, default_value_t = 0)]
@@ -162,8 +168,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         sink: sink.name,
         segments: args.segments,
         score_models: args.score_models,
+        webhooks: args.webhooks,
+        receiver: webhooks::Receiver::start().await?,
     };
     let measured = bench.measure_all(&scenarios).await;
+    let delivered = bench.receiver.received();
     server.stop().await?;
     drop(sink);
     let (measured, freshness) = measured?;
@@ -179,6 +188,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "scoring models kept live: {} of {} rules",
         args.score_models,
         scoring::RULES
+    );
+    println!(
+        "webhooks kept live: {} (deliveries received during the run: {delivered})",
+        args.webhooks
     );
     print_table(&rows(engine, &measured));
     if let Some(freshness) = freshness {
@@ -203,6 +216,10 @@ struct Bench<'a> {
     segments: u32,
     /// Scoring models kept live during the tracking scenarios.
     score_models: u32,
+    /// Webhook subscriptions kept live during the tracking scenarios.
+    webhooks: u32,
+    /// Where they deliver.
+    receiver: webhooks::Receiver,
 }
 
 impl Bench<'_> {
@@ -235,6 +252,10 @@ impl Bench<'_> {
             if self.score_models > 0 {
                 eprintln!("bench: creating {} scoring models", self.score_models);
                 scoring::save(&self.api(), self.score_models).await?;
+            }
+            if self.webhooks > 0 {
+                eprintln!("bench: creating {} webhooks", self.webhooks);
+                webhooks::save(&self.api(), self.webhooks, &self.receiver.url).await?;
             }
         }
         let clicks = if scenarios.contains(&Scenario::Click) {
@@ -390,6 +411,8 @@ impl Server {
             database_url,
             smtp_url,
             smtp_rate: Some(SMTP_RATE),
+            // The bench's webhook receiver is on localhost.
+            allow_private_webhooks: Some(true),
             ..SettingsLayer::default()
         }
         .resolve(SettingsLayer::default())?;

@@ -24,11 +24,11 @@ pub const ATTEMPT_DEADLINE: Duration = Duration::from_secs(10);
 /// How long a taken delivery is left to its worker.
 const LEASE: Duration = Duration::from_secs(60);
 /// Changes turned into deliveries at once.
-const DISPATCH: i64 = 500;
-/// Deliveries taken at once.
-const CLAIM: i64 = 100;
+const DISPATCH: i64 = 1_000;
+/// Deliveries taken at once (their outcomes are recorded in one transaction).
+const CLAIM: i64 = 500;
 /// Attempts made at the same time.
-const IN_FLIGHT: usize = 32;
+const IN_FLIGHT: usize = 64;
 /// How long the worker sleeps when it found nothing to do.
 const IDLE: Duration = Duration::from_millis(250);
 
@@ -84,10 +84,12 @@ impl Webhooks {
             .buffer_unordered(IN_FLIGHT)
             .collect()
             .await;
-        for (delivery, record, at) in &records {
-            self.store
-                .record_webhook_attempt(delivery.id, delivery.webhook, record, *at)
-                .await?;
+        let recorded: Vec<_> = records
+            .iter()
+            .map(|(delivery, record, at)| (delivery.id, delivery.webhook, record.clone(), *at))
+            .collect();
+        self.store.record_webhook_attempts(&recorded).await?;
+        for (delivery, record, _) in &records {
             if record.status == DeliveryStatus::Gone {
                 tracing::warn!(
                     webhook = delivery.webhook.0,

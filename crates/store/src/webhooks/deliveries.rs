@@ -140,43 +140,46 @@ impl Store {
         .await
     }
 
-    /// Records an attempt made at `now` at `delivery` of `webhook`; disables the
-    /// subscription when the receiver is gone.
-    pub async fn record_webhook_attempt(
+    /// Records attempts, each made at its time at a delivery of a subscription, in one
+    /// transaction; disables the subscriptions whose receivers are gone.
+    pub async fn record_webhook_attempts(
         &self,
-        delivery: WebhookDeliveryId,
-        webhook: WebhookId,
-        record: &AttemptRecord,
-        now: Timestamp,
+        attempts: &[(WebhookDeliveryId, WebhookId, AttemptRecord, Timestamp)],
     ) -> Result<(), StoreError> {
-        let (next, finished) = match record.status {
-            DeliveryStatus::Pending(at) => (Some(at.0), None),
-            _ => (None, Some(now.0)),
-        };
+        if attempts.is_empty() {
+            return Ok(());
+        }
         self.write(async |tx| {
-            sqlx::query(
-                "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, \
-                 first_attempt_at = COALESCE(first_attempt_at, $2), last_attempt_at = $2, \
-                 last_status = $3, last_detail = $4, next_attempt_at = $5, finished_at = $6 \
-                 WHERE id = $7",
-            )
-            .bind(record.status.name())
-            .bind(now.0)
-            .bind(record.http_status.map(i64::from))
-            .bind(record.detail.as_str())
-            .bind(next)
-            .bind(finished)
-            .bind(delivery.0)
-            .execute(&mut *tx)
-            .await?;
-            if record.status == DeliveryStatus::Gone {
+            for (delivery, webhook, record, at) in attempts {
+                let (next, finished) = match record.status {
+                    DeliveryStatus::Pending(due) => (Some(due.0), None),
+                    _ => (None, Some(at.0)),
+                };
                 sqlx::query(
-                    "UPDATE webhooks SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL",
+                    "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, \
+                     first_attempt_at = COALESCE(first_attempt_at, $2), last_attempt_at = $2, \
+                     last_status = $3, last_detail = $4, next_attempt_at = $5, finished_at = $6 \
+                     WHERE id = $7",
                 )
-                .bind(now.0)
-                .bind(webhook.0)
+                .bind(record.status.name())
+                .bind(at.0)
+                .bind(record.http_status.map(i64::from))
+                .bind(record.detail.as_str())
+                .bind(next)
+                .bind(finished)
+                .bind(delivery.0)
                 .execute(&mut *tx)
                 .await?;
+                if record.status == DeliveryStatus::Gone {
+                    sqlx::query(
+                        "UPDATE webhooks SET disabled_at = $1 WHERE id = $2 \
+                         AND disabled_at IS NULL",
+                    )
+                    .bind(at.0)
+                    .bind(webhook.0)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
             Ok(())
         })
