@@ -117,6 +117,10 @@ pub struct SettingsLayer {
         default_missing_value = "true"
     )]
     pub allow_private_webhooks: Option<bool>,
+    /// Whether this node attempts webhook deliveries; a node that does not still records the
+    /// changes they report, and leaves their delivery to the nodes that do [default: true]
+    #[arg(long, env = "TRACKLANE_WEBHOOK_DELIVERY")]
+    pub webhook_delivery: Option<bool>,
     /// Seconds a connection may take to send a request's headers, counted from when it opens or
     /// its previous response ends (so also how long an idle kept-alive connection stays open)
     /// [default: 10]
@@ -217,6 +221,10 @@ impl SettingsLayer {
                 .allow_private_webhooks
                 .or(lower.allow_private_webhooks)
                 .unwrap_or(false),
+            webhook_delivery: self
+                .webhook_delivery
+                .or(lower.webhook_delivery)
+                .unwrap_or(true),
             header_timeout: seconds(
                 self.header_timeout_secs.or(lower.header_timeout_secs),
                 DEFAULT_HEADER_TIMEOUT_SECS,
@@ -310,6 +318,8 @@ pub struct Settings {
     pub allow_local_sites: bool,
     /// Whether webhooks may be delivered to private receivers: for development and tests.
     pub allow_private_webhooks: bool,
+    /// Whether this node attempts webhook deliveries.
+    pub webhook_delivery: bool,
     /// How long a connection may take to send a request's headers, from when it opens or its
     /// previous response ends.
     pub header_timeout: Duration,

@@ -165,7 +165,12 @@ impl Application {
         let retention = tokio::spawn(self.retention.run(stopped.clone()));
         let sender = tokio::spawn(self.sender.run(stopped.clone()));
         let membership = tokio::spawn(self.membership.run(stopped.clone()));
-        let webhooks = tokio::spawn(self.webhooks.run(stopped));
+        let delivering = self.state.settings.webhook_delivery;
+        let webhooks = tokio::spawn(async move {
+            if delivering {
+                self.webhooks.run(stopped).await;
+            }
+        });
         let served = serve::serve(self.listener, self.router, &self.state.settings, shutdown).await;
         let _ = stop.send(true);
         let store = self.state.store.clone();

@@ -118,6 +118,10 @@ pub struct BenchArgs {
     /// view of a contact is delivered to each, at a receiver in the bench's process)
     #[arg(long, default_value_t = 0)]
     webhooks: u32,
+    /// Whether the bench's server attempts the webhooks' deliveries during the run (`false`
+    /// measures the write path alone: the changes are recorded, and delivered after)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    webhook_delivery: bool,
     /// Instead of the load scenarios, measure segments at scale over this many generated
     /// contacts (preview of representative definitions, a saved segment's computation, count)
     #[arg(long, default_value_t = 0)]
@@ -138,7 +142,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         Sink::outbox("outbox")
     };
-    let server = Server::start(args.database_url, sink.url.clone()).await?;
+    let server = Server::start(args.database_url, sink.url.clone(), args.webhook_delivery).await?;
     if args.segment_contacts > 0 {
         let client = http_client(1)?;
         let api = Api {
@@ -190,8 +194,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         scoring::RULES
     );
     println!(
-        "webhooks kept live: {} (deliveries received during the run: {delivered})",
-        args.webhooks
+        "webhooks kept live: {} (delivered during the run: {}; received: {delivered})",
+        args.webhooks,
+        if args.webhook_delivery { "yes" } else { "no" }
     );
     print_table(&rows(engine, &measured));
     if let Some(freshness) = freshness {
@@ -400,7 +405,11 @@ impl Server {
     /// Builds the server on a free port of 127.0.0.1 over `database_url` (or SQLite in a new
     /// temporary directory), delivering mail to `smtp_url` (or the outbox), and starts serving.
     /// The database must be empty.
-    async fn start(database_url: Option<String>, smtp_url: Option<String>) -> anyhow::Result<Self> {
+    async fn start(
+        database_url: Option<String>,
+        smtp_url: Option<String>,
+        webhook_delivery: bool,
+    ) -> anyhow::Result<Self> {
         let data_dir = tempfile::Builder::new()
             .prefix("tracklane-bench-")
             .tempdir()
@@ -413,6 +422,7 @@ impl Server {
             smtp_rate: Some(SMTP_RATE),
             // The bench's webhook receiver is on localhost.
             allow_private_webhooks: Some(true),
+            webhook_delivery: Some(webhook_delivery),
             ..SettingsLayer::default()
         }
         .resolve(SettingsLayer::default())?;
