@@ -20,17 +20,11 @@ use common::fresh_store;
 #[tokio::test]
 async fn a_round_with_rules_read_before_an_edit_scores_nothing_and_keeps_the_rows() {
     let fresh = fresh_store().await;
-    let (store, url) = (&fresh.store, &fresh.url);
+    let store = &fresh.store;
     let now = Timestamp(1_700_000_000_000_000);
     let account = store.bootstrap(now).await.unwrap().unwrap().id;
-    let mut raw = sqlx::SqliteConnection::connect(url).await.unwrap();
-    sqlx::query(
-        "INSERT INTO contacts (id, account_id, email, hash, created_at, updated_at) \
-         VALUES (7, 1, 'a@example.com', 'h', 0, 0)",
-    )
-    .execute(&mut raw)
-    .await
-    .unwrap();
+    fresh.contact_7().await;
+    let mut raw = sqlx::SqliteConnection::connect(&fresh.url).await.unwrap();
     let model = ScoreModelId(
         store
             .create_score_model(

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use sqlx::Connection;
 use tracklane_core::ids::ContactId;
 use tracklane_core::tag::TagInput;
 use tracklane_core::time::Timestamp;
@@ -18,17 +17,10 @@ use common::fresh_store;
 #[tokio::test]
 async fn a_leased_delivery_waits_for_its_lease_then_goes_to_another_worker() {
     let fresh = fresh_store().await;
-    let (store, url) = (&fresh.store, &fresh.url);
+    let store = &fresh.store;
     let now = Timestamp(1_700_000_000_000_000);
     let account = store.bootstrap(now).await.unwrap().unwrap().id;
-    let mut raw = sqlx::SqliteConnection::connect(url).await.unwrap();
-    sqlx::query(
-        "INSERT INTO contacts (id, account_id, email, hash, created_at, updated_at) \
-         VALUES (7, 1, 'a@example.com', 'h', 0, 0)",
-    )
-    .execute(&mut raw)
-    .await
-    .unwrap();
+    fresh.contact_7().await;
     let draft = WebhookInput {
         name: Some("crm".to_owned()),
         url: Some("https://93.184.216.34/in".to_owned()),

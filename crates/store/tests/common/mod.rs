@@ -1,6 +1,8 @@
 //! A migrated store on a fresh SQLite file, for the store's own tests.
 
+use sqlx::Connection;
 use tempfile::TempDir;
+use tracklane_core::ids::ContactId;
 use tracklane_store::{PoolSize, Store};
 
 /// The store, its database URL (for a second, raw connection) and its folder, deleted on drop.
@@ -22,5 +24,21 @@ pub async fn fresh_store() -> Fresh {
         store,
         url,
         _dir: dir,
+    }
+}
+
+impl Fresh {
+    /// Inserts contact 7 (a@example.com) of the first account straight into the database.
+    #[allow(dead_code)]
+    pub async fn contact_7(&self) -> ContactId {
+        let mut raw = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+        sqlx::query(
+            "INSERT INTO contacts (id, account_id, email, hash, created_at, updated_at) \
+             VALUES (7, 1, 'a@example.com', 'h', 0, 0)",
+        )
+        .execute(&mut raw)
+        .await
+        .unwrap();
+        ContactId(7)
     }
 }
