@@ -510,7 +510,89 @@ async fn entering_and_leaving_a_segment_is_reported(app: TestApp) {
     assert_eq!(field(&pairs, "segment[id]"), Some(segment.as_str()));
 }
 
+async fn lists_updates_and_sent_campaigns_are_reported(app: TestApp) {
+    let app = TestApp::spawn_for_webhooks(app.engine).await;
+    let receiver = Receiver::start().await;
+    let created = app
+        .post(
+            "/api/3/webhooks",
+            json!({"webhook": {"name": "all", "url": receiver.url("/all"),
+                "events": ["list_add", "update", "sent"], "sources": ["api", "system"]}}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let list = app
+        .create(
+            "/api/3/lists",
+            json!({"list": {"name": "News", "stringid": "news"}}),
+        )
+        .await;
+    let contact = app
+        .create(
+            "/api/3/contacts",
+            json!({"contact": {"email": "bo@example.com", "firstName": "Bo"}}),
+        )
+        .await;
+    let updated = app
+        .put(
+            &format!("/api/3/contacts/{contact}"),
+            json!({"contact": {"firstName": "Bob"}}),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    let subscribed = app
+        .post(
+            "/api/3/contactLists",
+            json!({"contactList": {"list": list, "contact": contact, "status": 1}}),
+        )
+        .await;
+    assert!(
+        matches!(subscribed.status, 200 | 201),
+        "{}",
+        subscribed.text
+    );
+    let campaign = app
+        .draft_campaign(
+            &list,
+            json!({"subject": "News", "fromemail": "news@example.com", "html": "<p>Hi</p>",
+                "text": "Hi"}),
+        )
+        .await;
+    app.send_campaign(&campaign).await;
+    for _ in 0..100 {
+        app.sender.run_once().await.unwrap();
+        if receiver.received().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let received = wait_for(&receiver, 3).await;
+    let mut seen: Vec<(String, Option<String>)> = received
+        .iter()
+        .map(|request| {
+            let pairs = form(request);
+            let kind = field(&pairs, "type").unwrap().to_owned();
+            let detail = match kind.as_str() {
+                "list_add" => field(&pairs, "list[name]"),
+                "update" => field(&pairs, "contact[first_name]"),
+                _ => field(&pairs, "campaign[id]"),
+            };
+            (kind, detail.map(str::to_owned))
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("list_add".to_owned(), Some("News".to_owned())),
+            ("sent".to_owned(), Some(campaign.clone())),
+            ("update".to_owned(), Some("Bob".to_owned())),
+        ]
+    );
+}
+
 both_engines!(
+    lists_updates_and_sent_campaigns_are_reported,
     entering_and_leaving_a_segment_is_reported,
     subscriptions_to_lists_are_reported_to_the_lists_webhooks,
     a_burst_reaches_the_receiver_once_each_with_workers_side_by_side,

@@ -1,4 +1,5 @@
-//! Contacts: create, upsert by email, read, filter, update, delete.
+//! Contacts: create, upsert by email, read, filter, update, delete. An update through the API
+//! (`PUT`, or a sync of an existing email) is reported to the webhooks that hear of it.
 
 use sqlx::AnyConnection;
 use tracklane_core::contact::{Contact, ContactDraft, ContactPatch};
@@ -9,12 +10,14 @@ use tracklane_core::invalid::Invalid;
 use tracklane_core::key::random_hex;
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
+use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
 
 use crate::fields::write_field_values;
 use crate::listing::{owned_row, page_of, Listed};
 use crate::rows::{self, CONTACT_COLUMNS};
 use crate::sends::SendStatus;
 use crate::sql::{contains_pattern, prefix_pattern, Direction, Statement};
+use crate::webhooks::changes::{record_changes, Change};
 use crate::{Engine, Model, Store, StoreError};
 
 /// What a contact list may be sorted by.
@@ -131,6 +134,9 @@ impl Store {
     ) -> Result<(Contact, Vec<FieldValue>, bool), StoreError> {
         self.write(async |tx| {
             let synced = sync_in(self.engine, tx, account, &draft, now).await?;
+            if !synced.2 {
+                report_update(tx, self.engine, account, synced.0.id, now).await?;
+            }
             Ok(synced)
         })
         .await
@@ -227,6 +233,7 @@ impl Store {
     ) -> Result<(Contact, Vec<FieldValue>), StoreError> {
         self.write(async |tx| {
             let updated = update_in(self.engine, tx, account, id, &patch, now).await?;
+            report_update(tx, self.engine, account, id, now).await?;
             Ok(updated)
         })
         .await
@@ -483,4 +490,24 @@ fn update_statement(engine: Engine, patch: &ContactPatch, now: Timestamp) -> Sta
     ];
     update.push_present(columns);
     update
+}
+
+/// Reports a contact's update through the API to the webhooks that hear of it (`update`).
+async fn report_update(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    account: AccountId,
+    contact: ContactId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let change = Change {
+        account,
+        event: WebhookEvent::UPDATE,
+        source: WebhookSource::Api,
+        list: None,
+        contact: Some(contact),
+        extra: Vec::new(),
+        at: now,
+    };
+    record_changes(conn, engine, &[change]).await
 }

@@ -34,21 +34,34 @@ impl Store {
         draft: ListPatch,
         now: Timestamp,
     ) -> Result<List, StoreError> {
-        let row = sqlx::query(&format!(
-            "INSERT INTO lists \
-             (account_id, name, stringid, sender_url, sender_reminder, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {LIST_COLUMNS}"
-        ))
-        .bind(account.0)
-        .bind(draft.name.unwrap_or_default())
-        .bind(draft.stringid.unwrap_or_default())
-        .bind(draft.sender_url.unwrap_or_default())
-        .bind(draft.sender_reminder.unwrap_or_default())
-        .bind(now.0)
-        .fetch_one(&self.writer)
-        .written(self)
-        .await?;
-        Ok(rows::list(&row)?)
+        self.write(async |tx| {
+            let row = sqlx::query(&format!(
+                "INSERT INTO lists \
+                 (account_id, name, stringid, sender_url, sender_reminder, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {LIST_COLUMNS}"
+            ))
+            .bind(account.0)
+            .bind(draft.name.unwrap_or_default())
+            .bind(draft.stringid.unwrap_or_default())
+            .bind(draft.sender_url.unwrap_or_default())
+            .bind(draft.sender_reminder.unwrap_or_default())
+            .bind(now.0)
+            .fetch_one(&mut *tx)
+            .await?;
+            let list = rows::list(&row)?;
+            let change = Change {
+                account,
+                event: WebhookEvent::LIST_ADD,
+                source: WebhookSource::Api,
+                list: Some(list.id),
+                contact: None,
+                extra: vec![("list[name]".to_owned(), list.name.clone())],
+                at: now,
+            };
+            record_changes(tx, self.engine, &[change]).await?;
+            Ok(list)
+        })
+        .await
     }
 
     /// The list with this id, or [`StoreError::NotFound`].

@@ -13,15 +13,17 @@ use std::collections::HashMap;
 use sqlx::Row;
 use tracklane_core::contact::Contact;
 use tracklane_core::event::{EventKind, EventSource, NewEvent};
-use tracklane_core::ids::{AccountId, CampaignId, ContactId};
+use tracklane_core::ids::{AccountId, CampaignId, ContactId, ListId};
 use tracklane_core::list::ListStatus;
 use tracklane_core::message::CampaignStatus;
 use tracklane_core::time::Timestamp;
+use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
 
 use crate::campaign_pause::pause_failing_campaigns_in;
 use crate::events::record_events_in;
 use crate::rows::{self, CONTACT_COLUMNS};
 use crate::sql::{Statement, Value};
+use crate::webhooks::changes::{record_changes, Change};
 use crate::{Store, StoreError};
 
 /// The timeline name of a bounce.
@@ -293,20 +295,42 @@ impl Store {
         .await
     }
 
-    /// Marks sending campaigns with no send left to hand over as completed.
+    /// Marks sending campaigns with no send left to hand over as completed, and reports them
+    /// (`sent`) to the webhooks that hear of it.
     pub async fn complete_campaigns(&self, now: Timestamp) -> Result<u64, StoreError> {
-        Ok(sqlx::query(
-            "UPDATE campaigns SET status = $1, updated_at = $2 WHERE status = $3 AND NOT EXISTS \
-             (SELECT 1 FROM sends s WHERE s.campaign_id = campaigns.id AND s.status IN ($4, $5))",
-        )
-        .bind(CampaignStatus::Completed.code())
-        .bind(now.0)
-        .bind(CampaignStatus::Sending.code())
-        .bind(SendStatus::Queued as i64)
-        .bind(SendStatus::HandingOver as i64)
-        .execute(&self.writer)
-        .await?
-        .rows_affected())
+        self.write(async |tx| {
+            let completed = sqlx::query(
+                "UPDATE campaigns SET status = $1, updated_at = $2 WHERE status = $3 \
+                 AND NOT EXISTS (SELECT 1 FROM sends s WHERE s.campaign_id = campaigns.id \
+                 AND s.status IN ($4, $5)) RETURNING id, account_id, name, list_id",
+            )
+            .bind(CampaignStatus::Completed.code())
+            .bind(now.0)
+            .bind(CampaignStatus::Sending.code())
+            .bind(SendStatus::Queued as i64)
+            .bind(SendStatus::HandingOver as i64)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut changes = Vec::with_capacity(completed.len());
+            for row in &completed {
+                let id: i64 = row.try_get("id")?;
+                changes.push(Change {
+                    account: AccountId(row.try_get("account_id")?),
+                    event: WebhookEvent::SENT,
+                    source: WebhookSource::System,
+                    list: row.try_get::<Option<i64>, _>("list_id")?.map(ListId),
+                    contact: None,
+                    extra: vec![
+                        ("campaign[id]".to_owned(), id.to_string()),
+                        ("campaign[name]".to_owned(), row.try_get("name")?),
+                    ],
+                    at: now,
+                });
+            }
+            record_changes(tx, self.engine, &changes).await?;
+            Ok(completed.len() as u64)
+        })
+        .await
     }
 
     /// How many of a campaign's sends are in `status`.
