@@ -45,5 +45,7 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
     WHERE next_attempt_at IS NOT NULL;
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id);
+CREATE INDEX webhook_deliveries_due_by_webhook ON webhook_deliveries (webhook_id, next_attempt_at)
+    WHERE next_attempt_at IS NOT NULL;
 CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at)
     WHERE finished_at IS NOT NULL;

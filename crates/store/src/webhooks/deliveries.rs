@@ -14,6 +14,9 @@ use tracklane_core::time::Timestamp;
 use crate::sql::Statement;
 use crate::{Store, StoreError};
 
+/// The most deliveries of one subscription that one claim takes.
+pub const PER_WEBHOOK: i64 = 50;
+
 /// A delivery taken for an attempt.
 #[derive(Debug)]
 pub struct DueDelivery {
@@ -74,8 +77,9 @@ pub struct AttemptRecord {
 }
 
 impl Store {
-    /// Takes up to `limit` deliveries due at `now`, soonest first, for attempts that end
-    /// within `lease`. A delivery of a disabled subscription is not taken.
+    /// Takes up to `limit` deliveries due at `now`, soonest first but at most
+    /// [`PER_WEBHOOK`] of each subscription, for attempts that end within `lease`. A delivery
+    /// of a disabled subscription is not taken.
     pub async fn claim_webhook_deliveries(
         &self,
         now: Timestamp,
@@ -97,17 +101,21 @@ impl Store {
             return Ok(Vec::new());
         }
         self.write(async |tx| {
+            // Each subscription's soonest due ones, at most PER_WEBHOOK of them, so that a
+            // burst for one receiver leaves room in the round for the others'.
             let mut select = Statement::new(
                 engine,
                 "SELECT d.id, d.account_id, d.webhook_id, w.url, w.secret, d.content_type, \
-                 d.body, d.attempts, d.first_attempt_at FROM webhook_deliveries d \
-                 JOIN webhooks w ON w.id = d.webhook_id \
-                 WHERE d.next_attempt_at IS NOT NULL AND w.disabled_at IS NULL \
-                 AND d.next_attempt_at <= ",
+                 d.body, d.attempts, d.first_attempt_at FROM webhooks w \
+                 JOIN webhook_deliveries d ON d.id IN (SELECT x.id FROM webhook_deliveries x \
+                 WHERE x.webhook_id = w.id AND x.next_attempt_at IS NOT NULL \
+                 AND x.next_attempt_at <= ",
             );
             select
                 .push_bind(now.0)
-                .push(" ORDER BY d.next_attempt_at, d.id LIMIT ")
+                .push(" ORDER BY x.next_attempt_at, x.id LIMIT ")
+                .push_bind(PER_WEBHOOK)
+                .push(") WHERE w.disabled_at IS NULL ORDER BY d.next_attempt_at, d.id LIMIT ")
                 .push_bind(limit)
                 .push(&engine.skip_locked_of("d"));
             let mut due = Vec::new();
