@@ -35,5 +35,6 @@ mod tokens;
 mod tracking;
 mod webhook_attempts;
 mod webhook_deliveries;
+mod webhook_log;
 mod webhooks;
 mod whitelist;

@@ -1,20 +1,21 @@
 //! Webhook deliveries end to end, with a real receiver on localhost: a tag put on a contact
 //! through the API reaches the subscription's receiver signed, in ActiveCampaign's payload,
 //! retried until the receiver takes it; a 410 disables the subscription; a change nobody
-//! listens to, or from a source the subscription does not hear of, is not delivered.
+//! listens to, or from a source the subscription does not hear of, is not delivered; events,
+//! list subscriptions, segment transitions, updates, new lists and sent campaigns are reported.
+//! The fixtures here serve the other webhook tests too.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tracklane_e2e::receiver::{Received, Receiver, Reply};
 use tracklane_e2e::{both_engines, TestApp};
-use tracklane_server::workers::webhooks::Webhooks;
 
 use crate::events::{enable, segment, spawn};
 use crate::segments::{save, tag_contact};
 
 /// Waits until the receiver got `count` requests, failing the test after a few seconds.
-async fn wait_for(receiver: &Receiver, count: usize) -> Vec<Received> {
+pub(crate) async fn wait_for(receiver: &Receiver, count: usize) -> Vec<Received> {
     let started = Instant::now();
     loop {
         let received = receiver.received();
@@ -31,7 +32,7 @@ async fn wait_for(receiver: &Receiver, count: usize) -> Vec<Received> {
 }
 
 /// A subscription of the app to the receiver's `path`; answers its id and secret.
-async fn subscribe(app: &TestApp, url: &str, sources: Value) -> (String, String) {
+pub(crate) async fn subscribe(app: &TestApp, url: &str, sources: Value) -> (String, String) {
     let created = app
         .post(
             "/api/3/webhooks",
@@ -47,7 +48,7 @@ async fn subscribe(app: &TestApp, url: &str, sources: Value) -> (String, String)
     )
 }
 
-async fn contact_and_tag(app: &TestApp) -> (String, String) {
+pub(crate) async fn contact_and_tag(app: &TestApp) -> (String, String) {
     let contact = app
         .create(
             "/api/3/contacts",
@@ -64,7 +65,7 @@ async fn contact_and_tag(app: &TestApp) -> (String, String) {
 }
 
 /// The id of the contact's first contactTag row.
-async fn tag_row(app: &TestApp, contact: &str) -> String {
+pub(crate) async fn tag_row(app: &TestApp, contact: &str) -> String {
     let tags = app
         .get(&format!("/api/3/contacts/{contact}/contactTags"))
         .await;
@@ -74,11 +75,11 @@ async fn tag_row(app: &TestApp, contact: &str) -> String {
         .to_owned()
 }
 
-fn form(request: &Received) -> Vec<(String, String)> {
+pub(crate) fn form(request: &Received) -> Vec<(String, String)> {
     form_urlencoded::parse(&request.body).into_owned().collect()
 }
 
-fn field<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == key)
@@ -270,156 +271,6 @@ async fn recorded_events_are_reported_once_each(app: TestApp) {
     assert_eq!(data, ["plan=team", r#"{"plan":"pro"}"#]);
 }
 
-/// Waits until the subscription's newest delivery has `status`; answers the log's page.
-async fn log_until(app: &TestApp, webhook: &str, status: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let log = app
-            .get(&format!("/api/3/webhooks/{webhook}/deliveries"))
-            .await;
-        assert_eq!(log.status, 200, "{}", log.text);
-        if log.body["webhookDeliveries"][0]["status"] == status {
-            return log.body;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "{}", log.text);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn the_log_shows_each_delivery_and_failed_ones_replay(app: TestApp) {
-    let app = TestApp::spawn_for_webhooks(app.engine).await;
-    let receiver = Receiver::start().await;
-    receiver.script(
-        "/in",
-        vec![Reply::status(400).body("bad payload"), Reply::status(200)],
-    );
-    let (webhook, _) = subscribe(&app, &receiver.url("/in"), json!(["api"])).await;
-    let (contact, tag) = contact_and_tag(&app).await;
-    app.post(
-        "/api/3/contactTags",
-        json!({"contactTag": {"contact": contact, "tag": tag}}),
-    )
-    .await;
-    let log = log_until(&app, &webhook, "failed").await;
-    assert_eq!(log["meta"]["total"], "1");
-    let one = &log["webhookDeliveries"][0];
-    assert_eq!(one["type"], "contact_tag_added");
-    assert_eq!(one["attempts"], 1);
-    assert_eq!(one["lastResponseCode"], 400);
-    assert_eq!(one["lastResponse"], "bad payload");
-    assert!(one["finishedDate"].is_string());
-    let delivery = one["id"].as_str().unwrap().to_owned();
-    let none = app
-        .get(&format!(
-            "/api/3/webhooks/{webhook}/deliveries?status=delivered"
-        ))
-        .await;
-    assert_eq!(none.body["meta"]["total"], "0");
-    let bogus = app
-        .get(&format!("/api/3/webhooks/{webhook}/deliveries?status=lost"))
-        .await;
-    assert_eq!(bogus.status, 422, "{}", bogus.text);
-
-    // Every failed delivery of the last hour is tried again now.
-    let from = "2000-01-01T00:00:00+00:00";
-    let replayed = app
-        .post(
-            &format!("/api/3/webhooks/{webhook}/replay"),
-            json!({"replay": {"from": from}}),
-        )
-        .await;
-    assert_eq!(replayed.status, 200, "{}", replayed.text);
-    assert_eq!(replayed.body["replayed"], 1);
-    let log = log_until(&app, &webhook, "delivered").await;
-    assert_eq!(log["webhookDeliveries"][0]["attempts"], 2);
-    assert_eq!(log["webhookDeliveries"][0]["lastResponseCode"], 200);
-    // One delivery replays by its id, under the same webhook-id.
-    let again = app
-        .post(
-            &format!("/api/3/webhookDeliveries/{delivery}/replay"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(again.status, 200, "{}", again.text);
-    let received = wait_for(&receiver, 3).await;
-    assert!(received
-        .iter()
-        .all(|request| request.headers["webhook-id"] == received[0].headers["webhook-id"]));
-    for bad in [json!({}), json!({"replay": {"from": "yesterday"}})] {
-        let refused = app
-            .post(&format!("/api/3/webhooks/{webhook}/replay"), bad)
-            .await;
-        assert_eq!(refused.status, 422, "{}", refused.text);
-    }
-    // Another account sees none of it.
-    let other = app.other_account_key().await;
-    let theirs = app
-        .send(
-            "GET",
-            &format!("/api/3/webhookDeliveries/{delivery}"),
-            Some(&other),
-            None,
-        )
-        .await;
-    assert_eq!(theirs.status, 404, "{}", theirs.text);
-    // The log keeps finished deliveries 30 days.
-    log_until(&app, &webhook, "delivered").await;
-    app.clock.advance(Duration::from_secs(31 * 86_400));
-    app.retention.run_once().await.unwrap();
-    let expired = app
-        .get(&format!("/api/3/webhooks/{webhook}/deliveries"))
-        .await;
-    assert_eq!(expired.body["meta"]["total"], "0", "{}", expired.text);
-}
-
-async fn a_burst_reaches_the_receiver_once_each_with_workers_side_by_side(app: TestApp) {
-    let app = TestApp::spawn_for_webhooks(app.engine).await;
-    let receiver = Receiver::start().await;
-    subscribe(&app, &receiver.url("/in"), json!(["api"])).await;
-    let tag = app
-        .create(
-            "/api/3/tags",
-            json!({"tag": {"tag": "vip", "tagType": "contact"}}),
-        )
-        .await;
-    const BURST: usize = 40;
-    for i in 0..BURST {
-        let contact = app
-            .create(
-                "/api/3/contacts",
-                json!({"contact": {"email": format!("c{i}@example.com")}}),
-            )
-            .await;
-        app.post(
-            "/api/3/contactTags",
-            json!({"contactTag": {"contact": contact, "tag": tag}}),
-        )
-        .await;
-    }
-    // Two more workers (as on other nodes) beside the server's own, all at once.
-    let other = Webhooks::new(app.store.clone(), app.clock.clone(), true).unwrap();
-    let rounds = |worker: Webhooks| async move {
-        for _ in 0..20 {
-            worker.run_once().await.unwrap();
-        }
-    };
-    tokio::join!(rounds(other.clone()), rounds(app.webhooks.clone()));
-    let received = wait_for(&receiver, BURST).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let ids: std::collections::BTreeSet<String> = receiver
-        .received()
-        .iter()
-        .map(|request| request.headers["webhook-id"].to_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(ids.len(), BURST, "every delivery arrived");
-    assert_eq!(
-        receiver.received().len(),
-        BURST,
-        "and none twice ({} requests)",
-        received.len()
-    );
-}
-
 async fn subscriptions_to_lists_are_reported_to_the_lists_webhooks(app: TestApp) {
     let app = TestApp::spawn_for_webhooks(app.engine).await;
     let receiver = Receiver::start().await;
@@ -595,8 +446,6 @@ both_engines!(
     lists_updates_and_sent_campaigns_are_reported,
     entering_and_leaving_a_segment_is_reported,
     subscriptions_to_lists_are_reported_to_the_lists_webhooks,
-    a_burst_reaches_the_receiver_once_each_with_workers_side_by_side,
-    the_log_shows_each_delivery_and_failed_ones_replay,
     recorded_events_are_reported_once_each,
     a_tag_reaches_the_receiver_signed_and_is_retried_until_taken,
     a_gone_receiver_disables_its_subscription,
