@@ -135,7 +135,8 @@ impl Store {
         self.write(async |tx| {
             let synced = sync_in(self.engine, tx, account, &draft, now).await?;
             if !synced.2 {
-                report_update(tx, self.engine, account, synced.0.id, now).await?;
+                let update = Change::new(account, WebhookEvent::UPDATE, WebhookSource::Api, now);
+                record_changes(tx, self.engine, &[update.about(synced.0.id)]).await?;
             }
             Ok(synced)
         })
@@ -233,7 +234,8 @@ impl Store {
     ) -> Result<(Contact, Vec<FieldValue>), StoreError> {
         self.write(async |tx| {
             let updated = update_in(self.engine, tx, account, id, &patch, now).await?;
-            report_update(tx, self.engine, account, id, now).await?;
+            let update = Change::new(account, WebhookEvent::UPDATE, WebhookSource::Api, now);
+            record_changes(tx, self.engine, &[update.about(id)]).await?;
             Ok(updated)
         })
         .await
@@ -490,24 +492,4 @@ fn update_statement(engine: Engine, patch: &ContactPatch, now: Timestamp) -> Sta
     ];
     update.push_present(columns);
     update
-}
-
-/// Reports a contact's update through the API to the webhooks that hear of it (`update`).
-async fn report_update(
-    conn: &mut AnyConnection,
-    engine: Engine,
-    account: AccountId,
-    contact: ContactId,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    let change = Change {
-        account,
-        event: WebhookEvent::UPDATE,
-        source: WebhookSource::Api,
-        list: None,
-        contact: Some(contact),
-        extra: Vec::new(),
-        at: now,
-    };
-    record_changes(conn, engine, &[change]).await
 }

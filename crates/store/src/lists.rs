@@ -49,15 +49,9 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let list = rows::list(&row)?;
-            let change = Change {
-                account,
-                event: WebhookEvent::LIST_ADD,
-                source: WebhookSource::Api,
-                list: Some(list.id),
-                contact: None,
-                extra: vec![("list[name]".to_owned(), list.name.clone())],
-                at: now,
-            };
+            let change = Change::new(account, WebhookEvent::LIST_ADD, WebhookSource::Api, now)
+                .of_list(Some(list.id))
+                .saying("list[name]", list.name.clone());
             record_changes(tx, self.engine, &[change]).await?;
             Ok(list)
         })
@@ -167,30 +161,29 @@ impl Store {
             source_id,
         };
         self.write(async |tx| {
-            let before: Option<i64> = sqlx::query_scalar(
-                "SELECT status FROM contact_lists WHERE contact_id = $1 AND list_id = $2",
-            )
-            .bind(contact.0)
-            .bind(list.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let written = write_list_status(tx, account, membership, now).await?;
             let event = match status {
                 ListStatus::Active => Some(WebhookEvent::SUBSCRIBE),
                 ListStatus::Unsubscribed => Some(WebhookEvent::UNSUBSCRIBE),
                 _ => None,
             };
+            // The status before, read only when a change of it is to be reported.
+            let before: Option<i64> =
+                match (reported, event) {
+                    (Some(_), Some(_)) => sqlx::query_scalar(
+                        "SELECT status FROM contact_lists WHERE contact_id = $1 AND list_id = $2",
+                    )
+                    .bind(contact.0)
+                    .bind(list.0)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+                    _ => None,
+                };
+            let written = write_list_status(tx, account, membership, now).await?;
             let changed = before.map(ListStatus::from_code) != Some(status);
             if let (Some(source), Some(event), true) = (reported, event, changed) {
-                let change = Change {
-                    account,
-                    event,
-                    source,
-                    list: Some(list),
-                    contact: Some(contact),
-                    extra: Vec::new(),
-                    at: now,
-                };
+                let change = Change::new(account, event, source, now)
+                    .about(contact)
+                    .of_list(Some(list));
                 record_changes(tx, self.engine, &[change]).await?;
             }
             Ok(written)
@@ -222,14 +215,15 @@ impl Store {
             lists.sort_unstable();
             let changes: Vec<Change> = lists
                 .iter()
-                .map(|&list| Change {
-                    account,
-                    event: WebhookEvent::UNSUBSCRIBE,
-                    source: WebhookSource::Public,
-                    list: Some(ListId(list)),
-                    contact: Some(contact),
-                    extra: Vec::new(),
-                    at: now,
+                .map(|&list| {
+                    Change::new(
+                        account,
+                        WebhookEvent::UNSUBSCRIBE,
+                        WebhookSource::Public,
+                        now,
+                    )
+                    .about(contact)
+                    .of_list(Some(ListId(list)))
                 })
                 .collect();
             record_changes(tx, self.engine, &changes).await?;

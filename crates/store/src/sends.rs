@@ -314,18 +314,13 @@ impl Store {
             let mut changes = Vec::with_capacity(completed.len());
             for row in &completed {
                 let id: i64 = row.try_get("id")?;
-                changes.push(Change {
-                    account: AccountId(row.try_get("account_id")?),
-                    event: WebhookEvent::SENT,
-                    source: WebhookSource::System,
-                    list: row.try_get::<Option<i64>, _>("list_id")?.map(ListId),
-                    contact: None,
-                    extra: vec![
-                        ("campaign[id]".to_owned(), id.to_string()),
-                        ("campaign[name]".to_owned(), row.try_get("name")?),
-                    ],
-                    at: now,
-                });
+                let account = AccountId(row.try_get("account_id")?);
+                let name: String = row.try_get("name")?;
+                let sent = Change::new(account, WebhookEvent::SENT, WebhookSource::System, now)
+                    .of_list(row.try_get::<Option<i64>, _>("list_id")?.map(ListId))
+                    .saying("campaign[id]", id.to_string())
+                    .saying("campaign[name]", name);
+                changes.push(sent);
             }
             record_changes(tx, self.engine, &changes).await?;
             Ok(completed.len() as u64)

@@ -289,14 +289,8 @@ async fn report_tag(
         .bind(tag.0)
         .fetch_one(&mut *conn)
         .await?;
-    let change = Change {
-        account,
-        event,
-        source,
-        list: None,
-        contact: Some(contact),
-        extra: vec![("tag".to_owned(), name)],
-        at: now,
-    };
+    let change = Change::new(account, event, source, now)
+        .about(contact)
+        .saying("tag", name);
     record_changes(conn, engine, &[change]).await
 }

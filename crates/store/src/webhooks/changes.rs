@@ -35,6 +35,44 @@ pub struct Change {
     pub at: Timestamp,
 }
 
+impl Change {
+    /// A change of `account` at `at`, of no list or contact and saying nothing more yet.
+    pub fn new(
+        account: AccountId,
+        event: WebhookEvent,
+        source: WebhookSource,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            account,
+            event,
+            source,
+            list: None,
+            contact: None,
+            extra: Vec::new(),
+            at,
+        }
+    }
+
+    /// The same change, about `contact`.
+    pub fn about(mut self, contact: ContactId) -> Self {
+        self.contact = Some(contact);
+        self
+    }
+
+    /// The same change, of `list`.
+    pub fn of_list(mut self, list: Option<ListId>) -> Self {
+        self.list = list;
+        self
+    }
+
+    /// The same change, its payload also saying `value` under AC's `key`.
+    pub fn saying(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.extra.push((key.to_owned(), value.into()));
+        self
+    }
+}
+
 /// Records `changes` in the transaction that makes them, those that a subscription of their
 /// account that is not disabled hears of (by type): one read of the accounts' subscriptions,
 /// and an insert only when some are heard of.

@@ -16,18 +16,20 @@ use crate::segments::membership::Transition;
 pub(crate) fn transition_changes(transitions: &[Transition]) -> Vec<Change> {
     transitions
         .iter()
-        .map(|transition| Change {
-            account: transition.account,
-            event: if transition.entered {
+        .map(|transition| {
+            let event = if transition.entered {
                 WebhookEvent::SEGMENT_ENTERED
             } else {
                 WebhookEvent::SEGMENT_LEFT
-            },
-            source: WebhookSource::System,
-            list: None,
-            contact: Some(transition.contact),
-            extra: vec![("segment[id]".to_owned(), transition.segment.0.to_string())],
-            at: transition.at,
+            };
+            Change::new(
+                transition.account,
+                event,
+                WebhookSource::System,
+                transition.at,
+            )
+            .about(transition.contact)
+            .saying("segment[id]", transition.segment.0.to_string())
         })
         .collect()
 }
@@ -101,14 +103,7 @@ pub(crate) fn timeline_change(
             // An unsubscribe is reported with the list it changed (see `Store::set_list_status`).
             EventKind::Unsubscribe | EventKind::ScoreChange => return None,
         };
-    let change = Change {
-        account: event.account,
-        event: kind,
-        source,
-        list: None,
-        contact: Some(contact),
-        extra: extra.into_iter().flatten().collect(),
-        at: event.occurred_at,
-    };
+    let mut change = Change::new(event.account, kind, source, event.occurred_at).about(contact);
+    change.extra = extra.into_iter().flatten().collect();
     Some((change, event.message_id.as_deref()))
 }
