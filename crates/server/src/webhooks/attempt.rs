@@ -20,7 +20,7 @@ use standardwebhooks::{HEADER_WEBHOOK_ID, HEADER_WEBHOOK_SIGNATURE, HEADER_WEBHO
 use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::receiver::ReceiverUrl;
 
-use super::receiver::{check_receiver, CheckedResolver, Unreachable};
+use super::receiver::{check_host, CheckedResolver, Unreachable};
 
 /// How much of a receiver's answer is kept for the delivery log.
 pub const EXCERPT_BYTES: usize = 512;
@@ -104,10 +104,9 @@ impl Deliverer {
             Ok(receiver) => receiver,
             Err(invalid) => return failed(invalid.to_string()),
         };
-        match check_receiver(&receiver, self.allow_private).await {
-            Ok(()) => {}
-            Err(Unreachable::Unresolved(invalid)) => return retry(None, None, invalid.to_string()),
-            Err(Unreachable::Refused(invalid)) => return failed(invalid.to_string()),
+        // An address (or `localhost`) is judged here; a name, by the client's resolver.
+        if let Some(Err(refused)) = check_host(&receiver, self.allow_private) {
+            return unreachable(&refused);
         }
         let timestamp = now.0.div_euclid(1_000_000);
         let signature = match standardwebhooks::Webhook::new(outgoing.secret.expose_secret())
@@ -130,7 +129,10 @@ impl Deliverer {
             .await;
         match sent {
             Ok(response) => judge(response).await,
-            Err(error) => retry(None, None, describe(&error)),
+            Err(error) => match resolver_refusal(&error) {
+                Some(refused) => unreachable(refused),
+                None => retry(None, None, describe(&error)),
+            },
         }
     }
 }
@@ -210,6 +212,26 @@ fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     detail
+}
+
+/// Why the resolver would not connect to the receiver, if that is why the request failed.
+fn resolver_refusal(error: &reqwest::Error) -> Option<&Unreachable> {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(unreachable) = cause.downcast_ref::<Unreachable>() {
+            return Some(unreachable);
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// A receiver that does not resolve is tried again; one that may not be reached has failed.
+fn unreachable(why: &Unreachable) -> Outcome {
+    match why {
+        Unreachable::Unresolved(invalid) => retry(None, None, invalid.to_string()),
+        Unreachable::Refused(invalid) => failed(invalid.to_string()),
+    }
 }
 
 fn retry(status: Option<u16>, retry_after: Option<Duration>, detail: String) -> Outcome {

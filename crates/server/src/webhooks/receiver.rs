@@ -1,8 +1,8 @@
 //! Checking a receiver's reach: an address in the URL is judged as it is; a name is resolved,
 //! with a deadline, and every address it resolves to must be allowed (one private address among
 //! public ones is enough to refuse it). Deliveries resolve through [`CheckedResolver`], which
-//! applies the same judgment to the addresses they connect to, so that a name that resolves to
-//! a public address when checked and to a private one when connecting (DNS rebinding) fails.
+//! applies the same judgment to the addresses they connect to (a name is resolved once per
+//! attempt, by the connection itself), so DNS rebinding fails.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,12 +16,14 @@ use tracklane_core::webhook::receiver::{check_reach, reach_of_host, reach_of_ip,
 pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a receiver cannot be reached now.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Unreachable {
     /// Its name did not resolve (in time): perhaps later.
+    #[error("{0}")]
     Unresolved(Invalid),
     /// It is, or its name resolves to, an address deliveries never reach (or a private one
     /// without the setting).
+    #[error("{0}")]
     Refused(Invalid),
 }
 
@@ -38,12 +40,19 @@ pub async fn check_receiver(
     receiver: &ReceiverUrl,
     allow_private: bool,
 ) -> Result<(), Unreachable> {
-    let host = receiver.host.to_string();
-    if let Some(reach) = reach_of_host(&receiver.host) {
-        return check_reach(reach, &host, allow_private).map_err(Unreachable::Refused);
+    if let Some(refused) = check_host(receiver, allow_private) {
+        return refused;
     }
-    resolve(&host, receiver.port, allow_private).await?;
+    resolve(&receiver.host.to_string(), receiver.port, allow_private).await?;
     Ok(())
+}
+
+/// What a receiver's host says of its reach without resolving (an address, `localhost`);
+/// `None` for a name to resolve.
+pub fn check_host(receiver: &ReceiverUrl, allow_private: bool) -> Option<Result<(), Unreachable>> {
+    let reach = reach_of_host(&receiver.host)?;
+    let host = receiver.host.to_string();
+    Some(check_reach(reach, &host, allow_private).map_err(Unreachable::Refused))
 }
 
 /// The addresses of `host`, every one of them allowed.
@@ -85,9 +94,7 @@ impl Resolve for CheckedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let allow_private = self.allow_private;
         Box::pin(async move {
-            let addresses = resolve(name.as_str(), 0, allow_private)
-                .await
-                .map_err(|unreachable| Invalid::from(unreachable).to_string())?;
+            let addresses = resolve(name.as_str(), 0, allow_private).await?;
             let addresses: Addrs = Box::new(addresses.into_iter());
             Ok(addresses)
         })
