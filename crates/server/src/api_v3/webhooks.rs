@@ -18,6 +18,7 @@ use tracklane_core::webhook::event::WebhookEvent;
 use tracklane_core::webhook::receiver::ReceiverUrl;
 use tracklane_core::webhook::{new_secret, Webhook, WebhookInput};
 use tracklane_store::sql::TextOp;
+use tracklane_store::webhooks::deliveries::STATUSES;
 use tracklane_store::webhooks::log::LoggedDelivery;
 use tracklane_store::webhooks::WebhookQuery;
 
@@ -235,9 +236,6 @@ async fn deliveries(
         .await?;
     Ok(ctx.page(&listed))
 }
-
-/// The statuses of deliveries.
-const STATUSES: [&str; 4] = ["pending", "delivered", "failed", "gone"];
 
 /// `GET /webhookDeliveries/{id}` (Tracklane's).
 async fn show_delivery(

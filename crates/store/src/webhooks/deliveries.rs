@@ -53,15 +53,18 @@ pub enum DeliveryStatus {
     Gone,
 }
 
+/// The stored names of where deliveries stand, in the order of [`DeliveryStatus`].
+pub const STATUSES: [&str; 4] = ["pending", "delivered", "failed", "gone"];
+
 impl DeliveryStatus {
     /// The stored name.
     fn name(self) -> &'static str {
-        match self {
-            Self::Pending(_) => "pending",
-            Self::Delivered => "delivered",
-            Self::Failed => "failed",
-            Self::Gone => "gone",
-        }
+        STATUSES[match self {
+            Self::Pending(_) => 0,
+            Self::Delivered => 1,
+            Self::Failed => 2,
+            Self::Gone => 3,
+        }]
     }
 }
 
