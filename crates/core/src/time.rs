@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
+use crate::invalid::Invalid;
+
 /// A point in time, stored as microseconds since the Unix epoch (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub i64);
@@ -55,6 +57,16 @@ impl Timestamp {
         }
         let day = NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
         Some(Self::from_datetime(day.and_hms_opt(0, 0, 0)?.and_utc()))
+    }
+
+    /// [`Timestamp::parse_api`] of the value of `attribute`, refusing what is not a date.
+    pub fn parse_attribute(attribute: &'static str, raw: &str) -> Result<Self, Invalid> {
+        Self::parse_api(raw).ok_or_else(|| {
+            Invalid::bad_value(
+                attribute,
+                format!("'{raw}' is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or ISO 8601)"),
+            )
+        })
     }
 }
 

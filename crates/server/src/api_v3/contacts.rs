@@ -240,15 +240,7 @@ fn parse_ids(raw: Vec<&str>) -> Result<Vec<i64>, ApiError> {
 fn parse_time(query: &ApiQuery, key: &'static str) -> Result<Option<Timestamp>, ApiError> {
     query
         .get(&format!("filters[{key}]"))
-        .map(|raw| {
-            Timestamp::parse_api(raw).ok_or_else(|| {
-                Invalid::bad_value(
-                    key,
-                    format!("'{raw}' is not a date (YYYY-MM-DD or ISO-8601)"),
-                )
-                .into()
-            })
-        })
+        .map(|raw| Ok(Timestamp::parse_attribute(key, raw)?))
         .transpose()
 }
 

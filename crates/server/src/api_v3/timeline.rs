@@ -151,10 +151,7 @@ async fn activities(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> 
     );
     let after = query
         .get("after")
-        .map(|raw| {
-            Timestamp::parse_api(raw)
-                .ok_or_else(|| Invalid::bad_value("after", format!("'{raw}' is not a time")))
-        })
+        .map(|raw| Timestamp::parse_attribute("after", raw))
         .transpose()?;
     let found = ctx.store().existing_contact(ctx.account, contact).await?;
     let filter = EventQuery {

@@ -283,19 +283,13 @@ async fn replay_failed(
     ApiJson(body): ApiJson<ReplayEnvelope>,
 ) -> Result<Json<Value>, ApiError> {
     let body = body.replay.ok_or_else(|| Invalid::missing("replay"))?;
-    let date = |attribute: &'static str, raw: &str| {
-        Timestamp::parse_api(raw).ok_or_else(|| {
-            Invalid::bad_value(attribute, format!("'{raw}' is not an ISO 8601 date"))
-        })
-    };
-    let from = date(
-        "from",
-        body.from
-            .as_deref()
-            .ok_or_else(|| Invalid::missing("from"))?,
-    )?;
+    let from = body
+        .from
+        .as_deref()
+        .ok_or_else(|| Invalid::missing("from"))?;
+    let from = Timestamp::parse_attribute("from", from)?;
     let until = match body.until.as_deref() {
-        Some(raw) => date("until", raw)?,
+        Some(raw) => Timestamp::parse_attribute("until", raw)?,
         None => ctx.now(),
     };
     enabled(&ctx, id).await?;
