@@ -105,7 +105,9 @@ impl Store {
         }
         self.write(async |tx| {
             // Each subscription's soonest due ones, at most PER_WEBHOOK of them, so that a
-            // burst for one receiver leaves room in the round for the others'.
+            // burst for one receiver leaves room in the round for the others'. The test of
+            // `d` itself is what PostgreSQL checks again on a row another worker leased
+            // meanwhile (the subquery is not), so that no two workers take the same one.
             let mut select = Statement::new(
                 engine,
                 "SELECT d.id, d.account_id, d.webhook_id, w.url, w.secret, d.content_type, \
@@ -118,7 +120,9 @@ impl Store {
                 .push_bind(now.0)
                 .push(" ORDER BY x.next_attempt_at, x.id LIMIT ")
                 .push_bind(PER_WEBHOOK)
-                .push(") WHERE w.disabled_at IS NULL ORDER BY d.next_attempt_at, d.id LIMIT ")
+                .push(") WHERE w.disabled_at IS NULL AND d.next_attempt_at <= ")
+                .push_bind(now.0)
+                .push(" ORDER BY d.next_attempt_at, d.id LIMIT ")
                 .push_bind(limit)
                 .push(&engine.skip_locked_of("d"));
             let mut due = Vec::new();
