@@ -36,5 +36,6 @@ mod tracking;
 mod webhook_attempts;
 mod webhook_deliveries;
 mod webhook_log;
+mod webhook_pipeline;
 mod webhooks;
 mod whitelist;

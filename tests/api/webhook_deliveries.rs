@@ -64,6 +64,40 @@ pub(crate) async fn contact_and_tag(app: &TestApp) -> (String, String) {
     (contact, tag)
 }
 
+/// Tags `count` new contacts through the API, one after the other.
+pub(crate) async fn tag_burst(app: &TestApp, count: usize) {
+    let tag = app
+        .create(
+            "/api/3/tags",
+            json!({"tag": {"tag": "vip", "tagType": "contact"}}),
+        )
+        .await;
+    for i in 0..count {
+        let contact = app
+            .create(
+                "/api/3/contacts",
+                json!({"contact": {"email": format!("c{i}@example.com")}}),
+            )
+            .await;
+        let tagged = app
+            .post(
+                "/api/3/contactTags",
+                json!({"contactTag": {"contact": contact, "tag": tag}}),
+            )
+            .await;
+        assert_eq!(tagged.status, 201, "{}", tagged.text);
+    }
+}
+
+/// The distinct `webhook-id`s of what the receiver got.
+pub(crate) fn message_ids(receiver: &Receiver) -> std::collections::BTreeSet<String> {
+    receiver
+        .received()
+        .iter()
+        .map(|request| request.headers["webhook-id"].to_str().unwrap().to_owned())
+        .collect()
+}
+
 /// The id of the contact's first contactTag row.
 pub(crate) async fn tag_row(app: &TestApp, contact: &str) -> String {
     let tags = app

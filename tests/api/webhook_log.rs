@@ -10,7 +10,7 @@ use tracklane_e2e::receiver::{Receiver, Reply};
 use tracklane_e2e::{both_engines, TestApp};
 use tracklane_server::workers::webhooks::Webhooks;
 
-use crate::webhook_deliveries::{contact_and_tag, subscribe, wait_for};
+use crate::webhook_deliveries::{contact_and_tag, message_ids, subscribe, tag_burst, wait_for};
 
 /// Waits until the subscription's newest delivery has `status`; answers the log's page.
 async fn log_until(app: &TestApp, webhook: &str, status: &str) -> Value {
@@ -118,26 +118,8 @@ async fn a_burst_reaches_the_receiver_once_each_with_workers_side_by_side(app: T
     let app = TestApp::spawn_for_webhooks(app.engine).await;
     let receiver = Receiver::start().await;
     subscribe(&app, &receiver.url("/in"), json!(["api"])).await;
-    let tag = app
-        .create(
-            "/api/3/tags",
-            json!({"tag": {"tag": "vip", "tagType": "contact"}}),
-        )
-        .await;
     const BURST: usize = 40;
-    for i in 0..BURST {
-        let contact = app
-            .create(
-                "/api/3/contacts",
-                json!({"contact": {"email": format!("c{i}@example.com")}}),
-            )
-            .await;
-        app.post(
-            "/api/3/contactTags",
-            json!({"contactTag": {"contact": contact, "tag": tag}}),
-        )
-        .await;
-    }
+    tag_burst(&app, BURST).await;
     // Two more workers (as on other nodes) beside the server's own, all at once.
     let other = Webhooks::new(app.store.clone(), app.clock.clone(), true).unwrap();
     let rounds = |worker: Webhooks| async move {
@@ -148,12 +130,11 @@ async fn a_burst_reaches_the_receiver_once_each_with_workers_side_by_side(app: T
     tokio::join!(rounds(other.clone()), rounds(app.webhooks.clone()));
     let received = wait_for(&receiver, BURST).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let ids: std::collections::BTreeSet<String> = receiver
-        .received()
-        .iter()
-        .map(|request| request.headers["webhook-id"].to_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(ids.len(), BURST, "every delivery arrived");
+    assert_eq!(
+        message_ids(&receiver).len(),
+        BURST,
+        "every delivery arrived"
+    );
     assert_eq!(
         receiver.received().len(),
         BURST,

@@ -30,7 +30,7 @@ use tokio::sync::oneshot;
 use tracklane_core::cid::TokenKey;
 use tracklane_core::ids::AccountId;
 use tracklane_core::time::Timestamp;
-use tracklane_server::config::SettingsLayer;
+use tracklane_server::config::{Settings, SettingsLayer};
 use tracklane_server::startup::Application;
 use tracklane_server::state::ManualClock;
 use tracklane_server::workers::membership::Membership;
@@ -77,7 +77,9 @@ pub struct TestApp {
     pub webhooks: Webhooks,
     token_key: TokenKey,
     client: reqwest::Client,
+    settings: Settings,
     shutdown: Option<oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _data_dir: tempfile::TempDir,
 }
 
@@ -136,40 +138,66 @@ impl TestApp {
             .resolve(SettingsLayer::default())
             .expect("valid settings");
         let clock = Arc::new(ManualClock::new(Timestamp::now()));
-        let mut app = Application::build_with_clock(settings, clock.clone())
+        let mut app = Application::build_with_clock(settings.clone(), clock.clone())
             .await
             .expect("the server starts");
         let account = app
             .take_new_account()
             .expect("a fresh database gets a first account");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        let store = app.state().store.clone();
-        let retention = app.retention();
-        let sender = app.sender();
-        let membership = app.membership();
-        let webhooks = app.webhooks();
-        let token_key = app.state().token_key.clone();
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
-        Self {
+        let mut started = Self {
             engine,
-            address,
+            address: String::new(),
             account: account.id,
             api_key: account.api_key.expose_secret().to_owned(),
             event_key: account.event_key.expose_secret().to_owned(),
-            store,
+            store: app.state().store.clone(),
             clock,
-            retention,
-            sender,
-            membership,
-            webhooks,
-            token_key,
+            retention: app.retention(),
+            sender: app.sender(),
+            membership: app.membership(),
+            webhooks: app.webhooks(),
+            token_key: app.state().token_key.clone(),
             client: reqwest::Client::new(),
-            shutdown: Some(shutdown),
+            settings,
+            shutdown: None,
+            serving: None,
             _data_dir: data_dir,
+        };
+        started.serve(app);
+        started
+    }
+
+    /// Stops the server, waiting until its workers have stopped, and starts it again on the
+    /// same database, with the same clock (on a new port).
+    pub async fn restart(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
         }
+        if let Some(serving) = self.serving.take() {
+            serving
+                .await
+                .expect("the server stops")
+                .expect("the server stops cleanly");
+        }
+        let app = Application::build_with_clock(self.settings.clone(), self.clock.clone())
+            .await
+            .expect("the server starts again");
+        self.store = app.state().store.clone();
+        self.retention = app.retention();
+        self.sender = app.sender();
+        self.membership = app.membership();
+        self.webhooks = app.webhooks();
+        self.serve(app);
+    }
+
+    /// Serves `app` until the test stops it or ends.
+    fn serve(&mut self, app: Application) {
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        self.address = format!("http://127.0.0.1:{}", app.port());
+        self.shutdown = Some(shutdown);
+        self.serving = Some(tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        })));
     }
 
     /// Runs membership rounds until one finds nothing to do and no segment waits to be

@@ -11,7 +11,7 @@ use tracklane_core::tag::TagInput;
 use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::event::WebhookSource;
 use tracklane_core::webhook::{new_secret, WebhookInput};
-use tracklane_store::webhooks::deliveries::PER_WEBHOOK;
+use tracklane_store::webhooks::deliveries::{Saturated, PER_WEBHOOK};
 use tracklane_store::Store;
 
 mod common;
@@ -38,14 +38,14 @@ async fn a_leased_delivery_waits_for_its_lease_then_goes_to_another_worker() {
 
     let lease = Duration::from_secs(60);
     let taken = store
-        .claim_webhook_deliveries(now, lease, 10)
+        .claim_webhook_deliveries(now, lease, 10, &Saturated::default())
         .await
         .unwrap();
     assert_eq!(taken.len(), 1);
     // The worker that took it stops here, its attempt unmade and unrecorded.
     let later = |seconds: i64| Timestamp(now.0 + seconds * 1_000_000);
     let during = store
-        .claim_webhook_deliveries(later(59), lease, 10)
+        .claim_webhook_deliveries(later(59), lease, 10, &Saturated::default())
         .await
         .unwrap();
     assert!(
@@ -53,7 +53,7 @@ async fn a_leased_delivery_waits_for_its_lease_then_goes_to_another_worker() {
         "no other worker makes the attempt meanwhile"
     );
     let after = store
-        .claim_webhook_deliveries(later(61), lease, 10)
+        .claim_webhook_deliveries(later(61), lease, 10, &Saturated::default())
         .await
         .unwrap();
     assert_eq!(
@@ -88,7 +88,7 @@ async fn a_burst_for_one_subscription_leaves_room_for_the_others() {
     assert_eq!(made, 123);
     let lease = Duration::from_secs(60);
     let taken = store
-        .claim_webhook_deliveries(now, lease, 100)
+        .claim_webhook_deliveries(now, lease, 100, &Saturated::default())
         .await
         .unwrap();
     let mut per: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
@@ -96,6 +96,38 @@ async fn a_burst_for_one_subscription_leaves_room_for_the_others() {
         *per.entry(delivery.webhook.0).or_default() += 1;
     }
     assert_eq!(per.values().copied().collect::<Vec<_>>(), [PER_WEBHOOK, 3]);
+
+    // A worker whose attempts at the busy subscription are at their share takes none of its
+    // deliveries; those it gives back unmade are due again at once.
+    let busy = taken
+        .iter()
+        .find(|delivery| per[&delivery.webhook.0] == PER_WEBHOOK);
+    let busy = busy.unwrap().webhook;
+    let quiet: Vec<_> = taken
+        .iter()
+        .filter(|d| d.webhook != busy)
+        .map(|d| d.id)
+        .collect();
+    store.release_webhook_deliveries(&quiet, now).await.unwrap();
+    let saturated = Saturated {
+        webhooks: vec![busy],
+        ..Saturated::default()
+    };
+    let again = store
+        .claim_webhook_deliveries(now, lease, 100, &saturated)
+        .await
+        .unwrap();
+    let mut ids: Vec<_> = again.iter().map(|delivery| delivery.id).collect();
+    ids.sort();
+    assert_eq!(ids, quiet);
+    let saturated = Saturated {
+        accounts: vec![account],
+        ..Saturated::default()
+    };
+    let none = store
+        .claim_webhook_deliveries(now, lease, 100, &saturated)
+        .await;
+    assert!(none.unwrap().is_empty());
 }
 
 /// A subscription of the account to tags put on contacts by `source`.

@@ -10,6 +10,7 @@
 //! - any other answer (other 4xx, a redirect), or a receiver that may not be reached now: the
 //!   delivery failed, and is not tried again.
 
+use crate::workers::webhooks::shares::HOST_IN_FLIGHT;
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
@@ -90,6 +91,7 @@ impl Deliverer {
             .redirect(Policy::none())
             .timeout(deadline)
             .connect_timeout(deadline)
+            .pool_max_idle_per_host(HOST_IN_FLIGHT)
             .dns_resolver(CheckedResolver::shared(allow_private))
             .build()?;
         Ok(Self {

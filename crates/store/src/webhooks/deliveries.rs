@@ -17,6 +17,16 @@ use crate::{Store, StoreError};
 /// The most deliveries of one subscription that one claim takes.
 pub const PER_WEBHOOK: i64 = 50;
 
+/// What a claim leaves alone: the subscriptions and accounts that already have their share
+/// of a worker's attempts.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Saturated {
+    /// Subscriptions whose deliveries are not taken.
+    pub webhooks: Vec<WebhookId>,
+    /// Accounts whose deliveries are not taken.
+    pub accounts: Vec<AccountId>,
+}
+
 /// A delivery taken for an attempt.
 #[derive(Debug)]
 pub struct DueDelivery {
@@ -81,13 +91,14 @@ pub struct AttemptRecord {
 
 impl Store {
     /// Takes up to `limit` deliveries due at `now`, soonest first but at most
-    /// [`PER_WEBHOOK`] of each subscription, for attempts that end within `lease`. A delivery
-    /// of a disabled subscription is not taken.
+    /// [`PER_WEBHOOK`] of each subscription, and none of the `saturated` ones, for attempts
+    /// that end within `lease`. A delivery of a disabled subscription is not taken.
     pub async fn claim_webhook_deliveries(
         &self,
         now: Timestamp,
         lease: Duration,
         limit: i64,
+        saturated: &Saturated,
     ) -> Result<Vec<DueDelivery>, StoreError> {
         let engine = self.engine;
         let until = now.0 + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
@@ -121,7 +132,18 @@ impl Store {
                 .push(" ORDER BY x.next_attempt_at, x.id LIMIT ")
                 .push_bind(PER_WEBHOOK)
                 .push(") WHERE w.disabled_at IS NULL AND d.next_attempt_at <= ")
-                .push_bind(now.0)
+                .push_bind(now.0);
+            if !saturated.webhooks.is_empty() {
+                select
+                    .push(" AND w.id NOT IN ")
+                    .push_row(saturated.webhooks.iter().map(|webhook| webhook.0.into()));
+            }
+            if !saturated.accounts.is_empty() {
+                select
+                    .push(" AND w.account_id NOT IN ")
+                    .push_row(saturated.accounts.iter().map(|account| account.0.into()));
+            }
+            select
                 .push(" ORDER BY d.next_attempt_at, d.id LIMIT ")
                 .push_bind(limit)
                 .push(&engine.skip_locked_of("d"));
@@ -151,6 +173,33 @@ impl Store {
                 lease.query().execute(&mut *tx).await?;
             }
             Ok(due)
+        })
+        .await
+    }
+
+    /// Gives back deliveries taken for attempts that were not made (their worker is
+    /// stopping, or their receiver is too busy): they are due again at `now`, to this worker
+    /// or another.
+    pub async fn release_webhook_deliveries(
+        &self,
+        deliveries: &[WebhookDeliveryId],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let engine = self.engine;
+        self.write(async |tx| {
+            for chunk in deliveries.chunks(500) {
+                let mut release =
+                    Statement::new(engine, "UPDATE webhook_deliveries SET next_attempt_at = ");
+                release
+                    .push_bind(now.0)
+                    .push(" WHERE status = 'pending' AND id IN ")
+                    .push_row(chunk.iter().map(|delivery| delivery.0.into()));
+                release.query().execute(&mut *tx).await?;
+            }
+            Ok(())
         })
         .await
     }

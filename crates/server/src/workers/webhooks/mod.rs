@@ -1,10 +1,15 @@
 //! The webhook worker: turns recorded changes into deliveries, then makes the due deliveries'
-//! attempts, several at once, and records what came of each (see
+//! attempts, several at once, and records what came of each: continuously while serving
+//! ([`pipeline`], with each account's and receiver's share in [`shares`]), or round by round
+//! ([`Webhooks::run_once`], for tests). See
 //! [`crate::webhooks::attempt`] for what an answer means, and
 //! [`tracklane_core::webhook::retry`] for when a delivery is tried again). A delivery is taken
 //! under a lease longer than an attempt, so that one a stopped node was making is made again
 //! once its lease is over: a receiver may get a delivery twice (at least once), always under
 //! the same `webhook-id`.
+
+mod pipeline;
+pub mod shares;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +18,9 @@ use futures_util::stream::{self, StreamExt};
 use tokio::sync::watch;
 use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::retry;
-use tracklane_store::webhooks::deliveries::{AttemptRecord, DeliveryStatus, DueDelivery};
+use tracklane_store::webhooks::deliveries::{
+    AttemptRecord, DeliveryStatus, DueDelivery, Saturated,
+};
 use tracklane_store::{Store, StoreError};
 
 use crate::state::Clock;
@@ -25,10 +32,6 @@ pub const ATTEMPT_DEADLINE: Duration = Duration::from_secs(10);
 const LEASE: Duration = Duration::from_secs(60);
 /// Changes turned into deliveries at once.
 const DISPATCH: i64 = 1_000;
-/// Deliveries taken at once (their outcomes are recorded in one transaction).
-const CLAIM: i64 = 500;
-/// Attempts made at the same time.
-const IN_FLIGHT: usize = 64;
 /// How long the worker sleeps when it found nothing to do.
 const IDLE: Duration = Duration::from_millis(250);
 
@@ -64,8 +67,8 @@ impl Webhooks {
         })
     }
 
-    /// One round: the changes recorded so far become deliveries, and the deliveries due now
-    /// are attempted.
+    /// One round: the changes recorded so far become deliveries, and up to
+    /// [`shares::TAKEN`] deliveries due now are attempted, all at once, and recorded.
     pub async fn run_once(&self) -> Result<Round, StoreError> {
         let dispatched = self
             .store
@@ -73,23 +76,40 @@ impl Webhooks {
             .await?;
         let due = self
             .store
-            .claim_webhook_deliveries(self.clock.now(), LEASE, CLAIM)
+            .claim_webhook_deliveries(
+                self.clock.now(),
+                LEASE,
+                shares::TAKEN as i64,
+                &Saturated::default(),
+            )
             .await?;
         let attempted = due.len();
-        let records: Vec<(DueDelivery, AttemptRecord, Timestamp)> = stream::iter(due)
+        let made: Vec<(DueDelivery, AttemptRecord, Timestamp)> = stream::iter(due)
             .map(|delivery| async move {
                 let (record, at) = self.attempt(&delivery).await;
                 (delivery, record, at)
             })
-            .buffer_unordered(IN_FLIGHT)
+            .buffer_unordered(shares::TAKEN)
             .collect()
             .await;
-        let recorded: Vec<_> = records
+        self.record(&made).await?;
+        Ok(Round {
+            dispatched,
+            attempted,
+        })
+    }
+
+    /// Records attempts made, in one transaction.
+    async fn record(
+        &self,
+        made: &[(DueDelivery, AttemptRecord, Timestamp)],
+    ) -> Result<(), StoreError> {
+        let recorded: Vec<_> = made
             .iter()
             .map(|(delivery, record, at)| (delivery.id, delivery.webhook, record.clone(), *at))
             .collect();
         self.store.record_webhook_attempts(&recorded).await?;
-        for (delivery, record, _) in &records {
+        for (delivery, record, _) in made {
             if record.status == DeliveryStatus::Gone {
                 tracing::warn!(
                     webhook = delivery.webhook.0,
@@ -98,10 +118,7 @@ impl Webhooks {
                 );
             }
         }
-        Ok(Round {
-            dispatched,
-            attempted,
-        })
+        Ok(())
     }
 
     /// Makes one attempt at `delivery`; answers what to record, and when it was made.
@@ -119,27 +136,9 @@ impl Webhooks {
         (judge(delivery, outcome, at), at)
     }
 
-    /// Makes rounds until `stop` changes.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        loop {
-            let busy = match self.run_once().await {
-                Ok(round) => round.attempted as i64 == CLAIM || round.dispatched > 0,
-                Err(error) => {
-                    tracing::error!(error = ?error, "a webhook round failed");
-                    false
-                }
-            };
-            if busy {
-                if *stop.borrow() {
-                    return;
-                }
-                continue;
-            }
-            tokio::select! {
-                () = tokio::time::sleep(IDLE) => {}
-                _ = stop.changed() => return,
-            }
-        }
+    /// Makes attempts continuously until `stop` changes (see [`pipeline`]).
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        pipeline::run(self, stop).await;
     }
 }
 
