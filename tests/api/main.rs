@@ -36,6 +36,7 @@ mod tracking;
 mod webhook_attempts;
 mod webhook_deliveries;
 mod webhook_log;
+mod webhook_payloads;
 mod webhook_pipeline;
 mod webhooks;
 mod whitelist;

@@ -21,6 +21,7 @@ use crate::invalid::Invalid;
 use crate::text::{optional, required, NAME_MAX};
 use crate::time::Timestamp;
 use event::{WebhookEvent, WebhookSource};
+use payload::PayloadFormat;
 use receiver::ReceiverUrl;
 
 /// A subscription as given by a caller, before validation.
@@ -38,6 +39,8 @@ pub struct WebhookInput {
     pub list: Option<i64>,
     /// Whether it is disabled (Tracklane's: `false` enables one its receiver's 410 disabled).
     pub disabled: Option<bool>,
+    /// How its bodies are encoded: `form` (AC's, the default) or `json` (Tracklane's).
+    pub format: Option<String>,
 }
 
 /// Validated attributes of a subscription; for a patch, only present attributes change.
@@ -55,6 +58,8 @@ pub struct WebhookPatch {
     pub list: Option<Option<ListId>>,
     /// Whether it is disabled.
     pub disabled: Option<bool>,
+    /// How its bodies are encoded.
+    pub format: Option<PayloadFormat>,
 }
 
 /// A validated new subscription.
@@ -72,6 +77,8 @@ pub struct WebhookDraft {
     pub list: Option<ListId>,
     /// Whether it starts disabled.
     pub disabled: bool,
+    /// How its bodies are encoded.
+    pub format: PayloadFormat,
 }
 
 impl WebhookInput {
@@ -86,6 +93,7 @@ impl WebhookInput {
             sources: patch.sources.ok_or_else(|| Invalid::missing("sources"))?,
             list: patch.list.flatten(),
             disabled: patch.disabled.unwrap_or(false),
+            format: patch.format.unwrap_or_default(),
         })
     }
 
@@ -122,6 +130,11 @@ impl WebhookInput {
             sources,
             list,
             disabled: self.disabled,
+            format: self
+                .format
+                .as_deref()
+                .map(PayloadFormat::parse)
+                .transpose()?,
         })
     }
 }
@@ -162,6 +175,8 @@ pub struct Webhook {
     pub list: Option<ListId>,
     /// When its receiver answered 410 Gone and it stopped, if it did.
     pub disabled_at: Option<Timestamp>,
+    /// How its bodies are encoded.
+    pub format: PayloadFormat,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -195,6 +210,7 @@ mod tests {
             sources: Some(vec!["public".to_owned()]),
             list: Some(0),
             disabled: None,
+            format: None,
         }
     }
 
@@ -226,6 +242,10 @@ mod tests {
             },
             WebhookInput {
                 events: Some(vec!["nope".to_owned()]),
+                ..input()
+            },
+            WebhookInput {
+                format: Some("xml".to_owned()),
                 ..input()
             },
         ] {

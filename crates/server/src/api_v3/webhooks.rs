@@ -57,6 +57,7 @@ impl Resource for Webhook {
             "links": [],
             "id": self.id.to_string(),
             "disabled": self.disabled_at.is_some(),
+            "format": self.format.name(),
         })
     }
 }
@@ -75,6 +76,7 @@ struct WebhookBody {
     sources: Option<Vec<String>>,
     listid: Option<LooseId>,
     disabled: Option<bool>,
+    format: Option<String>,
 }
 
 impl WebhookEnvelope {
@@ -87,6 +89,7 @@ impl WebhookEnvelope {
             sources: body.sources,
             list: body.listid.map(|id| id.id("listid")).transpose()?,
             disabled: body.disabled,
+            format: body.format,
         })
     }
 }

@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId, ListId};
 use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
-use tracklane_core::webhook::payload::{PayloadChange, PayloadContact, FORM};
+use tracklane_core::webhook::payload::{PayloadChange, PayloadContact};
 use tracklane_core::webhook::Webhook;
 
 use super::{webhook, WEBHOOK_COLUMNS};
@@ -192,8 +192,8 @@ impl Store {
                         Value::from(change.account.0),
                         webhook.id.0.into(),
                         change.event.name().into(),
-                        FORM.into(),
-                        payload.form().into(),
+                        webhook.format.media_type().into(),
+                        payload.body(webhook.format).into(),
                         "pending".into(),
                         now.0.into(),
                         now.0.into(),
@@ -260,7 +260,8 @@ async fn subscriptions(
     Ok(found)
 }
 
-/// What payloads say of `contacts` (those that still exist): their attributes and tags.
+/// What payloads say of `contacts` (those that still exist): their attributes, tags and
+/// custom fields' values.
 async fn payload_contacts(
     tx: &mut AnyConnection,
     engine: Engine,
@@ -285,6 +286,7 @@ async fn payload_contacts(
                     last_name: row.try_get("last_name")?,
                     phone: row.try_get("phone")?,
                     tags: Vec::new(),
+                    fields: Vec::new(),
                 },
             );
         }
@@ -298,6 +300,20 @@ async fn payload_contacts(
         for row in tags.query().fetch_all(&mut *tx).await? {
             if let Some(contact) = found.get_mut(&ContactId(row.try_get("contact_id")?)) {
                 contact.tags.push(row.try_get("name")?);
+            }
+        }
+        let mut fields = Statement::new(
+            engine,
+            "SELECT v.contact_id, f.perstag, v.value FROM field_values v \
+             JOIN fields f ON f.id = v.field_id WHERE v.contact_id IN ",
+        );
+        fields
+            .push_row(chunk.iter().map(|&id| id.into()))
+            .push(" ORDER BY v.contact_id, f.id");
+        for row in fields.query().fetch_all(&mut *tx).await? {
+            if let Some(contact) = found.get_mut(&ContactId(row.try_get("contact_id")?)) {
+                let key = row.try_get::<String, _>("perstag")?.to_lowercase();
+                contact.fields.push((key, row.try_get("value")?));
             }
         }
     }

@@ -21,6 +21,7 @@ use tracklane_core::invalid::Invalid;
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
+use tracklane_core::webhook::payload::PayloadFormat;
 use tracklane_core::webhook::{Webhook, WebhookDraft, WebhookPatch};
 
 use crate::listing::{owned_row, page_of, Listed};
@@ -33,7 +34,7 @@ pub const WEBHOOKS_MAX: i64 = 2_000;
 
 /// The columns [`webhook`] reads.
 pub(crate) const WEBHOOK_COLUMNS: &str =
-    "id, name, url, events, sources, list_id, disabled_at, created_at, updated_at";
+    "id, name, url, events, sources, list_id, disabled_at, format, created_at, updated_at";
 
 /// Which subscriptions to list (AC's `filters[name]`, `filters[url]`, `filters[listid]`).
 #[derive(Debug, Clone, Default)]
@@ -56,6 +57,8 @@ pub(crate) fn webhook(row: &AnyRow) -> Result<Webhook, sqlx::Error> {
         sources: names(row.try_get("sources")?, WebhookSource::parse)?,
         list: row.try_get::<Option<i64>, _>("list_id")?.map(ListId),
         disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(Timestamp),
+        format: PayloadFormat::parse(&row.try_get::<String, _>("format")?)
+            .map_err(|invalid| sqlx::Error::Decode(Box::new(invalid)))?,
         created_at: Timestamp(row.try_get("created_at")?),
         updated_at: Timestamp(row.try_get("updated_at")?),
     })
@@ -104,8 +107,8 @@ impl Store {
                 }
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO webhooks (account_id, name, url, events, sources, list_id, \
-                     secret, disabled_at, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+                     secret, disabled_at, format, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
                 )
                 .bind(account.0)
                 .bind(draft.name)
@@ -115,6 +118,7 @@ impl Store {
                 .bind(draft.list.map(|list| list.0))
                 .bind(secret.expose_secret())
                 .bind(draft.disabled.then_some(now.0))
+                .bind(draft.format.name())
                 .bind(now.0)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -182,6 +186,10 @@ impl Store {
         update.push_bind(now.0).push_present([
             (", name = ", patch.name),
             (", url = ", patch.url.map(|url| url.url)),
+            (
+                ", format = ",
+                patch.format.map(|format| format.name().to_owned()),
+            ),
             (
                 ", events = ",
                 patch
