@@ -59,6 +59,17 @@ pub struct Target {
     pub clients: u32,
     /// The tracked-link tokens that `click` follows, in turn.
     pub link_tokens: Arc<[String]>,
+    /// The contacts and tags that `tag` pairs.
+    pub tagging: Arc<Tagging>,
+}
+
+/// The bench contacts and tags, by id, that `tag` puts on them.
+#[derive(Debug, Default)]
+pub struct Tagging {
+    /// The contacts.
+    pub contacts: Vec<i64>,
+    /// The tags.
+    pub tags: Vec<i64>,
 }
 
 impl Target {

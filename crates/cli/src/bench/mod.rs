@@ -26,6 +26,7 @@
 //! - [`segments`]: `--segments`, saved segments kept live during the load.
 //! - [`scoring`]: `--score-models`, scoring models kept live during the load.
 //! - [`webhooks`]: `--webhooks`, webhook subscriptions kept live during the load.
+//! - [`webhook_burst`]: `--webhook-burst`, deliveries/s under a burst of changes.
 //! - [`segment_scale`]: `--segment-contacts`, segments over a large generated data set.
 //! - [`load`]: the clients, the measured window and their tally.
 //! - [`report`]: the table and the error summary.
@@ -41,6 +42,7 @@ mod segments;
 mod send;
 mod setup;
 mod sink;
+mod webhook_burst;
 mod webhooks;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -56,13 +58,15 @@ use tracklane_server::config::{LogFormat, SettingsLayer};
 use tracklane_server::startup::Application;
 use tracklane_server::telemetry;
 use tracklane_server::workers::membership::Membership;
+use tracklane_server::workers::webhooks::Webhooks;
 use tracklane_store::Store;
 
 use campaign::{prepare_clicks, Api, Clicks};
 use freshness::Freshness;
-use load::{run_scenario, Load, Target};
+use load::{run_scenario, Load, Tagging, Target};
 use report::{print_table, report_errors, rows, Measured};
-use scenarios::Scenario;
+use scenarios::{Scenario, TAGS};
+use serde_json::json;
 use setup::{Keys, ServerCounts};
 use sink::Sink;
 
@@ -122,6 +126,11 @@ pub struct BenchArgs {
     /// measures the write path alone: the changes are recorded, and delivered after)
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     webhook_delivery: bool,
+    /// Instead of the load scenarios, measure deliveries/s under a burst of this many list
+    /// subscriptions, each heard by one of `--webhooks` subscriptions [default of --webhooks
+    /// here: 1000]
+    #[arg(long, default_value_t = 0)]
+    webhook_burst: u64,
     /// Instead of the load scenarios, measure segments at scale over this many generated
     /// contacts (preview of representative definitions, a saved segment's computation, count)
     #[arg(long, default_value_t = 0)]
@@ -142,14 +151,24 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         Sink::outbox("outbox")
     };
-    let server = Server::start(args.database_url, sink.url.clone(), args.webhook_delivery).await?;
+    // A burst is delivered from its backlog by a worker the bench starts after it.
+    let delivering = args.webhook_delivery && args.webhook_burst == 0;
+    let server = Server::start(args.database_url, sink.url.clone(), delivering).await?;
+    if args.webhook_burst > 0 {
+        let client = http_client(64)?;
+        let api = server.api(&client);
+        let subscriptions = match args.webhooks {
+            0 => webhook_burst::SUBSCRIPTIONS,
+            chosen => chosen,
+        };
+        let measured =
+            webhook_burst::measure(&api, &server, subscriptions, args.webhook_burst).await;
+        server.stop().await?;
+        return measured;
+    }
     if args.segment_contacts > 0 {
         let client = http_client(1)?;
-        let api = Api {
-            client: &client,
-            base: &server.base,
-            keys: &server.keys,
-        };
+        let api = server.api(&client);
         let events = args.segment_events.unwrap_or(args.segment_contacts * 20);
         eprintln!("bench: segments at scale on {}", server.engine);
         let measured =
@@ -230,11 +249,7 @@ struct Bench<'a> {
 impl Bench<'_> {
     /// The server's API v3.
     fn api(&self) -> Api<'_> {
-        Api {
-            client: &self.client,
-            base: &self.server.base,
-            keys: &self.server.keys,
-        }
+        self.server.api(&self.client)
     }
 
     /// Sets the account up for the chosen scenarios, then runs them one after the other; with
@@ -244,11 +259,24 @@ impl Bench<'_> {
         scenarios: &[Scenario],
     ) -> anyhow::Result<(Vec<Measured>, Option<Freshness>)> {
         let (client, base, keys) = (&self.client, &self.server.base, &self.server.keys);
-        let tracking = [Scenario::Collect, Scenario::Event, Scenario::Batch];
+        let tracking = [
+            Scenario::Collect,
+            Scenario::Event,
+            Scenario::Batch,
+            Scenario::Tag,
+        ];
         let mut probes = None;
+        let mut tagging = Tagging::default();
         if scenarios.iter().any(|s| tracking.contains(s)) {
             eprintln!("bench: setting up tracking through API v3");
-            setup::prepare(client, base, keys).await?;
+            tagging.contacts = setup::prepare(client, base, keys).await?;
+            if scenarios.contains(&Scenario::Tag) {
+                eprintln!("bench: creating {TAGS} tags");
+                for i in 0..TAGS {
+                    let tag = json!({"tag": format!("bench {i}"), "tagType": "contact"});
+                    tagging.tags.push(self.api().create("/tags", "tag", tag).await?);
+                }
+            }
             if self.segments > 0 {
                 eprintln!("bench: saving {} segments of mixed kinds", self.segments);
                 segments::save(&self.api(), self.segments).await?;
@@ -260,9 +288,10 @@ impl Bench<'_> {
             }
             if self.webhooks > 0 {
                 eprintln!("bench: creating {} webhooks", self.webhooks);
-                webhooks::save(&self.api(), self.webhooks, &self.receiver.url).await?;
+                webhooks::save(&self.api(), self.webhooks, self.receiver.url()).await?;
             }
         }
+        let tagging = Arc::new(tagging);
         let clicks = if scenarios.contains(&Scenario::Click) {
             eprintln!("bench: setting up a campaign to click through API v3");
             let (store, key) = (&self.server.store, &self.server.token_key);
@@ -282,13 +311,13 @@ impl Bench<'_> {
                     let (server, api) = (self.server, self.api());
                     let length = self.load.warmup + self.load.duration;
                     let (one, probed) = tokio::join!(
-                        self.measure(scenario, clicks.as_ref()),
+                        self.measure(scenario, clicks.as_ref(), &tagging),
                         freshness::measure(&api, &server.store, &server.membership, probes, length)
                     );
                     fresh = Some(probed?);
                     one?
                 }
-                _ => self.measure(scenario, clicks.as_ref()).await?,
+                _ => self.measure(scenario, clicks.as_ref(), &tagging).await?,
             };
             measured.push(one);
         }
@@ -310,6 +339,7 @@ impl Bench<'_> {
         &self,
         scenario: Scenario,
         clicks: Option<&Clicks>,
+        tagging: &Arc<Tagging>,
     ) -> anyhow::Result<Measured> {
         let (client, server, load) = (&self.client, self.server, &self.load);
         eprintln!(
@@ -329,6 +359,7 @@ impl Bench<'_> {
             scenario,
             clients: load.concurrency,
             link_tokens: clicks.map_or_else(Vec::new, |c| c.tokens.clone()).into(),
+            tagging: Arc::clone(tagging),
         });
         if scenario.events_per_request().is_none() {
             let tally = run_scenario(target, Arc::clone(load)).await?;
@@ -393,6 +424,8 @@ struct Server {
     token_key: TokenKey,
     /// The server's membership worker, whose transitions the freshness probes read.
     membership: Membership,
+    /// The server's webhook worker, which `--webhook-burst` starts itself.
+    webhooks: Webhooks,
     /// Tells the server to stop.
     stop: oneshot::Sender<()>,
     /// The task serving requests.
@@ -444,6 +477,7 @@ impl Server {
         let store = app.state().store.clone();
         let token_key = app.state().token_key.clone();
         let membership = app.membership();
+        let webhooks = app.webhooks();
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = tokio::spawn(app.run_until_stopped(async {
             let _sent_or_dropped = stopped.await;
@@ -459,10 +493,20 @@ impl Server {
             store,
             token_key,
             membership,
+            webhooks,
             stop,
             serving,
             _data_dir: data_dir,
         })
+    }
+
+    /// The server's API v3 through `client`.
+    fn api<'a>(&'a self, client: &'a reqwest::Client) -> Api<'a> {
+        Api {
+            client,
+            base: &self.base,
+            keys: &self.keys,
+        }
     }
 
     /// Stops the server, waits for it to finish and deletes its data directory.

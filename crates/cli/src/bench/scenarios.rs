@@ -16,8 +16,10 @@ use super::load::Target;
 pub const BENCH_DOMAIN: &str = "bench.example.com";
 /// The whitelisted event name of `event` and `batch`.
 pub const EVENT_NAME: &str = "bench";
-/// How many contacts the set-up creates for `event` and `batch`.
+/// How many contacts the set-up creates for `event`, `batch` and `tag`.
 pub const CONTACTS: u64 = 100;
+/// How many tags the set-up creates for `tag`: with the contacts, 100,000 distinct taggings.
+pub const TAGS: u64 = 1_000;
 /// Track messages in one `batch` request.
 pub const BATCH_SIZE: u64 = 100;
 /// The user agent of `click`: a desktop browser, so that the scanner rules see a person.
@@ -38,6 +40,8 @@ pub enum Scenario {
     Event,
     /// `POST /v1/batch`: 100 Segment-style track messages per request.
     Batch,
+    /// `POST /api/3/contactTags`: a tag put on a bench contact that did not carry it.
+    Tag,
     /// `GET /l/{token}`: a person's click on a campaign's tracked link, answered 302.
     Click,
     /// A campaign sent to `--recipients` contacts, timed until it is complete.
@@ -46,12 +50,13 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, the baseline first.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Noop,
         Self::ContactSync,
         Self::Collect,
         Self::Event,
         Self::Batch,
+        Self::Tag,
         Self::Click,
         Self::Send,
     ];
@@ -64,6 +69,7 @@ impl Scenario {
             Self::Collect => "POST /c",
             Self::Event => "POST /event",
             Self::Batch => "POST /v1/batch (x100)",
+            Self::Tag => "POST /api/3/contactTags",
             Self::Click => "GET /l/{token}",
             Self::Send => "campaign send",
         }
@@ -77,6 +83,7 @@ impl Scenario {
             Self::Collect => "/c",
             Self::Event => "/event",
             Self::Batch => "/v1/batch",
+            Self::Tag => "/api/3/contactTags",
             Self::Click => "/l/",
             Self::Send => "/api/3/campaigns",
         }
@@ -85,7 +92,7 @@ impl Scenario {
     /// Events one accepted request records; `None` for the scenarios that record none.
     pub fn events_per_request(self) -> Option<u64> {
         match self {
-            Self::Noop | Self::ContactSync | Self::Send => None,
+            Self::Noop | Self::ContactSync | Self::Tag | Self::Send => None,
             Self::Collect | Self::Event | Self::Click => Some(1),
             Self::Batch => Some(BATCH_SIZE),
         }
@@ -116,13 +123,16 @@ impl Scenario {
                 event_form(keys.actid, keys.event_key.expose_secret(), client, n),
             ),
             Self::Batch => ("application/json", batch_body(client, n)),
+            Self::Tag => ("application/json", tag_body(target, client, n)),
         };
         let request = http
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(body);
         match self {
-            Self::ContactSync => request.header("Api-Token", keys.api_key.expose_secret()),
+            Self::ContactSync | Self::Tag => {
+                request.header("Api-Token", keys.api_key.expose_secret())
+            }
             Self::Batch => request.basic_auth(keys.event_key.expose_secret(), None::<&str>),
             Self::Noop | Self::Collect | Self::Event | Self::Click | Self::Send => request,
         }
@@ -138,7 +148,7 @@ impl Scenario {
         let says = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
         status.is_success()
             && match self {
-                Self::Noop | Self::ContactSync | Self::Click | Self::Send => true,
+                Self::Noop | Self::ContactSync | Self::Tag | Self::Click | Self::Send => true,
                 Self::Collect => says(br#""recorded":true"#),
                 Self::Event => says(br#""success":1"#),
                 Self::Batch => says(br#""success":true"#),
@@ -192,6 +202,20 @@ fn event_form(actid: i64, event_key: &str, client: u32, n: u64) -> String {
         .append_pair("eventdata", &n.to_string())
         .append_pair("visit", &visit)
         .finish()
+}
+
+/// A `contactTags` body: the clients take turns through every (contact, tag) pair, so that
+/// each request puts a tag on a contact that did not carry it (until 100,000 requests).
+fn tag_body(target: &Target, client: u32, n: u64) -> String {
+    let turn = n * u64::from(target.clients) + u64::from(client);
+    let (contacts, tags) = (&target.tagging.contacts, &target.tagging.tags);
+    let pick = |ids: &[i64], index: u64| {
+        let at = usize::try_from(index % ids.len().max(1) as u64).unwrap_or_default();
+        ids.get(at).copied().unwrap_or_default()
+    };
+    let contact = pick(contacts, turn);
+    let tag = pick(tags, turn / contacts.len().max(1) as u64);
+    format!(r#"{{"contactTag":{{"contact":"{contact}","tag":"{tag}"}}}}"#)
 }
 
 /// A `/v1/batch` body of [`BATCH_SIZE`] track messages, one per bench contact in turn, each
@@ -293,7 +317,7 @@ mod tests {
 
     #[test]
     fn the_baseline_is_always_selected_and_first() {
-        assert_eq!(selected(&[]), Scenario::ALL[..6].to_vec(), "all but send");
+        assert_eq!(selected(&[]), Scenario::ALL[..7].to_vec(), "all but send");
         assert_eq!(
             selected(&[Scenario::Send]),
             [Scenario::Noop, Scenario::Send]

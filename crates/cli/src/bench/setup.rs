@@ -21,8 +21,12 @@ pub struct Keys {
     pub event_key: SecretString,
 }
 
-/// Sets the account up for the tracking scenarios.
-pub async fn prepare(client: &reqwest::Client, base: &str, keys: &Keys) -> anyhow::Result<()> {
+/// Sets the account up for the tracking scenarios; answers the bench contacts' ids.
+pub async fn prepare(
+    client: &reqwest::Client,
+    base: &str,
+    keys: &Keys,
+) -> anyhow::Result<Vec<i64>> {
     let switches = [
         (
             Method::PUT,
@@ -45,18 +49,19 @@ pub async fn prepare(client: &reqwest::Client, base: &str, keys: &Keys) -> anyho
             json!({"eventTrackingEvent": {"name": EVENT_NAME}}),
         ),
     ];
-    let contacts = (0..CONTACTS).map(|i| {
-        (
-            Method::POST,
-            "/contacts",
-            json!({"contact": {"email": contact_email(i)}}),
-        )
-    });
-    for (method, path, body) in switches.into_iter().chain(contacts) {
+    for (method, path, body) in switches {
         let url = format!("{base}/api/3{path}");
         call(client, method, &url, &keys.api_key, Some(body)).await?;
     }
-    Ok(())
+    let mut contacts = Vec::new();
+    for i in 0..CONTACTS {
+        let url = format!("{base}/api/3/contacts");
+        let body = json!({"contact": {"email": contact_email(i)}});
+        let created = call(client, Method::POST, &url, &keys.api_key, Some(body)).await?;
+        let id = created["contact"]["id"].as_str().and_then(|id| id.parse().ok());
+        contacts.push(id.context("a new contact has no id")?);
+    }
+    Ok(contacts)
 }
 
 /// Sends one API v3 request and returns its JSON answer; anything but a 2xx is an error.
