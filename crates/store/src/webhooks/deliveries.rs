@@ -11,7 +11,7 @@ use sqlx::Row;
 use tracklane_core::ids::{AccountId, WebhookDeliveryId, WebhookId};
 use tracklane_core::time::Timestamp;
 
-use crate::sql::Statement;
+use crate::sql::{Statement, Value};
 use crate::{Store, StoreError};
 
 /// The most deliveries of one subscription that one claim takes.
@@ -116,36 +116,40 @@ impl Store {
         }
         self.write(async |tx| {
             // Each subscription's soonest due ones, at most PER_WEBHOOK of them, so that a
-            // burst for one receiver leaves room in the round for the others'. The test of
+            // burst for one receiver leaves room in the claim for the others'; the soonest of
+            // those are chosen by id and due time alone (not sorting their bodies). The test of
             // `d` itself is what PostgreSQL checks again on a row another worker leased
             // meanwhile (the subquery is not), so that no two workers take the same one.
             let mut select = Statement::new(
                 engine,
                 "SELECT d.id, d.account_id, d.webhook_id, w.url, w.secret, d.content_type, \
-                 d.body, d.attempts, d.first_attempt_at FROM webhooks w \
-                 JOIN webhook_deliveries d ON d.id IN (SELECT x.id FROM webhook_deliveries x \
-                 WHERE x.webhook_id = w.id AND x.next_attempt_at IS NOT NULL \
-                 AND x.next_attempt_at <= ",
+                 d.body, d.attempts, d.first_attempt_at FROM webhook_deliveries d \
+                 JOIN webhooks w ON w.id = d.webhook_id WHERE d.id IN (SELECT x.id \
+                 FROM webhooks v JOIN webhook_deliveries x ON x.id IN (SELECT y.id \
+                 FROM webhook_deliveries y WHERE y.webhook_id = v.id \
+                 AND y.next_attempt_at IS NOT NULL AND y.next_attempt_at <= ",
             );
             select
                 .push_bind(now.0)
-                .push(" ORDER BY x.next_attempt_at, x.id LIMIT ")
+                .push(" ORDER BY y.next_attempt_at, y.id LIMIT ")
                 .push_bind(PER_WEBHOOK)
-                .push(") WHERE w.disabled_at IS NULL AND d.next_attempt_at <= ")
-                .push_bind(now.0);
+                .push(") WHERE v.disabled_at IS NULL");
             if !saturated.webhooks.is_empty() {
                 select
-                    .push(" AND w.id NOT IN ")
+                    .push(" AND v.id NOT IN ")
                     .push_row(saturated.webhooks.iter().map(|webhook| webhook.0.into()));
             }
             if !saturated.accounts.is_empty() {
                 select
-                    .push(" AND w.account_id NOT IN ")
+                    .push(" AND v.account_id NOT IN ")
                     .push_row(saturated.accounts.iter().map(|account| account.0.into()));
             }
             select
-                .push(" ORDER BY d.next_attempt_at, d.id LIMIT ")
+                .push(" ORDER BY x.next_attempt_at, x.id LIMIT ")
                 .push_bind(limit)
+                .push(") AND d.next_attempt_at <= ")
+                .push_bind(now.0)
+                .push(" ORDER BY d.next_attempt_at, d.id")
                 .push(&engine.skip_locked_of("d"));
             let mut due = Vec::new();
             for row in select.query().fetch_all(&mut *tx).await? {
@@ -213,27 +217,38 @@ impl Store {
         if attempts.is_empty() {
             return Ok(());
         }
+        let engine = self.engine;
         self.write(async |tx| {
-            for (delivery, webhook, record, at) in attempts {
-                let (next, finished) = match record.status {
-                    DeliveryStatus::Pending(due) => (Some(due.0), None),
-                    _ => (None, Some(at.0)),
-                };
-                sqlx::query(
-                    "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, \
-                     first_attempt_at = COALESCE(first_attempt_at, $2), last_attempt_at = $2, \
-                     last_status = $3, last_detail = $4, next_attempt_at = $5, finished_at = $6 \
-                     WHERE id = $7",
-                )
-                .bind(record.status.name())
-                .bind(at.0)
-                .bind(record.http_status.map(i64::from))
-                .bind(record.detail.as_str())
-                .bind(next)
-                .bind(finished)
-                .bind(delivery.0)
-                .execute(&mut *tx)
-                .await?;
+            // One statement per hundred attempts: each row of VALUES is a delivery's id, then
+            // what becomes of it.
+            for chunk in attempts.chunks(100) {
+                let mut update = Statement::new(
+                    engine,
+                    "UPDATE webhook_deliveries SET status = v.column2, attempts = attempts + 1, \
+                     first_attempt_at = COALESCE(first_attempt_at, v.column3), \
+                     last_attempt_at = v.column3, last_status = v.column4, \
+                     last_detail = v.column5, next_attempt_at = v.column6, \
+                     finished_at = v.column7 FROM (VALUES ",
+                );
+                update.push_rows(chunk.iter().map(|(delivery, _, record, at)| {
+                    let (next, finished) = match record.status {
+                        DeliveryStatus::Pending(due) => (Some(due.0), None),
+                        _ => (None, Some(at.0)),
+                    };
+                    [
+                        Value::from(delivery.0),
+                        record.status.name().into(),
+                        at.0.into(),
+                        record.http_status.map(i64::from).into(),
+                        record.detail.as_str().into(),
+                        next.into(),
+                        finished.into(),
+                    ]
+                }));
+                update.push(") AS v WHERE webhook_deliveries.id = v.column1");
+                update.query().execute(&mut *tx).await?;
+            }
+            for (_, webhook, record, at) in attempts {
                 if record.status == DeliveryStatus::Gone {
                     sqlx::query(
                         "UPDATE webhooks SET disabled_at = $1 WHERE id = $2 \
