@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use tracklane_core::ids::AccountId;
-use tracklane_core::ids::ContactId;
+use tracklane_core::ids::{ContactId, WebhookId};
 use tracklane_core::tag::TagInput;
 use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::event::WebhookSource;
@@ -38,14 +38,14 @@ async fn a_leased_delivery_waits_for_its_lease_then_goes_to_another_worker() {
 
     let lease = Duration::from_secs(60);
     let taken = store
-        .claim_webhook_deliveries(now, lease, 10, &Saturated::default())
+        .claim_webhook_deliveries(now, lease, 10, WebhookId(0), &Saturated::default())
         .await
         .unwrap();
     assert_eq!(taken.len(), 1);
     // The worker that took it stops here, its attempt unmade and unrecorded.
     let later = |seconds: i64| Timestamp(now.0 + seconds * 1_000_000);
     let during = store
-        .claim_webhook_deliveries(later(59), lease, 10, &Saturated::default())
+        .claim_webhook_deliveries(later(59), lease, 10, WebhookId(0), &Saturated::default())
         .await
         .unwrap();
     assert!(
@@ -53,7 +53,7 @@ async fn a_leased_delivery_waits_for_its_lease_then_goes_to_another_worker() {
         "no other worker makes the attempt meanwhile"
     );
     let after = store
-        .claim_webhook_deliveries(later(61), lease, 10, &Saturated::default())
+        .claim_webhook_deliveries(later(61), lease, 10, WebhookId(0), &Saturated::default())
         .await
         .unwrap();
     assert_eq!(
@@ -88,7 +88,7 @@ async fn a_burst_for_one_subscription_leaves_room_for_the_others() {
     assert_eq!(made, 123);
     let lease = Duration::from_secs(60);
     let taken = store
-        .claim_webhook_deliveries(now, lease, 100, &Saturated::default())
+        .claim_webhook_deliveries(now, lease, 100, WebhookId(0), &Saturated::default())
         .await
         .unwrap();
     let mut per: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
@@ -114,7 +114,7 @@ async fn a_burst_for_one_subscription_leaves_room_for_the_others() {
         ..Saturated::default()
     };
     let again = store
-        .claim_webhook_deliveries(now, lease, 100, &saturated)
+        .claim_webhook_deliveries(now, lease, 100, WebhookId(0), &saturated)
         .await
         .unwrap();
     let mut ids: Vec<_> = again.iter().map(|delivery| delivery.id).collect();
@@ -125,7 +125,7 @@ async fn a_burst_for_one_subscription_leaves_room_for_the_others() {
         ..Saturated::default()
     };
     let none = store
-        .claim_webhook_deliveries(now, lease, 100, &saturated)
+        .claim_webhook_deliveries(now, lease, 100, WebhookId(0), &saturated)
         .await;
     assert!(none.unwrap().is_empty());
 }

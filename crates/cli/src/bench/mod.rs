@@ -274,7 +274,9 @@ impl Bench<'_> {
                 eprintln!("bench: creating {TAGS} tags");
                 for i in 0..TAGS {
                     let tag = json!({"tag": format!("bench {i}"), "tagType": "contact"});
-                    tagging.tags.push(self.api().create("/tags", "tag", tag).await?);
+                    tagging
+                        .tags
+                        .push(self.api().create("/tags", "tag", tag).await?);
                 }
             }
             if self.segments > 0 {

@@ -58,7 +58,9 @@ pub async fn prepare(
         let url = format!("{base}/api/3/contacts");
         let body = json!({"contact": {"email": contact_email(i)}});
         let created = call(client, Method::POST, &url, &keys.api_key, Some(body)).await?;
-        let id = created["contact"]["id"].as_str().and_then(|id| id.parse().ok());
+        let id = created["contact"]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok());
         contacts.push(id.context("a new contact has no id")?);
     }
     Ok(contacts)

@@ -16,12 +16,12 @@ use anyhow::{bail, Context};
 use futures_util::stream::{self, StreamExt};
 use reqwest::Method;
 use serde_json::json;
-use tracklane_server::workers::webhooks::shares::TAKEN;
 use tokio::sync::watch;
+use tracklane_server::workers::webhooks::shares::TAKEN;
 
 use super::campaign::Api;
-use super::Server;
 use super::webhooks::Receiver;
+use super::Server;
 
 /// The receiver hosts: 127.0.0.1 to 127.0.0.32.
 const HOSTS: u8 = 32;
@@ -57,7 +57,9 @@ pub async fn measure(
     }
     let per_contact = u64::from(subscriptions.max(1));
     let people = burst.div_ceil(per_contact);
-    let seed = api.import_list(store, "burst seed", "burst", people).await?;
+    let seed = api
+        .import_list(store, "burst seed", "burst", people)
+        .await?;
     let contacts = api.list_members(seed).await?;
     if (contacts.len() as u64) < people {
         bail!("the import made {} of {people} contacts", contacts.len());
@@ -79,7 +81,10 @@ pub async fn measure(
         .await;
     let ingested = started.elapsed();
     if let Some(first) = failures.first() {
-        bail!("{} burst requests failed, the first: {first:#}", failures.len());
+        bail!(
+            "{} burst requests failed, the first: {first:#}",
+            failures.len()
+        );
     }
     if receiver.received() > before {
         bail!("the server delivered during the burst: its worker should wait for the bench");

@@ -90,14 +90,17 @@ pub struct AttemptRecord {
 }
 
 impl Store {
-    /// Takes up to `limit` deliveries due at `now`, soonest first but at most
-    /// [`PER_WEBHOOK`] of each subscription, and none of the `saturated` ones, for attempts
-    /// that end within `lease`. A delivery of a disabled subscription is not taken.
+    /// Takes up to `limit` deliveries due at `now`, for attempts that end within `lease`:
+    /// subscriptions take turns, in the order of their ids from the first after `after`, each
+    /// giving its soonest due ones, at most [`PER_WEBHOOK`] of them, so that a burst for one
+    /// receiver leaves room in the claim for the others' and a claim costs in proportion to
+    /// what it takes. The `saturated` ones, and disabled subscriptions, give none.
     pub async fn claim_webhook_deliveries(
         &self,
         now: Timestamp,
         lease: Duration,
         limit: i64,
+        after: WebhookId,
         saturated: &Saturated,
     ) -> Result<Vec<DueDelivery>, StoreError> {
         let engine = self.engine;
@@ -115,25 +118,23 @@ impl Store {
             return Ok(Vec::new());
         }
         self.write(async |tx| {
-            // Each subscription's soonest due ones, at most PER_WEBHOOK of them, so that a
-            // burst for one receiver leaves room in the claim for the others'; the soonest of
-            // those are chosen by id and due time alone (not sorting their bodies). The test of
-            // `d` itself is what PostgreSQL checks again on a row another worker leased
-            // meanwhile (the subquery is not), so that no two workers take the same one.
+            // The test of `d` itself is what PostgreSQL checks again on a row another worker
+            // leased meanwhile (the subquery is not), so that no two workers take the same one.
             let mut select = Statement::new(
                 engine,
                 "SELECT d.id, d.account_id, d.webhook_id, w.url, w.secret, d.content_type, \
                  d.body, d.attempts, d.first_attempt_at FROM webhook_deliveries d \
-                 JOIN webhooks w ON w.id = d.webhook_id WHERE d.id IN (SELECT x.id \
-                 FROM webhooks v JOIN webhook_deliveries x ON x.id IN (SELECT y.id \
-                 FROM webhook_deliveries y WHERE y.webhook_id = v.id \
-                 AND y.next_attempt_at IS NOT NULL AND y.next_attempt_at <= ",
+                 JOIN webhooks w ON w.id = d.webhook_id WHERE d.id IN (SELECT y.id \
+                 FROM webhooks v JOIN webhook_deliveries y ON y.id IN (SELECT q.id \
+                 FROM webhook_deliveries q WHERE q.webhook_id = v.id \
+                 AND q.next_attempt_at IS NOT NULL AND q.next_attempt_at <= ",
             );
             select
                 .push_bind(now.0)
-                .push(" ORDER BY y.next_attempt_at, y.id LIMIT ")
+                .push(" ORDER BY q.next_attempt_at, q.id LIMIT ")
                 .push_bind(PER_WEBHOOK)
-                .push(") WHERE v.disabled_at IS NULL");
+                .push(") WHERE v.disabled_at IS NULL")
+                .and(" AND v.id > ", after.0);
             if !saturated.webhooks.is_empty() {
                 select
                     .push(" AND v.id NOT IN ")
@@ -145,11 +146,11 @@ impl Store {
                     .push_row(saturated.accounts.iter().map(|account| account.0.into()));
             }
             select
-                .push(" ORDER BY x.next_attempt_at, x.id LIMIT ")
+                .push(" ORDER BY v.id, y.next_attempt_at, y.id LIMIT ")
                 .push_bind(limit)
                 .push(") AND d.next_attempt_at <= ")
                 .push_bind(now.0)
-                .push(" ORDER BY d.next_attempt_at, d.id")
+                .push(" ORDER BY d.webhook_id, d.next_attempt_at, d.id")
                 .push(&engine.skip_locked_of("d"));
             let mut due = Vec::new();
             for row in select.query().fetch_all(&mut *tx).await? {

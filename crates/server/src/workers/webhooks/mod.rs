@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 use tokio::sync::watch;
+use tracklane_core::ids::WebhookId;
 use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::retry;
 use tracklane_store::webhooks::deliveries::{
@@ -80,6 +81,7 @@ impl Webhooks {
                 self.clock.now(),
                 LEASE,
                 shares::TAKEN as i64,
+                WebhookId(0),
                 &Saturated::default(),
             )
             .await?;

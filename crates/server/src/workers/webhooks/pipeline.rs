@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use tokio::task::JoinSet;
+use tracklane_core::ids::WebhookId;
 use tracklane_core::time::Timestamp;
 use tracklane_store::webhooks::deliveries::{AttemptRecord, DueDelivery};
 
@@ -48,8 +49,10 @@ pub(super) async fn run(worker: Webhooks, mut stop: watch::Receiver<bool>) {
         freed.clone(),
     ));
     let mut attempts = JoinSet::new();
+    let mut turn = WebhookId(0);
     while !*stop.borrow() {
-        let busy = match feed(&worker, &shares, &done, &mut attempts, &stop).await {
+        let fed = feed(&worker, &shares, &done, &mut attempts, &stop, &mut turn).await;
+        let busy = match fed {
             Ok(busy) => busy,
             Err(error) => {
                 tracing::error!(error = ?error, "a webhook claim failed");
@@ -72,39 +75,57 @@ pub(super) async fn run(worker: Webhooks, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Turns recorded changes into deliveries and takes as many due ones as there is room for;
-/// answers whether there may be more to do at once.
+/// Turns recorded changes into deliveries and takes as many due ones as there is room for,
+/// the subscriptions taking turns from the one after `turn` (which moves on to the last one
+/// served, or back to the first when the others had too few); answers whether there may be
+/// more to do at once.
 async fn feed(
     worker: &Webhooks,
     shares: &Shares,
     done: &mpsc::UnboundedSender<(Taken, Done)>,
     attempts: &mut JoinSet<()>,
     stop: &watch::Receiver<bool>,
+    turn: &mut WebhookId,
 ) -> Result<bool, tracklane_store::StoreError> {
     let store = &worker.store;
     let dispatched = store
         .dispatch_webhook_changes(DISPATCH, worker.clock.now())
         .await?;
-    let room = shares.room();
-    if room < CLAIM_LEAST {
+    let asked = shares.room().min(CLAIM);
+    if asked < CLAIM_LEAST {
         return Ok(false);
     }
-    let asked = room.min(CLAIM);
-    let due = store
-        .claim_webhook_deliveries(worker.clock.now(), LEASE, asked as i64, &shares.saturated())
-        .await?;
-    let claimed = due.len();
-    for delivery in due {
-        let (taken, host) = shares.take(&delivery);
-        attempts.spawn(attempt(
-            worker.clone(),
-            delivery,
-            (taken, host),
-            done.clone(),
-            stop.clone(),
-        ));
+    let mut claimed = 0;
+    loop {
+        let after = *turn;
+        let due = store
+            .claim_webhook_deliveries(
+                worker.clock.now(),
+                LEASE,
+                (asked - claimed) as i64,
+                after,
+                &shares.saturated(),
+            )
+            .await?;
+        claimed += due.len();
+        *turn = match due.last() {
+            Some(last) if claimed == asked => last.webhook,
+            _ => WebhookId(0),
+        };
+        for delivery in due {
+            let (taken, host) = shares.take(&delivery);
+            attempts.spawn(attempt(
+                worker.clone(),
+                delivery,
+                (taken, host),
+                done.clone(),
+                stop.clone(),
+            ));
+        }
+        if claimed == asked || after == WebhookId(0) {
+            return Ok(dispatched > 0 || claimed == asked);
+        }
     }
-    Ok(dispatched > 0 || claimed == asked)
 }
 
 /// Makes `delivery`'s attempt once its host has a free connection, and passes on what came
