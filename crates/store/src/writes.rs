@@ -1,21 +1,44 @@
-//! The one way a write transaction runs ([`Store::write`]), and whether the last one failed
-//! (which `/healthz` reports).
+//! The one way a write transaction runs ([`Store::write`], or [`Store::write_in_background`]
+//! for work that gives way to requests), and whether the last one failed (which `/healthz`
+//! reports).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use sqlx::error::ErrorKind;
 use sqlx::AnyConnection;
 
-use crate::{Store, StoreError};
+use crate::{Engine, Store, StoreError};
+
+/// The longest a background write waits for the foreground ones to pass.
+const GIVE_WAY: Duration = Duration::from_millis(250);
 
 /// Whether the most recent write transaction failed in the database (not a refusal of its
-/// input).
+/// input), and how many foreground writes are under way.
 #[derive(Debug, Default)]
 pub(crate) struct WriteHealth {
     failing: AtomicBool,
     /// Woken after each committed write, for the workers that follow changes.
     committed: tokio::sync::Notify,
+    /// Foreground writes waiting for the writer or holding it.
+    foreground: AtomicUsize,
+}
+
+/// A foreground write under way, counted until it is dropped.
+struct Foreground<'a>(&'a AtomicUsize);
+
+impl<'a> Foreground<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Foreground<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl WriteHealth {
@@ -55,6 +78,33 @@ impl Store {
     /// connection; not a refused input or a broken constraint) is logged and makes
     /// [`Store::writes_failing`] true until a write commits again.
     pub(crate) async fn write<T>(
+        &self,
+        body: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _counted = Foreground::enter(&self.writes.foreground);
+        self.transaction(body).await
+    }
+
+    /// Runs `body` as [`Store::write`] does, for background work (webhook deliveries). On
+    /// SQLite, whose one writer every write waits for, it first gives way to the foreground
+    /// writes under way (requests, tracking), for up to 100 ms: a backlog of background work
+    /// then grows during a burst, rather than the burst slowing down.
+    pub(crate) async fn write_in_background<T>(
+        &self,
+        body: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if self.engine == Engine::Sqlite {
+            let started = Instant::now();
+            while self.writes.foreground.load(Ordering::Relaxed) > 0 && started.elapsed() < GIVE_WAY
+            {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        self.transaction(body).await
+    }
+
+    /// Runs `body` in a write transaction, commits it, and keeps its outcome in the health.
+    async fn transaction<T>(
         &self,
         body: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {

@@ -16,6 +16,9 @@ use super::{webhook, WEBHOOK_COLUMNS};
 use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
 
+/// The deliveries one dispatch makes before it leaves the next changes to the next one.
+pub const DELIVERIES_AT_ONCE: usize = 500;
+
 /// A change to report.
 #[derive(Debug, Clone)]
 pub struct Change {
@@ -143,9 +146,10 @@ fn hears(webhook: &Webhook, change: &Change) -> bool {
 }
 
 impl Store {
-    /// Turns up to `limit` recorded changes, oldest first, into deliveries due at `now` (on
-    /// PostgreSQL, changes another node is turning are left to it). Returns how many
-    /// deliveries were made.
+    /// Turns up to `limit` recorded changes, oldest first, into deliveries due at `now`, and
+    /// no more changes once [`DELIVERIES_AT_ONCE`] deliveries are made, so that one
+    /// transaction stays short (on PostgreSQL, changes another node is turning are left to
+    /// it). Returns how many deliveries were made.
     pub async fn dispatch_webhook_changes(
         &self,
         limit: i64,
@@ -160,7 +164,7 @@ impl Store {
         if any.is_none() {
             return Ok(0);
         }
-        self.write(async |tx| {
+        self.write_in_background(async |tx| {
             let mut select = Statement::new(
                 engine,
                 "SELECT id, account_id, type, source, list_id, contact_id, data, occurred_at \
@@ -181,7 +185,12 @@ impl Store {
             let contacts: BTreeSet<ContactId> = changes.iter().filter_map(|c| c.contact).collect();
             let people = payload_contacts(tx, engine, &contacts).await?;
             let mut rows = Vec::new();
+            let mut consumed = 0;
             for change in &changes {
+                if rows.len() >= DELIVERIES_AT_ONCE {
+                    break;
+                }
+                consumed += 1;
                 let listeners = webhooks.get(&change.account).into_iter().flatten();
                 for webhook in listeners.filter(|webhook| hears(webhook, change)) {
                     let payload = PayloadChange {
@@ -213,6 +222,7 @@ impl Store {
                 insert.push_rows(chunk.iter().cloned());
                 insert.query().execute(&mut *tx).await?;
             }
+            ids.truncate(consumed);
             for chunk in ids.chunks(500) {
                 let mut delete = Statement::new(engine, "DELETE FROM webhook_changes WHERE id IN ");
                 delete.push_row(chunk.iter().map(|&id| id.into()));

@@ -117,7 +117,7 @@ impl Store {
         if any.is_none() {
             return Ok(Vec::new());
         }
-        self.write(async |tx| {
+        self.write_in_background(async |tx| {
             // The test of `d` itself is what PostgreSQL checks again on a row another worker
             // leased meanwhile (the subquery is not), so that no two workers take the same one.
             let mut select = Statement::new(
@@ -194,7 +194,7 @@ impl Store {
             return Ok(());
         }
         let engine = self.engine;
-        self.write(async |tx| {
+        self.write_in_background(async |tx| {
             for chunk in deliveries.chunks(500) {
                 let mut release =
                     Statement::new(engine, "UPDATE webhook_deliveries SET next_attempt_at = ");
@@ -219,7 +219,7 @@ impl Store {
             return Ok(());
         }
         let engine = self.engine;
-        self.write(async |tx| {
+        self.write_in_background(async |tx| {
             // One statement per hundred attempts: each row of VALUES is a delivery's id, then
             // what becomes of it.
             for chunk in attempts.chunks(100) {

@@ -27,7 +27,7 @@ const CLAIM_LEAST: usize = 16;
 /// back (an attempt then still ends well within its lease).
 const HOST_WAIT: Duration = Duration::from_secs(30);
 /// The most outcomes recorded in one transaction.
-const RECORD: usize = 500;
+const RECORD: usize = 128;
 
 /// What became of a taken delivery.
 enum Done {
