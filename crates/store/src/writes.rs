@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use sqlx::error::ErrorKind;
 use sqlx::AnyConnection;
 
-use crate::{Engine, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// The longest a background write waits for the foreground ones to pass.
 const GIVE_WAY: Duration = Duration::from_millis(250);
@@ -85,20 +85,18 @@ impl Store {
         self.transaction(body).await
     }
 
-    /// Runs `body` as [`Store::write`] does, for background work (webhook deliveries). On
-    /// SQLite, whose one writer every write waits for, it first gives way to the foreground
-    /// writes under way (requests, tracking), for up to 100 ms: a backlog of background work
-    /// then grows during a burst, rather than the burst slowing down.
+    /// Runs `body` as [`Store::write`] does, for background work (webhook deliveries). It
+    /// first gives way to the foreground writes under way (requests, tracking), for up to
+    /// 250 ms, since they share the one writer (SQLite) or the machine's cores (PostgreSQL):
+    /// a backlog of background work then grows during a burst, rather than the burst slowing
+    /// down.
     pub(crate) async fn write_in_background<T>(
         &self,
         body: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        if self.engine == Engine::Sqlite {
-            let started = Instant::now();
-            while self.writes.foreground.load(Ordering::Relaxed) > 0 && started.elapsed() < GIVE_WAY
-            {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
+        let started = Instant::now();
+        while self.writes.foreground.load(Ordering::Relaxed) > 0 && started.elapsed() < GIVE_WAY {
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
         self.transaction(body).await
     }

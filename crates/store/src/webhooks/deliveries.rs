@@ -12,7 +12,7 @@ use tracklane_core::ids::{AccountId, WebhookDeliveryId, WebhookId};
 use tracklane_core::time::Timestamp;
 
 use crate::sql::{Statement, Value};
-use crate::{Store, StoreError};
+use crate::{Engine, Store, StoreError};
 
 /// The most deliveries of one subscription that one claim takes.
 pub const PER_WEBHOOK: i64 = 50;
@@ -118,22 +118,31 @@ impl Store {
             return Ok(Vec::new());
         }
         self.write_in_background(async |tx| {
+            // Each subscription's soonest (`y`): SQLite walks them through `IN`, PostgreSQL
+            // through `LATERAL` (it would test `IN` on every delivery of every subscription).
             // The test of `d` itself is what PostgreSQL checks again on a row another worker
             // leased meanwhile (the subquery is not), so that no two workers take the same one.
+            let (soonest, of_each) = match engine {
+                Engine::Sqlite => ("JOIN webhook_deliveries y ON y.id IN (SELECT q.id", ")"),
+                Engine::Postgres => ("CROSS JOIN LATERAL (SELECT q.id, q.next_attempt_at", ") y"),
+            };
             let mut select = Statement::new(
                 engine,
-                "SELECT d.id, d.account_id, d.webhook_id, w.url, w.secret, d.content_type, \
-                 d.body, d.attempts, d.first_attempt_at FROM webhook_deliveries d \
-                 JOIN webhooks w ON w.id = d.webhook_id WHERE d.id IN (SELECT y.id \
-                 FROM webhooks v JOIN webhook_deliveries y ON y.id IN (SELECT q.id \
-                 FROM webhook_deliveries q WHERE q.webhook_id = v.id \
-                 AND q.next_attempt_at IS NOT NULL AND q.next_attempt_at <= ",
+                &format!(
+                    "SELECT d.id, d.account_id, d.webhook_id, w.url, w.secret, d.content_type, \
+                     d.body, d.attempts, d.first_attempt_at FROM webhook_deliveries d \
+                     JOIN webhooks w ON w.id = d.webhook_id WHERE d.id IN (SELECT y.id \
+                     FROM webhooks v {soonest} FROM webhook_deliveries q \
+                     WHERE q.webhook_id = v.id AND q.next_attempt_at IS NOT NULL \
+                     AND q.next_attempt_at <= "
+                ),
             );
             select
                 .push_bind(now.0)
                 .push(" ORDER BY q.next_attempt_at, q.id LIMIT ")
                 .push_bind(PER_WEBHOOK)
-                .push(") WHERE v.disabled_at IS NULL")
+                .push(of_each)
+                .push(" WHERE v.disabled_at IS NULL")
                 .and(" AND v.id > ", after.0);
             if !saturated.webhooks.is_empty() {
                 select
