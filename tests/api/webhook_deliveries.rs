@@ -79,14 +79,19 @@ pub(crate) async fn tag_burst(app: &TestApp, count: usize) {
                 json!({"contact": {"email": format!("c{i}@example.com")}}),
             )
             .await;
-        let tagged = app
-            .post(
-                "/api/3/contactTags",
-                json!({"contactTag": {"contact": contact, "tag": tag}}),
-            )
-            .await;
-        assert_eq!(tagged.status, 201, "{}", tagged.text);
+        put_tag(app, &contact, &tag).await;
     }
+}
+
+/// Puts the tag on the contact through the API.
+pub(crate) async fn put_tag(app: &TestApp, contact: &str, tag: &str) {
+    let tagged = app
+        .post(
+            "/api/3/contactTags",
+            json!({"contactTag": {"contact": contact, "tag": tag}}),
+        )
+        .await;
+    assert_eq!(tagged.status, 201, "{}", tagged.text);
 }
 
 /// The distinct `webhook-id`s of what the receiver got.
@@ -129,13 +134,7 @@ async fn a_tag_reaches_the_receiver_signed_and_is_retried_until_taken(app: TestA
     );
     let (_, secret) = subscribe(&app, &receiver.url("/in"), json!(["api"])).await;
     let (contact, tag) = contact_and_tag(&app).await;
-    let tagged = app
-        .post(
-            "/api/3/contactTags",
-            json!({"contactTag": {"contact": contact, "tag": tag}}),
-        )
-        .await;
-    assert_eq!(tagged.status, 201, "{}", tagged.text);
+    put_tag(&app, &contact, &tag).await;
 
     let first = wait_for(&receiver, 1).await;
     let pairs = form(&first[0]);
@@ -188,11 +187,7 @@ async fn a_gone_receiver_disables_its_subscription(app: TestApp) {
     receiver.script("/gone", vec![Reply::status(410)]);
     let (webhook, _) = subscribe(&app, &receiver.url("/gone"), json!(["api"])).await;
     let (contact, tag) = contact_and_tag(&app).await;
-    app.post(
-        "/api/3/contactTags",
-        json!({"contactTag": {"contact": contact, "tag": tag}}),
-    )
-    .await;
+    put_tag(&app, &contact, &tag).await;
     wait_for(&receiver, 1).await;
     let started = Instant::now();
     loop {
@@ -243,11 +238,7 @@ async fn changes_a_subscription_does_not_hear_of_are_not_delivered(app: TestApp)
     // It hears of what the contact does (public), not of API calls.
     subscribe(&app, &receiver.url("/in"), json!(["public"])).await;
     let (contact, tag) = contact_and_tag(&app).await;
-    app.post(
-        "/api/3/contactTags",
-        json!({"contactTag": {"contact": contact, "tag": tag}}),
-    )
-    .await;
+    put_tag(&app, &contact, &tag).await;
     let round = app.webhooks.run_once().await.unwrap();
     assert_eq!(round.dispatched, 0);
     tokio::time::sleep(Duration::from_millis(300)).await;

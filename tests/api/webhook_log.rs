@@ -10,7 +10,9 @@ use tracklane_e2e::receiver::{Receiver, Reply};
 use tracklane_e2e::{both_engines, TestApp};
 use tracklane_server::workers::webhooks::Webhooks;
 
-use crate::webhook_deliveries::{contact_and_tag, message_ids, subscribe, tag_burst, wait_for};
+use crate::webhook_deliveries::{
+    contact_and_tag, message_ids, put_tag, subscribe, tag_burst, wait_for,
+};
 
 /// Waits until the subscription's newest delivery has `status`; answers the log's page.
 async fn log_until(app: &TestApp, webhook: &str, status: &str) -> Value {
@@ -37,11 +39,7 @@ async fn the_log_shows_each_delivery_and_failed_ones_replay(app: TestApp) {
     );
     let (webhook, _) = subscribe(&app, &receiver.url("/in"), json!(["api"])).await;
     let (contact, tag) = contact_and_tag(&app).await;
-    app.post(
-        "/api/3/contactTags",
-        json!({"contactTag": {"contact": contact, "tag": tag}}),
-    )
-    .await;
+    put_tag(&app, &contact, &tag).await;
     let log = log_until(&app, &webhook, "failed").await;
     assert_eq!(log["meta"]["total"], "1");
     let one = &log["webhookDeliveries"][0];

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use tracklane_e2e::receiver::Receiver;
 use tracklane_e2e::{both_engines, TestApp};
 
-use crate::webhook_deliveries::{field, form, wait_for};
+use crate::webhook_deliveries::{field, form, put_tag, wait_for};
 
 async fn a_json_subscription_gets_the_form_keys_nested_with_the_contacts_fields(app: TestApp) {
     let app = TestApp::spawn_for_webhooks(app.engine).await;
@@ -59,11 +59,7 @@ async fn a_json_subscription_gets_the_form_keys_nested_with_the_contacts_fields(
             json!({"tag": {"tag": "customer", "tagType": "contact"}}),
         )
         .await;
-    app.post(
-        "/api/3/contactTags",
-        json!({"contactTag": {"contact": contact, "tag": tag}}),
-    )
-    .await;
+    put_tag(&app, &contact, &tag).await;
 
     let received = wait_for(&receiver, 2).await;
     let by_path = |path: &str| received.iter().find(|r| r.path == path).unwrap().clone();

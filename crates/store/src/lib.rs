@@ -38,6 +38,7 @@ pub mod email_settings;
 pub mod error;
 pub mod events;
 pub mod fields;
+mod foreground;
 pub mod forms;
 pub mod link_actions;
 pub mod link_clicks;

@@ -4,70 +4,26 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sqlx::error::ErrorKind;
 use sqlx::AnyConnection;
 
+use crate::foreground::Foreground;
 use crate::{Store, StoreError};
 
 /// The longest a background write waits for the foreground ones to pass.
 const GIVE_WAY: Duration = Duration::from_millis(250);
-/// How long the writer must have had no foreground write for a background one to go first:
-/// the gaps between a busy ingest's groups are shorter.
-const QUIET: Duration = Duration::from_millis(5);
 
 /// Whether the most recent write transaction failed in the database (not a refusal of its
-/// input), and how many foreground writes are under way.
+/// input), and how busy the writer is with foreground writes.
 #[derive(Debug, Default)]
 pub(crate) struct WriteHealth {
     failing: AtomicBool,
     /// Woken after each committed write, for the workers that follow changes.
     committed: tokio::sync::Notify,
-    /// Foreground writes waiting for the writer or holding it, and when the last one ended.
-    foreground: Mutex<Foreground>,
-}
-
-/// The foreground writes under way, and when the last one ended.
-#[derive(Debug, Default)]
-struct Foreground {
-    under_way: usize,
-    last_ended: Option<Instant>,
-}
-
-impl WriteHealth {
-    /// Counts a foreground write as under way until the answer is dropped.
-    fn enter_foreground(&self) -> impl Drop + '_ {
-        self.foreground().under_way += 1;
-        ForegroundWrite(self)
-    }
-
-    /// Whether a foreground write is under way or ended within [`QUIET`].
-    fn foreground_busy(&self) -> bool {
-        let foreground = self.foreground();
-        foreground.under_way > 0
-            || foreground
-                .last_ended
-                .is_some_and(|ended| ended.elapsed() < QUIET)
-    }
-
-    fn foreground(&self) -> std::sync::MutexGuard<'_, Foreground> {
-        self.foreground
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// A foreground write under way.
-struct ForegroundWrite<'a>(&'a WriteHealth);
-
-impl Drop for ForegroundWrite<'_> {
-    fn drop(&mut self) {
-        let mut foreground = self.0.foreground();
-        foreground.under_way -= 1;
-        foreground.last_ended = Some(Instant::now());
-    }
+    /// The foreground writes' load.
+    foreground: Foreground,
 }
 
 impl WriteHealth {
@@ -110,13 +66,12 @@ impl Store {
         &self,
         body: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let _counted = self.writes.enter_foreground();
+        let _counted = self.writes.foreground.enter();
         self.transaction(body).await
     }
 
-    /// Runs `body` as [`Store::write`] does, for background work (webhook deliveries). It
-    /// first gives way to the foreground writes under way or just ended (requests, tracking),
-    /// for up to 250 ms, since they share the one writer (SQLite) or the machine's cores (PostgreSQL):
+    /// Runs `body` as [`Store::write`] does, for background work (webhook deliveries). While the writer is saturated with foreground writes
+    /// (requests, tracking: see [`crate::foreground`]) it first gives way, for up to 250 ms, since they share the one writer (SQLite) or the machine's cores (PostgreSQL):
     /// a backlog of background work then grows during a burst, rather than the burst slowing
     /// down.
     pub(crate) async fn write_in_background<T>(
@@ -124,8 +79,8 @@ impl Store {
         body: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let started = Instant::now();
-        while self.writes.foreground_busy() && started.elapsed() < GIVE_WAY {
-            tokio::time::sleep(Duration::from_millis(1)).await;
+        while self.writes.foreground.saturated() && started.elapsed() < GIVE_WAY {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         self.transaction(body).await
     }
