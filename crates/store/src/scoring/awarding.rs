@@ -114,16 +114,9 @@ async fn groups_with_rows(
             if n > 0 {
                 select.push(" UNION ALL ");
             }
-            select
-                .push(&format!(
-                    "SELECT {i} AS g WHERE EXISTS (SELECT 1 FROM (VALUES "
-                ))
-                .push_rows(
-                    contacts
-                        .iter()
-                        .map(|(contact, since)| [contact.0, since.0].map(Value::from)),
-                )
-                .push(") w WHERE EXISTS (");
+            select.push(&format!("SELECT {i} AS g WHERE EXISTS (SELECT 1 FROM "));
+            push_round(&mut select, contacts);
+            select.push(" WHERE EXISTS (");
             push_counters(&mut select, account, counters);
             select.push(" AND a.contact_id = w.column1 AND a.t1 >= w.column2))");
         }
@@ -133,6 +126,40 @@ async fn groups_with_rows(
         }
     }
     Ok(found)
+}
+
+/// Appends the round's contacts and the times of their new rows as `w (column1, column2)`:
+/// a `VALUES` list on SQLite; on PostgreSQL, two bound lists unnested, so that a statement's
+/// text, and so its prepared plan, stays the same from round to round.
+fn push_round(statement: &mut Statement, contacts: &[(ContactId, Timestamp)]) {
+    match statement.engine() {
+        Engine::Sqlite => {
+            statement
+                .push("(VALUES ")
+                .push_rows(
+                    contacts
+                        .iter()
+                        .map(|(contact, since)| [contact.0, since.0].map(Value::from)),
+                )
+                .push(") w");
+        }
+        Engine::Postgres => {
+            let listed = |value: fn(&(ContactId, Timestamp)) -> i64| {
+                let values: Vec<String> = contacts.iter().map(|c| value(c).to_string()).collect();
+                values.join(",")
+            };
+            statement
+                .and(
+                    "(SELECT unnest(string_to_array(",
+                    listed(|(contact, _)| contact.0),
+                )
+                .and(
+                    ", ',')::bigint[]) AS column1, unnest(string_to_array(",
+                    listed(|(_, since)| since.0),
+                )
+                .push(", ',')::bigint[]) AS column2) w");
+        }
+    }
 }
 
 /// How many groups one statement of [`groups_with_rows`] asks about (each with the round's
@@ -290,17 +317,12 @@ fn rows_of(
     let mut rows = Statement::new(engine, " FROM ");
     match scope {
         Scope::Round(contacts) => {
-            rows.push("(VALUES ")
-                .push_rows(
-                    contacts
-                        .iter()
-                        .map(|(contact, since)| [contact.0, since.0].map(Value::from)),
-                )
-                .and(
-                    &format!(") w CROSS JOIN events e{also_from} WHERE e.account_id = "),
-                    account.0,
-                )
-                .push(" AND e.contact_id = w.column1 AND e.occurred_at >= w.column2");
+            push_round(&mut rows, contacts);
+            rows.and(
+                &format!(" CROSS JOIN events e{also_from} WHERE e.account_id = "),
+                account.0,
+            )
+            .push(" AND e.contact_id = w.column1 AND e.occurred_at >= w.column2");
         }
         Scope::Range(from, until) => {
             rows.and(
