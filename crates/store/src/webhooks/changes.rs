@@ -137,6 +137,15 @@ pub(crate) async fn record_changes(
     Ok(())
 }
 
+/// The subscriptions of `change`'s account that hear of it.
+fn listeners<'a>(
+    webhooks: &'a BTreeMap<AccountId, Vec<Webhook>>,
+    change: &'a Change,
+) -> impl Iterator<Item = &'a Webhook> {
+    let held = webhooks.get(&change.account).into_iter().flatten();
+    held.filter(move |webhook| hears(webhook, change))
+}
+
 /// Whether `webhook` hears of `change`.
 fn hears(webhook: &Webhook, change: &Change) -> bool {
     webhook.disabled_at.is_none()
@@ -182,17 +191,24 @@ impl Store {
             }
             let accounts: BTreeSet<AccountId> = changes.iter().map(|c| c.account).collect();
             let webhooks = subscriptions(tx, engine, &accounts).await?;
-            let contacts: BTreeSet<ContactId> = changes.iter().filter_map(|c| c.contact).collect();
-            let people = payload_contacts(tx, engine, &contacts).await?;
-            let mut rows = Vec::new();
+            // The oldest changes that make up to DELIVERIES_AT_ONCE deliveries (one at least);
+            // the others are left, unread of their contacts, to the next dispatch.
             let mut consumed = 0;
+            let mut planned = 0;
             for change in &changes {
-                if rows.len() >= DELIVERIES_AT_ONCE {
+                if planned >= DELIVERIES_AT_ONCE {
                     break;
                 }
+                planned += listeners(&webhooks, change).count();
                 consumed += 1;
-                let listeners = webhooks.get(&change.account).into_iter().flatten();
-                for webhook in listeners.filter(|webhook| hears(webhook, change)) {
+            }
+            changes.truncate(consumed);
+            ids.truncate(consumed);
+            let contacts: BTreeSet<ContactId> = changes.iter().filter_map(|c| c.contact).collect();
+            let people = payload_contacts(tx, engine, &contacts).await?;
+            let mut rows = Vec::with_capacity(planned);
+            for change in &changes {
+                for webhook in listeners(&webhooks, change) {
                     let payload = PayloadChange {
                         event: change.event,
                         at: change.at,
@@ -222,7 +238,6 @@ impl Store {
                 insert.push_rows(chunk.iter().cloned());
                 insert.query().execute(&mut *tx).await?;
             }
-            ids.truncate(consumed);
             for chunk in ids.chunks(500) {
                 let mut delete = Statement::new(engine, "DELETE FROM webhook_changes WHERE id IN ");
                 delete.push_row(chunk.iter().map(|&id| id.into()));
