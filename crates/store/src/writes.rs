@@ -70,10 +70,11 @@ impl Store {
         self.transaction(body).await
     }
 
-    /// Runs `body` as [`Store::write`] does, for background work (webhook deliveries). While the writer is saturated with foreground writes
-    /// (requests, tracking: see [`crate::foreground`]) it first gives way, for up to 250 ms, since they share the one writer (SQLite) or the machine's cores (PostgreSQL):
-    /// a backlog of background work then grows during a burst, rather than the burst slowing
-    /// down.
+    /// Runs `body` as [`Store::write`] does, for background work (webhook deliveries). While
+    /// the writer is saturated with foreground writes (requests, tracking: see
+    /// [`crate::foreground`]), it first gives way, for up to 250 ms, since they share the one
+    /// writer (SQLite) or the machine's cores (PostgreSQL): a backlog of background work then
+    /// grows during a burst, rather than the burst slowing down.
     pub(crate) async fn write_in_background<T>(
         &self,
         body: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, StoreError>,

@@ -10,7 +10,6 @@
 //! - any other answer (other 4xx, a redirect), or a receiver that may not be reached now: the
 //!   delivery failed, and is not tried again.
 
-use crate::workers::webhooks::shares::HOST_IN_FLIGHT;
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
@@ -22,6 +21,7 @@ use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::receiver::ReceiverUrl;
 
 use super::receiver::{check_host, CheckedResolver, Unreachable};
+use crate::workers::webhooks::shares::HOST_IN_FLIGHT;
 
 /// How much of a receiver's answer is kept for the delivery log.
 pub const EXCERPT_BYTES: usize = 512;

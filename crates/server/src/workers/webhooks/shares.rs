@@ -1,8 +1,9 @@
 //! Each account's and each receiver's share of a worker's attempts. A worker keeps at most
 //! [`TAKEN`] deliveries taken at once; one account at most [`ACCOUNT_TAKEN`] of them, so that
-//! a burst in one account leaves the rest to the others; one receiver host at most
-//! [`HOST_TAKEN`] (a host is a name or address and a port), of which [`HOST_IN_FLIGHT`] are attempted at the same time, so that a slow
-//! receiver holds a few connections while the fast ones get the rest. The counts live only as
+//! a burst in one account leaves the rest to the others; one receiver host (a name or
+//! address and a port) at most [`HOST_TAKEN`], of which [`HOST_IN_FLIGHT`] are attempted at
+//! the same time, so that a slow receiver holds a few connections while the fast ones get the
+//! rest. The counts live only as
 //! long as their deliveries are taken: nothing here grows with the number of receivers ever
 //! seen.
 
@@ -55,11 +56,6 @@ impl Shares {
     /// How many more deliveries the worker may take.
     pub fn room(&self) -> usize {
         TAKEN.saturating_sub(self.counts().taken)
-    }
-
-    /// How many deliveries the worker has taken.
-    pub fn taken(&self) -> usize {
-        self.counts().taken
     }
 
     /// The subscriptions and accounts a claim leaves alone: the accounts at their share, and
