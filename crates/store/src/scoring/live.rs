@@ -19,7 +19,8 @@ use tracklane_core::score::rule::{ScoreRule, Scoring};
 use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
-use super::awarding::{award_rows, Awards, Scope, AWARD_INSERT};
+use super::awarding::{award_rows, Scope, AWARD_INSERT};
+use super::awards::Awards;
 use super::ledger::{ScoreChange, DAY};
 use super::settle::{settle_scores, LedgerChanges};
 use crate::sql::{Statement, Value};

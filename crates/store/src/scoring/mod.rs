@@ -6,10 +6,12 @@
 //! - [`ledger`]: the awards and scores as read, and manual adjustments.
 //! - `settle`: settling contacts' scores as their awards change.
 //! - `awarding`: awarding a rule to the timeline rows (or contacts) in a scope.
+//! - `awards`: the awards one transaction writes, and the score changes they make.
 //! - [`live`]: scoring in the membership worker's rounds.
 //! - `recompute`: scoring past behavior again after a rule is added, edited or deleted.
 
 mod awarding;
+mod awards;
 pub mod ledger;
 pub mod live;
 mod models;

@@ -13,7 +13,8 @@ use tracklane_core::score::rule::{ScoreRule, Scoring};
 use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
-use super::awarding::{award_rows, Awards, Scope, AWARD_INSERT};
+use super::awarding::{award_rows, Scope, AWARD_INSERT};
+use super::awards::Awards;
 use super::ledger::{COUNTED, DAY};
 use super::rules::{rule, RULE_COLUMNS};
 use super::settle::{reads_scores, SCORE_UPSERT};

@@ -11,7 +11,7 @@ use tracklane_core::ids::{AccountId, ContactId, ScoreModelId};
 use tracklane_core::segment::{Definition, Reads};
 use tracklane_core::time::Timestamp;
 
-use super::awarding::Made;
+use super::awards::Made;
 use super::ledger::{ScoreChange, COUNTED};
 use crate::segments::compute::REQUEUE;
 use crate::segments::membership::queue_wakeups;
