@@ -18,7 +18,7 @@
 //! ingest queue too), a 2xx that does not say it recorded, or no response at all — is an error.
 //!
 //! # Layout
-//! - `mod.rs`: the flags, the run, and the in-process server.
+//! - `mod.rs`: the flags and the run; [`server`]: the in-process server.
 //! - [`setup`]: the account's set-up through API v3, and what the server reports afterwards.
 //! - [`campaign`]: campaigns through API v3, and the set-up of `click`.
 //! - [`send`]: the `send` measurement; [`sink`]: where it delivers.
@@ -40,42 +40,30 @@ mod scoring;
 mod segment_scale;
 mod segments;
 mod send;
+mod server;
 mod setup;
 mod sink;
 mod webhook_burst;
 mod webhooks;
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use tempfile::TempDir;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tracklane_core::cid::TokenKey;
-use tracklane_server::config::{LogFormat, SettingsLayer};
-use tracklane_server::startup::Application;
+use tracklane_server::config::LogFormat;
 use tracklane_server::telemetry;
-use tracklane_server::workers::membership::Membership;
-use tracklane_server::workers::webhooks::Webhooks;
-use tracklane_store::Store;
 
 use campaign::{prepare_clicks, Api, Clicks};
 use freshness::Freshness;
 use load::{run_scenario, Load, Tagging, Target};
 use report::{print_table, report_errors, rows, Measured};
-use scenarios::{Scenario, TAGS};
-use serde_json::json;
-use setup::{Keys, ServerCounts};
+use scenarios::Scenario;
+use server::Server;
+use setup::ServerCounts;
 use sink::Sink;
 
 /// How long one request may take before it counts as an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long the server may take to finish its requests in flight and stop.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-/// The server's SMTP rate during the bench, messages/s: high enough never to be the limit.
-const SMTP_RATE: u32 = 100_000;
 
 /// The flags of `tracklane bench`.
 #[derive(clap::Args)]
@@ -271,13 +259,7 @@ impl Bench<'_> {
             eprintln!("bench: setting up tracking through API v3");
             tagging.contacts = setup::prepare(client, base, keys).await?;
             if scenarios.contains(&Scenario::Tag) {
-                eprintln!("bench: creating {TAGS} tags");
-                for i in 0..TAGS {
-                    let tag = json!({"tag": format!("bench {i}"), "tagType": "contact"});
-                    tagging
-                        .tags
-                        .push(self.api().create("/tags", "tag", tag).await?);
-                }
+                tagging.tags = setup::create_tags(&self.api()).await?;
             }
             if self.segments > 0 {
                 eprintln!("bench: saving {} segments of mixed kinds", self.segments);
@@ -410,115 +392,4 @@ fn http_client(concurrency: u32) -> anyhow::Result<reqwest::Client> {
         .pool_max_idle_per_host(usize::try_from(concurrency).unwrap_or(usize::MAX))
         .build()
         .context("building the HTTP client")
-}
-
-/// The server under test, running in this process.
-struct Server {
-    /// `http://127.0.0.1:PORT`.
-    base: String,
-    /// The database engine's name.
-    engine: &'static str,
-    /// The id and keys of the account the server created.
-    keys: Keys,
-    /// The server's store, for the bulk import of `send`.
-    store: Store,
-    /// The server's key for link tokens, for `click`.
-    token_key: TokenKey,
-    /// The server's membership worker, whose transitions the freshness probes read.
-    membership: Membership,
-    /// The server's webhook worker, which `--webhook-burst` starts itself.
-    webhooks: Webhooks,
-    /// Tells the server to stop.
-    stop: oneshot::Sender<()>,
-    /// The task serving requests.
-    serving: JoinHandle<std::io::Result<()>>,
-    /// The data directory, deleted when the bench ends.
-    _data_dir: TempDir,
-}
-
-impl Server {
-    /// Builds the server on a free port of 127.0.0.1 over `database_url` (or SQLite in a new
-    /// temporary directory), delivering mail to `smtp_url` (or the outbox), and starts serving.
-    /// The database must be empty.
-    async fn start(
-        database_url: Option<String>,
-        smtp_url: Option<String>,
-        webhook_delivery: bool,
-    ) -> anyhow::Result<Self> {
-        let data_dir = tempfile::Builder::new()
-            .prefix("tracklane-bench-")
-            .tempdir()
-            .context("creating a temporary data directory")?;
-        let settings = SettingsLayer {
-            listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
-            data_dir: Some(data_dir.path().to_owned()),
-            database_url,
-            smtp_url,
-            smtp_rate: Some(SMTP_RATE),
-            // The bench's webhook receiver is on localhost.
-            allow_private_webhooks: Some(true),
-            webhook_delivery: Some(webhook_delivery),
-            ..SettingsLayer::default()
-        }
-        .resolve(SettingsLayer::default())?;
-        let mut app = Application::build(settings)
-            .await
-            .context("starting the server")?;
-        let engine = app.state().store.engine().name();
-        let Some(account) = app.take_new_account() else {
-            app.state().store.close().await;
-            bail!(
-                "the database already has an account: `tracklane bench` needs an empty database \
-                 (it creates its own account and writes many contacts and events); \
-                 pass the URL of a new, empty database"
-            );
-        };
-        let base = format!("http://127.0.0.1:{}", app.port());
-        // Not the whole state: its handle on the ingest writer would keep the writer, and so
-        // the server, from stopping.
-        let store = app.state().store.clone();
-        let token_key = app.state().token_key.clone();
-        let membership = app.membership();
-        let webhooks = app.webhooks();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(app.run_until_stopped(async {
-            let _sent_or_dropped = stopped.await;
-        }));
-        Ok(Self {
-            base,
-            engine,
-            keys: Keys {
-                actid: account.id.0,
-                api_key: account.api_key,
-                event_key: account.event_key,
-            },
-            store,
-            token_key,
-            membership,
-            webhooks,
-            stop,
-            serving,
-            _data_dir: data_dir,
-        })
-    }
-
-    /// The server's API v3 through `client`.
-    fn api<'a>(&'a self, client: &'a reqwest::Client) -> Api<'a> {
-        Api {
-            client,
-            base: &self.base,
-            keys: &self.keys,
-        }
-    }
-
-    /// Stops the server, waits for it to finish and deletes its data directory.
-    async fn stop(self) -> anyhow::Result<()> {
-        // An error means the server has stopped already: awaiting it tells why.
-        let _already_stopped = self.stop.send(());
-        tokio::time::timeout(STOP_TIMEOUT, self.serving)
-            .await
-            .context("the server did not stop in time")?
-            .context("the server task failed")?
-            .context("serving")
-    }
 }

@@ -8,7 +8,8 @@ use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
-use super::scenarios::{contact_email, BENCH_DOMAIN, CONTACTS, EVENT_NAME};
+use super::campaign::Api;
+use super::scenarios::{contact_email, BENCH_DOMAIN, CONTACTS, EVENT_NAME, TAGS};
 
 /// The account the server created, as the clients need it.
 #[derive(Clone)]
@@ -64,6 +65,17 @@ pub async fn prepare(
         contacts.push(id.context("a new contact has no id")?);
     }
     Ok(contacts)
+}
+
+/// Creates the [`TAGS`] tags that `tag` puts on the bench contacts; answers their ids.
+pub async fn create_tags(api: &Api<'_>) -> anyhow::Result<Vec<i64>> {
+    eprintln!("bench: creating {TAGS} tags");
+    let mut tags = Vec::new();
+    for i in 0..TAGS {
+        let tag = json!({"tag": format!("bench {i}"), "tagType": "contact"});
+        tags.push(api.create("/tags", "tag", tag).await?);
+    }
+    Ok(tags)
 }
 
 /// Sends one API v3 request and returns its JSON answer; anything but a 2xx is an error.
