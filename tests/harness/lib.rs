@@ -208,7 +208,7 @@ impl TestApp {
         let mut failed = None;
         for _ in 0..1000 {
             match self.membership.run_once().await {
-                Ok(round) if round.computed == 0 && round.checked == 0 => {
+                Ok(round) if round.computed == 0 && round.checked == 0 && round.scored == 0 => {
                     let waiting = self.store.segments_to_compute().await.expect("the store");
                     let counting = self.store.score_rules_to_count().await.expect("the store");
                     if waiting.is_empty() && counting.is_empty() {

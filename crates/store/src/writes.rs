@@ -20,8 +20,8 @@ const GIVE_WAY: Duration = Duration::from_millis(250);
 #[derive(Debug, Default)]
 pub(crate) struct WriteHealth {
     failing: AtomicBool,
-    /// Woken after each committed write, for the workers that follow changes.
-    committed: tokio::sync::Notify,
+    /// How many writes committed, watched by the workers that follow changes.
+    committed: tokio::sync::watch::Sender<u64>,
     /// The foreground writes' load.
     foreground: Foreground,
 }
@@ -32,7 +32,8 @@ impl WriteHealth {
         match &outcome {
             Ok(_) => {
                 self.failing.store(false, Ordering::Relaxed);
-                self.committed.notify_one();
+                self.committed
+                    .send_modify(|count| *count = count.wrapping_add(1));
             }
             Err(error) if error.is_database_failure() => {
                 tracing::error!(error = ?error, "a write failed; nothing of it was committed");
@@ -101,10 +102,10 @@ impl Store {
         self.writes.record(outcome)
     }
 
-    /// Returns after the next committed write (at once when one committed since the last
-    /// call returned). For one follower: the membership worker.
-    pub async fn committed(&self) {
-        self.writes.committed.notified().await;
+    /// Follows committed writes: the receiver's `changed()` returns after the next one (at
+    /// once when one committed since it last returned). For the workers that follow changes.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.writes.committed.subscribe()
     }
 
     /// Whether the most recent write transaction failed in the database (a full disk, a

@@ -1,6 +1,6 @@
-//! A round settled with scoring rules read before one of them was edited scores nothing for
-//! that account: the contact's new rows stay noted and its check is queued again whole, so
-//! that the next round scores them by the rules as they are.
+//! Scoring with rules read before one of them was edited scores nothing for that account: the
+//! contact's new rows stay noted, and a round queues its check again whole, so that the next
+//! step and round score by the rules as they are.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +18,7 @@ mod common;
 use common::fresh_store;
 
 #[tokio::test]
-async fn a_round_with_rules_read_before_an_edit_scores_nothing_and_keeps_the_rows() {
+async fn scoring_with_rules_read_before_an_edit_scores_nothing_and_keeps_the_rows() {
     let fresh = fresh_store().await;
     let store = &fresh.store;
     let now = Timestamp(1_700_000_000_000_000);
@@ -81,6 +81,12 @@ async fn a_round_with_rules_read_before_an_edit_scores_nothing_and_keeps_the_row
         .await
         .unwrap();
     assert!(scores.is_empty());
+    let scored = store
+        .score_new_rows(&[(contact, account)], &rules, now)
+        .await
+        .unwrap();
+    assert_eq!(scored.taken, 0);
+    assert!(scored.changes.is_empty());
     let (awards, since): (i64, Option<i64>) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM score_awards), \
          (SELECT since_at FROM segment_checks WHERE contact_id = 7)",
@@ -98,4 +104,20 @@ async fn a_round_with_rules_read_before_an_edit_scores_nothing_and_keeps_the_row
         again.iter().any(|check| check.contact == contact),
         "the contact is checked again"
     );
+    // With the rules read again, the step scores the rows by the edited rule.
+    let current = BTreeMap::from([(account, store.account_score_rules(account).await.unwrap())]);
+    let scored = store
+        .score_new_rows(&[(contact, account)], &current, now)
+        .await
+        .unwrap();
+    assert_eq!(scored.taken, 1);
+    let (points, since): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT (SELECT SUM(points) FROM score_awards), \
+         (SELECT since_at FROM segment_checks WHERE contact_id = 7)",
+    )
+    .fetch_one(&mut raw)
+    .await
+    .unwrap();
+    assert_eq!(points, 9, "awarded by the edited rule");
+    assert_eq!(since, None, "the rows are noted as scored");
 }

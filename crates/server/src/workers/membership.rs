@@ -25,6 +25,7 @@ use tracklane_store::scoring::Step;
 use tracklane_store::segments::membership::{Change, Check, NextCheck, Settled, Transition};
 use tracklane_store::{Store, StoreError};
 
+use super::scoring::Scorer;
 use crate::state::Clock;
 
 /// The most checks one round settles (in one transaction).
@@ -48,6 +49,9 @@ pub struct Round {
     pub checked: usize,
     /// Contacts that entered or left a segment.
     pub transitions: usize,
+    /// Contacts found with new rows to score (see [`Scorer`]; some may be held by another
+    /// worker's transaction).
+    pub scored: usize,
     /// Scores that changed.
     pub score_changes: usize,
 }
@@ -58,12 +62,14 @@ pub struct Membership {
     store: Store,
     clock: Arc<dyn Clock>,
     stream: broadcast::Sender<Transition>,
+    scorer: Scorer,
 }
 
 impl Membership {
     /// A worker over `store`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
         Self {
+            scorer: Scorer::new(store.clone(), clock.clone()),
             store,
             clock,
             stream: broadcast::channel(STREAM_CAPACITY).0,
@@ -75,9 +81,19 @@ impl Membership {
         self.stream.subscribe()
     }
 
+    /// One round and one step of the scorer (the worker runs them side by side; tests drive
+    /// both through this).
+    pub async fn run_once(&self) -> Result<Round, StoreError> {
+        let mut round = self.round().await?;
+        let step = self.scorer.step(ContactId(0)).await?;
+        round.scored = step.found;
+        round.score_changes += step.score_changes;
+        Ok(round)
+    }
+
     /// One round: computes the segments waiting for it, then settles up to [`ROUND`] due
     /// checks.
-    pub async fn run_once(&self) -> Result<Round, StoreError> {
+    async fn round(&self) -> Result<Round, StoreError> {
         let now = self.clock.now();
         let mut round = Round::default();
         for (account, segment) in self.store.segments_to_compute().await? {
@@ -270,9 +286,17 @@ impl Membership {
     /// Runs rounds until `stop` changes: at once while there is work, else after the next
     /// committed write, at the next wake-up, or after [`IDLE_LOOK`].
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let scorer = tokio::spawn(self.scorer.clone().run(stop.clone()));
+        self.run_rounds(&mut stop).await;
+        let _ = scorer.await;
+    }
+
+    /// Runs rounds (without the scorer's steps, which run beside them) until `stop` changes.
+    async fn run_rounds(&self, stop: &mut watch::Receiver<bool>) {
+        let mut commits = self.store.commits();
         loop {
             let started = Instant::now();
-            let outcome = self.run_once().await;
+            let outcome = self.round().await;
             if outcome.as_ref().is_ok_and(|round| round.checked > 0) {
                 // Under a flood of changes the worker rests as long as it worked, so that it
                 // takes at most half its time from ingest, and a busy contact's changes
@@ -297,7 +321,7 @@ impl Membership {
                 continue;
             }
             tokio::select! {
-                () = self.store.committed() => {}
+                _ = commits.changed() => {}
                 () = tokio::time::sleep(pause) => {}
                 _ = stop.changed() => return,
             }

@@ -1,25 +1,18 @@
 //! Scoring in the membership worker's rounds, through the same queue of checks as segments:
-//! the timeline rows added to a round's contacts are awarded by the rules over single
-//! behaviors that read those kinds of change, the rules held while true whose answer changed
-//! award or take back, and the contacts' scores are settled, in the round's transaction. The
-//! first expiry of a contact's awards is its next wake-up, like a segment window's.
-//!
-//! New rows are found from the time of the earliest row added since the contact's last check
-//! (`since_at`), read under the row lock of its queued check, so that rows another transaction
-//! adds meanwhile note their time after this round commits and are scored by the next one.
-//! Rows are scored even when the contact changed again since the round evaluated it (its
-//! segments then wait for the newer evaluation): awarding reads the rows themselves, so a
-//! contact with a steady flow of events is scored all the same.
+//! the rules held while true whose answer changed award or take back, and the contacts'
+//! scores are settled, in the round's transaction. The first expiry of a contact's awards is
+//! its next wake-up, like a segment window's. The rows added to contacts are awarded apart
+//! from the rounds (see [`super::new_rows`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId, ScoreModelId, ScoreRuleId};
-use tracklane_core::score::rule::{ScoreRule, Scoring};
+use tracklane_core::score::rule::ScoreRule;
 use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
-use super::awarding::{award_rows, Scope, AWARD_INSERT};
+use super::awarding::AWARD_INSERT;
 use super::awards::Awards;
 use super::ledger::{ScoreChange, DAY};
 use super::settle::{settle_scores, LedgerChanges};
@@ -45,15 +38,6 @@ pub(crate) struct Work<'a> {
     pub(crate) account: AccountId,
     /// What its evaluation asks; `None` when the contact changed since it was evaluated.
     pub(crate) work: Option<&'a ScoreWork>,
-}
-
-/// The rows added to a contact since its last check.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct NewRows {
-    /// The kinds of change queued.
-    reasons: Reads,
-    /// The time of the earliest one.
-    since: Timestamp,
 }
 
 impl Store {
@@ -94,52 +78,20 @@ impl Store {
     }
 }
 
-/// Locks the queued checks of `contacts` that note new rows (in contact order; on PostgreSQL
-/// those another transaction holds are left for the next round) and reads what they note.
-pub(crate) async fn lock_new_rows(
-    tx: &mut AnyConnection,
-    engine: Engine,
-    contacts: &[ContactId],
-) -> Result<BTreeMap<ContactId, NewRows>, StoreError> {
-    let mut found = BTreeMap::new();
-    for chunk in contacts.chunks(500) {
-        let mut select = Statement::new(
-            engine,
-            "SELECT contact_id, reasons, since_at FROM segment_checks \
-             WHERE since_at IS NOT NULL AND contact_id IN ",
-        );
-        select
-            .push_row(chunk.iter().map(|contact| contact.0.into()))
-            .push(" ORDER BY contact_id")
-            .push(engine.skip_locked());
-        for row in select.query().fetch_all(&mut *tx).await? {
-            found.insert(
-                ContactId(row.try_get("contact_id")?),
-                NewRows {
-                    reasons: Reads(row.try_get("reasons")?),
-                    since: Timestamp(row.try_get("since_at")?),
-                },
-            );
-        }
-    }
-    Ok(found)
-}
-
 /// Does a round's scoring in its transaction (with `rules` as [`with_counted_revisions`]
-/// answers them): the new rows awarded (and noted as scored),
-/// the awards held while true given or taken back, and the contacts' scores settled, with
-/// their next wake-ups queued (see [`settle_scores`]). Returns the score changes.
+/// answers them): the awards held while true given or taken back, and the contacts' scores
+/// settled, with their next wake-ups queued (see [`settle_scores`]). Returns the score
+/// changes.
 pub(crate) async fn score_round(
     tx: &mut AnyConnection,
     engine: Engine,
     work: &[Work<'_>],
-    new_rows: &BTreeMap<ContactId, NewRows>,
     round: &RoundRules,
     now: Timestamp,
 ) -> Result<Vec<ScoreChange>, StoreError> {
     let rules = &round.rules;
     // The contacts of accounts whose rules changed since the worker read them wait for the
-    // next round, their new rows still noted; those this round took are queued again whole.
+    // next round: those this round took are queued again whole.
     let waiting: Vec<ContactId> = work
         .iter()
         .filter(|one| one.work.is_some() && round.stale.contains(&one.account))
@@ -152,38 +104,6 @@ pub(crate) async fn score_round(
         .collect();
     let mut settling: BTreeMap<ContactId, AccountId> = BTreeMap::new();
     let mut awards = Awards::summed(tx, engine).await?;
-    // Rules over single behaviors: each account's contacts with new rows, by the rules that
-    // read the kinds of change they note.
-    let mut accounts: BTreeMap<AccountId, (Vec<(ContactId, Timestamp)>, Reads)> = BTreeMap::new();
-    for one in &work {
-        if let Some(rows) = new_rows.get(&one.contact) {
-            let (contacts, reasons) = accounts.entry(one.account).or_default();
-            contacts.push((one.contact, rows.since));
-            *reasons = *reasons | rows.reasons;
-        }
-    }
-    for (account, (contacts, reasons)) in &accounts {
-        let each_row: Vec<&ScoreRule> = rules
-            .get(account)
-            .into_iter()
-            .flatten()
-            .filter(|rule| {
-                Scoring::of(&rule.rule.definition) == Scoring::EachRow
-                    && rule.rule.definition.reads().meets(*reasons)
-            })
-            .collect();
-        if !each_row.is_empty() {
-            let scope = Scope::Round(contacts);
-            award_rows(tx, &mut awards, *account, &each_row, scope, now).await?;
-            settling.extend(contacts.iter().map(|&(contact, _)| (contact, *account)));
-        }
-    }
-    let scored: Vec<ContactId> = work
-        .iter()
-        .map(|one| one.contact)
-        .filter(|contact| new_rows.contains_key(contact))
-        .collect();
-    note_scored(tx, engine, scored).await?;
     // Rules held while true.
     let by_id: BTreeMap<ScoreRuleId, &ScoreRule> = rules
         .values()
@@ -320,9 +240,9 @@ pub(crate) async fn with_counted_revisions(
 #[derive(Debug, Default)]
 pub(crate) struct RoundRules {
     /// Each account's rules, with their counted revisions as stored now.
-    rules: BTreeMap<AccountId, Vec<ScoreRule>>,
+    pub(super) rules: BTreeMap<AccountId, Vec<ScoreRule>>,
     /// The accounts whose rules changed since the worker read them.
-    stale: BTreeSet<AccountId>,
+    pub(super) stale: BTreeSet<AccountId>,
 }
 
 /// Queues the contacts (whose checks this round took) for a check of every kind of change.
@@ -337,23 +257,6 @@ async fn requeue(
             .push_bind(Reads::EVERYTHING.0)
             .push(", due_at = 0, version = version + 1 WHERE contact_id IN ")
             .push_row(chunk.iter().map(|contact| contact.0.into()));
-        update.query().execute(&mut *tx).await?;
-    }
-    Ok(())
-}
-
-/// Notes the contacts' new rows as scored (their checks are locked by this transaction).
-async fn note_scored(
-    tx: &mut AnyConnection,
-    engine: Engine,
-    contacts: Vec<ContactId>,
-) -> Result<(), StoreError> {
-    for chunk in contacts.chunks(500) {
-        let mut update = Statement::new(
-            engine,
-            "UPDATE segment_checks SET since_at = NULL WHERE contact_id IN ",
-        );
-        update.push_row(chunk.iter().map(|contact| contact.0.into()));
         update.query().execute(&mut *tx).await?;
     }
     Ok(())

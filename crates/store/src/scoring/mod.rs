@@ -7,7 +7,8 @@
 //! - `settle`: settling contacts' scores as their awards change.
 //! - `awarding`: awarding a rule to the timeline rows (or contacts) in a scope.
 //! - `awards`: the awards one transaction writes, and the score changes they make.
-//! - [`live`]: scoring in the membership worker's rounds.
+//! - [`live`]: scoring in the membership worker's rounds (rules held while true, expiries).
+//! - [`new_rows`]: awarding the rows added to contacts, apart from the rounds.
 //! - `recompute`: scoring past behavior again after a rule is added, edited or deleted.
 
 mod awarding;
@@ -15,6 +16,7 @@ mod awards;
 pub mod ledger;
 pub mod live;
 mod models;
+pub mod new_rows;
 mod recompute;
 mod rules;
 mod settle;

@@ -17,7 +17,7 @@ use tracklane_core::score::rule::ScoreRule;
 
 use crate::listing::{page_of, Listed};
 use crate::scoring::ledger::ScoreChange;
-use crate::scoring::live::{lock_new_rows, score_round, with_counted_revisions, ScoreWork, Work};
+use crate::scoring::live::{score_round, with_counted_revisions, ScoreWork, Work};
 use crate::sql::{Statement, Value};
 use crate::webhooks::changes::record_changes;
 use crate::webhooks::timeline::transition_changes;
@@ -198,8 +198,6 @@ impl Store {
         self.write(async |tx| {
             let rules = with_counted_revisions(tx, self.engine, rules).await?;
             let current = revisions(tx, self.engine, settled).await?;
-            let contacts: Vec<ContactId> = ordered.iter().map(|one| one.check.contact).collect();
-            let new_rows = lock_new_rows(tx, self.engine, &contacts).await?;
             let taken = take_checks(tx, self.engine, &ordered).await?;
             let mut changes = Vec::new();
             let mut scoring = Vec::new();
@@ -229,7 +227,7 @@ impl Store {
             record_transitions(tx, self.engine, &transitions).await?;
             let changed: BTreeSet<SegmentId> = transitions.iter().map(|t| t.segment).collect();
             fold_member_counts(tx, self.engine, &changed).await?;
-            let scores = score_round(tx, self.engine, &scoring, &new_rows, &rules, now).await?;
+            let scores = score_round(tx, self.engine, &scoring, &rules, now).await?;
             Ok((transitions, scores))
         })
         .await

@@ -1,0 +1,119 @@
+//! Scoring the timeline rows added to contacts, beside the membership rounds (see the store's
+//! `scoring::new_rows`): after each committed write, steps take the contacts whose new rows
+//! wait, in turns by contact id, until none waits. Each step is a background write, which
+//! gives way to requests while they keep the writer busy: under a flood of events, a step
+//! awards more rows at once instead of taking the writer from the ingest.
+
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tracklane_core::ids::ContactId;
+use tracklane_store::scoring::new_rows::Scored;
+use tracklane_store::{Store, StoreError};
+
+use super::membership::IDLE_LOOK;
+use crate::state::Clock;
+
+/// The most contacts one step scores (in one transaction).
+pub const STEP: i64 = 512;
+/// How long the loop waits when a step found contacts but could take none of them (another
+/// node's transaction held them).
+const HELD_PAUSE: Duration = Duration::from_millis(10);
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Step {
+    /// Contacts found with new rows.
+    pub found: usize,
+    /// Those of them whose rows were scored.
+    pub taken: usize,
+    /// The last of them, from which the next step goes on.
+    pub last: Option<ContactId>,
+    /// Scores that changed.
+    pub score_changes: usize,
+}
+
+/// The scorer of new rows.
+#[derive(Clone)]
+pub struct Scorer {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl Scorer {
+    /// A scorer over `store`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// One step: scores the new rows of up to [`STEP`] contacts after `after`, by their
+    /// accounts' rules as stored now.
+    pub async fn step(&self, after: ContactId) -> Result<Step, StoreError> {
+        let contacts = self.store.contacts_with_new_rows(after, STEP).await?;
+        let mut rules = BTreeMap::new();
+        for &(_, account) in &contacts {
+            if let Entry::Vacant(entry) = rules.entry(account) {
+                entry.insert(self.store.account_score_rules(account).await?);
+            }
+        }
+        let scored = if contacts.is_empty() {
+            Scored::default()
+        } else {
+            let now = self.clock.now();
+            self.store.score_new_rows(&contacts, &rules, now).await?
+        };
+        Ok(Step {
+            found: contacts.len(),
+            taken: scored.taken,
+            last: contacts.last().map(|&(contact, _)| contact),
+            score_changes: scored.changes.len(),
+        })
+    }
+
+    /// Runs steps until `stop` changes: at once while contacts wait, else after the next
+    /// committed write or after [`IDLE_LOOK`].
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut commits = self.store.commits();
+        let mut after = ContactId(0);
+        loop {
+            let pause = match self.step(after).await {
+                Ok(Step {
+                    last: Some(last),
+                    taken,
+                    ..
+                }) => {
+                    after = last;
+                    (taken == 0).then_some(HELD_PAUSE)
+                }
+                Ok(_) if after != ContactId(0) => {
+                    // The end of a turn: the next one starts from the first contact.
+                    after = ContactId(0);
+                    None
+                }
+                Ok(_) => Some(IDLE_LOOK),
+                Err(error) => {
+                    tracing::error!(error = ?error, "scoring new rows failed");
+                    Some(IDLE_LOOK)
+                }
+            };
+            if *stop.borrow() {
+                return;
+            }
+            let Some(pause) = pause else { continue };
+            let change = async {
+                if pause == HELD_PAUSE {
+                    std::future::pending::<()>().await;
+                }
+                let _ = commits.changed().await;
+            };
+            tokio::select! {
+                () = change => {}
+                () = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
