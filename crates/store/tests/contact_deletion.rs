@@ -1,0 +1,67 @@
+//! Deleting a contact deletes its score awards with it, and leaves other contacts' awards as
+//! they were.
+
+use sqlx::Connection;
+use tracklane_core::ids::{ContactId, ScoreModelId};
+use tracklane_core::score::award::AdjustmentInput;
+use tracklane_core::score::model::ModelDraft;
+use tracklane_core::time::Timestamp;
+
+mod common;
+
+use common::fresh_store;
+
+#[tokio::test]
+async fn a_deleted_contacts_awards_go_with_it() {
+    let fresh = fresh_store().await;
+    let store = &fresh.store;
+    let now = Timestamp(1_700_000_000_000_000);
+    let account = store.bootstrap(now).await.unwrap().unwrap().id;
+    let gone = fresh.contact_7().await;
+    let mut raw = sqlx::SqliteConnection::connect(&fresh.url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO contacts (id, account_id, email, hash, created_at, updated_at) \
+         VALUES (8, 1, 'b@example.com', 'h2', 0, 0)",
+    )
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    let kept = ContactId(8);
+    let draft = ModelDraft {
+        name: "m".to_owned(),
+        description: String::new(),
+    };
+    let model = ScoreModelId(
+        store
+            .create_score_model(account, draft, now)
+            .await
+            .unwrap()
+            .id
+            .0,
+    );
+    for contact in [gone, kept] {
+        let adjustment = AdjustmentInput {
+            model: Some(model),
+            points: Some(5),
+            reason: Some("by hand".to_owned()),
+            expiry_days: None,
+        }
+        .into_adjustment()
+        .unwrap();
+        store
+            .adjust_score(account, contact, adjustment, now)
+            .await
+            .unwrap();
+    }
+    store.delete_contact(account, gone).await.unwrap();
+    let awards: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT contact_id, points FROM score_awards ORDER BY contact_id")
+            .fetch_all(&mut raw)
+            .await
+            .unwrap();
+    assert_eq!(
+        awards,
+        vec![(8, 5)],
+        "only the kept contact's award is left"
+    );
+}
