@@ -254,7 +254,7 @@ impl Store {
 }
 
 /// Pragmas of the writer connection only: a page cache of 64 MiB (SQLite's default is 2 MiB),
-/// so that a large transaction (a scoring round's awards) does not spill pages to the WAL
+/// so that a large transaction (a scorer step's awards) does not spill pages to the WAL
 /// before its commit, and the indexes that every write walks stay in memory.
 const WRITER_PRAGMAS: &[&str] = &["PRAGMA cache_size = -65536"];
 

@@ -7,7 +7,8 @@
 //! takes more than half its time from ingest. It also computes a segment's members whole after
 //! it is saved or edited, and wakes a contact again when a time window will move its answer.
 //! Transitions are published on an internal stream that later features (automations)
-//! subscribe to.
+//! subscribe to. Beside the rounds runs the [`Scorer`], which awards the rows added to
+//! contacts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

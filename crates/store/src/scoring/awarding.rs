@@ -1,4 +1,4 @@
-//! Awarding rules over single behaviors to the timeline rows in a scope (each of a round's
+//! Awarding rules over single behaviors to the timeline rows in a scope (each of a scorer step's
 //! contacts from its earliest new row on, or a range of contacts when past behavior is scored
 //! again) that are not awarded yet, as each rule's frequency and cap allow. Rules with the same
 //! condition (the same behavior, in several models) are awarded by one statement. Every award
@@ -26,7 +26,7 @@ pub(super) const AWARD_INSERT: &str = "INSERT INTO score_awards (account_id, mod
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Scope<'a> {
     /// Each contact's rows from its instant on (its earliest new row's time).
-    Round(&'a [(ContactId, Timestamp)]),
+    New(&'a [(ContactId, Timestamp)]),
     /// The rows of the contacts whose ids are in `from..until`.
     Range(i64, i64),
 }
@@ -83,8 +83,8 @@ pub(crate) async fn award_rows(
 }
 
 /// Which groups of rules (with the same behavior) may have rows to award, in one statement:
-/// in a round, those whose activity counters hold such a row of one of its contacts from its
-/// new rows' time on (a behavior nobody in the round had is not searched); every group in a
+/// for new rows, those whose activity counters hold such a row of one of the contacts from its
+/// new rows' time on (a behavior none of them had is not searched); every group in a
 /// range.
 async fn groups_with_rows(
     tx: &mut AnyConnection,
@@ -93,7 +93,7 @@ async fn groups_with_rows(
     groups: &[Vec<&ScoreRule>],
     scope: Scope<'_>,
 ) -> Result<Vec<bool>, StoreError> {
-    let Scope::Round(contacts) = scope else {
+    let Scope::New(contacts) = scope else {
         return Ok(vec![true; groups.len()]);
     };
     let mut found = vec![true; groups.len()];
@@ -105,7 +105,7 @@ async fn groups_with_rows(
             Some((i, behavior.counters?))
         })
         .collect();
-    // Each group's select repeats the round's contacts: a few groups per statement keep it
+    // Each group's select repeats the contacts: a few groups per statement keep it
     // within the engines' bounds on binds.
     for some in asked.chunks(GROUPS_PER_STATEMENT) {
         let mut select = Statement::new(engine, "");
@@ -115,7 +115,7 @@ async fn groups_with_rows(
                 select.push(" UNION ALL ");
             }
             select.push(&format!("SELECT {i} AS g WHERE EXISTS (SELECT 1 FROM "));
-            push_round(&mut select, contacts);
+            push_contacts(&mut select, contacts);
             select.push(" WHERE EXISTS (");
             push_counters(&mut select, account, counters);
             select.push(" AND a.contact_id = w.column1 AND a.t1 >= w.column2))");
@@ -128,10 +128,10 @@ async fn groups_with_rows(
     Ok(found)
 }
 
-/// Appends the round's contacts and the times of their new rows as `w (column1, column2)`:
+/// Appends the contacts and the times of their new rows as `w (column1, column2)`:
 /// a `VALUES` list on SQLite; on PostgreSQL, two bound lists unnested, so that a statement's
-/// text, and so its prepared plan, stays the same from round to round.
-fn push_round(statement: &mut Statement, contacts: &[(ContactId, Timestamp)]) {
+/// text, and so its prepared plan, stays the same from step to step.
+fn push_contacts(statement: &mut Statement, contacts: &[(ContactId, Timestamp)]) {
     match statement.engine() {
         Engine::Sqlite => {
             statement
@@ -162,7 +162,7 @@ fn push_round(statement: &mut Statement, contacts: &[(ContactId, Timestamp)]) {
     }
 }
 
-/// How many groups one statement of [`groups_with_rows`] asks about (each with the round's
+/// How many groups one statement of [`groups_with_rows`] asks about (each with the
 /// contacts' two values: 8 groups of 256 contacts bind about 4,100 values).
 const GROUPS_PER_STATEMENT: usize = 8;
 
@@ -192,7 +192,7 @@ fn rules_values(rules: &[&ScoreRule]) -> String {
 /// keeps in their order: each contact, then its rows by index, then the rules (left to itself,
 /// with 100 contacts and 10 rules, it walked every row of the account once per rule; with the
 /// contacts joined by a comma, SQLite 3.46 walked every row of the account first, so that each
-/// round cost more as the timeline grew).
+/// step cost more as the timeline grew).
 fn rows_of(
     engine: Engine,
     account: AccountId,
@@ -206,8 +206,8 @@ fn rows_of(
     }
     let mut rows = Statement::new(engine, " FROM ");
     match scope {
-        Scope::Round(contacts) => {
-            push_round(&mut rows, contacts);
+        Scope::New(contacts) => {
+            push_contacts(&mut rows, contacts);
             rows.and(
                 &format!(" CROSS JOIN events e{also_from} WHERE e.account_id = "),
                 account.0,
@@ -225,7 +225,7 @@ fn rows_of(
     }
     rows.push(" AND e.by_machine = 0");
     behavior.push_timeline_tests(&mut rows);
-    if let (Scope::Round(_), Some(counters)) = (scope, &behavior.counters) {
+    if let (Scope::New(_), Some(counters)) = (scope, &behavior.counters) {
         // Only contacts whose counters hold such a row from their new rows' time on: the
         // others have none to award, and a search would walk their new rows of that kind.
         rows.push(" AND EXISTS (");

@@ -87,7 +87,7 @@ impl Store {
                     .filter(|rule| Scoring::of(&rule.rule.definition) == Scoring::EachRow)
                     .collect();
                 if !each_row.is_empty() {
-                    let scope = Scope::Round(contacts);
+                    let scope = Scope::New(contacts);
                     award_rows(tx, &mut awards, *account, &each_row, scope, now).await?;
                     settling.extend(contacts.iter().map(|&(contact, _)| (contact, *account)));
                 }

@@ -3,8 +3,8 @@
 //! past rows, or whether they meet it) and records its progress; the last one makes that
 //! revision the counted one and settles the score of every contact the rule ever awarded, in
 //! one transaction. Until then the previous revision's awards count, so the scores answered
-//! meanwhile are the old, consistent ones. Rounds award new behavior by the current revision
-//! meanwhile; awarding twice awards once.
+//! meanwhile are the old, consistent ones. The scorer awards new behavior by the current
+//! revision meanwhile; awarding twice awards once.
 
 use sqlx::{AnyConnection, Row};
 use tracklane_core::event::SCORE_CHANGE_NAME;
@@ -189,8 +189,9 @@ impl Store {
         .await?;
         if self.engine == Engine::Postgres {
             // The queued check rows of the contacts whose scores change are the lock every
-            // writer of their scores takes first (a round holds them while it settles): taken
-            // (made when missing) in contact order, after the rule's row, as a round does.
+            // writer of their scores takes first (a round or a scorer step holds them while it
+            // settles): taken (made when missing) in contact order, after the rule's row, as
+            // they do.
             sqlx::query(&format!(
                 "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) \
                  SELECT contact_id, {account}, 0, {IDLE} FROM rescored ORDER BY contact_id \
