@@ -2,7 +2,7 @@
 //! they were.
 
 use sqlx::Connection;
-use tracklane_core::ids::{ContactId, ScoreModelId};
+use tracklane_core::ids::ScoreModelId;
 use tracklane_core::score::award::AdjustmentInput;
 use tracklane_core::score::model::ModelDraft;
 use tracklane_core::time::Timestamp;
@@ -18,15 +18,7 @@ async fn a_deleted_contacts_awards_go_with_it() {
     let now = Timestamp(1_700_000_000_000_000);
     let account = store.bootstrap(now).await.unwrap().unwrap().id;
     let gone = fresh.contact_7().await;
-    let mut raw = sqlx::SqliteConnection::connect(&fresh.url).await.unwrap();
-    sqlx::query(
-        "INSERT INTO contacts (id, account_id, email, hash, created_at, updated_at) \
-         VALUES (8, 1, 'b@example.com', 'h2', 0, 0)",
-    )
-    .execute(&mut raw)
-    .await
-    .unwrap();
-    let kept = ContactId(8);
+    let kept = fresh.contact(8, "b@example.com").await;
     let draft = ModelDraft {
         name: "m".to_owned(),
         description: String::new(),
@@ -54,6 +46,7 @@ async fn a_deleted_contacts_awards_go_with_it() {
             .unwrap();
     }
     store.delete_contact(account, gone).await.unwrap();
+    let mut raw = sqlx::SqliteConnection::connect(&fresh.url).await.unwrap();
     let awards: Vec<(i64, i64)> =
         sqlx::query_as("SELECT contact_id, points FROM score_awards ORDER BY contact_id")
             .fetch_all(&mut raw)

@@ -31,14 +31,22 @@ impl Fresh {
     /// Inserts contact 7 (a@example.com) of the first account straight into the database.
     #[allow(dead_code)]
     pub async fn contact_7(&self) -> ContactId {
+        self.contact(7, "a@example.com").await
+    }
+
+    /// Inserts contact `id` with `email` into the first account, straight into the database.
+    #[allow(dead_code)]
+    pub async fn contact(&self, id: i64, email: &str) -> ContactId {
         let mut raw = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
         sqlx::query(
             "INSERT INTO contacts (id, account_id, email, hash, created_at, updated_at) \
-             VALUES (7, 1, 'a@example.com', 'h', 0, 0)",
+             VALUES ($1, 1, $2, $2, 0, 0)",
         )
+        .bind(id)
+        .bind(email)
         .execute(&mut raw)
         .await
         .unwrap();
-        ContactId(7)
+        ContactId(id)
     }
 }
