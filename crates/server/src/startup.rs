@@ -186,7 +186,7 @@ impl Application {
 }
 
 /// Logs how a background task ended: a panic is an error worth seeing, not a silent stop.
-fn report_exit(task: &str, ended: Result<(), tokio::task::JoinError>) {
+pub(crate) fn report_exit(task: &str, ended: Result<(), tokio::task::JoinError>) {
     match ended {
         Ok(()) => tracing::info!(task, "stopped"),
         Err(error) if error.is_panic() => tracing::error!(task, %error, "panicked"),

@@ -27,6 +27,7 @@ use tracklane_store::segments::membership::{Change, Check, NextCheck, Settled, T
 use tracklane_store::{Store, StoreError};
 
 use super::scoring::Scorer;
+use crate::startup::report_exit;
 use crate::state::Clock;
 
 /// The most checks one round settles (in one transaction).
@@ -289,7 +290,7 @@ impl Membership {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let scorer = tokio::spawn(self.scorer.clone().run(stop.clone()));
         self.run_rounds(&mut stop).await;
-        let _ = scorer.await;
+        report_exit("scorer", scorer.await);
     }
 
     /// Runs rounds (without the scorer's steps, which run beside them) until `stop` changes.
