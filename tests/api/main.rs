@@ -21,7 +21,6 @@ mod ops;
 mod pages;
 mod personalization;
 mod scanner;
-mod score_flood;
 mod score_ledger;
 mod scores;
 mod segment_agreement;

@@ -17,12 +17,12 @@ use crate::segments::{contact, members, save, tag, tag_contact};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
-pub(crate) async fn model(app: &TestApp, name: &str) -> String {
+async fn model(app: &TestApp, name: &str) -> String {
     app.create("/api/3/scores", json!({"score": {"name": name}}))
         .await
 }
 
-pub(crate) async fn rule(app: &TestApp, model: &str, rule: Value) -> String {
+async fn rule(app: &TestApp, model: &str, rule: Value) -> String {
     app.create(
         &format!("/api/3/scores/{model}/rules"),
         json!({ "scoreRule": rule }),
@@ -31,7 +31,7 @@ pub(crate) async fn rule(app: &TestApp, model: &str, rule: Value) -> String {
 }
 
 /// A custom event of the contact, `ago` before the app's clock.
-pub(crate) async fn event(app: &TestApp, contact: &str, name: &str, ago: Duration) {
+async fn event(app: &TestApp, contact: &str, name: &str, ago: Duration) {
     record(app, contact, EventKind::Custom, name, None, ago).await;
 }
 
@@ -103,7 +103,7 @@ async fn awards(app: &TestApp, contact: &str) -> Vec<Value> {
 }
 
 /// The contact's score in the model equals the sum of its live awards in it.
-pub(crate) async fn assert_ledger(app: &TestApp, contact: &str, model: &str) {
+async fn assert_ledger(app: &TestApp, contact: &str, model: &str) {
     let sum: i64 = awards(app, contact)
         .await
         .iter()
