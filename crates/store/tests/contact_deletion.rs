@@ -2,9 +2,7 @@
 //! they were.
 
 use sqlx::Connection;
-use tracklane_core::ids::ScoreModelId;
 use tracklane_core::score::award::AdjustmentInput;
-use tracklane_core::score::model::ModelDraft;
 use tracklane_core::time::Timestamp;
 
 mod common;
@@ -19,18 +17,7 @@ async fn a_deleted_contacts_awards_go_with_it() {
     let account = store.bootstrap(now).await.unwrap().unwrap().id;
     let gone = fresh.contact_7().await;
     let kept = fresh.contact(8, "b@example.com").await;
-    let draft = ModelDraft {
-        name: "m".to_owned(),
-        description: String::new(),
-    };
-    let model = ScoreModelId(
-        store
-            .create_score_model(account, draft, now)
-            .await
-            .unwrap()
-            .id
-            .0,
-    );
+    let model = fresh.score_model(account, now).await;
     for contact in [gone, kept] {
         let adjustment = AdjustmentInput {
             model: Some(model),

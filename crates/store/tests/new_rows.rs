@@ -3,8 +3,7 @@
 
 use sqlx::Connection;
 use tracklane_core::event::{EventKind, NewEvent};
-use tracklane_core::ids::{ContactId, ScoreModelId};
-use tracklane_core::score::model::ModelDraft;
+use tracklane_core::ids::ContactId;
 use tracklane_core::score::rule::RuleInput;
 use tracklane_core::segment::saved::SegmentDraft;
 use tracklane_core::segment::Definition;
@@ -46,17 +45,7 @@ async fn rows_wait_for_the_scorer_only_where_a_rule_scores_them() {
         .await
         .unwrap()
         .is_empty());
-    let model = store
-        .create_score_model(
-            account,
-            ModelDraft {
-                name: "m".to_owned(),
-                description: String::new(),
-            },
-            now,
-        )
-        .await
-        .unwrap();
+    let model = fresh.score_model(account, now).await;
     let rule = RuleInput {
         condition: Some(serde_json::json!({"event": {"name": "demo"}})),
         points: Some(5),
@@ -65,7 +54,7 @@ async fn rows_wait_for_the_scorer_only_where_a_rule_scores_them() {
     .into_draft()
     .unwrap();
     store
-        .create_score_rule(account, ScoreModelId(model.id.0), rule, now)
+        .create_score_rule(account, model, rule, now)
         .await
         .unwrap();
     let later = Timestamp(now.0 + 1_000_000);

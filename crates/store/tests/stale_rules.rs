@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 
 use sqlx::Connection;
 use tracklane_core::event::{EventKind, NewEvent};
-use tracklane_core::ids::{ContactId, ScoreModelId};
-use tracklane_core::score::model::ModelDraft;
+use tracklane_core::ids::ContactId;
 use tracklane_core::score::rule::RuleInput;
 use tracklane_core::time::Timestamp;
 use tracklane_store::scoring::live::ScoreWork;
@@ -25,21 +24,7 @@ async fn scoring_with_rules_read_before_an_edit_scores_nothing_and_keeps_the_row
     let account = store.bootstrap(now).await.unwrap().unwrap().id;
     fresh.contact_7().await;
     let mut raw = sqlx::SqliteConnection::connect(&fresh.url).await.unwrap();
-    let model = ScoreModelId(
-        store
-            .create_score_model(
-                account,
-                ModelDraft {
-                    name: "m".to_owned(),
-                    description: String::new(),
-                },
-                now,
-            )
-            .await
-            .unwrap()
-            .id
-            .0,
-    );
+    let model = fresh.score_model(account, now).await;
     let rule = |points: i64| {
         RuleInput {
             condition: Some(serde_json::json!({"event": {"name": "demo"}})),

@@ -2,7 +2,9 @@
 
 use sqlx::Connection;
 use tempfile::TempDir;
-use tracklane_core::ids::ContactId;
+use tracklane_core::ids::{AccountId, ContactId, ScoreModelId};
+use tracklane_core::score::model::ModelDraft;
+use tracklane_core::time::Timestamp;
 use tracklane_store::{PoolSize, Store};
 
 /// The store, its database URL (for a second, raw connection) and its folder, deleted on drop.
@@ -48,5 +50,16 @@ impl Fresh {
         .await
         .unwrap();
         ContactId(id)
+    }
+
+    /// Creates a scoring model named "m" in `account`.
+    #[allow(dead_code)]
+    pub async fn score_model(&self, account: AccountId, now: Timestamp) -> ScoreModelId {
+        let draft = ModelDraft {
+            name: "m".to_owned(),
+            description: String::new(),
+        };
+        let model = self.store.create_score_model(account, draft, now).await;
+        ScoreModelId(model.unwrap().id.0)
     }
 }
