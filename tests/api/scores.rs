@@ -570,6 +570,61 @@ async fn adjustments_and_scores_in_segments(app: TestApp) {
     assert_eq!(values.body, json!({"scoreValues": []}));
 }
 
+/// A write refused for one contact's awards (here by a trigger that breaks a unique key) holds
+/// up no other contact's scoring, and loses nothing: the refused contact's rows stay noted and
+/// score once the refusal is gone.
+#[tokio::test]
+async fn a_contact_whose_awards_are_refused_holds_up_no_other() {
+    use sqlx::Connection;
+    let app = TestApp::spawn(tracklane_e2e::Engine::Sqlite).await;
+    let id = model(&app, "Engagement").await;
+    rule(
+        &app,
+        &id,
+        json!({"condition": {"event": {"name": "demo"}}, "points": 5}),
+    )
+    .await;
+    app.settle_segments().await;
+    let ann = contact(&app, "ann@example.com").await;
+    let bob = contact(&app, "bob@example.com").await;
+    let file = app.data_dir().join(tracklane_server::config::SQLITE_FILE);
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    for statement in [
+        "CREATE TABLE refusals (id INTEGER PRIMARY KEY)".to_owned(),
+        format!(
+            "CREATE TRIGGER refuse_awards BEFORE INSERT ON score_awards \
+             WHEN NEW.contact_id = {ann} BEGIN \
+             INSERT INTO refusals VALUES (1); INSERT INTO refusals VALUES (1); END"
+        ),
+    ] {
+        sqlx::query(&statement).execute(&mut raw).await.unwrap();
+    }
+    event(&app, &ann, "demo", Duration::ZERO).await;
+    event(&app, &bob, "demo", Duration::ZERO).await;
+    for _ in 0..100 {
+        if score(&app, &bob, &id).await == 5 {
+            break;
+        }
+        let _ = app.membership.run_once().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(score(&app, &bob, &id).await, 5, "the other contact scores");
+    assert_eq!(score(&app, &ann, &id).await, 0);
+    sqlx::query("DROP TRIGGER refuse_awards")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    app.settle_segments().await;
+    assert_eq!(
+        score(&app, &ann, &id).await,
+        5,
+        "the refused rows score later"
+    );
+    assert_eq!(score(&app, &bob, &id).await, 5);
+}
+
 both_engines!(
     models_and_rules_are_answered_in_acs_shape,
     bad_rules_and_adjustments_are_refused_and_change_nothing,

@@ -215,6 +215,15 @@ impl Engine {
         }
     }
 
+    /// Locks the rows a `SELECT` takes for an update of their non-key columns, waiting for
+    /// other transactions that hold them (PostgreSQL; SQLite has one writer).
+    pub(crate) fn lock_for_change(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "",
+            Engine::Postgres => " FOR NO KEY UPDATE",
+        }
+    }
+
     /// Locks the rows a `SELECT` takes against updates and deletes until the transaction ends
     /// (PostgreSQL; SQLite has one writer).
     pub(crate) fn share_lock(self) -> &'static str {

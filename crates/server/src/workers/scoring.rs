@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tracklane_core::ids::ContactId;
+use tracklane_core::ids::{AccountId, ContactId};
+use tracklane_core::score::rule::ScoreRule;
+use tracklane_core::time::Timestamp;
 use tracklane_store::scoring::new_rows::Scored;
 use tracklane_store::{Store, StoreError};
 
@@ -63,7 +65,13 @@ impl Scorer {
             Scored::default()
         } else {
             let now = self.clock.now();
-            self.store.score_new_rows(&contacts, &rules, now).await?
+            match self.store.score_new_rows(&contacts, &rules, now).await {
+                Ok(scored) => scored,
+                Err(error) if error.is_database_failure() => return Err(error),
+                // A write refused for one contact must not hold up the others: each is tried
+                // alone, and those refused are logged and left noted for the next turn.
+                Err(_) => self.one_by_one(&contacts, &rules, now).await,
+            }
         };
         Ok(Step {
             found: contacts.len(),
@@ -71,6 +79,33 @@ impl Scorer {
             last: contacts.last().map(|&(contact, _)| contact),
             score_changes: scored.changes.len(),
         })
+    }
+
+    /// Scores the contacts' new rows one contact per transaction, after a step's transaction
+    /// was refused: what the others' steps did, with each contact refused logged.
+    async fn one_by_one(
+        &self,
+        contacts: &[(ContactId, AccountId)],
+        rules: &BTreeMap<AccountId, Vec<ScoreRule>>,
+        now: Timestamp,
+    ) -> Scored {
+        let mut scored = Scored::default();
+        for &(contact, account) in contacts {
+            match self
+                .store
+                .score_new_rows(&[(contact, account)], rules, now)
+                .await
+            {
+                Ok(one) => {
+                    scored.taken += one.taken;
+                    scored.changes.extend(one.changes);
+                }
+                Err(error) => {
+                    tracing::error!(contact = contact.0, error = ?error, "scoring a contact's new rows failed");
+                }
+            }
+        }
+        scored
     }
 
     /// Runs steps until `stop` changes: at once while contacts wait, else after the next

@@ -19,7 +19,7 @@ use super::awarding::{award_rows, Scope};
 use super::awards::Awards;
 use super::ledger::ScoreChange;
 use super::live::with_counted_revisions;
-use super::settle::{settle_scores, LedgerChanges};
+use super::settle::{settle_instant, settle_scores, LedgerChanges};
 use crate::sql::Statement;
 use crate::{Engine, Store, StoreError};
 
@@ -79,6 +79,8 @@ impl Store {
                     accounts.entry(account).or_default().push((contact, at));
                 }
             }
+            let noted: Vec<ContactId> = since.keys().copied().collect();
+            let now = settle_instant(tx, self.engine, &noted, now).await?;
             let mut awards = Awards::summed(tx, self.engine).await?;
             let mut settling = Vec::new();
             for (account, contacts) in &accounts {
@@ -92,7 +94,7 @@ impl Store {
                     settling.extend(contacts.iter().map(|&(contact, _)| (contact, *account)));
                 }
             }
-            note_scored(tx, self.engine, since.keys().copied().collect()).await?;
+            note_scored(tx, self.engine, noted).await?;
             let all: Vec<&ScoreRule> = round.rules.values().flatten().collect();
             let changes = LedgerChanges {
                 made: awards.made(tx, &all).await?,

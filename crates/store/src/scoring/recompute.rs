@@ -38,6 +38,31 @@ pub enum Step {
     Counted(usize),
 }
 
+/// The key space of the advisory locks that claim a rule's recompute (PostgreSQL).
+const RECOMPUTE_LOCKS: i32 = 1;
+
+/// Claims the recompute of rule `id` for this transaction: on PostgreSQL, a tried advisory
+/// lock keyed by the rule, so that two workers never queue behind each other on the rule's
+/// row (one of them steps, the other passes); SQLite has one writer.
+async fn claim_recompute(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    id: ScoreRuleId,
+) -> Result<bool, StoreError> {
+    if engine == Engine::Sqlite {
+        return Ok(true);
+    }
+    Ok(
+        sqlx::query_scalar(
+            "SELECT pg_try_advisory_xact_lock($1, CAST($2 % 2147483647 AS INTEGER))",
+        )
+        .bind(RECOMPUTE_LOCKS)
+        .bind(id.0)
+        .fetch_one(&mut *tx)
+        .await?,
+    )
+}
+
 impl Store {
     /// The rules whose current revision is not the counted one yet (added, edited or
     /// deleted), by id.
@@ -60,10 +85,16 @@ impl Store {
         now: Timestamp,
     ) -> Result<Step, StoreError> {
         self.write(async |tx| {
+            if !claim_recompute(tx, self.engine, id).await? {
+                return Ok(Step::Idle);
+            }
+            // Waits for the rounds and scorer steps that read the rule (they hold its row
+            // shared, and take nothing before it), and holds the rounds that come after: a
+            // recompute that skipped a locked row would starve under a flood of events.
             let claimed = sqlx::query(&format!(
                 "SELECT {RULE_COLUMNS}, deleted_at FROM score_rules \
                  WHERE id = $1 AND account_id = $2{}",
-                self.engine.skip_locked()
+                self.engine.lock_for_change()
             ))
             .bind(id.0)
             .bind(account.0)

@@ -42,7 +42,7 @@ struct Stored {
 /// summing their whole ledgers: the awards that expired since each score was last settled are
 /// taken off, the awards made added, and those taken back (that the score still counted)
 /// taken off. Each score touched is stored settled at `now` (so that an award's expiry is taken
-/// off once), and a row of kind `score` goes on the timeline of each contact whose scores
+/// off once; an award made must expire after the instant of [`settle_instant`]), and a row of kind `score` goes on the timeline of each contact whose scores
 /// changed, with a check of the segments that read scores. Each contact's first expiry of an
 /// award is queued as its wake-up. A chunk of contacts per statement. Returns the scores that
 /// changed. The property test of the ledger checks that each score stays the sum of its live awards.
@@ -169,6 +169,30 @@ pub(crate) async fn settle_scores(
         settled.extend(changed);
     }
     Ok(settled)
+}
+
+/// The instant a transaction that awards `contacts` rows of the past settles their scores at:
+/// the latest of `now` and the instants they were last settled at (another transaction's
+/// clock may have run ahead of this one's). [`settle_scores`] takes an award made off at its
+/// expiry only when that comes after the instant it settles at, so an award of a past row must
+/// be made only when it expires after this instant.
+pub(crate) async fn settle_instant(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    contacts: &[ContactId],
+    now: Timestamp,
+) -> Result<Timestamp, StoreError> {
+    let mut at = now.0;
+    for chunk in contacts.chunks(CHUNK) {
+        let mut select = Statement::new(
+            engine,
+            "SELECT MAX(settled_at) FROM contact_scores WHERE contact_id IN ",
+        );
+        select.push_row(chunk.iter().map(|contact| Value::from(contact.0)));
+        let latest: Option<i64> = select.query().fetch_one(&mut *tx).await?.try_get(0)?;
+        at = at.max(latest.unwrap_or(i64::MIN));
+    }
+    Ok(Timestamp(at))
 }
 
 /// When the first award of each of the contacts will expire (an award of a revision that
