@@ -109,3 +109,11 @@ id_type!(
     /// One change delivered to one webhook subscription.
     WebhookDeliveryId
 );
+id_type!(
+    /// An automation: a workflow contacts enter and go through step by step.
+    AutomationId
+);
+id_type!(
+    /// A contact's run through an automation (AC's contactAutomation, a "SubscriberSeries").
+    AutomationRunId
+);

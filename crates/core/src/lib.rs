@@ -26,8 +26,10 @@
 //! - [`score`]: lead scoring: models, rules and the ledger of awards.
 //! - [`segment`]: the definition format of segments (and scoring, automation conditions, goals
 //!   and waits), its validation, and the one-contact evaluator.
+//! - [`automation`]: automation definitions (triggers, steps, their checks).
 //! - [`webhook`]: webhook subscriptions, their event types and the receivers they may reach.
 
+pub mod automation;
 pub mod cid;
 pub mod contact;
 pub mod device;

@@ -56,20 +56,7 @@ pub enum Scoring {
 impl Scoring {
     /// How a rule with this condition scores.
     pub fn of(definition: &Definition) -> Self {
-        let single = match definition.root() {
-            Condition::Visited(page) | Condition::ReferredFrom(page) => {
-                page.count.is_none() && page.within.is_none()
-            }
-            Condition::VisitedFrom(device) => device.count.is_none() && device.within.is_none(),
-            Condition::Event(event) => event.count.is_none() && event.within.is_none(),
-            Condition::Opened(email)
-            | Condition::Clicked(email)
-            | Condition::Unsubscribed(email)
-            | Condition::Bounced(email) => email.count.is_none() && email.within.is_none(),
-            Condition::SubmittedForm(form) => form.count.is_none() && form.within.is_none(),
-            _ => false,
-        };
-        if single {
+        if definition.is_one_behavior() {
             Self::EachRow
         } else {
             Self::WhileTrue

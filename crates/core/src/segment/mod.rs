@@ -80,6 +80,25 @@ impl Definition {
         Self::new(root)
     }
 
+    /// Whether it is one behavior without a count or a window (a visit, an event, an email
+    /// opened or clicked, a form submitted, ...): what one timeline row meets by itself, as
+    /// scoring rules that award each row and automation triggers read it.
+    pub fn is_one_behavior(&self) -> bool {
+        match &self.root {
+            Condition::Visited(page) | Condition::ReferredFrom(page) => {
+                page.count.is_none() && page.within.is_none()
+            }
+            Condition::VisitedFrom(device) => device.count.is_none() && device.within.is_none(),
+            Condition::Event(event) => event.count.is_none() && event.within.is_none(),
+            Condition::Opened(email)
+            | Condition::Clicked(email)
+            | Condition::Unsubscribed(email)
+            | Condition::Bounced(email) => email.count.is_none() && email.within.is_none(),
+            Condition::SubmittedForm(form) => form.count.is_none() && form.within.is_none(),
+            _ => false,
+        }
+    }
+
     /// The condition tree.
     pub fn root(&self) -> &Condition {
         &self.root

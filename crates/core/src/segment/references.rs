@@ -40,6 +40,19 @@ impl References {
         found
     }
 
+    /// Adds everything `other` names.
+    pub fn extend(&mut self, other: Self) {
+        self.tags.extend(other.tags);
+        self.lists.extend(other.lists);
+        self.campaigns.extend(other.campaigns);
+        self.forms.extend(other.forms);
+        for (field, kinds) in other.fields {
+            self.fields.entry(field).or_default().extend(kinds);
+        }
+        self.events.extend(other.events);
+        self.score_models.extend(other.score_models);
+    }
+
     fn add(&mut self, node: &Condition) {
         match node {
             Condition::Field(field) => {

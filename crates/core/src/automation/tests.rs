@@ -1,0 +1,240 @@
+use serde_json::json;
+
+use super::step::{Action, Moment, SplitPath, Unmet};
+use super::{Definition, Entry, Trigger};
+use crate::ids::{MessageId, ScoreModelId, TagId};
+
+fn refusal(document: serde_json::Value) -> (String, String) {
+    let error = Definition::from_value(document).unwrap_err();
+    (error.pointer, error.message)
+}
+
+#[test]
+fn a_nurture_reads_with_its_steps_resolved() {
+    let definition = Definition::from_value(json!({
+        "triggers": [{"behavior": {"submittedForm": {"form": 4}}}, {"tagAdded": "9"}],
+        "steps": [
+            {"id": "points", "adjustScore": {"score": 3, "points": 10}},
+            {"id": "email", "sendEmail": {"message": 7}},
+            {"id": "pause", "wait": {"days": 3}},
+            {"id": "keen", "waitFor": {"score": {"model": 3, "value": {"atLeast": 50}}},
+             "timeout": {"days": 30}, "timeoutNext": "done"},
+            {"id": "sales", "if": {"hasTag": 9}, "then": "tag", "else": "done"},
+            {"id": "tag", "addTag": 9, "label": "sales-ready"},
+            {"id": "ab", "split": [{"percent": 30, "next": "done"}, {"percent": 70, "next": "buy"}]},
+            {"id": "buy", "goal": {"event": {"name": "purchase"}}, "unmet": "wait"},
+            {"id": "done", "end": true}
+        ]
+    }))
+    .unwrap();
+    assert_eq!(definition.entry(), Entry::Once);
+    assert_eq!(definition.triggers().len(), 2);
+    assert_eq!(definition.triggers()[1], Trigger::TagAdded(TagId(9)));
+    let steps = definition.steps();
+    assert_eq!(
+        steps[0].action,
+        Action::AdjustScore {
+            model: ScoreModelId(3),
+            points: 10,
+            expiry_days: None
+        }
+    );
+    assert_eq!(steps[0].next, Some(1));
+    assert_eq!(steps[1].action, Action::SendEmail(MessageId(7)));
+    assert_eq!(steps[2].action, Action::Wait(3 * 86_400));
+    match &steps[3].action {
+        Action::WaitFor {
+            timeout, timed_out, ..
+        } => assert_eq!((*timeout, *timed_out), (Some(30 * 86_400), Some(8))),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(steps[3].next, Some(4));
+    match &steps[4].action {
+        Action::If {
+            then, otherwise, ..
+        } => assert_eq!((*then, *otherwise), (5, 8)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(steps[4].next, None, "a branch names its own targets");
+    assert_eq!(
+        steps[6].action,
+        Action::Split(vec![
+            SplitPath {
+                percent: 30,
+                next: 8
+            },
+            SplitPath {
+                percent: 70,
+                next: 7
+            }
+        ])
+    );
+    assert!(matches!(
+        steps[7].action,
+        Action::Goal {
+            unmet: Unmet::Wait,
+            ..
+        }
+    ));
+    assert_eq!(steps[8].action, Action::End);
+    assert_eq!(steps[8].next, None);
+    let references = definition.references();
+    assert_eq!(references.messages.len(), 1);
+    assert!(references.segment.tags.contains(&TagId(9)));
+    assert!(references.segment.events.contains("purchase"));
+    assert!(references.segment.score_models.contains(&ScoreModelId(3)));
+    // It serializes to the document it was read from.
+    let written = serde_json::to_value(&definition).unwrap();
+    assert_eq!(Definition::from_value(written).unwrap(), definition);
+}
+
+#[test]
+fn the_last_step_completes_and_next_jumps() {
+    let definition = Definition::from_value(json!({
+        "entry": "multiple",
+        "steps": [
+            {"id": "a", "addTag": 1, "next": "c"},
+            {"id": "b", "removeTag": 1},
+            {"id": "c", "waitUntil": {"weekday": "monday", "time": "09:30"}, "next": "b"}
+        ]
+    }))
+    .unwrap();
+    assert_eq!(definition.entry(), Entry::Multiple);
+    let next: Vec<Option<usize>> = definition.steps().iter().map(|step| step.next).collect();
+    assert_eq!(next, vec![Some(2), Some(2), Some(1)]);
+    assert!(matches!(
+        definition.steps()[2].action,
+        Action::WaitUntil(Moment::Weekly(chrono::Weekday::Mon, _))
+    ));
+}
+
+#[test]
+fn refusals_point_into_the_document() {
+    let cases = [
+        (json!({"steps": []}), "/steps", "must hold 1 to 200 steps"),
+        (
+            json!({"steps": [{"id": "a"}]}),
+            "/steps/0",
+            "must hold exactly one action",
+        ),
+        (
+            json!({"steps": [{"id": "a", "addTag": 1, "wait": {"days": 1}}]}),
+            "/steps/0",
+            "must hold exactly one action",
+        ),
+        (
+            json!({"steps": [{"id": "a", "addTag": 1, "colour": "red"}]}),
+            "/steps/0/colour",
+            "is not known here",
+        ),
+        (
+            json!({"steps": [{"id": "a", "addTag": 1}, {"id": "a", "addTag": 2}]}),
+            "/steps/1/id",
+            "repeats the id",
+        ),
+        (
+            json!({"steps": [{"id": "a", "addTag": 0}]}),
+            "/steps/0/addTag",
+            "must be an integer from 1",
+        ),
+        (
+            json!({"steps": [{"id": "a", "addTag": 1, "next": "z"}]}),
+            "/steps/0/next",
+            "names no step",
+        ),
+        (
+            json!({"steps": [{"id": "a", "if": {"hasTag": 1}, "then": "b"}, {"id": "b", "end": true}]}),
+            "/steps/0/else",
+            "is required",
+        ),
+        (
+            json!({"steps": [{"id": "a", "if": {"hasTag": 1}, "then": "a", "else": "a", "next": "a"}]}),
+            "/steps/0/next",
+            "is not known here",
+        ),
+        (
+            json!({"steps": [{"id": "a", "waitFor": {"event": {"name": ""}}}]}),
+            "/steps/0/waitFor/event/name",
+            "",
+        ),
+        (
+            json!({"steps": [{"id": "a", "wait": {"days": 0}}]}),
+            "/steps/0/wait",
+            "must last from 1 second",
+        ),
+        (
+            json!({"steps": [{"id": "a", "adjustScore": {"score": 1, "points": 0}}]}),
+            "/steps/0/adjustScore/points",
+            "must not be 0",
+        ),
+        (
+            json!({"steps": [{"id": "a", "split": [{"percent": 50, "next": "a"}]}]}),
+            "/steps/0/split",
+            "must have 2 to 5 paths",
+        ),
+        (
+            json!({"steps": [{"id": "a", "split": [{"percent": 50, "next": "b"}, {"percent": 40, "next": "b"}]}, {"id": "b", "wait": {"days": 1}}]}),
+            "/steps/0/split",
+            "add up to 100",
+        ),
+        (
+            json!({"steps": [{"id": "a", "end": true}, {"id": "b", "addTag": 1}]}),
+            "/steps/1",
+            "cannot be reached",
+        ),
+        (
+            json!({"steps": [{"id": "a", "addTag": 1}, {"id": "b", "removeTag": 1, "next": "a"}]}),
+            "/steps/0",
+            "the loop a -> b -> a never waits",
+        ),
+        (
+            json!({"steps": [{"id": "a", "webhook": {"url": "ftp://x.example"}}]}),
+            "/steps/0/webhook/url",
+            "absolute http(s) URL",
+        ),
+        (
+            json!({"steps": [{"id": "a", "notify": {"to": "nobody", "message": 1}}]}),
+            "/steps/0/notify/to",
+            "email address",
+        ),
+        (
+            json!({"triggers": [{"behavior": {"event": {"name": "x", "count": {"atLeast": 2}}}}], "steps": [{"id": "a", "end": true}]}),
+            "/triggers/0/behavior",
+            "must be one behavior",
+        ),
+        (
+            json!({"triggers": [{"tagAdded": 1, "tagRemoved": 1}], "steps": [{"id": "a", "end": true}]}),
+            "/triggers/0",
+            "exactly one trigger",
+        ),
+        (
+            json!({"entry": "twice", "steps": [{"id": "a", "end": true}]}),
+            "/entry",
+            "once or multiple",
+        ),
+        (
+            json!({"steps": [{"id": "a", "waitFor": {"hasTag": 1}, "timeoutNext": "a"}]}),
+            "/steps/0/timeoutNext",
+            "needs a timeout",
+        ),
+    ];
+    for (document, pointer, message) in cases {
+        let (found, why) = refusal(document.clone());
+        assert_eq!(found, pointer, "{document}: {why}");
+        assert!(why.contains(message), "{document}: {why}");
+    }
+}
+
+#[test]
+fn a_loop_through_a_wait_and_goals_reached_by_jumping_are_accepted() {
+    Definition::from_value(json!({
+        "steps": [
+            {"id": "a", "addTag": 1},
+            {"id": "b", "wait": {"hours": 1}},
+            {"id": "c", "if": {"hasTag": 2}, "then": "a", "else": "d"},
+            {"id": "d", "end": true},
+            {"id": "g", "goal": {"hasTag": 3}}
+        ]
+    }))
+    .unwrap();
+}
