@@ -2,6 +2,7 @@
 //! and once on PostgreSQL.
 
 mod auth;
+mod automations;
 mod bounds;
 mod browser;
 mod connections;

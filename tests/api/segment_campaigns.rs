@@ -14,7 +14,7 @@ use crate::segments::{contact, members, save, tag, tag_contact};
 use crate::sending::{outbox, subscribe};
 
 /// A message from `news@example.com`.
-async fn message(app: &TestApp) -> String {
+pub(crate) async fn message(app: &TestApp) -> String {
     app.create(
         "/api/3/messages",
         json!({"message": {"subject": "Hi", "fromemail": "news@example.com",

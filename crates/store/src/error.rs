@@ -43,6 +43,8 @@ pub enum Model {
     Webhook,
     /// A webhook delivery.
     WebhookDelivery,
+    /// An automation.
+    Automation,
 }
 
 /// A store failure.

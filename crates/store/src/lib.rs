@@ -10,6 +10,7 @@
 //! - [`sql`]: a statement with numbered binds, and the dialect differences.
 //! - [`listing`]: one page of a filtered collection, with the total.
 //! - [`accounts`]: the installation, accounts and their keys.
+//! - [`automations`]: automations and the versions of their definitions.
 //! - [`contacts`], [`tags`], [`lists`], [`fields`]: one module per aggregate.
 //! - [`bulk_sync`]: many contacts at once, as an import writes them.
 //! - [`tracking`]: tracking switches, whitelisted domains and event names, the token key.
@@ -30,6 +31,7 @@
 //! - `writes`: the one way a write transaction begins and commits, and the writes' health.
 
 pub mod accounts;
+pub mod automations;
 pub mod bulk_sync;
 pub mod campaign_pause;
 mod campaign_start;

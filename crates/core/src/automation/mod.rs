@@ -28,10 +28,12 @@
 //! - [`trigger`]: what enters a contact.
 //! - `graph`: the checks of the whole graph (reachable steps, no loop without a wait).
 //! - [`references`]: what a definition names, for the store to refuse unknown rows.
+//! - [`saved`]: a saved automation and its validated input.
 
 mod graph;
 mod json;
 pub mod references;
+pub mod saved;
 pub mod step;
 pub mod trigger;
 
@@ -41,7 +43,7 @@ mod tests;
 use std::collections::BTreeMap;
 
 use json::{refused, At};
-pub use references::References;
+pub use references::Reference;
 pub use step::{Action, Step};
 pub use trigger::Trigger;
 
@@ -143,11 +145,6 @@ impl Definition {
     /// The document it was read from.
     pub fn document(&self) -> &serde_json::Value {
         &self.document
-    }
-
-    /// Everything it names outside itself.
-    pub fn references(&self) -> References {
-        References::of(self)
     }
 }
 

@@ -1,82 +1,105 @@
-//! What a definition names outside itself: the store checks that each exists before it saves
-//! the definition.
-
-use std::collections::BTreeSet;
+//! What a definition names outside itself, each with the JSON pointer of where it is named:
+//! the store checks that each exists in the account before it saves the definition, and
+//! refuses it at that pointer otherwise.
 
 use super::step::Action;
 use super::trigger::Trigger;
 use super::Definition;
-use crate::ids::{AutomationId, MessageId, SegmentId};
+use crate::ids::{AutomationId, ListId, MessageId, ScoreModelId, SegmentId, TagId};
 use crate::segment;
 
-/// The rows and names a definition refers to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct References {
-    /// What its conditions, triggers and steps name among tags, lists, campaigns, forms,
-    /// custom fields (by personalization tag), events and scoring models.
-    pub segment: segment::References,
-    /// Messages sent.
-    pub messages: BTreeSet<MessageId>,
-    /// Segments entered or left.
-    pub segments: BTreeSet<SegmentId>,
-    /// Automations started.
-    pub automations: BTreeSet<AutomationId>,
-    /// Fields its steps set and its date triggers read, by name or personalization tag.
-    pub fields: BTreeSet<String>,
+/// A row or name a definition refers to, outside its conditions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    /// A tag.
+    Tag(TagId),
+    /// A list.
+    List(ListId),
+    /// A message.
+    Message(MessageId),
+    /// A scoring model.
+    ScoreModel(ScoreModelId),
+    /// A segment.
+    Segment(SegmentId),
+    /// An automation.
+    Automation(AutomationId),
+    /// A custom field, by personalization tag (or a standard field's name).
+    Field(String),
 }
 
-impl References {
-    /// Everything `definition` names.
-    pub fn of(definition: &Definition) -> Self {
-        let mut found = Self::default();
-        for trigger in definition.triggers() {
+impl Definition {
+    /// The rows and names its triggers and steps refer to, with where.
+    pub fn references(&self) -> Vec<(String, Reference)> {
+        let mut found = Vec::new();
+        for (index, trigger) in self.triggers().iter().enumerate() {
+            let at = |key: &str| format!("/triggers/{index}/{key}");
             match trigger {
-                Trigger::Behavior(condition) => found.segment.extend(condition.references()),
-                Trigger::TagAdded(tag) | Trigger::TagRemoved(tag) => {
-                    found.segment.tags.insert(*tag);
+                Trigger::Behavior(_) => {}
+                Trigger::TagAdded(tag) => found.push((at("tagAdded"), Reference::Tag(*tag))),
+                Trigger::TagRemoved(tag) => found.push((at("tagRemoved"), Reference::Tag(*tag))),
+                Trigger::Subscribed(list) => {
+                    found.push((at("subscribed"), Reference::List(*list)));
                 }
-                Trigger::Subscribed(list) | Trigger::Unsubscribed(list) => {
-                    found.segment.lists.insert(*list);
+                Trigger::Unsubscribed(list) => {
+                    found.push((at("unsubscribed"), Reference::List(*list)));
                 }
-                Trigger::EnteredSegment(id) | Trigger::LeftSegment(id) => {
-                    found.segments.insert(*id);
+                Trigger::EnteredSegment(id) => {
+                    found.push((at("enteredSegment"), Reference::Segment(*id)));
+                }
+                Trigger::LeftSegment(id) => {
+                    found.push((at("leftSegment"), Reference::Segment(*id)));
                 }
                 Trigger::ScoreReached { model, .. } => {
-                    found.segment.score_models.insert(*model);
+                    found.push((at("scoreReached/score"), Reference::ScoreModel(*model)));
                 }
                 Trigger::DateField { field, .. } => {
-                    found.fields.insert(field.clone());
+                    found.push((at("dateField/field"), Reference::Field(field.clone())));
                 }
             }
         }
-        for step in definition.steps() {
-            match &step.action {
-                Action::SendEmail(message) | Action::Notify { message, .. } => {
-                    found.messages.insert(*message);
+        for (index, step) in self.steps().iter().enumerate() {
+            let at = |path: &str| format!("/steps/{index}/{path}");
+            let reference = match &step.action {
+                Action::SendEmail(message) => {
+                    (at("sendEmail/message"), Reference::Message(*message))
                 }
-                Action::AddTag(tag) | Action::RemoveTag(tag) => {
-                    found.segment.tags.insert(*tag);
+                Action::Notify { message, .. } => {
+                    (at("notify/message"), Reference::Message(*message))
                 }
-                Action::Subscribe(list) | Action::Unsubscribe(list) => {
-                    found.segment.lists.insert(*list);
-                }
+                Action::AddTag(tag) => (at("addTag"), Reference::Tag(*tag)),
+                Action::RemoveTag(tag) => (at("removeTag"), Reference::Tag(*tag)),
+                Action::Subscribe(list) => (at("subscribe"), Reference::List(*list)),
+                Action::Unsubscribe(list) => (at("unsubscribe"), Reference::List(*list)),
                 Action::SetField { field, .. } => {
-                    found.fields.insert(field.clone());
+                    (at("setField/field"), Reference::Field(field.clone()))
                 }
                 Action::AdjustScore { model, .. } => {
-                    found.segment.score_models.insert(*model);
+                    (at("adjustScore/score"), Reference::ScoreModel(*model))
                 }
+                Action::StartAutomation(id) => (at("startAutomation"), Reference::Automation(*id)),
+                _ => continue,
+            };
+            found.push(reference);
+        }
+        found
+    }
+
+    /// Its conditions (of triggers, waits, branches and goals), with where each is.
+    pub fn conditions(&self) -> Vec<(String, &segment::Definition)> {
+        let mut found = Vec::new();
+        for (index, trigger) in self.triggers().iter().enumerate() {
+            if let Trigger::Behavior(condition) = trigger {
+                found.push((format!("/triggers/{index}/behavior"), condition));
+            }
+        }
+        for (index, step) in self.steps().iter().enumerate() {
+            match &step.action {
                 Action::WaitFor { condition, .. }
                 | Action::If { condition, .. }
-                | Action::Goal { condition, .. } => found.segment.extend(condition.references()),
-                Action::StartAutomation(automation) => {
-                    found.automations.insert(*automation);
+                | Action::Goal { condition, .. } => {
+                    found.push((format!("/steps/{index}/{}", step.action.kind()), condition));
                 }
-                Action::Webhook(_)
-                | Action::Wait(_)
-                | Action::WaitUntil(_)
-                | Action::Split(_)
-                | Action::End => {}
+                _ => {}
             }
         }
         found

@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::step::{Action, Moment, SplitPath, Unmet};
-use super::{Definition, Entry, Trigger};
+use super::{Definition, Entry, Reference, Trigger};
 use crate::ids::{MessageId, ScoreModelId, TagId};
 
 fn refusal(document: serde_json::Value) -> (String, String) {
@@ -79,10 +79,29 @@ fn a_nurture_reads_with_its_steps_resolved() {
     assert_eq!(steps[8].action, Action::End);
     assert_eq!(steps[8].next, None);
     let references = definition.references();
-    assert_eq!(references.messages.len(), 1);
-    assert!(references.segment.tags.contains(&TagId(9)));
-    assert!(references.segment.events.contains("purchase"));
-    assert!(references.segment.score_models.contains(&ScoreModelId(3)));
+    assert!(references.contains(&("/triggers/1/tagAdded".to_owned(), Reference::Tag(TagId(9)))));
+    assert!(references.contains(&(
+        "/steps/1/sendEmail/message".to_owned(),
+        Reference::Message(MessageId(7))
+    )));
+    assert!(references.contains(&(
+        "/steps/0/adjustScore/score".to_owned(),
+        Reference::ScoreModel(ScoreModelId(3))
+    )));
+    let conditions: Vec<String> = definition
+        .conditions()
+        .into_iter()
+        .map(|(pointer, _)| pointer)
+        .collect();
+    assert_eq!(
+        conditions,
+        [
+            "/triggers/0/behavior",
+            "/steps/3/waitFor",
+            "/steps/4/if",
+            "/steps/7/goal"
+        ]
+    );
     // It serializes to the document it was read from.
     let written = serde_json::to_value(&definition).unwrap();
     assert_eq!(Definition::from_value(written).unwrap(), definition);

@@ -95,6 +95,7 @@ pub fn model_name(model: Model) -> &'static str {
         Model::ScoreRule => "ScoreRule",
         Model::Webhook => "Webhook",
         Model::WebhookDelivery => "WebhookDelivery",
+        Model::Automation => "Series",
     }
 }
 

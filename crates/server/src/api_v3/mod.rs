@@ -3,6 +3,7 @@
 //! by changing only the base URL and the key.
 
 pub mod auth;
+pub mod automations;
 pub mod campaigns;
 pub mod contacts;
 pub mod email_settings;
@@ -49,7 +50,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(segments::routes())
         .merge(scores::routes())
         .merge(timeline::routes())
-        .merge(webhooks::routes());
+        .merge(webhooks::routes())
+        .merge(automations::routes());
     Router::new()
         .nest("/api/3", resources)
         .route("/api/3", get(root))

@@ -10,9 +10,9 @@ use axum::http::request::Parts;
 use axum::Json;
 use serde_json::{json, Value};
 use tracklane_core::ids::{
-    AccountId, CampaignId, ContactId, ContactTagId, EventId, FieldId, FieldValueId, FormId,
-    LinkActionId, ListId, MessageId, ScoreModelId, ScoreRuleId, SegmentId, SiteDomainId, TagId,
-    WebhookDeliveryId, WebhookId,
+    AccountId, AutomationId, CampaignId, ContactId, ContactTagId, EventId, FieldId, FieldValueId,
+    FormId, LinkActionId, ListId, MessageId, ScoreModelId, ScoreRuleId, SegmentId, SiteDomainId,
+    TagId, WebhookDeliveryId, WebhookId,
 };
 use tracklane_core::time::Timestamp;
 use tracklane_store::listing::Listed;
@@ -134,6 +134,7 @@ identifies!(
     ScoreRuleId => ScoreRule,
     WebhookId => Webhook,
     WebhookDeliveryId => WebhookDelivery,
+    AutomationId => Automation,
 );
 
 /// The `{id}` of the path as an `I`; anything not a number names nothing, so it is the

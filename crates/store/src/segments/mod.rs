@@ -17,7 +17,7 @@ mod facts;
 pub mod membership;
 mod saved;
 
-pub(crate) use saved::definition_text;
+pub(crate) use saved::{definition_text, refused};
 
 use sqlx::Row;
 use tracklane_core::contact::Contact;

@@ -187,6 +187,19 @@ impl Store {
         definition: &Definition,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        match self.definition_refusal(account, definition).await? {
+            Some(refusal) => Err(refused(refusal)),
+            None => self.segment_filter(account, definition, now).map(|_| ()),
+        }
+    }
+
+    /// Why the account cannot take `definition` (the first tag, list, form, campaign, scoring
+    /// model or custom field it names that the account does not have), if so.
+    pub(crate) async fn definition_refusal(
+        &self,
+        account: AccountId,
+        definition: &Definition,
+    ) -> Result<Option<DefinitionError>, StoreError> {
         let named = definition.references();
         let checks: [(&str, &str, Vec<i64>, NamesRow); 5] = [
             (
@@ -223,7 +236,10 @@ impl Store {
         for (table, what, ids, names) in checks {
             if let Some(missing) = self.first_missing(table, account, &ids).await? {
                 let pointer = definition.pointer_of(|node| names(node, missing));
-                return Err(refused(pointer, format!("there is no {what} {missing}")));
+                return Ok(Some(refusal(
+                    pointer,
+                    format!("there is no {what} {missing}"),
+                )));
             }
         }
         for perstag in named.fields.keys() {
@@ -237,14 +253,17 @@ impl Store {
             if known.is_none() {
                 let pointer = definition
                     .pointer_of(|node| matches!(node, Condition::Field(f) if &f.name == perstag));
-                return Err(refused(pointer, format!("there is no field '{perstag}'")));
+                return Ok(Some(refusal(
+                    pointer,
+                    format!("there is no field '{perstag}'"),
+                )));
             }
         }
-        self.segment_filter(account, definition, now).map(|_| ())
+        Ok(None)
     }
 
     /// The first of `ids` that is not a row of the account's `table`.
-    async fn first_missing(
+    pub(crate) async fn first_missing(
         &self,
         table: &str,
         account: AccountId,
@@ -285,12 +304,16 @@ fn email_campaign(node: &Condition) -> Option<i64> {
     }
 }
 
-/// A definition refused at `pointer`, written as core's refusals are.
-fn refused(pointer: Option<String>, why: String) -> StoreError {
-    let refusal = DefinitionError {
+/// A refusal of a definition at `pointer` (the whole definition when none).
+fn refusal(pointer: Option<String>, why: String) -> DefinitionError {
+    DefinitionError {
         pointer: pointer.unwrap_or_default(),
         message: why,
-    };
+    }
+}
+
+/// A refused definition, written as core's refusals are.
+pub(crate) fn refused(refusal: DefinitionError) -> StoreError {
     Invalid::bad_value("definition", refusal.to_string()).into()
 }
 

@@ -1,0 +1,145 @@
+//! `/automations`: ActiveCampaign's reads (`GET /automations`, `GET /automations/{id}`) in AC's
+//! shape, with Tracklane's definition and version beside, and Tracklane's own writes:
+//! creating, editing (a new version of the definition), activating and deleting.
+
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tracklane_core::automation::saved::{Automation, AutomationInput};
+use tracklane_core::ids::AutomationId;
+use tracklane_core::invalid::Invalid;
+
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiQuery};
+use super::resource::{Ctx, PathId, Resource};
+use crate::state::AppState;
+
+/// The automation routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/automations", post(create).get(list))
+        .route("/automations/{id}", get(show).put(update).delete(remove))
+}
+
+#[derive(Debug, Deserialize)]
+struct AutomationEnvelope {
+    automation: Option<AutomationBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AutomationBody {
+    name: Option<String>,
+    definition: Option<Value>,
+    status: Option<Value>,
+}
+
+impl AutomationEnvelope {
+    fn into_input(self) -> Result<AutomationInput, Invalid> {
+        let body = self
+            .automation
+            .ok_or_else(|| Invalid::missing("automation"))?;
+        let status = match body.status {
+            None => None,
+            Some(Value::String(text)) => Some(text),
+            Some(Value::Number(number)) => Some(number.to_string()),
+            Some(_) => {
+                return Err(Invalid::bad_value(
+                    "status",
+                    "must be 1 (active) or 2 (inactive)",
+                ))
+            }
+        };
+        Ok(AutomationInput {
+            name: body.name,
+            definition: body.definition,
+            status,
+        })
+    }
+}
+
+impl Resource for Automation {
+    const ONE: &'static str = "automation";
+    const MANY: &'static str = "automations";
+
+    fn json(&self, base: &str) -> Value {
+        let id = self.id;
+        let link = |path: &str| format!("{base}/api/3/automations/{id}/{path}");
+        json!({
+            "name": self.name,
+            "cdate": self.created_at.to_api(),
+            "mdate": self.updated_at.to_api(),
+            "userid": "1",
+            "status": if self.active { "1" } else { "2" },
+            "entered": self.entered.to_string(),
+            "exited": self.exited.to_string(),
+            "hidden": "0",
+            "defaultscreenshot": "",
+            "screenshot": "",
+            "links": {
+                "campaigns": link("campaigns"),
+                "contactGoals": link("contactGoals"),
+                "contactAutomations": link("contactAutomations"),
+                "blocks": link("blocks"),
+                "goals": link("goals"),
+                "sms": link("sms"),
+                "sitemessages": link("sitemessages"),
+            },
+            "id": id.to_string(),
+            "version": self.version.to_string(),
+            "definition": self.definition,
+        })
+    }
+}
+
+/// `POST /automations` (Tracklane's): saves an automation, inactive unless `status` is `1`;
+/// 201.
+async fn create(
+    ctx: Ctx,
+    ApiJson(body): ApiJson<AutomationEnvelope>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let draft = body.into_input()?.into_draft()?;
+    let automation = ctx
+        .store()
+        .create_automation(ctx.account, draft, ctx.now())
+        .await?;
+    Ok((StatusCode::CREATED, ctx.one(&automation)))
+}
+
+/// `GET /automations`: paging; `meta` as AC's.
+async fn list(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
+    let listed = ctx.store().automations(ctx.account, query.page()?).await?;
+    let Json(mut answer) = ctx.page(&listed);
+    answer["meta"]["starts"] = json!([]);
+    answer["meta"]["filtered"] = json!(false);
+    answer["meta"]["smsLogs"] = json!([]);
+    Ok(Json(answer))
+}
+
+/// `GET /automations/{id}`.
+async fn show(ctx: Ctx, PathId(id): PathId<AutomationId>) -> Result<Json<Value>, ApiError> {
+    Ok(ctx.one(&ctx.store().existing_automation(ctx.account, id).await?))
+}
+
+/// `PUT /automations/{id}` (Tracklane's): a partial update. A new definition is a new version;
+/// contacts inside go on with the version they entered.
+async fn update(
+    ctx: Ctx,
+    PathId(id): PathId<AutomationId>,
+    ApiJson(body): ApiJson<AutomationEnvelope>,
+) -> Result<Json<Value>, ApiError> {
+    let patch = body.into_input()?.into_patch()?;
+    let automation = ctx
+        .store()
+        .update_automation(ctx.account, id, patch, ctx.now())
+        .await?;
+    Ok(ctx.one(&automation))
+}
+
+/// `DELETE /automations/{id}` (Tracklane's): `{}`.
+async fn remove(ctx: Ctx, PathId(id): PathId<AutomationId>) -> Result<Json<Value>, ApiError> {
+    ctx.store().delete_automation(ctx.account, id).await?;
+    Ok(Json(json!({})))
+}
