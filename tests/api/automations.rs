@@ -5,30 +5,28 @@ use serde_json::{json, Value};
 use tracklane_e2e::{both_engines, TestApp};
 
 use crate::segment_campaigns::message;
-use crate::segments::tag;
 
-/// A nurture: a tag, an email, three days, then a branch on an open.
-fn nurture(tag: &str, message: &str) -> Value {
+/// A nurture: a tag, a list, three days, then a branch on an open.
+fn nurture(tag: &str, list: &str) -> Value {
     json!({
-        "triggers": [{"behavior": {"submittedForm": {}}}, {"tagAdded": tag}],
         "steps": [
             {"id": "tag", "addTag": tag},
-            {"id": "email", "sendEmail": {"message": message}},
+            {"id": "list", "subscribe": list},
             {"id": "pause", "wait": {"days": 3}},
             {"id": "opened", "if": {"opened": {}}, "then": "done", "else": "again"},
-            {"id": "again", "sendEmail": {"message": message}},
+            {"id": "again", "removeTag": tag},
             {"id": "done", "end": true}
         ]
     })
 }
 
 async fn automations_are_saved_versioned_and_read_in_acs_shape(app: TestApp) {
-    let tag = tag(&app, "nurtured").await;
-    let message = message(&app).await;
+    let tag = app.new_tag("nurtured").await;
+    let list = app.new_list("News").await;
     let created = app
         .post(
             "/api/3/automations",
-            json!({"automation": {"name": "Nurture", "definition": nurture(&tag, &message)}}),
+            json!({"automation": {"name": "Nurture", "definition": nurture(&tag, &list)}}),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
@@ -44,7 +42,7 @@ async fn automations_are_saved_versioned_and_read_in_acs_shape(app: TestApp) {
     ] {
         assert_eq!(automation[key], value, "{key}");
     }
-    assert_eq!(automation["definition"], nurture(&tag, &message));
+    assert_eq!(automation["definition"], nurture(&tag, &list));
     assert!(automation["links"]["contactAutomations"]
         .as_str()
         .unwrap()
@@ -61,13 +59,13 @@ async fn automations_are_saved_versioned_and_read_in_acs_shape(app: TestApp) {
     let activated = app
         .put(
             &path,
-            json!({"automation": {"status": 1, "definition": nurture(&tag, &message)}}),
+            json!({"automation": {"status": 1, "definition": nurture(&tag, &list)}}),
         )
         .await;
     assert_eq!(activated.status, 200, "{}", activated.text);
     assert_eq!(activated.body["automation"]["status"], "1");
     assert_eq!(activated.body["automation"]["version"], "1");
-    let mut shorter = nurture(&tag, &message);
+    let mut shorter = nurture(&tag, &list);
     shorter["steps"] = json!([{"id": "tag", "addTag": tag}]);
     let edited = app
         .put(
@@ -102,25 +100,30 @@ async fn automations_are_saved_versioned_and_read_in_acs_shape(app: TestApp) {
 }
 
 async fn bad_definitions_are_refused_where_they_are_wrong(app: TestApp) {
-    let tag = tag(&app, "known").await;
+    let tag = app.new_tag("known").await;
     let message = message(&app).await;
+    let list = app.new_list("News").await;
     let cases = [
         (
             json!({"steps": [{"id": "a", "addTag": 999999}]}),
             "/steps/0/addTag: there is no tag 999999",
         ),
         (
-            json!({"steps": [{"id": "a", "sendEmail": {"message": 999999}}]}),
-            "/steps/0/sendEmail/message: there is no message 999999",
+            json!({"steps": [{"id": "a", "unsubscribe": 999999}]}),
+            "/steps/0/unsubscribe: there is no list 999999",
+        ),
+        (
+            json!({"steps": [{"id": "a", "sendEmail": {"message": message}}]}),
+            "/steps/0: is not supported yet",
+        ),
+        (
+            json!({"triggers": [{"tagAdded": tag}], "steps": [{"id": "a", "end": true}]}),
+            "/triggers: is not supported yet",
         ),
         (
             json!({"steps": [{"id": "a", "if": {"hasTag": 999999}, "then": "b", "else": "b"},
                 {"id": "b", "end": true}]}),
             "/steps/0/if: there is no tag 999999",
-        ),
-        (
-            json!({"triggers": [{"subscribed": 999999}], "steps": [{"id": "a", "end": true}]}),
-            "/triggers/0/subscribed: there is no list 999999",
         ),
         (
             json!({"steps": [{"id": "a", "setField": {"field": "NOPE", "value": "x"}}]}),
@@ -155,9 +158,9 @@ async fn bad_definitions_are_refused_where_they_are_wrong(app: TestApp) {
     }
     for body in [
         json!({"automation": {"name": "No definition"}}),
-        json!({"automation": {"definition": nurture(&tag, &message)}}),
-        json!({"automation": {"name": "x", "definition": nurture(&tag, &message), "status": "3"}}),
-        json!({"automation": {"name": "x", "definition": nurture(&tag, &message), "extra": 1}}),
+        json!({"automation": {"definition": nurture(&tag, &list)}}),
+        json!({"automation": {"name": "x", "definition": nurture(&tag, &list), "status": "3"}}),
+        json!({"automation": {"name": "x", "definition": nurture(&tag, &list), "extra": 1}}),
         json!({"nothing": {}}),
     ] {
         let answer = app.post("/api/3/automations", body.clone()).await;

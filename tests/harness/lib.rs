@@ -278,6 +278,24 @@ impl TestApp {
             .to_owned()
     }
 
+    /// A new contact with this email; answers its id.
+    pub async fn new_contact(&self, email: &str) -> String {
+        let contact = serde_json::json!({"contact": {"email": email}});
+        self.create("/api/3/contacts", contact).await
+    }
+
+    /// A new contact tag with this name; answers its id.
+    pub async fn new_tag(&self, name: &str) -> String {
+        let tag = serde_json::json!({"tag": {"tag": name, "tagType": "contact"}});
+        self.create("/api/3/tags", tag).await
+    }
+
+    /// A new list with this name; answers its id.
+    pub async fn new_list(&self, name: &str) -> String {
+        let list = serde_json::json!({"list": {"name": name}});
+        self.create("/api/3/lists", list).await
+    }
+
     /// A draft campaign to `list` of a new message with these attributes (`subject`,
     /// `fromemail`, `html`, `text`: AC's names); answers the campaign's id.
     pub async fn draft_campaign(&self, list: &str, message: Value) -> String {

@@ -26,6 +26,7 @@
 //! - `json`: reading the document with a JSON pointer for every refusal.
 //! - [`step`]: the steps and what each does.
 //! - [`trigger`]: what enters a contact.
+//! - [`walk`]: where a run goes from its step, and the effects on the way.
 //! - `graph`: the checks of the whole graph (reachable steps, no loop without a wait).
 //! - [`references`]: what a definition names, for the store to refuse unknown rows.
 //! - [`saved`]: a saved automation and its validated input.
@@ -36,6 +37,7 @@ pub mod references;
 pub mod saved;
 pub mod step;
 pub mod trigger;
+pub mod walk;
 
 #[cfg(test)]
 mod tests;
@@ -140,6 +142,29 @@ impl Definition {
             .iter()
             .enumerate()
             .find(|(_, step)| step.id == id)
+    }
+
+    /// The first trigger or step the runtime does not run yet, with where it is: an
+    /// automation that holds one is refused rather than saved to do nothing.
+    // TODO(issue 12): triggers, emails, notifications, webhooks, waits for a condition and
+    // goals come next; this goes once they run.
+    pub fn not_running_yet(&self) -> Option<String> {
+        if !self.triggers.is_empty() {
+            return Some("/triggers".to_owned());
+        }
+        self.steps
+            .iter()
+            .position(|step| {
+                matches!(
+                    step.action,
+                    Action::SendEmail(_)
+                        | Action::Notify { .. }
+                        | Action::Webhook(_)
+                        | Action::WaitFor { .. }
+                        | Action::Goal { .. }
+                )
+            })
+            .map(|index| format!("/steps/{index}"))
     }
 
     /// The document it was read from.

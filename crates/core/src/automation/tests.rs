@@ -257,3 +257,141 @@ fn a_loop_through_a_wait_and_goals_reached_by_jumping_are_accepted() {
     }))
     .unwrap();
 }
+
+mod walks {
+    use serde_json::json;
+
+    use crate::automation::walk::{Effect, Outcome, Place};
+    use crate::automation::Definition;
+    use crate::ids::{AutomationRunId, ListId, TagId};
+    use crate::time::Timestamp;
+
+    const HOUR: i64 = 3_600_000_000;
+    const RUN: AutomationRunId = AutomationRunId(7);
+
+    fn definition(steps: serde_json::Value) -> Definition {
+        Definition::from_value(json!({ "steps": steps })).unwrap()
+    }
+
+    fn at(step: usize, since: i64) -> Place {
+        Place {
+            step,
+            since: Timestamp(since),
+        }
+    }
+
+    #[test]
+    fn instant_steps_run_until_a_wait_and_waits_keep_their_schedule() {
+        let flow = definition(json!([
+            {"id": "tag", "addTag": 1},
+            {"id": "pause", "wait": {"hours": 2}},
+            {"id": "list", "subscribe": 4},
+            {"id": "again", "wait": {"hours": 1}},
+            {"id": "untag", "removeTag": 1}
+        ]));
+        let walk = flow.walk(RUN, at(0, 10), None, Timestamp(15));
+        assert_eq!(walk.effects, vec![(0, Effect::AddTag(TagId(1)))]);
+        assert_eq!(walk.passed, vec![0]);
+        assert_eq!(
+            walk.outcome,
+            Outcome::At {
+                step: 1,
+                since: Timestamp(10),
+                due: Timestamp(10 + 2 * HOUR)
+            }
+        );
+        // Taken late, the next wait still counts from when the first one ended.
+        let late = Timestamp(10 + 2 * HOUR + 500);
+        let walk = flow.walk(RUN, at(1, 10), None, late);
+        assert_eq!(walk.effects, vec![(2, Effect::Subscribe(ListId(4)))]);
+        assert_eq!(
+            walk.outcome,
+            Outcome::At {
+                step: 3,
+                since: Timestamp(10 + 2 * HOUR),
+                due: Timestamp(10 + 3 * HOUR)
+            }
+        );
+        // Before its end, a wait stays.
+        let early = flow.walk(RUN, at(1, 10), None, Timestamp(10 + HOUR));
+        assert!(early.effects.is_empty() && early.passed.is_empty());
+        let walk = flow.walk(RUN, at(3, 10 + 2 * HOUR), None, Timestamp(10 + 3 * HOUR));
+        assert_eq!(walk.passed, vec![3, 4]);
+        assert_eq!(walk.outcome, Outcome::Completed);
+    }
+
+    #[test]
+    fn a_condition_is_answered_only_where_the_walk_starts() {
+        let flow = definition(json!([
+            {"id": "tag", "addTag": 1},
+            {"id": "tagged", "if": {"hasTag": 1}, "then": "yes", "else": "no"},
+            {"id": "yes", "subscribe": 1, "next": "done"},
+            {"id": "no", "subscribe": 2},
+            {"id": "done", "end": true}
+        ]));
+        assert!(flow.asks(1) && !flow.asks(0));
+        let walk = flow.walk(RUN, at(0, 0), Some(false), Timestamp(5));
+        assert_eq!(walk.passed, vec![0]);
+        assert_eq!(
+            walk.outcome,
+            Outcome::At {
+                step: 1,
+                since: Timestamp(0),
+                due: Timestamp(5)
+            },
+            "stops to evaluate the condition after the tag is committed"
+        );
+        let yes = flow.walk(RUN, at(1, 0), Some(true), Timestamp(6));
+        assert_eq!(yes.effects, vec![(2, Effect::Subscribe(ListId(1)))]);
+        assert_eq!(yes.passed, vec![1, 2, 4]);
+        assert_eq!(yes.outcome, Outcome::Ended);
+        let no = flow.walk(RUN, at(1, 0), Some(false), Timestamp(6));
+        assert_eq!(no.effects, vec![(3, Effect::Subscribe(ListId(2)))]);
+    }
+
+    #[test]
+    fn a_split_sends_each_run_one_way_always_and_runs_by_their_shares() {
+        let flow = definition(json!([
+            {"id": "ab", "split": [{"percent": 20, "next": "a"}, {"percent": 80, "next": "b"}]},
+            {"id": "a", "addTag": 1, "next": "done"},
+            {"id": "b", "addTag": 2},
+            {"id": "done", "end": true}
+        ]));
+        let path = |run: i64| {
+            let walk = flow.walk(AutomationRunId(run), at(0, 0), None, Timestamp(0));
+            walk.passed[1]
+        };
+        assert_eq!(path(3), path(3));
+        let to_a = (1..=10_000).filter(|&run| path(run) == 1).count();
+        assert!(
+            (1_700..=2_300).contains(&to_a),
+            "{to_a} of 10000 took the 20% path"
+        );
+    }
+
+    #[test]
+    fn a_weekly_moment_is_the_next_such_weekday_and_time() {
+        let flow = definition(json!([
+            {"id": "monday", "waitUntil": {"weekday": "monday", "time": "09:00"}},
+            {"id": "tag", "addTag": 1}
+        ]));
+        // Wednesday 2026-12-02 10:00 UTC: the next Monday 09:00 is 2026-12-07.
+        let wednesday = Timestamp::parse_api("2026-12-02T10:00:00Z").unwrap();
+        let monday = Timestamp::parse_api("2026-12-07T09:00:00Z").unwrap();
+        let walk = flow.walk(RUN, at(0, wednesday.0), None, wednesday);
+        assert_eq!(
+            walk.outcome,
+            Outcome::At {
+                step: 0,
+                since: wednesday,
+                due: monday
+            }
+        );
+        let later = flow.walk(RUN, at(0, wednesday.0), None, monday);
+        assert_eq!(later.effects, vec![(1, Effect::AddTag(TagId(1)))]);
+        // On a Monday before nine, it is the same day.
+        let early = Timestamp::parse_api("2026-12-07T08:00:00Z").unwrap();
+        let walk = flow.walk(RUN, at(0, early.0), None, early);
+        assert!(matches!(walk.outcome, Outcome::At { due, .. } if due == monday));
+    }
+}

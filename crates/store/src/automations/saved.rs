@@ -216,6 +216,15 @@ impl Store {
         definition: &Definition,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        if let Some(pointer) = definition.not_running_yet() {
+            return Err(refused(DefinitionError {
+                pointer,
+                message: "is not supported yet: automations run API entries and the steps \
+                          that change the contact (tags, lists, fields, scores), waits, \
+                          branches, splits, starts and ends"
+                    .to_owned(),
+            }));
+        }
         for (pointer, condition) in definition.conditions() {
             if let Some(refusal) = self.definition_refusal(account, condition).await? {
                 return Err(refused(DefinitionError {

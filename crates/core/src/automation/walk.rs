@@ -1,0 +1,248 @@
+//! Where a contact's run goes from the step it is at: the pure part of the runtime. A walk
+//! goes through the steps that take no time (tags, lists, fields, scores, branches), collects
+//! their effects, and stops at a wait that has not ended, at a condition to evaluate, or at the
+//! end. The store applies the effects and moves the run in one transaction.
+
+use chrono::{Datelike, Duration, NaiveDateTime, TimeZone, Utc};
+use sha2::{Digest, Sha256};
+
+use super::step::{Action, Moment};
+use super::Definition;
+use crate::ids::{AutomationId, AutomationRunId, ListId, ScoreModelId, TagId};
+use crate::time::Timestamp;
+
+/// A microsecond count of one second.
+const SECOND: i64 = 1_000_000;
+
+/// Something a step does to the contact, committed with the run's move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Put the tag on.
+    AddTag(TagId),
+    /// Take the tag off.
+    RemoveTag(TagId),
+    /// Subscribe to the list.
+    Subscribe(ListId),
+    /// Unsubscribe from the list.
+    Unsubscribe(ListId),
+    /// Set a field.
+    SetField {
+        /// The standard field's name or the custom field's personalization tag.
+        field: String,
+        /// The value.
+        value: String,
+    },
+    /// Adjust the score in a model, on its ledger.
+    AdjustScore {
+        /// The model.
+        model: ScoreModelId,
+        /// The points.
+        points: i64,
+        /// After how many days they stop counting.
+        expiry_days: Option<i64>,
+    },
+    /// Enter the contact into another automation.
+    StartAutomation(AutomationId),
+}
+
+/// Where a walk leaves the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// At a step, arrived at `since`, until `due` (when the worker takes it again).
+    At {
+        /// The step.
+        step: usize,
+        /// When the run arrived there (waits count from it, across edits).
+        since: Timestamp,
+        /// When to take it again.
+        due: Timestamp,
+    },
+    /// It went past the last step.
+    Completed,
+    /// An `end` step ended it.
+    Ended,
+}
+
+/// What a walk did: the effects with their steps, the steps passed, and where it stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Walk {
+    /// The effects, in order, each with the step that made it.
+    pub effects: Vec<(usize, Effect)>,
+    /// The steps passed, in order.
+    pub passed: Vec<usize>,
+    /// Where the run is now.
+    pub outcome: Outcome,
+}
+
+/// A run's place: the step it is at and when it arrived there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    /// The step.
+    pub step: usize,
+    /// When it arrived.
+    pub since: Timestamp,
+}
+
+impl Definition {
+    /// Whether the step needs its condition answered for the contact before a walk from it.
+    pub fn asks(&self, step: usize) -> bool {
+        matches!(self.steps()[step].action, Action::If { .. })
+    }
+
+    /// Walks run `run` on from `place` at `now`. `answer` is whether the contact meets the
+    /// condition of the step it is at, when that step [asks](Definition::asks) one (it was
+    /// evaluated just before). A condition met later in the walk stops it there, due at once,
+    /// so that it is evaluated after this walk's effects are committed.
+    pub fn walk(
+        &self,
+        run: AutomationRunId,
+        place: Place,
+        answer: Option<bool>,
+        now: Timestamp,
+    ) -> Walk {
+        let steps = self.steps();
+        let mut walk = Walk {
+            effects: Vec::new(),
+            passed: Vec::new(),
+            outcome: Outcome::Completed,
+        };
+        let (mut index, mut since) = (place.step, place.since);
+        // Every loop holds a wait (the definition's checks), so a walk passes each step at
+        // most once before it stops; the bound is a guard.
+        for _ in 0..=steps.len() {
+            let step = &steps[index];
+            let stop = |due: Timestamp| Outcome::At {
+                step: index,
+                since,
+                due,
+            };
+            let mut next = step.next;
+            match &step.action {
+                Action::Wait(seconds) => {
+                    let due = Timestamp(since.0.saturating_add(seconds * SECOND));
+                    if due > now {
+                        walk.outcome = stop(due);
+                        return walk;
+                    }
+                    since = due;
+                }
+                Action::WaitUntil(moment) => {
+                    let due = moment.after(since);
+                    if due > now {
+                        walk.outcome = stop(due);
+                        return walk;
+                    }
+                    since = due.max(since);
+                }
+                Action::If {
+                    then, otherwise, ..
+                } => match answer.filter(|_| walk.passed.is_empty()) {
+                    Some(met) => next = Some(if met { *then } else { *otherwise }),
+                    None => {
+                        walk.outcome = stop(now);
+                        return walk;
+                    }
+                },
+                Action::Split(paths) => {
+                    let share = split_share(run, &step.id);
+                    let mut below = 0;
+                    next = paths
+                        .iter()
+                        .find(|path| {
+                            below += u64::from(path.percent);
+                            share < below
+                        })
+                        .map(|path| path.next);
+                }
+                Action::End => {
+                    walk.passed.push(index);
+                    walk.outcome = Outcome::Ended;
+                    return walk;
+                }
+                action => {
+                    if let Some(effect) = effect_of(action) {
+                        walk.effects.push((index, effect));
+                    }
+                }
+            }
+            walk.passed.push(index);
+            match next {
+                // The next step is arrived at when this one was: a chain of waits keeps its
+                // schedule however late the worker takes it.
+                Some(following) => index = following,
+                None => {
+                    walk.outcome = Outcome::Completed;
+                    return walk;
+                }
+            }
+        }
+        walk.outcome = Outcome::At {
+            step: index,
+            since,
+            due: now,
+        };
+        walk
+    }
+}
+
+/// The effect of an action that has one.
+fn effect_of(action: &Action) -> Option<Effect> {
+    Some(match action {
+        Action::AddTag(tag) => Effect::AddTag(*tag),
+        Action::RemoveTag(tag) => Effect::RemoveTag(*tag),
+        Action::Subscribe(list) => Effect::Subscribe(*list),
+        Action::Unsubscribe(list) => Effect::Unsubscribe(*list),
+        Action::SetField { field, value } => Effect::SetField {
+            field: field.clone(),
+            value: value.clone(),
+        },
+        Action::AdjustScore {
+            model,
+            points,
+            expiry_days,
+        } => Effect::AdjustScore {
+            model: *model,
+            points: *points,
+            expiry_days: *expiry_days,
+        },
+        Action::StartAutomation(automation) => Effect::StartAutomation(*automation),
+        _ => return None,
+    })
+}
+
+/// Where run `run` falls in an A/B split's hundred shares: the same for the same run (one
+/// contact's one entry) and step, spread evenly over runs.
+fn split_share(run: AutomationRunId, step: &str) -> u64 {
+    let digest = Sha256::new()
+        .chain_update(run.0.to_be_bytes())
+        .chain_update(step.as_bytes())
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first) % 100
+}
+
+impl Moment {
+    /// The first instant of the moment at or after `since` (a fixed instant is itself).
+    pub fn after(self, since: Timestamp) -> Timestamp {
+        match self {
+            Moment::At(at) => at,
+            Moment::Weekly(weekday, time) => {
+                let start = Utc
+                    .timestamp_micros(since.0)
+                    .single()
+                    .unwrap_or_default()
+                    .naive_utc();
+                let days_ahead = (7 + weekday.num_days_from_monday()
+                    - start.weekday().num_days_from_monday())
+                    % 7;
+                let mut candidate: NaiveDateTime =
+                    (start.date() + Duration::days(i64::from(days_ahead))).and_time(time);
+                if candidate < start {
+                    candidate += Duration::days(7);
+                }
+                Timestamp(candidate.and_utc().timestamp_micros())
+            }
+        }
+    }
+}
