@@ -32,7 +32,8 @@ use tracklane_core::ids::AccountId;
 use tracklane_core::time::Timestamp;
 use tracklane_server::config::{Settings, SettingsLayer};
 use tracklane_server::startup::Application;
-use tracklane_server::state::ManualClock;
+use tracklane_server::state::{Clock, ManualClock};
+use tracklane_server::workers::automations::Runner;
 use tracklane_server::workers::membership::Membership;
 use tracklane_server::workers::retention::Retention;
 use tracklane_server::workers::sender::Sender;
@@ -73,6 +74,8 @@ pub struct TestApp {
     pub sender: Sender,
     /// The segment membership worker, to drive round by round (it also runs by itself).
     pub membership: Membership,
+    /// The automation runner, to drive pass by pass (it also runs by itself).
+    pub automations: Runner,
     /// The webhook worker, to drive round by round (it also runs by itself).
     pub webhooks: Webhooks,
     token_key: TokenKey,
@@ -155,6 +158,7 @@ impl TestApp {
             retention: app.retention(),
             sender: app.sender(),
             membership: app.membership(),
+            automations: app.automations(),
             webhooks: app.webhooks(),
             token_key: app.state().token_key.clone(),
             client: reqwest::Client::new(),
@@ -186,6 +190,7 @@ impl TestApp {
         self.retention = app.retention();
         self.sender = app.sender();
         self.membership = app.membership();
+        self.automations = app.automations();
         self.webhooks = app.webhooks();
         self.serve(app);
     }
@@ -221,6 +226,22 @@ impl TestApp {
             }
         }
         panic!("segment membership did not settle in 1000 rounds (last failure: {failed:?})");
+    }
+
+    /// Runs automation passes until no run is due at the clock's time (the server's own
+    /// runner may hold some): each has then moved as far as it can.
+    pub async fn settle_automations(&self) {
+        for _ in 0..1000 {
+            if let Err(error) = self.automations.run_once().await {
+                panic!("an automation pass failed: {error:?}");
+            }
+            let due = self.store.runs_due(Clock::now(&*self.clock)).await;
+            if due.expect("the store") == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("automations did not settle in 1000 passes");
     }
 
     /// A plain TCP connection to the server, for speaking HTTP by hand.

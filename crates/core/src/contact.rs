@@ -36,7 +36,7 @@ pub struct FieldValueInput {
 
 /// A validated set of contact attributes. For a new contact the email is always present; for a
 /// patch every attribute is optional and only those present change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContactPatch {
     /// The new email, when it changes.
     pub email: Option<ContactEmail>,

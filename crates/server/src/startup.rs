@@ -21,6 +21,7 @@ use crate::ingest::Ingest;
 use crate::mailer::Mailer;
 use crate::state::{AppState, Clock, SystemClock};
 use crate::track::gate::Gate;
+use crate::workers::automations::Runner;
 use crate::workers::membership::Membership;
 use crate::workers::retention::Retention;
 use crate::workers::sender::Sender;
@@ -37,6 +38,7 @@ pub struct Application {
     retention: Retention,
     sender: Sender,
     membership: Membership,
+    automations: Runner,
     webhooks: Webhooks,
 }
 
@@ -86,6 +88,7 @@ impl Application {
             sending.clone(),
         );
         let membership = Membership::new(store.clone(), clock.clone());
+        let automations = Runner::new(store.clone(), clock.clone());
         let webhooks = Webhooks::new(
             store.clone(),
             clock.clone(),
@@ -113,6 +116,7 @@ impl Application {
             retention,
             sender,
             membership,
+            automations,
             webhooks,
         })
     }
@@ -149,6 +153,12 @@ impl Application {
         self.membership.clone()
     }
 
+    /// The automation runner (it also runs by itself while serving), to drive pass by pass in
+    /// tests ([`Runner::run_once`]).
+    pub fn automations(&self) -> Runner {
+        self.automations.clone()
+    }
+
     /// The webhook worker (it also runs by itself while serving), to drive round by round in
     /// tests ([`Webhooks::run_once`]).
     pub fn webhooks(&self) -> Webhooks {
@@ -165,6 +175,7 @@ impl Application {
         let retention = tokio::spawn(self.retention.run(stopped.clone()));
         let sender = tokio::spawn(self.sender.run(stopped.clone()));
         let membership = tokio::spawn(self.membership.run(stopped.clone()));
+        let automations = tokio::spawn(self.automations.run(stopped.clone()));
         let delivering = self.state.settings.webhook_delivery;
         let webhooks = tokio::spawn(async move {
             if delivering {
@@ -178,6 +189,7 @@ impl Application {
         report_exit("retention", retention.await);
         report_exit("sender", sender.await);
         report_exit("segment membership", membership.await);
+        report_exit("automations", automations.await);
         report_exit("webhooks", webhooks.await);
         report_exit("ingest writer", self.writer.await);
         store.close().await;

@@ -45,6 +45,8 @@ pub enum Model {
     WebhookDelivery,
     /// An automation.
     Automation,
+    /// A contact's run through an automation.
+    AutomationRun,
 }
 
 /// A store failure.

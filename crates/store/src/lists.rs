@@ -161,32 +161,7 @@ impl Store {
             source_id,
         };
         self.write(async |tx| {
-            let event = match status {
-                ListStatus::Active => Some(WebhookEvent::SUBSCRIBE),
-                ListStatus::Unsubscribed => Some(WebhookEvent::UNSUBSCRIBE),
-                _ => None,
-            };
-            // The status before, read only when a change of it is to be reported.
-            let before: Option<i64> =
-                match (reported, event) {
-                    (Some(_), Some(_)) => sqlx::query_scalar(
-                        "SELECT status FROM contact_lists WHERE contact_id = $1 AND list_id = $2",
-                    )
-                    .bind(contact.0)
-                    .bind(list.0)
-                    .fetch_optional(&mut *tx)
-                    .await?,
-                    _ => None,
-                };
-            let written = write_list_status(tx, account, membership, now).await?;
-            let changed = before.map(ListStatus::from_code) != Some(status);
-            if let (Some(source), Some(event), true) = (reported, event, changed) {
-                let change = Change::new(account, event, source, now)
-                    .about(contact)
-                    .of_list(Some(list));
-                record_changes(tx, self.engine, &[change]).await?;
-            }
-            Ok(written)
+            set_list_status_in(tx, self.engine, account, membership, reported, now).await
         })
         .await
     }
@@ -274,6 +249,46 @@ impl Membership {
             source_id: 0,
         }
     }
+}
+
+/// Subscribes or unsubscribes a contact on `conn` (contact and list known to be the
+/// account's), reporting a change of its status as [`Store::set_list_status`] does.
+pub(crate) async fn set_list_status_in(
+    tx: &mut AnyConnection,
+    engine: crate::Engine,
+    account: AccountId,
+    membership: Membership,
+    reported: Option<WebhookSource>,
+    now: Timestamp,
+) -> Result<ContactList, StoreError> {
+    let (contact, list, status) = (membership.contact, membership.list, membership.status);
+    let event = match status {
+        ListStatus::Active => Some(WebhookEvent::SUBSCRIBE),
+        ListStatus::Unsubscribed => Some(WebhookEvent::UNSUBSCRIBE),
+        _ => None,
+    };
+    // The status before, read only when a change of it is to be reported.
+    let before: Option<i64> = match (reported, event) {
+        (Some(_), Some(_)) => {
+            sqlx::query_scalar(
+                "SELECT status FROM contact_lists WHERE contact_id = $1 AND list_id = $2",
+            )
+            .bind(contact.0)
+            .bind(list.0)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+        _ => None,
+    };
+    let written = write_list_status(tx, account, membership, now).await?;
+    let changed = before.map(ListStatus::from_code) != Some(status);
+    if let (Some(source), Some(event), true) = (reported, event, changed) {
+        let change = Change::new(account, event, source, now)
+            .about(contact)
+            .of_list(Some(list));
+        record_changes(tx, engine, &[change]).await?;
+    }
+    Ok(written)
 }
 
 /// Creates the membership or changes its status on `conn` (contact and list known to be the

@@ -176,24 +176,8 @@ impl Store {
         source: WebhookSource,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        self.write(async |tx| {
-            let removed = sqlx::query(
-                "DELETE FROM contact_tags WHERE account_id = $1 AND contact_id = $2 \
-                 AND tag_id = $3",
-            )
-            .bind(account.0)
-            .bind(contact.0)
-            .bind(tag.0)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if removed > 0 {
-                let event = WebhookEvent::CONTACT_TAG_REMOVED;
-                report_tag(tx, self.engine, (account, contact, tag), event, source, now).await?;
-            }
-            Ok(removed > 0)
-        })
-        .await
+        self.write(async |tx| untag_in(tx, self.engine, (account, contact, tag), source, now).await)
+            .await
     }
 
     /// The tags a contact carries, oldest first.
@@ -273,6 +257,31 @@ pub(crate) async fn tag_contact(
     .fetch_one(&mut *conn)
     .await?;
     Ok((rows::contact_tag(&row)?, false))
+}
+
+/// Takes `tag` off `contact` on `conn`, reporting it to the webhooks that hear of it. Returns
+/// whether the contact carried it.
+pub(crate) async fn untag_in(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    (account, contact, tag): (AccountId, ContactId, TagId),
+    source: WebhookSource,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let removed = sqlx::query(
+        "DELETE FROM contact_tags WHERE account_id = $1 AND contact_id = $2 AND tag_id = $3",
+    )
+    .bind(account.0)
+    .bind(contact.0)
+    .bind(tag.0)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if removed > 0 {
+        let event = WebhookEvent::CONTACT_TAG_REMOVED;
+        report_tag(conn, engine, (account, contact, tag), event, source, now).await?;
+    }
+    Ok(removed > 0)
 }
 
 /// Reports a tag put on or taken off a contact to the webhooks that hear of it (`tag`: the

@@ -108,3 +108,67 @@ pub struct Automation {
     /// When it last changed.
     pub updated_at: Timestamp,
 }
+
+/// Where a run stands (AC's contactAutomation `status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// In progress: at a step, or waiting in one.
+    Active,
+    /// Went past the last step.
+    Completed,
+    /// Ended early: by an `end` step, or removed.
+    Ended,
+}
+
+impl RunStatus {
+    /// The stored (and AC's) code.
+    pub fn code(self) -> i64 {
+        match self {
+            Self::Active => 1,
+            Self::Completed => 2,
+            Self::Ended => 3,
+        }
+    }
+
+    /// The status of a stored code.
+    pub fn from_code(code: i64) -> Self {
+        match code {
+            1 => Self::Active,
+            2 => Self::Completed,
+            _ => Self::Ended,
+        }
+    }
+}
+
+/// A contact's run through an automation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    /// Its id.
+    pub id: crate::ids::AutomationRunId,
+    /// The automation.
+    pub automation: AutomationId,
+    /// The version of the definition it goes through (the one current when it entered).
+    pub version: i64,
+    /// The contact.
+    pub contact: crate::ids::ContactId,
+    /// What entered it.
+    pub cause: String,
+    /// Where it stands.
+    pub status: RunStatus,
+    /// The step it is at, or the last it passed once it left.
+    pub step: String,
+    /// When it arrived at the step.
+    pub since_at: Timestamp,
+    /// When the worker takes it next, while it is in progress.
+    pub due_at: Option<Timestamp>,
+    /// How many steps it passed.
+    pub steps_done: i64,
+    /// How many steps its version has.
+    pub steps_total: i64,
+    /// When it entered.
+    pub entered_at: Timestamp,
+    /// When it last moved.
+    pub updated_at: Timestamp,
+    /// When it left, once it did.
+    pub ended_at: Option<Timestamp>,
+}

@@ -86,7 +86,15 @@ pub struct Place {
 impl Definition {
     /// Whether the step needs its condition answered for the contact before a walk from it.
     pub fn asks(&self, step: usize) -> bool {
-        matches!(self.steps()[step].action, Action::If { .. })
+        self.condition_of(step).is_some()
+    }
+
+    /// The condition the step asks, if it asks one.
+    pub fn condition_of(&self, step: usize) -> Option<&crate::segment::Definition> {
+        match &self.steps()[step].action {
+            Action::If { condition, .. } => Some(condition),
+            _ => None,
+        }
     }
 
     /// Walks run `run` on from `place` at `now`. `answer` is whether the contact meets the

@@ -96,6 +96,7 @@ pub fn model_name(model: Model) -> &'static str {
         Model::Webhook => "Webhook",
         Model::WebhookDelivery => "WebhookDelivery",
         Model::Automation => "Series",
+        Model::AutomationRun => "SubscriberSeries",
     }
 }
 

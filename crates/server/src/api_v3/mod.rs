@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod automations;
 pub mod campaigns;
+pub mod contact_automations;
 pub mod contacts;
 pub mod email_settings;
 pub mod error;
@@ -51,7 +52,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(scores::routes())
         .merge(timeline::routes())
         .merge(webhooks::routes())
-        .merge(automations::routes());
+        .merge(automations::routes())
+        .merge(contact_automations::routes());
     Router::new()
         .nest("/api/3", resources)
         .route("/api/3", get(root))

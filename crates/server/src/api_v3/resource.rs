@@ -10,9 +10,9 @@ use axum::http::request::Parts;
 use axum::Json;
 use serde_json::{json, Value};
 use tracklane_core::ids::{
-    AccountId, AutomationId, CampaignId, ContactId, ContactTagId, EventId, FieldId, FieldValueId,
-    FormId, LinkActionId, ListId, MessageId, ScoreModelId, ScoreRuleId, SegmentId, SiteDomainId,
-    TagId, WebhookDeliveryId, WebhookId,
+    AccountId, AutomationId, AutomationRunId, CampaignId, ContactId, ContactTagId, EventId,
+    FieldId, FieldValueId, FormId, LinkActionId, ListId, MessageId, ScoreModelId, ScoreRuleId,
+    SegmentId, SiteDomainId, TagId, WebhookDeliveryId, WebhookId,
 };
 use tracklane_core::time::Timestamp;
 use tracklane_store::listing::Listed;
@@ -135,6 +135,7 @@ identifies!(
     WebhookId => Webhook,
     WebhookDeliveryId => WebhookDelivery,
     AutomationId => Automation,
+    AutomationRunId => AutomationRun,
 );
 
 /// The `{id}` of the path as an `I`; anything not a number names nothing, so it is the

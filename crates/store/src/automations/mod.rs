@@ -3,5 +3,9 @@
 //!
 //! # Layout
 //! - [`saved`]: creating, reading, editing and deleting automations.
+//! - [`runs`]: contacts entering them, and their runs read, listed and removed.
+//! - [`moves`]: the worker's side: claiming due runs and moving them with their effects.
 
+pub mod moves;
+pub mod runs;
 pub mod saved;

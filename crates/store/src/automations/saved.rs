@@ -25,6 +25,11 @@ const AUTOMATION_COLUMNS: &str = "id, name, active, version, entered, exited, cr
      updated_at, (SELECT v.definition FROM automation_versions v \
      WHERE v.automation_id = automations.id AND v.version = automations.version) AS definition";
 
+/// A stored definition.
+pub(super) fn stored_definition(text: &str) -> Result<Definition, sqlx::Error> {
+    Definition::parse(text).map_err(|error| sqlx::Error::Decode(Box::new(error)))
+}
+
 /// A stored automation row.
 fn automation(row: &AnyRow) -> Result<Automation, sqlx::Error> {
     let definition: String = row.try_get("definition")?;
@@ -33,8 +38,7 @@ fn automation(row: &AnyRow) -> Result<Automation, sqlx::Error> {
         name: row.try_get("name")?,
         active: row.try_get::<i64, _>("active")? == 1,
         version: row.try_get("version")?,
-        definition: Definition::parse(&definition)
-            .map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
+        definition: stored_definition(&definition)?,
         entered: row.try_get("entered")?,
         exited: row.try_get("exited")?,
         created_at: Timestamp(row.try_get("created_at")?),

@@ -155,38 +155,8 @@ impl Store {
     ) -> Result<ScoreAward, StoreError> {
         self.existing_contact(account, contact).await?;
         self.existing_score_model(account, adjustment.model).await?;
-        let expires_at = adjustment.expiry_days.map(|days| now.0 + days * DAY);
         let id = self
-            .write(async |tx| {
-                // The contact's queued check row is the lock every writer of its scores takes
-                // first (a round holds it while it settles them).
-                lock_contact(tx, account, contact).await?;
-                let id: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO score_awards (account_id, model_id, contact_id, cause, points, \
-                     reason, awarded_at, expires_at, recorded_at) \
-                     SELECT $1, $2, id, 0, $3, $4, $5, $6, $5 FROM contacts \
-                     WHERE account_id = $1 AND id = $7 RETURNING id",
-                )
-                .bind(account.0)
-                .bind(adjustment.model.0)
-                .bind(adjustment.points)
-                .bind(&adjustment.reason)
-                .bind(now.0)
-                .bind(expires_at)
-                .bind(contact.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let id = id.ok_or(StoreError::NotFound {
-                    model: crate::Model::Contact,
-                    id: contact.0,
-                })?;
-                let made = LedgerChanges {
-                    made: vec![(contact, adjustment.model, adjustment.points)],
-                    taken_back: Vec::new(),
-                };
-                settle_scores(tx, self.engine, &[(contact, account)], &made, now).await?;
-                Ok(id)
-            })
+            .write(async |tx| adjust_in(tx, self.engine, account, contact, &adjustment, now).await)
             .await?;
         let mut select = Statement::new(
             self.engine,
@@ -200,6 +170,48 @@ impl Store {
 
 /// Takes (creating it idle when there is none) the contact's queued check row: the lock a
 /// writer of the contact's scores holds, as a round does.
+/// Adds a manual adjustment to the contact's ledger on `tx` (model and contact known to be the
+/// account's) and settles its score; answers the award's id.
+pub(crate) async fn adjust_in(
+    tx: &mut AnyConnection,
+    engine: crate::Engine,
+    account: AccountId,
+    contact: ContactId,
+    adjustment: &Adjustment,
+    now: Timestamp,
+) -> Result<i64, StoreError> {
+    // The contact's queued check row is the lock every writer of its scores takes first (a
+    // round holds it while it settles them).
+    lock_contact(tx, account, contact).await?;
+    let expires_at = adjustment.expiry_days.map(|days| now.0 + days * DAY);
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO score_awards (account_id, model_id, contact_id, cause, points, \
+         reason, awarded_at, expires_at, recorded_at) \
+         SELECT $1, $2, id, 0, $3, $4, $5, $6, $5 FROM contacts \
+         WHERE account_id = $1 AND id = $7 RETURNING id",
+    )
+    .bind(account.0)
+    .bind(adjustment.model.0)
+    .bind(adjustment.points)
+    .bind(&adjustment.reason)
+    .bind(now.0)
+    .bind(expires_at)
+    .bind(contact.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let id = id.ok_or(StoreError::NotFound {
+        model: crate::Model::Contact,
+        id: contact.0,
+    })?;
+    let made = LedgerChanges {
+        made: vec![(contact, adjustment.model, adjustment.points)],
+        taken_back: Vec::new(),
+    };
+    settle_scores(tx, engine, &[(contact, account)], &made, now).await?;
+    Ok(id)
+}
+
+/// Takes the contact's queued check row (made when missing) for this transaction.
 async fn lock_contact(
     tx: &mut AnyConnection,
     account: AccountId,

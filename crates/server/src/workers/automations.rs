@@ -1,0 +1,230 @@
+//! Running automations: each pass takes the runs that are due under a lease, answers the
+//! conditions their steps ask (one query per step and batch), walks each run on from its step
+//! (the pure `walk` of core) and commits the walks with their effects in one transaction. Runs
+//! and their waits are rows: a restart, a crash or a second node loses nothing, and a stale
+//! claim's walk is not committed (its epoch moved on).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tracklane_core::automation::walk::{Outcome, Place};
+use tracklane_core::automation::Definition;
+use tracklane_core::ids::{AutomationId, ContactId};
+use tracklane_core::time::Timestamp;
+use tracklane_store::automations::moves::{Claimed, Destination, Move, Moved};
+use tracklane_store::{Store, StoreError};
+
+use super::membership::IDLE_LOOK;
+use crate::state::Clock;
+
+/// The most runs one pass takes.
+pub const BATCH: i64 = 500;
+/// How long a claim holds its runs: a worker that stops holds them no longer.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// The most definitions (automation versions) kept read.
+const DEFINITIONS_KEPT: usize = 1_024;
+
+/// Definitions read, by automation and version (versions never change).
+type Definitions = HashMap<(AutomationId, i64), Arc<Definition>>;
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Runs taken.
+    pub claimed: usize,
+    /// What the move did.
+    pub moved: Moved,
+}
+
+/// The automation runner.
+#[derive(Clone)]
+pub struct Runner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    /// Definitions read, at most [`DEFINITIONS_KEPT`].
+    definitions: Arc<Mutex<Definitions>>,
+}
+
+impl Runner {
+    /// A runner over `store`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            clock,
+            definitions: Arc::default(),
+        }
+    }
+
+    /// One pass: takes up to [`BATCH`] due runs and moves them.
+    pub async fn run_once(&self) -> Result<Pass, StoreError> {
+        let now = self.clock.now();
+        let lease = i64::try_from(LEASE.as_micros()).unwrap_or(i64::MAX);
+        let claimed = self
+            .store
+            .claim_runs(now, BATCH, Timestamp(now.0.saturating_add(lease)))
+            .await?;
+        if claimed.is_empty() {
+            return Ok(Pass::default());
+        }
+        let mut definitions = Vec::with_capacity(claimed.len());
+        for run in &claimed {
+            definitions.push(self.definition(run.automation, run.version).await?);
+        }
+        let answers = self.answers(&claimed, &definitions, now).await?;
+        let moves: Vec<Move> = claimed
+            .iter()
+            .zip(&definitions)
+            .map(|(run, definition)| {
+                let answer = answers.get(&run.run.0).copied();
+                walk(run, definition, answer, now)
+            })
+            .collect();
+        let moved = self.store.move_runs(&moves, now).await?;
+        Ok(Pass {
+            claimed: claimed.len(),
+            moved,
+        })
+    }
+
+    /// The definition of a version, read once.
+    async fn definition(
+        &self,
+        automation: AutomationId,
+        version: i64,
+    ) -> Result<Arc<Definition>, StoreError> {
+        let key = (automation, version);
+        if let Some(known) = self.kept().get(&key) {
+            return Ok(known.clone());
+        }
+        let read = Arc::new(self.store.automation_version(automation, version).await?);
+        let mut kept = self.kept();
+        if kept.len() >= DEFINITIONS_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, read.clone());
+        Ok(read)
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, Definitions> {
+        self.definitions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether each run at a step that asks a condition meets it, by run id: one query per
+    /// step of a version.
+    async fn answers(
+        &self,
+        claimed: &[Claimed],
+        definitions: &[Arc<Definition>],
+        now: Timestamp,
+    ) -> Result<BTreeMap<i64, bool>, StoreError> {
+        let mut asking: BTreeMap<(AutomationId, i64, usize), Vec<&Claimed>> = BTreeMap::new();
+        let mut by_key = BTreeMap::new();
+        for (run, definition) in claimed.iter().zip(definitions) {
+            if let Some((index, _)) = definition.step(&run.step) {
+                if definition.asks(index) {
+                    let key = (run.automation, run.version, index);
+                    asking.entry(key).or_default().push(run);
+                    by_key.insert(key, definition.clone());
+                }
+            }
+        }
+        let mut answers = BTreeMap::new();
+        for (key, runs) in asking {
+            let definition = &by_key[&key];
+            let Some(condition) = definition.condition_of(key.2) else {
+                continue;
+            };
+            let account = runs[0].account;
+            let contacts: Vec<ContactId> = runs.iter().map(|run| run.contact).collect();
+            let meeting = self
+                .store
+                .contacts_meeting(account, condition, &contacts, now)
+                .await?;
+            for run in runs {
+                answers.insert(run.run.0, meeting.contains(&run.contact));
+            }
+        }
+        Ok(answers)
+    }
+
+    /// Runs passes until `stop` changes: at once while runs are due, else after the next
+    /// committed write, when the next run is due, or after [`IDLE_LOOK`].
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut commits = self.store.commits();
+        loop {
+            let pause = match self.run_once().await {
+                Ok(pass) if pass.claimed as i64 == BATCH => Duration::ZERO,
+                Ok(_) => self.until_next_due().await,
+                Err(error) => {
+                    tracing::error!(error = ?error, "an automation pass failed");
+                    IDLE_LOOK
+                }
+            };
+            if *stop.borrow() {
+                return;
+            }
+            if pause.is_zero() {
+                continue;
+            }
+            tokio::select! {
+                _ = commits.changed() => {}
+                () = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    /// How long until the next run is due, at most [`IDLE_LOOK`].
+    async fn until_next_due(&self) -> Duration {
+        match self.store.next_run_due().await {
+            Ok(Some(due)) => {
+                let wait = due.0.saturating_sub(self.clock.now().0).max(0);
+                Duration::from_micros(wait.unsigned_abs()).min(IDLE_LOOK)
+            }
+            _ => IDLE_LOOK,
+        }
+    }
+}
+
+/// The move of one claimed run: a walk of its definition from its step.
+fn walk(run: &Claimed, definition: &Definition, answer: Option<bool>, now: Timestamp) -> Move {
+    let id_of = |index: usize| definition.steps()[index].id.clone();
+    let Some((index, _)) = definition.step(&run.step) else {
+        // A step the version does not have cannot be stored (runs take their steps from their
+        // own version); were it so, the run ends rather than loop.
+        return Move {
+            claimed: run.clone(),
+            effects: Vec::new(),
+            passed: Vec::new(),
+            destination: Destination::Ended,
+        };
+    };
+    let place = Place {
+        step: index,
+        since: run.since,
+    };
+    let walked = definition.walk(run.run, place, answer, now);
+    let destination = match walked.outcome {
+        Outcome::At { step, since, due } => Destination::At {
+            step: id_of(step),
+            since,
+            due,
+        },
+        Outcome::Completed => Destination::Completed,
+        Outcome::Ended => Destination::Ended,
+    };
+    Move {
+        claimed: run.clone(),
+        effects: walked
+            .effects
+            .into_iter()
+            .map(|(step, effect)| (id_of(step), effect))
+            .collect(),
+        passed: walked.passed.into_iter().map(id_of).collect(),
+        destination,
+    }
+}

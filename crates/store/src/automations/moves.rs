@@ -1,0 +1,469 @@
+//! The worker's side of runs: claiming the due ones under a lease, answering the conditions
+//! their steps ask, and moving each with its effects (tags, lists, fields, scores, other
+//! automations entered) in one transaction that a stale claim cannot commit.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlx::{AnyConnection, Connection, Row};
+use tracklane_core::automation::saved::RunStatus;
+use tracklane_core::automation::walk::Effect;
+use tracklane_core::automation::Definition;
+use tracklane_core::contact::{ContactPatch, FieldValueInput};
+use tracklane_core::ids::{AccountId, AutomationId, AutomationRunId, ContactId, FieldId};
+use tracklane_core::list::ListStatus;
+use tracklane_core::score::award::Adjustment;
+use tracklane_core::segment;
+use tracklane_core::time::Timestamp;
+use tracklane_core::webhook::event::WebhookSource;
+
+use super::runs::enter_in;
+use super::saved::stored_definition;
+use crate::contacts::update_in;
+use crate::fields::write_field_values;
+use crate::lists::{set_list_status_in, Membership};
+use crate::scoring::ledger::adjust_in;
+use crate::sql::{Statement, Value};
+use crate::tags::{tag_contact, untag_in};
+use crate::{Engine, Store, StoreError};
+
+/// How many runs one statement confirms.
+const CHUNK: usize = 500;
+
+/// A run the worker took, under the lease of `epoch`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    /// The run.
+    pub run: AutomationRunId,
+    /// The claim's epoch: the move commits only while the run still has it.
+    pub epoch: i64,
+    /// The account.
+    pub account: AccountId,
+    /// The automation.
+    pub automation: AutomationId,
+    /// The definition's version it goes through.
+    pub version: i64,
+    /// The contact.
+    pub contact: ContactId,
+    /// The step it is at.
+    pub step: String,
+    /// When it arrived there.
+    pub since: Timestamp,
+}
+
+/// Where a move leaves a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// At a step, arrived at `since`, taken again at `due`.
+    At {
+        /// The step's id.
+        step: String,
+        /// When it arrived there.
+        since: Timestamp,
+        /// When to take it again.
+        due: Timestamp,
+    },
+    /// Past the last step.
+    Completed,
+    /// Ended by an `end` step.
+    Ended,
+}
+
+/// One run's move: its effects (each with its step's id), the steps it passed, and where it
+/// goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    /// The run, as claimed.
+    pub claimed: Claimed,
+    /// The effects, in order, with their steps' ids.
+    pub effects: Vec<(String, Effect)>,
+    /// The ids of the steps passed, in order.
+    pub passed: Vec<String>,
+    /// Where it goes.
+    pub destination: Destination,
+}
+
+/// What [`Store::move_runs`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Moved {
+    /// Runs moved.
+    pub moved: usize,
+    /// Runs whose claim was stale (another worker took them since): not moved.
+    pub stale: usize,
+    /// Effects the database refused (a tag or list deleted since, a value its field refuses):
+    /// skipped, and noted on the run.
+    pub refused: usize,
+}
+
+impl Store {
+    /// Takes up to `limit` runs due at `now` that no live lease holds, under a lease until
+    /// `lease_until`, earliest due first.
+    pub async fn claim_runs(
+        &self,
+        now: Timestamp,
+        limit: i64,
+        lease_until: Timestamp,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let rows = self
+            .write_in_background(async |tx| {
+                let mut claim =
+                    Statement::new(self.engine, "UPDATE automation_runs SET lease_until = ");
+                claim
+                    .push_bind(lease_until.0)
+                    .push(
+                        ", epoch = epoch + 1 WHERE id IN (SELECT id FROM automation_runs \
+                         WHERE status = 1 AND due_at <= ",
+                    )
+                    .push_bind(now.0)
+                    .and(" AND lease_until <= ", now.0)
+                    .push(" ORDER BY due_at LIMIT ")
+                    .push_bind(limit)
+                    .push(self.engine.skip_locked())
+                    .push(
+                        ") RETURNING id, epoch, account_id, automation_id, version, contact_id, \
+                         step, since_at",
+                    );
+                Ok(claim.query().fetch_all(&mut *tx).await?)
+            })
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Claimed {
+                    run: AutomationRunId(row.try_get("id")?),
+                    epoch: row.try_get("epoch")?,
+                    account: AccountId(row.try_get("account_id")?),
+                    automation: AutomationId(row.try_get("automation_id")?),
+                    version: row.try_get("version")?,
+                    contact: ContactId(row.try_get("contact_id")?),
+                    step: row.try_get("step")?,
+                    since: Timestamp(row.try_get("since_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// How many runs in progress are due at `now`, claimed or not.
+    pub async fn runs_due(&self, now: Timestamp) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM automation_runs WHERE status = 1 AND due_at <= $1",
+        )
+        .bind(now.0)
+        .fetch_one(&self.reader)
+        .await?)
+    }
+
+    /// When the next run in progress is due, if any.
+    pub async fn next_run_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        let due: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(due_at) FROM automation_runs WHERE status = 1")
+                .fetch_one(&self.reader)
+                .await?;
+        Ok(due.map(Timestamp))
+    }
+
+    /// The definition of an automation's version (versions never change).
+    pub async fn automation_version(
+        &self,
+        automation: AutomationId,
+        version: i64,
+    ) -> Result<Definition, StoreError> {
+        let text: String = sqlx::query_scalar(
+            "SELECT definition FROM automation_versions WHERE automation_id = $1 AND version = $2",
+        )
+        .bind(automation.0)
+        .bind(version)
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(stored_definition(&text)?)
+    }
+
+    /// Which of `contacts` (the account's) meet `condition` at `now`.
+    pub async fn contacts_meeting(
+        &self,
+        account: AccountId,
+        condition: &segment::Definition,
+        contacts: &[ContactId],
+        now: Timestamp,
+    ) -> Result<BTreeSet<ContactId>, StoreError> {
+        let filter = self.segment_filter(account, condition, now)?;
+        let mut found = BTreeSet::new();
+        for chunk in contacts.chunks(CHUNK) {
+            let mut select = Statement::with_head("SELECT c.id", &filter);
+            select
+                .push(" AND c.id IN ")
+                .push_row(chunk.iter().map(|contact| Value::from(contact.0)));
+            for row in select.query().fetch_all(&self.reader).await? {
+                found.insert(ContactId(row.try_get(0)?));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Moves the runs, in one transaction: those whose claim is still theirs get their
+    /// effects (in contact order, each effect the database refuses skipped and noted on the
+    /// run) and their new place; the automations count what left and each step what passed.
+    pub async fn move_runs(&self, moves: &[Move], now: Timestamp) -> Result<Moved, StoreError> {
+        let mut ordered: Vec<&Move> = moves.iter().collect();
+        ordered.sort_by_key(|one| (one.claimed.contact, one.claimed.run));
+        self.write(async |tx| {
+            let confirmed = confirm_claims(tx, self.engine, &ordered).await?;
+            let mut moved = Moved {
+                stale: ordered.len() - confirmed.len(),
+                ..Moved::default()
+            };
+            let mut left: BTreeMap<AutomationId, (i64, i64)> = BTreeMap::new();
+            let mut passed: BTreeMap<(AutomationId, &str), i64> = BTreeMap::new();
+            for one in ordered
+                .iter()
+                .filter(|one| confirmed.contains(&one.claimed.run))
+            {
+                let mut notes = Vec::new();
+                for (step, effect) in &one.effects {
+                    if let Some(refusal) = apply(tx, self.engine, &one.claimed, effect, now).await?
+                    {
+                        notes.push(format!("step {step}: {refusal}"));
+                    }
+                }
+                moved.refused += notes.len();
+                place(tx, one, notes, now).await?;
+                let counts = left.entry(one.claimed.automation).or_default();
+                match one.destination {
+                    Destination::At { .. } => {}
+                    Destination::Completed => *counts = (counts.0 + 1, counts.1 + 1),
+                    Destination::Ended => counts.0 += 1,
+                }
+                for step in &one.passed {
+                    *passed
+                        .entry((one.claimed.automation, step.as_str()))
+                        .or_default() += 1;
+                }
+                moved.moved += 1;
+            }
+            for (automation, (exited, completed)) in left {
+                sqlx::query(
+                    "UPDATE automations SET exited = exited + $1, completed = completed + $2 \
+                     WHERE id = $3",
+                )
+                .bind(exited)
+                .bind(completed)
+                .bind(automation.0)
+                .execute(&mut *tx)
+                .await?;
+            }
+            count_passed(tx, self.engine, &passed).await?;
+            Ok(moved)
+        })
+        .await
+    }
+}
+
+/// Releases the leases of the runs still claimed by these moves' epochs; answers them.
+async fn confirm_claims(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    moves: &[&Move],
+) -> Result<BTreeSet<AutomationRunId>, StoreError> {
+    let mut confirmed = BTreeSet::new();
+    for chunk in moves.chunks(CHUNK) {
+        let mut update = Statement::new(engine, "WITH claims (id, epoch) AS (VALUES ");
+        update.push_rows(
+            chunk
+                .iter()
+                .map(|one| [one.claimed.run.0, one.claimed.epoch].map(Value::from)),
+        );
+        update.push(
+            ") UPDATE automation_runs SET lease_until = 0 FROM claims \
+             WHERE automation_runs.id = claims.id AND automation_runs.epoch = claims.epoch \
+             AND automation_runs.status = 1 RETURNING automation_runs.id",
+        );
+        for row in update.query().fetch_all(&mut *tx).await? {
+            confirmed.insert(AutomationRunId(row.try_get(0)?));
+        }
+    }
+    Ok(confirmed)
+}
+
+/// Applies one effect for the claimed run's contact, inside a savepoint: a refusal by the
+/// database (not a failure of it) is rolled back and answered.
+async fn apply(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    claimed: &Claimed,
+    effect: &Effect,
+    now: Timestamp,
+) -> Result<Option<String>, StoreError> {
+    let mut savepoint = tx.begin().await?;
+    match effect_in(&mut savepoint, engine, claimed, effect, now).await {
+        Ok(()) => {
+            savepoint.commit().await?;
+            Ok(None)
+        }
+        Err(error) if error.is_database_failure() => Err(error),
+        Err(error) => {
+            savepoint.rollback().await?;
+            Ok(Some(refusal_text(&error)))
+        }
+    }
+}
+
+/// What a refused effect's note on the run says.
+fn refusal_text(error: &StoreError) -> String {
+    match error {
+        StoreError::Invalid(invalid) => invalid.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Applies one effect on `tx`.
+async fn effect_in(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    claimed: &Claimed,
+    effect: &Effect,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let (account, contact) = (claimed.account, claimed.contact);
+    let source = WebhookSource::System;
+    match effect {
+        Effect::AddTag(tag) => {
+            tag_contact(tx, engine, account, contact, *tag, source, now).await?;
+        }
+        Effect::RemoveTag(tag) => {
+            untag_in(tx, engine, (account, contact, *tag), source, now).await?;
+        }
+        Effect::Subscribe(list) | Effect::Unsubscribe(list) => {
+            let status: Option<i64> = sqlx::query_scalar(
+                "SELECT status FROM contact_lists WHERE contact_id = $1 AND list_id = $2",
+            )
+            .bind(contact.0)
+            .bind(list.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let status = status.map(ListStatus::from_code);
+            let new = match effect {
+                // An unsubscribe is the person's choice: an automation never undoes it.
+                Effect::Subscribe(_) if status != Some(ListStatus::Unsubscribed) => {
+                    ListStatus::Active
+                }
+                Effect::Unsubscribe(_) if status.is_some() => ListStatus::Unsubscribed,
+                _ => return Ok(()),
+            };
+            let membership = Membership {
+                contact,
+                list: *list,
+                status: new,
+                source_id: 0,
+            };
+            set_list_status_in(tx, engine, account, membership, Some(source), now).await?;
+        }
+        Effect::SetField { field, value } => {
+            let mut patch = ContactPatch::default();
+            match field.as_str() {
+                "firstName" => patch.first_name = Some(value.clone()),
+                "lastName" => patch.last_name = Some(value.clone()),
+                "phone" => patch.phone = Some(value.clone()),
+                perstag => {
+                    let id: i64 = sqlx::query_scalar(
+                        "SELECT id FROM fields WHERE account_id = $1 AND perstag = $2 LIMIT 1",
+                    )
+                    .bind(account.0)
+                    .bind(perstag)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| {
+                        tracklane_core::invalid::Invalid::bad_value(
+                            "field",
+                            format!("there is no field '{perstag}'"),
+                        )
+                    })?;
+                    let input = FieldValueInput {
+                        field: FieldId(id),
+                        value: value.clone(),
+                    };
+                    write_field_values(tx, account, contact, &[input], now).await?;
+                    return Ok(());
+                }
+            }
+            update_in(engine, tx, account, contact, &patch, now).await?;
+        }
+        Effect::AdjustScore {
+            model,
+            points,
+            expiry_days,
+        } => {
+            let adjustment = Adjustment {
+                model: *model,
+                points: *points,
+                reason: format!("automation {}", claimed.automation),
+                expiry_days: *expiry_days,
+            };
+            adjust_in(tx, engine, account, contact, &adjustment, now).await?;
+        }
+        Effect::StartAutomation(other) => {
+            let cause = format!("run:{}", claimed.run);
+            // A contact the other automation does not take (inactive, inside already) is
+            // left as it is.
+            let _ = enter_in(tx, account, *other, contact, &cause, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the run's new place.
+async fn place(
+    tx: &mut AnyConnection,
+    one: &Move,
+    notes: Vec<String>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
+    let last = one.passed.last().unwrap_or(&one.claimed.step);
+    let (status, step, since, due, ended) = match &one.destination {
+        Destination::At { step, since, due } => {
+            (RunStatus::Active, step, *since, Some(due.0), None)
+        }
+        Destination::Completed => (RunStatus::Completed, last, now, None, Some(now.0)),
+        Destination::Ended => (RunStatus::Ended, last, now, None, Some(now.0)),
+    };
+    sqlx::query(
+        "UPDATE automation_runs SET status = $1, step = $2, since_at = $3, due_at = $4, \
+         ended_at = $5, steps_done = steps_done + $6, updated_at = $7, \
+         last_error = COALESCE($8, last_error) WHERE id = $9",
+    )
+    .bind(status.code())
+    .bind(step.as_str())
+    .bind(since.0)
+    .bind(due)
+    .bind(ended)
+    .bind(i64::try_from(one.passed.len()).unwrap_or(i64::MAX))
+    .bind(now.0)
+    .bind(note)
+    .bind(one.claimed.run.0)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Adds the runs that passed each step to its count.
+async fn count_passed(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    passed: &BTreeMap<(AutomationId, &str), i64>,
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = passed.iter().collect();
+    for chunk in rows.chunks(CHUNK) {
+        let mut upsert = Statement::new(
+            engine,
+            "INSERT INTO automation_step_counts (automation_id, step, passed) VALUES ",
+        );
+        upsert
+            .push_rows(chunk.iter().map(|&(&(automation, step), &count)| {
+                [Value::from(automation.0), step.into(), count.into()]
+            }))
+            .push(
+                " ON CONFLICT (automation_id, step) DO UPDATE \
+                 SET passed = automation_step_counts.passed + excluded.passed",
+            );
+        upsert.query().execute(&mut *tx).await?;
+    }
+    Ok(())
+}
