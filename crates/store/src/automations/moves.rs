@@ -103,6 +103,18 @@ impl Store {
         limit: i64,
         lease_until: Timestamp,
     ) -> Result<Vec<Claimed>, StoreError> {
+        // Read first: with nothing due, no write transaction (one after every commit would
+        // cost the writer and tell the health that writes work while requests' fail).
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM automation_runs WHERE status = 1 AND due_at <= $1 \
+             AND lease_until <= $1 LIMIT 1",
+        )
+        .bind(now.0)
+        .fetch_optional(&self.reader)
+        .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let rows = self
             .write_in_background(async |tx| {
                 let mut claim =
