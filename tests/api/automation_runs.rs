@@ -308,9 +308,91 @@ async fn bad_entries_are_refused_and_change_nothing(app: TestApp) {
     assert!(tags_of(&app, &ann).await.is_empty());
 }
 
+/// A custom event of the contact, now.
+async fn event(app: &TestApp, contact: &str, name: &str) {
+    let row = tracklane_core::event::NewEvent::of_contact(
+        app.account,
+        tracklane_core::event::EventKind::Custom,
+        name,
+        tracklane_core::ids::ContactId(contact.parse().unwrap()),
+        None,
+        app.clock.now(),
+    );
+    app.store
+        .record_events(&[row], app.clock.now())
+        .await
+        .unwrap();
+}
+
+/// Lets the new rows enter their contacts, then the runs move.
+async fn settle(app: &TestApp) {
+    app.settle_segments().await;
+    app.settle_automations().await;
+}
+
+async fn behavior_triggers_enter_each_row_once_and_never_while_inside(app: TestApp) {
+    let carts = app.new_tag("carts").await;
+    let body = json!({"automation": {"name": "Cart", "status": "1", "definition": {
+        "entry": "multiple",
+        "triggers": [
+            {"behavior": {"event": {"name": "cart_created"}}},
+            {"behavior": {"event": {"name": "cart_created"}}}
+        ],
+        "steps": [
+            {"id": "tag", "addTag": carts},
+            {"id": "pause", "wait": {"days": 1}},
+            {"id": "untag", "removeTag": carts}
+        ]
+    }}});
+    let flow = app.create("/api/3/automations", body).await;
+    let ann = app.new_contact("ann@example.com").await;
+    let bob = app.new_contact("bob@example.com").await;
+    event(&app, &ann, "cart_created").await;
+    event(&app, &bob, "page_seen").await;
+    settle(&app).await;
+    assert_eq!(tags_of(&app, &ann).await, vec![carts.clone()]);
+    assert!(
+        tags_of(&app, &bob).await.is_empty(),
+        "another event enters nobody"
+    );
+    let path = format!("/api/3/automations/{flow}");
+    let counted = async |app: &TestApp| app.get(&path).await.body["automation"]["entered"].clone();
+    assert_eq!(
+        counted(&app).await,
+        "1",
+        "two triggers met by one row enter once"
+    );
+
+    // While inside, another cart enters nothing; after leaving, the next one enters again.
+    event(&app, &ann, "cart_created").await;
+    settle(&app).await;
+    assert_eq!(counted(&app).await, "1");
+    app.clock.advance(DAY + Duration::from_secs(1));
+    settle(&app).await;
+    assert!(tags_of(&app, &ann).await.is_empty());
+    event(&app, &ann, "cart_created").await;
+    settle(&app).await;
+    assert_eq!(counted(&app).await, "2");
+    assert_eq!(tags_of(&app, &ann).await, vec![carts.clone()]);
+
+    // An inactive automation is entered by nothing.
+    let paused = app
+        .put(
+            &format!("/api/3/automations/{flow}"),
+            json!({"automation": {"status": 2}}),
+        )
+        .await;
+    assert_eq!(paused.status, 200);
+    event(&app, &bob, "cart_created").await;
+    settle(&app).await;
+    assert!(tags_of(&app, &bob).await.is_empty());
+    assert_eq!(counted(&app).await, "2");
+}
+
 both_engines!(
     a_run_changes_the_contact_waits_branches_and_leaves,
     the_other_branch_and_a_persons_unsubscribe,
     a_stale_claim_commits_nothing_and_removal_ends_a_run,
     bad_entries_are_refused_and_change_nothing,
+    behavior_triggers_enter_each_row_once_and_never_while_inside,
 );

@@ -118,7 +118,7 @@ async fn bad_definitions_are_refused_where_they_are_wrong(app: TestApp) {
         ),
         (
             json!({"triggers": [{"tagAdded": tag}], "steps": [{"id": "a", "end": true}]}),
-            "/triggers: is not supported yet",
+            "/triggers/0: is not supported yet",
         ),
         (
             json!({"steps": [{"id": "a", "if": {"hasTag": 999999}, "then": "b", "else": "b"},

@@ -64,7 +64,7 @@ async fn a_step_behind_a_score_settled_ahead_awards_no_row_dead_at_that_instant(
     store.record_events(&[event], now).await.unwrap();
     let rules = BTreeMap::from([(account, store.account_score_rules(account).await.unwrap())]);
     let scored = store
-        .score_new_rows(&[(contact, account)], &rules, now)
+        .score_new_rows(&[(contact, account)], &rules, &BTreeMap::new(), now)
         .await
         .unwrap();
     assert_eq!(scored.taken, 1);

@@ -67,7 +67,7 @@ async fn scoring_with_rules_read_before_an_edit_scores_nothing_and_keeps_the_row
         .unwrap();
     assert!(scores.is_empty());
     let scored = store
-        .score_new_rows(&[(contact, account)], &rules, now)
+        .score_new_rows(&[(contact, account)], &rules, &BTreeMap::new(), now)
         .await
         .unwrap();
     assert_eq!(scored.taken, 0);
@@ -92,7 +92,7 @@ async fn scoring_with_rules_read_before_an_edit_scores_nothing_and_keeps_the_row
     // With the rules read again, the step scores the rows by the edited rule.
     let current = BTreeMap::from([(account, store.account_score_rules(account).await.unwrap())]);
     let scored = store
-        .score_new_rows(&[(contact, account)], &current, now)
+        .score_new_rows(&[(contact, account)], &current, &BTreeMap::new(), now)
         .await
         .unwrap();
     assert_eq!(scored.taken, 1);

@@ -146,11 +146,15 @@ impl Definition {
 
     /// The first trigger or step the runtime does not run yet, with where it is: an
     /// automation that holds one is refused rather than saved to do nothing.
-    // TODO(issue 12): triggers, emails, notifications, webhooks, waits for a condition and
-    // goals come next; this goes once they run.
+    // TODO(issue 12): triggers other than behaviors, emails, notifications, webhooks, waits
+    // for a condition and goals come next; this goes once they run.
     pub fn not_running_yet(&self) -> Option<String> {
-        if !self.triggers.is_empty() {
-            return Some("/triggers".to_owned());
+        if let Some(index) = self
+            .triggers
+            .iter()
+            .position(|trigger| !matches!(trigger, Trigger::Behavior(_)))
+        {
+            return Some(format!("/triggers/{index}"));
         }
         self.steps
             .iter()
@@ -165,6 +169,18 @@ impl Definition {
                 )
             })
             .map(|index| format!("/steps/{index}"))
+    }
+
+    /// The conditions of its behavior triggers: a timeline row that meets one enters its
+    /// contact.
+    pub fn behaviors(&self) -> Vec<&crate::segment::Definition> {
+        self.triggers
+            .iter()
+            .filter_map(|trigger| match trigger {
+                Trigger::Behavior(condition) => Some(condition),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The document it was read from.

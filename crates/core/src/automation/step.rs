@@ -23,8 +23,8 @@ pub const URL_MAX: usize = 2_048;
 /// the definition's steps once read; none when the automation ends there).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step<T = usize> {
-    /// Its id, stable across versions: contacts waiting at a step keep waiting there after an
-    /// edit.
+    /// Its id (ASCII letters, digits, `-`, `_`, `.`), stable across versions: contacts
+    /// waiting at a step keep waiting there after an edit.
     pub id: String,
     /// What it does.
     pub action: Action<T>,
@@ -314,8 +314,7 @@ pub(super) fn read_step(at: &At<'_>) -> Result<Step<Named>, DefinitionError> {
     let mut allowed = vec!["id", "label", action];
     allowed.extend(extra_keys(action));
     at.object_of(&allowed)?;
-    let id = at.field("id")?;
-    let id = id.text(STEP_ID_MAX)?.to_owned();
+    let id = step_id(&at.field("id")?)?;
     if let Some(label) = at.get("label")? {
         label.text(NAME_MAX)?;
     }
@@ -334,9 +333,21 @@ fn target(at: &At<'_>, key: &str) -> Result<Option<Named>, DefinitionError> {
 /// The step id the value names.
 fn named(at: &At<'_>) -> Result<Named, DefinitionError> {
     Ok(Named {
-        id: at.text(STEP_ID_MAX)?.to_owned(),
+        id: step_id(at)?,
         pointer: at.pointer().to_owned(),
     })
+}
+
+/// A step id: 1 to [`STEP_ID_MAX`] ASCII letters, digits, `-`, `_` or `.`.
+fn step_id(at: &At<'_>) -> Result<String, DefinitionError> {
+    let id = at.text(STEP_ID_MAX)?;
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(at.refused("must hold only ASCII letters, digits, '-', '_' and '.'"));
+    }
+    Ok(id.to_owned())
 }
 
 /// The step id under `key`, which a branching step must give.

@@ -245,6 +245,22 @@ fn refusals_point_into_the_document() {
 }
 
 #[test]
+fn the_readme_example_is_valid() {
+    let readme = include_str!("../../../../README.md");
+    let section = readme
+        .split("## Automations")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .unwrap();
+    let example = section
+        .split("```json\n")
+        .nth(1)
+        .and_then(|block| block.split("```").next())
+        .unwrap();
+    Definition::parse(example).unwrap_or_else(|error| panic!("{example}: {error}"));
+}
+
+#[test]
 fn a_loop_through_a_wait_and_goals_reached_by_jumping_are_accepted() {
     Definition::from_value(json!({
         "steps": [

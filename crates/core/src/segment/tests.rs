@@ -404,6 +404,7 @@ fn the_readme_examples_are_valid() {
     let section = readme
         .split("## Segments (definition format)")
         .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
         .unwrap();
     let examples: Vec<&str> = section
         .split("```json\n")

@@ -13,11 +13,18 @@ use tokio::sync::watch;
 use tracklane_core::ids::{AccountId, ContactId};
 use tracklane_core::score::rule::ScoreRule;
 use tracklane_core::time::Timestamp;
+use tracklane_store::automations::entries::RowTriggers;
 use tracklane_store::scoring::new_rows::Scored;
 use tracklane_store::{Store, StoreError};
 
 use super::membership::IDLE_LOOK;
 use crate::state::Clock;
+
+/// What new rows are read by, per account: scoring rules, and automations' behavior triggers.
+type Readers<'a> = (
+    &'a BTreeMap<AccountId, Vec<ScoreRule>>,
+    &'a BTreeMap<AccountId, Vec<RowTriggers>>,
+);
 
 /// The most contacts one step scores (in one transaction).
 pub const STEP: i64 = 512;
@@ -56,21 +63,29 @@ impl Scorer {
     pub async fn step(&self, after: ContactId) -> Result<Step, StoreError> {
         let contacts = self.store.contacts_with_new_rows(after, STEP).await?;
         let mut rules = BTreeMap::new();
+        let mut automations = BTreeMap::new();
         for &(_, account) in &contacts {
             if let Entry::Vacant(entry) = rules.entry(account) {
                 entry.insert(self.store.account_score_rules(account).await?);
+                let triggers = self.store.account_row_triggers(account).await?;
+                automations.insert(account, triggers);
             }
         }
+        let readers = (&rules, &automations);
         let scored = if contacts.is_empty() {
             Scored::default()
         } else {
             let now = self.clock.now();
-            match self.store.score_new_rows(&contacts, &rules, now).await {
+            match self
+                .store
+                .score_new_rows(&contacts, readers.0, readers.1, now)
+                .await
+            {
                 Ok(scored) => scored,
                 Err(error) if error.is_database_failure() => return Err(error),
                 // A write refused for one contact must not hold up the others: each is tried
                 // alone, and those refused are logged and left noted for the next turn.
-                Err(_) => self.one_by_one(&contacts, &rules, now).await,
+                Err(_) => self.one_by_one(&contacts, readers, now).await,
             }
         };
         Ok(Step {
@@ -86,18 +101,20 @@ impl Scorer {
     async fn one_by_one(
         &self,
         contacts: &[(ContactId, AccountId)],
-        rules: &BTreeMap<AccountId, Vec<ScoreRule>>,
+        (rules, automations): Readers<'_>,
         now: Timestamp,
     ) -> Scored {
         let mut scored = Scored::default();
         for &(contact, account) in contacts {
+            let one = [(contact, account)];
             match self
                 .store
-                .score_new_rows(&[(contact, account)], rules, now)
+                .score_new_rows(&one, rules, automations, now)
                 .await
             {
                 Ok(one) => {
                     scored.taken += one.taken;
+                    scored.entered += one.entered;
                     scored.changes.extend(one.changes);
                 }
                 Err(error) => {

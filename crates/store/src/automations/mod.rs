@@ -5,7 +5,9 @@
 //! - [`saved`]: creating, reading, editing and deleting automations.
 //! - [`runs`]: contacts entering them, and their runs read, listed and removed.
 //! - [`moves`]: the worker's side: claiming due runs and moving them with their effects.
+//! - [`entries`]: contacts entered by the rows added to them that meet a behavior trigger.
 
+pub mod entries;
 pub mod moves;
 pub mod runs;
 pub mod saved;

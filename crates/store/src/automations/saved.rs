@@ -46,6 +46,11 @@ fn automation(row: &AnyRow) -> Result<Automation, sqlx::Error> {
     })
 }
 
+/// Whether the definition's triggers read the timeline rows added to contacts (1) or not (0).
+fn reads_rows(definition: &Definition) -> i64 {
+    i64::from(!definition.behaviors().is_empty())
+}
+
 /// The definition as stored.
 fn definition_text(definition: &Definition) -> String {
     serde_json::to_string(definition).expect("a definition is plain JSON")
@@ -65,12 +70,13 @@ impl Store {
             .write(async |tx| {
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO automations (account_id, name, active, version, created_at, \
-                     updated_at) VALUES ($1, $2, $3, 1, $4, $4) RETURNING id",
+                     updated_at, reads_rows) VALUES ($1, $2, $3, 1, $4, $4, $5) RETURNING id",
                 )
                 .bind(account.0)
                 .bind(&draft.name)
                 .bind(i64::from(draft.active))
                 .bind(now.0)
+                .bind(reads_rows(&draft.definition))
                 .fetch_one(&mut *tx)
                 .await?;
                 sqlx::query(
@@ -143,8 +149,10 @@ impl Store {
         self.write(async |tx| {
             let mut update = Statement::new(self.engine, "UPDATE automations SET updated_at = ");
             update.push_bind(now.0);
-            if definition.is_some() {
-                update.push(", version = version + 1");
+            if let Some(definition) = &definition {
+                update
+                    .push(", version = version + 1, reads_rows = ")
+                    .push_bind(reads_rows(definition));
             }
             update.push_present([(", name = ", patch.name.clone())]);
             if let Some(active) = patch.active {
@@ -223,9 +231,9 @@ impl Store {
         if let Some(pointer) = definition.not_running_yet() {
             return Err(refused(DefinitionError {
                 pointer,
-                message: "is not supported yet: automations run API entries and the steps \
-                          that change the contact (tags, lists, fields, scores), waits, \
-                          branches, splits, starts and ends"
+                message: "is not supported yet: automations run behavior triggers, API \
+                          entries, and the steps that change the contact (tags, lists, fields, \
+                          scores), waits, branches, splits, starts and ends"
                     .to_owned(),
             }));
         }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId};
 use tracklane_core::score::rule::{Cap, Frequency, ScoreRule};
+use tracklane_core::segment::Definition;
 use tracklane_core::time::Timestamp;
 
 use super::awards::Awards;
@@ -62,11 +63,12 @@ pub(crate) async fn award_rows(
             .filter(|rule| rule.rule.frequency == Frequency::EveryTime && rule.rule.cap.is_none())
             .collect();
         if !plain.is_empty() {
-            if let Some(rows) = rows_of(engine, account, group[0], scope, &rules_values(&plain)) {
+            let behavior = &group[0].rule.definition;
+            if let Some(rows) = rows_of(engine, account, behavior, scope, &rules_values(&plain)) {
                 award_every_row(tx, awards, &rows, now).await?;
             }
         }
-        let Some(rows) = rows_of(engine, account, group[0], scope, "") else {
+        let Some(rows) = rows_of(engine, account, &group[0].rule.definition, scope, "") else {
             continue;
         };
         for &rule in group {
@@ -187,20 +189,20 @@ fn rules_values(rules: &[&ScoreRule]) -> String {
     format!(" CROSS JOIN (VALUES {}) r", rows.join(", "))
 }
 
-/// ` FROM ... events e{also_from} WHERE ...`: the rows of `scope` that `rule`'s behavior keeps;
-/// `None` for a rule that is not over timeline rows. The joins are `CROSS JOIN`s, which SQLite
+/// ` FROM ... events e{also_from} WHERE ...`: the rows of `scope` that the behavior keeps;
+/// `None` for a condition that is not over timeline rows. The joins are `CROSS JOIN`s, which SQLite
 /// keeps in their order: each contact, then its rows by index, then the rules (left to itself,
 /// with 100 contacts and 10 rules, it walked every row of the account once per rule; with the
 /// contacts joined by a comma, SQLite 3.46 walked every row of the account first, so that each
 /// step cost more as the timeline grew).
-fn rows_of(
+pub(crate) fn rows_of(
     engine: Engine,
     account: AccountId,
-    rule: &ScoreRule,
+    condition: &Definition,
     scope: Scope<'_>,
     also_from: &str,
 ) -> Option<Statement> {
-    let behavior = Behavior::of(rule.rule.definition.root())?;
+    let behavior = Behavior::of(condition.root())?;
     if !matches!(behavior.rows, Rows::Timeline(_)) {
         return None;
     }

@@ -11,7 +11,7 @@
 //! - [`new_rows`]: awarding the rows added to contacts, apart from the rounds.
 //! - `recompute`: scoring past behavior again after a rule is added, edited or deleted.
 
-mod awarding;
+pub(crate) mod awarding;
 mod awards;
 pub mod ledger;
 pub mod live;

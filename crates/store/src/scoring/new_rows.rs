@@ -20,6 +20,7 @@ use super::awards::Awards;
 use super::ledger::ScoreChange;
 use super::live::with_counted_revisions;
 use super::settle::{settle_instant, settle_scores, LedgerChanges};
+use crate::automations::entries::{enter_by_rows, stale_row_triggers, RowTriggers};
 use crate::sql::Statement;
 use crate::{Engine, Store, StoreError};
 
@@ -49,16 +50,19 @@ impl Store {
             .collect()
     }
 
-    /// Scores the new rows of `contacts` by `rules` (each of their accounts' rules as read
-    /// before this call, an empty list for an account without any), in one background write:
-    /// the rows are awarded by the rules over single behaviors, noted as scored, and the
-    /// contacts' scores settled. The contacts of an account whose rules changed since they
-    /// were read keep their rows noted for a later step, as do, on PostgreSQL, those whose
-    /// checks another transaction holds.
+    /// Scores the new rows of `contacts` by `rules` and enters them into `automations` (each
+    /// of their accounts' rules, and active automations with behavior triggers, as read before
+    /// this call; an empty list for an account without any), in one background write: the rows
+    /// are awarded by the rules over single behaviors, enter the contacts whose rows meet a
+    /// trigger (see `automations::entries`), are noted as scored, and the contacts' scores are
+    /// settled. The contacts of an account whose rules or automations changed since they were
+    /// read keep their rows noted for a later step, as do, on PostgreSQL, those whose checks
+    /// another transaction holds.
     pub async fn score_new_rows(
         &self,
         contacts: &[(ContactId, AccountId)],
         rules: &BTreeMap<AccountId, Vec<ScoreRule>>,
+        automations: &BTreeMap<AccountId, Vec<RowTriggers>>,
         now: Timestamp,
     ) -> Result<Scored, StoreError> {
         let mut ordered = contacts.to_vec();
@@ -66,10 +70,13 @@ impl Store {
         ordered.dedup();
         self.write_in_background(async |tx| {
             let round = with_counted_revisions(tx, self.engine, rules).await?;
+            let stale = stale_row_triggers(tx, self.engine, automations).await?;
             let current: Vec<(ContactId, AccountId)> = ordered
                 .iter()
                 .copied()
-                .filter(|(_, account)| round.rules.contains_key(account))
+                .filter(|(_, account)| {
+                    round.rules.contains_key(account) && !stale.contains(account)
+                })
                 .collect();
             let ids: Vec<ContactId> = current.iter().map(|(contact, _)| *contact).collect();
             let since = lock_new_rows(tx, self.engine, &ids).await?;
@@ -83,6 +90,7 @@ impl Store {
             let now = settle_instant(tx, self.engine, &noted, now).await?;
             let mut awards = Awards::summed(tx, self.engine).await?;
             let mut settling = Vec::new();
+            let mut entered = 0;
             for (account, contacts) in &accounts {
                 let each_row: Vec<&ScoreRule> = round.rules[account]
                     .iter()
@@ -93,6 +101,10 @@ impl Store {
                     award_rows(tx, &mut awards, *account, &each_row, scope, now).await?;
                     settling.extend(contacts.iter().map(|&(contact, _)| (contact, *account)));
                 }
+                if let Some(triggers) = automations.get(account) {
+                    entered +=
+                        enter_by_rows(tx, self.engine, *account, triggers, contacts, now).await?;
+                }
             }
             note_scored(tx, self.engine, noted).await?;
             let all: Vec<&ScoreRule> = round.rules.values().flatten().collect();
@@ -102,6 +114,7 @@ impl Store {
             };
             Ok(Scored {
                 taken: since.len(),
+                entered,
                 changes: settle_scores(tx, self.engine, &settling, &changes, now).await?,
             })
         })
@@ -114,6 +127,8 @@ impl Store {
 pub struct Scored {
     /// Contacts whose new rows were scored.
     pub taken: usize,
+    /// Runs their rows entered into automations.
+    pub entered: usize,
     /// The scores that changed.
     pub changes: Vec<ScoreChange>,
 }

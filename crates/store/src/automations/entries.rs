@@ -1,0 +1,159 @@
+//! Entering contacts by their behavior: in the step that scores the timeline rows added to
+//! contacts (see `scoring::new_rows`), each row that meets a behavior trigger of an active
+//! automation enters its contact, once per row (the row is the run's cause: a replayed row, or
+//! one that two triggers meet, enters once), never while the contact is inside, and only once
+//! ever when the automation says so.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use sqlx::{AnyConnection, Row};
+use tracklane_core::automation::saved::RunStatus;
+use tracklane_core::automation::{Definition, Entry};
+use tracklane_core::ids::{AccountId, AutomationId, ContactId};
+use tracklane_core::time::Timestamp;
+
+use super::saved::stored_definition;
+use crate::scoring::awarding::{rows_of, Scope};
+use crate::sql::Statement;
+use crate::{Engine, Store, StoreError};
+
+/// An active automation whose behavior triggers read the rows added to contacts, as read
+/// before a step.
+#[derive(Debug, Clone)]
+pub struct RowTriggers {
+    /// The automation.
+    pub automation: AutomationId,
+    /// Its current version.
+    pub version: i64,
+    /// That version's definition.
+    pub definition: Arc<Definition>,
+}
+
+impl Store {
+    /// The account's active automations with behavior triggers, by id.
+    pub async fn account_row_triggers(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<RowTriggers>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.version, v.definition FROM automations a \
+             JOIN automation_versions v ON v.automation_id = a.id AND v.version = a.version \
+             WHERE a.account_id = $1 AND a.active = 1 AND a.reads_rows = 1 ORDER BY a.id",
+        )
+        .bind(account.0)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RowTriggers {
+                    automation: AutomationId(row.try_get("id")?),
+                    version: row.try_get("version")?,
+                    definition: Arc::new(stored_definition(
+                        &row.try_get::<String, _>("definition")?,
+                    )?),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The accounts among `read`'s whose active automations with behavior triggers changed since
+/// they were read (added, edited, activated or deactivated). Their rows are shared-locked until
+/// the transaction ends (PostgreSQL), so none changes until then.
+pub(crate) async fn stale_row_triggers(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    read: &BTreeMap<AccountId, Vec<RowTriggers>>,
+) -> Result<BTreeSet<AccountId>, StoreError> {
+    let accounts: Vec<i64> = read.keys().map(|account| account.0).collect();
+    let mut stored: BTreeMap<AccountId, Vec<(i64, i64)>> = BTreeMap::new();
+    for chunk in accounts.chunks(500) {
+        let mut select = Statement::new(
+            engine,
+            "SELECT account_id, id, version FROM automations \
+             WHERE active = 1 AND reads_rows = 1 AND account_id IN ",
+        );
+        select
+            .push_row(chunk.iter().map(|&id| id.into()))
+            .push(" ORDER BY id")
+            .push(engine.share_lock());
+        for row in select.query().fetch_all(&mut *tx).await? {
+            stored
+                .entry(AccountId(row.try_get("account_id")?))
+                .or_default()
+                .push((row.try_get("id")?, row.try_get("version")?));
+        }
+    }
+    Ok(read
+        .iter()
+        .filter(|(account, triggers)| {
+            let now: Vec<(i64, i64)> = triggers
+                .iter()
+                .map(|one| (one.automation.0, one.version))
+                .collect();
+            stored.get(account).map_or(&[][..], Vec::as_slice) != now.as_slice()
+        })
+        .map(|(account, _)| *account)
+        .collect())
+}
+
+/// Enters the contacts (each from the time of its earliest new row) whose new rows meet a
+/// behavior trigger of `automations` (the account's, current); answers how many entered.
+pub(crate) async fn enter_by_rows(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    account: AccountId,
+    automations: &[RowTriggers],
+    contacts: &[(ContactId, Timestamp)],
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let mut entered = 0;
+    for one in automations {
+        let definition = &one.definition;
+        // Step ids are ASCII letters, digits, '-', '_' and '.' (the definition's checks), so
+        // the first one is written as a literal.
+        let first = &definition.steps()[0].id;
+        let inside = match definition.entry() {
+            Entry::Once => String::new(),
+            Entry::Multiple => format!(" AND r.status = {}", RunStatus::Active.code()),
+        };
+        let mut count = 0;
+        for behavior in definition.behaviors() {
+            let Some(rows) = rows_of(engine, account, behavior, Scope::New(contacts), "") else {
+                continue;
+            };
+            let mut insert = Statement::with_head(
+                &format!(
+                    "INSERT INTO automation_runs (account_id, automation_id, version, \
+                     contact_id, cause, status, step, since_at, due_at, entered_at, updated_at, \
+                     steps_total) SELECT e.account_id, {id}, {version}, e.contact_id, \
+                     'row:' || CAST(e.id AS TEXT), {active}, '{first}', {now}, {now}, {now}, \
+                     {now}, {total}",
+                    id = one.automation.0,
+                    version = one.version,
+                    active = RunStatus::Active.code(),
+                    now = now.0,
+                    total = definition.steps().len(),
+                ),
+                &rows,
+            );
+            insert.push(&format!(
+                " AND NOT EXISTS (SELECT 1 FROM automation_runs r WHERE r.automation_id = {} \
+                 AND r.contact_id = e.contact_id{inside}) ORDER BY e.id \
+                 ON CONFLICT DO NOTHING RETURNING id",
+                one.automation.0
+            ));
+            count += insert.query().fetch_all(&mut *tx).await?.len();
+        }
+        if count > 0 {
+            sqlx::query("UPDATE automations SET entered = entered + $1 WHERE id = $2")
+                .bind(i64::try_from(count).unwrap_or(i64::MAX))
+                .bind(one.automation.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        entered += count;
+    }
+    Ok(entered)
+}
