@@ -389,10 +389,150 @@ async fn behavior_triggers_enter_each_row_once_and_never_while_inside(app: TestA
     assert_eq!(counted(&app).await, "2");
 }
 
+/// An active automation of these triggers and steps; answers its id.
+async fn triggered(app: &TestApp, triggers: Value, steps: Value) -> String {
+    let body = json!({"automation": {"name": "Flow", "status": "1",
+        "definition": {"triggers": triggers, "steps": steps}}});
+    app.create("/api/3/automations", body).await
+}
+
+async fn tags_lists_and_segments_enter_in_the_changes_transaction(app: TestApp) {
+    let vip = app.new_tag("vip").await;
+    let welcomed = app.new_tag("welcomed").await;
+    let sorry = app.new_tag("sorry").await;
+    let news = app.new_list("News").await;
+    let offers = app.new_list("Offers").await;
+    let vips = app
+        .create(
+            "/api/3/segments",
+            json!({"segment": {"name": "VIPs", "definition": {"hasTag": vip.parse::<i64>().unwrap()}}}),
+        )
+        .await;
+    triggered(
+        &app,
+        json!([{"tagAdded": vip}]),
+        json!([{"id": "join", "subscribe": news}]),
+    )
+    .await;
+    triggered(
+        &app,
+        json!([{"enteredSegment": vips}]),
+        json!([{"id": "welcome", "addTag": welcomed}]),
+    )
+    .await;
+    triggered(
+        &app,
+        json!([{"unsubscribed": offers}]),
+        json!([{"id": "sorry", "addTag": sorry}]),
+    )
+    .await;
+    let ann = app.new_contact("ann@example.com").await;
+    let tagged = app
+        .post(
+            "/api/3/contactTags",
+            json!({"contactTag": {"contact": ann, "tag": vip}}),
+        )
+        .await;
+    assert_eq!(tagged.status, 201, "{}", tagged.text);
+    settle(&app).await;
+    settle(&app).await;
+    assert_eq!(list_status(&app, &ann, &news).await.as_deref(), Some("1"));
+    let tags = tags_of(&app, &ann).await;
+    assert!(tags.contains(&welcomed), "entered the segment: {tags:?}");
+    assert!(!tags.contains(&sorry));
+    for status in [1, 2] {
+        let changed = app
+            .post(
+                "/api/3/contactLists",
+                json!({"contactList": {"list": offers, "contact": ann, "status": status}}),
+            )
+            .await;
+        assert_eq!(changed.status, 200, "{}", changed.text);
+    }
+    settle(&app).await;
+    assert!(tags_of(&app, &ann).await.contains(&sorry));
+    let runs = app
+        .get(&format!("/api/3/contacts/{ann}/contactAutomations"))
+        .await;
+    assert_eq!(runs.body["contactAutomations"].as_array().unwrap().len(), 3);
+}
+
+async fn link_actions_start_and_end_automations(app: TestApp) {
+    let list = app.new_list("News").await;
+    let flow = automation(
+        &app,
+        json!([{"id": "pause", "wait": {"days": 1}}, {"id": "tag", "addTag": app.new_tag("t").await}]),
+    )
+    .await;
+    let campaign = app
+        .draft_campaign(
+            &list,
+            json!({"subject": "Hi", "fromemail": "news@example.com", "html": "<a href=\"https://example.com/a\">a</a> <a href=\"https://example.com/b\">b</a>"}),
+        )
+        .await;
+    let actions = format!("/api/3/campaigns/{campaign}/linkActions");
+    for (link, action) in [
+        ("https://example.com/a", "start_automation"),
+        ("https://example.com/b", "end_automation"),
+    ] {
+        let added = app
+            .post(
+                &actions,
+                json!({"linkAction": {"link": link, "action": action, "target": flow}}),
+            )
+            .await;
+        assert_eq!(added.status, 201, "{}", added.text);
+    }
+    let unknown = app
+        .post(
+            &actions,
+            json!({"linkAction": {"link": "https://example.com/a", "action": "start_automation", "target": 999999}}),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+    let ann = app.new_contact("ann@example.com").await;
+    let contact = tracklane_core::ids::ContactId(ann.parse().unwrap());
+    let campaign_id = tracklane_core::ids::CampaignId(campaign.parse().unwrap());
+    let click = |url: &'static str| {
+        let store = app.store.clone();
+        let (account, now) = (app.account, app.clock.now());
+        async move {
+            store
+                .apply_link_actions(account, campaign_id, url, contact, now)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(click("https://example.com/a").await, 1);
+    let runs = app
+        .get(&format!(
+            "/api/3/contactAutomations?filters[subscriberid]={ann}"
+        ))
+        .await;
+    assert_eq!(runs.body["contactAutomations"][0]["status"], "1");
+    assert_eq!(click("https://example.com/b").await, 1);
+    let runs = app
+        .get(&format!(
+            "/api/3/contactAutomations?filters[subscriberid]={ann}"
+        ))
+        .await;
+    assert_eq!(
+        runs.body["contactAutomations"][0]["status"], "3",
+        "ended by the click"
+    );
+    assert_eq!(
+        click("https://example.com/b").await,
+        0,
+        "not inside any more"
+    );
+}
+
 both_engines!(
     a_run_changes_the_contact_waits_branches_and_leaves,
     the_other_branch_and_a_persons_unsubscribe,
     a_stale_claim_commits_nothing_and_removal_ends_a_run,
     bad_entries_are_refused_and_change_nothing,
     behavior_triggers_enter_each_row_once_and_never_while_inside,
+    tags_lists_and_segments_enter_in_the_changes_transaction,
+    link_actions_start_and_end_automations,
 );

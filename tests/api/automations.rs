@@ -117,8 +117,9 @@ async fn bad_definitions_are_refused_where_they_are_wrong(app: TestApp) {
             "/steps/0: is not supported yet",
         ),
         (
-            json!({"triggers": [{"tagAdded": tag}], "steps": [{"id": "a", "end": true}]}),
-            "/triggers/0: is not supported yet",
+            json!({"triggers": [{"tagAdded": tag}, {"dateField": {"field": "BIRTHDAY"}}],
+                "steps": [{"id": "a", "end": true}]}),
+            "/triggers/1: is not supported yet",
         ),
         (
             json!({"steps": [{"id": "a", "if": {"hasTag": 999999}, "then": "b", "else": "b"},

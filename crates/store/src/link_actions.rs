@@ -1,7 +1,9 @@
 //! Link actions: stored per campaign and link destination, run when a person clicks.
 
 use sqlx::Row;
-use tracklane_core::ids::{AccountId, CampaignId, ContactId, LinkActionId, ListId, TagId};
+use tracklane_core::ids::{
+    AccountId, AutomationId, CampaignId, ContactId, LinkActionId, ListId, TagId,
+};
 use tracklane_core::link_action::LinkAction;
 use tracklane_core::list::ListStatus;
 use tracklane_core::time::Timestamp;
@@ -42,7 +44,10 @@ impl Store {
             LinkAction::Subscribe | LinkAction::Unsubscribe => {
                 self.existing_list(account, ListId(target)).await?;
             }
-            LinkAction::StartAutomation | LinkAction::EndAutomation => {}
+            LinkAction::StartAutomation | LinkAction::EndAutomation => {
+                self.existing_automation(account, AutomationId(target))
+                    .await?;
+            }
         }
         let id: i64 = sqlx::query(
             "INSERT INTO link_actions (account_id, campaign_id, url, action, target_id, created_at) \
@@ -104,7 +109,8 @@ impl Store {
     }
 
     /// Runs the actions of the campaign's link to `url` for `contact` (a person's click).
-    /// Returns how many ran; automation actions wait for automations.
+    /// Returns how many ran (an automation that does not take the contact, or that it is not
+    /// inside, runs nothing).
     pub async fn apply_link_actions(
         &self,
         account: AccountId,
@@ -157,7 +163,18 @@ impl Store {
                     .await
                     .map(|_| true)
                 }
-                LinkAction::StartAutomation | LinkAction::EndAutomation => Ok(false),
+                LinkAction::StartAutomation => {
+                    let cause = format!("click:{campaign}:{}", now.0);
+                    let automation = AutomationId(action.target);
+                    self.enter_automation(account, automation, contact, &cause, now)
+                        .await
+                        .map(|entered| entered.is_ok())
+                }
+                LinkAction::EndAutomation => {
+                    let automation = AutomationId(action.target);
+                    self.end_automation_for(account, automation, contact, now)
+                        .await
+                }
             };
             match outcome {
                 Ok(true) => ran += 1,

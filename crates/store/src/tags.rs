@@ -300,6 +300,7 @@ async fn report_tag(
         .await?;
     let change = Change::new(account, event, source, now)
         .about(contact)
+        .of(tag.0)
         .saying("tag", name);
     record_changes(conn, engine, &[change]).await
 }

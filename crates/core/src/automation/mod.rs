@@ -146,14 +146,12 @@ impl Definition {
 
     /// The first trigger or step the runtime does not run yet, with where it is: an
     /// automation that holds one is refused rather than saved to do nothing.
-    // TODO(issue 12): triggers other than behaviors, emails, notifications, webhooks, waits
-    // for a condition and goals come next; this goes once they run.
+    // TODO(issue 12): score and date triggers, emails, notifications, webhooks, waits for a
+    // condition and goals come next; this goes once they run.
     pub fn not_running_yet(&self) -> Option<String> {
-        if let Some(index) = self
-            .triggers
-            .iter()
-            .position(|trigger| !matches!(trigger, Trigger::Behavior(_)))
-        {
+        if let Some(index) = self.triggers.iter().position(|trigger| {
+            !matches!(trigger, Trigger::Behavior(_)) && trigger.change().is_none()
+        }) {
             return Some(format!("/triggers/{index}"));
         }
         self.steps

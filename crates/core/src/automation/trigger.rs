@@ -65,6 +65,22 @@ pub const TRIGGERS: [&str; 9] = [
     "dateField",
 ];
 
+impl Trigger {
+    /// The change that enters a contact, when it is one: its kind (the webhook event name of
+    /// the change) and the tag, list or segment it is of.
+    pub fn change(&self) -> Option<(&'static str, i64)> {
+        Some(match self {
+            Self::TagAdded(tag) => ("contact_tag_added", tag.0),
+            Self::TagRemoved(tag) => ("contact_tag_removed", tag.0),
+            Self::Subscribed(list) => ("subscribe", list.0),
+            Self::Unsubscribed(list) => ("unsubscribe", list.0),
+            Self::EnteredSegment(segment) => ("segment_entered", segment.0),
+            Self::LeftSegment(segment) => ("segment_left", segment.0),
+            _ => return None,
+        })
+    }
+}
+
 /// Reads one trigger of `triggers`.
 pub(super) fn read_trigger(at: &At<'_>) -> Result<Trigger, DefinitionError> {
     let object = at.object_of(&TRIGGERS)?;

@@ -1,8 +1,12 @@
-//! Entering contacts by their behavior: in the step that scores the timeline rows added to
-//! contacts (see `scoring::new_rows`), each row that meets a behavior trigger of an active
-//! automation enters its contact, once per row (the row is the run's cause: a replayed row, or
-//! one that two triggers meet, enters once), never while the contact is inside, and only once
-//! ever when the automation says so.
+//! Entering contacts by what happens to them:
+//! - by their behavior: in the step that scores the timeline rows added to contacts (see
+//!   `scoring::new_rows`), each row that meets a behavior trigger of an active automation
+//!   enters its contact, once per row (the row is the run's cause: a replayed row, or one that
+//!   two triggers meet, enters once);
+//! - by a change (a tag, a list, a segment): in the transaction of the change, through the
+//!   index of the triggers that name it (`automation_triggers`, one lookup per change).
+//!
+//! Never while the contact is inside, and only once ever when the automation says so.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,9 +17,11 @@ use tracklane_core::automation::{Definition, Entry};
 use tracklane_core::ids::{AccountId, AutomationId, ContactId};
 use tracklane_core::time::Timestamp;
 
+use super::runs::enter_in;
 use super::saved::stored_definition;
 use crate::scoring::awarding::{rows_of, Scope};
-use crate::sql::Statement;
+use crate::sql::{Statement, Value};
+use crate::webhooks::changes::Change;
 use crate::{Engine, Store, StoreError};
 
 /// An active automation whose behavior triggers read the rows added to contacts, as read
@@ -156,4 +162,76 @@ pub(crate) async fn enter_by_rows(
         entered += count;
     }
     Ok(entered)
+}
+
+/// Enters the contacts of `changes` into the active automations whose triggers name the
+/// change (its kind, and its list, tag or segment), in the change's transaction. The cause is
+/// the change itself (its kind, target and instant), so that it enters once.
+pub(crate) async fn enter_by_changes(
+    tx: &mut AnyConnection,
+    changes: &[Change],
+) -> Result<(), StoreError> {
+    for change in changes {
+        let Some(contact) = change.contact else {
+            continue;
+        };
+        let Some(target) = change.list.map(|list| list.0).or(change.subject) else {
+            continue;
+        };
+        let kind = change.event.name();
+        let automations: Vec<i64> = sqlx::query_scalar(
+            "SELECT automation_id FROM automation_triggers \
+             WHERE account_id = $1 AND kind = $2 AND target = $3 ORDER BY automation_id",
+        )
+        .bind(change.account.0)
+        .bind(kind)
+        .bind(target)
+        .fetch_all(&mut *tx)
+        .await?;
+        let cause = format!("{kind}:{target}:{}", change.at.0);
+        for automation in automations {
+            // A contact the automation does not take now (inside already, entered once) is
+            // left as it is.
+            let automation = AutomationId(automation);
+            let _ = enter_in(tx, change.account, automation, contact, &cause, change.at).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the index of the triggers of automation `id` that name changes: those of
+/// `definition` while `active`, none otherwise.
+pub(crate) async fn index_triggers(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    (account, id): (AccountId, AutomationId),
+    definition: &Definition,
+    active: bool,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM automation_triggers WHERE automation_id = $1")
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+    let keys: BTreeSet<(&str, i64)> = definition
+        .triggers()
+        .iter()
+        .filter_map(|trigger| trigger.change())
+        .collect();
+    if !active || keys.is_empty() {
+        return Ok(());
+    }
+    let mut insert = Statement::new(
+        engine,
+        "INSERT INTO automation_triggers (account_id, kind, target, automation_id) VALUES ",
+    );
+    insert.push_rows(keys.iter().map(|&(kind, target)| {
+        [
+            Value::from(account.0),
+            kind.into(),
+            target.into(),
+            id.0.into(),
+        ]
+    }));
+    insert.query().execute(&mut *tx).await?;
+    Ok(())
 }

@@ -144,6 +144,32 @@ impl Store {
         all_of(&self.reader, &select, run).await
     }
 
+    /// Ends the contact's run in the automation early, if it is inside; answers whether it
+    /// was.
+    pub async fn end_automation_for(
+        &self,
+        account: AccountId,
+        automation: AutomationId,
+        contact: ContactId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let inside: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM automation_runs WHERE account_id = $1 AND automation_id = $2 \
+             AND contact_id = $3 AND status = $4",
+        )
+        .bind(account.0)
+        .bind(automation.0)
+        .bind(contact.0)
+        .bind(RunStatus::Active.code())
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some(id) = inside else {
+            return Ok(false);
+        };
+        self.remove_run(account, AutomationRunId(id), now).await?;
+        Ok(true)
+    }
+
     /// Ends a run early (AC's "remove contact from automation"); a run that left already
     /// stays as it was.
     pub async fn remove_run(

@@ -12,6 +12,7 @@ use tracklane_core::page::Page;
 use tracklane_core::segment::DefinitionError;
 use tracklane_core::time::Timestamp;
 
+use super::entries::index_triggers;
 use crate::listing::{owned_row, page_of, Listed};
 use crate::segments::refused;
 use crate::sql::Statement;
@@ -88,6 +89,8 @@ impl Store {
                 .bind(now.0)
                 .execute(&mut *tx)
                 .await?;
+                let key = (account, AutomationId(id));
+                index_triggers(tx, self.engine, key, &draft.definition, draft.active).await?;
                 Ok(id)
             })
             .await?;
@@ -161,8 +164,12 @@ impl Store {
             update
                 .and(" WHERE account_id = ", account.0)
                 .and(" AND id = ", id.0)
-                .push(" RETURNING version");
-            let version: i64 = update.query().fetch_one(&mut *tx).await?.try_get(0)?;
+                .push(" RETURNING version, active");
+            let updated = update.query().fetch_one(&mut *tx).await?;
+            let version: i64 = updated.try_get("version")?;
+            let active = updated.try_get::<i64, _>("active")? == 1;
+            let now_defined = definition.as_ref().unwrap_or(&current.definition);
+            index_triggers(tx, self.engine, (account, id), now_defined, active).await?;
             if let Some(definition) = &definition {
                 sqlx::query(
                     "INSERT INTO automation_versions (automation_id, version, definition, \

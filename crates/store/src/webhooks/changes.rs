@@ -13,6 +13,7 @@ use tracklane_core::webhook::payload::{PayloadChange, PayloadContact};
 use tracklane_core::webhook::Webhook;
 
 use super::{webhook, WEBHOOK_COLUMNS};
+use crate::automations::entries::enter_by_changes;
 use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
 
@@ -32,6 +33,8 @@ pub struct Change {
     pub list: Option<ListId>,
     /// The contact it is about, if any.
     pub contact: Option<ContactId>,
+    /// The tag or segment it is of, if any (what automations' triggers name).
+    pub subject: Option<i64>,
     /// What else its payload says, with AC's keys.
     pub extra: Vec<(String, String)>,
     /// When it happened.
@@ -52,6 +55,7 @@ impl Change {
             source,
             list: None,
             contact: None,
+            subject: None,
             extra: Vec::new(),
             at,
         }
@@ -69,6 +73,12 @@ impl Change {
         self
     }
 
+    /// The same change, of the tag or segment `id`.
+    pub fn of(mut self, id: i64) -> Self {
+        self.subject = Some(id);
+        self
+    }
+
     /// The same change, its payload also saying `value` under AC's `key`.
     pub fn saying(mut self, key: &str, value: impl Into<String>) -> Self {
         self.extra.push((key.to_owned(), value.into()));
@@ -76,7 +86,8 @@ impl Change {
     }
 }
 
-/// Records `changes` in the transaction that makes them, those that a subscription of their
+/// Records `changes` in the transaction that makes them (entering the contacts whose change an
+/// automation's trigger names, see `automations::entries`), those that a subscription of their
 /// account that is not disabled hears of (by type): one indexed test per account and type
 /// among them (a subscription's types are tested by the database, so that an account with
 /// many subscriptions costs no more per change), and an insert only when some are heard of.
@@ -88,6 +99,7 @@ pub(crate) async fn record_changes(
     if changes.is_empty() {
         return Ok(());
     }
+    enter_by_changes(tx, changes).await?;
     let kinds: BTreeSet<(AccountId, &str)> = changes
         .iter()
         .map(|change| (change.account, change.event.name()))
@@ -261,6 +273,8 @@ fn change(row: &sqlx::any::AnyRow) -> Result<Change, StoreError> {
         source: WebhookSource::parse(&row.try_get::<String, _>("source")?).map_err(decode)?,
         list: row.try_get::<Option<i64>, _>("list_id")?.map(ListId),
         contact: row.try_get::<Option<i64>, _>("contact_id")?.map(ContactId),
+        // Read back for delivery only, which names the tag or segment in `extra`.
+        subject: None,
         extra: serde_json::from_str(&data).unwrap_or_default(),
         at: Timestamp(row.try_get("occurred_at")?),
     })

@@ -29,6 +29,7 @@ pub(crate) fn transition_changes(transitions: &[Transition]) -> Vec<Change> {
                 transition.at,
             )
             .about(transition.contact)
+            .of(transition.segment.0)
             .saying("segment[id]", transition.segment.0.to_string())
         })
         .collect()
