@@ -527,6 +527,82 @@ async fn link_actions_start_and_end_automations(app: TestApp) {
     );
 }
 
+async fn the_report_counts_runs_per_step_and_a_dry_run_writes_nothing(app: TestApp) {
+    let keen = app.new_tag("keen").await;
+    let news = app.new_list("News").await;
+    let flow = automation(
+        &app,
+        json!([
+            {"id": "tag", "addTag": keen},
+            {"id": "pause", "wait": {"days": 1}},
+            {"id": "keen", "if": {"hasTag": keen.parse::<i64>().unwrap()}, "then": "join", "else": "done"},
+            {"id": "join", "subscribe": news},
+            {"id": "done", "end": true}
+        ]),
+    )
+    .await;
+    let ann = app.new_contact("ann@example.com").await;
+    let bob = app.new_contact("bob@example.com").await;
+    let dry = app
+        .post(
+            &format!("/api/3/automations/{flow}/dryRun"),
+            json!({"contact": ann}),
+        )
+        .await;
+    assert_eq!(dry.status, 200, "{}", dry.text);
+    let ids: Vec<&str> = dry.body["dryRun"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["tag", "pause", "keen", "done"],
+        "untagged now, so the else branch"
+    );
+    assert_eq!(dry.body["dryRun"]["end"], "ends");
+    assert!(
+        tags_of(&app, &ann).await.is_empty(),
+        "a dry run writes nothing"
+    );
+    let unknown = app
+        .post(
+            &format!("/api/3/automations/{flow}/dryRun"),
+            json!({"contact": 999999}),
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+
+    for contact in [&ann, &bob] {
+        assert_eq!(enter(&app, contact, &flow).await.status, 201);
+    }
+    settle(&app).await;
+    let report = app.get(&format!("/api/3/automations/{flow}/report")).await;
+    assert_eq!(report.status, 200, "{}", report.text);
+    let report = &report.body["report"];
+    assert_eq!(report["entered"], "2");
+    assert_eq!(report["active"], "2");
+    assert_eq!(
+        report["steps"][0],
+        json!({"id": "tag", "kind": "addTag", "waiting": "0", "passed": "2"})
+    );
+    assert_eq!(report["steps"][1]["waiting"], "2");
+    app.clock.advance(DAY);
+    settle(&app).await;
+    let report = app.get(&format!("/api/3/automations/{flow}/report")).await;
+    let report = &report.body["report"];
+    assert_eq!(
+        (report["active"].as_str(), report["exitedEarly"].as_str()),
+        (Some("0"), Some("2"))
+    );
+    assert_eq!(
+        report["steps"][3]["passed"], "2",
+        "both tagged, both joined"
+    );
+    assert_eq!(report["steps"][4]["passed"], "2");
+}
+
 both_engines!(
     a_run_changes_the_contact_waits_branches_and_leaves,
     the_other_branch_and_a_persons_unsubscribe,
@@ -535,4 +611,5 @@ both_engines!(
     behavior_triggers_enter_each_row_once_and_never_while_inside,
     tags_lists_and_segments_enter_in_the_changes_transaction,
     link_actions_start_and_end_automations,
+    the_report_counts_runs_per_step_and_a_dry_run_writes_nothing,
 );

@@ -411,3 +411,34 @@ mod walks {
         assert!(matches!(walk.outcome, Outcome::At { due, .. } if due == monday));
     }
 }
+
+mod paths {
+    use serde_json::json;
+
+    use crate::automation::walk::PathEnd;
+    use crate::automation::Definition;
+    use crate::ids::AutomationRunId;
+
+    #[test]
+    fn a_dry_run_passes_waits_follows_answers_and_names_its_end() {
+        let flow = Definition::from_value(json!({"steps": [
+            {"id": "tag", "addTag": 1},
+            {"id": "pause", "wait": {"days": 1}},
+            {"id": "keen", "if": {"hasTag": 2}, "then": "again", "else": "done"},
+            {"id": "again", "removeTag": 1, "next": "pause"},
+            {"id": "done", "end": true}
+        ]}))
+        .unwrap();
+        let run = AutomationRunId(1);
+        assert_eq!(
+            flow.path(run, &[(2, false)]),
+            (vec![0, 1, 2, 4], PathEnd::Ends)
+        );
+        assert_eq!(
+            flow.path(run, &[(2, true)]),
+            (vec![0, 1, 2, 3], PathEnd::Loops)
+        );
+        let short = Definition::from_value(json!({"steps": [{"id": "a", "addTag": 1}]})).unwrap();
+        assert_eq!(short.path(run, &[]), (vec![0], PathEnd::Completes));
+    }
+}

@@ -6,7 +6,7 @@
 use chrono::{Datelike, Duration, NaiveDateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
-use super::step::{Action, Moment};
+use super::step::{Action, Moment, SplitPath};
 use super::Definition;
 use crate::ids::{AutomationId, AutomationRunId, ListId, ScoreModelId, TagId};
 use crate::time::Timestamp;
@@ -151,17 +151,7 @@ impl Definition {
                         return walk;
                     }
                 },
-                Action::Split(paths) => {
-                    let share = split_share(run, &step.id);
-                    let mut below = 0;
-                    next = paths
-                        .iter()
-                        .find(|path| {
-                            below += u64::from(path.percent);
-                            share < below
-                        })
-                        .map(|path| path.next);
-                }
+                Action::Split(paths) => next = split_path(paths, run, &step.id),
                 Action::End => {
                     walk.passed.push(index);
                     walk.outcome = Outcome::Ended;
@@ -218,6 +208,19 @@ fn effect_of(action: &Action) -> Option<Effect> {
     })
 }
 
+/// The path of an A/B split that run `run` takes at step `step`.
+fn split_path(paths: &[SplitPath], run: AutomationRunId, step: &str) -> Option<usize> {
+    let share = split_share(run, step);
+    let mut below = 0;
+    paths
+        .iter()
+        .find(|path| {
+            below += u64::from(path.percent);
+            share < below
+        })
+        .map(|path| path.next)
+}
+
 /// Where run `run` falls in an A/B split's hundred shares: the same for the same run (one
 /// contact's one entry) and step, spread evenly over runs.
 fn split_share(run: AutomationRunId, step: &str) -> u64 {
@@ -250,6 +253,50 @@ impl Moment {
                     candidate += Duration::days(7);
                 }
                 Timestamp(candidate.and_utc().timestamp_micros())
+            }
+        }
+    }
+}
+
+/// Where a dry run's path ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathEnd {
+    /// Past the last step.
+    Completes,
+    /// At an `end` step.
+    Ends,
+    /// Back at a step it passed: the path loops from there.
+    Loops,
+}
+
+impl Definition {
+    /// The path a contact would take from the first step if every wait ended at once and
+    /// every condition kept its answer in `answers` (by step), its A/B shares those of `run`:
+    /// the steps in order, and how the path ends.
+    pub fn path(&self, run: AutomationRunId, answers: &[(usize, bool)]) -> (Vec<usize>, PathEnd) {
+        let steps = self.steps();
+        let mut path = Vec::new();
+        let mut index = 0;
+        loop {
+            if path.contains(&index) {
+                return (path, PathEnd::Loops);
+            }
+            path.push(index);
+            let step = &steps[index];
+            let next = match &step.action {
+                Action::End => return (path, PathEnd::Ends),
+                Action::If {
+                    then, otherwise, ..
+                } => {
+                    let met = answers.iter().any(|&(asked, met)| asked == index && met);
+                    Some(if met { *then } else { *otherwise })
+                }
+                Action::Split(paths) => split_path(paths, run, &step.id),
+                _ => step.next,
+            };
+            match next {
+                Some(following) => index = following,
+                None => return (path, PathEnd::Completes),
             }
         }
     }

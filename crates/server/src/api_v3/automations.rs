@@ -1,6 +1,7 @@
 //! `/automations`: ActiveCampaign's reads (`GET /automations`, `GET /automations/{id}`) in AC's
 //! shape, with Tracklane's definition and version beside, and Tracklane's own writes:
-//! creating, editing (a new version of the definition), activating and deleting.
+//! creating, editing (a new version of the definition), activating and deleting; its report and
+//! a dry run of the path a contact would take.
 
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -8,11 +9,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::automation::saved::{Automation, AutomationInput};
-use tracklane_core::ids::AutomationId;
+use tracklane_core::automation::walk::PathEnd;
+use tracklane_core::ids::{AutomationId, AutomationRunId, ContactId};
 use tracklane_core::invalid::Invalid;
 
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{required_id, ApiJson, ApiQuery, LooseId};
 use super::resource::{Ctx, PathId, Resource};
 use crate::state::AppState;
 
@@ -21,6 +23,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/automations", post(create).get(list))
         .route("/automations/{id}", get(show).put(update).delete(remove))
+        .route("/automations/{id}/report", get(report))
+        .route("/automations/{id}/dryRun", post(dry_run))
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,4 +146,78 @@ async fn update(
 async fn remove(ctx: Ctx, PathId(id): PathId<AutomationId>) -> Result<Json<Value>, ApiError> {
     ctx.store().delete_automation(ctx.account, id).await?;
     Ok(Json(json!({})))
+}
+
+/// `GET /automations/{id}/report` (Tracklane's): how many runs entered, are in progress,
+/// completed and left early, and per step of the current version (then of earlier ones), the
+/// runs in progress there and those that passed it.
+async fn report(ctx: Ctx, PathId(id): PathId<AutomationId>) -> Result<Json<Value>, ApiError> {
+    let automation = ctx.store().existing_automation(ctx.account, id).await?;
+    let mut counts = ctx.store().automation_counts(ctx.account, id).await?;
+    let mut steps = Vec::new();
+    for step in automation.definition.steps() {
+        let (waiting, passed) = counts.steps.remove(&step.id).unwrap_or_default();
+        steps.push(json!({"id": step.id, "kind": step.action.kind(),
+            "waiting": waiting.to_string(), "passed": passed.to_string()}));
+    }
+    for (step, (waiting, passed)) in counts.steps {
+        steps.push(json!({"id": step, "kind": null,
+            "waiting": waiting.to_string(), "passed": passed.to_string()}));
+    }
+    Ok(Json(json!({"report": {
+        "entered": counts.entered.to_string(),
+        "active": counts.active.to_string(),
+        "completed": counts.completed.to_string(),
+        "exitedEarly": counts.exited_early.to_string(),
+        "steps": steps,
+    }})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DryRunBody {
+    contact: Option<LooseId>,
+}
+
+/// `POST /automations/{id}/dryRun` (Tracklane's, `{"contact": ID}`): the path the contact
+/// would take through the current version now, were every wait over at once: its steps, and
+/// whether it `completes`, `ends` or `loops`. Nothing is written.
+async fn dry_run(
+    ctx: Ctx,
+    PathId(id): PathId<AutomationId>,
+    ApiJson(body): ApiJson<DryRunBody>,
+) -> Result<Json<Value>, ApiError> {
+    let contact = ContactId(required_id(body.contact.as_ref(), "contact")?);
+    let store = ctx.store();
+    store.existing_contact(ctx.account, contact).await?;
+    let automation = store.existing_automation(ctx.account, id).await?;
+    let definition = &automation.definition;
+    let mut answers = Vec::new();
+    for index in 0..definition.steps().len() {
+        if let Some(condition) = definition.condition_of(index) {
+            let meeting = store
+                .contacts_meeting(ctx.account, condition, &[contact], ctx.now())
+                .await?;
+            answers.push((index, meeting.contains(&contact)));
+        }
+    }
+    let (path, end) = definition.path(AutomationRunId(contact.0), &answers);
+    let steps: Vec<Value> = path
+        .iter()
+        .map(|&index| {
+            let step = &definition.steps()[index];
+            json!({"id": step.id, "kind": step.action.kind()})
+        })
+        .collect();
+    let end = match end {
+        PathEnd::Completes => "completes",
+        PathEnd::Ends => "ends",
+        PathEnd::Loops => "loops",
+    };
+    Ok(Json(json!({"dryRun": {
+        "contact": contact.to_string(),
+        "version": automation.version.to_string(),
+        "steps": steps,
+        "end": end,
+    }})))
 }

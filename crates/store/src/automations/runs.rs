@@ -1,6 +1,8 @@
 //! Runs: contacts entering automations, and reading, listing and removing their runs. The
 //! worker's side (claiming due runs and moving them) is in `moves`.
 
+use std::collections::BTreeMap;
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use tracklane_core::automation::saved::{Run, RunStatus};
@@ -284,4 +286,62 @@ pub(crate) async fn enter_in(
         .execute(&mut *tx)
         .await?;
     Ok(Ok(AutomationRunId(id)))
+}
+
+/// How an automation's runs stand: what its report says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    /// Runs that entered (64-bit, kept when contacts are deleted).
+    pub entered: i64,
+    /// Runs in progress now.
+    pub active: i64,
+    /// Runs that went past the last step.
+    pub completed: i64,
+    /// Runs that left otherwise (an `end` step, removed).
+    pub exited_early: i64,
+    /// Per step id: the runs in progress at it now, and the runs that passed it.
+    pub steps: BTreeMap<String, (i64, i64)>,
+}
+
+impl Store {
+    /// The counts of an automation's runs, overall and per step.
+    pub async fn automation_counts(
+        &self,
+        account: AccountId,
+        id: AutomationId,
+    ) -> Result<RunCounts, StoreError> {
+        let automation = self.existing_automation(account, id).await?;
+        let completed: i64 = sqlx::query_scalar("SELECT completed FROM automations WHERE id = $1")
+            .bind(id.0)
+            .fetch_one(&self.reader)
+            .await?;
+        let mut counts = RunCounts {
+            entered: automation.entered,
+            completed,
+            exited_early: automation.exited - completed,
+            ..RunCounts::default()
+        };
+        let waiting: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT step, COUNT(*) FROM automation_runs WHERE automation_id = $1 \
+             AND status = $2 GROUP BY step",
+        )
+        .bind(id.0)
+        .bind(RunStatus::Active.code())
+        .fetch_all(&self.reader)
+        .await?;
+        for (step, count) in waiting {
+            counts.active += count;
+            counts.steps.entry(step).or_default().0 = count;
+        }
+        let passed: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT step, passed FROM automation_step_counts WHERE automation_id = $1",
+        )
+        .bind(id.0)
+        .fetch_all(&self.reader)
+        .await?;
+        for (step, count) in passed {
+            counts.steps.entry(step).or_default().1 = count;
+        }
+        Ok(counts)
+    }
 }
