@@ -28,9 +28,11 @@
 //! - [`webhooks`]: `--webhooks`, webhook subscriptions kept live during the load.
 //! - [`webhook_burst`]: `--webhook-burst`, deliveries/s under a burst of changes.
 //! - [`segment_scale`]: `--segment-contacts`, segments over a large generated data set.
+//! - [`automation_runs`]: `--automation-contacts`, automation step executions/s.
 //! - [`load`]: the clients, the measured window and their tally.
 //! - [`report`]: the table and the error summary.
 
+mod automation_runs;
 mod campaign;
 mod freshness;
 mod load;
@@ -127,6 +129,10 @@ pub struct BenchArgs {
     /// [default: 20 per contact]
     #[arg(long)]
     segment_events: Option<u64>,
+    /// Instead of the load scenarios, measure automation step executions/s with this many
+    /// contacts entering an automation of five internal steps
+    #[arg(long, default_value_t = 0)]
+    automation_contacts: u64,
 }
 
 /// Starts a server, runs the chosen scenarios against it, stops it and prints the table.
@@ -161,6 +167,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         eprintln!("bench: segments at scale on {}", server.engine);
         let measured =
             segment_scale::measure(&api, &server.store, args.segment_contacts, events).await;
+        server.stop().await?;
+        return measured;
+    }
+    if args.automation_contacts > 0 {
+        let client = http_client(64)?;
+        let api = server.api(&client);
+        let measured = automation_runs::measure(&api, &server, args.automation_contacts).await;
         server.stop().await?;
         return measured;
     }

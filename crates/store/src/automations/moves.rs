@@ -115,8 +115,10 @@ impl Store {
         if due.is_none() {
             return Ok(Vec::new());
         }
+        // Not a background write that gives way to requests: a run's first step is due within a
+        // second of its entry, however busy the writer.
         let rows = self
-            .write_in_background(async |tx| {
+            .write(async |tx| {
                 let mut claim =
                     Statement::new(self.engine, "UPDATE automation_runs SET lease_until = ");
                 claim
