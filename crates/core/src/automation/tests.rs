@@ -277,7 +277,7 @@ fn a_loop_through_a_wait_and_goals_reached_by_jumping_are_accepted() {
 mod walks {
     use serde_json::json;
 
-    use crate::automation::walk::{Effect, Outcome, Place};
+    use crate::automation::walk::{Answers, Effect, Outcome, Place};
     use crate::automation::Definition;
     use crate::ids::{AutomationRunId, ListId, TagId};
     use crate::time::Timestamp;
@@ -287,6 +287,13 @@ mod walks {
 
     fn definition(steps: serde_json::Value) -> Definition {
         Definition::from_value(json!({ "steps": steps })).unwrap()
+    }
+
+    fn here(met: bool) -> Answers {
+        Answers {
+            here: Some(met),
+            goals_met: Vec::new(),
+        }
     }
 
     fn at(step: usize, since: i64) -> Place {
@@ -305,7 +312,7 @@ mod walks {
             {"id": "again", "wait": {"hours": 1}},
             {"id": "untag", "removeTag": 1}
         ]));
-        let walk = flow.walk(RUN, at(0, 10), None, Timestamp(15));
+        let walk = flow.walk(RUN, at(0, 10), &Answers::default(), Timestamp(15));
         assert_eq!(walk.effects, vec![(0, Effect::AddTag(TagId(1)))]);
         assert_eq!(walk.passed, vec![0]);
         assert_eq!(
@@ -313,25 +320,30 @@ mod walks {
             Outcome::At {
                 step: 1,
                 since: Timestamp(10),
-                due: Timestamp(10 + 2 * HOUR)
+                due: Some(Timestamp(10 + 2 * HOUR))
             }
         );
         // Taken late, the next wait still counts from when the first one ended.
         let late = Timestamp(10 + 2 * HOUR + 500);
-        let walk = flow.walk(RUN, at(1, 10), None, late);
+        let walk = flow.walk(RUN, at(1, 10), &Answers::default(), late);
         assert_eq!(walk.effects, vec![(2, Effect::Subscribe(ListId(4)))]);
         assert_eq!(
             walk.outcome,
             Outcome::At {
                 step: 3,
                 since: Timestamp(10 + 2 * HOUR),
-                due: Timestamp(10 + 3 * HOUR)
+                due: Some(Timestamp(10 + 3 * HOUR))
             }
         );
         // Before its end, a wait stays.
-        let early = flow.walk(RUN, at(1, 10), None, Timestamp(10 + HOUR));
+        let early = flow.walk(RUN, at(1, 10), &Answers::default(), Timestamp(10 + HOUR));
         assert!(early.effects.is_empty() && early.passed.is_empty());
-        let walk = flow.walk(RUN, at(3, 10 + 2 * HOUR), None, Timestamp(10 + 3 * HOUR));
+        let walk = flow.walk(
+            RUN,
+            at(3, 10 + 2 * HOUR),
+            &Answers::default(),
+            Timestamp(10 + 3 * HOUR),
+        );
         assert_eq!(walk.passed, vec![3, 4]);
         assert_eq!(walk.outcome, Outcome::Completed);
     }
@@ -346,23 +358,80 @@ mod walks {
             {"id": "done", "end": true}
         ]));
         assert!(flow.asks(1) && !flow.asks(0));
-        let walk = flow.walk(RUN, at(0, 0), Some(false), Timestamp(5));
+        let walk = flow.walk(RUN, at(0, 0), &here(false), Timestamp(5));
         assert_eq!(walk.passed, vec![0]);
         assert_eq!(
             walk.outcome,
             Outcome::At {
                 step: 1,
                 since: Timestamp(0),
-                due: Timestamp(5)
+                due: Some(Timestamp(5))
             },
             "stops to evaluate the condition after the tag is committed"
         );
-        let yes = flow.walk(RUN, at(1, 0), Some(true), Timestamp(6));
+        let yes = flow.walk(RUN, at(1, 0), &here(true), Timestamp(6));
         assert_eq!(yes.effects, vec![(2, Effect::Subscribe(ListId(1)))]);
         assert_eq!(yes.passed, vec![1, 2, 4]);
         assert_eq!(yes.outcome, Outcome::Ended);
-        let no = flow.walk(RUN, at(1, 0), Some(false), Timestamp(6));
+        let no = flow.walk(RUN, at(1, 0), &here(false), Timestamp(6));
         assert_eq!(no.effects, vec![(3, Effect::Subscribe(ListId(2)))]);
+    }
+
+    #[test]
+    fn a_wait_for_a_condition_passes_when_met_times_out_and_goals_are_jumped_to() {
+        let flow = definition(json!([
+            {"id": "tag", "addTag": 1},
+            {"id": "keen", "waitFor": {"hasTag": 2}, "timeout": {"hours": 2}, "timeoutNext": "late"},
+            {"id": "join", "subscribe": 1, "next": "bought"},
+            {"id": "late", "subscribe": 2},
+            {"id": "bought", "goal": {"hasTag": 3}, "unmet": "wait"},
+            {"id": "done", "end": true}
+        ]));
+        assert!(flow.watches(0) && flow.watches(1) && flow.watches(4) && !flow.watches(5));
+        assert_eq!(flow.goals_ahead(0), vec![4]);
+        // Arriving at the wait, the walk stops to ask its condition.
+        let walk = flow.walk(RUN, at(0, 0), &Answers::default(), Timestamp(1));
+        assert_eq!(
+            walk.outcome,
+            Outcome::At {
+                step: 1,
+                since: Timestamp(0),
+                due: Some(Timestamp(1))
+            }
+        );
+        // Unmet: it waits until the timeout; met, it goes on.
+        let waits = flow.walk(RUN, at(1, 0), &here(false), Timestamp(1));
+        assert_eq!(
+            waits.outcome,
+            Outcome::At {
+                step: 1,
+                since: Timestamp(0),
+                due: Some(Timestamp(2 * HOUR))
+            }
+        );
+        let met = flow.walk(RUN, at(1, 0), &here(true), Timestamp(5));
+        assert_eq!(met.passed, vec![1, 2]);
+        assert_eq!(met.effects, vec![(2, Effect::Subscribe(ListId(1)))]);
+        let late = flow.walk(RUN, at(1, 0), &here(false), Timestamp(2 * HOUR));
+        assert_eq!(late.effects, vec![(3, Effect::Subscribe(ListId(2)))]);
+        // A goal ahead that is met is jumped to, from wherever the run is.
+        let jumped = Answers {
+            here: Some(false),
+            goals_met: vec![4],
+        };
+        let walk = flow.walk(RUN, at(1, 0), &jumped, Timestamp(7));
+        assert_eq!(walk.passed, vec![4, 5]);
+        assert_eq!(walk.outcome, Outcome::Ended);
+        // Reached unmet, a goal set to wait holds the run until its contact changes.
+        let holds = flow.walk(RUN, at(4, 0), &here(false), Timestamp(9));
+        assert_eq!(
+            holds.outcome,
+            Outcome::At {
+                step: 4,
+                since: Timestamp(0),
+                due: None
+            }
+        );
     }
 
     #[test]
@@ -374,7 +443,12 @@ mod walks {
             {"id": "done", "end": true}
         ]));
         let path = |run: i64| {
-            let walk = flow.walk(AutomationRunId(run), at(0, 0), None, Timestamp(0));
+            let walk = flow.walk(
+                AutomationRunId(run),
+                at(0, 0),
+                &Answers::default(),
+                Timestamp(0),
+            );
             walk.passed[1]
         };
         assert_eq!(path(3), path(3));
@@ -394,21 +468,21 @@ mod walks {
         // Wednesday 2026-12-02 10:00 UTC: the next Monday 09:00 is 2026-12-07.
         let wednesday = Timestamp::parse_api("2026-12-02T10:00:00Z").unwrap();
         let monday = Timestamp::parse_api("2026-12-07T09:00:00Z").unwrap();
-        let walk = flow.walk(RUN, at(0, wednesday.0), None, wednesday);
+        let walk = flow.walk(RUN, at(0, wednesday.0), &Answers::default(), wednesday);
         assert_eq!(
             walk.outcome,
             Outcome::At {
                 step: 0,
                 since: wednesday,
-                due: monday
+                due: Some(monday)
             }
         );
-        let later = flow.walk(RUN, at(0, wednesday.0), None, monday);
+        let later = flow.walk(RUN, at(0, wednesday.0), &Answers::default(), monday);
         assert_eq!(later.effects, vec![(1, Effect::AddTag(TagId(1)))]);
         // On a Monday before nine, it is the same day.
         let early = Timestamp::parse_api("2026-12-07T08:00:00Z").unwrap();
-        let walk = flow.walk(RUN, at(0, early.0), None, early);
-        assert!(matches!(walk.outcome, Outcome::At { due, .. } if due == monday));
+        let walk = flow.walk(RUN, at(0, early.0), &Answers::default(), early);
+        assert!(matches!(walk.outcome, Outcome::At { due, .. } if due == Some(monday)));
     }
 }
 

@@ -6,7 +6,7 @@
 use chrono::{Datelike, Duration, NaiveDateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
-use super::step::{Action, Moment, SplitPath};
+use super::step::{Action, Moment, SplitPath, Unmet};
 use super::Definition;
 use crate::ids::{AutomationId, AutomationRunId, ListId, ScoreModelId, TagId};
 use crate::time::Timestamp;
@@ -48,14 +48,15 @@ pub enum Effect {
 /// Where a walk leaves the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// At a step, arrived at `since`, until `due` (when the worker takes it again).
+    /// At a step, arrived at `since`, until `due` (when the worker takes it again; none while
+    /// it waits for its contact to change).
     At {
         /// The step.
         step: usize,
         /// When the run arrived there (waits count from it, across edits).
         since: Timestamp,
         /// When to take it again.
-        due: Timestamp,
+        due: Option<Timestamp>,
     },
     /// It went past the last step.
     Completed,
@@ -83,29 +84,77 @@ pub struct Place {
     pub since: Timestamp,
 }
 
+/// What a walk knows of the contact's conditions, evaluated just before it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answers {
+    /// Whether the contact meets the condition of the step the run is at, when that step
+    /// [asks](Definition::asks) one.
+    pub here: Option<bool>,
+    /// The goals ahead of the run (see [`Definition::goals_ahead`]) whose condition the
+    /// contact meets.
+    pub goals_met: Vec<usize>,
+}
+
 impl Definition {
     /// Whether the step needs its condition answered for the contact before a walk from it.
     pub fn asks(&self, step: usize) -> bool {
         self.condition_of(step).is_some()
     }
 
-    /// The condition the step asks, if it asks one.
+    /// The condition the step asks, if it asks one (`if`, `waitFor`, `goal`).
     pub fn condition_of(&self, step: usize) -> Option<&crate::segment::Definition> {
         match &self.steps()[step].action {
-            Action::If { condition, .. } => Some(condition),
+            Action::If { condition, .. }
+            | Action::WaitFor { condition, .. }
+            | Action::Goal { condition, .. } => Some(condition),
             _ => None,
         }
     }
 
-    /// Walks run `run` on from `place` at `now`. `answer` is whether the contact meets the
-    /// condition of the step it is at, when that step [asks](Definition::asks) one (it was
-    /// evaluated just before). A condition met later in the walk stops it there, due at once,
-    /// so that it is evaluated after this walk's effects are committed.
+    /// The goal steps a run at `step` may still reach (itself left out): it jumps to one as
+    /// soon as the contact meets its condition.
+    pub fn goals_ahead(&self, step: usize) -> Vec<usize> {
+        let steps = self.steps();
+        let mut seen = vec![false; steps.len()];
+        let mut stack = vec![step];
+        let mut goals = Vec::new();
+        while let Some(index) = stack.pop() {
+            let current = &steps[index];
+            let mut after: Vec<usize> = current.action.branches().into_iter().copied().collect();
+            if current.action.goes_on() {
+                after.extend(current.next);
+            }
+            for next in after {
+                if !std::mem::replace(&mut seen[next], true) {
+                    if next != step && matches!(steps[next].action, Action::Goal { .. }) {
+                        goals.push(next);
+                    }
+                    stack.push(next);
+                }
+            }
+        }
+        goals.sort_unstable();
+        goals
+    }
+
+    /// Whether a run at `step` waits on the contact's changes: it waits for a condition there,
+    /// or a goal is ahead of it. Such a run is woken when its contact changes.
+    pub fn watches(&self, step: usize) -> bool {
+        matches!(
+            self.steps()[step].action,
+            Action::WaitFor { .. } | Action::Goal { .. }
+        ) || !self.goals_ahead(step).is_empty()
+    }
+
+    /// Walks run `run` on from `place` at `now`, with the `answers` evaluated just before: a
+    /// goal ahead that the contact meets is jumped to first. A condition met later in the walk
+    /// stops it there, due at once, so that it is evaluated after this walk's effects are
+    /// committed.
     pub fn walk(
         &self,
         run: AutomationRunId,
         place: Place,
-        answer: Option<bool>,
+        answers: &Answers,
         now: Timestamp,
     ) -> Walk {
         let steps = self.steps();
@@ -115,11 +164,20 @@ impl Definition {
             outcome: Outcome::Completed,
         };
         let (mut index, mut since) = (place.step, place.since);
+        let mut answer = answers.here;
+        let ahead = self.goals_ahead(place.step);
+        if let Some(&goal) = answers.goals_met.iter().find(|goal| ahead.contains(goal)) {
+            walk.passed.push(goal);
+            match steps[goal].next {
+                Some(next) => (index, since, answer) = (next, now, None),
+                None => return walk,
+            }
+        }
         // Every loop holds a wait (the definition's checks), so a walk passes each step at
         // most once before it stops; the bound is a guard.
         for _ in 0..=steps.len() {
             let step = &steps[index];
-            let stop = |due: Timestamp| Outcome::At {
+            let stop = |due: Option<Timestamp>| Outcome::At {
                 step: index,
                 since,
                 due,
@@ -129,7 +187,7 @@ impl Definition {
                 Action::Wait(seconds) => {
                     let due = Timestamp(since.0.saturating_add(seconds * SECOND));
                     if due > now {
-                        walk.outcome = stop(due);
+                        walk.outcome = stop(Some(due));
                         return walk;
                     }
                     since = due;
@@ -137,17 +195,55 @@ impl Definition {
                 Action::WaitUntil(moment) => {
                     let due = moment.after(since);
                     if due > now {
-                        walk.outcome = stop(due);
+                        walk.outcome = stop(Some(due));
                         return walk;
                     }
                     since = due.max(since);
                 }
                 Action::If {
                     then, otherwise, ..
-                } => match answer.filter(|_| walk.passed.is_empty()) {
+                } => match answer {
                     Some(met) => next = Some(if met { *then } else { *otherwise }),
                     None => {
-                        walk.outcome = stop(now);
+                        walk.outcome = stop(Some(now));
+                        return walk;
+                    }
+                },
+                Action::WaitFor {
+                    timeout, timed_out, ..
+                } => match answer {
+                    Some(true) => {}
+                    Some(false) => {
+                        let deadline = timeout
+                            .map(|seconds| Timestamp(since.0.saturating_add(seconds * SECOND)));
+                        match deadline {
+                            Some(deadline) if deadline <= now => {
+                                next = timed_out.or(step.next);
+                                since = deadline;
+                            }
+                            _ => {
+                                walk.outcome = stop(deadline);
+                                return walk;
+                            }
+                        }
+                    }
+                    None => {
+                        walk.outcome = stop(Some(now));
+                        return walk;
+                    }
+                },
+                Action::Goal { unmet, .. } => match (answer, unmet) {
+                    (Some(true), _) | (Some(false), Unmet::Continue) => {}
+                    (Some(false), Unmet::Wait) => {
+                        walk.outcome = stop(None);
+                        return walk;
+                    }
+                    (Some(false), Unmet::End) => {
+                        walk.outcome = Outcome::Ended;
+                        return walk;
+                    }
+                    (None, _) => {
+                        walk.outcome = stop(Some(now));
                         return walk;
                     }
                 },
@@ -163,6 +259,7 @@ impl Definition {
                     }
                 }
             }
+            answer = None;
             walk.passed.push(index);
             match next {
                 // The next step is arrived at when this one was: a chain of waits keeps its
@@ -177,7 +274,7 @@ impl Definition {
         walk.outcome = Outcome::At {
             step: index,
             since,
-            due: now,
+            due: Some(now),
         };
         walk
     }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tracklane_core::automation::walk::{Outcome, Place};
+use tracklane_core::automation::walk::{Answers, Outcome, Place};
 use tracklane_core::automation::Definition;
 use tracklane_core::ids::{AutomationId, ContactId};
 use tracklane_core::time::Timestamp;
@@ -28,6 +28,9 @@ const DEFINITIONS_KEPT: usize = 1_024;
 
 /// Definitions read, by automation and version (versions never change).
 type Definitions = HashMap<(AutomationId, i64), Arc<Definition>>;
+
+/// A step that asks a condition, of an automation's version.
+type ConditionStep = (AutomationId, i64, usize);
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -77,8 +80,8 @@ impl Runner {
             .iter()
             .zip(&definitions)
             .map(|(run, definition)| {
-                let answer = answers.get(&run.run.0).copied();
-                walk(run, definition, answer, now)
+                let known = answers.get(&run.run.0).cloned().unwrap_or_default();
+                walk(run, definition, &known, now)
             })
             .collect();
         let moved = self.store.move_runs(&moves, now).await?;
@@ -113,39 +116,50 @@ impl Runner {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Whether each run at a step that asks a condition meets it, by run id: one query per
-    /// step of a version.
+    /// What each run's walk knows of its contact's conditions, by run id: whether it meets
+    /// the condition of the step it is at, and which goals ahead of it it meets. One query
+    /// per condition step of a version and batch.
     async fn answers(
         &self,
         claimed: &[Claimed],
         definitions: &[Arc<Definition>],
         now: Timestamp,
-    ) -> Result<BTreeMap<i64, bool>, StoreError> {
-        let mut asking: BTreeMap<(AutomationId, i64, usize), Vec<&Claimed>> = BTreeMap::new();
+    ) -> Result<BTreeMap<i64, Answers>, StoreError> {
+        let mut asking: BTreeMap<ConditionStep, Vec<(&Claimed, usize)>> = BTreeMap::new();
         let mut by_key = BTreeMap::new();
         for (run, definition) in claimed.iter().zip(definitions) {
-            if let Some((index, _)) = definition.step(&run.step) {
-                if definition.asks(index) {
-                    let key = (run.automation, run.version, index);
-                    asking.entry(key).or_default().push(run);
-                    by_key.insert(key, definition.clone());
-                }
-            }
-        }
-        let mut answers = BTreeMap::new();
-        for (key, runs) in asking {
-            let definition = &by_key[&key];
-            let Some(condition) = definition.condition_of(key.2) else {
+            let Some((index, _)) = definition.step(&run.step) else {
                 continue;
             };
-            let account = runs[0].account;
-            let contacts: Vec<ContactId> = runs.iter().map(|run| run.contact).collect();
+            let mut asked = definition.goals_ahead(index);
+            if definition.asks(index) {
+                asked.push(index);
+            }
+            for step in asked {
+                let key = (run.automation, run.version, step);
+                asking.entry(key).or_default().push((run, index));
+                by_key.insert(key, definition.clone());
+            }
+        }
+        let mut answers: BTreeMap<i64, Answers> = BTreeMap::new();
+        for (key, runs) in asking {
+            let Some(condition) = by_key[&key].condition_of(key.2) else {
+                continue;
+            };
+            let account = runs[0].0.account;
+            let contacts: Vec<ContactId> = runs.iter().map(|(run, _)| run.contact).collect();
             let meeting = self
                 .store
                 .contacts_meeting(account, condition, &contacts, now)
                 .await?;
-            for run in runs {
-                answers.insert(run.run.0, meeting.contains(&run.contact));
+            for (run, at) in runs {
+                let met = meeting.contains(&run.contact);
+                let known = answers.entry(run.run.0).or_default();
+                if key.2 == at {
+                    known.here = Some(met);
+                } else if met {
+                    known.goals_met.push(key.2);
+                }
             }
         }
         Ok(answers)
@@ -191,7 +205,7 @@ impl Runner {
 }
 
 /// The move of one claimed run: a walk of its definition from its step.
-fn walk(run: &Claimed, definition: &Definition, answer: Option<bool>, now: Timestamp) -> Move {
+fn walk(run: &Claimed, definition: &Definition, answers: &Answers, now: Timestamp) -> Move {
     let id_of = |index: usize| definition.steps()[index].id.clone();
     let Some((index, _)) = definition.step(&run.step) else {
         // A step the version does not have cannot be stored (runs take their steps from their
@@ -207,12 +221,13 @@ fn walk(run: &Claimed, definition: &Definition, answer: Option<bool>, now: Times
         step: index,
         since: run.since,
     };
-    let walked = definition.walk(run.run, place, answer, now);
+    let walked = definition.walk(run.run, place, answers, now);
     let destination = match walked.outcome {
         Outcome::At { step, since, due } => Destination::At {
             step: id_of(step),
             since,
             due,
+            watching: definition.watches(step),
         },
         Outcome::Completed => Destination::Completed,
         Outcome::Ended => Destination::Ended,

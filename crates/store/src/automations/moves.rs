@@ -26,6 +26,60 @@ use crate::sql::{Statement, Value};
 use crate::tags::{tag_contact, untag_in};
 use crate::{Engine, Store, StoreError};
 
+/// Wakes the runs of `contacts` that wait on their changes (see [`Destination::At`]): due at
+/// `now`, so that the runner asks their conditions again. A run claimed meanwhile loses its
+/// claim (its epoch moves on, its lease ends): its walk read the conditions before the change,
+/// so it is walked again. Called by the membership round that checks the contacts after a
+/// change, which holds their checks: runs are locked after checks, in contact order, as moves
+/// lock them.
+pub(crate) async fn wake_watching(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    contacts: &[ContactId],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for chunk in contacts.chunks(CHUNK) {
+        let mut wake = Statement::new(engine, "UPDATE automation_runs SET due_at = ");
+        wake.push_bind(now.0)
+            .push(
+                ", lease_until = 0, epoch = epoch + 1 WHERE id IN (SELECT id FROM \
+                 automation_runs WHERE status = 1 AND watching = 1 AND contact_id IN ",
+            )
+            .push_row(chunk.iter().map(|contact| Value::from(contact.0)))
+            .push(" ORDER BY contact_id, id")
+            .push(engine.lock_for_update())
+            .push(")");
+        wake.query().execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// Locks the checks of the moves' contacts, in contact order, before their runs (PostgreSQL;
+/// SQLite has one writer): a membership round holds checks and then wakes runs, so a move
+/// takes them in the same order.
+async fn lock_checks(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    moves: &[&Move],
+) -> Result<(), StoreError> {
+    if engine == Engine::Sqlite {
+        return Ok(());
+    }
+    let contacts: BTreeSet<ContactId> = moves.iter().map(|one| one.claimed.contact).collect();
+    let contacts: Vec<ContactId> = contacts.into_iter().collect();
+    for chunk in contacts.chunks(CHUNK) {
+        let mut lock = Statement::new(
+            engine,
+            "SELECT contact_id FROM segment_checks WHERE contact_id IN ",
+        );
+        lock.push_row(chunk.iter().map(|contact| Value::from(contact.0)))
+            .push(" ORDER BY contact_id")
+            .push(engine.lock_for_change());
+        lock.query().fetch_all(&mut *tx).await?;
+    }
+    Ok(())
+}
+
 /// How many runs one statement confirms.
 const CHUNK: usize = 500;
 
@@ -53,14 +107,17 @@ pub struct Claimed {
 /// Where a move leaves a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
-    /// At a step, arrived at `since`, taken again at `due`.
+    /// At a step, arrived at `since`, taken again at `due` (or when its contact changes).
     At {
         /// The step's id.
         step: String,
         /// When it arrived there.
         since: Timestamp,
-        /// When to take it again.
-        due: Timestamp,
+        /// When to take it again; none while it waits for its contact to change.
+        due: Option<Timestamp>,
+        /// Whether its contact's changes wake it (it waits for a condition, or a goal is
+        /// ahead).
+        watching: bool,
     },
     /// Past the last step.
     Completed,
@@ -219,6 +276,7 @@ impl Store {
         let mut ordered: Vec<&Move> = moves.iter().collect();
         ordered.sort_by_key(|one| (one.claimed.contact, one.claimed.run));
         self.write(async |tx| {
+            lock_checks(tx, self.engine, &ordered).await?;
             let confirmed = confirm_claims(tx, self.engine, &ordered).await?;
             let mut moved = Moved {
                 stale: ordered.len() - confirmed.len(),
@@ -431,17 +489,27 @@ async fn place(
 ) -> Result<(), StoreError> {
     let note = (!notes.is_empty()).then(|| notes.join("; "));
     let last = one.passed.last().unwrap_or(&one.claimed.step);
-    let (status, step, since, due, ended) = match &one.destination {
-        Destination::At { step, since, due } => {
-            (RunStatus::Active, step, *since, Some(due.0), None)
-        }
-        Destination::Completed => (RunStatus::Completed, last, now, None, Some(now.0)),
-        Destination::Ended => (RunStatus::Ended, last, now, None, Some(now.0)),
+    let (status, step, since, due, ended, watching) = match &one.destination {
+        Destination::At {
+            step,
+            since,
+            due,
+            watching,
+        } => (
+            RunStatus::Active,
+            step,
+            *since,
+            due.map(|due| due.0),
+            None,
+            *watching,
+        ),
+        Destination::Completed => (RunStatus::Completed, last, now, None, Some(now.0), false),
+        Destination::Ended => (RunStatus::Ended, last, now, None, Some(now.0), false),
     };
     sqlx::query(
         "UPDATE automation_runs SET status = $1, step = $2, since_at = $3, due_at = $4, \
          ended_at = $5, steps_done = steps_done + $6, updated_at = $7, \
-         last_error = COALESCE($8, last_error) WHERE id = $9",
+         last_error = COALESCE($8, last_error), watching = $10 WHERE id = $9",
     )
     .bind(status.code())
     .bind(step.as_str())
@@ -452,6 +520,7 @@ async fn place(
     .bind(now.0)
     .bind(note)
     .bind(one.claimed.run.0)
+    .bind(i64::from(watching))
     .execute(&mut *tx)
     .await?;
     Ok(())

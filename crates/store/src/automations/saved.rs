@@ -52,6 +52,13 @@ fn reads_rows(definition: &Definition) -> i64 {
     i64::from(!definition.behaviors().is_empty())
 }
 
+/// Whether runs of the definition may wait on their contact's changes (1) or not (0). Kept
+/// once set: runs of an earlier version may still wait.
+fn watches(definition: &Definition) -> i64 {
+    let steps = definition.steps().len();
+    i64::from((0..steps).any(|step| definition.watches(step)))
+}
+
 /// The definition as stored.
 fn definition_text(definition: &Definition) -> String {
     serde_json::to_string(definition).expect("a definition is plain JSON")
@@ -71,13 +78,15 @@ impl Store {
             .write(async |tx| {
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO automations (account_id, name, active, version, created_at, \
-                     updated_at, reads_rows) VALUES ($1, $2, $3, 1, $4, $4, $5) RETURNING id",
+                     updated_at, reads_rows, watches) VALUES ($1, $2, $3, 1, $4, $4, $5, $6) \
+                     RETURNING id",
                 )
                 .bind(account.0)
                 .bind(&draft.name)
                 .bind(i64::from(draft.active))
                 .bind(now.0)
                 .bind(reads_rows(&draft.definition))
+                .bind(watches(&draft.definition))
                 .fetch_one(&mut *tx)
                 .await?;
                 sqlx::query(
@@ -155,7 +164,9 @@ impl Store {
             if let Some(definition) = &definition {
                 update
                     .push(", version = version + 1, reads_rows = ")
-                    .push_bind(reads_rows(definition));
+                    .push_bind(reads_rows(definition))
+                    .push(", watches = watches | ")
+                    .push_bind(watches(definition));
             }
             update.push_present([(", name = ", patch.name.clone())]);
             if let Some(active) = patch.active {

@@ -15,6 +15,7 @@ use tracklane_core::time::Timestamp;
 
 use tracklane_core::score::rule::ScoreRule;
 
+use crate::automations::moves::wake_watching;
 use crate::listing::{page_of, Listed};
 use crate::scoring::ledger::ScoreChange;
 use crate::scoring::live::{score_round, with_counted_revisions, ScoreWork, Work};
@@ -199,6 +200,8 @@ impl Store {
             let rules = with_counted_revisions(tx, self.engine, rules).await?;
             let current = revisions(tx, self.engine, settled).await?;
             let taken = take_checks(tx, self.engine, &ordered).await?;
+            let checked: Vec<ContactId> = taken.iter().copied().collect();
+            wake_watching(tx, self.engine, &checked, now).await?;
             let mut changes = Vec::new();
             let mut scoring = Vec::new();
             for one in ordered {
