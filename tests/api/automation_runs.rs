@@ -679,6 +679,48 @@ async fn a_goal_met_anywhere_before_it_is_jumped_to(app: TestApp) {
     assert_eq!(steps[1]["passed"], "1", "the nudge went to Bob only");
 }
 
+async fn a_score_that_rises_to_a_threshold_enters_once(app: TestApp) {
+    let hot = app.new_tag("hot").await;
+    let model = app
+        .create("/api/3/scores", json!({"score": {"name": "Engagement"}}))
+        .await;
+    triggered(
+        &app,
+        json!([{"scoreReached": {"score": model, "points": 50}}]),
+        json!([{"id": "hot", "addTag": hot}]),
+    )
+    .await;
+    let ann = app.new_contact("ann@example.com").await;
+    let adjust = async |points: i64| {
+        let answer = app
+            .post(
+                &format!("/api/3/contacts/{ann}/scoreAdjustments"),
+                json!({"scoreAdjustment": {"score": model, "points": points, "reason": "call"}}),
+            )
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        settle(&app).await;
+    };
+    adjust(30).await;
+    assert!(tags_of(&app, &ann).await.is_empty(), "30 is below 50");
+    adjust(30).await;
+    assert_eq!(
+        tags_of(&app, &ann).await,
+        vec![hot.clone()],
+        "60 crossed 50"
+    );
+    adjust(10).await;
+    adjust(-40).await;
+    let runs = app
+        .get(&format!("/api/3/contacts/{ann}/contactAutomations"))
+        .await;
+    assert_eq!(
+        runs.body["contactAutomations"].as_array().unwrap().len(),
+        1,
+        "70 and 30 cross nothing"
+    );
+}
+
 both_engines!(
     a_run_changes_the_contact_waits_branches_and_leaves,
     the_other_branch_and_a_persons_unsubscribe,
@@ -690,4 +732,5 @@ both_engines!(
     the_report_counts_runs_per_step_and_a_dry_run_writes_nothing,
     an_abandoned_cart_waits_for_the_purchase_or_its_timeout,
     a_goal_met_anywhere_before_it_is_jumped_to,
+    a_score_that_rises_to_a_threshold_enters_once,
 );

@@ -11,6 +11,9 @@ use crate::ids::{ListId, ScoreModelId, SegmentId, TagId};
 use crate::segment::{Definition as Condition, DefinitionError};
 use crate::text::NAME_MAX;
 
+/// The kind of change of a score that rises to a threshold.
+pub const SCORE_REACHED: &str = "score_reached";
+
 /// The farthest a date trigger fires before or after the date, in days.
 pub const OFFSET_DAYS_MAX: i64 = 365;
 
@@ -67,7 +70,7 @@ pub const TRIGGERS: [&str; 9] = [
 
 impl Trigger {
     /// The change that enters a contact, when it is one: its kind (the webhook event name of
-    /// the change) and the tag, list or segment it is of.
+    /// the change, or [`SCORE_REACHED`]) and the tag, list, segment or scoring model it is of.
     pub fn change(&self) -> Option<(&'static str, i64)> {
         Some(match self {
             Self::TagAdded(tag) => ("contact_tag_added", tag.0),
@@ -76,6 +79,7 @@ impl Trigger {
             Self::Unsubscribed(list) => ("unsubscribe", list.0),
             Self::EnteredSegment(segment) => ("segment_entered", segment.0),
             Self::LeftSegment(segment) => ("segment_left", segment.0),
+            Self::ScoreReached { model, .. } => (SCORE_REACHED, model.0),
             _ => return None,
         })
     }

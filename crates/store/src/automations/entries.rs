@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use sqlx::{AnyConnection, Row};
 use tracklane_core::automation::saved::RunStatus;
+use tracklane_core::automation::trigger::{Trigger, SCORE_REACHED};
 use tracklane_core::automation::{Definition, Entry};
 use tracklane_core::ids::{AccountId, AutomationId, ContactId};
 use tracklane_core::time::Timestamp;
@@ -20,6 +21,7 @@ use tracklane_core::time::Timestamp;
 use super::runs::enter_in;
 use super::saved::stored_definition;
 use crate::scoring::awarding::{rows_of, Scope};
+use crate::scoring::ledger::ScoreChange;
 use crate::sql::{Statement, Value};
 use crate::webhooks::changes::Change;
 use crate::{Engine, Store, StoreError};
@@ -233,5 +235,52 @@ pub(crate) async fn index_triggers(
         ]
     }));
     insert.query().execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Enters the contacts whose score rose to the threshold of an active automation's
+/// `scoreReached` trigger (from below it to it or above), in the transaction that changes the
+/// score. The cause is the crossing (model, threshold, instant), so that it enters once.
+pub(crate) async fn enter_by_scores(
+    tx: &mut AnyConnection,
+    changes: &[ScoreChange],
+    account_of: &BTreeMap<ContactId, AccountId>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for change in changes.iter().filter(|change| change.to > change.from) {
+        let account = account_of[&change.contact];
+        let automations = sqlx::query(
+            "SELECT v.automation_id, v.definition FROM automation_triggers t \
+             JOIN automations a ON a.id = t.automation_id \
+             JOIN automation_versions v ON v.automation_id = a.id AND v.version = a.version \
+             WHERE t.account_id = $1 AND t.kind = $2 AND t.target = $3 ORDER BY a.id",
+        )
+        .bind(account.0)
+        .bind(SCORE_REACHED)
+        .bind(change.model.0)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in automations {
+            let definition = stored_definition(&row.try_get::<String, _>("definition")?)?;
+            let crossed = definition
+                .triggers()
+                .iter()
+                .find_map(|trigger| match trigger {
+                    Trigger::ScoreReached { model, points }
+                        if *model == change.model
+                            && change.from < *points
+                            && *points <= change.to =>
+                    {
+                        Some(*points)
+                    }
+                    _ => None,
+                });
+            if let Some(points) = crossed {
+                let automation = AutomationId(row.try_get("automation_id")?);
+                let cause = format!("{SCORE_REACHED}:{}:{points}:{}", change.model, now.0);
+                let _ = enter_in(tx, account, automation, change.contact, &cause, now).await?;
+            }
+        }
+    }
     Ok(())
 }

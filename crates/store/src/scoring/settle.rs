@@ -13,6 +13,7 @@ use tracklane_core::time::Timestamp;
 
 use super::awards::Made;
 use super::ledger::{ScoreChange, COUNTED};
+use crate::automations::entries::enter_by_scores;
 use crate::segments::compute::REQUEUE;
 use crate::segments::membership::queue_wakeups;
 use crate::sql::{Statement, Value};
@@ -43,7 +44,8 @@ struct Stored {
 /// taken off, the awards made added, and those taken back (that the score still counted)
 /// taken off. Each score touched is stored settled at `now` (so that an award's expiry is taken
 /// off once; an award made must expire after the instant of [`settle_instant`]), and a row of kind `score` goes on the timeline of each contact whose scores
-/// changed, with a check of the segments that read scores. Each contact's first expiry of an
+/// changed, with a check of the segments that read scores, and the contacts entered into the
+/// automations whose score trigger a change crosses. Each contact's first expiry of an
 /// award is queued as its wake-up. A chunk of contacts per statement. Returns the scores that
 /// changed. The property test of the ledger checks that each score stays the sum of its live awards.
 pub(crate) async fn settle_scores(
@@ -154,6 +156,7 @@ pub(crate) async fn settle_scores(
             continue;
         }
         write_timeline(tx, engine, &changed, &account_of, now).await?;
+        enter_by_scores(tx, &changed, &account_of, now).await?;
         let mut by_account: BTreeMap<AccountId, Vec<ContactId>> = BTreeMap::new();
         for change in &changed {
             by_account
