@@ -72,3 +72,128 @@ async fn nodes_starting_together_create_one_first_account_and_share_data() {
         "concurrent upserts make one contact"
     );
 }
+
+/// An API v3 call through `address`; answers the status and the JSON body.
+async fn call(
+    client: &reqwest::Client,
+    (address, key): (&str, &str),
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = client
+        .request(method, format!("{address}/api/3{path}"))
+        .header("Api-Token", key);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn two_nodes_run_each_automation_step_once() {
+    use reqwest::Method;
+    let url = fresh_database().await;
+    let (mut first, second) = tokio::join!(node(&url), node(&url));
+    let account = first.take_new_account().unwrap();
+    let key = secrecy::ExposeSecret::expose_secret(&account.api_key).to_owned();
+    let addresses = [
+        format!("http://127.0.0.1:{}", first.port()),
+        format!("http://127.0.0.1:{}", second.port()),
+    ];
+    tokio::spawn(first.run_until_stopped(std::future::pending()));
+    tokio::spawn(second.run_until_stopped(std::future::pending()));
+    let client = reqwest::Client::new();
+    let on = |i: usize| (addresses[i % 2].as_str(), key.as_str());
+    let id = |answer: &serde_json::Value, key: &str| answer[key]["id"].as_str().unwrap().to_owned();
+    let (_, tag) = call(
+        &client,
+        on(0),
+        Method::POST,
+        "/tags",
+        Some(json!({"tag": {"tag": "ran", "tagType": "contact"}})),
+    )
+    .await;
+    let (_, model) = call(
+        &client,
+        on(0),
+        Method::POST,
+        "/scores",
+        Some(json!({"score": {"name": "Ran"}})),
+    )
+    .await;
+    let (tag, model) = (id(&tag, "tag"), id(&model, "score"));
+    let definition = json!({"steps": [
+        {"id": "tag", "addTag": tag},
+        {"id": "points", "adjustScore": {"score": model, "points": 1}},
+        {"id": "done", "end": true}
+    ]});
+    let (status, automation) = call(
+        &client,
+        on(1),
+        Method::POST,
+        "/automations",
+        Some(json!({"automation": {"name": "Ran", "status": "1", "definition": definition}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{automation}");
+    let automation = id(&automation, "automation");
+    const CONTACTS: usize = 200;
+    for i in 0..CONTACTS {
+        let (status, contact) = call(
+            &client,
+            on(i),
+            Method::POST,
+            "/contact/sync",
+            Some(json!({"contact": {"email": format!("c{i}@example.com")}})),
+        )
+        .await;
+        assert_eq!(status, 201, "{contact}");
+        let contact = id(&contact, "contact");
+        let entry = json!({"contactAutomation": {"contact": contact, "automation": automation}});
+        let (status, answer) = call(
+            &client,
+            on(i + 1),
+            Method::POST,
+            "/contactAutomations",
+            Some(entry),
+        )
+        .await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    let report = format!("/automations/{automation}/report");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let done = loop {
+        let (_, answer) = call(&client, on(0), Method::GET, &report, None).await;
+        if answer["report"]["exitedEarly"] == CONTACTS.to_string() {
+            break answer["report"].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "runs did not finish: {answer}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    for step in done["steps"].as_array().unwrap() {
+        assert_eq!(
+            step["passed"],
+            CONTACTS.to_string(),
+            "each step once per contact: {done}"
+        );
+    }
+    let preview = json!({"definition": {"score": {"model": model.parse::<i64>().unwrap(), "value": {"exactly": 1}}}});
+    let (_, scored) = call(
+        &client,
+        on(1),
+        Method::POST,
+        "/segments/preview",
+        Some(preview),
+    )
+    .await;
+    assert_eq!(
+        scored["count"], CONTACTS,
+        "every score is +1 exactly: {scored}"
+    );
+}
