@@ -164,10 +164,11 @@ async fn two_nodes_run_each_automation_step_once() {
         assert_eq!(status, 201, "{answer}");
     }
     let report = format!("/automations/{automation}/report");
+    let count = CONTACTS.to_string();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let done = loop {
         let (_, answer) = call(&client, on(0), Method::GET, &report, None).await;
-        if answer["report"]["exitedEarly"] == CONTACTS.to_string() {
+        if answer["report"]["exitedEarly"] == count.as_str() {
             break answer["report"].clone();
         }
         assert!(
