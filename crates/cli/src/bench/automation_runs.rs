@@ -1,3 +1,6 @@
+//! `--automations N`: active automations whose behavior triggers the bench's events do not
+//! match, kept during the tracking scenarios (every event is tested against them).
+//!
 //! `--automation-contacts N`: automation step executions/s. N imported contacts enter an active
 //! automation of five internal steps (add a tag, adjust a score, an if/else on the tag, set a
 //! field, end) through `POST /api/3/contactAutomations` by 64 clients, while the server's
@@ -21,6 +24,30 @@ const CLIENTS: usize = 64;
 const STEPS: u64 = 5;
 /// How long the runs may take after the entries before the bench gives up.
 const DRAIN_LIMIT: Duration = Duration::from_secs(1_800);
+
+/// Creates `count` active automations, each triggered by an event name the load never sends.
+pub async fn save_unmatched(api: &Api<'_>, count: u32) -> anyhow::Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let tag = api
+        .create(
+            "/tags",
+            "tag",
+            json!({"tag": "bench-unmatched", "tagType": "contact"}),
+        )
+        .await?;
+    for i in 0..count {
+        let definition = json!({
+            "triggers": [{"behavior": {"event": {"name": format!("never {i}")}}}],
+            "steps": [{"id": "tag", "addTag": tag}]
+        });
+        let body =
+            json!({"name": format!("unmatched {i}"), "status": "1", "definition": definition});
+        api.create("/automations", "automation", body).await?;
+    }
+    Ok(())
+}
 
 /// Runs the measure on `server` and prints its table.
 pub async fn measure(api: &Api<'_>, server: &Server, contacts: u64) -> anyhow::Result<()> {

@@ -28,7 +28,8 @@
 //! - [`webhooks`]: `--webhooks`, webhook subscriptions kept live during the load.
 //! - [`webhook_burst`]: `--webhook-burst`, deliveries/s under a burst of changes.
 //! - [`segment_scale`]: `--segment-contacts`, segments over a large generated data set.
-//! - [`automation_runs`]: `--automation-contacts`, automation step executions/s.
+//! - [`automation_runs`]: `--automations`, automations kept during the load, and
+//!   `--automation-contacts`, automation step executions/s.
 //! - [`load`]: the clients, the measured window and their tally.
 //! - [`report`]: the table and the error summary.
 
@@ -129,6 +130,10 @@ pub struct BenchArgs {
     /// [default: 20 per contact]
     #[arg(long)]
     segment_events: Option<u64>,
+    /// Active automations whose behavior triggers the load's events do not match, kept
+    /// during the tracking scenarios
+    #[arg(long, default_value_t = 0)]
+    automations: u32,
     /// Instead of the load scenarios, measure automation step executions/s with this many
     /// contacts entering an automation of five internal steps
     #[arg(long, default_value_t = 0)]
@@ -192,6 +197,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         sink: sink.name,
         segments: args.segments,
         score_models: args.score_models,
+        automations: args.automations,
         webhooks: args.webhooks,
         receiver: webhooks::Receiver::start().await?,
     };
@@ -213,6 +219,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.score_models,
         scoring::RULES
     );
+    println!("automations kept (unmatched): {}", args.automations);
     println!(
         "webhooks kept live: {} (delivered during the run: {}; received: {delivered})",
         args.webhooks,
@@ -241,6 +248,8 @@ struct Bench<'a> {
     segments: u32,
     /// Scoring models kept live during the tracking scenarios.
     score_models: u32,
+    /// Automations that the load's events do not trigger, kept during the tracking scenarios.
+    automations: u32,
     /// Webhook subscriptions kept live during the tracking scenarios.
     webhooks: u32,
     /// Where they deliver.
@@ -282,6 +291,10 @@ impl Bench<'_> {
             if self.score_models > 0 {
                 eprintln!("bench: creating {} scoring models", self.score_models);
                 scoring::save(&self.api(), self.score_models).await?;
+            }
+            if self.automations > 0 {
+                eprintln!("bench: creating {} automations", self.automations);
+                automation_runs::save_unmatched(&self.api(), self.automations).await?;
             }
             if self.webhooks > 0 {
                 eprintln!("bench: creating {} webhooks", self.webhooks);

@@ -23,6 +23,8 @@ use crate::state::Clock;
 pub const BATCH: i64 = 500;
 /// How long a claim holds its runs: a worker that stops holds them no longer.
 pub const LEASE: Duration = Duration::from_secs(60);
+/// The shortest time between passes that find nothing to do.
+const LOOK_AFTER: Duration = Duration::from_millis(20);
 /// The most definitions (automation versions) kept read.
 const DEFINITIONS_KEPT: usize = 1_024;
 
@@ -184,9 +186,15 @@ impl Runner {
             if pause.is_zero() {
                 continue;
             }
+            // Under a flood of commits, a pass every [`LOOK_AFTER`] at most: looking after each
+            // one would take the ingest's cores for two reads per commit.
+            tokio::select! {
+                () = tokio::time::sleep(LOOK_AFTER.min(pause)) => {}
+                _ = stop.changed() => return,
+            }
             tokio::select! {
                 _ = commits.changed() => {}
-                () = tokio::time::sleep(pause) => {}
+                () = tokio::time::sleep(pause.saturating_sub(LOOK_AFTER)) => {}
                 _ = stop.changed() => return,
             }
         }
