@@ -43,13 +43,47 @@ pub struct Pass {
     pub moved: Moved,
 }
 
+/// The definitions of automation versions read, at most [`DEFINITIONS_KEPT`] (versions never
+/// change, so a kept one is never stale).
+#[derive(Clone, Default)]
+pub(crate) struct DefinitionCache {
+    kept: Arc<Mutex<Definitions>>,
+}
+
+impl DefinitionCache {
+    /// The definition of a version, read once.
+    pub(crate) async fn get(
+        &self,
+        store: &Store,
+        automation: AutomationId,
+        version: i64,
+    ) -> Result<Arc<Definition>, StoreError> {
+        let key = (automation, version);
+        if let Some(known) = self.kept().get(&key) {
+            return Ok(known.clone());
+        }
+        let read = Arc::new(store.automation_version(automation, version).await?);
+        let mut kept = self.kept();
+        if kept.len() >= DEFINITIONS_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, read.clone());
+        Ok(read)
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, Definitions> {
+        self.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// The automation runner.
 #[derive(Clone)]
 pub struct Runner {
     store: Store,
     clock: Arc<dyn Clock>,
-    /// Definitions read, at most [`DEFINITIONS_KEPT`].
-    definitions: Arc<Mutex<Definitions>>,
+    definitions: DefinitionCache,
 }
 
 impl Runner {
@@ -58,7 +92,7 @@ impl Runner {
         Self {
             store,
             clock,
-            definitions: Arc::default(),
+            definitions: DefinitionCache::default(),
         }
     }
 
@@ -75,7 +109,10 @@ impl Runner {
         }
         let mut definitions = Vec::with_capacity(claimed.len());
         for run in &claimed {
-            definitions.push(self.definition(run.automation, run.version).await?);
+            let definition = self
+                .definitions
+                .get(&self.store, run.automation, run.version);
+            definitions.push(definition.await?);
         }
         let answers = self.answers(&claimed, &definitions, now).await?;
         let moves: Vec<Move> = claimed
@@ -91,31 +128,6 @@ impl Runner {
             claimed: claimed.len(),
             moved,
         })
-    }
-
-    /// The definition of a version, read once.
-    async fn definition(
-        &self,
-        automation: AutomationId,
-        version: i64,
-    ) -> Result<Arc<Definition>, StoreError> {
-        let key = (automation, version);
-        if let Some(known) = self.kept().get(&key) {
-            return Ok(known.clone());
-        }
-        let read = Arc::new(self.store.automation_version(automation, version).await?);
-        let mut kept = self.kept();
-        if kept.len() >= DEFINITIONS_KEPT {
-            kept.clear();
-        }
-        kept.insert(key, read.clone());
-        Ok(read)
-    }
-
-    fn kept(&self) -> std::sync::MutexGuard<'_, Definitions> {
-        self.definitions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// What each run's walk knows of its contact's conditions, by run id: whether it meets

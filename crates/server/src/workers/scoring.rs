@@ -17,6 +17,7 @@ use tracklane_store::automations::entries::RowTriggers;
 use tracklane_store::scoring::new_rows::Scored;
 use tracklane_store::{Store, StoreError};
 
+use super::automations::DefinitionCache;
 use super::membership::IDLE_LOOK;
 use crate::state::Clock;
 
@@ -50,12 +51,18 @@ pub struct Step {
 pub struct Scorer {
     store: Store,
     clock: Arc<dyn Clock>,
+    /// The definitions of the automations whose triggers read new rows.
+    definitions: DefinitionCache,
 }
 
 impl Scorer {
     /// A scorer over `store`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            definitions: DefinitionCache::default(),
+        }
     }
 
     /// One step: scores the new rows of up to [`STEP`] contacts after `after`, by their
@@ -67,7 +74,15 @@ impl Scorer {
         for &(_, account) in &contacts {
             if let Entry::Vacant(entry) = rules.entry(account) {
                 entry.insert(self.store.account_score_rules(account).await?);
-                let triggers = self.store.account_row_triggers(account).await?;
+                let mut triggers = Vec::new();
+                for (automation, version) in self.store.account_row_automations(account).await? {
+                    let definition = self.definitions.get(&self.store, automation, version);
+                    triggers.push(RowTriggers {
+                        automation,
+                        version,
+                        definition: definition.await?,
+                    });
+                }
                 automations.insert(account, triggers);
             }
         }

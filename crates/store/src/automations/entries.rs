@@ -39,30 +39,23 @@ pub struct RowTriggers {
 }
 
 impl Store {
-    /// The account's active automations with behavior triggers, by id.
-    pub async fn account_row_triggers(
+    /// The account's active automations with behavior triggers, by id, with their current
+    /// versions.
+    pub async fn account_row_automations(
         &self,
         account: AccountId,
-    ) -> Result<Vec<RowTriggers>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT a.id, a.version, v.definition FROM automations a \
-             JOIN automation_versions v ON v.automation_id = a.id AND v.version = a.version \
-             WHERE a.account_id = $1 AND a.active = 1 AND a.reads_rows = 1 ORDER BY a.id",
+    ) -> Result<Vec<(AutomationId, i64)>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, version FROM automations \
+             WHERE account_id = $1 AND active = 1 AND reads_rows = 1 ORDER BY id",
         )
         .bind(account.0)
         .fetch_all(&self.reader)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(RowTriggers {
-                    automation: AutomationId(row.try_get("id")?),
-                    version: row.try_get("version")?,
-                    definition: Arc::new(stored_definition(
-                        &row.try_get::<String, _>("definition")?,
-                    )?),
-                })
-            })
-            .collect()
+        Ok(rows
+            .into_iter()
+            .map(|(id, version)| (AutomationId(id), version))
+            .collect())
     }
 }
 
