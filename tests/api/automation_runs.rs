@@ -676,6 +676,10 @@ async fn a_goal_met_anywhere_before_it_is_jumped_to(app: TestApp) {
     let report = app.get(&format!("/api/3/automations/{flow}/report")).await;
     let steps = &report.body["report"]["steps"];
     assert_eq!(steps[3]["passed"], "1", "one reached the goal: {steps}");
+    assert_eq!(
+        report.body["report"]["goals"],
+        json!([{"id": "deal", "reached": "1", "rate": "0.50"}])
+    );
     assert_eq!(steps[1]["passed"], "1", "the nudge went to Bob only");
 }
 

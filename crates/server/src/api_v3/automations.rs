@@ -149,16 +149,22 @@ async fn remove(ctx: Ctx, PathId(id): PathId<AutomationId>) -> Result<Json<Value
 }
 
 /// `GET /automations/{id}/report` (Tracklane's): how many runs entered, are in progress,
-/// completed and left early, and per step of the current version (then of earlier ones), the
-/// runs in progress there and those that passed it.
+/// completed and left early; per goal of the current version, how many reached it and their
+/// share of the entries; and per step of the current version (then of earlier ones), the runs
+/// in progress there and those that passed it.
 async fn report(ctx: Ctx, PathId(id): PathId<AutomationId>) -> Result<Json<Value>, ApiError> {
     let automation = ctx.store().existing_automation(ctx.account, id).await?;
     let mut counts = ctx.store().automation_counts(ctx.account, id).await?;
     let mut steps = Vec::new();
+    let mut goals = Vec::new();
     for step in automation.definition.steps() {
         let (waiting, passed) = counts.steps.remove(&step.id).unwrap_or_default();
         steps.push(json!({"id": step.id, "kind": step.action.kind(),
             "waiting": waiting.to_string(), "passed": passed.to_string()}));
+        if step.action.kind() == "goal" {
+            goals.push(json!({"id": step.id, "reached": passed.to_string(),
+                "rate": rate(passed, counts.entered)}));
+        }
     }
     for (step, (waiting, passed)) in counts.steps {
         steps.push(json!({"id": step, "kind": null,
@@ -169,8 +175,17 @@ async fn report(ctx: Ctx, PathId(id): PathId<AutomationId>) -> Result<Json<Value
         "active": counts.active.to_string(),
         "completed": counts.completed.to_string(),
         "exitedEarly": counts.exited_early.to_string(),
+        "goals": goals,
         "steps": steps,
     }})))
+}
+
+/// `part` of `whole` as a fraction with two decimals (`"0.50"`); `"0.00"` of nothing.
+fn rate(part: i64, whole: i64) -> String {
+    if whole <= 0 {
+        return "0.00".to_owned();
+    }
+    format!("{:.2}", part as f64 / whole as f64)
 }
 
 #[derive(Debug, Deserialize)]
