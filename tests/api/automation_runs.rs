@@ -10,7 +10,7 @@ use tracklane_core::time::Timestamp;
 use tracklane_e2e::{both_engines, TestApp};
 use tracklane_server::state::Clock;
 
-use crate::scores::score;
+use crate::scores::{event, score};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -308,22 +308,6 @@ async fn bad_entries_are_refused_and_change_nothing(app: TestApp) {
     assert!(tags_of(&app, &ann).await.is_empty());
 }
 
-/// A custom event of the contact, now.
-async fn event(app: &TestApp, contact: &str, name: &str) {
-    let row = tracklane_core::event::NewEvent::of_contact(
-        app.account,
-        tracklane_core::event::EventKind::Custom,
-        name,
-        tracklane_core::ids::ContactId(contact.parse().unwrap()),
-        None,
-        app.clock.now(),
-    );
-    app.store
-        .record_events(&[row], app.clock.now())
-        .await
-        .unwrap();
-}
-
 /// Lets the new rows enter their contacts, then the runs move.
 async fn settle(app: &TestApp) {
     app.settle_segments().await;
@@ -347,8 +331,8 @@ async fn behavior_triggers_enter_each_row_once_and_never_while_inside(app: TestA
     let flow = app.create("/api/3/automations", body).await;
     let ann = app.new_contact("ann@example.com").await;
     let bob = app.new_contact("bob@example.com").await;
-    event(&app, &ann, "cart_created").await;
-    event(&app, &bob, "page_seen").await;
+    event(&app, &ann, "cart_created", Duration::ZERO).await;
+    event(&app, &bob, "page_seen", Duration::ZERO).await;
     settle(&app).await;
     assert_eq!(tags_of(&app, &ann).await, vec![carts.clone()]);
     assert!(
@@ -364,13 +348,13 @@ async fn behavior_triggers_enter_each_row_once_and_never_while_inside(app: TestA
     );
 
     // While inside, another cart enters nothing; after leaving, the next one enters again.
-    event(&app, &ann, "cart_created").await;
+    event(&app, &ann, "cart_created", Duration::ZERO).await;
     settle(&app).await;
     assert_eq!(counted(&app).await, "1");
     app.clock.advance(DAY + Duration::from_secs(1));
     settle(&app).await;
     assert!(tags_of(&app, &ann).await.is_empty());
-    event(&app, &ann, "cart_created").await;
+    event(&app, &ann, "cart_created", Duration::ZERO).await;
     settle(&app).await;
     assert_eq!(counted(&app).await, "2");
     assert_eq!(tags_of(&app, &ann).await, vec![carts.clone()]);
@@ -383,7 +367,7 @@ async fn behavior_triggers_enter_each_row_once_and_never_while_inside(app: TestA
         )
         .await;
     assert_eq!(paused.status, 200);
-    event(&app, &bob, "cart_created").await;
+    event(&app, &bob, "cart_created", Duration::ZERO).await;
     settle(&app).await;
     assert!(tags_of(&app, &bob).await.is_empty());
     assert_eq!(counted(&app).await, "2");
@@ -619,8 +603,8 @@ async fn an_abandoned_cart_waits_for_the_purchase_or_its_timeout(app: TestApp) {
     app.create("/api/3/automations", body).await;
     let ann = app.new_contact("ann@example.com").await;
     let bob = app.new_contact("bob@example.com").await;
-    event(&app, &ann, "cart_created").await;
-    event(&app, &bob, "cart_created").await;
+    event(&app, &ann, "cart_created", Duration::ZERO).await;
+    event(&app, &bob, "cart_created", Duration::ZERO).await;
     settle(&app).await;
     let runs = app.get("/api/3/contactAutomations").await;
     for run in runs.body["contactAutomations"].as_array().unwrap() {
@@ -628,7 +612,7 @@ async fn an_abandoned_cart_waits_for_the_purchase_or_its_timeout(app: TestApp) {
     }
     // Ann buys: the event that makes the condition true moves her run on, with no polling.
     app.clock.advance(Duration::from_secs(3_600));
-    event(&app, &ann, "purchase").await;
+    event(&app, &ann, "purchase", Duration::ZERO).await;
     settle(&app).await;
     assert_eq!(tags_of(&app, &ann).await, vec![thanked.clone()]);
     assert!(tags_of(&app, &bob).await.is_empty(), "Bob still waits");
@@ -638,8 +622,8 @@ async fn an_abandoned_cart_waits_for_the_purchase_or_its_timeout(app: TestApp) {
     assert_eq!(tags_of(&app, &bob).await, vec![reminded.clone()]);
     // A contact who bought before the wait passes at once.
     let cy = app.new_contact("cy@example.com").await;
-    event(&app, &cy, "purchase").await;
-    event(&app, &cy, "cart_created").await;
+    event(&app, &cy, "purchase", Duration::ZERO).await;
+    event(&app, &cy, "cart_created", Duration::ZERO).await;
     settle(&app).await;
     assert_eq!(tags_of(&app, &cy).await, vec![thanked.clone()]);
 }
@@ -666,7 +650,7 @@ async fn a_goal_met_anywhere_before_it_is_jumped_to(app: TestApp) {
     settle(&app).await;
     // Ann buys during the first wait: she skips the nudge and the second wait.
     app.clock.advance(DAY);
-    event(&app, &ann, "purchase").await;
+    event(&app, &ann, "purchase", Duration::ZERO).await;
     settle(&app).await;
     assert_eq!(tags_of(&app, &ann).await, vec![won.clone()]);
     // Bob reaches the goal without meeting it: the automation ends for him there.

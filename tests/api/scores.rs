@@ -31,7 +31,7 @@ async fn rule(app: &TestApp, model: &str, rule: Value) -> String {
 }
 
 /// A custom event of the contact, `ago` before the app's clock.
-async fn event(app: &TestApp, contact: &str, name: &str, ago: Duration) {
+pub(crate) async fn event(app: &TestApp, contact: &str, name: &str, ago: Duration) {
     record(app, contact, EventKind::Custom, name, None, ago).await;
 }
 

@@ -413,6 +413,21 @@ impl Store {
     }
 }
 
+/// The id of the account's custom field with this personalization tag, if any.
+pub(crate) async fn field_by_perstag<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
+    account: AccountId,
+    perstag: &str,
+) -> Result<Option<FieldId>, StoreError> {
+    let id: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM fields WHERE account_id = $1 AND perstag = $2 LIMIT 1")
+            .bind(account.0)
+            .bind(perstag)
+            .fetch_optional(executor)
+            .await?;
+    Ok(id.map(FieldId))
+}
+
 /// Writes custom field values of one contact on `conn` (a transaction): each field must be the account's and
 /// each value acceptable for its field's type.
 pub(crate) async fn write_field_values(

@@ -10,6 +10,7 @@ use super::step::condition;
 use crate::ids::{ListId, ScoreModelId, SegmentId, TagId};
 use crate::segment::{Definition as Condition, DefinitionError};
 use crate::text::NAME_MAX;
+use crate::webhook::event::WebhookEvent;
 
 /// The kind of change of a score that rises to a threshold.
 pub const SCORE_REACHED: &str = "score_reached";
@@ -73,12 +74,12 @@ impl Trigger {
     /// the change, or [`SCORE_REACHED`]) and the tag, list, segment or scoring model it is of.
     pub fn change(&self) -> Option<(&'static str, i64)> {
         Some(match self {
-            Self::TagAdded(tag) => ("contact_tag_added", tag.0),
-            Self::TagRemoved(tag) => ("contact_tag_removed", tag.0),
-            Self::Subscribed(list) => ("subscribe", list.0),
-            Self::Unsubscribed(list) => ("unsubscribe", list.0),
-            Self::EnteredSegment(segment) => ("segment_entered", segment.0),
-            Self::LeftSegment(segment) => ("segment_left", segment.0),
+            Self::TagAdded(tag) => (WebhookEvent::CONTACT_TAG_ADDED.name(), tag.0),
+            Self::TagRemoved(tag) => (WebhookEvent::CONTACT_TAG_REMOVED.name(), tag.0),
+            Self::Subscribed(list) => (WebhookEvent::SUBSCRIBE.name(), list.0),
+            Self::Unsubscribed(list) => (WebhookEvent::UNSUBSCRIBE.name(), list.0),
+            Self::EnteredSegment(segment) => (WebhookEvent::SEGMENT_ENTERED.name(), segment.0),
+            Self::LeftSegment(segment) => (WebhookEvent::SEGMENT_LEFT.name(), segment.0),
             Self::ScoreReached { model, .. } => (SCORE_REACHED, model.0),
             _ => return None,
         })

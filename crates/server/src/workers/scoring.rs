@@ -129,7 +129,6 @@ impl Scorer {
             {
                 Ok(one) => {
                     scored.taken += one.taken;
-                    scored.entered += one.entered;
                     scored.changes.extend(one.changes);
                 }
                 Err(error) => {

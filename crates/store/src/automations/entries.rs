@@ -100,7 +100,7 @@ pub(crate) async fn stale_row_triggers(
 }
 
 /// Enters the contacts (each from the time of its earliest new row) whose new rows meet a
-/// behavior trigger of `automations` (the account's, current); answers how many entered.
+/// behavior trigger of `automations` (the account's, current), counting them on each.
 pub(crate) async fn enter_by_rows(
     tx: &mut AnyConnection,
     engine: Engine,
@@ -108,8 +108,7 @@ pub(crate) async fn enter_by_rows(
     automations: &[RowTriggers],
     contacts: &[(ContactId, Timestamp)],
     now: Timestamp,
-) -> Result<usize, StoreError> {
-    let mut entered = 0;
+) -> Result<(), StoreError> {
     for one in automations {
         let definition = &one.definition;
         // Step ids are ASCII letters, digits, '-', '_' and '.' (the definition's checks), so
@@ -154,9 +153,8 @@ pub(crate) async fn enter_by_rows(
                 .execute(&mut *tx)
                 .await?;
         }
-        entered += count;
     }
-    Ok(entered)
+    Ok(())
 }
 
 /// Enters the contacts of `changes` into the active automations whose triggers name the

@@ -9,7 +9,7 @@ use tracklane_core::automation::saved::RunStatus;
 use tracklane_core::automation::walk::Effect;
 use tracklane_core::automation::Definition;
 use tracklane_core::contact::{ContactPatch, FieldValueInput};
-use tracklane_core::ids::{AccountId, AutomationId, AutomationRunId, ContactId, FieldId};
+use tracklane_core::ids::{AccountId, AutomationId, AutomationRunId, ContactId};
 use tracklane_core::list::ListStatus;
 use tracklane_core::score::award::Adjustment;
 use tracklane_core::segment;
@@ -19,7 +19,7 @@ use tracklane_core::webhook::event::WebhookSource;
 use super::runs::enter_in;
 use super::saved::stored_definition;
 use crate::contacts::update_in;
-use crate::fields::write_field_values;
+use crate::fields::{field_by_perstag, write_field_values};
 use crate::lists::{set_list_status_in, Membership};
 use crate::scoring::ledger::adjust_in;
 use crate::sql::{Statement, Value};
@@ -372,16 +372,8 @@ async fn apply(
         Err(error) if error.is_database_failure() => Err(error),
         Err(error) => {
             savepoint.rollback().await?;
-            Ok(Some(refusal_text(&error)))
+            Ok(Some(error.to_string()))
         }
-    }
-}
-
-/// What a refused effect's note on the run says.
-fn refusal_text(error: &StoreError) -> String {
-    match error {
-        StoreError::Invalid(invalid) => invalid.to_string(),
-        other => other.to_string(),
     }
 }
 
@@ -434,21 +426,16 @@ async fn effect_in(
                 "lastName" => patch.last_name = Some(value.clone()),
                 "phone" => patch.phone = Some(value.clone()),
                 perstag => {
-                    let id: i64 = sqlx::query_scalar(
-                        "SELECT id FROM fields WHERE account_id = $1 AND perstag = $2 LIMIT 1",
-                    )
-                    .bind(account.0)
-                    .bind(perstag)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or_else(|| {
-                        tracklane_core::invalid::Invalid::bad_value(
-                            "field",
-                            format!("there is no field '{perstag}'"),
-                        )
-                    })?;
+                    let field = field_by_perstag(&mut *tx, account, perstag)
+                        .await?
+                        .ok_or_else(|| {
+                            tracklane_core::invalid::Invalid::bad_value(
+                                "field",
+                                format!("there is no field '{perstag}'"),
+                            )
+                        })?;
                     let input = FieldValueInput {
-                        field: FieldId(id),
+                        field,
                         value: value.clone(),
                     };
                     write_field_values(tx, account, contact, &[input], now).await?;

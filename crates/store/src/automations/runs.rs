@@ -87,7 +87,6 @@ impl Store {
         now: Timestamp,
     ) -> Result<Result<Run, NotEntered>, StoreError> {
         self.existing_contact(account, contact).await?;
-        self.existing_automation(account, automation).await?;
         let entered = self
             .write(async |tx| enter_in(tx, account, automation, contact, cause, now).await)
             .await?;

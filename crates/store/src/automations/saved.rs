@@ -13,6 +13,7 @@ use tracklane_core::segment::DefinitionError;
 use tracklane_core::time::Timestamp;
 
 use super::entries::index_triggers;
+use crate::fields::field_by_perstag;
 use crate::listing::{owned_row, page_of, Listed};
 use crate::segments::refused;
 use crate::sql::Statement;
@@ -298,13 +299,8 @@ impl Store {
         if SETTABLE_FIELDS.contains(&name) {
             return Ok(true);
         }
-        let known: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM fields WHERE account_id = $1 AND perstag = $2 LIMIT 1",
-        )
-        .bind(account.0)
-        .bind(name)
-        .fetch_optional(&self.reader)
-        .await?;
-        Ok(known.is_some())
+        Ok(field_by_perstag(&self.reader, account, name)
+            .await?
+            .is_some())
     }
 }

@@ -90,7 +90,6 @@ impl Store {
             let now = settle_instant(tx, self.engine, &noted, now).await?;
             let mut awards = Awards::summed(tx, self.engine).await?;
             let mut settling = Vec::new();
-            let mut entered = 0;
             for (account, contacts) in &accounts {
                 let each_row: Vec<&ScoreRule> = round.rules[account]
                     .iter()
@@ -102,8 +101,7 @@ impl Store {
                     settling.extend(contacts.iter().map(|&(contact, _)| (contact, *account)));
                 }
                 if let Some(triggers) = automations.get(account) {
-                    entered +=
-                        enter_by_rows(tx, self.engine, *account, triggers, contacts, now).await?;
+                    enter_by_rows(tx, self.engine, *account, triggers, contacts, now).await?;
                 }
             }
             note_scored(tx, self.engine, noted).await?;
@@ -114,7 +112,6 @@ impl Store {
             };
             Ok(Scored {
                 taken: since.len(),
-                entered,
                 changes: settle_scores(tx, self.engine, &settling, &changes, now).await?,
             })
         })
@@ -127,8 +124,6 @@ impl Store {
 pub struct Scored {
     /// Contacts whose new rows were scored.
     pub taken: usize,
-    /// Runs their rows entered into automations.
-    pub entered: usize,
     /// The scores that changed.
     pub changes: Vec<ScoreChange>,
 }

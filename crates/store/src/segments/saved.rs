@@ -11,6 +11,7 @@ use tracklane_core::segment::saved::{Segment, SegmentDraft, SegmentPatch};
 use tracklane_core::segment::{Condition, Definition, DefinitionError};
 use tracklane_core::time::Timestamp;
 
+use crate::fields::field_by_perstag;
 use crate::listing::{all_of, owned_row, page_of, Listed};
 use crate::sql::Statement;
 use crate::writes::Written;
@@ -243,14 +244,10 @@ impl Store {
             }
         }
         for perstag in named.fields.keys() {
-            let known: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM fields WHERE account_id = $1 AND perstag = $2 LIMIT 1",
-            )
-            .bind(account.0)
-            .bind(perstag.as_str())
-            .fetch_optional(&self.reader)
-            .await?;
-            if known.is_none() {
+            if field_by_perstag(&self.reader, account, perstag)
+                .await?
+                .is_none()
+            {
                 let pointer = definition
                     .pointer_of(|node| matches!(node, Condition::Field(f) if &f.name == perstag));
                 return Ok(Some(refusal(
