@@ -4,8 +4,6 @@
 use serde_json::{json, Value};
 use tracklane_e2e::{both_engines, TestApp};
 
-use crate::segment_campaigns::message;
-
 /// A nurture: a tag, a list, three days, then a branch on an open.
 fn nurture(tag: &str, list: &str) -> Value {
     json!({
@@ -101,7 +99,6 @@ async fn automations_are_saved_versioned_and_read_in_acs_shape(app: TestApp) {
 
 async fn bad_definitions_are_refused_where_they_are_wrong(app: TestApp) {
     let tag = app.new_tag("known").await;
-    let message = message(&app).await;
     let list = app.new_list("News").await;
     let cases = [
         (
@@ -113,8 +110,12 @@ async fn bad_definitions_are_refused_where_they_are_wrong(app: TestApp) {
             "/steps/0/unsubscribe: there is no list 999999",
         ),
         (
-            json!({"steps": [{"id": "a", "sendEmail": {"message": message}}]}),
+            json!({"steps": [{"id": "a", "webhook": {"url": "https://hooks.example/x"}}]}),
             "/steps/0: is not supported yet",
+        ),
+        (
+            json!({"steps": [{"id": "a", "sendEmail": {"message": 999999}}]}),
+            "/steps/0/sendEmail/message: there is no message 999999",
         ),
         (
             json!({"triggers": [{"tagAdded": tag}, {"dateField": {"field": "BIRTHDAY"}}],

@@ -116,7 +116,7 @@ async fn a_send_whose_contact_was_deleted_after_its_claim_is_dropped_not_bounced
     let recipients = app.store.recipients(app.account, &gone).await.unwrap();
     assert!(recipients.is_empty(), "the sender finds nobody");
     app.store
-        .finish_sends(&[(claimed[0], SendOutcome::Dropped)], later)
+        .finish_sends(&[(claimed[0].clone(), SendOutcome::Dropped)], later)
         .await
         .expect("a dropped send needs no contact, unlike a bounce's timeline event");
     assert_eq!(app.store.complete_campaigns(later).await.unwrap(), 1);

@@ -1,8 +1,8 @@
 //! Automations survive SIGKILL: `tracklane serve` is killed at 100 random moments while 1,500
 //! contacts enter an automation (through the API, retried until answered) and its runs move
 //! through their steps; it is started again each time. At the end every effect happened exactly
-//! once: one run per contact, each tagged, subscribed and scored +1 once, and each step passed
-//! once per contact.
+//! once: one run per contact, each tagged, subscribed and scored +1 once, mailed once (one
+//! message in the outbox per contact), and each step passed once per contact.
 
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -104,12 +104,26 @@ fn runs_survive_a_hundred_sigkills_and_every_effect_happens_once() {
         ),
         "score",
     );
+    let message = id_of(
+        &must(
+            port,
+            &key,
+            "POST",
+            "/messages",
+            Some(
+                json!({"message": {"subject": "Ran", "fromemail": "team@example.com",
+                "html": "<p><a href=\"https://example.com/\">Hi</a></p>", "text": "Hi"}}),
+            ),
+        ),
+        "message",
+    );
     let steps = json!([
         {"id": "tag", "addTag": tag},
         {"id": "pause", "wait": {"seconds": 1}},
         {"id": "points", "adjustScore": {"score": model, "points": 1}},
         {"id": "keen", "if": {"hasTag": tag.parse::<i64>().unwrap()}, "then": "join", "else": "done"},
         {"id": "join", "subscribe": list},
+        {"id": "mail", "sendEmail": {"message": message}},
         {"id": "name", "setField": {"field": "firstName", "value": "Ran"}},
         {"id": "done", "end": true}
     ]);
@@ -215,6 +229,42 @@ fn runs_survive_a_hundred_sigkills_and_every_effect_happens_once() {
         preview["count"], CONTACTS,
         "every score is +1 exactly: {preview}"
     );
+    let recipients = outbox_recipients(dir.path(), CONTACTS);
+    assert_eq!(recipients.len(), CONTACTS, "one message per contact");
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+/// The recipients of the messages in the data directory's outbox, once it holds `count` (or
+/// after 60 s); panics when a recipient got two.
+fn outbox_recipients(dir: &std::path::Path, count: usize) -> std::collections::BTreeSet<String> {
+    let outbox = dir
+        .join(tracklane_server::config::DEFAULT_DATA_DIR)
+        .join("outbox");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mails: Vec<_> = std::fs::read_dir(&outbox)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.path())
+                    .filter(|path| path.extension().is_some_and(|e| e == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if mails.len() >= count || Instant::now() > deadline {
+            let mut recipients = std::collections::BTreeSet::new();
+            for mail in mails {
+                let text = std::fs::read_to_string(&mail).unwrap();
+                let to = text
+                    .lines()
+                    .find_map(|line| line.strip_prefix("To: "))
+                    .expect("a To header")
+                    .to_owned();
+                assert!(recipients.insert(to.clone()), "{to} got two messages");
+            }
+            return recipients;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

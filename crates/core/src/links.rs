@@ -59,6 +59,24 @@ pub enum LinkError {
     Unreadable(String),
 }
 
+/// A digest of a message's tracked links (their destinations and texts, in order): two
+/// versions of a message with the same digest send the same links, so mail sent from one
+/// tracks correctly against the links recorded from the other.
+pub fn links_digest(links: &[TrackedLink]) -> i64 {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for link in links {
+        for part in [&link.url, &link.text] {
+            hasher.update(part.len().to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+    }
+    let digest = hasher.finalize();
+    let mut first = [0_u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_le_bytes(first)
+}
+
 /// The tracked links of an HTML part, in document order.
 pub fn find_links(html: &str) -> Result<Vec<TrackedLink>, LinkError> {
     check_size(html)?;

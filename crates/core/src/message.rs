@@ -1,7 +1,7 @@
 //! Email messages and campaigns: the raw inputs and their validation.
 
 use crate::email::ContactEmail;
-use crate::ids::{CampaignId, ListId, MessageId, SegmentId};
+use crate::ids::{AutomationId, CampaignId, ListId, MessageId, SegmentId};
 use crate::invalid::Invalid;
 use crate::template;
 use crate::text::{optional, required, NAME_MAX};
@@ -291,6 +291,9 @@ pub struct Campaign {
     pub segment: Option<SegmentId>,
     /// Whether links are tracked.
     pub track_links: bool,
+    /// For the campaign of an automation's email step (AC's type "automation"), the
+    /// automation; it sends as long as the step does.
+    pub automation: Option<AutomationId>,
     /// Where it is.
     pub status: CampaignStatus,
     /// Why it is paused, when it is.

@@ -88,7 +88,7 @@ impl Application {
             sending.clone(),
         );
         let membership = Membership::new(store.clone(), clock.clone());
-        let automations = Runner::new(store.clone(), clock.clone());
+        let automations = Runner::new(store.clone(), clock.clone(), sending.clone());
         let webhooks = Webhooks::new(
             store.clone(),
             clock.clone(),

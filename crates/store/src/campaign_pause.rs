@@ -165,6 +165,7 @@ mod tests {
             campaign: CampaignId(campaign),
             contact: ContactId(1),
             attempts: 1,
+            notify: None,
         }
     }
 

@@ -41,6 +41,31 @@ async fn hold_ready_segment(
     Err(Invalid::bad_value("segmentid", refusal).into())
 }
 
+/// Records a campaign's tracked links (the sent links name their positions).
+pub(crate) async fn record_links_in(
+    tx: &mut AnyConnection,
+    account: AccountId,
+    campaign: CampaignId,
+    links: &[TrackedLink],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for link in links {
+        sqlx::query(
+            "INSERT INTO campaign_links (account_id, campaign_id, position, url, text, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(account.0)
+        .bind(campaign.0)
+        .bind(i64::try_from(link.position).unwrap_or(i64::MAX))
+        .bind(link.url.as_str())
+        .bind(link.text.as_str())
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// The statement that queues one send per recipient of `campaign` at `now`: its list's
 /// subscribers (who are members of its segment, when it targets one), or, for a campaign to a
 /// segment alone, the segment's members subscribed to at least one list (once each: the
@@ -77,7 +102,7 @@ fn queue_sends(
             )
             .push(" AND m.contact_id = cl.contact_id)");
     }
-    insert.push(" ON CONFLICT (campaign_id, contact_id) DO NOTHING");
+    insert.push(" ON CONFLICT (campaign_id, contact_id, run_id, visit) DO NOTHING");
     insert
 }
 
@@ -111,20 +136,7 @@ impl Store {
             if claimed == 0 {
                 return Err(Invalid::bad_value("status", "the campaign was sent already").into());
             }
-            for link in links {
-                sqlx::query(
-                    "INSERT INTO campaign_links (account_id, campaign_id, position, url, text, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(account.0)
-                .bind(campaign.0)
-                .bind(i64::try_from(link.position).unwrap_or(i64::MAX))
-                .bind(link.url.as_str())
-                .bind(link.text.as_str())
-                .bind(now.0)
-                .execute(&mut *tx)
-                .await?;
-            }
+            record_links_in(tx, account, campaign, links, now).await?;
             let queued = queue_sends(&found, self.engine, account, now)
                 .query()
                 .execute(&mut *tx)

@@ -98,7 +98,7 @@ impl Store {
             "SELECT \
              (SELECT url FROM campaign_links WHERE campaign_id = $2 AND position = $4) AS url, \
              (SELECT COUNT(*) FROM campaign_links WHERE campaign_id = $2) AS links, \
-             (SELECT sent_at FROM sends WHERE campaign_id = $2 AND contact_id = $3) AS sent_at, \
+             (SELECT MAX(sent_at) FROM sends WHERE campaign_id = $2 AND contact_id = $3) AS sent_at, \
              (SELECT MAX(clicked_at) FROM link_clicks WHERE campaign_id = $2 AND contact_id = $3 \
               AND position = $6) AS trap_at, \
              (SELECT COUNT(DISTINCT position) FROM link_clicks WHERE campaign_id = $2 \

@@ -2,7 +2,7 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use tracklane_core::ids::{AccountId, CampaignId, ListId, MessageId, SegmentId};
+use tracklane_core::ids::{AccountId, AutomationId, CampaignId, ListId, MessageId, SegmentId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::message::{Campaign, CampaignDraft, CampaignStatus, Message, MessagePatch};
 use tracklane_core::page::Page;
@@ -18,7 +18,7 @@ const MESSAGE_COLUMNS: &str =
 
 const CAMPAIGN_COLUMNS: &str =
     "id, name, message_id, list_id, segment_id, track_links, status, paused_reason, last_error, \
-     created_at, updated_at";
+     created_at, updated_at, automation_id";
 
 fn message(row: &AnyRow) -> Result<Message, sqlx::Error> {
     Ok(Message {
@@ -43,6 +43,9 @@ fn campaign(row: &AnyRow) -> Result<Campaign, sqlx::Error> {
         list: row.try_get::<Option<i64>, _>("list_id")?.map(ListId),
         segment: row.try_get::<Option<i64>, _>("segment_id")?.map(SegmentId),
         track_links: row.try_get::<i64, _>("track_links")? != 0,
+        automation: row
+            .try_get::<Option<i64>, _>("automation_id")?
+            .map(AutomationId),
         status: CampaignStatus::from_code(row.try_get("status")?),
         paused_reason: row.try_get("paused_reason")?,
         last_error: row.try_get("last_error")?,

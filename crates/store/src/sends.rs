@@ -45,7 +45,7 @@ pub enum SendStatus {
 }
 
 /// A claimed send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Send {
     /// The send's id.
     pub id: i64,
@@ -57,6 +57,9 @@ pub struct Send {
     pub contact: ContactId,
     /// How many times it was claimed, this one included.
     pub attempts: i64,
+    /// For an automation's notification, the address it goes to (about the contact); none
+    /// sends to the contact.
+    pub notify: Option<String>,
 }
 
 /// How a handed-over send went.
@@ -196,7 +199,7 @@ impl Store {
              (SELECT id FROM sends WHERE status = $2 AND next_attempt_at <= $3 \
              AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = sends.campaign_id AND c.status = $5) \
              ORDER BY id LIMIT $4{}) \
-             RETURNING id, account_id, campaign_id, contact_id, attempts",
+             RETURNING id, account_id, campaign_id, contact_id, attempts, to_address",
             self.engine.skip_locked()
         ))
         .bind(SendStatus::HandingOver as i64)
@@ -214,6 +217,7 @@ impl Store {
                     campaign: CampaignId(row.try_get("campaign_id")?),
                     contact: ContactId(row.try_get("contact_id")?),
                     attempts: row.try_get("attempts")?,
+                    notify: row.try_get("to_address")?,
                 })
             })
             .collect()
@@ -261,7 +265,8 @@ impl Store {
                 .bind(send.id)
                 .execute(&mut *tx)
                 .await?;
-                if status == SendStatus::Bounced {
+                // A notification's address is not the contact's: its bounce is only its own.
+                if status == SendStatus::Bounced && send.notify.is_none() {
                     sqlx::query(
                         "UPDATE contact_lists SET status = $1, updated_at = $2 WHERE account_id = $3 \
                          AND contact_id = $4 AND (list_id = (SELECT list_id FROM campaigns WHERE id = $5) \
@@ -295,13 +300,14 @@ impl Store {
         .await
     }
 
-    /// Marks sending campaigns with no send left to hand over as completed, and reports them
+    /// Marks sending campaigns with no send left to hand over as completed (not automations'
+    /// campaigns, which send as long as their steps do), and reports them
     /// (`sent`) to the webhooks that hear of it.
     pub async fn complete_campaigns(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.write(async |tx| {
             let completed = sqlx::query(
                 "UPDATE campaigns SET status = $1, updated_at = $2 WHERE status = $3 \
-                 AND NOT EXISTS (SELECT 1 FROM sends s WHERE s.campaign_id = campaigns.id \
+                 AND automation_id IS NULL AND NOT EXISTS (SELECT 1 FROM sends s WHERE s.campaign_id = campaigns.id \
                  AND s.status IN ($4, $5)) RETURNING id, account_id, name, list_id",
             )
             .bind(CampaignStatus::Completed.code())

@@ -272,14 +272,14 @@ async fn sends_resume_after_a_stop_without_sending_twice() {
     let later = Timestamp(now.0 + 60_000_000);
     let finished = [
         (
-            rest[0],
+            rest[0].clone(),
             SendOutcome::Deferred {
                 at: later,
                 error: "450 4.2.1 mailbox busy".into(),
             },
         ),
         (
-            rest[1],
+            rest[1].clone(),
             SendOutcome::Bounced {
                 error: "550".into(),
             },
@@ -310,7 +310,7 @@ async fn sends_resume_after_a_stop_without_sending_twice() {
     assert_eq!(retried.len(), 1);
     assert_eq!(retried[0].attempts, 2);
     store
-        .finish_sends(&[(retried[0], SendOutcome::Sent)], later)
+        .finish_sends(&[(retried[0].clone(), SendOutcome::Sent)], later)
         .await
         .unwrap();
     assert_eq!(store.complete_campaigns(later).await.unwrap(), 1);

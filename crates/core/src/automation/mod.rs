@@ -146,8 +146,7 @@ impl Definition {
 
     /// The first trigger or step the runtime does not run yet, with where it is: an
     /// automation that holds one is refused rather than saved to do nothing.
-    // TODO(issue 12): score and date triggers, emails, notifications and webhooks come next;
-    // this goes once they run.
+    // TODO(issue 12): date triggers and webhooks come next; this goes once they run.
     pub fn not_running_yet(&self) -> Option<String> {
         if let Some(index) = self.triggers.iter().position(|trigger| {
             !matches!(trigger, Trigger::Behavior(_)) && trigger.change().is_none()
@@ -156,12 +155,7 @@ impl Definition {
         }
         self.steps
             .iter()
-            .position(|step| {
-                matches!(
-                    step.action,
-                    Action::SendEmail(_) | Action::Notify { .. } | Action::Webhook(_)
-                )
-            })
+            .position(|step| matches!(step.action, Action::Webhook(_)))
             .map(|index| format!("/steps/{index}"))
     }
 

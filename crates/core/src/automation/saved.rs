@@ -171,4 +171,7 @@ pub struct Run {
     pub updated_at: Timestamp,
     /// When it left, once it did.
     pub ended_at: Option<Timestamp>,
+    /// What its steps could not do, as the last move that was refused something noted it
+    /// (a deleted tag, a contact subscribed to no list for an email).
+    pub last_error: Option<String>,
 }

@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::step::{Action, Moment, SplitPath, Unmet};
 use super::Definition;
-use crate::ids::{AutomationId, AutomationRunId, ListId, ScoreModelId, TagId};
+use crate::email::ContactEmail;
+use crate::ids::{AutomationId, AutomationRunId, ListId, MessageId, ScoreModelId, TagId};
 use crate::time::Timestamp;
 
 /// A microsecond count of one second.
@@ -43,6 +44,15 @@ pub enum Effect {
     },
     /// Enter the contact into another automation.
     StartAutomation(AutomationId),
+    /// Send the message to the contact.
+    SendEmail(MessageId),
+    /// Send the message, about the contact, to a fixed address.
+    Notify {
+        /// Who gets it.
+        to: ContactEmail,
+        /// The message.
+        message: MessageId,
+    },
 }
 
 /// Where a walk leaves the run.
@@ -301,6 +311,11 @@ fn effect_of(action: &Action) -> Option<Effect> {
             expiry_days: *expiry_days,
         },
         Action::StartAutomation(automation) => Effect::StartAutomation(*automation),
+        Action::SendEmail(message) => Effect::SendEmail(*message),
+        Action::Notify { to, message } => Effect::Notify {
+            to: to.clone(),
+            message: *message,
+        },
         _ => return None,
     })
 }

@@ -67,14 +67,14 @@ pub fn campaign_json(campaign: &Campaign, counters: &CampaignCounters, base: &st
     let zero = "0";
     let count = |n: i64| n.to_string();
     json!({
-        "type": "single",
+        "type": if campaign.automation.is_some() { "automation" } else { "single" },
         "userid": "1",
         "segmentid": campaign.segment.map_or("0".to_owned(), |s| s.to_string()),
         "bounceid": "-1",
         "realcid": "0",
         "sendid": "0",
         "threadid": "0",
-        "seriesid": "0",
+        "seriesid": campaign.automation.map_or("0".to_owned(), |a| a.to_string()),
         "formid": "0",
         "basetemplateid": "0",
         "basemessageid": campaign.message.to_string(),

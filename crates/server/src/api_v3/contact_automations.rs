@@ -80,6 +80,7 @@ impl Resource for Run {
             "automation": self.automation.to_string(),
             "version": self.version.to_string(),
             "dueAt": self.due_at.map(|at| at.to_api()),
+            "lastError": self.last_error,
         })
     }
 }

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::watch;
-use tracklane_core::automation::walk::{Answers, Outcome, Place};
+use tokio::sync::{watch, Notify};
+use tracklane_core::automation::walk::{Answers, Effect, Outcome, Place};
 use tracklane_core::automation::Definition;
 use tracklane_core::ids::{AutomationId, ContactId};
 use tracklane_core::time::Timestamp;
@@ -84,15 +84,17 @@ pub struct Runner {
     store: Store,
     clock: Arc<dyn Clock>,
     definitions: DefinitionCache,
+    sending: Arc<Notify>,
 }
 
 impl Runner {
-    /// A runner over `store`.
-    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+    /// A runner over `store`; `sending` wakes the sender when a move queued an email.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, sending: Arc<Notify>) -> Self {
         Self {
             store,
             clock,
             definitions: DefinitionCache::default(),
+            sending,
         }
     }
 
@@ -124,6 +126,13 @@ impl Runner {
             })
             .collect();
         let moved = self.store.move_runs(&moves, now).await?;
+        let emails = moves
+            .iter()
+            .flat_map(|one| &one.effects)
+            .any(|(_, effect)| matches!(effect, Effect::SendEmail(_) | Effect::Notify { .. }));
+        if emails {
+            self.sending.notify_one();
+        }
         Ok(Pass {
             claimed: claimed.len(),
             moved,

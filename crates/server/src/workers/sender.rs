@@ -89,7 +89,7 @@ impl Sender {
     pub async fn run_once(&self) -> anyhow::Result<usize> {
         let sends = self.store.claim_sends(CLAIM, self.clock.now()).await?;
         let round = self.read_round(&sends).await;
-        let finished: Vec<(Send, SendOutcome)> = stream::iter(sends.iter().copied())
+        let finished: Vec<(Send, SendOutcome)> = stream::iter(sends.iter().cloned())
             .map(|send| self.hand_over(send, &round))
             .buffer_unordered(IN_FLIGHT)
             .collect()
@@ -153,7 +153,8 @@ impl Sender {
             at: self.retry_at(&send),
             error: format!("could not be prepared: {error}"),
         });
-        (send, self.logged(&send, outcome))
+        let outcome = self.logged(&send, outcome);
+        (send, outcome)
     }
 
     /// When to try `send` again after it failed.
@@ -270,7 +271,12 @@ impl Sender {
             tags: data.tags.iter().cloned().collect::<HashSet<_>>(),
             events: data.events.clone(),
         };
-        let unsubscribe = self.link_url(send, "u", UNSUBSCRIBE)?;
+        // A notification goes to a colleague, about the contact: its links are not the
+        // contact's to unsubscribe with.
+        let unsubscribe = match send.notify {
+            Some(_) => None,
+            None => Some(self.link_url(send, "u", UNSUBSCRIBE)?),
+        };
         let mut html = message.html.clone();
         if settings.track_links && campaign.track_links && !html.is_empty() {
             let mut failed = None;
@@ -293,13 +299,14 @@ impl Sender {
             html = add_open_pixel(&html, &pixel).context("adding the open pixel")?;
         }
         // After rewriting: the unsubscribe link is never a tracked link.
-        let html = html.replace(UNSUBSCRIBE_TAG, &unsubscribe);
-        let text = message.text.replace(UNSUBSCRIBE_TAG, &unsubscribe);
+        let unsubscribe_link = unsubscribe.as_deref().unwrap_or_default();
+        let html = html.replace(UNSUBSCRIBE_TAG, unsubscribe_link);
+        let text = message.text.replace(UNSUBSCRIBE_TAG, unsubscribe_link);
         let envelope = Envelope {
             from_name: message.from_name.clone(),
             from_address: message.from_email.clone(),
             reply_to: Some(message.reply_to.clone()).filter(|r| !r.is_empty()),
-            to: contact.email.clone(),
+            to: send.notify.clone().unwrap_or_else(|| contact.email.clone()),
             subject: render(&message.subject, &recipient, Part::Text),
             html: if html.is_empty() {
                 String::new()
@@ -307,7 +314,7 @@ impl Sender {
                 render(&html, &recipient, Part::Html)
             },
             text: render(&text, &recipient, Part::Text),
-            list_unsubscribe: Some(unsubscribe),
+            list_unsubscribe: unsubscribe,
             message_id: Some(message_id::for_send(send.id, &message.from_email)?),
         };
         Ok(match self.mailer.send_envelope(&envelope).await {

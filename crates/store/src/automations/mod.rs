@@ -5,8 +5,10 @@
 //! - [`saved`]: creating, reading, editing and deleting automations.
 //! - [`runs`]: contacts entering them, and their runs read, listed and removed.
 //! - [`moves`]: the worker's side: claiming due runs and moving them with their effects.
+//! - [`emails`]: the email steps' sends, queued with the moves.
 //! - [`entries`]: contacts entered by the rows added to them that meet a behavior trigger.
 
+mod emails;
 pub mod entries;
 pub mod moves;
 pub mod runs;

@@ -16,6 +16,7 @@ use tracklane_core::segment;
 use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::event::WebhookSource;
 
+use super::emails::{queue_email_in, StepEmail};
 use super::runs::enter_in;
 use super::saved::stored_definition;
 use crate::contacts::update_in;
@@ -290,8 +291,8 @@ impl Store {
             {
                 let mut notes = Vec::new();
                 for (step, effect) in &one.effects {
-                    if let Some(refusal) = apply(tx, self.engine, &one.claimed, effect, now).await?
-                    {
+                    let applied = apply(tx, self.engine, &one.claimed, step, effect, now).await?;
+                    if let Some(refusal) = applied {
                         notes.push(format!("step {step}: {refusal}"));
                     }
                 }
@@ -360,11 +361,12 @@ async fn apply(
     tx: &mut AnyConnection,
     engine: Engine,
     claimed: &Claimed,
+    step: &str,
     effect: &Effect,
     now: Timestamp,
 ) -> Result<Option<String>, StoreError> {
     let mut savepoint = tx.begin().await?;
-    match effect_in(&mut savepoint, engine, claimed, effect, now).await {
+    match effect_in(&mut savepoint, engine, claimed, step, effect, now).await {
         Ok(()) => {
             savepoint.commit().await?;
             Ok(None)
@@ -377,11 +379,12 @@ async fn apply(
     }
 }
 
-/// Applies one effect on `tx`.
+/// Applies one effect of step `step` on `tx`.
 async fn effect_in(
     tx: &mut AnyConnection,
     engine: Engine,
     claimed: &Claimed,
+    step: &str,
     effect: &Effect,
     now: Timestamp,
 ) -> Result<(), StoreError> {
@@ -462,6 +465,18 @@ async fn effect_in(
             // A contact the other automation does not take (inactive, inside already) is
             // left as it is.
             let _ = enter_in(tx, account, *other, contact, &cause, now).await?;
+        }
+        Effect::SendEmail(message) | Effect::Notify { message, .. } => {
+            let notify = match effect {
+                Effect::Notify { to, .. } => Some(to),
+                _ => None,
+            };
+            let email = StepEmail {
+                step,
+                message: *message,
+                notify,
+            };
+            queue_email_in(tx, claimed, email, now).await?;
         }
     }
     Ok(())

@@ -17,7 +17,7 @@ use crate::{Model, Store, StoreError};
 
 /// The columns [`run`] reads.
 pub(super) const RUN_COLUMNS: &str = "id, automation_id, version, contact_id, cause, status, \
-     step, since_at, due_at, steps_done, steps_total, entered_at, updated_at, ended_at";
+     step, since_at, due_at, steps_done, steps_total, entered_at, updated_at, ended_at, last_error";
 
 /// A stored run row.
 pub(super) fn run(row: &AnyRow) -> Result<Run, sqlx::Error> {
@@ -36,6 +36,7 @@ pub(super) fn run(row: &AnyRow) -> Result<Run, sqlx::Error> {
         entered_at: Timestamp(row.try_get("entered_at")?),
         updated_at: Timestamp(row.try_get("updated_at")?),
         ended_at: row.try_get::<Option<i64>, _>("ended_at")?.map(Timestamp),
+        last_error: row.try_get("last_error")?,
     })
 }
 

@@ -3,7 +3,7 @@
 -- bounces apply to every list the contact is subscribed to. PostgreSQL's migration 0019 drops
 -- the NOT NULL; SQLite cannot, so the table is rebuilt (see `rebuilds.rs`): a new table, the
 -- rows copied, the old table dropped (foreign keys off: its sends and clicks stay), the new one
--- renamed, its index made again. The AUTOINCREMENT sequence is carried over, so that a deleted
+-- renamed, its indexes made again (the columns added since included). The AUTOINCREMENT sequence is carried over, so that a deleted
 -- campaign's id (named in mail already sent) is never given again.
 
 CREATE TABLE campaigns_rebuilt (
@@ -19,13 +19,18 @@ CREATE TABLE campaigns_rebuilt (
     failures INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     paused_reason TEXT,
-    segment_id INTEGER
+    segment_id INTEGER,
+    automation_id INTEGER,
+    automation_step TEXT,
+    links_digest INTEGER
 );
 
 INSERT INTO campaigns_rebuilt (id, account_id, name, message_id, list_id, track_links, status,
-    created_at, updated_at, failures, last_error, paused_reason, segment_id)
+    created_at, updated_at, failures, last_error, paused_reason, segment_id, automation_id,
+    automation_step, links_digest)
 SELECT id, account_id, name, message_id, list_id, track_links, status,
-    created_at, updated_at, failures, last_error, paused_reason, segment_id
+    created_at, updated_at, failures, last_error, paused_reason, segment_id, automation_id,
+    automation_step, links_digest
 FROM campaigns;
 
 DELETE FROM sqlite_sequence WHERE name = 'campaigns_rebuilt';
@@ -35,3 +40,6 @@ SELECT 'campaigns_rebuilt', seq FROM sqlite_sequence WHERE name = 'campaigns';
 DROP TABLE campaigns;
 ALTER TABLE campaigns_rebuilt RENAME TO campaigns;
 CREATE INDEX campaigns_by_account ON campaigns (account_id, id);
+CREATE UNIQUE INDEX campaigns_of_automation_steps
+    ON campaigns (automation_id, automation_step, message_id, links_digest)
+    WHERE automation_id IS NOT NULL;

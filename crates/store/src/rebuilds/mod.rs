@@ -42,6 +42,9 @@ const REBUILDS: &[Rebuild] = &[Rebuild {
         "last_error",
         "paused_reason",
         "segment_id",
+        "automation_id",
+        "automation_step",
+        "links_digest",
     ],
     statements: include_str!("campaigns.sql"),
 }];

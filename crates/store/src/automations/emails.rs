@@ -1,0 +1,154 @@
+//! The email steps of automations (`sendEmail`, `notify`): a send queued in the move's
+//! transaction, so each visit of the step queues one message, once, and the sender delivers
+//! it as it delivers campaigns (handed over once, its `Message-ID` naming the send).
+//!
+//! Each step sends through a campaign of its own per version of the message's links (see
+//! migration 0033), made on its first send with those links: an edit of the message's links
+//! makes a new campaign, and the links already sent keep their destinations.
+//!
+//! The sender renders the message as it is when it hands the send over: an edit of its links
+//! in the moment between a move and the hand-over sends the new links against the old ones'
+//! campaign (as an edit during a campaign's sending does).
+//! TODO(issue 12): queue the links' digest with the send and let the sender re-file it.
+
+use sqlx::{AnyConnection, Row};
+use tracklane_core::email::ContactEmail;
+use tracklane_core::ids::{CampaignId, MessageId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::links::{find_links, links_digest};
+use tracklane_core::list::ListStatus;
+use tracklane_core::message::CampaignStatus;
+use tracklane_core::time::Timestamp;
+
+use super::moves::Claimed;
+use crate::campaign_start::record_links_in;
+use crate::sends::SendStatus;
+use crate::StoreError;
+
+/// The campaign of a step's message, by the digest of its links.
+const STEP_CAMPAIGN: &str = "SELECT id FROM campaigns WHERE automation_id = $1 \
+    AND automation_step = $2 AND message_id = $3 AND links_digest = $4";
+
+/// An email a step sends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StepEmail<'a> {
+    /// The step's id.
+    pub step: &'a str,
+    /// The message.
+    pub message: MessageId,
+    /// For a notification, who gets it (about the contact); none sends to the contact.
+    pub notify: Option<&'a ContactEmail>,
+}
+
+/// Queues the step's email for the claimed run's contact, in the move's transaction. A
+/// contact subscribed to no list gets no email from an automation (as in ActiveCampaign: an
+/// unsubscribe is the person's choice), which is refused as the step's note; a notification
+/// goes to its address whatever the contact's lists.
+pub(crate) async fn queue_email_in(
+    tx: &mut AnyConnection,
+    claimed: &Claimed,
+    email: StepEmail<'_>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if email.notify.is_none() && !subscribed_anywhere(tx, claimed).await? {
+        return Err(Invalid::bad_value(
+            "contact",
+            "is subscribed to no list: automations email subscribers only",
+        )
+        .into());
+    }
+    let campaign = step_campaign(tx, claimed, email, now).await?;
+    sqlx::query(
+        "INSERT INTO sends (account_id, campaign_id, contact_id, status, next_attempt_at, \
+         created_at, run_id, visit, to_address) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) \
+         ON CONFLICT (campaign_id, contact_id, run_id, visit) DO NOTHING",
+    )
+    .bind(claimed.account.0)
+    .bind(campaign.0)
+    .bind(claimed.contact.0)
+    .bind(SendStatus::Queued as i64)
+    .bind(now.0)
+    .bind(claimed.run.0)
+    .bind(claimed.epoch)
+    .bind(email.notify.map(ToString::to_string))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Whether the run's contact is subscribed to at least one list.
+async fn subscribed_anywhere(
+    tx: &mut AnyConnection,
+    claimed: &Claimed,
+) -> Result<bool, StoreError> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM contact_lists WHERE account_id = $1 AND contact_id = $2 AND status = $3 \
+         LIMIT 1",
+    )
+    .bind(claimed.account.0)
+    .bind(claimed.contact.0)
+    .bind(ListStatus::Active.code())
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// The campaign the step sends its message's current links through, made (with those links)
+/// on their first send. Notifications are not tracked: their reader is not the contact.
+async fn step_campaign(
+    tx: &mut AnyConnection,
+    claimed: &Claimed,
+    email: StepEmail<'_>,
+    now: Timestamp,
+) -> Result<CampaignId, StoreError> {
+    let account = claimed.account;
+    let message = sqlx::query(
+        "SELECT m.html, a.name FROM messages m, automations a \
+         WHERE m.id = $1 AND m.account_id = $2 AND a.id = $3",
+    )
+    .bind(email.message.0)
+    .bind(account.0)
+    .bind(claimed.automation.0)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| {
+        Invalid::bad_value("message", format!("there is no message {}", email.message))
+    })?;
+    let html: String = message.try_get("html")?;
+    let links = find_links(&html).map_err(|error| Invalid::bad_value("html", error.to_string()))?;
+    let key = |sql: &'static str| {
+        sqlx::query_scalar::<_, i64>(sql)
+            .bind(claimed.automation.0)
+            .bind(email.step)
+            .bind(email.message.0)
+            .bind(links_digest(&links))
+    };
+    if let Some(id) = key(STEP_CAMPAIGN).fetch_optional(&mut *tx).await? {
+        return Ok(CampaignId(id));
+    }
+    let tracked = email.notify.is_none();
+    let automation: String = message.try_get("name")?;
+    // On PostgreSQL a concurrent first send waits for the other's commit, then finds its
+    // campaign.
+    let made = key(
+        "INSERT INTO campaigns (automation_id, automation_step, message_id, links_digest, \
+         account_id, name, track_links, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+         ON CONFLICT (automation_id, automation_step, message_id, links_digest) \
+         WHERE automation_id IS NOT NULL DO NOTHING RETURNING id",
+    )
+    .bind(account.0)
+    .bind(format!("{automation}: {}", email.step))
+    .bind(i64::from(tracked))
+    .bind(CampaignStatus::Sending.code())
+    .bind(now.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = made.map(CampaignId) else {
+        return Ok(CampaignId(key(STEP_CAMPAIGN).fetch_one(&mut *tx).await?));
+    };
+    if tracked {
+        record_links_in(tx, account, id, &links, now).await?;
+    }
+    Ok(id)
+}
