@@ -120,7 +120,7 @@ async fn bad_definitions_are_refused_where_they_are_wrong(app: TestApp) {
         (
             json!({"triggers": [{"tagAdded": tag}, {"dateField": {"field": "BIRTHDAY"}}],
                 "steps": [{"id": "a", "end": true}]}),
-            "/triggers/1: is not supported yet",
+            "/triggers/1/dateField/field: there is no field 'BIRTHDAY'",
         ),
         (
             json!({"steps": [{"id": "a", "if": {"hasTag": 999999}, "then": "b", "else": "b"},

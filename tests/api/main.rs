@@ -2,6 +2,7 @@
 //! and once on PostgreSQL.
 
 mod auth;
+mod automation_dates;
 mod automation_emails;
 mod automation_runs;
 mod automations;

@@ -228,15 +228,17 @@ impl TestApp {
         panic!("segment membership did not settle in 1000 rounds (last failure: {failed:?})");
     }
 
-    /// Runs automation passes until no run is due at the clock's time (the server's own
-    /// runner may hold some): each has then moved as far as it can.
+    /// Runs automation passes until no run or date trigger is due at the clock's time (the
+    /// server's own runner may hold some): each has then moved as far as it can.
     pub async fn settle_automations(&self) {
         for _ in 0..1000 {
             if let Err(error) = self.automations.run_once().await {
                 panic!("an automation pass failed: {error:?}");
             }
-            let due = self.store.runs_due(Clock::now(&*self.clock)).await;
-            if due.expect("the store") == 0 {
+            let now = Clock::now(&*self.clock);
+            let runs = self.store.runs_due(now).await.expect("the store");
+            let dates = self.store.next_date_due().await.expect("the store");
+            if runs == 0 && dates.is_none_or(|at| at.0 > now.0) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;

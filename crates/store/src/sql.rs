@@ -198,6 +198,16 @@ impl Engine {
         }
     }
 
+    /// The `MM-DD` (UTC) of an instant column in microseconds.
+    pub(crate) fn month_day(self, column: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("strftime('%m-%d', {column} / 1000000, 'unixepoch')"),
+            Engine::Postgres => {
+                format!("to_char(to_timestamp({column} / 1000000.0) AT TIME ZONE 'UTC', 'MM-DD')")
+            }
+        }
+    }
+
     /// [`Engine::skip_locked`] for the rows of one table of a join (`alias`) only.
     pub(crate) fn skip_locked_of(self, alias: &str) -> String {
         match self {

@@ -31,6 +31,7 @@
 //! - [`references`]: what a definition names, for the store to refuse unknown rows.
 //! - [`saved`]: a saved automation and its validated input.
 
+pub mod dates;
 mod graph;
 mod json;
 pub mod references;
@@ -146,13 +147,8 @@ impl Definition {
 
     /// The first trigger or step the runtime does not run yet, with where it is: an
     /// automation that holds one is refused rather than saved to do nothing.
-    // TODO(issue 12): date triggers and webhooks come next; this goes once they run.
+    // TODO(issue 12): webhooks come next; this goes once they run.
     pub fn not_running_yet(&self) -> Option<String> {
-        if let Some(index) = self.triggers.iter().position(|trigger| {
-            !matches!(trigger, Trigger::Behavior(_)) && trigger.change().is_none()
-        }) {
-            return Some(format!("/triggers/{index}"));
-        }
         self.steps
             .iter()
             .position(|step| matches!(step.action, Action::Webhook(_)))

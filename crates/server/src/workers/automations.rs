@@ -98,9 +98,11 @@ impl Runner {
         }
     }
 
-    /// One pass: takes up to [`BATCH`] due runs and moves them.
+    /// One pass: fires the date triggers that are due, then takes up to [`BATCH`] due runs and
+    /// moves them.
     pub async fn run_once(&self) -> Result<Pass, StoreError> {
         let now = self.clock.now();
+        self.store.fire_dates(now).await?;
         let lease = i64::try_from(LEASE.as_micros()).unwrap_or(i64::MAX);
         let claimed = self
             .store
@@ -221,14 +223,19 @@ impl Runner {
         }
     }
 
-    /// How long until the next run is due, at most [`IDLE_LOOK`].
+    /// How long until the next run or date trigger is due, at most [`IDLE_LOOK`].
     async fn until_next_due(&self) -> Duration {
-        match self.store.next_run_due().await {
-            Ok(Some(due)) => {
+        let (run, date) = (self.store.next_run_due(), self.store.next_date_due());
+        let next = match (run.await, date.await) {
+            (Ok(run), Ok(date)) => run.into_iter().chain(date).min(),
+            _ => None,
+        };
+        match next {
+            Some(due) => {
                 let wait = due.0.saturating_sub(self.clock.now().0).max(0);
                 Duration::from_micros(wait.unsigned_abs()).min(IDLE_LOOK)
             }
-            _ => IDLE_LOOK,
+            None => IDLE_LOOK,
         }
     }
 }

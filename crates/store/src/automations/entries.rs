@@ -18,6 +18,7 @@ use tracklane_core::automation::{Definition, Entry};
 use tracklane_core::ids::{AccountId, AutomationId, ContactId};
 use tracklane_core::time::Timestamp;
 
+use super::dates::schedule_dates;
 use super::runs::enter_in;
 use super::saved::stored_definition;
 use crate::scoring::awarding::{rows_of, Scope};
@@ -200,7 +201,9 @@ pub(crate) async fn index_triggers(
     (account, id): (AccountId, AutomationId),
     definition: &Definition,
     active: bool,
+    now: Timestamp,
 ) -> Result<(), StoreError> {
+    schedule_dates(tx, (account, id), definition, active, now).await?;
     sqlx::query("DELETE FROM automation_triggers WHERE automation_id = $1")
         .bind(id.0)
         .execute(&mut *tx)

@@ -6,8 +6,10 @@
 //! - [`runs`]: contacts entering them, and their runs read, listed and removed.
 //! - [`moves`]: the worker's side: claiming due runs and moving them with their effects.
 //! - [`emails`]: the email steps' sends, queued with the moves.
+//! - [`dates`]: the date triggers' rows and firings.
 //! - [`entries`]: contacts entered by the rows added to them that meet a behavior trigger.
 
+pub mod dates;
 mod emails;
 pub mod entries;
 pub mod moves;

@@ -100,7 +100,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 let key = (account, AutomationId(id));
-                index_triggers(tx, self.engine, key, &draft.definition, draft.active).await?;
+                index_triggers(tx, self.engine, key, &draft.definition, draft.active, now).await?;
                 Ok(id)
             })
             .await?;
@@ -181,7 +181,7 @@ impl Store {
             let version: i64 = updated.try_get("version")?;
             let active = updated.try_get::<i64, _>("active")? == 1;
             let now_defined = definition.as_ref().unwrap_or(&current.definition);
-            index_triggers(tx, self.engine, (account, id), now_defined, active).await?;
+            index_triggers(tx, self.engine, (account, id), now_defined, active, now).await?;
             if let Some(definition) = &definition {
                 sqlx::query(
                     "INSERT INTO automation_versions (automation_id, version, definition, \
