@@ -110,8 +110,8 @@ async fn bad_definitions_are_refused_where_they_are_wrong(app: TestApp) {
             "/steps/0/unsubscribe: there is no list 999999",
         ),
         (
-            json!({"steps": [{"id": "a", "webhook": {"url": "https://hooks.example/x"}}]}),
-            "/steps/0: is not supported yet",
+            json!({"steps": [{"id": "a", "webhook": 999999}]}),
+            "/steps/0/webhook: there is no webhook 999999",
         ),
         (
             json!({"steps": [{"id": "a", "sendEmail": {"message": 999999}}]}),

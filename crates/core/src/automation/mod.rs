@@ -145,16 +145,6 @@ impl Definition {
             .find(|(_, step)| step.id == id)
     }
 
-    /// The first trigger or step the runtime does not run yet, with where it is: an
-    /// automation that holds one is refused rather than saved to do nothing.
-    // TODO(issue 12): webhooks come next; this goes once they run.
-    pub fn not_running_yet(&self) -> Option<String> {
-        self.steps
-            .iter()
-            .position(|step| matches!(step.action, Action::Webhook(_)))
-            .map(|index| format!("/steps/{index}"))
-    }
-
     /// The conditions of its behavior triggers: a timeline row that meets one enters its
     /// contact.
     pub fn behaviors(&self) -> Vec<&crate::segment::Definition> {

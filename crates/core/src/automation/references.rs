@@ -5,7 +5,7 @@
 use super::step::Action;
 use super::trigger::Trigger;
 use super::Definition;
-use crate::ids::{AutomationId, ListId, MessageId, ScoreModelId, SegmentId, TagId};
+use crate::ids::{AutomationId, ListId, MessageId, ScoreModelId, SegmentId, TagId, WebhookId};
 use crate::segment;
 
 /// A row or name a definition refers to, outside its conditions.
@@ -25,6 +25,8 @@ pub enum Reference {
     Automation(AutomationId),
     /// A custom field, by personalization tag (or a standard field's name).
     Field(String),
+    /// A webhook subscription.
+    Webhook(WebhookId),
 }
 
 impl Definition {
@@ -66,6 +68,7 @@ impl Definition {
                 Action::Notify { message, .. } => {
                     (at("notify/message"), Reference::Message(*message))
                 }
+                Action::Webhook(webhook) => (at("webhook"), Reference::Webhook(*webhook)),
                 Action::AddTag(tag) => (at("addTag"), Reference::Tag(*tag)),
                 Action::RemoveTag(tag) => (at("removeTag"), Reference::Tag(*tag)),
                 Action::Subscribe(list) => (at("subscribe"), Reference::List(*list)),

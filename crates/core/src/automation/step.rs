@@ -4,7 +4,7 @@ use chrono::{NaiveTime, Weekday};
 
 use super::json::At;
 use crate::email::ContactEmail;
-use crate::ids::{AutomationId, ListId, MessageId, ScoreModelId, TagId};
+use crate::ids::{AutomationId, ListId, MessageId, ScoreModelId, TagId, WebhookId};
 use crate::score::rule::{EXPIRY_DAYS_MAX, POINTS_MAX};
 use crate::segment::{Definition as Condition, DefinitionError};
 use crate::text::{NAME_MAX, TEXT_MAX};
@@ -16,8 +16,6 @@ pub const STEP_ID_MAX: usize = 64;
 pub const SPLIT_PATHS_MAX: usize = 5;
 /// The longest wait, in seconds (ten years).
 pub const WAIT_SECONDS_MAX: i64 = 10 * 366 * 86_400;
-/// The longest URL a webhook step posts to, in characters.
-pub const URL_MAX: usize = 2_048;
 
 /// A step: its stable id, what it does, and where the contact goes next (`T`: an index into
 /// the definition's steps once read; none when the automation ends there).
@@ -55,8 +53,9 @@ pub enum Action<T = usize> {
         /// The message.
         message: MessageId,
     },
-    /// Posts the contact to a URL as a signed webhook.
-    Webhook(String),
+    /// Posts the contact to a webhook subscription's receiver, signed with its secret and
+    /// retried as its deliveries are.
+    Webhook(WebhookId),
     /// Puts a tag on the contact.
     AddTag(TagId),
     /// Takes a tag off the contact.
@@ -227,7 +226,7 @@ impl<T> Action<T> {
         Ok(match self {
             Self::SendEmail(message) => Action::SendEmail(message),
             Self::Notify { to, message } => Action::Notify { to, message },
-            Self::Webhook(url) => Action::Webhook(url),
+            Self::Webhook(webhook) => Action::Webhook(webhook),
             Self::AddTag(tag) => Action::AddTag(tag),
             Self::RemoveTag(tag) => Action::RemoveTag(tag),
             Self::Subscribe(list) => Action::Subscribe(list),
@@ -428,18 +427,7 @@ fn read_action(at: &At<'_>, key: &str) -> Result<Action<Named>, DefinitionError>
                 message: MessageId(value.field("message")?.id()?),
             })
         }
-        "webhook" => {
-            value.object_of(&["url"])?;
-            let url = value.field("url")?;
-            let text = url.text(URL_MAX)?;
-            let parsed = url::Url::parse(text)
-                .ok()
-                .filter(|parsed| matches!(parsed.scheme(), "http" | "https"));
-            if parsed.is_none() {
-                return Err(url.refused("must be an absolute http(s) URL"));
-            }
-            plain(Action::Webhook(text.to_owned()))
-        }
+        "webhook" => plain(Action::Webhook(WebhookId(value.id()?))),
         "addTag" => plain(Action::AddTag(TagId(value.id()?))),
         "removeTag" => plain(Action::RemoveTag(TagId(value.id()?))),
         "subscribe" => plain(Action::Subscribe(ListId(value.id()?))),

@@ -207,9 +207,9 @@ fn refusals_point_into_the_document() {
             "the loop a -> b -> a never waits",
         ),
         (
-            json!({"steps": [{"id": "a", "webhook": {"url": "ftp://x.example"}}]}),
-            "/steps/0/webhook/url",
-            "absolute http(s) URL",
+            json!({"steps": [{"id": "a", "webhook": {"url": "https://x.example"}}]}),
+            "/steps/0/webhook",
+            "must be an integer",
         ),
         (
             json!({"steps": [{"id": "a", "notify": {"to": "nobody", "message": 1}}]}),

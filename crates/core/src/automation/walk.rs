@@ -9,7 +9,9 @@ use sha2::{Digest, Sha256};
 use super::step::{Action, Moment, SplitPath, Unmet};
 use super::Definition;
 use crate::email::ContactEmail;
-use crate::ids::{AutomationId, AutomationRunId, ListId, MessageId, ScoreModelId, TagId};
+use crate::ids::{
+    AutomationId, AutomationRunId, ListId, MessageId, ScoreModelId, TagId, WebhookId,
+};
 use crate::time::Timestamp;
 
 /// A microsecond count of one second.
@@ -46,6 +48,8 @@ pub enum Effect {
     StartAutomation(AutomationId),
     /// Send the message to the contact.
     SendEmail(MessageId),
+    /// Post the contact to the subscription's receiver.
+    Webhook(WebhookId),
     /// Send the message, about the contact, to a fixed address.
     Notify {
         /// Who gets it.
@@ -312,6 +316,7 @@ fn effect_of(action: &Action) -> Option<Effect> {
         },
         Action::StartAutomation(automation) => Effect::StartAutomation(*automation),
         Action::SendEmail(message) => Effect::SendEmail(*message),
+        Action::Webhook(webhook) => Effect::Webhook(*webhook),
         Action::Notify { to, message } => Effect::Notify {
             to: to.clone(),
             message: *message,

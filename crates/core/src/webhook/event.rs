@@ -39,6 +39,9 @@ impl WebhookEvent {
     pub const SEGMENT_ENTERED: Self = Self("segment_entered");
     /// Tracklane's: a contact left a segment.
     pub const SEGMENT_LEFT: Self = Self("segment_left");
+    /// Tracklane's: an automation's `webhook` step posted a contact (to the subscription it
+    /// names, whatever the subscription's events).
+    pub const AUTOMATION: Self = Self("automation");
 
     /// Every event type a subscription may name, in the order `GET /webhook/events` lists them.
     pub const ALL: &'static [Self] = &[
@@ -57,6 +60,7 @@ impl WebhookEvent {
         Self::FORM_SUBMIT,
         Self::SEGMENT_ENTERED,
         Self::SEGMENT_LEFT,
+        Self::AUTOMATION,
         Self("reply"),
         Self("forward"),
         Self("share"),
@@ -81,7 +85,7 @@ impl WebhookEvent {
 
     /// How many of [`WebhookEvent::ALL`], from the first, Tracklane fires; the rest are AC's
     /// for what Tracklane does not have (replies, SMS, deals, accounts): accepted, never sent.
-    const FIRED: usize = 15;
+    const FIRED: usize = 16;
 
     /// The event type of this name.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
@@ -162,7 +166,8 @@ mod tests {
         assert!(WebhookEvent::SEGMENT_LEFT.is_fired());
         assert!(!WebhookEvent::parse("deal_add").unwrap().is_fired());
         assert!(WebhookEvent::parse("nothing").is_err());
-        assert_eq!(WebhookEvent::ALL.len(), 35);
+        assert!(WebhookEvent::AUTOMATION.is_fired());
+        assert_eq!(WebhookEvent::ALL.len(), 36);
     }
 
     #[test]

@@ -7,11 +7,13 @@
 //! - [`moves`]: the worker's side: claiming due runs and moving them with their effects.
 //! - [`emails`]: the email steps' sends, queued with the moves.
 //! - [`dates`]: the date triggers' rows and firings.
+//! - [`posts`]: the webhook steps' deliveries, queued with the moves.
 //! - [`entries`]: contacts entered by the rows added to them that meet a behavior trigger.
 
 pub mod dates;
 mod emails;
 pub mod entries;
 pub mod moves;
+mod posts;
 pub mod runs;
 pub mod saved;

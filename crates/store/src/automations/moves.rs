@@ -17,6 +17,7 @@ use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::event::WebhookSource;
 
 use super::emails::{queue_email_in, StepEmail};
+use super::posts::queue_post_in;
 use super::runs::enter_in;
 use super::saved::stored_definition;
 use crate::contacts::update_in;
@@ -465,6 +466,9 @@ async fn effect_in(
             // A contact the other automation does not take (inactive, inside already) is
             // left as it is.
             let _ = enter_in(tx, account, *other, contact, &cause, now).await?;
+        }
+        Effect::Webhook(webhook) => {
+            queue_post_in(tx, engine, claimed, step, *webhook, now).await?;
         }
         Effect::SendEmail(message) | Effect::Notify { message, .. } => {
             let notify = match effect {

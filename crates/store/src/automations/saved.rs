@@ -247,15 +247,6 @@ impl Store {
         definition: &Definition,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        if let Some(pointer) = definition.not_running_yet() {
-            return Err(refused(DefinitionError {
-                pointer,
-                message: "is not supported yet: automations run behavior triggers, API \
-                          entries, and the steps that change the contact (tags, lists, fields, \
-                          scores), waits, branches, splits, starts and ends"
-                    .to_owned(),
-            }));
-        }
         for (pointer, condition) in definition.conditions() {
             if let Some(refusal) = self.definition_refusal(account, condition).await? {
                 return Err(refused(DefinitionError {
@@ -273,6 +264,7 @@ impl Store {
                 Reference::ScoreModel(id) => ("score_models", "scoring model", id.0),
                 Reference::Segment(id) => ("segments", "segment", id.0),
                 Reference::Automation(id) => ("automations", "automation", id.0),
+                Reference::Webhook(id) => ("webhooks", "webhook", id.0),
                 Reference::Field(name) => {
                     if !self.field_exists(account, name).await? {
                         return Err(refused(DefinitionError {

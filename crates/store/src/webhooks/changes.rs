@@ -305,7 +305,7 @@ async fn subscriptions(
 
 /// What payloads say of `contacts` (those that still exist): their attributes, tags and
 /// custom fields' values.
-async fn payload_contacts(
+pub(crate) async fn payload_contacts(
     tx: &mut AnyConnection,
     engine: Engine,
     contacts: &BTreeSet<ContactId>,
