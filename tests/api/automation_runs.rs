@@ -221,6 +221,8 @@ async fn a_stale_claim_commits_nothing_and_removal_ends_a_run(app: TestApp) {
                 },
             )],
             passed: vec!["points".to_owned()],
+            reached: Vec::new(),
+            paths: Vec::new(),
             destination: tracklane_store::automations::moves::Destination::Completed,
         };
         let moved = app.store.move_runs(&[late], app.clock.now()).await.unwrap();
@@ -662,7 +664,8 @@ async fn a_goal_met_anywhere_before_it_is_jumped_to(app: TestApp) {
     assert_eq!(steps[3]["passed"], "1", "one reached the goal: {steps}");
     assert_eq!(
         report.body["report"]["goals"],
-        json!([{"id": "deal", "reached": "1", "rate": "0.50"}])
+        json!([{"id": "deal", "reached": "1", "rate": "0.50", "meanSecondsToGoal": 86400.0}]),
+        "Ann reached it a day after she entered"
     );
     assert_eq!(steps[1]["passed"], "1", "the nudge went to Bob only");
 }

@@ -5,6 +5,7 @@ mod auth;
 mod automation_dates;
 mod automation_emails;
 mod automation_posts;
+mod automation_reports;
 mod automation_runs;
 mod automations;
 mod bounds;

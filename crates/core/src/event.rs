@@ -14,6 +14,9 @@ pub const PAGE_VISIT_NAME: &str = "__pagevisit";
 pub const FORM_SUBMIT_NAME: &str = "__form_submit";
 /// The name of a score change's row.
 pub const SCORE_CHANGE_NAME: &str = "__score";
+/// The timeline name of a step of a contact's automation history (entered, completed, ended,
+/// goal reached); its data says which.
+pub const AUTOMATION_NAME: &str = "__automation";
 /// The longest event name (AC's limit).
 pub const EVENT_NAME_MAX: usize = 32;
 /// The longest event data.
@@ -40,6 +43,9 @@ pub enum EventKind {
     Bounce,
     /// The contact's scores changed (its data lists the changes).
     ScoreChange,
+    /// The contact's run through an automation entered, completed, ended or reached a goal
+    /// (its data says which).
+    Automation,
 }
 
 impl EventKind {
@@ -54,6 +60,7 @@ impl EventKind {
             Self::FormSubmit => "form_submit",
             Self::Bounce => "bounce",
             Self::ScoreChange => "score",
+            Self::Automation => "automation",
         }
     }
 
@@ -67,6 +74,7 @@ impl EventKind {
             "form_submit" => Self::FormSubmit,
             "bounce" => Self::Bounce,
             "score" => Self::ScoreChange,
+            "automation" => Self::Automation,
             _ => Self::Custom,
         }
     }
@@ -249,6 +257,7 @@ mod tests {
             EventKind::FormSubmit,
             EventKind::Bounce,
             EventKind::ScoreChange,
+            EventKind::Automation,
         ] {
             assert_eq!(EventKind::parse(kind.as_str()), kind);
         }

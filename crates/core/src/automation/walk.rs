@@ -78,13 +78,19 @@ pub enum Outcome {
     Ended,
 }
 
-/// What a walk did: the effects with their steps, the steps passed, and where it stopped.
+/// What a walk did: the effects with their steps, the steps passed, the goals reached, the
+/// split paths taken, and where it stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Walk {
     /// The effects, in order, each with the step that made it.
     pub effects: Vec<(usize, Effect)>,
     /// The steps passed, in order.
     pub passed: Vec<usize>,
+    /// The goal steps whose condition the contact met (jumped to, or met there), in order; a
+    /// goal passed unmet (`continue`) is not reached.
+    pub reached: Vec<usize>,
+    /// The A/B splits passed, each with the index of the path taken.
+    pub paths: Vec<(usize, usize)>,
     /// Where the run is now.
     pub outcome: Outcome,
 }
@@ -175,6 +181,8 @@ impl Definition {
         let mut walk = Walk {
             effects: Vec::new(),
             passed: Vec::new(),
+            reached: Vec::new(),
+            paths: Vec::new(),
             outcome: Outcome::Completed,
         };
         let (mut index, mut since) = (place.step, place.since);
@@ -182,6 +190,7 @@ impl Definition {
         let ahead = self.goals_ahead(place.step);
         if let Some(&goal) = answers.goals_met.iter().find(|goal| ahead.contains(goal)) {
             walk.passed.push(goal);
+            walk.reached.push(goal);
             match steps[goal].next {
                 Some(next) => (index, since, answer) = (next, now, None),
                 None => return walk,
@@ -247,7 +256,8 @@ impl Definition {
                     }
                 },
                 Action::Goal { unmet, .. } => match (answer, unmet) {
-                    (Some(true), _) | (Some(false), Unmet::Continue) => {}
+                    (Some(true), _) => walk.reached.push(index),
+                    (Some(false), Unmet::Continue) => {}
                     (Some(false), Unmet::Wait) => {
                         walk.outcome = stop(None);
                         return walk;
@@ -261,7 +271,11 @@ impl Definition {
                         return walk;
                     }
                 },
-                Action::Split(paths) => next = split_path(paths, run, &step.id),
+                Action::Split(paths) => {
+                    let (path, following) = split_path(paths, run, &step.id);
+                    walk.paths.push((index, path));
+                    next = Some(following);
+                }
                 Action::End => {
                     walk.passed.push(index);
                     walk.outcome = Outcome::Ended;
@@ -325,17 +339,20 @@ fn effect_of(action: &Action) -> Option<Effect> {
     })
 }
 
-/// The path of an A/B split that run `run` takes at step `step`.
-fn split_path(paths: &[SplitPath], run: AutomationRunId, step: &str) -> Option<usize> {
+/// The path of an A/B split that run `run` takes at step `step`: its index and the step it
+/// leads to (the last path when the shares fall short of 100, which the definition's checks
+/// refuse).
+fn split_path(paths: &[SplitPath], run: AutomationRunId, step: &str) -> (usize, usize) {
     let share = split_share(run, step);
     let mut below = 0;
-    paths
+    let index = paths
         .iter()
-        .find(|path| {
+        .position(|path| {
             below += u64::from(path.percent);
             share < below
         })
-        .map(|path| path.next)
+        .unwrap_or(paths.len().saturating_sub(1));
+    (index, paths[index].next)
 }
 
 /// Where run `run` falls in an A/B split's hundred shares: the same for the same run (one
@@ -408,7 +425,7 @@ impl Definition {
                     let met = answers.iter().any(|&(asked, met)| asked == index && met);
                     Some(if met { *then } else { *otherwise })
                 }
-                Action::Split(paths) => split_path(paths, run, &step.id),
+                Action::Split(paths) => Some(split_path(paths, run, &step.id).1),
                 _ => step.next,
             };
             match next {

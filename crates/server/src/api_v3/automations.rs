@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::automation::saved::{Automation, AutomationInput};
+use tracklane_core::automation::step::Action;
 use tracklane_core::automation::walk::PathEnd;
 use tracklane_core::ids::{AutomationId, AutomationRunId, ContactId};
 use tracklane_core::invalid::Invalid;
@@ -149,21 +150,48 @@ async fn remove(ctx: Ctx, PathId(id): PathId<AutomationId>) -> Result<Json<Value
 }
 
 /// `GET /automations/{id}/report` (Tracklane's): how many runs entered, are in progress,
-/// completed and left early; per goal of the current version, how many reached it and their
-/// share of the entries; and per step of the current version (then of earlier ones), the runs
-/// in progress there and those that passed it.
+/// completed and left early; per goal of the current version, how many reached it, their
+/// share of the entries and their mean time from entry; per A/B split, each path's runs (where
+/// they are, and how many reached a goal after it); and per step of the current version (then
+/// of earlier ones), the runs in progress there and those that passed it.
 async fn report(ctx: Ctx, PathId(id): PathId<AutomationId>) -> Result<Json<Value>, ApiError> {
     let automation = ctx.store().existing_automation(ctx.account, id).await?;
     let mut counts = ctx.store().automation_counts(ctx.account, id).await?;
     let mut steps = Vec::new();
     let mut goals = Vec::new();
-    for step in automation.definition.steps() {
+    let mut splits = Vec::new();
+    let definition = &automation.definition;
+    for step in definition.steps() {
         let (waiting, passed) = counts.steps.remove(&step.id).unwrap_or_default();
         steps.push(json!({"id": step.id, "kind": step.action.kind(),
             "waiting": waiting.to_string(), "passed": passed.to_string()}));
-        if step.action.kind() == "goal" {
-            goals.push(json!({"id": step.id, "reached": passed.to_string(),
-                "rate": rate(passed, counts.entered)}));
+        match &step.action {
+            Action::Goal { .. } => {
+                let goal = counts.goals.remove(&step.id).unwrap_or_default();
+                goals.push(json!({"id": step.id, "reached": goal.reached.to_string(),
+                    "rate": rate(goal.reached, counts.entered),
+                    "meanSecondsToGoal": (goal.reached > 0).then_some(goal.mean_seconds.round())}));
+            }
+            Action::Split(paths) => {
+                let paths: Vec<Value> = paths
+                    .iter()
+                    .enumerate()
+                    .map(|(index, path)| {
+                        let key = (step.id.clone(), i64::try_from(index).unwrap_or(i64::MAX));
+                        let took = counts.paths.remove(&key).unwrap_or_default();
+                        json!({"path": index, "percent": path.percent,
+                            "next": definition.steps()[path.next].id,
+                            "entered": took.entered.to_string(),
+                            "active": took.active.to_string(),
+                            "completed": took.completed.to_string(),
+                            "exitedEarly": took.exited_early.to_string(),
+                            "goalReached": took.reached_goal.to_string(),
+                            "goalRate": rate(took.reached_goal, took.entered)})
+                    })
+                    .collect();
+                splits.push(json!({"id": step.id, "paths": paths}));
+            }
+            _ => {}
         }
     }
     for (step, (waiting, passed)) in counts.steps {
@@ -176,6 +204,7 @@ async fn report(ctx: Ctx, PathId(id): PathId<AutomationId>) -> Result<Json<Value
         "completed": counts.completed.to_string(),
         "exitedEarly": counts.exited_early.to_string(),
         "goals": goals,
+        "splits": splits,
         "steps": steps,
     }})))
 }

@@ -250,6 +250,8 @@ fn walk(run: &Claimed, definition: &Definition, answers: &Answers, now: Timestam
             claimed: run.clone(),
             effects: Vec::new(),
             passed: Vec::new(),
+            reached: Vec::new(),
+            paths: Vec::new(),
             destination: Destination::Ended,
         };
     };
@@ -276,6 +278,12 @@ fn walk(run: &Claimed, definition: &Definition, answers: &Answers, now: Timestam
             .map(|(step, effect)| (id_of(step), effect))
             .collect(),
         passed: walked.passed.into_iter().map(id_of).collect(),
+        reached: walked.reached.into_iter().map(id_of).collect(),
+        paths: walked
+            .paths
+            .into_iter()
+            .map(|(split, path)| (id_of(split), path))
+            .collect(),
         destination,
     }
 }

@@ -154,7 +154,8 @@ async fn fire_in(
         let cause = format!("date:{}:{day}", firing.index);
         for contact in contacts {
             let contact = ContactId(contact.try_get(0)?);
-            let run = enter_in(tx, account, firing.automation, contact, &cause, now).await?;
+            let run = enter_in(tx, engine, account, firing.automation, contact, &cause, now);
+            let run = run.await?;
             entered += usize::from(run.is_ok());
         }
     }

@@ -15,10 +15,11 @@ use sqlx::{AnyConnection, Row};
 use tracklane_core::automation::saved::RunStatus;
 use tracklane_core::automation::trigger::{Trigger, SCORE_REACHED};
 use tracklane_core::automation::{Definition, Entry};
-use tracklane_core::ids::{AccountId, AutomationId, ContactId};
+use tracklane_core::ids::{AccountId, AutomationId, AutomationRunId, ContactId};
 use tracklane_core::time::Timestamp;
 
 use super::dates::schedule_dates;
+use super::history::{note_history_in, Happened, RunOf};
 use super::runs::enter_in;
 use super::saved::stored_definition;
 use crate::scoring::awarding::{rows_of, Scope};
@@ -142,10 +143,22 @@ pub(crate) async fn enter_by_rows(
             insert.push(&format!(
                 " AND NOT EXISTS (SELECT 1 FROM automation_runs r WHERE r.automation_id = {} \
                  AND r.contact_id = e.contact_id{inside}) ORDER BY e.id \
-                 ON CONFLICT DO NOTHING RETURNING id",
+                 ON CONFLICT DO NOTHING RETURNING id, contact_id",
                 one.automation.0
             ));
-            count += insert.query().fetch_all(&mut *tx).await?.len();
+            let entered = insert.query().fetch_all(&mut *tx).await?;
+            count += entered.len();
+            let mut history = Vec::with_capacity(entered.len());
+            for row in entered {
+                let of = RunOf {
+                    account,
+                    automation: one.automation,
+                    run: AutomationRunId(row.try_get("id")?),
+                    contact: ContactId(row.try_get("contact_id")?),
+                };
+                history.push((of, Happened::Entered));
+            }
+            note_history_in(tx, engine, &history, now).await?;
         }
         if count > 0 {
             sqlx::query("UPDATE automations SET entered = entered + $1 WHERE id = $2")
@@ -163,6 +176,7 @@ pub(crate) async fn enter_by_rows(
 /// the change itself (its kind, target and instant), so that it enters once.
 pub(crate) async fn enter_by_changes(
     tx: &mut AnyConnection,
+    engine: Engine,
     changes: &[Change],
 ) -> Result<(), StoreError> {
     for change in changes {
@@ -187,7 +201,16 @@ pub(crate) async fn enter_by_changes(
             // A contact the automation does not take now (inside already, entered once) is
             // left as it is.
             let automation = AutomationId(automation);
-            let _ = enter_in(tx, change.account, automation, contact, &cause, change.at).await?;
+            let entered = enter_in(
+                tx,
+                engine,
+                change.account,
+                automation,
+                contact,
+                &cause,
+                change.at,
+            );
+            let _ = entered.await?;
         }
     }
     Ok(())
@@ -237,6 +260,7 @@ pub(crate) async fn index_triggers(
 /// score. The cause is the crossing (model, threshold, instant), so that it enters once.
 pub(crate) async fn enter_by_scores(
     tx: &mut AnyConnection,
+    engine: Engine,
     changes: &[ScoreChange],
     account_of: &BTreeMap<ContactId, AccountId>,
     now: Timestamp,
@@ -272,7 +296,9 @@ pub(crate) async fn enter_by_scores(
             if let Some(points) = crossed {
                 let automation = AutomationId(row.try_get("automation_id")?);
                 let cause = format!("{SCORE_REACHED}:{}:{points}:{}", change.model, now.0);
-                let _ = enter_in(tx, account, automation, change.contact, &cause, now).await?;
+                let entered =
+                    enter_in(tx, engine, account, automation, change.contact, &cause, now);
+                let _ = entered.await?;
             }
         }
     }

@@ -8,11 +8,13 @@
 //! - [`emails`]: the email steps' sends, queued with the moves.
 //! - [`dates`]: the date triggers' rows and firings.
 //! - [`posts`]: the webhook steps' deliveries, queued with the moves.
+//! - [`history`]: goals reached and paths taken, and the contacts' timeline rows.
 //! - [`entries`]: contacts entered by the rows added to them that meet a behavior trigger.
 
 pub mod dates;
 mod emails;
 pub mod entries;
+mod history;
 pub mod moves;
 mod posts;
 pub mod runs;

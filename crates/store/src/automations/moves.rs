@@ -17,6 +17,7 @@ use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::event::WebhookSource;
 
 use super::emails::{queue_email_in, StepEmail};
+use super::history::{mark_in, note_history_in, Happened, Mark, RunOf};
 use super::posts::queue_post_in;
 use super::runs::enter_in;
 use super::saved::stored_definition;
@@ -137,6 +138,10 @@ pub struct Move {
     pub effects: Vec<(String, Effect)>,
     /// The ids of the steps passed, in order.
     pub passed: Vec<String>,
+    /// The ids of the goal steps it reached.
+    pub reached: Vec<String>,
+    /// The A/B splits it passed, with the index of the path it took at each.
+    pub paths: Vec<(String, usize)>,
     /// Where it goes.
     pub destination: Destination,
 }
@@ -286,6 +291,8 @@ impl Store {
             };
             let mut left: BTreeMap<AutomationId, (i64, i64)> = BTreeMap::new();
             let mut passed: BTreeMap<(AutomationId, &str), i64> = BTreeMap::new();
+            let mut marks: Vec<Mark> = Vec::new();
+            let mut history = Vec::new();
             for one in ordered
                 .iter()
                 .filter(|one| confirmed.contains(&one.claimed.run))
@@ -299,11 +306,31 @@ impl Store {
                 }
                 moved.refused += notes.len();
                 place(tx, one, notes, now).await?;
-                let counts = left.entry(one.claimed.automation).or_default();
+                let claimed = &one.claimed;
+                let of = RunOf {
+                    account: claimed.account,
+                    automation: claimed.automation,
+                    run: claimed.run,
+                    contact: claimed.contact,
+                };
+                for goal in &one.reached {
+                    marks.push((claimed.automation, claimed.run, goal, None));
+                    history.push((of, Happened::Goal(goal)));
+                }
+                for (split, path) in &one.paths {
+                    marks.push((claimed.automation, claimed.run, split, Some(*path)));
+                }
+                let counts = left.entry(claimed.automation).or_default();
                 match one.destination {
                     Destination::At { .. } => {}
-                    Destination::Completed => *counts = (counts.0 + 1, counts.1 + 1),
-                    Destination::Ended => counts.0 += 1,
+                    Destination::Completed => {
+                        *counts = (counts.0 + 1, counts.1 + 1);
+                        history.push((of, Happened::Completed));
+                    }
+                    Destination::Ended => {
+                        counts.0 += 1;
+                        history.push((of, Happened::Ended));
+                    }
                 }
                 for step in &one.passed {
                     *passed
@@ -324,6 +351,8 @@ impl Store {
                 .await?;
             }
             count_passed(tx, self.engine, &passed).await?;
+            mark_in(tx, self.engine, &marks, now).await?;
+            note_history_in(tx, self.engine, &history, now).await?;
             Ok(moved)
         })
         .await
@@ -465,7 +494,7 @@ async fn effect_in(
             let cause = format!("run:{}", claimed.run);
             // A contact the other automation does not take (inactive, inside already) is
             // left as it is.
-            let _ = enter_in(tx, account, *other, contact, &cause, now).await?;
+            let _ = enter_in(tx, engine, account, *other, contact, &cause, now).await?;
         }
         Effect::Webhook(webhook) => {
             queue_post_in(tx, engine, claimed, step, *webhook, now).await?;

@@ -11,9 +11,10 @@ use tracklane_core::ids::{AccountId, AutomationId, AutomationRunId, ContactId};
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
 
+use super::history::{note_history_in, Happened, RunOf};
 use crate::listing::{all_of, owned_row, page_of, Listed};
 use crate::sql::Statement;
-use crate::{Model, Store, StoreError};
+use crate::{Engine, Model, Store, StoreError};
 
 /// The columns [`run`] reads.
 pub(super) const RUN_COLUMNS: &str = "id, automation_id, version, contact_id, cause, status, \
@@ -89,7 +90,9 @@ impl Store {
     ) -> Result<Result<Run, NotEntered>, StoreError> {
         self.existing_contact(account, contact).await?;
         let entered = self
-            .write(async |tx| enter_in(tx, account, automation, contact, cause, now).await)
+            .write(async |tx| {
+                enter_in(tx, self.engine, account, automation, contact, cause, now).await
+            })
             .await?;
         match entered {
             Ok(id) => Ok(Ok(self.existing_run(account, id).await?)),
@@ -201,6 +204,13 @@ impl Store {
                     .bind(run.automation.0)
                     .execute(&mut *tx)
                     .await?;
+                let of = RunOf {
+                    account,
+                    automation: run.automation,
+                    run: id,
+                    contact: run.contact,
+                };
+                note_history_in(tx, self.engine, &[(of, Happened::Ended)], now).await?;
             }
             Ok(())
         })
@@ -212,6 +222,7 @@ impl Store {
 /// current version's first step, due at once, and the automation's entries counted.
 pub(crate) async fn enter_in(
     tx: &mut AnyConnection,
+    engine: Engine,
     account: AccountId,
     automation: AutomationId,
     contact: ContactId,
@@ -285,11 +296,18 @@ pub(crate) async fn enter_in(
         .bind(automation.0)
         .execute(&mut *tx)
         .await?;
+    let of = RunOf {
+        account,
+        automation,
+        run: AutomationRunId(id),
+        contact,
+    };
+    note_history_in(tx, engine, &[(of, Happened::Entered)], now).await?;
     Ok(Ok(AutomationRunId(id)))
 }
 
 /// How an automation's runs stand: what its report says.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunCounts {
     /// Runs that entered (64-bit, kept when contacts are deleted).
     pub entered: i64,
@@ -301,6 +319,34 @@ pub struct RunCounts {
     pub exited_early: i64,
     /// Per step id: the runs in progress at it now, and the runs that passed it.
     pub steps: BTreeMap<String, (i64, i64)>,
+    /// Per goal step id: the runs that reached it.
+    pub goals: BTreeMap<String, GoalCounts>,
+    /// Per A/B split step id and path index: the runs that took the path.
+    pub paths: BTreeMap<(String, i64), PathCounts>,
+}
+
+/// The runs that reached a goal.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GoalCounts {
+    /// How many.
+    pub reached: i64,
+    /// Their mean time from entry to the goal, in seconds.
+    pub mean_seconds: f64,
+}
+
+/// The runs that took a path of an A/B split, and where they are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PathCounts {
+    /// Runs that took it.
+    pub entered: i64,
+    /// Of those, runs in progress.
+    pub active: i64,
+    /// Runs that went past the last step.
+    pub completed: i64,
+    /// Runs that left otherwise.
+    pub exited_early: i64,
+    /// Runs that reached a goal after taking it.
+    pub reached_goal: i64,
 }
 
 impl Store {
@@ -342,6 +388,61 @@ impl Store {
         for (step, count) in passed {
             counts.steps.entry(step).or_default().1 = count;
         }
+        self.count_marks(id, &mut counts).await?;
         Ok(counts)
+    }
+
+    /// Counts the goals reached and the split paths taken (see `history`).
+    async fn count_marks(
+        &self,
+        id: AutomationId,
+        counts: &mut RunCounts,
+    ) -> Result<(), StoreError> {
+        let goals: Vec<(String, i64, f64)> = sqlx::query_as(
+            "SELECT step, COUNT(DISTINCT run_id), \
+             CAST(AVG(at - entered_at) AS DOUBLE PRECISION) / 1000000.0 \
+             FROM automation_marks WHERE automation_id = $1 AND path IS NULL GROUP BY step",
+        )
+        .bind(id.0)
+        .fetch_all(&self.reader)
+        .await?;
+        for (step, reached, mean_seconds) in goals {
+            counts.goals.insert(
+                step,
+                GoalCounts {
+                    reached,
+                    mean_seconds,
+                },
+            );
+        }
+        let paths: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT m.step, m.path, r.status, COUNT(*) FROM automation_marks m \
+             JOIN automation_runs r ON r.id = m.run_id \
+             WHERE m.automation_id = $1 AND m.path IS NOT NULL GROUP BY m.step, m.path, r.status",
+        )
+        .bind(id.0)
+        .fetch_all(&self.reader)
+        .await?;
+        for (step, path, status, count) in paths {
+            let of_path = counts.paths.entry((step, path)).or_default();
+            of_path.entered += count;
+            match RunStatus::from_code(status) {
+                RunStatus::Active => of_path.active += count,
+                RunStatus::Completed => of_path.completed += count,
+                RunStatus::Ended => of_path.exited_early += count,
+            }
+        }
+        let reached: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT m.step, m.path, COUNT(DISTINCT g.run_id) FROM automation_marks m \
+             JOIN automation_marks g ON g.run_id = m.run_id AND g.path IS NULL AND g.at >= m.at \
+             WHERE m.automation_id = $1 AND m.path IS NOT NULL GROUP BY m.step, m.path",
+        )
+        .bind(id.0)
+        .fetch_all(&self.reader)
+        .await?;
+        for (step, path, count) in reached {
+            counts.paths.entry((step, path)).or_default().reached_goal = count;
+        }
+        Ok(())
     }
 }

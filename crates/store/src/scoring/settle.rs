@@ -156,7 +156,7 @@ pub(crate) async fn settle_scores(
             continue;
         }
         write_timeline(tx, engine, &changed, &account_of, now).await?;
-        enter_by_scores(tx, &changed, &account_of, now).await?;
+        enter_by_scores(tx, engine, &changed, &account_of, now).await?;
         let mut by_account: BTreeMap<AccountId, Vec<ContactId>> = BTreeMap::new();
         for change in &changed {
             by_account

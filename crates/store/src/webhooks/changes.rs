@@ -99,7 +99,7 @@ pub(crate) async fn record_changes(
     if changes.is_empty() {
         return Ok(());
     }
-    enter_by_changes(tx, changes).await?;
+    enter_by_changes(tx, engine, changes).await?;
     let kinds: BTreeSet<(AccountId, &str)> = changes
         .iter()
         .map(|change| (change.account, change.event.name()))

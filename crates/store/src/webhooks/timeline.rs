@@ -102,7 +102,7 @@ pub(crate) fn timeline_change(
                 vec![campaign()],
             ),
             // An unsubscribe is reported with the list it changed (see `Store::set_list_status`).
-            EventKind::Unsubscribe | EventKind::ScoreChange => return None,
+            EventKind::Unsubscribe | EventKind::ScoreChange | EventKind::Automation => return None,
         };
     let mut change = Change::new(event.account, kind, source, event.occurred_at).about(contact);
     change.extra = extra.into_iter().flatten().collect();

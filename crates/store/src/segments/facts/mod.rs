@@ -343,8 +343,9 @@ fn add_timeline_row(facts: &mut ContactFacts, row: &AnyRow) -> Result<(), StoreE
             data: row.try_get("data")?,
             at,
         }),
-        // A score change is read from the scores themselves.
-        EventKind::ScoreChange => {}
+        // A score change is read from the scores themselves; automation history is no
+        // behavior.
+        EventKind::ScoreChange | EventKind::Automation => {}
     }
     Ok(())
 }

@@ -1,0 +1,153 @@
+//! What automations report beyond their counts: each A/B split path's runs and goal rate, and
+//! a contact's automation history on its timeline (entered, goal reached, completed, ended).
+
+use serde_json::{json, Value};
+use tracklane_e2e::{both_engines, TestApp};
+
+/// An active automation of these steps; answers its id.
+async fn automation(app: &TestApp, steps: Value) -> String {
+    let body =
+        json!({"automation": {"name": "Test", "status": "1", "definition": {"steps": steps}}});
+    app.create("/api/3/automations", body).await
+}
+
+async fn enter(app: &TestApp, contact: &str, automation: &str) {
+    let entered = app
+        .post(
+            "/api/3/contactAutomations",
+            json!({"contactAutomation": {"contact": contact, "automation": automation}}),
+        )
+        .await;
+    assert_eq!(entered.status, 201, "{}", entered.text);
+}
+
+async fn a_split_reports_each_path_with_its_goal_rate(app: TestApp) {
+    let a = app.new_tag("a").await;
+    let b = app.new_tag("b").await;
+    let flow = automation(
+        &app,
+        json!([
+            {"id": "ab", "split": [{"percent": 50, "next": "pathA"}, {"percent": 50, "next": "pathB"}]},
+            {"id": "pathA", "addTag": a, "next": "goal"},
+            {"id": "pathB", "addTag": b},
+            {"id": "goal", "goal": {"hasTag": a.parse::<i64>().unwrap()}, "unmet": "continue"}
+        ]),
+    )
+    .await;
+    for i in 0..20 {
+        let contact = app.new_contact(&format!("c{i}@example.com")).await;
+        enter(&app, &contact, &flow).await;
+    }
+    app.settle_segments().await;
+    app.settle_automations().await;
+    let tagged_a = app.get(&format!("/api/3/contacts?tagid={a}&limit=1")).await;
+    let took_a: i64 = tagged_a.body["meta"]["total"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..20).contains(&took_a),
+        "both paths taken: {took_a} of 20 took A"
+    );
+
+    let report = app.get(&format!("/api/3/automations/{flow}/report")).await;
+    let report = &report.body["report"];
+    assert_eq!(report["completed"], "20", "{report}");
+    let paths = &report["splits"][0]["paths"];
+    assert_eq!(report["splits"][0]["id"], "ab");
+    assert_eq!(paths[0]["next"], "pathA");
+    assert_eq!(paths[0]["entered"], took_a.to_string().as_str(), "{paths}");
+    assert_eq!(paths[0]["completed"], took_a.to_string().as_str());
+    assert_eq!(paths[0]["goalReached"], took_a.to_string().as_str());
+    assert_eq!(paths[0]["goalRate"], "1.00");
+    assert_eq!(paths[1]["entered"], (20 - took_a).to_string().as_str());
+    assert_eq!(
+        paths[1]["goalReached"], "0",
+        "B's contacts pass the goal unmet"
+    );
+    assert_eq!(paths[1]["goalRate"], "0.00");
+    assert_eq!(report["goals"][0]["reached"], took_a.to_string().as_str());
+    assert_eq!(report["goals"][0]["meanSecondsToGoal"], 0.0);
+}
+
+/// The data of the contact's automation rows on its timeline, oldest first.
+async fn history(app: &TestApp, contact: &str) -> Vec<Value> {
+    let logs = app
+        .get(&format!("/api/3/contacts/{contact}/trackingLogs?limit=100"))
+        .await;
+    let mut rows: Vec<Value> = logs.body["trackingLogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|log| log["kind"] == "automation")
+        .map(|log| {
+            assert_eq!(log["type"], "__automation");
+            serde_json::from_str(log["value"].as_str().unwrap()).unwrap()
+        })
+        .collect();
+    rows.reverse();
+    rows
+}
+
+async fn a_contacts_automation_history_is_on_its_timeline(app: TestApp) {
+    let done = app.new_tag("done").await;
+    let flow = automation(
+        &app,
+        json!([
+            {"id": "tag", "addTag": done},
+            {"id": "goal", "goal": {"hasTag": done.parse::<i64>().unwrap()}}
+        ]),
+    )
+    .await;
+    let stop = automation(&app, json!([{"id": "pause", "wait": {"days": 1}}])).await;
+    let ann = app.new_contact("ann@example.com").await;
+    enter(&app, &ann, &flow).await;
+    enter(&app, &ann, &stop).await;
+    app.settle_segments().await;
+    app.settle_automations().await;
+    let run = app
+        .get(&format!("/api/3/contacts/{ann}/contactAutomations"))
+        .await;
+    let waiting = run.body["contactAutomations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|run| run["automation"] == stop.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let removed = app
+        .delete(&format!("/api/3/contactAutomations/{waiting}"))
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.text);
+
+    let said: Vec<(String, Option<String>, String)> = history(&app, &ann)
+        .await
+        .iter()
+        .map(|row| {
+            (
+                row["what"].as_str().unwrap().to_owned(),
+                row["step"].as_str().map(str::to_owned),
+                row["automation"].to_string(),
+            )
+        })
+        .collect();
+    let mut expected = vec![
+        ("entered".to_owned(), None, flow.clone()),
+        ("entered".to_owned(), None, stop.clone()),
+        ("goal".to_owned(), Some("goal".to_owned()), flow.clone()),
+        ("completed".to_owned(), None, flow),
+        ("ended".to_owned(), None, stop),
+    ];
+    let mut sorted = said.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted, expected, "{said:?}");
+}
+
+both_engines!(
+    a_split_reports_each_path_with_its_goal_rate,
+    a_contacts_automation_history_is_on_its_timeline
+);
