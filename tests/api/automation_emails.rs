@@ -30,14 +30,15 @@ async fn automation(app: &TestApp, definition: Value) -> String {
     app.create("/api/3/automations", body).await
 }
 
-/// Records the named event for the contact through `/event`, with `data`.
-async fn track(app: &TestApp, email: &str, data: &str) {
+/// Records the event `name` for the contact through `/event`, with `data` (the name must be
+/// known to the account's event tracking).
+pub(crate) async fn track(app: &TestApp, email: &str, name: &str, data: &str) {
     let actid = app.account.0.to_string();
     let visit = json!({ "email": email }).to_string();
     let fields = [
         ("actid", actid.as_str()),
         ("key", app.event_key.as_str()),
-        ("event", DOWNLOAD),
+        ("event", name),
         ("eventdata", data),
         ("visit", visit.as_str()),
     ];
@@ -104,7 +105,13 @@ async fn an_event_mails_its_data_and_edits_keep_the_sent_links(app: TestApp) {
     )
     .await;
 
-    track(&app, "ada@example.com", "https://files.example/guide.pdf").await;
+    track(
+        &app,
+        "ada@example.com",
+        DOWNLOAD,
+        "https://files.example/guide.pdf",
+    )
+    .await;
     settle(&app).await;
     let first = mails(&app, 1).await.remove(0);
     assert_eq!(first.to, "ada@example.com");
@@ -138,7 +145,13 @@ async fn an_event_mails_its_data_and_edits_keep_the_sent_links(app: TestApp) {
         )
         .await;
     assert_eq!(edited.status, 200, "{}", edited.text);
-    track(&app, "ada@example.com", "https://files.example/v2.pdf").await;
+    track(
+        &app,
+        "ada@example.com",
+        DOWNLOAD,
+        "https://files.example/v2.pdf",
+    )
+    .await;
     settle(&app).await;
     let both = mails(&app, 2).await;
     let second = both
