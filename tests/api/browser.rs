@@ -4,7 +4,8 @@
 //! anonymous and moves on to page 2 by script; page 2 identifies the visitor with `setEmail`
 //! before `process`. Both visits must then be on the contact's timeline. A second test sends a
 //! form embedded in page 1 (its snippet from `GET /api/3/forms/{id}/embed`) and lands on page 2,
-//! the thank-you page.
+//! the thank-you page. A third visits a pricing page identified, which an automation answers
+//! with a tag and an email.
 //!
 //! Chromium runs as a plain process with `--dump-dom`: it loads page 1, runs it on virtual time
 //! (timers fire at once, but network requests are waited for) and prints the DOM of the page it
@@ -411,4 +412,61 @@ async fn chromium_sends_an_embedded_form_and_is_identified() {
         assert_eq!(log["contact"], contact.as_str(), "{log:#}");
         assert_eq!(log["visitor"], visitor, "one visitor throughout: {log:#}");
     }
+}
+
+/// Playbook (b): an identified visit to the pricing page (the site's page 1), recorded by the
+/// snippet in a real browser, enters an automation that tags the visitor and emails them, with
+/// no test-driven pass: the server's own workers do it, within a second of the browser being
+/// done (the time is printed; the benchmark measures its percentiles).
+#[tokio::test]
+async fn chromium_visits_pricing_and_an_automation_tags_and_mails_the_visitor() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let app = TestApp::spawn_for_local_sites(Engine::Sqlite).await;
+    let contact = set_up_tracking(&app).await;
+    let list = app.new_list("News").await;
+    crate::sending::subscribe(&app, &list, &contact, 1).await;
+    let tag = app.new_tag("pricing-interested").await;
+    let message = app
+        .create(
+            "/api/3/messages",
+            json!({"message": {"subject": "About our plans", "fromemail": "team@example.com",
+                "html": "<p>Questions about pricing?</p>", "text": "Questions about pricing?"}}),
+        )
+        .await;
+    let body = json!({"automation": {"name": "Pricing", "status": "1", "definition": {
+        "triggers": [{"behavior": {"visited": {"url": {"contains": "/page1.html"}}}}],
+        "steps": [{"id": "tag", "addTag": tag}, {"id": "mail", "sendEmail": {"message": message}}]
+    }}});
+    app.create("/api/3/automations", body).await;
+    let code = with_email(&embed_code(&app).await, EMAIL);
+    let pricing = page(
+        "pricing",
+        &code,
+        1,
+        &format!("mark(ok ? '{SETTLED_MARK}' : 'pricing: not settled');"),
+    );
+    let site = serve_site(Site {
+        page_one: pricing.clone().into(),
+        page_two: pricing.into(),
+        timeline: Timeline::of(&app),
+        clock: app.clock.clone(),
+    })
+    .await;
+
+    browse(chromium, &format!("{site}/page1.html")).await;
+    let done = Instant::now();
+    let mails = crate::sending::outbox(&app, 1).await;
+    let mail = crate::mail::read(&mails[0]);
+    assert_eq!(mail.subject, "About our plans");
+    assert!(mail.to.contains(EMAIL), "{}", mail.to);
+    let tags = app
+        .get(&format!("/api/3/contacts/{contact}/contactTags"))
+        .await;
+    assert_eq!(tags.body["contactTags"][0]["tag"], tag.as_str());
+    println!(
+        "tagged and mailed {} ms after the browser was done",
+        done.elapsed().as_millis()
+    );
 }
