@@ -712,7 +712,48 @@ async fn a_score_that_rises_to_a_threshold_enters_once(app: TestApp) {
     );
 }
 
+async fn a_list_enters_at_once_and_nobody_twice(app: TestApp) {
+    let entered_tag = app.new_tag("entered").await;
+    let news = app.new_list("News").await;
+    let mut contacts = Vec::new();
+    for (i, status) in [1, 1, 1, 2].into_iter().enumerate() {
+        let contact = app.new_contact(&format!("c{i}@example.com")).await;
+        crate::sending::subscribe(&app, &news, &contact, status).await;
+        contacts.push(contact);
+    }
+    let flow = automation(&app, json!([{"id": "tag", "addTag": entered_tag}])).await;
+    let path = format!("/api/3/automations/{flow}/entries");
+    let entered = app.post(&path, json!({"list": news})).await;
+    assert_eq!(entered.status, 200, "{}", entered.text);
+    assert_eq!(entered.body["entered"], "3", "the three subscribers");
+    let again = app.post(&path, json!({"list": news})).await;
+    assert_eq!(again.body["entered"], "0", "each contact once");
+    settle(&app).await;
+    for contact in &contacts[..3] {
+        assert_eq!(tags_of(&app, contact).await, vec![entered_tag.clone()]);
+    }
+    assert!(tags_of(&app, &contacts[3]).await.is_empty(), "unsubscribed");
+
+    for (body, status) in [
+        (json!({}), 422),
+        (json!({"list": news, "segment": 1}), 422),
+        (json!({"list": 999999}), 404),
+        (json!({"list": "x"}), 422),
+        (json!({"lists": news}), 422),
+    ] {
+        let refused = app.post(&path, body.clone()).await;
+        assert_eq!(refused.status, status, "{body}: {}", refused.text);
+    }
+    let other = app.other_account_key().await;
+    let body = json!({"list": news}).to_string().into_bytes();
+    let foreign = app.send("POST", &path, Some(&other), Some(body)).await;
+    assert_eq!(foreign.status, 404, "{}", foreign.text);
+    let report = app.get(&format!("/api/3/automations/{flow}/report")).await;
+    assert_eq!(report.body["report"]["entered"], "3");
+}
+
 both_engines!(
+    a_list_enters_at_once_and_nobody_twice,
     a_run_changes_the_contact_waits_branches_and_leaves,
     the_other_branch_and_a_persons_unsubscribe,
     a_stale_claim_commits_nothing_and_removal_ends_a_run,

@@ -180,6 +180,29 @@ impl Store {
             .await
     }
 
+    /// For each contact carrying `tag`, how long after its latest event named `event` (as
+    /// received) the tag was put on, in microseconds: how fast an automation reacted to the
+    /// event (`tracklane bench` reads it). Contacts without such an event are left out.
+    pub async fn tag_delays(
+        &self,
+        account: AccountId,
+        tag: TagId,
+        event: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        let delays: Vec<Option<i64>> = sqlx::query_scalar(
+            "SELECT ct.created_at - (SELECT MAX(e.received_at) FROM events e \
+             WHERE e.contact_id = ct.contact_id AND e.name = $3 \
+             AND e.received_at <= ct.created_at) FROM contact_tags ct \
+             WHERE ct.account_id = $1 AND ct.tag_id = $2",
+        )
+        .bind(account.0)
+        .bind(tag.0)
+        .bind(event)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(delays.into_iter().flatten().collect())
+    }
+
     /// The tags a contact carries, oldest first.
     pub async fn contact_tags(
         &self,

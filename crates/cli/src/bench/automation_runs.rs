@@ -1,29 +1,42 @@
 //! `--automations N`: active automations whose behavior triggers the bench's events do not
 //! match, kept during the tracking scenarios (every event is tested against them).
 //!
-//! `--automation-contacts N`: automation step executions/s. N imported contacts enter an active
-//! automation of five internal steps (add a tag, adjust a score, an if/else on the tag, set a
-//! field, end) through `POST /api/3/contactAutomations` by 64 clients, while the server's
-//! runner moves them. Measured: entries/s, and from the first entry until the last run left,
-//! step executions/s (each run passes the five steps, in two walks: the if/else is evaluated
-//! after the effects before it commit).
+//! `--automation-contacts N`: the runtime's throughput and latency.
+//! - N imported contacts enter the six-step automation (add a tag, adjust a score, wait
+//!   a second, an if/else on the tag, set a field, send an email) at once, through `POST
+//!   /api/3/automations/{id}/entries` with their list, while the server's runner moves them and
+//!   its sender mails them (into aiosmtpd when it is installed, else the outbox). Measured:
+//!   the entry, the step executions/s from the entry until the last run left, and the messages
+//!   handed over per second until the last one.
+//! - Latency, over [`LATENCY_CONTACTS`] other contacts sent one event each at a steady pace:
+//!   from an event's commit to the tag an automation it triggers puts on (its first step), and
+//!   from the event a `waitFor` waits for to the tag of the step after it. The delays are read
+//!   from the rows' own times (`Store::tag_delays`).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use futures_util::stream::{self, StreamExt};
 use reqwest::Method;
-use serde_json::json;
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+use tracklane_core::ids::{AccountId, TagId};
 
 use super::campaign::Api;
+use super::scenarios::BENCH_DOMAIN;
 use super::Server;
 
-/// The entering clients.
-const CLIENTS: usize = 64;
-/// The steps each run passes.
-const STEPS: u64 = 5;
+/// The steps each run passes (the six of the definition, and its end).
+const STEPS: u64 = 7;
 /// How long the runs may take after the entries before the bench gives up.
 const DRAIN_LIMIT: Duration = Duration::from_secs(1_800);
+/// The contacts of the latency measures.
+const LATENCY_CONTACTS: u64 = 1_000;
+/// The pace of the latency measures' events.
+const EVENT_GAP: Duration = Duration::from_millis(4);
+/// The event that enters the latency contacts.
+const ENTRY_EVENT: &str = "bench entry";
+/// The event the latency contacts' runs wait for.
+const AWAITED_EVENT: &str = "bench paid";
 
 /// Creates `count` active automations, each triggered by an event name the load never sends.
 pub async fn save_unmatched(api: &Api<'_>, count: u32) -> anyhow::Result<()> {
@@ -49,8 +62,58 @@ pub async fn save_unmatched(api: &Api<'_>, count: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the measure on `server` and prints its table.
+/// One row of the table.
+struct Row {
+    measure: String,
+    count: u64,
+    seconds: f64,
+}
+
+/// Runs the measures on `server` and prints their table.
 pub async fn measure(api: &Api<'_>, server: &Server, contacts: u64) -> anyhow::Result<()> {
+    let mut rows = throughput(api, server, contacts).await?;
+    let delays = latency(api, server).await?;
+    println!("automation runs: {contacts} contacts through 6 steps (tag, score, wait 1 s, if/else, field, email)");
+    println!(
+        "{:<9} {:<52} {:>9} {:>9} {:>11}",
+        "engine", "measure", "count", "seconds", "per second"
+    );
+    for row in rows.drain(..) {
+        println!(
+            "{:<9} {:<52} {:>9} {:>9.2} {:>11.0}",
+            server.engine,
+            row.measure,
+            row.count,
+            row.seconds,
+            row.count as f64 / row.seconds
+        );
+    }
+    println!(
+        "{:<9} {:<52} {:>9} {:>9} {:>9} {:>9}",
+        "engine", "latency (ms)", "count", "p50", "p99", "max"
+    );
+    for (measure, mut micros) in delays {
+        micros.sort_unstable();
+        let at = |share: f64| {
+            let index = ((micros.len() as f64 * share).ceil() as usize).saturating_sub(1);
+            micros.get(index).map_or(0.0, |&us| us as f64 / 1000.0)
+        };
+        println!(
+            "{:<9} {:<52} {:>9} {:>9.1} {:>9.1} {:>9.1}",
+            server.engine,
+            measure,
+            micros.len(),
+            at(0.5),
+            at(0.99),
+            at(1.0)
+        );
+    }
+    Ok(())
+}
+
+/// The automation, entered by `contacts` imported contacts at once: the entry, the
+/// step executions and the messages.
+async fn throughput(api: &Api<'_>, server: &Server, contacts: u64) -> anyhow::Result<Vec<Row>> {
     let tag = api
         .create(
             "/tags",
@@ -61,11 +124,22 @@ pub async fn measure(api: &Api<'_>, server: &Server, contacts: u64) -> anyhow::R
     let model = api
         .create("/scores", "score", json!({"name": "bench"}))
         .await?;
+    let message = api
+        .create(
+            "/messages",
+            "message",
+            json!({"subject": "Hello %FIRSTNAME%", "fromemail": "bench@example.com",
+                "html": "<p>Hello %FIRSTNAME%, <a href=\"https://example.com/\">read on</a></p>",
+                "text": "Hello %FIRSTNAME%"}),
+        )
+        .await?;
     let definition = json!({"steps": [
         {"id": "tag", "addTag": tag},
         {"id": "points", "adjustScore": {"score": model, "points": 5}},
+        {"id": "pause", "wait": {"seconds": 1}},
         {"id": "tagged", "if": {"hasTag": tag}, "then": "name", "else": "done"},
         {"id": "name", "setField": {"field": "firstName", "value": "Ran"}},
+        {"id": "mail", "sendEmail": {"message": message}},
         {"id": "done", "end": true}
     ]});
     let automation = api
@@ -78,76 +152,198 @@ pub async fn measure(api: &Api<'_>, server: &Server, contacts: u64) -> anyhow::R
     let list = api
         .import_list(&server.store, "automation bench", "runs", contacts)
         .await?;
-    let people = api.list_members(list).await?;
-    if (people.len() as u64) < contacts {
-        bail!("the import made {} of {contacts} contacts", people.len());
-    }
 
-    eprintln!("bench: {contacts} contacts entering, {CLIENTS} clients");
+    eprintln!("bench: {contacts} contacts entering at once");
     let started = Instant::now();
-    let failures = stream::iter(people)
-        .map(|contact| {
-            let body = json!({"contactAutomation": {"contact": contact, "automation": automation}});
-            async move {
-                api.call(Method::POST, "/contactAutomations", Some(body))
-                    .await
-            }
-        })
-        .buffer_unordered(CLIENTS)
-        .filter_map(|answer| async move { answer.err() })
-        .collect::<Vec<_>>()
-        .await;
-    let entered = started.elapsed();
-    if let Some(first) = failures.first() {
-        bail!("{} entries failed, the first: {first:#}", failures.len());
+    let entries = format!("/automations/{automation}/entries");
+    let answer = api
+        .call(Method::POST, &entries, Some(json!({"list": list})))
+        .await?;
+    let entered = counted(&answer["entered"])?;
+    let entry = started.elapsed();
+    if entered < contacts {
+        bail!("{entered} of {contacts} contacts entered");
     }
     let report = format!("/automations/{automation}/report");
-    loop {
+    let ran = until(started, "runs left", contacts, async || {
         let answer = api.call(Method::GET, &report, None).await?;
-        let left = answer["report"]["exitedEarly"]
-            .as_str()
-            .and_then(|n| n.parse::<u64>().ok())
-            .context("the report's exitedEarly")?;
-        if left >= contacts {
-            break;
+        counted(&answer["report"]["exitedEarly"])
+    })
+    .await?;
+    let series = automation.to_string();
+    let mailed = until(started, "messages handed over", contacts, async || {
+        let answer = api.call(Method::GET, "/campaigns", None).await?;
+        let campaigns = answer["campaigns"].as_array().context("no campaigns")?;
+        let ours = campaigns
+            .iter()
+            .find(|campaign| campaign["seriesid"].as_str() == Some(series.as_str()));
+        ours.map_or(Ok(0), |campaign| counted(&campaign["send_amt"]))
+    })
+    .await?;
+    Ok(vec![
+        Row {
+            measure: "POST /automations/{id}/entries (a list, at once)".into(),
+            count: contacts,
+            seconds: entry.as_secs_f64(),
+        },
+        Row {
+            measure: "step executions, entry to last exit".into(),
+            count: contacts * STEPS,
+            seconds: ran.as_secs_f64(),
+        },
+        Row {
+            measure: "email step: messages handed over, entry to last".into(),
+            count: contacts,
+            seconds: mailed.as_secs_f64(),
+        },
+    ])
+}
+
+/// Waits until `count` reaches `target`; answers the time since `started`.
+async fn until(
+    started: Instant,
+    what: &str,
+    target: u64,
+    mut count: impl AsyncFnMut() -> anyhow::Result<u64>,
+) -> anyhow::Result<Duration> {
+    loop {
+        let done = count().await?;
+        if done >= target {
+            return Ok(started.elapsed());
         }
         if started.elapsed() > DRAIN_LIMIT {
             bail!(
-                "{left} of {contacts} runs left in {} s",
+                "{what}: {done} of {target} in {} s",
                 started.elapsed().as_secs()
             );
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let ran = started.elapsed();
+}
 
-    println!("automation runs: {contacts} contacts through 5 internal steps");
-    println!(
-        "{:<9} {:<52} {:>9} {:>9} {:>11}",
-        "engine", "measure", "count", "seconds", "per second"
-    );
-    let rows = [
+/// A count the API answers as a string.
+fn counted(value: &Value) -> anyhow::Result<u64> {
+    value
+        .as_str()
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("not a count: {value}"))
+}
+
+/// The two latency measures, each with its delays in microseconds.
+async fn latency(api: &Api<'_>, server: &Server) -> anyhow::Result<Vec<(String, Vec<i64>)>> {
+    api.call(
+        Method::PUT,
+        "/eventTracking",
+        Some(json!({"eventTracking": {"enabled": true}})),
+    )
+    .await?;
+    for name in [ENTRY_EVENT, AWAITED_EVENT] {
+        api.call(
+            Method::POST,
+            "/eventTrackingEvents",
+            Some(json!({"eventTrackingEvent": {"name": name}})),
+        )
+        .await?;
+    }
+    let entered_tag = api
+        .create(
+            "/tags",
+            "tag",
+            json!({"tag": "bench entered", "tagType": "contact"}),
+        )
+        .await?;
+    let moved_tag = api
+        .create(
+            "/tags",
+            "tag",
+            json!({"tag": "bench moved", "tagType": "contact"}),
+        )
+        .await?;
+    let on_entry = json!({
+        "triggers": [{"behavior": {"event": {"name": ENTRY_EVENT}}}],
+        "steps": [{"id": "tag", "addTag": entered_tag}]
+    });
+    api.create(
+        "/automations",
+        "automation",
+        json!({"name": "bench entry", "status": "1", "definition": on_entry}),
+    )
+    .await?;
+    let waiting = json!({"steps": [
+        {"id": "wait", "waitFor": {"event": {"name": AWAITED_EVENT}}, "timeout": {"days": 1},
+         "timeoutNext": "done"},
+        {"id": "tag", "addTag": moved_tag},
+        {"id": "done", "end": true}
+    ]});
+    let waiter = api
+        .create(
+            "/automations",
+            "automation",
+            json!({"name": "bench wait", "status": "1", "definition": waiting}),
+        )
+        .await?;
+    let list = api
+        .import_list(&server.store, "latency bench", "latency", LATENCY_CONTACTS)
+        .await?;
+    api.call(
+        Method::POST,
+        &format!("/automations/{waiter}/entries"),
+        Some(json!({"list": list})),
+    )
+    .await?;
+    // The waiting runs reach their wait before the awaited events come.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let account = AccountId(api.keys.actid);
+    let mut measured = Vec::new();
+    for (event, tag, measure) in [
         (
-            "POST /api/3/contactAutomations (entries)",
-            contacts,
-            entered,
+            ENTRY_EVENT,
+            entered_tag,
+            "event commit -> first step's effect (entry)",
         ),
         (
-            "step executions, first entry to last exit",
-            contacts * STEPS,
-            ran,
+            AWAITED_EVENT,
+            moved_tag,
+            "awaited event commit -> run moved on (waitFor)",
         ),
-    ];
-    for (measure, count, took) in rows {
-        let seconds = took.as_secs_f64();
-        println!(
-            "{:<9} {:<52} {:>9} {:>9.2} {:>11.0}",
-            server.engine,
-            measure,
-            count,
-            seconds,
-            count as f64 / seconds
-        );
+    ] {
+        eprintln!("bench: {LATENCY_CONTACTS} '{event}' events, one every {EVENT_GAP:?}");
+        for i in 0..LATENCY_CONTACTS {
+            send_event(api, event, &format!("latency-{i}@{BENCH_DOMAIN}")).await?;
+            tokio::time::sleep(EVENT_GAP).await;
+        }
+        let started = Instant::now();
+        until(started, measure, LATENCY_CONTACTS, async || {
+            let path = format!("/contacts?tagid={tag}&limit=1");
+            let answer = api.call(Method::GET, &path, None).await?;
+            counted(&answer["meta"]["total"])
+        })
+        .await?;
+        let delays = server.store.tag_delays(account, TagId(tag), event).await?;
+        measured.push((measure.to_owned(), delays));
+    }
+    Ok(measured)
+}
+
+/// `POST /event` of `event` for the contact of `email`.
+async fn send_event(api: &Api<'_>, event: &str, email: &str) -> anyhow::Result<()> {
+    let visit = json!({ "email": email }).to_string();
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("actid", &api.keys.actid.to_string())
+        .append_pair("key", api.keys.event_key.expose_secret())
+        .append_pair("event", event)
+        .append_pair("eventdata", "bench")
+        .append_pair("visit", &visit)
+        .finish();
+    let answer = api
+        .client
+        .post(format!("{}/event", api.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await?;
+    if !answer.status().is_success() {
+        bail!("POST /event answered {}", answer.status());
     }
     Ok(())
 }

@@ -145,7 +145,7 @@ pub struct BenchArgs {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     telemetry::init_logs(LogFormat::Text);
     let scenarios = scenarios::selected(&args.scenarios);
-    let sink = if scenarios.contains(&Scenario::Send) {
+    let sink = if scenarios.contains(&Scenario::Send) || args.automation_contacts > 0 {
         Sink::choose(args.smtp_url)?
     } else {
         Sink::outbox("outbox")

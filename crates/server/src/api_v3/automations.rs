@@ -11,8 +11,9 @@ use serde_json::{json, Value};
 use tracklane_core::automation::saved::{Automation, AutomationInput};
 use tracklane_core::automation::step::Action;
 use tracklane_core::automation::walk::PathEnd;
-use tracklane_core::ids::{AutomationId, AutomationRunId, ContactId};
+use tracklane_core::ids::{AutomationId, AutomationRunId, ContactId, ListId, SegmentId};
 use tracklane_core::invalid::Invalid;
+use tracklane_store::automations::bulk::Members;
 
 use super::error::ApiError;
 use super::extract::{required_id, ApiJson, ApiQuery, LooseId};
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/automations/{id}", get(show).put(update).delete(remove))
         .route("/automations/{id}/report", get(report))
         .route("/automations/{id}/dryRun", post(dry_run))
+        .route("/automations/{id}/entries", post(enter_members))
 }
 
 #[derive(Debug, Deserialize)]
@@ -215,6 +217,40 @@ fn rate(part: i64, whole: i64) -> String {
         return "0.00".to_owned();
     }
     format!("{:.2}", part as f64 / whole as f64)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntriesBody {
+    list: Option<LooseId>,
+    segment: Option<LooseId>,
+}
+
+/// `POST /automations/{id}/entries` (Tracklane's, `{"list": ID}` or `{"segment": ID}`): enters
+/// the list's subscribers or the segment's members, as AC's "add contacts to automation" does;
+/// answers how many entered (those inside already, or entered before when it takes each
+/// contact once, are left as they are).
+async fn enter_members(
+    ctx: Ctx,
+    PathId(id): PathId<AutomationId>,
+    ApiJson(body): ApiJson<EntriesBody>,
+) -> Result<Json<Value>, ApiError> {
+    let members = match (&body.list, &body.segment) {
+        (Some(list), None) => Members::List(ListId(required_id(Some(list), "list")?)),
+        (None, Some(segment)) => {
+            Members::Segment(SegmentId(required_id(Some(segment), "segment")?))
+        }
+        _ => {
+            return Err(
+                Invalid::bad_value("list", "give either a list or a segment to enter").into(),
+            )
+        }
+    };
+    let entered = ctx
+        .store()
+        .enter_members(ctx.account, id, members, ctx.now())
+        .await?;
+    Ok(Json(json!({"entered": entered.to_string()})))
 }
 
 #[derive(Debug, Deserialize)]

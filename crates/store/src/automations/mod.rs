@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`saved`]: creating, reading, editing and deleting automations.
 //! - [`runs`]: contacts entering them, and their runs read, listed and removed.
+//! - [`bulk`]: a list's or a segment's contacts entering at once.
 //! - [`moves`]: the worker's side: claiming due runs and moving them with their effects.
 //! - [`emails`]: the email steps' sends, queued with the moves.
 //! - [`dates`]: the date triggers' rows and firings.
@@ -11,6 +12,7 @@
 //! - [`history`]: goals reached and paths taken, and the contacts' timeline rows.
 //! - [`entries`]: contacts entered by the rows added to them that meet a behavior trigger.
 
+pub mod bulk;
 pub mod dates;
 mod emails;
 pub mod entries;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use tracklane_core::automation::saved::{Run, RunStatus};
-use tracklane_core::automation::Entry;
+use tracklane_core::automation::{Definition, Entry};
 use tracklane_core::ids::{AccountId, AutomationId, AutomationRunId, ContactId};
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
@@ -218,6 +218,34 @@ impl Store {
     }
 }
 
+/// The automation's (the account's) status and current version with its definition, read on
+/// `tx`.
+pub(super) async fn current_version(
+    tx: &mut AnyConnection,
+    account: AccountId,
+    automation: AutomationId,
+) -> Result<(bool, i64, Definition), StoreError> {
+    let current = sqlx::query(
+        "SELECT a.active, a.version, v.definition FROM automations a \
+         JOIN automation_versions v ON v.automation_id = a.id AND v.version = a.version \
+         WHERE a.account_id = $1 AND a.id = $2",
+    )
+    .bind(account.0)
+    .bind(automation.0)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound {
+        model: Model::Automation,
+        id: automation.0,
+    })?;
+    let definition = super::saved::stored_definition(&current.try_get::<String, _>("definition")?)?;
+    Ok((
+        current.try_get::<i64, _>("active")? == 1,
+        current.try_get("version")?,
+        definition,
+    ))
+}
+
 /// Enters the contact on `tx` (both rows the account's, or nothing is entered): a run at the
 /// current version's first step, due at once, and the automation's entries counted.
 pub(crate) async fn enter_in(
@@ -229,26 +257,10 @@ pub(crate) async fn enter_in(
     cause: &str,
     now: Timestamp,
 ) -> Result<Result<AutomationRunId, NotEntered>, StoreError> {
-    let Some(current) = sqlx::query(
-        "SELECT a.active, a.version, v.definition FROM automations a \
-         JOIN automation_versions v ON v.automation_id = a.id AND v.version = a.version \
-         WHERE a.account_id = $1 AND a.id = $2",
-    )
-    .bind(account.0)
-    .bind(automation.0)
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
-        return Err(StoreError::NotFound {
-            model: Model::Automation,
-            id: automation.0,
-        });
-    };
-    if current.try_get::<i64, _>("active")? != 1 {
+    let (active, version, definition) = current_version(tx, account, automation).await?;
+    if !active {
         return Ok(Err(NotEntered::Inactive));
     }
-    let version: i64 = current.try_get("version")?;
-    let definition = super::saved::stored_definition(&current.try_get::<String, _>("definition")?)?;
     let once = definition.entry() == Entry::Once;
     let before: Vec<(i64, String)> = sqlx::query_as(
         "SELECT status, cause FROM automation_runs WHERE automation_id = $1 AND contact_id = $2",
