@@ -752,7 +752,41 @@ async fn a_list_enters_at_once_and_nobody_twice(app: TestApp) {
     assert_eq!(report.body["report"]["entered"], "3");
 }
 
+async fn a_refused_effect_is_noted_and_the_others_happen(app: TestApp) {
+    let gone = app.new_tag("gone").await;
+    let kept = app.new_tag("kept").await;
+    let flow = automation(
+        &app,
+        json!([{"id": "lost", "addTag": gone}, {"id": "kept", "addTag": kept}]),
+    )
+    .await;
+    let ann = app.new_contact("ann@example.com").await;
+    let bob = app.new_contact("bob@example.com").await;
+    let mut runs = Vec::new();
+    for contact in [&ann, &bob] {
+        let entered = enter(&app, contact, &flow).await;
+        runs.push(
+            entered.body["contactAutomation"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // The tag goes after the runs entered and before they move: its effect is refused.
+    let deleted = app.delete(&format!("/api/3/tags/{gone}")).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text);
+    settle(&app).await;
+    for (contact, run) in [(&ann, &runs[0]), (&bob, &runs[1])] {
+        assert_eq!(tags_of(&app, contact).await, vec![kept.clone()]);
+        let run = run_of(&app, run).await;
+        assert_eq!(run["status"], "2", "{run}");
+        let note = run["lastError"].as_str().unwrap_or_default();
+        assert!(note.starts_with("step lost: "), "{run}");
+    }
+}
+
 both_engines!(
+    a_refused_effect_is_noted_and_the_others_happen,
     a_list_enters_at_once_and_nobody_twice,
     a_run_changes_the_contact_waits_branches_and_leaves,
     the_other_branch_and_a_persons_unsubscribe,

@@ -11,9 +11,11 @@
 //! campaign (as an edit during a campaign's sending does).
 //! TODO(issue 12): queue the links' digest with the send and let the sender re-file it.
 
+use std::collections::HashMap;
+
 use sqlx::{AnyConnection, Row};
 use tracklane_core::email::ContactEmail;
-use tracklane_core::ids::{CampaignId, MessageId};
+use tracklane_core::ids::{AutomationId, CampaignId, MessageId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::links::{find_links, links_digest};
 use tracklane_core::list::ListStatus;
@@ -29,6 +31,10 @@ use crate::StoreError;
 const STEP_CAMPAIGN: &str = "SELECT id FROM campaigns WHERE automation_id = $1 \
     AND automation_step = $2 AND message_id = $3 AND links_digest = $4";
 
+/// The campaigns of email steps found in one transaction, by automation, step and message:
+/// the message's links are read once per transaction, not once per send.
+pub(crate) type StepCampaigns = HashMap<(AutomationId, String, MessageId), CampaignId>;
+
 /// An email a step sends.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StepEmail<'a> {
@@ -42,22 +48,29 @@ pub(crate) struct StepEmail<'a> {
 
 /// Queues the step's email for the claimed run's contact, in the move's transaction. A
 /// contact subscribed to no list gets no email from an automation (as in ActiveCampaign: an
-/// unsubscribe is the person's choice), which is refused as the step's note; a notification
-/// goes to its address whatever the contact's lists.
+/// unsubscribe is the person's choice): the step is skipped, and the answer says why; a
+/// notification goes to its address whatever the contact's lists.
 pub(crate) async fn queue_email_in(
     tx: &mut AnyConnection,
     claimed: &Claimed,
     email: StepEmail<'_>,
+    campaigns: &mut StepCampaigns,
     now: Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<Option<String>, StoreError> {
     if email.notify.is_none() && !subscribed_anywhere(tx, claimed).await? {
-        return Err(Invalid::bad_value(
-            "contact",
-            "is subscribed to no list: automations email subscribers only",
-        )
-        .into());
+        return Ok(Some(
+            "the contact is subscribed to no list: automations email subscribers only".into(),
+        ));
     }
-    let campaign = step_campaign(tx, claimed, email, now).await?;
+    let key = (claimed.automation, email.step.to_owned(), email.message);
+    let campaign = match campaigns.get(&key) {
+        Some(campaign) => *campaign,
+        None => {
+            let campaign = step_campaign(tx, claimed, email, now).await?;
+            campaigns.insert(key, campaign);
+            campaign
+        }
+    };
     sqlx::query(
         "INSERT INTO sends (account_id, campaign_id, contact_id, status, next_attempt_at, \
          created_at, run_id, visit, to_address) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) \
@@ -73,7 +86,7 @@ pub(crate) async fn queue_email_in(
     .bind(email.notify.map(ToString::to_string))
     .execute(&mut *tx)
     .await?;
-    Ok(())
+    Ok(None)
 }
 
 /// Whether the run's contact is subscribed to at least one list.

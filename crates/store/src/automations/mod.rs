@@ -6,6 +6,7 @@
 //! - [`runs`]: contacts entering them, and their runs read, listed and removed.
 //! - [`bulk`]: a list's or a segment's contacts entering at once.
 //! - [`moves`]: the worker's side: claiming due runs and moving them with their effects.
+//! - [`effects`]: the moves' effects, applied plainly, or carefully after a refusal.
 //! - [`emails`]: the email steps' sends, queued with the moves.
 //! - [`dates`]: the date triggers' rows and firings.
 //! - [`posts`]: the webhook steps' deliveries, queued with the moves.
@@ -14,6 +15,7 @@
 
 pub mod bulk;
 pub mod dates;
+mod effects;
 mod emails;
 pub mod entries;
 mod history;

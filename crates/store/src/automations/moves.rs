@@ -4,29 +4,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::{AnyConnection, Row};
 use tracklane_core::automation::saved::RunStatus;
 use tracklane_core::automation::walk::Effect;
 use tracklane_core::automation::Definition;
-use tracklane_core::contact::{ContactPatch, FieldValueInput};
 use tracklane_core::ids::{AccountId, AutomationId, AutomationRunId, ContactId};
-use tracklane_core::list::ListStatus;
-use tracklane_core::score::award::Adjustment;
 use tracklane_core::segment;
 use tracklane_core::time::Timestamp;
-use tracklane_core::webhook::event::WebhookSource;
 
-use super::emails::{queue_email_in, StepEmail};
+use super::effects::Shared;
 use super::history::{mark_in, note_history_in, Happened, Mark, RunOf};
-use super::posts::queue_post_in;
-use super::runs::enter_in;
 use super::saved::stored_definition;
-use crate::contacts::update_in;
-use crate::fields::{field_by_perstag, write_field_values};
-use crate::lists::{set_list_status_in, Membership};
-use crate::scoring::ledger::adjust_in;
 use crate::sql::{Statement, Value};
-use crate::tags::{tag_contact, untag_in};
 use crate::{Engine, Store, StoreError};
 
 /// Wakes the runs of `contacts` that wait on their changes (see [`Destination::At`]): due at
@@ -278,85 +267,120 @@ impl Store {
 
     /// Moves the runs, in one transaction: those whose claim is still theirs get their
     /// effects (in contact order, each effect the database refuses skipped and noted on the
-    /// run) and their new place; the automations count what left and each step what passed.
+    /// run; see [`super::effects`]) and their new place; the automations count what left and
+    /// each step what passed.
     pub async fn move_runs(&self, moves: &[Move], now: Timestamp) -> Result<Moved, StoreError> {
         let mut ordered: Vec<&Move> = moves.iter().collect();
         ordered.sort_by_key(|one| (one.claimed.contact, one.claimed.run));
-        self.write(async |tx| {
-            lock_checks(tx, self.engine, &ordered).await?;
-            let confirmed = confirm_claims(tx, self.engine, &ordered).await?;
-            let mut moved = Moved {
-                stale: ordered.len() - confirmed.len(),
-                ..Moved::default()
-            };
-            let mut left: BTreeMap<AutomationId, (i64, i64)> = BTreeMap::new();
-            let mut passed: BTreeMap<(AutomationId, &str), i64> = BTreeMap::new();
-            let mut marks: Vec<Mark> = Vec::new();
-            let mut history = Vec::new();
-            for one in ordered
-                .iter()
-                .filter(|one| confirmed.contains(&one.claimed.run))
-            {
-                let mut notes = Vec::new();
-                for (step, effect) in &one.effects {
-                    let applied = apply(tx, self.engine, &one.claimed, step, effect, now).await?;
-                    if let Some(refusal) = applied {
-                        notes.push(format!("step {step}: {refusal}"));
-                    }
-                }
-                moved.refused += notes.len();
-                place(tx, one, notes, now).await?;
-                let claimed = &one.claimed;
-                let of = RunOf {
-                    account: claimed.account,
-                    automation: claimed.automation,
-                    run: claimed.run,
-                    contact: claimed.contact,
-                };
-                for goal in &one.reached {
-                    marks.push((claimed.automation, claimed.run, goal, None));
-                    history.push((of, Happened::Goal(goal)));
-                }
-                for (split, path) in &one.paths {
-                    marks.push((claimed.automation, claimed.run, split, Some(*path)));
-                }
-                let counts = left.entry(claimed.automation).or_default();
-                match one.destination {
-                    Destination::At { .. } => {}
-                    Destination::Completed => {
-                        *counts = (counts.0 + 1, counts.1 + 1);
-                        history.push((of, Happened::Completed));
-                    }
-                    Destination::Ended => {
-                        counts.0 += 1;
-                        history.push((of, Happened::Ended));
-                    }
-                }
-                for step in &one.passed {
-                    *passed
-                        .entry((one.claimed.automation, step.as_str()))
-                        .or_default() += 1;
-                }
-                moved.moved += 1;
-            }
-            for (automation, (exited, completed)) in left {
-                sqlx::query(
-                    "UPDATE automations SET exited = exited + $1, completed = completed + $2 \
-                     WHERE id = $3",
+        let plain = self
+            .write(async |tx| {
+                move_in(
+                    tx,
+                    self.engine,
+                    &ordered,
+                    Shared::new(self.engine, now, false),
                 )
-                .bind(exited)
-                .bind(completed)
-                .bind(automation.0)
-                .execute(&mut *tx)
-                .await?;
+                .await
+            })
+            .await;
+        match plain {
+            Err(refused) if !refused.is_database_failure() => {
+                self.write(async |tx| {
+                    move_in(
+                        tx,
+                        self.engine,
+                        &ordered,
+                        Shared::new(self.engine, now, true),
+                    )
+                    .await
+                })
+                .await
             }
-            count_passed(tx, self.engine, &passed).await?;
-            mark_in(tx, self.engine, &marks, now).await?;
-            note_history_in(tx, self.engine, &history, now).await?;
-            Ok(moved)
-        })
-        .await
+            done => done,
+        }
     }
+}
+
+/// Moves the runs on `tx`, their effects applied as `shared` says (see [`Store::move_runs`]).
+async fn move_in(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    ordered: &[&Move],
+    mut shared: Shared,
+) -> Result<Moved, StoreError> {
+    let now = shared.now();
+    lock_checks(tx, engine, ordered).await?;
+    let confirmed = confirm_claims(tx, engine, ordered).await?;
+    let mut moved = Moved {
+        stale: ordered.len() - confirmed.len(),
+        ..Moved::default()
+    };
+    let mut left: BTreeMap<AutomationId, (i64, i64)> = BTreeMap::new();
+    let mut passed: BTreeMap<(AutomationId, &str), i64> = BTreeMap::new();
+    let mut marks: Vec<Mark> = Vec::new();
+    let mut history = Vec::new();
+    let mut placed = Vec::with_capacity(confirmed.len());
+    for &one in ordered
+        .iter()
+        .filter(|one| confirmed.contains(&one.claimed.run))
+    {
+        let claimed = &one.claimed;
+        let mut notes = Vec::new();
+        for (step, effect) in &one.effects {
+            if let Some(note) = shared.apply(tx, claimed, step, effect).await? {
+                notes.push(format!("step {step}: {note}"));
+            }
+        }
+        moved.refused += notes.len();
+        placed.push((one, notes));
+        let of = RunOf {
+            account: claimed.account,
+            automation: claimed.automation,
+            run: claimed.run,
+            contact: claimed.contact,
+        };
+        for goal in &one.reached {
+            marks.push((claimed.automation, claimed.run, goal, None));
+            history.push((of, Happened::Goal(goal)));
+        }
+        for (split, path) in &one.paths {
+            marks.push((claimed.automation, claimed.run, split, Some(*path)));
+        }
+        let counts = left.entry(claimed.automation).or_default();
+        match one.destination {
+            Destination::At { .. } => {}
+            Destination::Completed => {
+                *counts = (counts.0 + 1, counts.1 + 1);
+                history.push((of, Happened::Completed));
+            }
+            Destination::Ended => {
+                counts.0 += 1;
+                history.push((of, Happened::Ended));
+            }
+        }
+        for step in &one.passed {
+            *passed
+                .entry((claimed.automation, step.as_str()))
+                .or_default() += 1;
+        }
+        moved.moved += 1;
+    }
+    place_all(tx, engine, &placed, now).await?;
+    for (automation, (exited, completed)) in left {
+        sqlx::query(
+            "UPDATE automations SET exited = exited + $1, completed = completed + $2 \
+             WHERE id = $3",
+        )
+        .bind(exited)
+        .bind(completed)
+        .bind(automation.0)
+        .execute(&mut *tx)
+        .await?;
+    }
+    count_passed(tx, engine, &passed).await?;
+    mark_in(tx, engine, &marks, now).await?;
+    note_history_in(tx, engine, &history, now).await?;
+    Ok(moved)
 }
 
 /// Releases the leases of the runs still claimed by these moves' epochs; answers them.
@@ -385,179 +409,64 @@ async fn confirm_claims(
     Ok(confirmed)
 }
 
-/// Applies one effect for the claimed run's contact, inside a savepoint: a refusal by the
-/// database (not a failure of it) is rolled back and answered.
-async fn apply(
+/// Writes the runs' new places, each with its notes, a chunk of runs per statement.
+async fn place_all(
     tx: &mut AnyConnection,
     engine: Engine,
-    claimed: &Claimed,
-    step: &str,
-    effect: &Effect,
-    now: Timestamp,
-) -> Result<Option<String>, StoreError> {
-    let mut savepoint = tx.begin().await?;
-    match effect_in(&mut savepoint, engine, claimed, step, effect, now).await {
-        Ok(()) => {
-            savepoint.commit().await?;
-            Ok(None)
-        }
-        Err(error) if error.is_database_failure() => Err(error),
-        Err(error) => {
-            savepoint.rollback().await?;
-            Ok(Some(error.to_string()))
-        }
-    }
-}
-
-/// Applies one effect of step `step` on `tx`.
-async fn effect_in(
-    tx: &mut AnyConnection,
-    engine: Engine,
-    claimed: &Claimed,
-    step: &str,
-    effect: &Effect,
+    placed: &[(&Move, Vec<String>)],
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let (account, contact) = (claimed.account, claimed.contact);
-    let source = WebhookSource::System;
-    match effect {
-        Effect::AddTag(tag) => {
-            tag_contact(tx, engine, account, contact, *tag, source, now).await?;
-        }
-        Effect::RemoveTag(tag) => {
-            untag_in(tx, engine, (account, contact, *tag), source, now).await?;
-        }
-        Effect::Subscribe(list) | Effect::Unsubscribe(list) => {
-            let status: Option<i64> = sqlx::query_scalar(
-                "SELECT status FROM contact_lists WHERE contact_id = $1 AND list_id = $2",
-            )
-            .bind(contact.0)
-            .bind(list.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let status = status.map(ListStatus::from_code);
-            let new = match effect {
-                // An unsubscribe is the person's choice: an automation never undoes it.
-                Effect::Subscribe(_) if status != Some(ListStatus::Unsubscribed) => {
-                    ListStatus::Active
+    for chunk in placed.chunks(CHUNK) {
+        let mut update = Statement::new(
+            engine,
+            "WITH p (id, status, step, since_at, due_at, ended_at, done, note, watching) \
+             AS (VALUES ",
+        );
+        update.push_rows(chunk.iter().map(|(one, notes)| {
+            let note = (!notes.is_empty()).then(|| notes.join("; "));
+            let last = one.passed.last().unwrap_or(&one.claimed.step);
+            let (status, step, since, due, ended, watching) = match &one.destination {
+                Destination::At {
+                    step,
+                    since,
+                    due,
+                    watching,
+                } => (
+                    RunStatus::Active,
+                    step,
+                    *since,
+                    due.map(|due| due.0),
+                    None,
+                    *watching,
+                ),
+                Destination::Completed => {
+                    (RunStatus::Completed, last, now, None, Some(now.0), false)
                 }
-                Effect::Unsubscribe(_) if status.is_some() => ListStatus::Unsubscribed,
-                _ => return Ok(()),
+                Destination::Ended => (RunStatus::Ended, last, now, None, Some(now.0), false),
             };
-            let membership = Membership {
-                contact,
-                list: *list,
-                status: new,
-                source_id: 0,
-            };
-            set_list_status_in(tx, engine, account, membership, Some(source), now).await?;
-        }
-        Effect::SetField { field, value } => {
-            let mut patch = ContactPatch::default();
-            match field.as_str() {
-                "firstName" => patch.first_name = Some(value.clone()),
-                "lastName" => patch.last_name = Some(value.clone()),
-                "phone" => patch.phone = Some(value.clone()),
-                perstag => {
-                    let field = field_by_perstag(&mut *tx, account, perstag)
-                        .await?
-                        .ok_or_else(|| {
-                            tracklane_core::invalid::Invalid::bad_value(
-                                "field",
-                                format!("there is no field '{perstag}'"),
-                            )
-                        })?;
-                    let input = FieldValueInput {
-                        field,
-                        value: value.clone(),
-                    };
-                    write_field_values(tx, account, contact, &[input], now).await?;
-                    return Ok(());
-                }
-            }
-            update_in(engine, tx, account, contact, &patch, now).await?;
-        }
-        Effect::AdjustScore {
-            model,
-            points,
-            expiry_days,
-        } => {
-            let adjustment = Adjustment {
-                model: *model,
-                points: *points,
-                reason: format!("automation {}", claimed.automation),
-                expiry_days: *expiry_days,
-            };
-            adjust_in(tx, engine, account, contact, &adjustment, now).await?;
-        }
-        Effect::StartAutomation(other) => {
-            let cause = format!("run:{}", claimed.run);
-            // A contact the other automation does not take (inactive, inside already) is
-            // left as it is.
-            let _ = enter_in(tx, engine, account, *other, contact, &cause, now).await?;
-        }
-        Effect::Webhook(webhook) => {
-            queue_post_in(tx, engine, claimed, step, *webhook, now).await?;
-        }
-        Effect::SendEmail(message) | Effect::Notify { message, .. } => {
-            let notify = match effect {
-                Effect::Notify { to, .. } => Some(to),
-                _ => None,
-            };
-            let email = StepEmail {
-                step,
-                message: *message,
-                notify,
-            };
-            queue_email_in(tx, claimed, email, now).await?;
-        }
+            [
+                Value::from(one.claimed.run.0),
+                status.code().into(),
+                step.as_str().into(),
+                since.0.into(),
+                due.into(),
+                ended.into(),
+                i64::try_from(one.passed.len()).unwrap_or(i64::MAX).into(),
+                note.into(),
+                i64::from(watching).into(),
+            ]
+        }));
+        update.push(
+            ") UPDATE automation_runs SET status = p.status, step = p.step, \
+             since_at = p.since_at, due_at = p.due_at, ended_at = p.ended_at, \
+             steps_done = automation_runs.steps_done + p.done, ",
+        );
+        update.and("updated_at = ", now.0).push(
+            ", last_error = COALESCE(p.note, automation_runs.last_error), \
+                 watching = p.watching FROM p WHERE automation_runs.id = p.id",
+        );
+        update.query().execute(&mut *tx).await?;
     }
-    Ok(())
-}
-
-/// Writes the run's new place.
-async fn place(
-    tx: &mut AnyConnection,
-    one: &Move,
-    notes: Vec<String>,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    let note = (!notes.is_empty()).then(|| notes.join("; "));
-    let last = one.passed.last().unwrap_or(&one.claimed.step);
-    let (status, step, since, due, ended, watching) = match &one.destination {
-        Destination::At {
-            step,
-            since,
-            due,
-            watching,
-        } => (
-            RunStatus::Active,
-            step,
-            *since,
-            due.map(|due| due.0),
-            None,
-            *watching,
-        ),
-        Destination::Completed => (RunStatus::Completed, last, now, None, Some(now.0), false),
-        Destination::Ended => (RunStatus::Ended, last, now, None, Some(now.0), false),
-    };
-    sqlx::query(
-        "UPDATE automation_runs SET status = $1, step = $2, since_at = $3, due_at = $4, \
-         ended_at = $5, steps_done = steps_done + $6, updated_at = $7, \
-         last_error = COALESCE($8, last_error), watching = $10 WHERE id = $9",
-    )
-    .bind(status.code())
-    .bind(step.as_str())
-    .bind(since.0)
-    .bind(due)
-    .bind(ended)
-    .bind(i64::try_from(one.passed.len()).unwrap_or(i64::MAX))
-    .bind(now.0)
-    .bind(note)
-    .bind(one.claimed.run.0)
-    .bind(i64::from(watching))
-    .execute(&mut *tx)
-    .await?;
     Ok(())
 }
 
