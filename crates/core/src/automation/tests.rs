@@ -289,9 +289,10 @@ mod walks {
         Definition::from_value(json!({ "steps": steps })).unwrap()
     }
 
-    fn here(met: bool) -> Answers {
+    /// The answer of the condition of `step`, the first on the walk's way.
+    fn here(step: usize, met: bool) -> Answers {
         Answers {
-            here: Some(met),
+            first: Some((step, met)),
             goals_met: Vec::new(),
         }
     }
@@ -357,8 +358,13 @@ mod walks {
             {"id": "no", "subscribe": 2},
             {"id": "done", "end": true}
         ]));
-        assert!(flow.asks(1) && !flow.asks(0));
-        let walk = flow.walk(RUN, at(0, 0), &here(false), Timestamp(5));
+        assert_eq!(flow.asks_first(RUN, at(1, 0), Timestamp(5)), Some(1));
+        assert_eq!(
+            flow.asks_first(RUN, at(0, 0), Timestamp(5)),
+            None,
+            "a tag comes first"
+        );
+        let walk = flow.walk(RUN, at(0, 0), &here(1, false), Timestamp(5));
         assert_eq!(walk.passed, vec![0]);
         assert_eq!(
             walk.outcome,
@@ -369,12 +375,36 @@ mod walks {
             },
             "stops to evaluate the condition after the tag is committed"
         );
-        let yes = flow.walk(RUN, at(1, 0), &here(true), Timestamp(6));
+        let yes = flow.walk(RUN, at(1, 0), &here(1, true), Timestamp(6));
         assert_eq!(yes.effects, vec![(2, Effect::Subscribe(ListId(1)))]);
         assert_eq!(yes.passed, vec![1, 2, 4]);
         assert_eq!(yes.outcome, Outcome::Ended);
-        let no = flow.walk(RUN, at(1, 0), &here(false), Timestamp(6));
+        let no = flow.walk(RUN, at(1, 0), &here(1, false), Timestamp(6));
         assert_eq!(no.effects, vec![(3, Effect::Subscribe(ListId(2)))]);
+    }
+
+    #[test]
+    fn a_condition_past_a_wait_that_is_over_is_asked_before_the_walk() {
+        let flow = definition(json!([
+            {"id": "pause", "wait": {"hours": 1}},
+            {"id": "tagged", "if": {"hasTag": 1}, "then": "yes", "else": "no"},
+            {"id": "yes", "subscribe": 1, "next": "done"},
+            {"id": "no", "subscribe": 2},
+            {"id": "done", "end": true}
+        ]));
+        assert_eq!(
+            flow.asks_first(RUN, at(0, 0), Timestamp(HOUR - 1)),
+            None,
+            "still waiting"
+        );
+        assert_eq!(flow.asks_first(RUN, at(0, 0), Timestamp(HOUR)), Some(1));
+        let walk = flow.walk(RUN, at(0, 0), &here(1, true), Timestamp(HOUR));
+        assert_eq!(
+            walk.passed,
+            vec![0, 1, 2, 4],
+            "one walk, no pass in between"
+        );
+        assert_eq!(walk.effects, vec![(2, Effect::Subscribe(ListId(1)))]);
     }
 
     #[test]
@@ -400,7 +430,7 @@ mod walks {
             }
         );
         // Unmet: it waits until the timeout; met, it goes on.
-        let waits = flow.walk(RUN, at(1, 0), &here(false), Timestamp(1));
+        let waits = flow.walk(RUN, at(1, 0), &here(1, false), Timestamp(1));
         assert_eq!(
             waits.outcome,
             Outcome::At {
@@ -409,21 +439,21 @@ mod walks {
                 due: Some(Timestamp(2 * HOUR))
             }
         );
-        let met = flow.walk(RUN, at(1, 0), &here(true), Timestamp(5));
+        let met = flow.walk(RUN, at(1, 0), &here(1, true), Timestamp(5));
         assert_eq!(met.passed, vec![1, 2]);
         assert_eq!(met.effects, vec![(2, Effect::Subscribe(ListId(1)))]);
-        let late = flow.walk(RUN, at(1, 0), &here(false), Timestamp(2 * HOUR));
+        let late = flow.walk(RUN, at(1, 0), &here(1, false), Timestamp(2 * HOUR));
         assert_eq!(late.effects, vec![(3, Effect::Subscribe(ListId(2)))]);
         // A goal ahead that is met is jumped to, from wherever the run is.
         let jumped = Answers {
-            here: Some(false),
+            first: Some((1, false)),
             goals_met: vec![4],
         };
         let walk = flow.walk(RUN, at(1, 0), &jumped, Timestamp(7));
         assert_eq!(walk.passed, vec![4, 5]);
         assert_eq!(walk.outcome, Outcome::Ended);
         // Reached unmet, a goal set to wait holds the run until its contact changes.
-        let holds = flow.walk(RUN, at(4, 0), &here(false), Timestamp(9));
+        let holds = flow.walk(RUN, at(4, 0), &here(4, false), Timestamp(9));
         assert_eq!(
             holds.outcome,
             Outcome::At {

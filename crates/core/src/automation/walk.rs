@@ -107,18 +107,46 @@ pub struct Place {
 /// What a walk knows of the contact's conditions, evaluated just before it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Answers {
-    /// Whether the contact meets the condition of the step the run is at, when that step
-    /// [asks](Definition::asks) one.
-    pub here: Option<bool>,
+    /// The first step that asks a condition on the walk's way, before any effect (see
+    /// [`Definition::asks_first`]), and whether the contact meets it.
+    pub first: Option<(usize, bool)>,
     /// The goals ahead of the run (see [`Definition::goals_ahead`]) whose condition the
     /// contact meets.
     pub goals_met: Vec<usize>,
 }
 
 impl Definition {
-    /// Whether the step needs its condition answered for the contact before a walk from it.
-    pub fn asks(&self, step: usize) -> bool {
-        self.condition_of(step).is_some()
+    /// The first step that asks a condition (`if`, `waitFor`, `goal`) which a walk of run
+    /// `run` from `place` at `now` reaches before any effect: the step itself, or one after
+    /// waits that are over and splits. None when an effect, a wait not over or the end comes
+    /// first. Answered before the walk, it spares the run a pass: a condition met after an
+    /// effect of the same walk is asked once that effect is committed.
+    pub fn asks_first(&self, run: AutomationRunId, place: Place, now: Timestamp) -> Option<usize> {
+        let steps = self.steps();
+        let (mut index, mut since) = (place.step, place.since);
+        for _ in 0..=steps.len() {
+            let step = &steps[index];
+            let next = match &step.action {
+                Action::If { .. } | Action::WaitFor { .. } | Action::Goal { .. } => {
+                    return Some(index)
+                }
+                Action::Wait(seconds) => {
+                    since = Timestamp(since.0.saturating_add(seconds * SECOND));
+                    step.next
+                }
+                Action::WaitUntil(moment) => {
+                    since = moment.after(since).max(since);
+                    step.next
+                }
+                Action::Split(paths) => Some(split_path(paths, run, &step.id).1),
+                _ => return None,
+            };
+            if since > now {
+                return None;
+            }
+            index = next?;
+        }
+        None
     }
 
     /// The condition the step asks, if it asks one (`if`, `waitFor`, `goal`).
@@ -186,13 +214,12 @@ impl Definition {
             outcome: Outcome::Completed,
         };
         let (mut index, mut since) = (place.step, place.since);
-        let mut answer = answers.here;
         let ahead = self.goals_ahead(place.step);
         if let Some(&goal) = answers.goals_met.iter().find(|goal| ahead.contains(goal)) {
             walk.passed.push(goal);
             walk.reached.push(goal);
             match steps[goal].next {
-                Some(next) => (index, since, answer) = (next, now, None),
+                Some(next) => (index, since) = (next, now),
                 None => return walk,
             }
         }
@@ -200,6 +227,11 @@ impl Definition {
         // most once before it stops; the bound is a guard.
         for _ in 0..=steps.len() {
             let step = &steps[index];
+            // The answer read before the walk holds until its first effect.
+            let answer = answers
+                .first
+                .filter(|&(asked, _)| asked == index && walk.effects.is_empty())
+                .map(|(_, met)| met);
             let stop = |due: Option<Timestamp>| Outcome::At {
                 step: index,
                 since,
@@ -287,7 +319,6 @@ impl Definition {
                     }
                 }
             }
-            answer = None;
             walk.passed.push(index);
             match next {
                 // The next step is arrived at when this one was: a chain of waits keeps its

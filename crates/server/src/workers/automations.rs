@@ -150,19 +150,22 @@ impl Runner {
         definitions: &[Arc<Definition>],
         now: Timestamp,
     ) -> Result<BTreeMap<i64, Answers>, StoreError> {
-        let mut asking: BTreeMap<ConditionStep, Vec<(&Claimed, usize)>> = BTreeMap::new();
+        let mut asking: BTreeMap<ConditionStep, Vec<(&Claimed, Option<usize>)>> = BTreeMap::new();
         let mut by_key = BTreeMap::new();
         for (run, definition) in claimed.iter().zip(definitions) {
             let Some((index, _)) = definition.step(&run.step) else {
                 continue;
             };
+            let place = Place {
+                step: index,
+                since: run.since,
+            };
+            let first = definition.asks_first(run.run, place, now);
             let mut asked = definition.goals_ahead(index);
-            if definition.asks(index) {
-                asked.push(index);
-            }
+            asked.extend(first.filter(|step| !asked.contains(step)));
             for step in asked {
                 let key = (run.automation, run.version, step);
-                asking.entry(key).or_default().push((run, index));
+                asking.entry(key).or_default().push((run, first));
                 by_key.insert(key, definition.clone());
             }
         }
@@ -177,11 +180,11 @@ impl Runner {
                 .store
                 .contacts_meeting(account, condition, &contacts, now)
                 .await?;
-            for (run, at) in runs {
+            for (run, first) in runs {
                 let met = meeting.contains(&run.contact);
                 let known = answers.entry(run.run.0).or_default();
-                if key.2 == at {
-                    known.here = Some(met);
+                if first == Some(key.2) {
+                    known.first = Some((key.2, met));
                 } else if met {
                     known.goals_met.push(key.2);
                 }
