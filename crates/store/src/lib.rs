@@ -230,6 +230,18 @@ impl Store {
         Ok(())
     }
 
+    /// The database's size in bytes (SQLite: its pages, the write-ahead log's included;
+    /// PostgreSQL: the database's), for the bench's bytes per row.
+    pub async fn database_bytes(&self) -> Result<i64, StoreError> {
+        let sql = match self.engine {
+            Engine::Sqlite => {
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+            }
+            Engine::Postgres => "SELECT pg_database_size(current_database())",
+        };
+        Ok(sqlx::query_scalar(sql).fetch_one(&self.writer).await?)
+    }
+
     /// Connection counts over all pools.
     pub fn pool_stats(&self) -> PoolStats {
         let pools: &[&AnyPool] = match self.engine {

@@ -325,6 +325,115 @@ async fn latency(api: &Api<'_>, server: &Server) -> anyhow::Result<Vec<(String, 
     Ok(measured)
 }
 
+/// `--waiting-contacts N`: the process's resident memory and the database's size as N imported
+/// contacts enter an automation whose first step waits 30 days, and then as the same N enter a
+/// second one: the first entry fills the database's page caches (bounded), the second shows what
+/// more waiting runs cost once they are warm (waiting is rows, not memory). Prints the bytes
+/// per waiting run on disk.
+pub async fn waiting(api: &Api<'_>, server: &Server, contacts: u64) -> anyhow::Result<()> {
+    let list = api
+        .import_list(&server.store, "waiting bench", "waiting", contacts)
+        .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut rows = vec![(
+        "imported, none waiting".to_owned(),
+        resident_bytes()?,
+        server.store.database_bytes().await?,
+    )];
+    for round in 1..=2 {
+        enter_waiting(api, server, list, contacts, round).await?;
+        rows.push((
+            format!("{} waiting", contacts * round),
+            resident_bytes()?,
+            server.store.database_bytes().await?,
+        ));
+    }
+    println!("waiting runs: {contacts} contacts entering two automations that wait 30 days");
+    println!(
+        "{:<9} {:<28} {:>16} {:>16}",
+        "engine", "state", "resident bytes", "database bytes"
+    );
+    for (state, memory, bytes) in &rows {
+        println!("{:<9} {state:<28} {memory:>16} {bytes:>16}", server.engine);
+    }
+    let per_run = |from: usize| (rows[from + 1].2 - rows[from].2) as f64 / contacts as f64;
+    let memory_per_run =
+        |from: usize| (rows[from + 1].1 as f64 - rows[from].1 as f64) / contacts as f64;
+    println!(
+        "{:<9} per waiting run: {:.0} database bytes (the run, its indexes, its timeline row); \
+         resident bytes {:.0} for the first {contacts} (page caches filling), {:.0} for the next",
+        server.engine,
+        per_run(1),
+        memory_per_run(0),
+        memory_per_run(1)
+    );
+    Ok(())
+}
+
+/// Enters the list's contacts into a new automation that waits 30 days, and waits until every
+/// run waits there.
+async fn enter_waiting(
+    api: &Api<'_>,
+    server: &Server,
+    list: i64,
+    contacts: u64,
+    round: u64,
+) -> anyhow::Result<()> {
+    let definition = json!({"steps": [
+        {"id": "pause", "wait": {"days": 30}},
+        {"id": "done", "end": true}
+    ]});
+    let automation = api
+        .create(
+            "/automations",
+            "automation",
+            json!({"name": format!("waiting {round}"), "status": "1", "definition": definition}),
+        )
+        .await?;
+    let started = Instant::now();
+    api.call(
+        Method::POST,
+        &format!("/automations/{automation}/entries"),
+        Some(json!({"list": list})),
+    )
+    .await?;
+    let report = format!("/automations/{automation}/report");
+    until(started, "runs waiting", contacts, async || {
+        let answer = api.call(Method::GET, &report, None).await?;
+        let steps = answer["report"]["steps"].as_array().context("no steps")?;
+        counted(&steps[0]["waiting"])
+    })
+    .await?;
+    while server
+        .store
+        .runs_due(tracklane_core::time::Timestamp::now())
+        .await?
+        > 0
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    Ok(())
+}
+
+/// The process's resident memory, in bytes (Linux).
+fn resident_bytes() -> anyhow::Result<u64> {
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let kilobytes = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .context("no VmRSS in /proc/self/status")?;
+    Ok(kilobytes * 1024)
+}
+
 /// `POST /event` of `event` for the contact of `email`.
 async fn send_event(api: &Api<'_>, event: &str, email: &str) -> anyhow::Result<()> {
     let visit = json!({ "email": email }).to_string();

@@ -138,6 +138,10 @@ pub struct BenchArgs {
     /// contacts entering an automation of five internal steps
     #[arg(long, default_value_t = 0)]
     automation_contacts: u64,
+    /// Instead of the load scenarios, measure the process's memory and the database's bytes
+    /// with this many contacts waiting in an automation
+    #[arg(long, default_value_t = 0)]
+    waiting_contacts: u64,
 }
 
 /// Starts a server, runs the chosen scenarios against it, stops it and prints the table.
@@ -172,6 +176,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         eprintln!("bench: segments at scale on {}", server.engine);
         let measured =
             segment_scale::measure(&api, &server.store, args.segment_contacts, events).await;
+        server.stop().await?;
+        return measured;
+    }
+    if args.waiting_contacts > 0 {
+        let client = http_client(1)?;
+        let api = server.api(&client);
+        let measured = automation_runs::waiting(&api, &server, args.waiting_contacts).await;
         server.stop().await?;
         return measured;
     }
