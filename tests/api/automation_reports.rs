@@ -141,6 +141,13 @@ async fn a_contacts_automation_history_is_on_its_timeline(app: TestApp) {
         ("completed".to_owned(), None, flow),
         ("ended".to_owned(), None, stop),
     ];
+    let counts = app
+        .get(&format!("/api/3/contacts/{ann}/automationEntryCounts"))
+        .await;
+    assert_eq!(counts.body["meta"]["total"], "2", "{}", counts.text);
+    for row in counts.body["automationEntryCounts"].as_array().unwrap() {
+        assert_eq!(row["count"], "1", "{row}");
+    }
     let mut sorted = said.clone();
     sorted.sort();
     expected.sort();

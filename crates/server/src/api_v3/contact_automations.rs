@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/contactAutomations", post(create).get(list))
         .route("/contactAutomations/{id}", get(show).delete(remove))
         .route("/contacts/{id}/contactAutomations", get(of_contact))
+        .route("/contacts/{id}/automationEntryCounts", get(entry_counts))
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,6 +154,27 @@ async fn remove(ctx: Ctx, PathId(id): PathId<AutomationRunId>) -> Result<Respons
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// `GET /contacts/{id}/automationEntryCounts`: how many times the contact entered each
+/// automation, by automation id.
+async fn entry_counts(ctx: Ctx, PathId(id): PathId<ContactId>) -> Result<Json<Value>, ApiError> {
+    let runs = ctx.store().contact_runs(ctx.account, id).await?;
+    let mut counts: std::collections::BTreeMap<AutomationId, u64> = Default::default();
+    for run in &runs {
+        *counts.entry(run.automation).or_default() += 1;
+    }
+    let rows: Vec<Value> = counts
+        .iter()
+        .map(|(automation, count)| {
+            json!({"contact": id.to_string(), "automation": automation.to_string(),
+                "count": count.to_string()})
+        })
+        .collect();
+    Ok(Json(json!({
+        "automationEntryCounts": rows,
+        "meta": {"total": rows.len().to_string()},
+    })))
 }
 
 /// `GET /contacts/{id}/contactAutomations`: the contact's runs, newest first.
