@@ -757,7 +757,11 @@ async fn a_refused_effect_is_noted_and_the_others_happen(app: TestApp) {
     let kept = app.new_tag("kept").await;
     let flow = automation(
         &app,
-        json!([{"id": "lost", "addTag": gone}, {"id": "kept", "addTag": kept}]),
+        json!([
+            {"id": "pause", "wait": {"hours": 1}},
+            {"id": "lost", "addTag": gone},
+            {"id": "kept", "addTag": kept}
+        ]),
     )
     .await;
     let ann = app.new_contact("ann@example.com").await;
@@ -772,9 +776,11 @@ async fn a_refused_effect_is_noted_and_the_others_happen(app: TestApp) {
                 .to_owned(),
         );
     }
-    // The tag goes after the runs entered and before they move: its effect is refused.
+    // The tag goes while the runs wait: its effect is refused when they move on.
+    settle(&app).await;
     let deleted = app.delete(&format!("/api/3/tags/{gone}")).await;
     assert_eq!(deleted.status, 200, "{}", deleted.text);
+    app.clock.advance(Duration::from_secs(3_600));
     settle(&app).await;
     for (contact, run) in [(&ann, &runs[0]), (&bob, &runs[1])] {
         assert_eq!(tags_of(&app, contact).await, vec![kept.clone()]);

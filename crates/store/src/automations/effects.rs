@@ -9,6 +9,7 @@
 use sqlx::{AnyConnection, Connection};
 use tracklane_core::automation::walk::Effect;
 use tracklane_core::contact::{ContactPatch, FieldValueInput};
+use tracklane_core::ids::{AccountId, ContactId};
 use tracklane_core::list::ListStatus;
 use tracklane_core::score::award::Adjustment;
 use tracklane_core::time::Timestamp;
@@ -21,7 +22,7 @@ use super::runs::enter_in;
 use crate::contacts::update_in;
 use crate::fields::{field_by_perstag, write_field_values};
 use crate::lists::{set_list_status_in, Membership};
-use crate::scoring::ledger::adjust_in;
+use crate::scoring::ledger::{adjust_in, adjust_many_in};
 use crate::tags::{tag_contact, untag_in};
 use crate::{Engine, StoreError};
 
@@ -33,6 +34,8 @@ pub(super) struct Shared {
     careful: bool,
     /// The campaigns of email steps found so far.
     campaigns: StepCampaigns,
+    /// The score adjustments of a plain batch, made together at its end.
+    scores: Vec<(AccountId, ContactId, Adjustment)>,
 }
 
 impl Shared {
@@ -43,7 +46,14 @@ impl Shared {
             now,
             careful,
             campaigns: StepCampaigns::new(),
+            scores: Vec::new(),
         }
+    }
+
+    /// Makes what the batch's effects left for its end: its score adjustments, all settled
+    /// at once (a careful batch made each with its step).
+    pub(super) async fn finish(self, tx: &mut AnyConnection) -> Result<(), StoreError> {
+        adjust_many_in(tx, self.engine, &self.scores, self.now).await
     }
 
     /// The transaction's instant.
@@ -160,7 +170,12 @@ async fn effect_in(
                 reason: format!("automation {}", claimed.automation),
                 expiry_days: *expiry_days,
             };
-            adjust_in(tx, engine, account, contact, &adjustment, now).await?;
+            if shared.careful {
+                adjust_in(tx, engine, account, contact, &adjustment, now).await?;
+            } else {
+                // Settled with the batch's others (see `Shared::finish`).
+                shared.scores.push((account, contact, adjustment));
+            }
         }
         Effect::StartAutomation(other) => {
             let cause = format!("run:{}", claimed.run);

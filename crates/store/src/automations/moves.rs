@@ -365,6 +365,7 @@ async fn move_in(
         }
         moved.moved += 1;
     }
+    shared.finish(tx).await?;
     place_all(tx, engine, &placed, now).await?;
     for (automation, (exited, completed)) in left {
         sqlx::query(

@@ -11,7 +11,7 @@ use tracklane_core::time::Timestamp;
 use super::settle::{settle_scores, LedgerChanges};
 use crate::listing::{page_of, Listed};
 use crate::segments::membership::IDLE;
-use crate::sql::Statement;
+use crate::sql::{Statement, Value};
 use crate::{Store, StoreError};
 
 /// A day, in microseconds.
@@ -209,6 +209,60 @@ pub(crate) async fn adjust_in(
     };
     settle_scores(tx, engine, &[(contact, account)], &made, now).await?;
     Ok(id)
+}
+
+/// Makes manual adjustments of several contacts' scores on `tx` (an automation's batch of
+/// `adjustScore` steps), each contact's check taken in contact order, the awards written a
+/// chunk per statement and the scores settled once: what [`adjust_in`] does for one, at the
+/// cost of a few statements for all. The contacts must exist (their runs hold them).
+pub(crate) async fn adjust_many_in(
+    tx: &mut AnyConnection,
+    engine: crate::Engine,
+    adjustments: &[(AccountId, ContactId, Adjustment)],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if adjustments.is_empty() {
+        return Ok(());
+    }
+    let contacts: std::collections::BTreeMap<ContactId, AccountId> = adjustments
+        .iter()
+        .map(|(account, contact, _)| (*contact, *account))
+        .collect();
+    for (&contact, &account) in &contacts {
+        lock_contact(tx, account, contact).await?;
+    }
+    for chunk in adjustments.chunks(200) {
+        let mut insert = Statement::new(
+            engine,
+            "INSERT INTO score_awards (account_id, model_id, contact_id, cause, points, reason, \
+             awarded_at, expires_at, recorded_at) VALUES ",
+        );
+        insert.push_rows(chunk.iter().map(|(account, contact, adjustment)| {
+            let expires_at = adjustment.expiry_days.map(|days| now.0 + days * DAY);
+            [
+                Value::from(account.0),
+                adjustment.model.0.into(),
+                contact.0.into(),
+                0_i64.into(),
+                adjustment.points.into(),
+                adjustment.reason.as_str().into(),
+                now.0.into(),
+                expires_at.into(),
+                now.0.into(),
+            ]
+        }));
+        insert.query().execute(&mut *tx).await?;
+    }
+    let made = LedgerChanges {
+        made: adjustments
+            .iter()
+            .map(|(_, contact, adjustment)| (*contact, adjustment.model, adjustment.points))
+            .collect(),
+        taken_back: Vec::new(),
+    };
+    let contacts: Vec<(ContactId, AccountId)> = contacts.into_iter().collect();
+    settle_scores(tx, engine, &contacts, &made, now).await?;
+    Ok(())
 }
 
 /// Takes the contact's queued check row (made when missing) for this transaction.
