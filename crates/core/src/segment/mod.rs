@@ -99,6 +99,24 @@ impl Definition {
         }
     }
 
+    /// For a condition on one behavior, the timeline kind of its rows and, for an event, its
+    /// name: a row of another kind or name never meets it (what indexes behavior triggers).
+    pub fn row_key(&self) -> Option<(crate::event::EventKind, Option<&str>)> {
+        use crate::event::EventKind;
+        Some(match &self.root {
+            Condition::Visited(_) | Condition::ReferredFrom(_) | Condition::VisitedFrom(_) => {
+                (EventKind::PageVisit, None)
+            }
+            Condition::Event(event) => (EventKind::Custom, Some(event.name.as_str())),
+            Condition::Opened(_) => (EventKind::Open, None),
+            Condition::Clicked(_) => (EventKind::Click, None),
+            Condition::Unsubscribed(_) => (EventKind::Unsubscribe, None),
+            Condition::Bounced(_) => (EventKind::Bounce, None),
+            Condition::SubmittedForm(_) => (EventKind::FormSubmit, None),
+            _ => return None,
+        })
+    }
+
     /// The condition tree.
     pub fn root(&self) -> &Condition {
         &self.root

@@ -22,7 +22,7 @@ use super::dates::schedule_dates;
 use super::history::{note_history_in, Happened, RunOf};
 use super::runs::enter_in;
 use super::saved::stored_definition;
-use crate::scoring::awarding::{rows_of, Scope};
+use crate::scoring::awarding::{push_contacts, rows_of, Scope};
 use crate::scoring::ledger::ScoreChange;
 use crate::sql::{Statement, Value};
 use crate::webhooks::changes::Change;
@@ -111,6 +111,7 @@ pub(crate) async fn enter_by_rows(
     contacts: &[(ContactId, Timestamp)],
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    let present = new_row_keys(tx, engine, account, contacts).await?;
     for one in automations {
         let definition = &one.definition;
         // Step ids are ASCII letters, digits, '-', '_' and '.' (the definition's checks), so
@@ -122,6 +123,16 @@ pub(crate) async fn enter_by_rows(
         };
         let mut count = 0;
         for behavior in definition.behaviors() {
+            // Triggers are looked up by their rows' kind and event name: a trigger no new row
+            // can meet costs no query.
+            if let Some((kind, name)) = behavior.row_key() {
+                let met = present.iter().any(|(present_kind, present_name)| {
+                    present_kind == kind.as_str() && name.is_none_or(|name| name == present_name)
+                });
+                if !met {
+                    continue;
+                }
+            }
             let Some(rows) = rows_of(engine, account, behavior, Scope::New(contacts), "") else {
                 continue;
             };
@@ -169,6 +180,25 @@ pub(crate) async fn enter_by_rows(
         }
     }
     Ok(())
+}
+
+/// The kinds and names of the new rows of `contacts` (each from the time of its earliest one).
+async fn new_row_keys(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    account: AccountId,
+    contacts: &[(ContactId, Timestamp)],
+) -> Result<BTreeSet<(String, String)>, StoreError> {
+    let mut select = Statement::new(engine, "SELECT DISTINCT e.kind, e.name FROM ");
+    push_contacts(&mut select, contacts);
+    select
+        .and(" CROSS JOIN events e WHERE e.account_id = ", account.0)
+        .push(" AND e.contact_id = w.column1 AND e.occurred_at >= w.column2");
+    let mut found = BTreeSet::new();
+    for row in select.query().fetch_all(&mut *tx).await? {
+        found.insert((row.try_get("kind")?, row.try_get("name")?));
+    }
+    Ok(found)
 }
 
 /// Enters the contacts of `changes` into the active automations whose triggers name the

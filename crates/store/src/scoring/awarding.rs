@@ -133,7 +133,7 @@ async fn groups_with_rows(
 /// Appends the contacts and the times of their new rows as `w (column1, column2)`:
 /// a `VALUES` list on SQLite; on PostgreSQL, two bound lists unnested, so that a statement's
 /// text, and so its prepared plan, stays the same from step to step.
-fn push_contacts(statement: &mut Statement, contacts: &[(ContactId, Timestamp)]) {
+pub(crate) fn push_contacts(statement: &mut Statement, contacts: &[(ContactId, Timestamp)]) {
     match statement.engine() {
         Engine::Sqlite => {
             statement
