@@ -257,6 +257,7 @@ pub(crate) async fn index_triggers(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     schedule_dates(tx, (account, id), definition, active, now).await?;
+    index_row_triggers(tx, (account, id), definition, active).await?;
     sqlx::query("DELETE FROM automation_triggers WHERE automation_id = $1")
         .bind(id.0)
         .execute(&mut *tx)
@@ -282,6 +283,39 @@ pub(crate) async fn index_triggers(
         ]
     }));
     insert.query().execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Writes the kinds and names of the rows the automation's behavior triggers read (none when
+/// it is inactive; see migration 0037), replacing its previous definition's.
+async fn index_row_triggers(
+    tx: &mut AnyConnection,
+    (account, id): (AccountId, AutomationId),
+    definition: &Definition,
+    active: bool,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM automation_row_triggers WHERE automation_id = $1")
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+    if !active {
+        return Ok(());
+    }
+    for behavior in definition.behaviors() {
+        let (kind, name) = behavior
+            .row_key()
+            .map_or((None, None), |(kind, name)| (Some(kind.as_str()), name));
+        sqlx::query(
+            "INSERT INTO automation_row_triggers (account_id, automation_id, kind, name) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(account.0)
+        .bind(id.0)
+        .bind(kind)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    }
     Ok(())
 }
 
