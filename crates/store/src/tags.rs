@@ -1,6 +1,8 @@
 //! Tags and the tags contacts carry. Putting a tag on a contact or taking it off is reported
 //! to the webhooks that hear of it, in the same transaction.
 
+use std::collections::BTreeMap;
+
 use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId, ContactTagId, TagId};
 use tracklane_core::page::Page;
@@ -10,7 +12,7 @@ use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
 
 use crate::listing::{all_of, owned_row, page_of, Listed};
 use crate::rows::{self, CONTACT_TAG_COLUMNS, TAG_COLUMNS};
-use crate::sql::{Direction, Statement, TextFilter};
+use crate::sql::{Direction, Statement, TextFilter, Value};
 use crate::webhooks::changes::{record_changes, Change};
 use crate::writes::Written;
 use crate::{Engine, Model, Store, StoreError};
@@ -280,6 +282,54 @@ pub(crate) async fn tag_contact(
     .fetch_one(&mut *conn)
     .await?;
     Ok((rows::contact_tag(&row)?, false))
+}
+
+/// Puts each (account, contact, tag) of `tags` on, on `conn`, a chunk per statement, and
+/// reports those the contacts did not carry yet as [`tag_contact`] does, in one record of
+/// changes: what a batch of automation moves tags with.
+pub(crate) async fn tag_many_in(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    tags: &[(AccountId, ContactId, TagId)],
+    source: WebhookSource,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut added = Vec::new();
+    for chunk in tags.chunks(200) {
+        let mut insert = Statement::new(
+            engine,
+            "INSERT INTO contact_tags (account_id, contact_id, tag_id, created_at) VALUES ",
+        );
+        insert
+            .push_rows(chunk.iter().map(|(account, contact, tag)| {
+                [account.0, contact.0, tag.0, now.0].map(Value::from)
+            }))
+            .push(" ON CONFLICT (contact_id, tag_id) DO NOTHING RETURNING account_id, contact_id, tag_id");
+        for row in insert.query().fetch_all(&mut *conn).await? {
+            added.push((
+                AccountId(row.try_get("account_id")?),
+                ContactId(row.try_get("contact_id")?),
+                TagId(row.try_get("tag_id")?),
+            ));
+        }
+    }
+    let mut names: BTreeMap<TagId, String> = BTreeMap::new();
+    let mut changes = Vec::with_capacity(added.len());
+    for (account, contact, tag) in added {
+        if !names.contains_key(&tag) {
+            let name: String = sqlx::query_scalar("SELECT name FROM tags WHERE id = $1")
+                .bind(tag.0)
+                .fetch_one(&mut *conn)
+                .await?;
+            names.insert(tag, name);
+        }
+        let change = Change::new(account, WebhookEvent::CONTACT_TAG_ADDED, source, now)
+            .about(contact)
+            .of(tag.0)
+            .saying("tag", names[&tag].clone());
+        changes.push(change);
+    }
+    record_changes(conn, engine, &changes).await
 }
 
 /// Takes `tag` off `contact` on `conn`, reporting it to the webhooks that hear of it. Returns

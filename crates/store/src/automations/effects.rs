@@ -9,7 +9,7 @@
 use sqlx::{AnyConnection, Connection};
 use tracklane_core::automation::walk::Effect;
 use tracklane_core::contact::{ContactPatch, FieldValueInput};
-use tracklane_core::ids::{AccountId, ContactId};
+use tracklane_core::ids::{AccountId, ContactId, TagId};
 use tracklane_core::list::ListStatus;
 use tracklane_core::score::award::Adjustment;
 use tracklane_core::time::Timestamp;
@@ -23,7 +23,7 @@ use crate::contacts::update_in;
 use crate::fields::{field_by_perstag, write_field_values};
 use crate::lists::{set_list_status_in, Membership};
 use crate::scoring::ledger::{adjust_in, adjust_many_in};
-use crate::tags::{tag_contact, untag_in};
+use crate::tags::{tag_contact, tag_many_in, untag_in};
 use crate::{Engine, StoreError};
 
 /// What the effects of one transaction share.
@@ -36,6 +36,9 @@ pub(super) struct Shared {
     campaigns: StepCampaigns,
     /// The score adjustments of a plain batch, made together at its end.
     scores: Vec<(AccountId, ContactId, Adjustment)>,
+    /// The tags a plain batch puts on, put on together before an effect that reads or takes
+    /// tags, and at its end.
+    tags: Vec<(AccountId, ContactId, TagId)>,
 }
 
 impl Shared {
@@ -47,12 +50,23 @@ impl Shared {
             careful,
             campaigns: StepCampaigns::new(),
             scores: Vec::new(),
+            tags: Vec::new(),
         }
     }
 
-    /// Makes what the batch's effects left for its end: its score adjustments, all settled
-    /// at once (a careful batch made each with its step).
-    pub(super) async fn finish(self, tx: &mut AnyConnection) -> Result<(), StoreError> {
+    /// Puts the tags waiting to go on.
+    async fn flush_tags(&mut self, tx: &mut AnyConnection) -> Result<(), StoreError> {
+        let tags = std::mem::take(&mut self.tags);
+        if tags.is_empty() {
+            return Ok(());
+        }
+        tag_many_in(tx, self.engine, &tags, WebhookSource::System, self.now).await
+    }
+
+    /// Makes what the batch's effects left for its end: its tags, put on together, and its
+    /// score adjustments, settled at once (a careful batch made each with its step).
+    pub(super) async fn finish(mut self, tx: &mut AnyConnection) -> Result<(), StoreError> {
+        self.flush_tags(tx).await?;
         adjust_many_in(tx, self.engine, &self.scores, self.now).await
     }
 
@@ -103,10 +117,15 @@ async fn effect_in(
     let (account, contact) = (claimed.account, claimed.contact);
     let source = WebhookSource::System;
     match effect {
+        Effect::AddTag(tag) if !shared.careful => {
+            // Put on with the batch's others (see `Shared::flush_tags`).
+            shared.tags.push((account, contact, *tag));
+        }
         Effect::AddTag(tag) => {
             tag_contact(tx, engine, account, contact, *tag, source, now).await?;
         }
         Effect::RemoveTag(tag) => {
+            shared.flush_tags(tx).await?;
             untag_in(tx, engine, (account, contact, *tag), source, now).await?;
         }
         Effect::Subscribe(list) | Effect::Unsubscribe(list) => {
@@ -184,6 +203,8 @@ async fn effect_in(
             let _ = enter_in(tx, engine, account, *other, contact, &cause, now).await?;
         }
         Effect::Webhook(webhook) => {
+            // The payload says the contact's tags as they are by now.
+            shared.flush_tags(tx).await?;
             queue_post_in(tx, engine, claimed, step, *webhook, now).await?;
         }
         Effect::SendEmail(message) | Effect::Notify { message, .. } => {

@@ -209,6 +209,9 @@ pub(crate) async fn enter_by_changes(
     engine: Engine,
     changes: &[Change],
 ) -> Result<(), StoreError> {
+    // Many changes of one kind and target (a batch of runs tagging their contacts) look their
+    // triggers up once.
+    let mut triggered: BTreeMap<(AccountId, &str, i64), Vec<i64>> = BTreeMap::new();
     for change in changes {
         let Some(contact) = change.contact else {
             continue;
@@ -217,15 +220,20 @@ pub(crate) async fn enter_by_changes(
             continue;
         };
         let kind = change.event.name();
-        let automations: Vec<i64> = sqlx::query_scalar(
-            "SELECT automation_id FROM automation_triggers \
-             WHERE account_id = $1 AND kind = $2 AND target = $3 ORDER BY automation_id",
-        )
-        .bind(change.account.0)
-        .bind(kind)
-        .bind(target)
-        .fetch_all(&mut *tx)
-        .await?;
+        let key = (change.account, kind, target);
+        if !triggered.contains_key(&key) {
+            let found: Vec<i64> = sqlx::query_scalar(
+                "SELECT automation_id FROM automation_triggers \
+                 WHERE account_id = $1 AND kind = $2 AND target = $3 ORDER BY automation_id",
+            )
+            .bind(change.account.0)
+            .bind(kind)
+            .bind(target)
+            .fetch_all(&mut *tx)
+            .await?;
+            triggered.insert(key, found);
+        }
+        let automations = triggered[&key].clone();
         let cause = format!("{kind}:{target}:{}", change.at.0);
         for automation in automations {
             // A contact the automation does not take now (inside already, entered once) is
