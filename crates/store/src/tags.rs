@@ -316,12 +316,12 @@ pub(crate) async fn tag_many_in(
     let mut names: BTreeMap<TagId, String> = BTreeMap::new();
     let mut changes = Vec::with_capacity(added.len());
     for (account, contact, tag) in added {
-        if !names.contains_key(&tag) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = names.entry(tag) {
             let name: String = sqlx::query_scalar("SELECT name FROM tags WHERE id = $1")
                 .bind(tag.0)
                 .fetch_one(&mut *conn)
                 .await?;
-            names.insert(tag, name);
+            slot.insert(name);
         }
         let change = Change::new(account, WebhookEvent::CONTACT_TAG_ADDED, source, now)
             .about(contact)

@@ -221,7 +221,7 @@ pub(crate) async fn enter_by_changes(
         };
         let kind = change.event.name();
         let key = (change.account, kind, target);
-        if !triggered.contains_key(&key) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = triggered.entry(key) {
             let found: Vec<i64> = sqlx::query_scalar(
                 "SELECT automation_id FROM automation_triggers \
                  WHERE account_id = $1 AND kind = $2 AND target = $3 ORDER BY automation_id",
@@ -231,7 +231,7 @@ pub(crate) async fn enter_by_changes(
             .bind(target)
             .fetch_all(&mut *tx)
             .await?;
-            triggered.insert(key, found);
+            slot.insert(found);
         }
         let automations = triggered[&key].clone();
         let cause = format!("{kind}:{target}:{}", change.at.0);
