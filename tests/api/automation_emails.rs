@@ -238,7 +238,55 @@ async fn a_notification_goes_to_its_address_and_the_unsubscribed_get_nothing(app
     assert_eq!(outbox(&app, 3).await.len(), 3);
 }
 
+async fn an_email_goes_by_the_lists_as_they_are_at_its_step(app: TestApp) {
+    let news = app.new_list("News").await;
+    let bob = app.new_contact("bob@example.com").await;
+    subscribe(&app, &news, &bob, 1).await;
+    let hello = message(&app, "Hello", "<p>Hello</p>", "Hello").await;
+    let bye = message(&app, "Bye", "<p>Bye</p>", "Bye").await;
+    let list: i64 = news.parse().unwrap();
+    let flow = automation(
+        &app,
+        json!({"steps": [
+            {"id": "hello", "sendEmail": {"message": hello}},
+            {"id": "leave", "unsubscribe": list},
+            {"id": "bye", "sendEmail": {"message": bye}}
+        ]}),
+    )
+    .await;
+    let entered = app
+        .post(
+            "/api/3/contactAutomations",
+            json!({"contactAutomation": {"contact": bob, "automation": flow}}),
+        )
+        .await;
+    assert_eq!(entered.status, 201, "{}", entered.text);
+    settle(&app).await;
+    let sent = mails(&app, 1).await;
+    assert_eq!(sent[0].subject, "Hello", "sent while Bob was subscribed");
+    let run = entered.body["contactAutomation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let run = app.get(&format!("/api/3/contactAutomations/{run}")).await;
+    let run = &run.body["contactAutomation"];
+    assert!(
+        run["lastError"]
+            .as_str()
+            .is_some_and(|note| note.contains("step bye") && !note.contains("step hello")),
+        "{run}"
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    app.sender.run_once().await.unwrap();
+    assert_eq!(
+        outbox(&app, 1).await.len(),
+        1,
+        "no goodbye after the unsubscribe"
+    );
+}
+
 both_engines!(
     an_event_mails_its_data_and_edits_keep_the_sent_links,
-    a_notification_goes_to_its_address_and_the_unsubscribed_get_nothing
+    a_notification_goes_to_its_address_and_the_unsubscribed_get_nothing,
+    an_email_goes_by_the_lists_as_they_are_at_its_step
 );

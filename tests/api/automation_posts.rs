@@ -16,14 +16,15 @@ async fn a_webhook_step_posts_the_contact_signed_once_per_visit(app: TestApp) {
     let done = app.new_tag("posted").await;
     let body = json!({"automation": {"name": "Handoff", "status": "1", "definition": {
         "entry": "multiple",
-        "steps": [{"id": "post", "webhook": webhook.parse::<i64>().unwrap()},
+        "steps": [{"id": "name", "setField": {"field": "firstName", "value": "Ann"}},
+            {"id": "post", "webhook": webhook.parse::<i64>().unwrap()},
             {"id": "tag", "addTag": done}]
     }}});
     let flow = app.create("/api/3/automations", body).await;
     let ann = app
         .create(
             "/api/3/contacts",
-            json!({"contact": {"email": "ann@example.com", "firstName": "Ann"}}),
+            json!({"contact": {"email": "ann@example.com", "firstName": "Annabel"}}),
         )
         .await;
     for _ in 0..2 {
@@ -47,6 +48,7 @@ async fn a_webhook_step_posts_the_contact_signed_once_per_visit(app: TestApp) {
         assert_eq!(field(&pairs, "type"), Some("automation"));
         assert_eq!(field(&pairs, "initiated_from"), Some("system"));
         assert_eq!(field(&pairs, "contact[email]"), Some("ann@example.com"));
+        // As the step before the post set it.
         assert_eq!(field(&pairs, "contact[first_name]"), Some("Ann"));
         assert_eq!(field(&pairs, "automation[id]"), Some(flow.as_str()));
         assert_eq!(field(&pairs, "automation[step]"), Some("post"));

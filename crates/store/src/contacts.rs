@@ -16,7 +16,7 @@ use crate::fields::write_field_values;
 use crate::listing::{owned_row, page_of, Listed};
 use crate::rows::{self, CONTACT_COLUMNS};
 use crate::sends::SendStatus;
-use crate::sql::{contains_pattern, prefix_pattern, Direction, Statement};
+use crate::sql::{contains_pattern, prefix_pattern, Direction, Statement, Value};
 use crate::webhooks::changes::{record_changes, Change};
 use crate::{Engine, Model, Store, StoreError};
 
@@ -418,6 +418,65 @@ pub(crate) async fn update_in(
         })?;
     let values = write_field_values(conn, account, id, &patch.field_values, now).await?;
     Ok((contact, values))
+}
+
+/// A contact's standard text field that automations set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum StandardField {
+    /// `firstName`.
+    FirstName,
+    /// `lastName`.
+    LastName,
+    /// `phone`.
+    Phone,
+}
+
+impl StandardField {
+    /// Every standard field.
+    pub(crate) const ALL: [Self; 3] = [Self::FirstName, Self::LastName, Self::Phone];
+
+    /// The field of an API name (`firstName`), if it is a standard one.
+    pub(crate) fn named(name: &str) -> Option<Self> {
+        match name {
+            "firstName" => Some(Self::FirstName),
+            "lastName" => Some(Self::LastName),
+            "phone" => Some(Self::Phone),
+            _ => None,
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Self::FirstName => "first_name",
+            Self::LastName => "last_name",
+            Self::Phone => "phone",
+        }
+    }
+}
+
+/// Sets `field` of each contact to its value on `conn`, a chunk of contacts per statement.
+/// Each contact must appear once.
+pub(crate) async fn set_standard_many_in(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    field: StandardField,
+    values: &[(AccountId, ContactId, &str)],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for chunk in values.chunks(300) {
+        let mut update = Statement::new(engine, "WITH v (account_id, id, value) AS (VALUES ");
+        update.push_rows(chunk.iter().map(|&(account, contact, value)| {
+            [account.0.into(), contact.0.into(), Value::from(value)]
+        }));
+        update
+            .push(") UPDATE contacts SET ")
+            .push(field.column())
+            .push(" = v.value, ")
+            .and("updated_at = ", now.0)
+            .push(" FROM v WHERE contacts.id = v.id AND contacts.account_id = v.account_id");
+        update.query().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Creates or updates the contact with the draft's email on `conn`; returns whether it was

@@ -191,14 +191,15 @@ impl Store {
         .await
     }
 
-    /// Claims up to `limit` due sends of sending campaigns (not paused ones), marking them as
-    /// being handed over (committed before the caller sends anything).
+    /// Claims up to `limit` due sends of sending campaigns (not paused ones), the earliest due
+    /// first (in the order of the index of due sends, not sorted), marking them as being handed
+    /// over (committed before the caller sends anything).
     pub async fn claim_sends(&self, limit: i64, now: Timestamp) -> Result<Vec<Send>, StoreError> {
         let rows = sqlx::query(&format!(
             "UPDATE sends SET status = $1, attempts = attempts + 1 WHERE id IN \
              (SELECT id FROM sends WHERE status = $2 AND next_attempt_at <= $3 \
              AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = sends.campaign_id AND c.status = $5) \
-             ORDER BY id LIMIT $4{}) \
+             ORDER BY next_attempt_at, id LIMIT $4{}) \
              RETURNING id, account_id, campaign_id, contact_id, attempts, to_address",
             self.engine.skip_locked()
         ))
@@ -236,9 +237,25 @@ impl Store {
         now: Timestamp,
     ) -> Result<Vec<CampaignId>, StoreError> {
         self.write(async |tx| {
+            let sent: Vec<i64> = finished
+                .iter()
+                .filter(|(_, outcome)| matches!(outcome, SendOutcome::Sent))
+                .map(|(send, _)| send.id)
+                .collect();
+            for chunk in sent.chunks(500) {
+                let mut update = Statement::new(self.engine, "UPDATE sends SET status = ");
+                update
+                    .push_bind(SendStatus::Sent as i64)
+                    .and(", next_attempt_at = ", now.0)
+                    .and(", last_error = NULL, sent_at = ", now.0)
+                    .push(" WHERE id IN ")
+                    .push_row(chunk.iter().map(|&id| Value::from(id)));
+                update.query().execute(&mut *tx).await?;
+            }
             let mut bounces = Vec::new();
             for (send, outcome) in finished {
-                let (status, next, error, sent_at) = match outcome {
+                let (status, next, error) = match outcome {
+                    SendOutcome::Sent => continue,
                     SendOutcome::Dropped => {
                         sqlx::query("DELETE FROM sends WHERE id = $1")
                             .bind(send.id)
@@ -246,22 +263,18 @@ impl Store {
                             .await?;
                         continue;
                     }
-                    SendOutcome::Sent => (SendStatus::Sent, now, None, Some(now.0)),
                     SendOutcome::Deferred { at, error } | SendOutcome::Failed { at, error } => {
-                        (SendStatus::Queued, *at, Some(error.as_str()), None)
+                        (SendStatus::Queued, *at, error.as_str())
                     }
-                    SendOutcome::Bounced { error } => {
-                        (SendStatus::Bounced, now, Some(error.as_str()), None)
-                    }
+                    SendOutcome::Bounced { error } => (SendStatus::Bounced, now, error.as_str()),
                 };
                 sqlx::query(
-                    "UPDATE sends SET status = $1, next_attempt_at = $2, last_error = $3, sent_at = $4 \
-                     WHERE id = $5",
+                    "UPDATE sends SET status = $1, next_attempt_at = $2, last_error = $3 \
+                     WHERE id = $4",
                 )
                 .bind(status as i64)
                 .bind(next.0)
                 .bind(error)
-                .bind(sent_at)
                 .bind(send.id)
                 .execute(&mut *tx)
                 .await?;
@@ -281,7 +294,7 @@ impl Store {
                     .bind(ListStatus::Active.code())
                     .execute(&mut *tx)
                     .await?;
-                    let data = format!("campaign:{} {}", send.campaign, error.unwrap_or_default());
+                    let data = format!("campaign:{} {error}", send.campaign);
                     let mut bounce = NewEvent::of_contact(
                         send.account,
                         EventKind::Bounce,
@@ -413,7 +426,9 @@ impl Store {
             "SELECT contact_id, name, data FROM events WHERE kind = 'event' AND account_id = ",
             "contact_id",
         );
-        events.push(" ORDER BY occurred_at ASC, id ASC");
+        // Per contact (the account's index by contact and kind), not by time over the
+        // account's whole timeline.
+        events.push(" ORDER BY contact_id, occurred_at ASC, id ASC");
         for row in events.query().fetch_all(&self.reader).await? {
             if let Some((_, data)) = found.get_mut(&ContactId(row.try_get("contact_id")?)) {
                 let value: Option<String> = row.try_get("data")?;

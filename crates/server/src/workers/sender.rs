@@ -85,16 +85,18 @@ impl Sender {
     }
 
     /// Hands over one round of due sends, [`IN_FLIGHT`] at a time, and records how they went
-    /// in one commit; returns how many.
+    /// in one commit; returns how many. The messages handed over are sent at the round's start
+    /// (a reader can open one only after that).
     pub async fn run_once(&self) -> anyhow::Result<usize> {
-        let sends = self.store.claim_sends(CLAIM, self.clock.now()).await?;
+        let now = self.clock.now();
+        let sends = self.store.claim_sends(CLAIM, now).await?;
         let round = self.read_round(&sends).await;
         let finished: Vec<(Send, SendOutcome)> = stream::iter(sends.iter().cloned())
             .map(|send| self.hand_over(send, &round))
             .buffer_unordered(IN_FLIGHT)
             .collect()
             .await;
-        let paused = self.store.finish_sends(&finished, self.clock.now()).await?;
+        let paused = self.store.finish_sends(&finished, now).await?;
         for campaign in paused {
             tracing::warn!(
                 %campaign,

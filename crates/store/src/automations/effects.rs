@@ -5,21 +5,27 @@
 //! since, a value its field refuses) fails the batch, which is then applied again carefully:
 //! each effect in a savepoint, a refused one rolled back and noted on its run. Savepoints cost
 //! statements, so only a batch that needs them pays for them.
+//!
+//! A plain batch also puts off the effects that take a statement per contact (tags put on,
+//! standard fields set, scores adjusted, emails queued) and makes each kind together, a chunk of
+//! contacts per statement: before an effect that reads what they write, and at the batch's end.
+//!
+use std::collections::BTreeMap;
 
 use sqlx::{AnyConnection, Connection};
 use tracklane_core::automation::walk::Effect;
-use tracklane_core::contact::{ContactPatch, FieldValueInput};
-use tracklane_core::ids::{AccountId, ContactId, TagId};
+use tracklane_core::contact::FieldValueInput;
+use tracklane_core::ids::{AccountId, AutomationRunId, ContactId, TagId};
 use tracklane_core::list::ListStatus;
 use tracklane_core::score::award::Adjustment;
 use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::event::WebhookSource;
 
-use super::emails::{queue_email_in, StepCampaigns, StepEmail};
+use super::emails::{queue_emails_in, StepCampaigns, StepEmail, NOT_SUBSCRIBED};
 use super::moves::Claimed;
 use super::posts::queue_post_in;
 use super::runs::enter_in;
-use crate::contacts::update_in;
+use crate::contacts::{set_standard_many_in, StandardField};
 use crate::fields::{field_by_perstag, write_field_values};
 use crate::lists::{set_list_status_in, Membership};
 use crate::scoring::ledger::{adjust_in, adjust_many_in};
@@ -39,6 +45,14 @@ pub(super) struct Shared {
     /// The tags a plain batch puts on, put on together before an effect that reads or takes
     /// tags, and at its end.
     tags: Vec<(AccountId, ContactId, TagId)>,
+    /// The standard fields a plain batch sets, the last value per contact and field, set
+    /// together before an effect that reads them, and at its end.
+    fields: BTreeMap<(StandardField, ContactId), (AccountId, String)>,
+    /// The emails a plain batch queues, queued together before an effect that changes whom
+    /// they may go to, and at its end.
+    emails: Vec<StepEmail>,
+    /// The notes of the emails put off and then skipped, by run.
+    notes: Vec<(AutomationRunId, String)>,
 }
 
 impl Shared {
@@ -51,6 +65,9 @@ impl Shared {
             campaigns: StepCampaigns::new(),
             scores: Vec::new(),
             tags: Vec::new(),
+            fields: BTreeMap::new(),
+            emails: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -63,11 +80,45 @@ impl Shared {
         tag_many_in(tx, self.engine, &tags, WebhookSource::System, self.now).await
     }
 
-    /// Makes what the batch's effects left for its end: its tags, put on together, and its
-    /// score adjustments, settled at once (a careful batch made each with its step).
-    pub(super) async fn finish(mut self, tx: &mut AnyConnection) -> Result<(), StoreError> {
+    /// Sets the standard fields waiting to be set, a statement per field.
+    async fn flush_fields(&mut self, tx: &mut AnyConnection) -> Result<(), StoreError> {
+        let fields = std::mem::take(&mut self.fields);
+        for field in StandardField::ALL {
+            let values: Vec<_> = fields
+                .range((field, ContactId(i64::MIN))..=(field, ContactId(i64::MAX)))
+                .map(|((_, contact), (account, value))| (*account, *contact, value.as_str()))
+                .collect();
+            set_standard_many_in(tx, self.engine, field, &values, self.now).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues the emails waiting to be queued, noting the skipped ones on their runs.
+    async fn flush_emails(&mut self, tx: &mut AnyConnection) -> Result<(), StoreError> {
+        let emails = std::mem::take(&mut self.emails);
+        let skipped =
+            queue_emails_in(tx, self.engine, &emails, &mut self.campaigns, self.now).await?;
+        self.notes.extend(skipped.into_iter().map(|email| {
+            (
+                email.claimed.run,
+                format!("step {}: {NOT_SUBSCRIBED}", email.step),
+            )
+        }));
+        Ok(())
+    }
+
+    /// Makes what the batch's effects left for its end (a careful batch made each with its
+    /// step): its tags, fields, emails and score adjustments, each kind together. Answers the
+    /// notes of the effects it skipped, by run.
+    pub(super) async fn finish(
+        mut self,
+        tx: &mut AnyConnection,
+    ) -> Result<Vec<(AutomationRunId, String)>, StoreError> {
         self.flush_tags(tx).await?;
-        adjust_many_in(tx, self.engine, &self.scores, self.now).await
+        self.flush_fields(tx).await?;
+        self.flush_emails(tx).await?;
+        adjust_many_in(tx, self.engine, &self.scores, self.now).await?;
+        Ok(self.notes)
     }
 
     /// The transaction's instant.
@@ -129,6 +180,8 @@ async fn effect_in(
             untag_in(tx, engine, (account, contact, *tag), source, now).await?;
         }
         Effect::Subscribe(list) | Effect::Unsubscribe(list) => {
+            // The emails before it go (or not) by the lists as they were.
+            shared.flush_emails(tx).await?;
             let status: Option<i64> = sqlx::query_scalar(
                 "SELECT status FROM contact_lists WHERE contact_id = $1 AND list_id = $2",
             )
@@ -153,31 +206,33 @@ async fn effect_in(
             };
             set_list_status_in(tx, engine, account, membership, Some(source), now).await?;
         }
-        Effect::SetField { field, value } => {
-            let mut patch = ContactPatch::default();
-            match field.as_str() {
-                "firstName" => patch.first_name = Some(value.clone()),
-                "lastName" => patch.last_name = Some(value.clone()),
-                "phone" => patch.phone = Some(value.clone()),
-                perstag => {
-                    let field = field_by_perstag(&mut *tx, account, perstag)
-                        .await?
-                        .ok_or_else(|| {
-                            tracklane_core::invalid::Invalid::bad_value(
-                                "field",
-                                format!("there is no field '{perstag}'"),
-                            )
-                        })?;
-                    let input = FieldValueInput {
-                        field,
-                        value: value.clone(),
-                    };
-                    write_field_values(tx, account, contact, &[input], now).await?;
-                    return Ok(None);
-                }
+        Effect::SetField { field, value } => match StandardField::named(field) {
+            Some(standard) if !shared.careful => {
+                // Set with the batch's others (see `Shared::flush_fields`).
+                shared
+                    .fields
+                    .insert((standard, contact), (account, value.clone()));
             }
-            update_in(engine, tx, account, contact, &patch, now).await?;
-        }
+            Some(standard) => {
+                let one = [(account, contact, value.as_str())];
+                set_standard_many_in(tx, engine, standard, &one, now).await?;
+            }
+            None => {
+                let field = field_by_perstag(&mut *tx, account, field)
+                    .await?
+                    .ok_or_else(|| {
+                        tracklane_core::invalid::Invalid::bad_value(
+                            "field",
+                            format!("there is no field '{field}'"),
+                        )
+                    })?;
+                let input = FieldValueInput {
+                    field,
+                    value: value.clone(),
+                };
+                write_field_values(tx, account, contact, &[input], now).await?;
+            }
+        },
         Effect::AdjustScore {
             model,
             points,
@@ -203,21 +258,32 @@ async fn effect_in(
             let _ = enter_in(tx, engine, account, *other, contact, &cause, now).await?;
         }
         Effect::Webhook(webhook) => {
-            // The payload says the contact's tags as they are by now.
+            // The payload says the contact's tags and fields as they are by now.
             shared.flush_tags(tx).await?;
+            shared.flush_fields(tx).await?;
             queue_post_in(tx, engine, claimed, step, *webhook, now).await?;
         }
         Effect::SendEmail(message) | Effect::Notify { message, .. } => {
             let notify = match effect {
-                Effect::Notify { to, .. } => Some(to),
+                Effect::Notify { to, .. } => Some(to.clone()),
                 _ => None,
             };
             let email = StepEmail {
-                step,
+                claimed: claimed.clone(),
+                step: step.to_owned(),
                 message: *message,
                 notify,
             };
-            return queue_email_in(tx, claimed, email, &mut shared.campaigns, now).await;
+            if !shared.careful {
+                // Queued with the batch's others (see `Shared::flush_emails`).
+                shared.emails.push(email);
+                return Ok(None);
+            }
+            let emails = [email];
+            let skipped = queue_emails_in(tx, engine, &emails, &mut shared.campaigns, now).await?;
+            if !skipped.is_empty() {
+                return Ok(Some(NOT_SUBSCRIBED.into()));
+            }
         }
     }
     Ok(None)

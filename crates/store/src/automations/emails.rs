@@ -11,11 +11,11 @@
 //! campaign (as an edit during a campaign's sending does).
 //! TODO(issue 12): queue the links' digest with the send and let the sender re-file it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use sqlx::{AnyConnection, Row};
 use tracklane_core::email::ContactEmail;
-use tracklane_core::ids::{AutomationId, CampaignId, MessageId};
+use tracklane_core::ids::{AutomationId, CampaignId, ContactId, MessageId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::links::{find_links, links_digest};
 use tracklane_core::list::ListStatus;
@@ -25,7 +25,8 @@ use tracklane_core::time::Timestamp;
 use super::moves::Claimed;
 use crate::campaign_start::record_links_in;
 use crate::sends::SendStatus;
-use crate::StoreError;
+use crate::sql::{Statement, Value};
+use crate::{Engine, StoreError};
 
 /// The campaign of a step's message, by the digest of its links.
 const STEP_CAMPAIGN: &str = "SELECT id FROM campaigns WHERE automation_id = $1 \
@@ -35,85 +36,115 @@ const STEP_CAMPAIGN: &str = "SELECT id FROM campaigns WHERE automation_id = $1 \
 /// the message's links are read once per transaction, not once per send.
 pub(crate) type StepCampaigns = HashMap<(AutomationId, String, MessageId), CampaignId>;
 
-/// An email a step sends.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct StepEmail<'a> {
+/// Why an automation email to a contact was skipped.
+pub(crate) const NOT_SUBSCRIBED: &str =
+    "the contact is subscribed to no list: automations email subscribers only";
+
+/// How many sends one statement queues.
+const CHUNK: usize = 200;
+
+/// An email a step sends, for a claimed run's contact.
+#[derive(Debug, Clone)]
+pub(crate) struct StepEmail {
+    /// The run, as claimed: the send is unique per run and visit (the claim's epoch).
+    pub claimed: Claimed,
     /// The step's id.
-    pub step: &'a str,
+    pub step: String,
     /// The message.
     pub message: MessageId,
     /// For a notification, who gets it (about the contact); none sends to the contact.
-    pub notify: Option<&'a ContactEmail>,
+    pub notify: Option<ContactEmail>,
 }
 
-/// Queues the step's email for the claimed run's contact, in the move's transaction. A
-/// contact subscribed to no list gets no email from an automation (as in ActiveCampaign: an
-/// unsubscribe is the person's choice): the step is skipped, and the answer says why; a
-/// notification goes to its address whatever the contact's lists.
-pub(crate) async fn queue_email_in(
+/// Queues the steps' emails in the move's transaction, a chunk per statement; answers those
+/// skipped. A contact subscribed to no list gets no email from an automation (as in
+/// ActiveCampaign: an unsubscribe is the person's choice): its email is skipped ([`NOT_SUBSCRIBED`]);
+/// a notification goes to its address whatever the contact's lists.
+pub(crate) async fn queue_emails_in<'a>(
     tx: &mut AnyConnection,
-    claimed: &Claimed,
-    email: StepEmail<'_>,
+    engine: Engine,
+    emails: &'a [StepEmail],
     campaigns: &mut StepCampaigns,
     now: Timestamp,
-) -> Result<Option<String>, StoreError> {
-    if email.notify.is_none() && !subscribed_anywhere(tx, claimed).await? {
-        return Ok(Some(
-            "the contact is subscribed to no list: automations email subscribers only".into(),
-        ));
+) -> Result<Vec<&'a StepEmail>, StoreError> {
+    let readers: Vec<ContactId> = emails
+        .iter()
+        .filter(|email| email.notify.is_none())
+        .map(|email| email.claimed.contact)
+        .collect();
+    let subscribed = subscribed_anywhere(tx, engine, &readers).await?;
+    let (sent, skipped): (Vec<&StepEmail>, Vec<&StepEmail>) = emails
+        .iter()
+        .partition(|email| email.notify.is_some() || subscribed.contains(&email.claimed.contact));
+    let mut rows = Vec::with_capacity(sent.len());
+    for email in sent {
+        let claimed = &email.claimed;
+        let key = (claimed.automation, email.step.clone(), email.message);
+        let campaign = match campaigns.get(&key) {
+            Some(campaign) => *campaign,
+            None => {
+                let campaign = step_campaign(tx, email, now).await?;
+                campaigns.insert(key, campaign);
+                campaign
+            }
+        };
+        rows.push([
+            Value::from(claimed.account.0),
+            campaign.0.into(),
+            claimed.contact.0.into(),
+            (SendStatus::Queued as i64).into(),
+            now.0.into(),
+            now.0.into(),
+            claimed.run.0.into(),
+            claimed.epoch.into(),
+            email.notify.as_ref().map(ToString::to_string).into(),
+        ]);
     }
-    let key = (claimed.automation, email.step.to_owned(), email.message);
-    let campaign = match campaigns.get(&key) {
-        Some(campaign) => *campaign,
-        None => {
-            let campaign = step_campaign(tx, claimed, email, now).await?;
-            campaigns.insert(key, campaign);
-            campaign
-        }
-    };
-    sqlx::query(
-        "INSERT INTO sends (account_id, campaign_id, contact_id, status, next_attempt_at, \
-         created_at, run_id, visit, to_address) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) \
-         ON CONFLICT (campaign_id, contact_id, run_id, visit) DO NOTHING",
-    )
-    .bind(claimed.account.0)
-    .bind(campaign.0)
-    .bind(claimed.contact.0)
-    .bind(SendStatus::Queued as i64)
-    .bind(now.0)
-    .bind(claimed.run.0)
-    .bind(claimed.epoch)
-    .bind(email.notify.map(ToString::to_string))
-    .execute(&mut *tx)
-    .await?;
-    Ok(None)
+    for chunk in rows.chunks(CHUNK) {
+        let mut insert = Statement::new(
+            engine,
+            "INSERT INTO sends (account_id, campaign_id, contact_id, status, next_attempt_at, \
+             created_at, run_id, visit, to_address) VALUES ",
+        );
+        insert
+            .push_rows(chunk.iter().cloned())
+            .push(" ON CONFLICT (campaign_id, contact_id, run_id, visit) DO NOTHING");
+        insert.query().execute(&mut *tx).await?;
+    }
+    Ok(skipped)
 }
 
-/// Whether the run's contact is subscribed to at least one list.
+/// Which of `contacts` are subscribed to at least one list.
 async fn subscribed_anywhere(
     tx: &mut AnyConnection,
-    claimed: &Claimed,
-) -> Result<bool, StoreError> {
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM contact_lists WHERE account_id = $1 AND contact_id = $2 AND status = $3 \
-         LIMIT 1",
-    )
-    .bind(claimed.account.0)
-    .bind(claimed.contact.0)
-    .bind(ListStatus::Active.code())
-    .fetch_optional(&mut *tx)
-    .await?;
-    Ok(found.is_some())
+    engine: Engine,
+    contacts: &[ContactId],
+) -> Result<BTreeSet<ContactId>, StoreError> {
+    let mut subscribed = BTreeSet::new();
+    for chunk in contacts.chunks(CHUNK) {
+        let mut select = Statement::new(
+            engine,
+            "SELECT DISTINCT contact_id FROM contact_lists WHERE status = ",
+        );
+        select
+            .push_bind(ListStatus::Active.code())
+            .push(" AND contact_id IN ")
+            .push_row(chunk.iter().map(|contact| Value::from(contact.0)));
+        for row in select.query().fetch_all(&mut *tx).await? {
+            subscribed.insert(ContactId(row.try_get(0)?));
+        }
+    }
+    Ok(subscribed)
 }
 
 /// The campaign the step sends its message's current links through, made (with those links)
 /// on their first send. Notifications are not tracked: their reader is not the contact.
 async fn step_campaign(
     tx: &mut AnyConnection,
-    claimed: &Claimed,
-    email: StepEmail<'_>,
+    email: &StepEmail,
     now: Timestamp,
 ) -> Result<CampaignId, StoreError> {
+    let claimed = &email.claimed;
     let account = claimed.account;
     let message = sqlx::query(
         "SELECT m.html, a.name FROM messages m, automations a \
@@ -132,7 +163,7 @@ async fn step_campaign(
     let key = |sql: &'static str| {
         sqlx::query_scalar::<_, i64>(sql)
             .bind(claimed.automation.0)
-            .bind(email.step)
+            .bind(email.step.as_str())
             .bind(email.message.0)
             .bind(links_digest(&links))
     };

@@ -365,7 +365,13 @@ async fn move_in(
         }
         moved.moved += 1;
     }
-    shared.finish(tx).await?;
+    let put_off = shared.finish(tx).await?;
+    moved.refused += put_off.len();
+    for (run, note) in put_off {
+        if let Some((_, notes)) = placed.iter_mut().find(|(one, _)| one.claimed.run == run) {
+            notes.push(note);
+        }
+    }
     place_all(tx, engine, &placed, now).await?;
     for (automation, (exited, completed)) in left {
         sqlx::query(
