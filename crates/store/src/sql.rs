@@ -243,6 +243,17 @@ impl Engine {
         }
     }
 
+    /// Locks the rows a `SELECT` takes against deletes and against the transactions that take
+    /// them with [`Engine::lock_for_update`], until the transaction ends (PostgreSQL; SQLite
+    /// has one writer). Unlike [`Engine::share_lock`], it lets other transactions holding it
+    /// update the rows' non-key columns (counters) without waiting on each other in a cycle.
+    pub(crate) fn key_share_lock(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "",
+            Engine::Postgres => " FOR KEY SHARE",
+        }
+    }
+
     /// The case-insensitive `LIKE` operator (SQLite's `LIKE` already ignores ASCII case).
     pub fn ilike(self) -> &'static str {
         match self {

@@ -69,11 +69,19 @@ struct Row {
     seconds: f64,
 }
 
-/// Runs the measures on `server` and prints their table.
-pub async fn measure(api: &Api<'_>, server: &Server, contacts: u64) -> anyhow::Result<()> {
+/// Runs the measures on `server` (one of `nodes` over its database) and prints their table.
+pub async fn measure(
+    api: &Api<'_>,
+    server: &Server,
+    contacts: u64,
+    nodes: u32,
+) -> anyhow::Result<()> {
     let mut rows = throughput(api, server, contacts).await?;
     let delays = latency(api, server).await?;
-    println!("automation runs: {contacts} contacts through 6 steps (tag, score, wait 1 s, if/else, field, email)");
+    println!(
+        "automation runs: {contacts} contacts through 6 steps (tag, score, wait 1 s, if/else, \
+         field, email), {nodes} node(s)"
+    );
     println!(
         "{:<9} {:<52} {:>9} {:>9} {:>11}",
         "engine", "measure", "count", "seconds", "per second"

@@ -61,7 +61,7 @@ use freshness::Freshness;
 use load::{run_scenario, Load, Tagging, Target};
 use report::{print_table, report_errors, rows, Measured};
 use scenarios::Scenario;
-use server::Server;
+use server::{Peer, Server};
 use setup::ServerCounts;
 use sink::Sink;
 
@@ -135,9 +135,13 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 0)]
     automations: u32,
     /// Instead of the load scenarios, measure automation step executions/s with this many
-    /// contacts entering an automation of five internal steps
+    /// contacts entering an automation of six steps (five internal ones and an email)
     #[arg(long, default_value_t = 0)]
     automation_contacts: u64,
+    /// With --automation-contacts on PostgreSQL: nodes over the one database, each running
+    /// its runner and sender (the bench's requests go to the first)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
+    nodes: u32,
     /// Instead of the load scenarios, measure the process's memory and the database's bytes
     /// with this many contacts waiting in an automation
     #[arg(long, default_value_t = 0)]
@@ -154,9 +158,21 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         Sink::outbox("outbox")
     };
+    if args.nodes > 1 {
+        let postgres = args
+            .database_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("postgres"));
+        if !postgres || args.automation_contacts == 0 {
+            bail!(
+                "--nodes needs --automation-contacts and a postgres:// --database-url: \
+                 several nodes share one database on PostgreSQL only"
+            );
+        }
+    }
     // A burst is delivered from its backlog by a worker the bench starts after it.
     let delivering = args.webhook_delivery && args.webhook_burst == 0;
-    let server = Server::start(args.database_url, sink.url.clone(), delivering).await?;
+    let server = Server::start(args.database_url.clone(), sink.url.clone(), delivering).await?;
     if args.webhook_burst > 0 {
         let client = http_client(64)?;
         let api = server.api(&client);
@@ -187,9 +203,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         return measured;
     }
     if args.automation_contacts > 0 {
+        let mut peers = Vec::new();
+        for _ in 1..args.nodes {
+            let url = args.database_url.clone().unwrap_or_default();
+            peers.push(Peer::start(url, sink.url.clone()).await?);
+        }
         let client = http_client(64)?;
         let api = server.api(&client);
-        let measured = automation_runs::measure(&api, &server, args.automation_contacts).await;
+        let measured =
+            automation_runs::measure(&api, &server, args.automation_contacts, args.nodes).await;
+        for peer in peers {
+            peer.stop().await?;
+        }
         server.stop().await?;
         return measured;
     }

@@ -47,6 +47,97 @@ pub(super) struct Server {
     _data_dir: TempDir,
 }
 
+/// Another node over the server's PostgreSQL database: its workers (the automation runner,
+/// the sender, the membership worker) share the work with the server's, while the bench's
+/// requests go to the server.
+pub(super) struct Peer {
+    /// Tells the node to stop.
+    stop: oneshot::Sender<()>,
+    /// The task serving the node.
+    serving: JoinHandle<std::io::Result<()>>,
+    /// The node's data directory, deleted when the bench ends.
+    _data_dir: TempDir,
+}
+
+/// A node's settings over `database_url` (or SQLite in `data_dir`), on a free port of
+/// 127.0.0.1.
+fn settings(
+    data_dir: &TempDir,
+    database_url: Option<String>,
+    smtp_url: Option<String>,
+    webhook_delivery: bool,
+) -> anyhow::Result<tracklane_server::config::Settings> {
+    SettingsLayer {
+        listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+        data_dir: Some(data_dir.path().to_owned()),
+        database_url,
+        smtp_url,
+        smtp_rate: Some(SMTP_RATE),
+        // The bench's webhook receiver is on localhost.
+        allow_private_webhooks: Some(true),
+        webhook_delivery: Some(webhook_delivery),
+        ..SettingsLayer::default()
+    }
+    .resolve(SettingsLayer::default())
+}
+
+/// A new temporary data directory.
+fn data_dir() -> anyhow::Result<TempDir> {
+    tempfile::Builder::new()
+        .prefix("tracklane-bench-")
+        .tempdir()
+        .context("creating a temporary data directory")
+}
+
+/// Serves `app` in a task until told to stop.
+fn serve(app: Application) -> (oneshot::Sender<()>, JoinHandle<std::io::Result<()>>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(app.run_until_stopped(async {
+        let _sent_or_dropped = stopped.await;
+    }));
+    (stop, serving)
+}
+
+/// Stops a node and waits for it to finish.
+async fn stop_node(
+    stop: oneshot::Sender<()>,
+    serving: JoinHandle<std::io::Result<()>>,
+) -> anyhow::Result<()> {
+    // An error means the node has stopped already: awaiting it tells why.
+    let _already_stopped = stop.send(());
+    tokio::time::timeout(STOP_TIMEOUT, serving)
+        .await
+        .context("the server did not stop in time")?
+        .context("the server task failed")?
+        .context("serving")
+}
+
+impl Peer {
+    /// Starts another node over `database_url` (PostgreSQL, where the server runs), delivering
+    /// mail to `smtp_url`.
+    pub(super) async fn start(
+        database_url: String,
+        smtp_url: Option<String>,
+    ) -> anyhow::Result<Self> {
+        let data_dir = data_dir()?;
+        let settings = settings(&data_dir, Some(database_url), smtp_url, true)?;
+        let app = Application::build(settings)
+            .await
+            .context("starting another node")?;
+        let (stop, serving) = serve(app);
+        Ok(Self {
+            stop,
+            serving,
+            _data_dir: data_dir,
+        })
+    }
+
+    /// Stops the node, waits for it to finish and deletes its data directory.
+    pub(super) async fn stop(self) -> anyhow::Result<()> {
+        stop_node(self.stop, self.serving).await
+    }
+}
+
 impl Server {
     /// Builds the server on a free port of 127.0.0.1 over `database_url` (or SQLite in a new
     /// temporary directory), delivering mail to `smtp_url` (or the outbox), and starts serving.
@@ -56,22 +147,8 @@ impl Server {
         smtp_url: Option<String>,
         webhook_delivery: bool,
     ) -> anyhow::Result<Self> {
-        let data_dir = tempfile::Builder::new()
-            .prefix("tracklane-bench-")
-            .tempdir()
-            .context("creating a temporary data directory")?;
-        let settings = SettingsLayer {
-            listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
-            data_dir: Some(data_dir.path().to_owned()),
-            database_url,
-            smtp_url,
-            smtp_rate: Some(SMTP_RATE),
-            // The bench's webhook receiver is on localhost.
-            allow_private_webhooks: Some(true),
-            webhook_delivery: Some(webhook_delivery),
-            ..SettingsLayer::default()
-        }
-        .resolve(SettingsLayer::default())?;
+        let data_dir = data_dir()?;
+        let settings = settings(&data_dir, database_url, smtp_url, webhook_delivery)?;
         let mut app = Application::build(settings)
             .await
             .context("starting the server")?;
@@ -91,10 +168,7 @@ impl Server {
         let token_key = app.state().token_key.clone();
         let membership = app.membership();
         let webhooks = app.webhooks();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(app.run_until_stopped(async {
-            let _sent_or_dropped = stopped.await;
-        }));
+        let (stop, serving) = serve(app);
         Ok(Self {
             base,
             engine,
@@ -124,12 +198,6 @@ impl Server {
 
     /// Stops the server, waits for it to finish and deletes its data directory.
     pub(super) async fn stop(self) -> anyhow::Result<()> {
-        // An error means the server has stopped already: awaiting it tells why.
-        let _already_stopped = self.stop.send(());
-        tokio::time::timeout(STOP_TIMEOUT, self.serving)
-            .await
-            .context("the server did not stop in time")?
-            .context("the server task failed")?
-            .context("serving")
+        stop_node(self.stop, self.serving).await
     }
 }

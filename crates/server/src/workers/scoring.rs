@@ -40,7 +40,10 @@ pub struct Step {
     pub found: usize,
     /// Those of them whose rows were scored.
     pub taken: usize,
-    /// The last of them, from which the next step goes on.
+    /// Where the next step goes on from: the last of them, or, when the step left one's rows
+    /// for later (another transaction held its check), the one before it, so that a contact
+    /// held for a moment is taken again at once rather than at the next turn (which a steady
+    /// stream of new contacts would put off for as long as it lasts).
     pub last: Option<ContactId>,
     /// Scores that changed.
     pub score_changes: usize,
@@ -106,7 +109,10 @@ impl Scorer {
         Ok(Step {
             found: contacts.len(),
             taken: scored.taken,
-            last: contacts.last().map(|&(contact, _)| contact),
+            last: match scored.held {
+                Some(held) => Some(ContactId(held.0 - 1)),
+                None => contacts.last().map(|&(contact, _)| contact),
+            },
             score_changes: scored.changes.len(),
         })
     }

@@ -62,8 +62,9 @@ impl Store {
 }
 
 /// The accounts among `read`'s whose active automations with behavior triggers changed since
-/// they were read (added, edited, activated or deactivated). Their rows are shared-locked until
-/// the transaction ends (PostgreSQL), so none changes until then.
+/// they were read (added, edited, activated or deactivated). Their rows are locked with a key
+/// share until the transaction ends (PostgreSQL), so none is edited or deleted until then
+/// (an edit locks its row for update first).
 pub(crate) async fn stale_row_triggers(
     tx: &mut AnyConnection,
     engine: Engine,
@@ -80,7 +81,9 @@ pub(crate) async fn stale_row_triggers(
         select
             .push_row(chunk.iter().map(|&id| id.into()))
             .push(" ORDER BY id")
-            .push(engine.share_lock());
+            // Against edits (which lock the row for update first), not against the other
+            // steps that hold it and count their entries on it.
+            .push(engine.key_share_lock());
         for row in select.query().fetch_all(&mut *tx).await? {
             stored
                 .entry(AccountId(row.try_get("account_id")?))

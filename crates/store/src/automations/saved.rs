@@ -160,6 +160,15 @@ impl Store {
             self.admit_automation(account, definition, now).await?;
         }
         self.write(async |tx| {
+            // Waits for the scorer's steps that read the current version (they hold the row
+            // with a key share lock, which an update of its columns alone would not wait for).
+            sqlx::query(&format!(
+                "SELECT id FROM automations WHERE id = $1{}",
+                self.engine.lock_for_update()
+            ))
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
             let mut update = Statement::new(self.engine, "UPDATE automations SET updated_at = ");
             update.push_bind(now.0);
             if let Some(definition) = &definition {

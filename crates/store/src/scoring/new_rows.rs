@@ -110,8 +110,13 @@ impl Store {
                 made: awards.made(tx, &all).await?,
                 taken_back: Vec::new(),
             };
+            let held = ordered
+                .iter()
+                .map(|&(contact, _)| contact)
+                .find(|contact| !since.contains_key(contact));
             Ok(Scored {
                 taken: since.len(),
+                held,
                 changes: settle_scores(tx, self.engine, &settling, &changes, now).await?,
             })
         })
@@ -124,6 +129,9 @@ impl Store {
 pub struct Scored {
     /// Contacts whose new rows were scored.
     pub taken: usize,
+    /// The first contact asked whose rows were left for a later step (another transaction held
+    /// its check, or its account's rules or automations changed).
+    pub held: Option<ContactId>,
     /// The scores that changed.
     pub changes: Vec<ScoreChange>,
 }
