@@ -710,6 +710,31 @@ async fn a_score_that_rises_to_a_threshold_enters_once(app: TestApp) {
         1,
         "70 and 30 cross nothing"
     );
+
+    // A rule added later scores past behavior again: Bob's tag, worth 50, crosses it too.
+    let vip = app.new_tag("vip").await;
+    let bob = app.new_contact("bob@example.com").await;
+    let tagged = app
+        .post(
+            "/api/3/contactTags",
+            json!({"contactTag": {"contact": bob, "tag": vip}}),
+        )
+        .await;
+    assert_eq!(tagged.status, 201, "{}", tagged.text);
+    settle(&app).await;
+    assert_eq!(tags_of(&app, &bob).await, vec![vip.clone()], "no rule yet");
+    let vip_id: i64 = vip.parse().unwrap();
+    app.create(
+        &format!("/api/3/scores/{model}/rules"),
+        json!({"scoreRule": {"condition": {"hasTag": vip_id}, "points": 50}}),
+    )
+    .await;
+    settle(&app).await;
+    assert_eq!(
+        tags_of(&app, &bob).await,
+        vec![vip.clone(), hot.clone()],
+        "the recompute's 50 crossed 50"
+    );
 }
 
 async fn a_list_enters_at_once_and_nobody_twice(app: TestApp) {

@@ -15,7 +15,7 @@ use sqlx::{AnyConnection, Row};
 use tracklane_core::automation::saved::RunStatus;
 use tracklane_core::automation::trigger::{Trigger, SCORE_REACHED};
 use tracklane_core::automation::{Definition, Entry};
-use tracklane_core::ids::{AccountId, AutomationId, AutomationRunId, ContactId};
+use tracklane_core::ids::{AccountId, AutomationId, AutomationRunId, ContactId, ScoreModelId};
 use tracklane_core::time::Timestamp;
 
 use super::dates::schedule_dates;
@@ -340,21 +340,32 @@ pub(crate) async fn enter_by_scores(
     account_of: &BTreeMap<ContactId, AccountId>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    // The automations a model's score triggers, read once per account and model.
+    let mut triggered: BTreeMap<(AccountId, ScoreModelId), Vec<(AutomationId, Definition)>> =
+        BTreeMap::new();
     for change in changes.iter().filter(|change| change.to > change.from) {
         let account = account_of[&change.contact];
-        let automations = sqlx::query(
-            "SELECT v.automation_id, v.definition FROM automation_triggers t \
-             JOIN automations a ON a.id = t.automation_id \
-             JOIN automation_versions v ON v.automation_id = a.id AND v.version = a.version \
-             WHERE t.account_id = $1 AND t.kind = $2 AND t.target = $3 ORDER BY a.id",
-        )
-        .bind(account.0)
-        .bind(SCORE_REACHED)
-        .bind(change.model.0)
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in automations {
-            let definition = stored_definition(&row.try_get::<String, _>("definition")?)?;
+        let key = (account, change.model);
+        if let std::collections::btree_map::Entry::Vacant(slot) = triggered.entry(key) {
+            let rows = sqlx::query(
+                "SELECT v.automation_id, v.definition FROM automation_triggers t \
+                 JOIN automations a ON a.id = t.automation_id \
+                 JOIN automation_versions v ON v.automation_id = a.id AND v.version = a.version \
+                 WHERE t.account_id = $1 AND t.kind = $2 AND t.target = $3 ORDER BY a.id",
+            )
+            .bind(account.0)
+            .bind(SCORE_REACHED)
+            .bind(change.model.0)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut read = Vec::with_capacity(rows.len());
+            for row in rows {
+                let definition = stored_definition(&row.try_get::<String, _>("definition")?)?;
+                read.push((AutomationId(row.try_get("automation_id")?), definition));
+            }
+            slot.insert(read);
+        }
+        for (automation, definition) in &triggered[&key] {
             let crossed = definition
                 .triggers()
                 .iter()
@@ -369,10 +380,16 @@ pub(crate) async fn enter_by_scores(
                     _ => None,
                 });
             if let Some(points) = crossed {
-                let automation = AutomationId(row.try_get("automation_id")?);
                 let cause = format!("{SCORE_REACHED}:{}:{points}:{}", change.model, now.0);
-                let entered =
-                    enter_in(tx, engine, account, automation, change.contact, &cause, now);
+                let entered = enter_in(
+                    tx,
+                    engine,
+                    account,
+                    *automation,
+                    change.contact,
+                    &cause,
+                    now,
+                );
                 let _ = entered.await?;
             }
         }

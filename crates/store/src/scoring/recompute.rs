@@ -6,18 +6,22 @@
 //! meanwhile are the old, consistent ones. The scorer awards new behavior by the current
 //! revision meanwhile; awarding twice awards once.
 
+use std::collections::BTreeMap;
+
 use sqlx::{AnyConnection, Row};
+use tracklane_core::automation::trigger::SCORE_REACHED;
 use tracklane_core::event::SCORE_CHANGE_NAME;
-use tracklane_core::ids::{AccountId, ScoreRuleId};
+use tracklane_core::ids::{AccountId, ContactId, ScoreRuleId};
 use tracklane_core::score::rule::{ScoreRule, Scoring};
 use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
 use super::awarding::{award_rows, Scope, AWARD_INSERT};
 use super::awards::Awards;
-use super::ledger::{COUNTED, DAY};
+use super::ledger::{ScoreChange, COUNTED, DAY};
 use super::rules::{rule, RULE_COLUMNS};
 use super::settle::{reads_scores, SCORE_UPSERT};
+use crate::automations::entries::enter_by_scores;
 use crate::segments::compute::queue_time_contacts;
 use crate::segments::compute::REQUEUE;
 use crate::segments::membership::IDLE;
@@ -261,6 +265,7 @@ impl Store {
         ))
         .execute(&mut *tx)
         .await?;
+        scores_reached(tx, self.engine, AccountId(account), rule, now).await?;
         sqlx::query("DROP TABLE rescored").execute(&mut *tx).await?;
         if rule.rule.expiry_days.is_some() {
             let least = self.engine.least();
@@ -299,4 +304,46 @@ impl Store {
             usize::try_from(changes).unwrap_or(usize::MAX),
         ))
     }
+}
+
+/// Enters the contacts whose scores in the rule's model rose across a `scoreReached` trigger's
+/// threshold (the recompute's `rescored` table) into its automation, as a scorer step's
+/// settling does. Nothing is read when no trigger watches the model.
+async fn scores_reached(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    account: AccountId,
+    rule: &ScoreRule,
+    now: i64,
+) -> Result<(), StoreError> {
+    let watched: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM automation_triggers WHERE account_id = $1 AND kind = $2 AND target = $3 \
+         LIMIT 1",
+    )
+    .bind(account.0)
+    .bind(SCORE_REACHED)
+    .bind(rule.model.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if watched.is_none() {
+        return Ok(());
+    }
+    let rows = sqlx::query(
+        "SELECT contact_id, before, after FROM rescored WHERE after > before ORDER BY contact_id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut changes = Vec::with_capacity(rows.len());
+    let mut account_of = BTreeMap::new();
+    for row in rows {
+        let contact = ContactId(row.try_get("contact_id")?);
+        account_of.insert(contact, account);
+        changes.push(ScoreChange {
+            contact,
+            model: rule.model,
+            from: row.try_get("before")?,
+            to: row.try_get("after")?,
+        });
+    }
+    enter_by_scores(tx, engine, &changes, &account_of, Timestamp(now)).await
 }
