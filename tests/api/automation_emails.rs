@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tracklane_e2e::{both_engines, TestApp};
 
+use crate::automation_runs::settle;
 use crate::mail::{no_redirects, read, tracked_url, Mail};
 use crate::sending::{outbox, subscribe};
 
@@ -44,11 +45,6 @@ pub(crate) async fn track(app: &TestApp, email: &str, name: &str, data: &str) {
     ];
     let answer = crate::events::spawn(app, &fields).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
-}
-
-async fn settle(app: &TestApp) {
-    app.settle_segments().await;
-    app.settle_automations().await;
 }
 
 /// The outbox's `count` messages, oldest first.

@@ -11,6 +11,7 @@ use tracklane_e2e::{both_engines, SmtpSink, TestApp};
 use tracklane_server::config::SettingsLayer;
 
 use crate::automation_emails::track;
+use crate::automation_runs::tags_of;
 use crate::forms::post_form;
 use crate::mail::{no_redirects, read, tracked_url, Mail};
 use crate::scores::score;
@@ -81,16 +82,6 @@ async fn message(app: &TestApp, subject: &str) -> String {
             "html": html, "text": subject}}),
     )
     .await
-}
-
-async fn tags_of(app: &TestApp, contact: &str) -> Vec<String> {
-    let tags = app
-        .get(&format!("/api/3/contacts/{contact}/contactTags"))
-        .await;
-    let rows = tags.body["contactTags"].as_array().unwrap();
-    rows.iter()
-        .map(|row| row["tag"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 async fn contact_by_email(app: &TestApp, email: &str) -> String {

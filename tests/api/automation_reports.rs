@@ -4,22 +4,7 @@
 use serde_json::{json, Value};
 use tracklane_e2e::{both_engines, TestApp};
 
-/// An active automation of these steps; answers its id.
-async fn automation(app: &TestApp, steps: Value) -> String {
-    let body =
-        json!({"automation": {"name": "Test", "status": "1", "definition": {"steps": steps}}});
-    app.create("/api/3/automations", body).await
-}
-
-async fn enter(app: &TestApp, contact: &str, automation: &str) {
-    let entered = app
-        .post(
-            "/api/3/contactAutomations",
-            json!({"contactAutomation": {"contact": contact, "automation": automation}}),
-        )
-        .await;
-    assert_eq!(entered.status, 201, "{}", entered.text);
-}
+use crate::automation_runs::{automation, enter};
 
 async fn a_split_reports_each_path_with_its_goal_rate(app: TestApp) {
     let a = app.new_tag("a").await;
@@ -36,7 +21,7 @@ async fn a_split_reports_each_path_with_its_goal_rate(app: TestApp) {
     .await;
     for i in 0..20 {
         let contact = app.new_contact(&format!("c{i}@example.com")).await;
-        enter(&app, &contact, &flow).await;
+        assert_eq!(enter(&app, &contact, &flow).await.status, 201);
     }
     app.settle_segments().await;
     app.settle_automations().await;
@@ -102,8 +87,8 @@ async fn a_contacts_automation_history_is_on_its_timeline(app: TestApp) {
     .await;
     let stop = automation(&app, json!([{"id": "pause", "wait": {"days": 1}}])).await;
     let ann = app.new_contact("ann@example.com").await;
-    enter(&app, &ann, &flow).await;
-    enter(&app, &ann, &stop).await;
+    assert_eq!(enter(&app, &ann, &flow).await.status, 201);
+    assert_eq!(enter(&app, &ann, &stop).await.status, 201);
     app.settle_segments().await;
     app.settle_automations().await;
     let run = app

@@ -15,14 +15,14 @@ use crate::scores::{event, score};
 const DAY: Duration = Duration::from_secs(86_400);
 
 /// An active automation of these steps; answers its id.
-async fn automation(app: &TestApp, steps: Value) -> String {
+pub(crate) async fn automation(app: &TestApp, steps: Value) -> String {
     let body =
         json!({"automation": {"name": "Flow", "status": "1", "definition": {"steps": steps}}});
     app.create("/api/3/automations", body).await
 }
 
 /// Enters the contact through the API; answers the answer.
-async fn enter(app: &TestApp, contact: &str, automation: &str) -> tracklane_e2e::Answer {
+pub(crate) async fn enter(app: &TestApp, contact: &str, automation: &str) -> tracklane_e2e::Answer {
     app.post(
         "/api/3/contactAutomations",
         json!({"contactAutomation": {"contact": contact, "automation": automation}}),
@@ -30,7 +30,8 @@ async fn enter(app: &TestApp, contact: &str, automation: &str) -> tracklane_e2e:
     .await
 }
 
-async fn tags_of(app: &TestApp, contact: &str) -> Vec<String> {
+/// The ids of the tags the contact carries, oldest first.
+pub(crate) async fn tags_of(app: &TestApp, contact: &str) -> Vec<String> {
     let answer = app
         .get(&format!("/api/3/contacts/{contact}/contactTags"))
         .await;
@@ -311,7 +312,7 @@ async fn bad_entries_are_refused_and_change_nothing(app: TestApp) {
 }
 
 /// Lets the new rows enter their contacts, then the runs move.
-async fn settle(app: &TestApp) {
+pub(crate) async fn settle(app: &TestApp) {
     app.settle_segments().await;
     app.settle_automations().await;
 }
