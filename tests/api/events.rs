@@ -247,7 +247,7 @@ async fn event_names_are_managed_by_name(app: TestApp) {
     let listed = app.get("/api/3/eventTrackingEvents").await;
     assert_eq!(
         listed.body,
-        json!({"eventTrackingEvents": [{"name": "my event"}], "meta": {"total": 1}})
+        json!({"eventTrackingEvents": [{"name": "my event"}], "meta": {"total": "1"}})
     );
     assert_eq!(
         app.delete("/api/3/eventTrackingEvents/my%20event")

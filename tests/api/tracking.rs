@@ -327,7 +327,7 @@ async fn domains_report_their_tracking_status(app: TestApp) {
     );
     hit(&app, page(&app, "visitor-st", "https://example.com/")).await;
     let listed = app.get("/api/3/siteTrackingDomains").await;
-    assert_eq!(listed.body["meta"]["total"], 1);
+    assert_eq!(listed.body["meta"]["total"], "1");
     assert_eq!(status(listed), "receiving");
     app.clock.advance(Duration::from_secs(25 * 3600));
     assert_eq!(
@@ -368,7 +368,7 @@ async fn domains_report_their_tracking_status(app: TestApp) {
     );
     assert_eq!(
         app.get("/api/3/siteTrackingDomains").await.body["meta"]["total"],
-        0
+        "0"
     );
 }
 
@@ -440,7 +440,39 @@ async fn activities_show_the_timeline(app: TestApp) {
     );
 }
 
+async fn tracking_settings_refuse_unknown_keys(app: TestApp) {
+    enable(&app).await;
+    let before = (
+        app.get("/api/3/siteTracking").await.body,
+        app.get("/api/3/eventTracking").await.body,
+    );
+    for (path, body) in [
+        (
+            "/api/3/siteTracking",
+            json!({"siteTracking": {"enabled": false, "honourDoNotTrack": true}}),
+        ),
+        (
+            "/api/3/siteTracking",
+            json!({"siteTracking": {"enable": false}}),
+        ),
+        (
+            "/api/3/eventTracking",
+            json!({"eventTracking": {"enabled": false, "on": 1}}),
+        ),
+    ] {
+        let answer = app.put(path, body.clone()).await;
+        assert_eq!(answer.status, 422, "{body}: {}", answer.text);
+        assert!(answer.body["errors"].is_array(), "{}", answer.text);
+    }
+    let after = (
+        app.get("/api/3/siteTracking").await.body,
+        app.get("/api/3/eventTracking").await.body,
+    );
+    assert_eq!(after, before, "refusals change nothing");
+}
+
 both_engines!(
+    tracking_settings_refuse_unknown_keys,
     records_page_visits_on_whitelisted_domains,
     refuses_bad_hits_and_records_nothing,
     set_email_identifies_the_visitor_and_its_past,
@@ -491,7 +523,7 @@ mod prism {
         assert_eq!(app.delete(&path).await.status, 404);
         assert_eq!(
             app.get("/api/3/siteTrackingDomains").await.body["meta"]["total"],
-            0
+            "0"
         );
     }
 

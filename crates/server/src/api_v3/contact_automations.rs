@@ -16,6 +16,7 @@ use tracklane_store::StoreError;
 
 use super::error::ApiError;
 use super::extract::{required_id, ApiJson, ApiQuery, LooseId};
+use super::render::meta;
 use super::resource::{Ctx, PathId, Resource};
 use crate::state::AppState;
 
@@ -173,7 +174,7 @@ async fn entry_counts(ctx: Ctx, PathId(id): PathId<ContactId>) -> Result<Json<Va
         .collect();
     Ok(Json(json!({
         "automationEntryCounts": rows,
-        "meta": {"total": rows.len().to_string()},
+        "meta": meta(rows.len()),
     })))
 }
 

@@ -17,7 +17,7 @@ pub fn links(base: &str, path: &str, names: &[&str]) -> Value {
 }
 
 /// `{"total": "<n>"}`: AC writes the total as a string.
-pub fn meta(total: i64) -> Value {
+pub fn meta(total: impl std::fmt::Display) -> Value {
     json!({ "total": total.to_string() })
 }
 

@@ -20,6 +20,7 @@ use tracklane_store::StoreError;
 
 use super::error::ApiError;
 use super::extract::ApiJson;
+use super::render::meta;
 use super::resource::Ctx;
 use crate::state::AppState;
 use crate::track::snippet::embed_code;
@@ -66,8 +67,10 @@ struct SiteTrackingEnvelope {
     site_tracking: Option<SiteTrackingBody>,
 }
 
+/// The site tracking settings a `PUT` changes; any other key is refused (a misspelt one would
+/// otherwise change nothing, silently).
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SiteTrackingBody {
     enabled: Option<bool>,
     honor_do_not_track: Option<bool>,
@@ -80,7 +83,9 @@ struct EventTrackingEnvelope {
     event_tracking: Option<EventTrackingBody>,
 }
 
+/// The event tracking setting a `PUT` changes; any other key is refused.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct EventTrackingBody {
     enabled: Option<bool>,
 }
@@ -160,7 +165,7 @@ async fn domains(ctx: Ctx) -> Result<Json<Value>, ApiError> {
     let now = ctx.now();
     Ok(Json(json!({
         "siteTrackingDomains": domains.iter().map(|d| domain_json(d, &settings, now)).collect::<Vec<_>>(),
-        "meta": {"total": domains.len()},
+        "meta": meta(domains.len()),
     })))
 }
 
@@ -260,7 +265,7 @@ async fn event_names(ctx: Ctx) -> Result<Json<Value>, ApiError> {
     let names = ctx.store().event_names(ctx.account).await?;
     Ok(Json(json!({
         "eventTrackingEvents": names.iter().map(|name| json!({"name": name})).collect::<Vec<_>>(),
-        "meta": {"total": names.len()},
+        "meta": meta(names.len()),
     })))
 }
 

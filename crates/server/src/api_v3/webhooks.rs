@@ -24,6 +24,7 @@ use tracklane_store::webhooks::WebhookQuery;
 
 use super::error::{reference_error, ApiError};
 use super::extract::{ApiJson, ApiQuery, LooseId};
+use super::render::meta;
 use super::resource::{Ctx, PathId, Resource};
 use crate::state::AppState;
 use crate::webhooks::receiver::check_receiver;
@@ -321,6 +322,6 @@ async fn enabled(ctx: &Ctx, id: WebhookId) -> Result<(), ApiError> {
 async fn events() -> Json<Value> {
     Json(json!({
         "webhookEvents": WebhookEvent::ALL.iter().map(|event| event.name()).collect::<Vec<_>>(),
-        "meta": {"total": WebhookEvent::ALL.len()},
+        "meta": meta(WebhookEvent::ALL.len()),
     }))
 }
