@@ -32,6 +32,11 @@ use crate::scoring::ledger::{adjust_in, adjust_many_in};
 use crate::tags::{tag_contact, tag_many_in, untag_in};
 use crate::{Engine, StoreError};
 
+/// The note a run keeps of an effect of `step` skipped or refused, and why.
+pub(super) fn run_note(step: &str, why: &str) -> String {
+    format!("step {step}: {why}")
+}
+
 /// What the effects of one transaction share.
 pub(super) struct Shared {
     engine: Engine,
@@ -98,12 +103,11 @@ impl Shared {
         let emails = std::mem::take(&mut self.emails);
         let skipped =
             queue_emails_in(tx, self.engine, &emails, &mut self.campaigns, self.now).await?;
-        self.notes.extend(skipped.into_iter().map(|email| {
-            (
-                email.claimed.run,
-                format!("step {}: {NOT_SUBSCRIBED}", email.step),
-            )
-        }));
+        self.notes.extend(
+            skipped
+                .into_iter()
+                .map(|email| (email.claimed.run, run_note(&email.step, NOT_SUBSCRIBED))),
+        );
         Ok(())
     }
 

@@ -12,7 +12,7 @@ use tracklane_core::ids::{AccountId, AutomationId, AutomationRunId, ContactId};
 use tracklane_core::segment;
 use tracklane_core::time::Timestamp;
 
-use super::effects::Shared;
+use super::effects::{run_note, Shared};
 use super::history::{mark_in, note_history_in, Happened, Mark, RunOf};
 use super::saved::stored_definition;
 use crate::sql::{Statement, Value};
@@ -328,7 +328,7 @@ async fn move_in(
         let mut notes = Vec::new();
         for (step, effect) in &one.effects {
             if let Some(note) = shared.apply(tx, claimed, step, effect).await? {
-                notes.push(format!("step {step}: {note}"));
+                notes.push(run_note(step, &note));
             }
         }
         moved.refused += notes.len();

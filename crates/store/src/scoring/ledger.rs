@@ -168,8 +168,6 @@ impl Store {
     }
 }
 
-/// Takes (creating it idle when there is none) the contact's queued check row: the lock a
-/// writer of the contact's scores holds, as a round does.
 /// Adds a manual adjustment to the contact's ledger on `tx` (model and contact known to be the
 /// account's) and settles its score; answers the award's id.
 pub(crate) async fn adjust_in(
