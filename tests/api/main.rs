@@ -18,6 +18,7 @@ mod fields;
 mod forms;
 mod full_disk;
 mod history;
+mod keys;
 mod lists;
 mod mail;
 mod mail_failures;

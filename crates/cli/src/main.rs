@@ -1,25 +1,26 @@
-//! The `tracklane` binary: `serve`, `init`, `migrate`, `import contacts`, `account new-key`,
+//! The `tracklane` binary: `serve`, `init`, `migrate`, `import contacts`, `account`, `key`,
 //! `bench`.
 //!
 //! # Layout
 //! - `main.rs`: the command line and the small commands.
+//! - [`accounts`]: `tracklane account new|list`, `tracklane key new|list|revoke`.
 //! - [`import`]: `tracklane import contacts FILE.csv`.
 //! - [`bench`]: `tracklane bench`, contact sync against a no-op route.
 
+mod accounts;
 mod bench;
 mod import;
 
 use std::path::PathBuf;
 
+use accounts::{AccountCommand, KeyCommand};
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
-use secrecy::ExposeSecret;
-use tracklane_core::ids::{AccountId, ListId};
+use tracklane_core::ids::ListId;
 use tracklane_core::time::Timestamp;
 use tracklane_server::config::{Settings, SettingsLayer};
 use tracklane_server::startup::{open_store, shutdown_signal, Application};
 use tracklane_server::telemetry;
-use tracklane_store::accounts::{KeyKind, NewAccount};
 use tracklane_store::Store;
 
 /// mimalloc: under many concurrent requests glibc's allocator spends its time on arena locks.
@@ -53,10 +54,15 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
-    /// Manage accounts and their keys.
+    /// Create and list accounts (one per brand or client).
     Account {
         #[command(subcommand)]
         what: AccountCommand,
+    },
+    /// Create, list and revoke an account's named API and event keys.
+    Key {
+        #[command(subcommand)]
+        what: KeyCommand,
     },
     /// Load benchmarks: contact sync and the tracking surfaces against a do-nothing route;
     /// prints a table.
@@ -80,21 +86,6 @@ enum ImportCommand {
     },
 }
 
-#[derive(Subcommand)]
-enum AccountCommand {
-    /// Issue a fresh API key (or event key), revoking the previous one.
-    NewKey {
-        /// The account [default: the first account].
-        #[arg(long)]
-        account: Option<i64>,
-        /// Replace the event key instead of the API key.
-        #[arg(long)]
-        event: bool,
-        #[command(flatten)]
-        config: Configured,
-    },
-}
-
 /// The settings of any command that opens the database.
 #[derive(Args)]
 struct Configured {
@@ -112,6 +103,11 @@ impl Configured {
             None => SettingsLayer::default(),
         };
         self.settings.resolve(file)
+    }
+
+    /// Opens the database the settings name (creating it and migrating it as needed).
+    async fn open(self) -> anyhow::Result<Store> {
+        open_store(&self.resolve()?).await
     }
 }
 
@@ -136,28 +132,15 @@ async fn main() -> anyhow::Result<()> {
                     config,
                 },
         } => {
-            let store = open_store(&config.resolve()?).await?;
+            let store = config.open().await?;
             let to = import::Destination {
-                account: chosen_account(&store, account).await?,
+                account: accounts::chosen_account(&store, account).await?,
                 list: list.map(ListId),
             };
             import::contacts(&store, to, &file).await
         }
-        Command::Account {
-            what:
-                AccountCommand::NewKey {
-                    account,
-                    event,
-                    config,
-                },
-        } => {
-            let store = open_store(&config.resolve()?).await?;
-            let account = chosen_account(&store, account).await?;
-            let kind = if event { KeyKind::Event } else { KeyKind::Api };
-            let key = store.replace_key(account, kind, Timestamp::now()).await?;
-            println!("{}", key.expose_secret());
-            Ok(())
-        }
+        Command::Account { what } => accounts::account(what).await,
+        Command::Key { what } => accounts::key(what).await,
         Command::Bench(args) => bench::run(args).await,
     }
 }
@@ -168,7 +151,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let shutdown = shutdown_signal().context("listening for shutdown signals")?;
     let mut app = Application::build(settings).await?;
     if let Some(account) = app.take_new_account() {
-        print_new_account(&account);
+        accounts::print_new_account("Tracklane created its first account", &account);
     }
     tracing::info!(%listen, port = app.port(), "serving");
     app.run_until_stopped(shutdown).await.context("serving")?;
@@ -181,44 +164,13 @@ async fn init(settings: Settings, json: bool) -> anyhow::Result<()> {
     let Some(account) = store.bootstrap(Timestamp::now()).await? else {
         bail!(
             "this installation already has its first account; \
-             `tracklane account new-key` issues a fresh API key"
+             `tracklane key new --name NAME` creates another key"
         );
     };
     if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "actid": account.id.to_string(),
-                "api_key": account.api_key.expose_secret(),
-                "event_key": account.event_key.expose_secret(),
-            })
-        );
+        accounts::print_json(&account);
     } else {
-        print_new_account(&account);
+        accounts::print_new_account("Tracklane created its first account", &account);
     }
     Ok(())
-}
-
-fn print_new_account(account: &NewAccount) {
-    println!("Tracklane created its first account. Keep these keys: they are shown only once.");
-    println!("  account id (actid): {}", account.id);
-    println!(
-        "  API key (Api-Token header): {}",
-        account.api_key.expose_secret()
-    );
-    println!(
-        "  event key (POST /event):    {}",
-        account.event_key.expose_secret()
-    );
-}
-
-async fn chosen_account(store: &Store, account: Option<i64>) -> anyhow::Result<AccountId> {
-    match account {
-        Some(id) if store.account_exists(AccountId(id)).await? => Ok(AccountId(id)),
-        Some(id) => bail!("there is no account {id}"),
-        None => store
-            .first_account()
-            .await?
-            .context("there is no account yet: run `tracklane init` first"),
-    }
 }

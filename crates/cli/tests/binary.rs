@@ -1,5 +1,5 @@
 //! The `tracklane` binary as a newcomer uses it: `serve` on an empty directory, `init --json`,
-//! `account new-key`, `import contacts`, settings from a file, and a clean stop on SIGTERM.
+//! `account new|list`, `key new|list|revoke`, `import contacts`, settings from a file, and a clean stop on SIGTERM.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -123,7 +123,7 @@ fn a_first_start_that_fails_creates_no_account_so_the_next_one_prints_the_keys()
 }
 
 #[test]
-fn init_prints_json_once_and_new_key_replaces_the_api_key() {
+fn init_prints_json_once_and_accounts_and_keys_are_managed_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let first = run(tracklane(dir.path()).args(["init", "--json"]));
     assert!(
@@ -138,14 +138,71 @@ fn init_prints_json_once_and_new_key_replaces_the_api_key() {
 
     let second = run(tracklane(dir.path()).args(["init", "--json"]));
     assert!(!second.status.success());
-    assert!(String::from_utf8_lossy(&second.stderr).contains("account new-key"));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("key new"));
 
-    let fresh = run(tracklane(dir.path()).args(["account", "new-key"]));
-    assert!(fresh.status.success());
+    let brand = run(tracklane(dir.path()).args(["account", "new", "Brand B", "--json"]));
+    assert!(
+        brand.status.success(),
+        "{}",
+        String::from_utf8_lossy(&brand.stderr)
+    );
+    let brand: serde_json::Value = serde_json::from_slice(&brand.stdout).unwrap();
+    assert_eq!(brand["actid"], "2");
+    assert_ne!(brand["api_key"], keys["api_key"]);
+    let accounts = run(tracklane(dir.path()).args(["account", "list"]));
+    let accounts = String::from_utf8(accounts.stdout).unwrap();
+    assert!(
+        accounts.contains("Default") && accounts.contains("Brand B"),
+        "{accounts}"
+    );
+    let blank = run(tracklane(dir.path()).args(["account", "new", " "]));
+    assert!(!blank.status.success());
+
+    let fresh =
+        run(tracklane(dir.path()).args(["key", "new", "--name", "zapier", "--account", "2"]));
+    assert!(
+        fresh.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fresh.stderr)
+    );
     let key = String::from_utf8(fresh.stdout).unwrap();
     assert_eq!(key.trim().len(), 64);
-    assert_ne!(key.trim(), keys["api_key"].as_str().unwrap());
-    let missing = run(tracklane(dir.path()).args(["account", "new-key", "--account", "9"]));
+    let listed = run(tracklane(dir.path()).args(["key", "list", "--account", "2"]));
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        listed.contains("zapier") && listed.contains("never"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains(key.trim()),
+        "a listing never shows a secret"
+    );
+    let id = listed
+        .lines()
+        .find(|line| line.contains("zapier"))
+        .and_then(|line| line.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let revoked = run(tracklane(dir.path()).args(["key", "revoke", &id, "--account", "2"]));
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    let listed = run(tracklane(dir.path()).args(["key", "list", "--account", "2"]));
+    let zapier = String::from_utf8(listed.stdout).unwrap();
+    let zapier = zapier
+        .lines()
+        .find(|line| line.contains("zapier"))
+        .unwrap()
+        .to_owned();
+    assert!(!zapier.trim_end().ends_with('-'), "revoked: {zapier}");
+    let elsewhere = run(tracklane(dir.path()).args(["key", "revoke", &id, "--account", "1"]));
+    assert!(
+        !elsewhere.status.success(),
+        "another account's key is not found"
+    );
+    let missing = run(tracklane(dir.path()).args(["key", "new", "--name", "x", "--account", "9"]));
     assert!(!missing.status.success());
 }
 

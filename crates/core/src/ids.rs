@@ -117,3 +117,7 @@ id_type!(
     /// A contact's run through an automation (AC's contactAutomation, a "SubscriberSeries").
     AutomationRunId
 );
+id_type!(
+    /// One of an account's named keys (an API key or an event key).
+    KeyId
+);

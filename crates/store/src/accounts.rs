@@ -1,31 +1,19 @@
-//! The installation, its accounts and their keys. Keys are stored only as hashes.
+//! The installation and its accounts, each created with an API key and an event key (see
+//! [`crate::keys`]).
 
 use secrecy::SecretString;
 use sqlx::{AnyConnection, Row};
 use tracklane_core::cid::TokenKey;
 use tracklane_core::ids::AccountId;
-use tracklane_core::key::{key_hash, new_key};
+use tracklane_core::text::{required, NAME_MAX};
 use tracklane_core::time::Timestamp;
 
+use crate::keys::{insert_key, KeyDraft, KeyKind};
 use crate::{Store, StoreError};
 
-/// What a key opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
-    /// The REST API (`Api-Token` header).
-    Api,
-    /// The event collector (`POST /event`'s `key`, the `/v1` write key).
-    Event,
-}
-
-impl KeyKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Api => "api",
-            Self::Event => "event",
-        }
-    }
-}
+/// The name of the keys an account is created with: its API key, which manages keys, and its
+/// event key.
+pub const OWNER_KEY: &str = "owner";
 
 /// A new account and its keys, shown once: only their hashes are kept.
 #[derive(Debug)]
@@ -36,6 +24,21 @@ pub struct NewAccount {
     pub api_key: SecretString,
     /// The event key.
     pub event_key: SecretString,
+}
+
+/// An account, as `tracklane account list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSummary {
+    /// The account id (AC's `actid`).
+    pub id: AccountId,
+    /// Its name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// How many API keys it holds that are not revoked.
+    pub api_keys: i64,
+    /// How many event keys it holds that are not revoked.
+    pub event_keys: i64,
 }
 
 /// What a server needs of its installation at start.
@@ -98,66 +101,43 @@ impl Store {
         .await
     }
 
-    /// Creates another account with its keys.
+    /// Creates another account with its keys. Its name is required, at most 255 characters.
     pub async fn create_account(
         &self,
         name: &str,
         now: Timestamp,
     ) -> Result<NewAccount, StoreError> {
+        let name = required("name", Some(name), NAME_MAX)?;
         self.write(async |tx| {
-            let account = insert_account(tx, name, now).await?;
+            let account = insert_account(tx, &name, now).await?;
             Ok(account)
         })
         .await
     }
 
-    /// Issues a fresh key of `kind` for `account`, revoking the previous ones of that kind.
-    pub async fn replace_key(
-        &self,
-        account: AccountId,
-        kind: KeyKind,
-        now: Timestamp,
-    ) -> Result<SecretString, StoreError> {
-        if !self.account_exists(account).await? {
-            return Err(StoreError::NotFound {
-                model: crate::Model::Account,
-                id: account.0,
-            });
-        }
-        self.write(async |tx| {
-            sqlx::query(
-                "UPDATE account_keys SET revoked_at = $1 \
-                 WHERE account_id = $2 AND kind = $3 AND revoked_at IS NULL",
-            )
-            .bind(now.0)
-            .bind(account.0)
-            .bind(kind.as_str())
-            .execute(&mut *tx)
-            .await?;
-            let key = insert_key(tx, account, kind, now).await?;
-            Ok(key)
-        })
-        .await
-    }
-
-    /// The account a key of `kind` opens, if it is valid and not revoked.
-    pub async fn account_for_key(
-        &self,
-        kind: KeyKind,
-        key: &SecretString,
-    ) -> Result<Option<AccountId>, StoreError> {
-        let row = sqlx::query(
-            "SELECT account_id FROM account_keys \
-             WHERE key_hash = $1 AND kind = $2 AND revoked_at IS NULL",
+    /// Every account, oldest first, with how many keys of each kind it holds unrevoked.
+    pub async fn accounts(&self) -> Result<Vec<AccountSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.name, a.created_at, \
+             (SELECT COUNT(*) FROM account_keys k WHERE k.account_id = a.id \
+              AND k.kind = 'api' AND k.revoked_at IS NULL) AS api_keys, \
+             (SELECT COUNT(*) FROM account_keys k WHERE k.account_id = a.id \
+              AND k.kind = 'event' AND k.revoked_at IS NULL) AS event_keys \
+             FROM accounts a ORDER BY a.id",
         )
-        .bind(key_hash(key))
-        .bind(kind.as_str())
-        .fetch_optional(&self.reader)
+        .fetch_all(&self.reader)
         .await?;
-        Ok(row
-            .map(|row| row.try_get("account_id"))
-            .transpose()?
-            .map(AccountId))
+        rows.iter()
+            .map(|row| {
+                Ok(AccountSummary {
+                    id: AccountId(row.try_get("id")?),
+                    name: row.try_get("name")?,
+                    created_at: Timestamp(row.try_get("created_at")?),
+                    api_keys: row.try_get("api_keys")?,
+                    event_keys: row.try_get("event_keys")?,
+                })
+            })
+            .collect()
     }
 
     /// Whether `account` exists.
@@ -191,30 +171,13 @@ async fn insert_account(
             .await?
             .try_get("id")?;
     let id = AccountId(id);
-    let api_key = insert_key(tx, id, KeyKind::Api, now).await?;
-    let event_key = insert_key(tx, id, KeyKind::Event, now).await?;
+    let owner = KeyDraft::new(KeyKind::Api, Some(OWNER_KEY), true)?;
+    let api_key = insert_key(tx, id, &owner, now).await?.secret;
+    let events = KeyDraft::new(KeyKind::Event, Some(OWNER_KEY), false)?;
+    let event_key = insert_key(tx, id, &events, now).await?.secret;
     Ok(NewAccount {
         id,
         api_key,
         event_key,
     })
-}
-
-async fn insert_key(
-    tx: &mut AnyConnection,
-    account: AccountId,
-    kind: KeyKind,
-    now: Timestamp,
-) -> Result<SecretString, StoreError> {
-    let key = new_key().map_err(|_| StoreError::Randomness)?;
-    sqlx::query(
-        "INSERT INTO account_keys (account_id, kind, key_hash, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(account.0)
-    .bind(kind.as_str())
-    .bind(key_hash(&key))
-    .bind(now.0)
-    .execute(&mut *tx)
-    .await?;
-    Ok(key)
 }

@@ -19,6 +19,8 @@ pub enum Model {
     FieldValue,
     /// An account.
     Account,
+    /// An account's named key.
+    Key,
     /// A whitelisted site domain.
     SiteDomain,
     /// A whitelisted event name.

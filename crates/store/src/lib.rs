@@ -42,6 +42,7 @@ pub mod events;
 pub mod fields;
 mod foreground;
 pub mod forms;
+pub mod keys;
 pub mod link_actions;
 pub mod link_clicks;
 pub mod listing;

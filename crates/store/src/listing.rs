@@ -39,9 +39,10 @@ pub(crate) async fn page_of<T>(
     Ok(Listed { items, total })
 }
 
-/// Reads the row `id` of `table` when it belongs to `account`, or [`StoreError::NotFound`].
-pub(crate) async fn owned_row<T>(
-    pool: &AnyPool,
+/// Reads the row `id` of `table` when it belongs to `account`, or [`StoreError::NotFound`];
+/// through the readers' pool, or in a write transaction.
+pub(crate) async fn owned_row<'e, T>(
+    pool: impl sqlx::Executor<'e, Database = sqlx::Any>,
     table: &str,
     columns: &str,
     (model, account, id): (Model, AccountId, i64),

@@ -2,8 +2,8 @@
 
 use tracklane_core::contact::ContactInput;
 use tracklane_core::time::Timestamp;
-use tracklane_store::accounts::KeyKind;
 use tracklane_store::contacts::ContactQuery;
+use tracklane_store::keys::KeyKind;
 mod common;
 
 use common::fresh_store;
@@ -21,14 +21,15 @@ async fn bootstraps_once_and_round_trips_a_contact() {
     assert!(store.bootstrap(now).await.unwrap().is_none());
     assert_eq!(
         store
-            .account_for_key(KeyKind::Api, &account.api_key)
+            .open_key(KeyKind::Api, &account.api_key, now)
             .await
-            .unwrap(),
-        Some(account.id)
+            .unwrap()
+            .map(|opened| (opened.account, opened.manages_keys)),
+        Some((account.id, true))
     );
     assert_eq!(
         store
-            .account_for_key(KeyKind::Event, &account.api_key)
+            .open_key(KeyKind::Event, &account.api_key, now)
             .await
             .unwrap(),
         None

@@ -1,16 +1,19 @@
 //! `Api-Token` authentication: every `/api/3` route runs for the one account the key opens.
+//! The request's extensions carry the account ([`AccountId`]) and what the key opened
+//! ([`KeyUse`]: whether it manages keys).
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use secrecy::SecretString;
-use tracklane_store::accounts::KeyKind;
+use tracklane_core::ids::AccountId;
+use tracklane_store::keys::{KeyKind, KeyUse};
 
 use super::error::ApiError;
 use crate::state::AppState;
 
-/// Finds the account of the request's `Api-Token` and puts its id in the request's extensions;
-/// answers 403 when the key is missing or opens nothing.
+/// Finds the account of the request's `Api-Token` and puts its id and the key's use in the
+/// request's extensions; answers 403 when the key is missing or opens nothing.
 pub async fn require_api_key(
     State(state): State<AppState>,
     mut request: Request,
@@ -26,11 +29,12 @@ pub async fn require_api_key(
         .ok_or(ApiError::Forbidden(
             "No API token given: send your API key in the Api-Token header",
         ))?;
-    let account = state
+    let opened = state
         .store
-        .account_for_key(KeyKind::Api, &key)
+        .open_key(KeyKind::Api, &key, state.now())
         .await?
         .ok_or(ApiError::Forbidden("The API token is not valid"))?;
-    request.extensions_mut().insert(account);
+    request.extensions_mut().insert::<AccountId>(opened.account);
+    request.extensions_mut().insert::<KeyUse>(opened);
     Ok(next.run(request).await)
 }

@@ -83,6 +83,7 @@ pub fn model_name(model: Model) -> &'static str {
         Model::Field => "Field",
         Model::FieldValue => "FieldValue",
         Model::Account => "Account",
+        Model::Key => "Key",
         Model::SiteDomain => "SiteTrackingDomain",
         Model::EventName => "EventTrackingEvent",
         Model::Event => "TrackingLog",

@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod fields;
 pub mod forms;
+pub mod keys;
 pub mod link_actions;
 pub mod lists;
 pub mod messages;
@@ -53,7 +54,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(timeline::routes())
         .merge(webhooks::routes())
         .merge(automations::routes())
-        .merge(contact_automations::routes());
+        .merge(contact_automations::routes())
+        .merge(keys::routes());
     Router::new()
         .nest("/api/3", resources)
         .route("/api/3", get(root))

@@ -11,8 +11,8 @@ use axum::Json;
 use serde_json::{json, Value};
 use tracklane_core::ids::{
     AccountId, AutomationId, AutomationRunId, CampaignId, ContactId, ContactTagId, EventId,
-    FieldId, FieldValueId, FormId, LinkActionId, ListId, MessageId, ScoreModelId, ScoreRuleId,
-    SegmentId, SiteDomainId, TagId, WebhookDeliveryId, WebhookId,
+    FieldId, FieldValueId, FormId, KeyId, LinkActionId, ListId, MessageId, ScoreModelId,
+    ScoreRuleId, SegmentId, SiteDomainId, TagId, WebhookDeliveryId, WebhookId,
 };
 use tracklane_core::time::Timestamp;
 use tracklane_store::listing::Listed;
@@ -136,6 +136,7 @@ identifies!(
     WebhookDeliveryId => WebhookDelivery,
     AutomationId => Automation,
     AutomationRunId => AutomationRun,
+    KeyId => Key,
 );
 
 /// The `{id}` of the path as an `I`; anything not a number names nothing, so it is the

@@ -75,7 +75,7 @@ pub async fn keyed_account(
         .ok_or_else(|| Refusal::new(StatusCode::FORBIDDEN, "the event key (key) is missing"))?;
     let opens = state
         .gate
-        .account_for_event_key(&SecretString::from(key.to_owned()))
+        .account_for_event_key(&SecretString::from(key.to_owned()), state.now())
         .await?;
     if opens != Some(claimed) {
         return Err(Refusal::new(

@@ -18,8 +18,8 @@ use tracklane_core::email::ContactEmail;
 use tracklane_core::ids::{AccountId, ContactId};
 use tracklane_core::key::key_hash;
 use tracklane_core::time::Timestamp;
-use tracklane_store::accounts::KeyKind;
 use tracklane_store::email_settings::EmailSettings;
+use tracklane_store::keys::KeyKind;
 use tracklane_store::tracking::TrackingSettings;
 use tracklane_store::{Store, StoreError};
 
@@ -132,6 +132,14 @@ impl Gate {
         Ok(found)
     }
 
+    /// Forgets the account's event keys (after one was revoked), so that a revoked key stops
+    /// opening the collector at once on this node.
+    pub fn forget_event_keys(&self, account: AccountId) {
+        let _closures_are_supported = self
+            .event_keys
+            .invalidate_entries_if(move |_, opened| *opened == Some(account));
+    }
+
     /// Forgets the account's remembered emails (after a contact was deleted or changed email).
     pub fn forget_contacts(&self, account: AccountId) {
         let _closures_are_supported = self
@@ -139,16 +147,21 @@ impl Gate {
             .invalidate_entries_if(move |(owner, _), _| *owner == account);
     }
 
-    /// The account an event key opens.
+    /// The account an event key opens (noting its use at `now`).
     pub async fn account_for_event_key(
         &self,
         key: &SecretString,
+        now: Timestamp,
     ) -> Result<Option<AccountId>, StoreError> {
         let hash = key_hash(key);
         if let Some(fresh) = self.event_keys.get(&hash) {
             return Ok(fresh);
         }
-        let account = self.store.account_for_key(KeyKind::Event, key).await?;
+        let account = self
+            .store
+            .open_key(KeyKind::Event, key, now)
+            .await?
+            .map(|opened| opened.account);
         self.event_keys.insert(hash, account);
         Ok(account)
     }
@@ -185,7 +198,11 @@ mod tests {
         for n in 0..200 {
             assert!(gate.rules(AccountId(1_000 + n)).await.unwrap().is_none());
             let key = SecretString::from(format!("made-up-key-{n}"));
-            assert!(gate.account_for_event_key(&key).await.unwrap().is_none());
+            assert!(gate
+                .account_for_event_key(&key, Timestamp::now())
+                .await
+                .unwrap()
+                .is_none());
             let email = ContactEmail::parse(&format!("p{n}@example.com")).unwrap();
             gate.contact_for_email(account, &email, true, Timestamp::now())
                 .await

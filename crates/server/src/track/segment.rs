@@ -186,7 +186,7 @@ async fn write_key_account(state: &AppState, headers: &HeaderMap) -> Result<Acco
     let key = decoded.split(':').next().unwrap_or_default();
     state
         .gate
-        .account_for_event_key(&SecretString::from(key.to_owned()))
+        .account_for_event_key(&SecretString::from(key.to_owned()), state.now())
         .await?
         .ok_or_else(unauthorized)
 }
