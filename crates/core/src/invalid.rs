@@ -11,7 +11,7 @@ pub struct Invalid {
     pub title: String,
     /// More detail, possibly empty.
     pub detail: String,
-    /// A stable machine code: `missing`, `invalid`, `too_long`, `duplicate`.
+    /// A stable machine code: `missing`, `invalid`, `too_long`, `duplicate`, `not_ready`.
     pub code: &'static str,
 }
 
@@ -43,6 +43,17 @@ impl Invalid {
             title: "Invalid value".to_owned(),
             detail: detail.into(),
             code: "invalid",
+        }
+    }
+
+    /// An attribute names something that is not ready yet: the same request may succeed in a
+    /// moment.
+    pub fn not_ready(attribute: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            attribute,
+            title: "Not ready".to_owned(),
+            detail: detail.into(),
+            code: "not_ready",
         }
     }
 

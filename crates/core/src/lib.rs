@@ -34,6 +34,7 @@ pub mod cid;
 pub mod contact;
 pub mod device;
 pub mod email;
+pub mod email_body;
 pub mod event;
 pub mod field;
 pub mod form;

@@ -162,11 +162,16 @@ impl Message {
 pub enum CampaignStatus {
     /// 0: not sent yet.
     Draft,
+    /// 1: starts by itself at its `sdate`.
+    Scheduled,
     /// 2: being sent.
     Sending,
-    /// 3: paused because its deliveries kept failing for reasons that are not the recipients'
-    /// (see [`PAUSE_AFTER_FAILURES`]); its remaining sends wait until it is resumed.
+    /// 3: paused, through the API or because its deliveries kept failing for reasons that are
+    /// not the recipients' (see [`PAUSE_AFTER_FAILURES`]); its remaining sends wait until it
+    /// is resumed.
     Paused,
+    /// 4: cancelled while sending or paused; the sends still queued were dropped.
+    Stopped,
     /// 5: every recipient handled.
     Completed,
 }
@@ -176,8 +181,10 @@ impl CampaignStatus {
     pub fn code(self) -> i64 {
         match self {
             Self::Draft => 0,
+            Self::Scheduled => 1,
             Self::Sending => 2,
             Self::Paused => 3,
+            Self::Stopped => 4,
             Self::Completed => 5,
         }
     }
@@ -185,13 +192,24 @@ impl CampaignStatus {
     /// Reads a stored code.
     pub fn from_code(code: i64) -> Self {
         match code {
+            1 => Self::Scheduled,
             2 => Self::Sending,
             3 => Self::Paused,
+            4 => Self::Stopped,
             5 => Self::Completed,
             _ => Self::Draft,
         }
     }
+
+    /// Whether the campaign still has sending to do (or may start): what it uses (its
+    /// segment) must stay.
+    pub fn unfinished(self) -> bool {
+        !matches!(self, Self::Stopped | Self::Completed)
+    }
 }
+
+/// Why a campaign paused through the API is paused.
+pub const PAUSED_BY_REQUEST: &str = "paused through the API; resume it to send the rest";
 
 /// A sending campaign is paused once this many of its deliveries in a row failed for a reason
 /// that is not the recipient's (the connection, the sender's settings, the message, the mail
@@ -300,10 +318,23 @@ pub struct Campaign {
     pub paused_reason: Option<String>,
     /// The last delivery failure that was not the recipient's, if any.
     pub last_error: Option<String>,
+    /// When it is to start by itself (status 1), or was to.
+    pub scheduled_at: Option<Timestamp>,
+    /// When it started sending.
+    pub started_at: Option<Timestamp>,
+    /// When it completed or was stopped.
+    pub finished_at: Option<Timestamp>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+}
+
+impl Campaign {
+    /// AC's `sdate`: when it started sending, or when it is scheduled to.
+    pub fn sdate(&self) -> Option<Timestamp> {
+        self.started_at.or(self.scheduled_at)
+    }
 }
 
 #[cfg(test)]
@@ -369,12 +400,18 @@ mod tests {
             ..input
         };
         assert!(odd.into_draft().is_err());
-        for status in [
+        for (code, status) in [
             CampaignStatus::Draft,
+            CampaignStatus::Scheduled,
             CampaignStatus::Sending,
             CampaignStatus::Paused,
+            CampaignStatus::Stopped,
             CampaignStatus::Completed,
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            assert_eq!(status.code(), code as i64, "ActiveCampaign's codes 0 to 5");
             assert_eq!(CampaignStatus::from_code(status.code()), status);
         }
         assert_eq!(CampaignStatus::Paused.code(), 3, "ActiveCampaign's code");

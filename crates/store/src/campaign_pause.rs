@@ -1,5 +1,5 @@
-//! Pausing a campaign whose deliveries keep failing for reasons that are not the recipients',
-//! and resuming it.
+//! Pausing a campaign (through the API, or because its deliveries keep failing for reasons
+//! that are not the recipients'), resuming it, and cancelling it.
 //!
 //! A failure that is not the recipient's (the connection, the sender's settings, the message,
 //! the mail server) is retried with backoff like any other, but it also counts against its
@@ -12,11 +12,23 @@
 use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, CampaignId};
 use tracklane_core::invalid::Invalid;
-use tracklane_core::message::{pause_reason, CampaignStatus, PAUSE_AFTER_FAILURES};
+use tracklane_core::message::{
+    pause_reason, CampaignStatus, PAUSED_BY_REQUEST, PAUSE_AFTER_FAILURES,
+};
 use tracklane_core::time::Timestamp;
 
+use crate::campaign_start::automation_refusal;
 use crate::sends::{Send, SendOutcome, SendStatus};
 use crate::{Store, StoreError};
+
+/// What a cancel did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancelled {
+    /// A scheduled campaign went back to draft: nothing was sent.
+    Unscheduled,
+    /// A sending or paused campaign stopped (status 4); this many queued sends were dropped.
+    Stopped(u64),
+}
 
 /// How one round's outcomes change a campaign's count of failures in a row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -111,6 +123,103 @@ pub(crate) async fn pause_failing_campaigns_in(
 }
 
 impl Store {
+    /// Pauses a sending campaign (status 3) with [`PAUSED_BY_REQUEST`]: its sends stay queued
+    /// and are not claimed until it is resumed; those being handed over finish. Refused (an
+    /// [`Invalid`] on `status`) for a campaign that is not sending, and for an automation's.
+    pub async fn pause_campaign(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        if self
+            .existing_campaign(account, campaign)
+            .await?
+            .automation
+            .is_some()
+        {
+            return Err(automation_refusal());
+        }
+        self.write(async |tx| {
+            let paused = sqlx::query(
+                "UPDATE campaigns SET status = $1, paused_reason = $2, updated_at = $3 \
+                 WHERE account_id = $4 AND id = $5 AND status = $6",
+            )
+            .bind(CampaignStatus::Paused.code())
+            .bind(PAUSED_BY_REQUEST)
+            .bind(now.0)
+            .bind(account.0)
+            .bind(campaign.0)
+            .bind(CampaignStatus::Sending.code())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if paused == 0 {
+                return Err(Invalid::bad_value("status", "the campaign is not sending").into());
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Cancels a campaign: a scheduled one goes back to draft; a sending or paused one stops
+    /// (status 4, its `ldate` now), and its queued sends are dropped in the same commit (those
+    /// being handed over finish). Refused (an [`Invalid`] on `status`) for a draft or a
+    /// finished campaign, and for an automation's.
+    pub async fn cancel_campaign(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        now: Timestamp,
+    ) -> Result<Cancelled, StoreError> {
+        if self
+            .existing_campaign(account, campaign)
+            .await?
+            .automation
+            .is_some()
+        {
+            return Err(automation_refusal());
+        }
+        if self
+            .unschedule_campaign(account, campaign, None, now)
+            .await?
+        {
+            return Ok(Cancelled::Unscheduled);
+        }
+        self.write(async |tx| {
+            let stopped = sqlx::query(
+                "UPDATE campaigns SET status = $1, paused_reason = NULL, finished_at = $2, \
+                 updated_at = $2 WHERE account_id = $3 AND id = $4 AND status IN ($5, $6)",
+            )
+            .bind(CampaignStatus::Stopped.code())
+            .bind(now.0)
+            .bind(account.0)
+            .bind(campaign.0)
+            .bind(CampaignStatus::Sending.code())
+            .bind(CampaignStatus::Paused.code())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if stopped == 0 {
+                return Err(Invalid::bad_value(
+                    "status",
+                    "only a scheduled, sending or paused campaign can be cancelled",
+                )
+                .into());
+            }
+            let dropped =
+                sqlx::query("UPDATE sends SET status = $1 WHERE campaign_id = $2 AND status = $3")
+                    .bind(SendStatus::Cancelled as i64)
+                    .bind(campaign.0)
+                    .bind(SendStatus::Queued as i64)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            Ok(Cancelled::Stopped(dropped))
+        })
+        .await
+    }
+
     /// Sets a paused campaign sending again, in one commit: its count of failures starts
     /// again, the pause's reason is cleared, and its queued sends are due at once (the cause is
     /// taken to be fixed). Refuses (an [`Invalid`] on `status`) a campaign that is not paused.

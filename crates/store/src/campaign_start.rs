@@ -1,6 +1,8 @@
-//! Starting a campaign, in one commit: its segment (when it targets one) is held ready, its
-//! status moves from draft to sending, its tracked links are recorded, and a send row is queued
-//! per recipient, so a restart resumes and nobody gets it twice.
+//! Starting a campaign, now or at its `sdate`. A start is one commit: its segment (when it
+//! targets one) is held ready, its status moves from draft (or scheduled) to sending, its
+//! tracked links are recorded, and a send row is queued per recipient, so a restart resumes and
+//! nobody gets it twice. A scheduled campaign (status 1) waits for a sender's pass after its
+//! `sdate` ([`Store::due_campaigns`]).
 
 use sqlx::AnyConnection;
 use tracklane_core::ids::{AccountId, CampaignId, SegmentId};
@@ -12,6 +14,7 @@ use tracklane_core::time::Timestamp;
 
 use crate::sends::SendStatus;
 use crate::sql::Statement;
+use crate::writes::Written;
 use crate::{Engine, Store, StoreError};
 
 /// Refuses a targeted segment that is gone or whose members answer an older revision, and
@@ -34,7 +37,11 @@ async fn hold_ready_segment(
     let refusal = match revisions {
         None => "the segment this campaign targets was deleted",
         Some((revision, computed)) if computed < revision => {
-            "the segment's members are being computed after an edit: send again in a moment"
+            return Err(Invalid::not_ready(
+                "segmentid",
+                "the segment's members are being computed after an edit: send again in a moment",
+            )
+            .into());
         }
         Some(_) => return Ok(()),
     };
@@ -107,8 +114,10 @@ fn queue_sends(
 }
 
 impl Store {
-    /// Starts a draft campaign: records its tracked links and queues one send per recipient
-    /// (see [`queue_sends`]). Returns how many sends were queued.
+    /// Starts a draft or scheduled campaign: records its tracked links and queues one send per
+    /// recipient (see [`queue_sends`]). Returns how many sends were queued. Refused (an
+    /// [`Invalid`] on `status`) for a campaign that started already, and with the code
+    /// `not_ready` while its segment is being computed.
     pub async fn start_campaign(
         &self,
         account: AccountId,
@@ -122,14 +131,15 @@ impl Store {
                 hold_ready_segment(tx, self.engine, account, segment).await?;
             }
             let claimed = sqlx::query(
-                "UPDATE campaigns SET status = $1, updated_at = $2 \
-                 WHERE account_id = $3 AND id = $4 AND status = $5",
+                "UPDATE campaigns SET status = $1, updated_at = $2, started_at = $2 \
+                 WHERE account_id = $3 AND id = $4 AND status IN ($5, $6)",
             )
             .bind(CampaignStatus::Sending.code())
             .bind(now.0)
             .bind(account.0)
             .bind(campaign.0)
             .bind(CampaignStatus::Draft.code())
+            .bind(CampaignStatus::Scheduled.code())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -146,4 +156,95 @@ impl Store {
         })
         .await
     }
+
+    /// Schedules a draft campaign (or moves a scheduled one) to start by itself at `at`
+    /// (status 1). Refused for a campaign that started, and for an automation's.
+    pub async fn schedule_campaign(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let found = self.existing_campaign(account, campaign).await?;
+        if found.automation.is_some() {
+            return Err(automation_refusal());
+        }
+        let scheduled = sqlx::query(
+            "UPDATE campaigns SET status = $1, scheduled_at = $2, last_error = NULL, \
+             updated_at = $3 WHERE account_id = $4 AND id = $5 AND status IN ($6, $1)",
+        )
+        .bind(CampaignStatus::Scheduled.code())
+        .bind(at.0)
+        .bind(now.0)
+        .bind(account.0)
+        .bind(campaign.0)
+        .bind(CampaignStatus::Draft.code())
+        .execute(&self.writer)
+        .written(self)
+        .await?
+        .rows_affected();
+        if scheduled == 0 {
+            return Err(Invalid::bad_value("status", "the campaign was sent already").into());
+        }
+        Ok(())
+    }
+
+    /// Moves a scheduled campaign back to draft, noting `why` (a start that was refused) as
+    /// its `lastError`; answers whether it was scheduled.
+    pub async fn unschedule_campaign(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        why: Option<&str>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let unscheduled = sqlx::query(
+            "UPDATE campaigns SET status = $1, scheduled_at = NULL, last_error = $2, \
+             updated_at = $3 WHERE account_id = $4 AND id = $5 AND status = $6",
+        )
+        .bind(CampaignStatus::Draft.code())
+        .bind(why)
+        .bind(now.0)
+        .bind(account.0)
+        .bind(campaign.0)
+        .bind(CampaignStatus::Scheduled.code())
+        .execute(&self.writer)
+        .written(self)
+        .await?
+        .rows_affected();
+        Ok(unscheduled > 0)
+    }
+
+    /// Scheduled campaigns whose `sdate` is at or before `now`, earliest first, at most
+    /// `limit`.
+    pub async fn due_campaigns(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(AccountId, CampaignId)>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT account_id, id FROM campaigns WHERE status = $1 AND scheduled_at <= $2 \
+             ORDER BY scheduled_at, id LIMIT $3",
+        )
+        .bind(CampaignStatus::Scheduled.code())
+        .bind(now.0)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(account, id)| (AccountId(account), CampaignId(id)))
+            .collect())
+    }
+}
+
+/// The refusal to schedule, pause or cancel an automation's email campaign, which sends as long
+/// as its step does.
+pub(crate) fn automation_refusal() -> StoreError {
+    Invalid::bad_value(
+        "status",
+        "this campaign sends an automation's email step: change the automation instead",
+    )
+    .into()
 }

@@ -18,7 +18,7 @@ const MESSAGE_COLUMNS: &str =
 
 const CAMPAIGN_COLUMNS: &str =
     "id, name, message_id, list_id, segment_id, track_links, status, paused_reason, last_error, \
-     created_at, updated_at, automation_id";
+     created_at, updated_at, automation_id, scheduled_at, started_at, finished_at";
 
 fn message(row: &AnyRow) -> Result<Message, sqlx::Error> {
     Ok(Message {
@@ -49,6 +49,11 @@ fn campaign(row: &AnyRow) -> Result<Campaign, sqlx::Error> {
         status: CampaignStatus::from_code(row.try_get("status")?),
         paused_reason: row.try_get("paused_reason")?,
         last_error: row.try_get("last_error")?,
+        scheduled_at: row
+            .try_get::<Option<i64>, _>("scheduled_at")?
+            .map(Timestamp),
+        started_at: row.try_get::<Option<i64>, _>("started_at")?.map(Timestamp),
+        finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(Timestamp),
         created_at: Timestamp(row.try_get("created_at")?),
         updated_at: Timestamp(row.try_get("updated_at")?),
     })

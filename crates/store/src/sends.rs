@@ -42,6 +42,8 @@ pub enum SendStatus {
     Bounced = 3,
     /// Was being handed over when a node stopped: not sent again.
     Uncertain = 4,
+    /// Dropped while queued, by a stop of its campaign.
+    Cancelled = 5,
 }
 
 /// A claimed send.
@@ -319,7 +321,7 @@ impl Store {
     pub async fn complete_campaigns(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.write(async |tx| {
             let completed = sqlx::query(
-                "UPDATE campaigns SET status = $1, updated_at = $2 WHERE status = $3 \
+                "UPDATE campaigns SET status = $1, updated_at = $2, finished_at = $2 WHERE status = $3 \
                  AND automation_id IS NULL AND NOT EXISTS (SELECT 1 FROM sends s WHERE s.campaign_id = campaigns.id \
                  AND s.status IN ($4, $5)) RETURNING id, account_id, name, list_id",
             )

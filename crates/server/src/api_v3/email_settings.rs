@@ -1,6 +1,7 @@
-//! `/emailSettings` (Tracklane's own): whether the account's campaign links are tracked, and the
+//! `/emailSettings` (Tracklane's own): whether the account's campaign links are tracked, the
 //! scanner rules that tell a machine's clicks and opens from a person's
-//! ([`tracklane_core::scanner::ScannerRules`]). `PUT` changes the keys it names and keeps the
+//! ([`tracklane_core::scanner::ScannerRules`]), and the unsubscribe footer of messages without
+//! `%UNSUBSCRIBELINK%` (`null` for the default). `PUT` changes the keys it names and keeps the
 //! others:
 //!
 //! ```json
@@ -15,6 +16,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use tracklane_core::email_body::check_footer;
 use tracklane_core::invalid::Invalid;
 use tracklane_core::scanner::ScannerRules;
 use tracklane_store::email_settings::EmailSettings;
@@ -33,6 +35,7 @@ fn settings_json(settings: &EmailSettings) -> Json<Value> {
     Json(json!({"emailSettings": {
         "trackLinks": settings.track_links,
         "scannerRules": settings.scanner,
+        "unsubscribeFooter": settings.footer(),
     }}))
 }
 
@@ -54,6 +57,16 @@ struct EmailSettingsEnvelope {
 struct EmailSettingsBody {
     track_links: Option<bool>,
     scanner_rules: Option<Map<String, Value>>,
+    /// `null` goes back to the default footer; absent keeps the current one.
+    #[serde(default, deserialize_with = "present")]
+    unsubscribe_footer: Option<Option<String>>,
+}
+
+/// A key that is present, `null` included (`Some(None)`), as opposed to absent (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(Option::deserialize(deserializer)?))
 }
 
 /// `PUT /emailSettings`: changes the settings named, answers all of them.
@@ -70,6 +83,9 @@ async fn change(
     }
     if let Some(changes) = body.scanner_rules {
         settings.scanner = changed_rules(&settings.scanner, changes)?;
+    }
+    if let Some(footer) = body.unsubscribe_footer {
+        settings.unsubscribe_footer = footer.as_deref().map(check_footer).transpose()?;
     }
     ctx.store()
         .set_email_settings(ctx.account, &settings, ctx.now())

@@ -16,6 +16,7 @@
 //! - [`backoff`](mod@backoff): the retry delays.
 
 pub mod backoff;
+pub mod compose;
 pub mod envelope;
 pub mod error;
 pub mod message_id;

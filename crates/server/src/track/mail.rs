@@ -339,7 +339,7 @@ async fn open(
 /// Who an unsubscribe token names.
 enum Unsubscriber {
     /// A contact of the campaign's account, and the campaign.
-    Contact(LinkSubject, Campaign),
+    Contact(LinkSubject, Box<Campaign>),
     /// A contact deleted since the mail was sent: nobody is left to unsubscribe.
     Deleted,
 }
@@ -364,7 +364,9 @@ async fn unsubscriber(state: &AppState, token: &str) -> Result<Option<Unsubscrib
         Err(error) => return Err(error.into()),
     };
     Ok(match state.store.contact_account(link.contact).await? {
-        Some(owner) if owner == link.account => Some(Unsubscriber::Contact(link, campaign)),
+        Some(owner) if owner == link.account => {
+            Some(Unsubscriber::Contact(link, Box::new(campaign)))
+        }
         Some(_) => None,
         None => Some(Unsubscriber::Deleted),
     })

@@ -8,24 +8,22 @@
 //! logged at warn with the campaign, the send and the server's answer.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use futures_util::stream::{self, StreamExt};
 use tokio::sync::{watch, Notify};
 use tracklane_core::cid::{LinkSubject, TokenKey, OPEN_PIXEL, TRAP_LINK, UNSUBSCRIBE};
 use tracklane_core::contact::Contact;
 use tracklane_core::ids::{AccountId, CampaignId, ContactId};
-use tracklane_core::links::{add_open_pixel, add_trap_link, rewrite_links};
 use tracklane_core::message::{Campaign, Message};
-use tracklane_core::template::{render, Part, Recipient};
 use tracklane_core::time::Timestamp;
 use tracklane_store::email_settings::EmailSettings;
 use tracklane_store::sends::{RecipientData, Recipients, Send, SendOutcome};
 use tracklane_store::Store;
 
+use crate::mailer::compose::{compose, recipient, Tracking, Unsubscribe};
 use crate::mailer::{backoff, message_id, DeliveryError, Envelope, Mailer};
 use crate::state::Clock;
 
@@ -35,8 +33,6 @@ const CLAIM: i64 = 100;
 const IN_FLIGHT: usize = crate::mailer::SMTP_POOL_SIZE as usize;
 /// How long the sender sleeps when there is nothing to send and nobody wakes it.
 const IDLE: Duration = Duration::from_secs(1);
-/// The merge tag replaced by the recipient's unsubscribe link.
-pub const UNSUBSCRIBE_TAG: &str = "%UNSUBSCRIBELINK%";
 
 /// What one round of sends is made of (see [`Sender::read_round`]); a failed read is kept as
 /// its error, for the sends it concerns.
@@ -259,63 +255,45 @@ impl Sender {
             message,
             settings,
         } = mail;
-        let recipient = Recipient {
-            attributes: [
-                ("FIRSTNAME", &contact.first_name),
-                ("LASTNAME", &contact.last_name),
-                ("EMAIL", &contact.email),
-                ("PHONE", &contact.phone),
-            ]
-            .into_iter()
-            .map(|(tag, value)| (tag.to_owned(), value.clone()))
-            .collect(),
-            fields: data.fields.clone(),
-            tags: data.tags.iter().cloned().collect::<HashSet<_>>(),
-            events: data.events.clone(),
-        };
+        let recipient = recipient(contact, data);
         // A notification goes to a colleague, about the contact: its links are not the
         // contact's to unsubscribe with.
         let unsubscribe = match send.notify {
             Some(_) => None,
             None => Some(self.link_url(send, "u", UNSUBSCRIBE)?),
         };
-        let mut html = message.html.clone();
-        if settings.track_links && campaign.track_links && !html.is_empty() {
-            let mut failed = None;
-            html = rewrite_links(&html, |link| {
-                let target = i64::try_from(link.position).unwrap_or(i64::MAX);
-                self.link_url(send, "l", target).unwrap_or_else(|error| {
-                    failed = Some(error);
-                    link.url.clone()
-                })
+        let tracking = if settings.track_links && campaign.track_links {
+            Some(Tracking {
+                link: &|position| {
+                    self.link_url(send, "l", i64::try_from(position).unwrap_or(i64::MAX))
+                },
+                trap: if settings.scanner.trap_link {
+                    Some(self.link_url(send, "l", TRAP_LINK)?)
+                } else {
+                    None
+                },
+                pixel: self.link_url(send, "o", OPEN_PIXEL)?,
             })
-            .context("rewriting the message's links")?;
-            if let Some(error) = failed {
-                return Err(error);
-            }
-            if settings.scanner.trap_link {
-                let trap = self.link_url(send, "l", TRAP_LINK)?;
-                html = add_trap_link(&html, &trap).context("adding the trap link")?;
-            }
-            let pixel = self.link_url(send, "o", OPEN_PIXEL)?;
-            html = add_open_pixel(&html, &pixel).context("adding the open pixel")?;
-        }
-        // After rewriting: the unsubscribe link is never a tracked link.
-        let unsubscribe_link = unsubscribe.as_deref().unwrap_or_default();
-        let html = html.replace(UNSUBSCRIBE_TAG, unsubscribe_link);
-        let text = message.text.replace(UNSUBSCRIBE_TAG, unsubscribe_link);
+        } else {
+            None
+        };
+        let composed = compose(
+            message,
+            &recipient,
+            unsubscribe.as_deref().map(|url| Unsubscribe {
+                url,
+                footer: settings.footer(),
+            }),
+            tracking,
+        )?;
         let envelope = Envelope {
             from_name: message.from_name.clone(),
             from_address: message.from_email.clone(),
             reply_to: Some(message.reply_to.clone()).filter(|r| !r.is_empty()),
             to: send.notify.clone().unwrap_or_else(|| contact.email.clone()),
-            subject: render(&message.subject, &recipient, Part::Text),
-            html: if html.is_empty() {
-                String::new()
-            } else {
-                render(&html, &recipient, Part::Html)
-            },
-            text: render(&text, &recipient, Part::Text),
+            subject: composed.subject,
+            html: composed.html,
+            text: composed.text,
             list_unsubscribe: unsubscribe,
             message_id: Some(message_id::for_send(send.id, &message.from_email)?),
         };

@@ -22,15 +22,18 @@ CREATE TABLE campaigns_rebuilt (
     segment_id INTEGER,
     automation_id INTEGER,
     automation_step TEXT,
-    links_digest INTEGER
+    links_digest INTEGER,
+    scheduled_at INTEGER,
+    started_at INTEGER,
+    finished_at INTEGER
 );
 
 INSERT INTO campaigns_rebuilt (id, account_id, name, message_id, list_id, track_links, status,
     created_at, updated_at, failures, last_error, paused_reason, segment_id, automation_id,
-    automation_step, links_digest)
+    automation_step, links_digest, scheduled_at, started_at, finished_at)
 SELECT id, account_id, name, message_id, list_id, track_links, status,
     created_at, updated_at, failures, last_error, paused_reason, segment_id, automation_id,
-    automation_step, links_digest
+    automation_step, links_digest, scheduled_at, started_at, finished_at
 FROM campaigns;
 
 DELETE FROM sqlite_sequence WHERE name = 'campaigns_rebuilt';
@@ -43,3 +46,4 @@ CREATE INDEX campaigns_by_account ON campaigns (account_id, id);
 CREATE UNIQUE INDEX campaigns_of_automation_steps
     ON campaigns (automation_id, automation_step, message_id, links_digest)
     WHERE automation_id IS NOT NULL;
+CREATE INDEX campaigns_scheduled ON campaigns (scheduled_at) WHERE status = 1;

@@ -45,6 +45,9 @@ const REBUILDS: &[Rebuild] = &[Rebuild {
         "automation_id",
         "automation_step",
         "links_digest",
+        "scheduled_at",
+        "started_at",
+        "finished_at",
     ],
     statements: include_str!("campaigns.sql"),
 }];

@@ -147,13 +147,12 @@ impl Store {
     ) -> Result<(), StoreError> {
         let targeting: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM campaigns WHERE account_id = $1 AND segment_id = $2 \
-             AND status IN ($3, $4, $5) ORDER BY id LIMIT 1",
+             AND status NOT IN ($3, $4) ORDER BY id LIMIT 1",
         )
         .bind(account.0)
         .bind(id.0)
-        .bind(CampaignStatus::Draft.code())
-        .bind(CampaignStatus::Sending.code())
-        .bind(CampaignStatus::Paused.code())
+        .bind(CampaignStatus::Stopped.code())
+        .bind(CampaignStatus::Completed.code())
         .fetch_optional(&self.reader)
         .await?;
         if let Some(campaign) = targeting {
