@@ -1,11 +1,10 @@
 //! `/lists` and `/contactLists`.
 
 use serde_json::json;
-use tracklane_core::contact::{ContactDraft, ContactInput};
 use tracklane_core::ids::{ContactId, ListId};
 use tracklane_core::list::ListStatus;
 use tracklane_core::time::Timestamp;
-use tracklane_e2e::{both_engines, TestApp};
+use tracklane_e2e::{both_engines, contact_drafts, TestApp};
 
 async fn new_list(app: &TestApp, name: &str) -> String {
     let answer = app
@@ -145,17 +144,7 @@ async fn an_import_never_subscribes_again_who_unsubscribed_or_bounced(app: TestA
             .await
             .unwrap();
     }
-    let drafts: Vec<ContactDraft> = ["ada@example.com", "bob@example.com", "cy@example.com"]
-        .into_iter()
-        .map(|email| {
-            ContactInput {
-                email: Some(email.to_owned()),
-                ..ContactInput::default()
-            }
-            .into_draft()
-            .unwrap()
-        })
-        .collect();
+    let drafts = contact_drafts(["ada@example.com", "bob@example.com", "cy@example.com"]);
     let synced = app
         .store
         .sync_contacts(app.account, &drafts, Some(list_id), now)

@@ -441,6 +441,23 @@ impl Drop for TestApp {
     }
 }
 
+/// Contact drafts of these emails, for syncing many contacts at once through the store.
+pub fn contact_drafts<S: Into<String>>(
+    emails: impl IntoIterator<Item = S>,
+) -> Vec<tracklane_core::contact::ContactDraft> {
+    emails
+        .into_iter()
+        .map(|email| {
+            tracklane_core::contact::ContactInput {
+                email: Some(email.into()),
+                ..tracklane_core::contact::ContactInput::default()
+            }
+            .into_draft()
+            .expect("a valid email")
+        })
+        .collect()
+}
+
 /// The contents of the files in `dir` that `wanted` accepts, sorted by name, once there are at
 /// least `count` of them; waits up to `timeout`, polling without blocking the runtime. Fails
 /// with the number found when the time is up.

@@ -27,6 +27,7 @@
 #![recursion_limit = "256"]
 
 pub mod api_v3;
+pub mod campaigns;
 pub mod client_ip;
 pub mod client_limit;
 pub mod config;

@@ -81,7 +81,7 @@ impl Application {
         let sending = Arc::new(Notify::new());
         let sender = Sender::new(
             store.clone(),
-            mailer,
+            mailer.clone(),
             clock.clone(),
             token_key.clone(),
             settings.public_url.clone(),
@@ -106,6 +106,7 @@ impl Application {
             ingest,
             token_key,
             sending,
+            mailer,
         };
         Ok(Self {
             listener,

@@ -68,6 +68,8 @@ pub struct AppState {
     pub token_key: tracklane_core::cid::TokenKey,
     /// Wakes the campaign sender when a campaign starts.
     pub sending: Arc<tokio::sync::Notify>,
+    /// Delivers test sends (campaign mail goes through the sender).
+    pub mailer: crate::mailer::Mailer,
     /// How often one client address may submit forms.
     pub form_limit: Arc<crate::client_limit::ClientLimit>,
 }

@@ -6,9 +6,11 @@
 //! scanner rules took for a machine's. `uniquelinkclicks` and `subscriberclicks` are both the
 //! people who clicked a link; `send_amt` counts messages handed over.
 //!
-//! A campaign whose deliveries keep failing for reasons that are not the recipients' is paused
-//! (AC's status 3) with Tracklane's `pausedReason` and `lastError` (the server's last such
-//! answer); Tracklane's `POST /campaigns/{id}/resume` sets it sending again.
+//! Statuses are AC's: 0 draft, 1 scheduled, 2 sending, 3 paused, 4 stopped, 5 completed.
+//! Tracklane's `POST`s move a campaign between them: `send` (now), `schedule` (at `sdate`),
+//! `pause`, `resume` and `cancel`. A campaign whose deliveries keep failing for reasons that are
+//! not the recipients' is paused too, with Tracklane's `pausedReason` and `lastError` (the
+//! server's last such answer).
 
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -17,14 +19,16 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::ids::{AccountId, CampaignId};
 use tracklane_core::invalid::Invalid;
-use tracklane_core::links::find_links;
-use tracklane_core::message::{Campaign, CampaignInput};
+use tracklane_core::message::{Campaign, CampaignInput, CampaignStatus};
+use tracklane_core::time::Timestamp;
+use tracklane_store::campaign_pause::Cancelled;
 use tracklane_store::link_clicks::CampaignCounters;
 
 use super::error::{reference_error, ApiError};
 use super::extract::{ApiJson, ApiQuery, LooseId};
 use super::render::{links, meta};
 use super::resource::{Ctx, PathId};
+use crate::campaigns::{start_campaign, tracked_links};
 use crate::state::AppState;
 
 /// The campaign routes.
@@ -33,7 +37,10 @@ pub fn routes() -> Router<AppState> {
         .route("/campaigns", post(create_campaign).get(list_campaigns))
         .route("/campaigns/{id}", get(show_campaign))
         .route("/campaigns/{id}/send", post(send_campaign))
+        .route("/campaigns/{id}/schedule", post(schedule_campaign))
+        .route("/campaigns/{id}/pause", post(pause_campaign))
         .route("/campaigns/{id}/resume", post(resume_campaign))
+        .route("/campaigns/{id}/cancel", post(cancel_campaign))
         .route("/campaigns/{id}/links", get(campaign_links))
 }
 
@@ -83,8 +90,8 @@ pub fn campaign_json(campaign: &Campaign, counters: &CampaignCounters, base: &st
         "name": campaign.name,
         "cdate": campaign.created_at.to_api(),
         "mdate": campaign.updated_at.to_api(),
-        "sdate": null,
-        "ldate": null,
+        "sdate": campaign.sdate().map(Timestamp::to_api),
+        "ldate": campaign.finished_at.map(Timestamp::to_api),
         "send_amt": count(counters.sent),
         "total_amt": count(counters.total),
         "opens": count(counters.opens),
@@ -113,8 +120,8 @@ pub fn campaign_json(campaign: &Campaign, counters: &CampaignCounters, base: &st
         "recurring": "",
         "willrecur": "0",
         "split_type": "even",
-        "schedule": "0",
-        "scheduleddate": null,
+        "schedule": if campaign.status == CampaignStatus::Scheduled { "1" } else { "0" },
+        "scheduleddate": campaign.scheduled_at.map(Timestamp::to_api),
         "listid": campaign.list.map_or("0".to_owned(), |l| l.to_string()),
         "links": links(
             base,
@@ -170,34 +177,78 @@ async fn create_campaign(
     ))
 }
 
-/// `POST /campaigns/{id}/send` (Tracklane's): starts a draft campaign. Its links are recorded
-/// (when tracked) and a send is queued for every contact subscribed to its list; answers
+/// `POST /campaigns/{id}/send` (Tracklane's): starts a draft (or scheduled) campaign now. Its
+/// links are recorded (when tracked) and a send is queued for every recipient; answers
 /// `{"campaign": ..., "queued": N}`. Sending a campaign twice is refused (422).
 async fn send_campaign(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
+    let queued = start_campaign(ctx.store(), ctx.account, id, ctx.now()).await?;
+    ctx.state.sending.notify_one();
+    let mut answer = campaign_answer(&ctx, id).await?;
+    answer.0["queued"] = json!(queued);
+    Ok(answer)
+}
+
+/// `{"campaign": ...}` as it is now.
+async fn campaign_answer(ctx: &Ctx, id: CampaignId) -> Result<Json<Value>, ApiError> {
     let campaign = ctx.store().existing_campaign(ctx.account, id).await?;
-    let id = campaign.id;
-    let message = ctx
-        .store()
-        .existing_message(ctx.account, campaign.message)
-        .await?;
-    message.check_renders()?;
-    let tracked =
-        campaign.track_links && ctx.store().email_settings(ctx.account).await?.track_links;
-    let links = if tracked {
-        find_links(&message.html).map_err(|error| Invalid::bad_value("html", error.to_string()))?
-    } else {
-        Vec::new()
-    };
-    let queued = ctx
-        .store()
-        .start_campaign(ctx.account, id, &links, ctx.now())
+    Ok(Json(
+        json!({"campaign": one_campaign_json(&ctx.state, ctx.account, campaign).await?}),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleEnvelope {
+    sdate: Option<String>,
+}
+
+/// `POST /campaigns/{id}/schedule` (Tracklane's): `{"sdate": "2027-01-05T09:00:00-05:00"}`
+/// (or `YYYY-MM-DD HH:MM:SS`, UTC) schedules a draft campaign, or moves a scheduled one, to
+/// start by itself then (status 1; a date past starts it at once). The message is checked now
+/// as a send would check it. Answers `{"campaign": ...}`.
+async fn schedule_campaign(
+    ctx: Ctx,
+    PathId(id): PathId<CampaignId>,
+    ApiJson(body): ApiJson<ScheduleEnvelope>,
+) -> Result<Json<Value>, ApiError> {
+    let sdate = body.sdate.ok_or_else(|| Invalid::missing("sdate"))?;
+    let at = Timestamp::parse_attribute("sdate", &sdate)?;
+    let campaign = ctx.store().existing_campaign(ctx.account, id).await?;
+    tracked_links(ctx.store(), ctx.account, &campaign).await?;
+    ctx.store()
+        .schedule_campaign(ctx.account, id, at, ctx.now())
         .await?;
     ctx.state.sending.notify_one();
-    let campaign = ctx.store().existing_campaign(ctx.account, id).await?;
-    Ok(Json(json!({
-        "campaign": one_campaign_json(&ctx.state, ctx.account, campaign).await?,
-        "queued": queued,
-    })))
+    campaign_answer(&ctx, id).await
+}
+
+/// `POST /campaigns/{id}/pause` (Tracklane's): a sending campaign pauses (status 3); its
+/// queued sends wait for `resume`. Refused (422) for a campaign that is not sending.
+async fn pause_campaign(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
+    ctx.store()
+        .pause_campaign(ctx.account, id, ctx.now())
+        .await?;
+    campaign_answer(&ctx, id).await
+}
+
+/// `POST /campaigns/{id}/cancel` (Tracklane's): a scheduled campaign goes back to draft; a
+/// sending or paused one stops (status 4) and its queued sends are dropped. Answers
+/// `{"campaign": ..., "dropped": N}`; refused (422) for a draft or a finished campaign.
+async fn cancel_campaign(
+    ctx: Ctx,
+    PathId(id): PathId<CampaignId>,
+) -> Result<Json<Value>, ApiError> {
+    let dropped = match ctx
+        .store()
+        .cancel_campaign(ctx.account, id, ctx.now())
+        .await?
+    {
+        Cancelled::Unscheduled => 0,
+        Cancelled::Stopped(dropped) => dropped,
+    };
+    let mut answer = campaign_answer(&ctx, id).await?;
+    answer.0["dropped"] = json!(dropped);
+    Ok(answer)
 }
 
 /// `POST /campaigns/{id}/resume` (Tracklane's): sets a paused campaign sending again (status
@@ -207,18 +258,11 @@ async fn resume_campaign(
     ctx: Ctx,
     PathId(id): PathId<CampaignId>,
 ) -> Result<Json<Value>, ApiError> {
-    let campaign = ctx.store().existing_campaign(ctx.account, id).await?;
     ctx.store()
-        .resume_campaign(ctx.account, campaign.id, ctx.now())
+        .resume_campaign(ctx.account, id, ctx.now())
         .await?;
     ctx.state.sending.notify_one();
-    let campaign = ctx
-        .store()
-        .existing_campaign(ctx.account, campaign.id)
-        .await?;
-    Ok(Json(
-        json!({"campaign": one_campaign_json(&ctx.state, ctx.account, campaign).await?}),
-    ))
+    campaign_answer(&ctx, id).await
 }
 
 /// `GET /campaigns/{id}/links`: the campaign's tracked links and the open pixel ("Read
@@ -265,8 +309,5 @@ async fn list_campaigns(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiErr
 
 /// `GET /campaigns/{id}`.
 async fn show_campaign(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
-    let campaign = ctx.store().existing_campaign(ctx.account, id).await?;
-    Ok(Json(
-        json!({"campaign": one_campaign_json(&ctx.state, ctx.account, campaign).await?}),
-    ))
+    campaign_answer(&ctx, id).await
 }

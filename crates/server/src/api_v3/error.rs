@@ -1,6 +1,6 @@
 //! The API v3 error, answered in ActiveCampaign's shapes:
 //! - 403 and 404 as `{"message": "..."}` (404: `No Result found for <Model> with id <id>`),
-//! - 400, 408, 413 and 422 as `{"errors": [{"title", "detail", "code", "source": {"pointer"}}]}`.
+//! - 400, 408, 413, 422 and 502 as `{"errors": [{"title", "detail", "code", "source": {"pointer"}}]}`.
 //!
 //! Internal failures are logged with their whole cause chain and answered 500 without detail.
 
@@ -68,6 +68,10 @@ pub enum ApiError {
     /// An attribute is refused.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The mail server refused a message sent at the caller's request (a test send), with
+    /// its answer.
+    #[error("delivery failed: {0}")]
+    Delivery(String),
     /// Something failed inside.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -229,6 +233,15 @@ impl IntoResponse for ApiError {
                 }
                 errors(StatusCode::UNPROCESSABLE_ENTITY, entry)
             }
+            Self::Delivery(detail) => errors(
+                StatusCode::BAD_GATEWAY,
+                json!({
+                    "status": 502,
+                    "title": "The mail server did not take the message",
+                    "detail": detail,
+                    "code": "delivery",
+                }),
+            ),
             Self::Internal(error) => {
                 tracing::error!(error = ?error, "internal error");
                 (

@@ -12,15 +12,13 @@ use serde_json::{json, Value};
 use tracklane_core::form::{Form, FormInput};
 use tracklane_core::ids::{AccountId, FormId};
 use tracklane_core::invalid::Invalid;
-use tracklane_core::page::Page;
-use tracklane_store::sql::{TextFilter, TextOp};
-use tracklane_store::tags::TagQuery;
 use tracklane_store::{Model, StoreError};
 
 use super::error::{reference_error, ApiError};
 use super::extract::{ApiJson, ApiQuery, LooseId};
 use super::render::links;
 use super::resource::{Ctx, PathId, Resource};
+use super::tags::tag_ids;
 use crate::state::AppState;
 
 /// The form routes.
@@ -51,7 +49,7 @@ impl FormEnvelope {
     async fn into_input(self, state: &AppState, account: AccountId) -> Result<FormInput, ApiError> {
         let body = self.form.ok_or_else(|| Invalid::missing("form"))?;
         let tags = match body.tags {
-            Some(tags) => Some(tag_ids(state, account, &tags).await?),
+            Some(tags) => Some(tag_ids(&state.store, account, &tags).await?),
             None => None,
         };
         Ok(FormInput {
@@ -62,39 +60,6 @@ impl FormEnvelope {
             thank_you_url: body.thank_you_url,
         })
     }
-}
-
-/// Tags given by id (a number or a string of digits) or by name (the account's tag of exactly
-/// that name; none is a 404 `Tag not found`).
-async fn tag_ids(
-    state: &AppState,
-    account: AccountId,
-    tags: &[LooseId],
-) -> Result<Vec<i64>, ApiError> {
-    let mut ids = Vec::with_capacity(tags.len());
-    for tag in tags {
-        if let Ok(id) = tag.id("tags") {
-            ids.push(id);
-            continue;
-        }
-        let LooseId::Text(name) = tag else {
-            continue;
-        };
-        let query = TagQuery {
-            name: Some(TextFilter {
-                op: TextOp::Eq,
-                value: name.trim().to_owned(),
-            }),
-            order_by_name: None,
-        };
-        let found = state.store.tags(account, &query, Page::default()).await?;
-        let tag = found
-            .items
-            .first()
-            .ok_or(ApiError::MissingReference("Tag not found"))?;
-        ids.push(tag.id.0);
-    }
-    Ok(ids)
 }
 
 impl Resource for Form {

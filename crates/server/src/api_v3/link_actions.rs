@@ -1,7 +1,9 @@
 //! Link actions (Tracklane's own; AC's public API has none): what a person's click on a
 //! campaign's link does — add or remove a tag, subscribe or unsubscribe a list, start or end an
-//! automation (stored now, run once automations exist). Keyed by the link's destination, so they
-//! can be set before the campaign is sent. Clicks judged to be a machine's run none.
+//! automation. Keyed by the link's destination, so they can be set before the campaign is sent;
+//! the destination must be one of the campaign's message's links (a typo would never fire), and
+//! is stored as the message writes it. A tag is named by id or by name. Clicks judged to be a
+//! machine's run none.
 
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
@@ -11,12 +13,14 @@ use serde_json::{json, Value};
 use tracklane_core::ids::{CampaignId, LinkActionId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::link_action::LinkAction;
+use tracklane_core::links::{find_links, TrackedLink};
 use tracklane_core::visit::PageUrl;
 use tracklane_store::link_actions::StoredLinkAction;
 
 use super::error::{reference_error, ApiError};
-use super::extract::{required_id, ApiJson, LooseId};
+use super::extract::{ApiJson, LooseId};
 use super::resource::{Ctx, PathId};
+use super::tags::tag_id;
 use crate::state::AppState;
 
 /// The link action routes.
@@ -57,7 +61,8 @@ struct LinkActionBody {
     target: Option<LooseId>,
 }
 
-/// `POST /campaigns/{id}/linkActions`: 201 with the action.
+/// `POST /campaigns/{id}/linkActions`: 201 with the action. A `link` that is not in the
+/// campaign's message is refused (422, listing the message's links).
 async fn add(
     ctx: Ctx,
     PathId(campaign): PathId<CampaignId>,
@@ -68,17 +73,62 @@ async fn add(
         .ok_or_else(|| Invalid::missing("linkAction"))?;
     let link = PageUrl::parse("link", body.link.as_deref().unwrap_or_default())?;
     let action = LinkAction::parse(body.action.as_deref().unwrap_or_default())?;
-    let target = required_id(body.target.as_ref(), "target")?;
+    let target = body.target.ok_or_else(|| Invalid::missing("target"))?;
     // The campaign in the path is the resource (AC's plain 404); the target is a reference.
-    ctx.store().existing_campaign(ctx.account, campaign).await?;
+    let found = ctx.store().existing_campaign(ctx.account, campaign).await?;
+    let message = ctx
+        .store()
+        .existing_message(ctx.account, found.message)
+        .await?;
+    let url = link_in_message(&message.html, &link)?;
+    let target = match action {
+        LinkAction::AddTag | LinkAction::RemoveTag => {
+            tag_id(ctx.store(), ctx.account, &target, "target").await?
+        }
+        _ => target.id("target")?,
+    };
     let stored = ctx
         .store()
-        .add_link_action(ctx.account, campaign, &link.url, action, target, ctx.now())
+        .add_link_action(ctx.account, campaign, &url, action, target, ctx.now())
         .await
         .map_err(reference_error)?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"linkAction": action_json(&stored)})),
+    ))
+}
+
+/// How many of the message's links a refusal lists.
+const LINKS_LISTED: usize = 10;
+
+/// The message's link to `link`'s destination (compared as URLs, so `https://shop.example`
+/// finds `https://shop.example/`), as the message writes it: clicks name it so.
+fn link_in_message(html: &str, link: &PageUrl) -> Result<String, Invalid> {
+    let links = find_links(html).map_err(|error| Invalid::bad_value("html", error.to_string()))?;
+    let same = |found: &&TrackedLink| {
+        found.url == link.url
+            || PageUrl::parse("link", &found.url).is_ok_and(|parsed| parsed.url == link.url)
+    };
+    if let Some(found) = links.iter().find(same) {
+        return Ok(found.url.clone());
+    }
+    let listed: Vec<&str> = links
+        .iter()
+        .take(LINKS_LISTED)
+        .map(|l| l.url.as_str())
+        .collect();
+    Err(Invalid::bad_value(
+        "link",
+        format!(
+            "the campaign's message has no link to {}: a click could never run this action \
+             (its links: {})",
+            link.url,
+            if listed.is_empty() {
+                "none".to_owned()
+            } else {
+                listed.join(", ")
+            }
+        ),
     ))
 }
 

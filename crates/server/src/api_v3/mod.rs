@@ -16,6 +16,7 @@ pub mod keys;
 pub mod link_actions;
 pub mod lists;
 pub mod messages;
+pub mod previews;
 pub mod render;
 pub mod resource;
 pub mod scores;
@@ -45,6 +46,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(tracking::routes())
         .merge(whitelist::routes())
         .merge(messages::routes())
+        .merge(previews::routes())
         .merge(campaigns::routes())
         .merge(email_settings::routes())
         .merge(link_actions::routes())

@@ -5,12 +5,14 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tracklane_core::ids::{ContactId, ContactTagId, TagId};
+use tracklane_core::ids::{AccountId, ContactId, ContactTagId, TagId};
 use tracklane_core::invalid::Invalid;
+use tracklane_core::page::Page;
 use tracklane_core::tag::{ContactTag, Tag, TagInput};
 use tracklane_core::webhook::event::WebhookSource;
 use tracklane_store::sql::{TextFilter, TextOp};
 use tracklane_store::tags::TagQuery;
+use tracklane_store::Store;
 
 use super::error::{reference_error, ApiError};
 use super::extract::{required_id, ApiJson, ApiQuery, LooseId};
@@ -195,4 +197,44 @@ async fn remove_from_contact(
         .remove_contact_tag(ctx.account, id, WebhookSource::Api, ctx.now())
         .await?;
     Ok(Json(json!({})))
+}
+
+/// A tag given by id (a number or a string of digits) or by name (the account's tag of exactly
+/// that name; none is a 404 `Tag not found`). An id is checked by whoever uses it.
+pub async fn tag_id(
+    store: &Store,
+    account: AccountId,
+    tag: &LooseId,
+    attribute: &'static str,
+) -> Result<i64, ApiError> {
+    let name = match tag {
+        LooseId::Text(name) if tag.id(attribute).is_err() => name,
+        _ => return Ok(tag.id(attribute)?),
+    };
+    let query = TagQuery {
+        name: Some(TextFilter {
+            op: TextOp::Eq,
+            value: name.trim().to_owned(),
+        }),
+        order_by_name: None,
+    };
+    let found = store.tags(account, &query, Page::default()).await?;
+    let tag = found
+        .items
+        .first()
+        .ok_or(ApiError::MissingReference("Tag not found"))?;
+    Ok(tag.id.0)
+}
+
+/// [`tag_id`] of each tag given.
+pub async fn tag_ids(
+    store: &Store,
+    account: AccountId,
+    tags: &[LooseId],
+) -> Result<Vec<i64>, ApiError> {
+    let mut ids = Vec::with_capacity(tags.len());
+    for tag in tags {
+        ids.push(tag_id(store, account, tag, "tags").await?);
+    }
+    Ok(ids)
 }

@@ -13,13 +13,22 @@ const RANDOM_BYTES: usize = 8;
 /// The `Message-ID` (without angle brackets) of the message delivering send `send`, from
 /// `from_address`; the domain is the address's (`localhost` if it has none).
 pub fn for_send(send: i64, from_address: &str) -> anyhow::Result<String> {
+    on_senders_domain(&send.to_string(), from_address)
+}
+
+/// The `Message-ID` of a test send from `from_address`: on the sender's domain, naming no send.
+pub fn for_test(from_address: &str) -> anyhow::Result<String> {
+    on_senders_domain("test", from_address)
+}
+
+fn on_senders_domain(what: &str, from_address: &str) -> anyhow::Result<String> {
     let domain = from_address
         .rsplit_once('@')
         .map(|(_, domain)| domain.trim())
         .filter(|domain| !domain.is_empty())
         .unwrap_or("localhost");
     Ok(format!(
-        "{PREFIX}{send}.{}@{domain}",
+        "{PREFIX}{what}.{}@{domain}",
         random_hex(RANDOM_BYTES).map_err(|_| anyhow::anyhow!("no randomness for a Message-ID"))?
     ))
 }
@@ -49,6 +58,9 @@ mod tests {
             "random part"
         );
         assert!(for_send(1, "nobody").unwrap().ends_with("@localhost"));
+        let test = for_test("news@shop.example").unwrap();
+        assert!(test.ends_with("@shop.example"), "{test}");
+        assert_eq!(send_of(&test), None, "a test send names no send");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use futures_util::stream::{self, StreamExt};
 use tokio::sync::{watch, Notify};
 use tracklane_core::cid::{LinkSubject, TokenKey, OPEN_PIXEL, TRAP_LINK, UNSUBSCRIBE};
@@ -80,11 +81,14 @@ impl Sender {
         }
     }
 
-    /// Hands over one round of due sends, [`IN_FLIGHT`] at a time, and records how they went
+    /// Starts the scheduled campaigns that are due, then hands over one round of due sends, [`IN_FLIGHT`] at a time, and records how they went
     /// in one commit; returns how many. The messages handed over are sent at the round's start
     /// (a reader can open one only after that).
     pub async fn run_once(&self) -> anyhow::Result<usize> {
         let now = self.clock.now();
+        crate::campaigns::start_due(&self.store, now)
+            .await
+            .context("starting scheduled campaigns")?;
         let sends = self.store.claim_sends(CLAIM, now).await?;
         let round = self.read_round(&sends).await;
         let finished: Vec<(Send, SendOutcome)> = stream::iter(sends.iter().cloned())

@@ -1,0 +1,72 @@
+//! Starting campaigns: at once through the API's send, or at their `sdate` by the sender's pass
+//! ([`start_due`]). Both check the message the same way and record its links when they are
+//! tracked.
+
+use tracklane_core::ids::{AccountId, CampaignId};
+use tracklane_core::invalid::Invalid;
+use tracklane_core::links::{find_links, TrackedLink};
+use tracklane_core::message::Campaign;
+use tracklane_core::time::Timestamp;
+use tracklane_store::{Store, StoreError};
+
+/// Scheduled campaigns started in one pass, at most.
+const DUE_PER_PASS: i64 = 10;
+
+/// The links of `campaign`'s message that its sends track (none when tracking is off for it or
+/// its account), after checking that the message renders; refused as an [`Invalid`] on `html`
+/// otherwise.
+pub async fn tracked_links(
+    store: &Store,
+    account: AccountId,
+    campaign: &Campaign,
+) -> Result<Vec<TrackedLink>, StoreError> {
+    let message = store.existing_message(account, campaign.message).await?;
+    message.check_renders()?;
+    let tracked = campaign.track_links && store.email_settings(account).await?.track_links;
+    if !tracked {
+        return Ok(Vec::new());
+    }
+    Ok(find_links(&message.html).map_err(|error| Invalid::bad_value("html", error.to_string()))?)
+}
+
+/// Starts a draft or scheduled campaign now; answers how many sends were queued.
+pub async fn start_campaign(
+    store: &Store,
+    account: AccountId,
+    id: CampaignId,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let campaign = store.existing_campaign(account, id).await?;
+    let links = tracked_links(store, account, &campaign).await?;
+    store.start_campaign(account, id, &links, now).await
+}
+
+/// Starts the scheduled campaigns whose `sdate` has come; answers how many started. One whose
+/// segment is being computed waits for the next pass; one refused for good (its message no
+/// longer renders, its segment is gone) goes back to draft with the reason as its `lastError`.
+/// Of several nodes, one starts each campaign; the others' starts are refused and change
+/// nothing.
+pub async fn start_due(store: &Store, now: Timestamp) -> Result<usize, StoreError> {
+    let mut started = 0;
+    for (account, id) in store.due_campaigns(now, DUE_PER_PASS).await? {
+        match start_campaign(store, account, id, now).await {
+            Ok(queued) => {
+                tracing::info!(campaign = %id, queued, "scheduled campaign started");
+                started += 1;
+            }
+            Err(StoreError::Invalid(refusal)) if refusal.code == "not_ready" => {}
+            Err(StoreError::Invalid(refusal)) => {
+                let why = format!("the scheduled start was refused: {}", refusal.detail);
+                if store
+                    .unschedule_campaign(account, id, Some(&why), now)
+                    .await?
+                {
+                    tracing::warn!(campaign = %id, reason = %refusal.detail, "{why}");
+                }
+            }
+            Err(StoreError::NotFound { .. }) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(started)
+}
