@@ -1,5 +1,6 @@
 /*! Tracklane site tracking snippet. No dependencies, no build step.
  * Commands (ActiveCampaign-compatible): setAccount, setTrackByDefault, setEmail, process, update.
+ * process('allowTracking') is consent, kept a year in the first-party cookie tl_consent.
  * Reads the queue of ActiveCampaign's standard loader (window.visitorGlobalObjectAlias / vgo.q,
  * window.prismGlobalObjectAlias / pgo.q) and of window.tracklane.q, then runs commands directly.
  */
@@ -7,12 +8,35 @@
   "use strict";
   var script = d.currentScript;
   var base = script && script.src ? script.src.replace(/\/t\.js(\?.*)?$/, "") : "";
-  var state = { account: null, byDefault: true, allowed: false, email: null, sent: false };
+  var YEAR = 365 * 864e5;
 
   function cookie(name) {
     var m = d.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
     return m ? decodeURIComponent(m[1]) : null;
   }
+
+  function setCookie(name, value) {
+    d.cookie = name + "=" + value + "; expires=" + new Date(Date.now() + YEAR).toUTCString() +
+      "; path=/; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
+  }
+
+  // The contact token of a tracked email link's landing page: read once, then taken out of the
+  // address bar (so it is not bookmarked, shared or stored with the page's address).
+  function takeToken() {
+    var found = location.search.match(/[?&]tl_cid=([^&#]*)/);
+    if (!found) return null;
+    try {
+      var url = new URL(location.href);
+      url.searchParams.delete("tl_cid");
+      w.history.replaceState(w.history.state, "", url.pathname + url.search + url.hash);
+    } catch (e) { /* an old browser keeps it in view; the server never stores it */ }
+    try { return decodeURIComponent(found[1]); } catch (e) { return null; }
+  }
+
+  var state = {
+    account: null, byDefault: true, allowed: cookie("tl_consent") === "1", email: null,
+    sent: false, token: takeToken()
+  };
 
   function visitorId() {
     var id = cookie("tl_vid");
@@ -23,9 +47,7 @@
         return ("0" + b.toString(16)).slice(-2);
       }).join("");
     }
-    var expires = new Date(Date.now() + 365 * 864e5).toUTCString();
-    d.cookie = "tl_vid=" + id + "; expires=" + expires + "; path=/; SameSite=Lax" +
-      (location.protocol === "https:" ? "; Secure" : "");
+    setCookie("tl_vid", id);
     return id;
   }
 
@@ -51,12 +73,12 @@
 
   function hit(kind) {
     if (!state.account || (!state.byDefault && !state.allowed)) return;
-    var token = (location.search.match(/[?&]tl_cid=([^&#]*)/) || [])[1];
     send({
       a: state.account, k: kind, v: visitorId(), u: location.href, r: d.referrer,
-      t: d.title, e: state.email || undefined,
-      c: token ? decodeURIComponent(token) : undefined, dnt: doNotTrack() ? 1 : 0
+      t: d.title, e: state.email || undefined, c: state.token || undefined,
+      dnt: doNotTrack() ? 1 : 0
     });
+    state.token = null;
   }
 
   var commands = {
@@ -68,7 +90,11 @@
       if (state.sent && email && email !== known) hit("identify");
     },
     process: function (arg) {
-      if (arg === "allowTracking") state.allowed = true;
+      if (arg === "allowTracking") {
+        // Consent is kept, so that the next pages track without asking again.
+        state.allowed = true;
+        setCookie("tl_consent", "1");
+      }
       hit("page");
       state.sent = true;
     },

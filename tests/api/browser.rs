@@ -5,7 +5,8 @@
 //! before `process`. Both visits must then be on the contact's timeline. A second test sends a
 //! form embedded in page 1 (its snippet from `GET /api/3/forms/{id}/embed`) and lands on page 2,
 //! the thank-you page. A third visits a pricing page identified, which an automation answers
-//! with a tag and an email.
+//! with a tag and an email. A fourth keeps `allowTracking` consent across pages and lands with a
+//! contact token that leaves the address bar.
 //!
 //! Chromium runs as a plain process with `--dump-dom`: it loads page 1, runs it on virtual time
 //! (timers fire at once, but network requests are waited for) and prints the DOM of the page it
@@ -251,9 +252,9 @@ async fn serve_site(site: Site) -> String {
     format!("http://{address}")
 }
 
-/// Loads `url` in headless Chromium with a fresh profile and checks that it ends on page 2,
-/// settled.
-async fn browse(chromium: &Path, url: &str) {
+/// Loads `url` in headless Chromium with a fresh profile, checks that it ends on page 2,
+/// settled, and answers the DOM it ends with.
+async fn browse(chromium: &Path, url: &str) -> String {
     let profile = tempfile::tempdir().expect("a temporary Chromium profile");
     let run = Command::new(chromium)
         .args([
@@ -283,6 +284,7 @@ async fn browse(chromium: &Path, url: &str) {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
+    dom
 }
 
 /// The contact's timeline once it holds `count` entries (or what it holds after the wait).
@@ -340,6 +342,65 @@ async fn chromium_visits_two_pages_and_identifies_on_the_second() {
     assert_eq!(second["visitor"], visitor, "one visitor on both pages");
     assert_eq!(first["startsVisit"], true, "page 1 starts the visit");
     assert_eq!(second["startsVisit"], false, "page 2 continues it");
+}
+
+/// On a site that tracks only with consent, page 1 asks for it (`process('allowTracking')`) and
+/// moves on to page 2 with a contact token (`tl_cid`), as a tracked email link lands. Page 2
+/// asks nothing: the kept consent lets it track, the token identifies the visitor (and page 1's
+/// visit with them), the token leaves the address bar, and no stored address holds it.
+#[tokio::test]
+async fn chromium_keeps_consent_and_takes_the_contact_token_out_of_the_address() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let app = TestApp::spawn_for_local_sites(Engine::Sqlite).await;
+    let contact = set_up_tracking(&app).await;
+    let token = app
+        .post(
+            &format!("/api/3/contacts/{contact}/trackingToken"),
+            json!({}),
+        )
+        .await;
+    let token = token.body["token"].as_str().unwrap().to_owned();
+    let code = embed_code(&app).await.replace(
+        "vgo('setTrackByDefault', true);",
+        "vgo('setTrackByDefault', false);",
+    );
+    let asking = code.replace("vgo('process');", "vgo('process', 'allowTracking');");
+    let page_one = page(
+        "page one",
+        &asking,
+        1,
+        &format!(
+            "if (ok) {{ location.href = '/page2.html?plan=pro&tl_cid={token}'; }} \
+             else {{ mark('page one: not settled'); }}"
+        ),
+    );
+    let page_two = page(
+        "page two",
+        &code,
+        2,
+        &format!("mark(ok ? '{SETTLED_MARK} at ' + location.href : 'page two: not settled');"),
+    );
+    let site = serve_site(Site {
+        page_one: page_one.into(),
+        page_two: page_two.into(),
+        timeline: Timeline::of(&app),
+        clock: app.clock.clone(),
+    })
+    .await;
+
+    let dom = browse(chromium, &format!("{site}/page1.html")).await;
+    assert!(
+        dom.contains(&format!("{SETTLED_MARK} at {site}/page2.html?plan=pro<")),
+        "the token left the address bar: {dom}"
+    );
+    let logs = contact_logs(&app, &contact, 2).await;
+    assert_eq!(logs.len(), 2, "consent kept for page 2: {logs:#?}");
+    assert_eq!(logs[0]["url"], format!("{site}/page2.html?plan=pro"));
+    assert_eq!(logs[1]["url"], format!("{site}/page1.html"));
+    let all = app.get("/api/3/trackingLogs").await;
+    assert!(!all.text.contains("tl_cid"), "{}", all.text);
 }
 
 /// A form page (the tracking snippet and the form's snippet; once its visit is recorded, a script

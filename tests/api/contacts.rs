@@ -59,6 +59,16 @@ async fn creating_answers_in_acs_shape(app: TestApp) {
             "{side_loaded} is side-loaded"
         );
     }
+    let links = contact["links"].as_object().unwrap();
+    assert!(links.len() >= 7, "{links:?}");
+    for (name, url) in links {
+        let path = url.as_str().unwrap().strip_prefix(&app.address).unwrap();
+        let followed = app.get(path).await;
+        assert_eq!(
+            followed.status, 200,
+            "the {name} link leads somewhere: {path}"
+        );
+    }
 }
 
 async fn a_duplicate_email_is_refused(app: TestApp) {

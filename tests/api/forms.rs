@@ -84,6 +84,13 @@ async fn forms_round_trip(app: TestApp) {
         .contains(&format!("action=\"{}/f/{id}\"", app.address)));
     assert!(embed.text.contains("name=\"tl_hp\""));
     assert!(embed.text.contains("name=\"tl_vid\""));
+    assert!(
+        embed
+            .text
+            .contains("<label>Company<input type=\"text\" name=\"COMPANY\">"),
+        "a custom field is labelled with its title: {}",
+        embed.text
+    );
 
     let changed = app
         .put(

@@ -1,6 +1,7 @@
 //! Operations routes and the API's answers to paths and methods it does not have.
 
 use tracklane_e2e::{both_engines, TestApp};
+use tracklane_server::config::SettingsLayer;
 
 async fn health_reports_the_engine(app: TestApp) {
     let answer = app.send("GET", "/healthz", None, None).await;
@@ -70,7 +71,67 @@ async fn unknown_routes_and_methods_answer_json(app: TestApp) {
     assert!(wrong_method.content_type.starts_with("application/json"));
 }
 
+async fn metrics_can_ask_for_a_token(app: TestApp) {
+    let engine = app.engine;
+    drop(app);
+    let settings = SettingsLayer {
+        metrics_token: Some("scrape-me".to_owned()),
+        ..SettingsLayer::default()
+    };
+    let app = TestApp::spawn_with(engine, settings).await;
+    let bare = app.track("GET", "/metrics", &[], "").await;
+    assert_eq!(bare.status, 401);
+    assert!(!bare.text.contains("http_requests"));
+    let wrong = app
+        .track(
+            "GET",
+            "/metrics",
+            &[("authorization", "Bearer scrape-you")],
+            "",
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    let right = app
+        .track(
+            "GET",
+            "/metrics",
+            &[("authorization", "Bearer scrape-me")],
+            "",
+        )
+        .await;
+    assert_eq!(right.status, 200);
+    assert!(right.text.contains("http_requests"), "{}", right.text);
+}
+
+async fn metrics_can_have_an_address_of_their_own(app: TestApp) {
+    let engine = app.engine;
+    drop(app);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let settings = SettingsLayer {
+        metrics_listen: Some(format!("127.0.0.1:{port}").parse().unwrap()),
+        ..SettingsLayer::default()
+    };
+    let app = TestApp::spawn_with(engine, settings).await;
+    assert_eq!(app.get("/api/3/").await.status, 200);
+    assert_eq!(
+        app.send("GET", "/metrics", None, None).await.status,
+        404,
+        "not on the public address"
+    );
+    let own = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    assert!(own.text().await.unwrap().contains("http_requests"));
+}
+
 both_engines!(
+    metrics_can_ask_for_a_token,
+    metrics_can_have_an_address_of_their_own,
     health_reports_the_engine,
     metrics_count_requests_per_route,
     made_up_methods_add_no_metrics_series,

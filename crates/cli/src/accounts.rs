@@ -12,7 +12,7 @@ use tracklane_store::accounts::NewAccount;
 use tracklane_store::keys::{KeyDraft, KeyKind};
 use tracklane_store::Store;
 
-use crate::Configured;
+use crate::DatabaseArgs;
 
 /// `tracklane account ...`.
 #[derive(Subcommand)]
@@ -25,10 +25,10 @@ pub enum AccountCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        config: Configured,
+        config: DatabaseArgs,
     },
     /// List the accounts with their unrevoked keys.
-    List(Configured),
+    List(DatabaseArgs),
 }
 
 /// `tracklane key ...`.
@@ -49,7 +49,7 @@ pub enum KeyCommand {
         #[arg(long)]
         account: Option<i64>,
         #[command(flatten)]
-        config: Configured,
+        config: DatabaseArgs,
     },
     /// List an account's keys (never their secrets), revoked ones included.
     List {
@@ -57,7 +57,7 @@ pub enum KeyCommand {
         #[arg(long)]
         account: Option<i64>,
         #[command(flatten)]
-        config: Configured,
+        config: DatabaseArgs,
     },
     /// Revoke a key: it stops opening anything at once.
     Revoke {
@@ -67,7 +67,7 @@ pub enum KeyCommand {
         #[arg(long)]
         account: Option<i64>,
         #[command(flatten)]
-        config: Configured,
+        config: DatabaseArgs,
     },
 }
 

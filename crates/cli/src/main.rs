@@ -38,17 +38,17 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (creates the data directory, the database and the first account as needed).
-    Serve(Configured),
+    Serve(Box<Configured>),
     /// Create the database and the first account, and print its keys.
     Init {
         /// Print `{"actid":..,"api_key":..,"event_key":..}` instead of text.
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        config: Configured,
+        config: DatabaseArgs,
     },
     /// Bring the database schema up to date, then exit.
-    Migrate(Configured),
+    Migrate(DatabaseArgs),
     /// Import data from files.
     Import {
         #[command(subcommand)]
@@ -82,11 +82,46 @@ enum ImportCommand {
         #[arg(long)]
         list: Option<i64>,
         #[command(flatten)]
-        config: Configured,
+        config: DatabaseArgs,
     },
 }
 
-/// The settings of any command that opens the database.
+/// The settings of a command that only opens the database: the file's, then these flags.
+#[derive(Args)]
+struct DatabaseArgs {
+    /// A TOML settings file (keys as the flags, with underscores)
+    #[arg(long, env = "TRACKLANE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory of the SQLite database [default: ./tracklane-data]
+    #[arg(long, env = "TRACKLANE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: postgres://user:pass@host/db for PostgreSQL [default: SQLite in the data
+    /// directory]
+    #[arg(long, env = "TRACKLANE_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    fn resolve(self) -> anyhow::Result<Settings> {
+        let file = match &self.config {
+            Some(path) => SettingsLayer::from_file(path)?,
+            None => SettingsLayer::default(),
+        };
+        let flags = SettingsLayer {
+            data_dir: self.data_dir,
+            database_url: self.database_url,
+            ..SettingsLayer::default()
+        };
+        flags.resolve(file)
+    }
+
+    /// Opens the database the settings name (creating it and migrating it as needed).
+    async fn open(self) -> anyhow::Result<Store> {
+        open_store(&self.resolve()?).await
+    }
+}
+
+/// The settings of `serve`: every one.
 #[derive(Args)]
 struct Configured {
     /// A TOML settings file (keys as the flags, with underscores)
@@ -103,11 +138,6 @@ impl Configured {
             None => SettingsLayer::default(),
         };
         self.settings.resolve(file)
-    }
-
-    /// Opens the database the settings name (creating it and migrating it as needed).
-    async fn open(self) -> anyhow::Result<Store> {
-        open_store(&self.resolve()?).await
     }
 }
 

@@ -56,6 +56,35 @@ impl PageUrl {
         })
     }
 
+    /// The same page without the query parameter `name` (a token that must not be stored).
+    pub fn without_param(self, name: &str) -> Self {
+        let Ok(mut url) = Url::parse(&self.url) else {
+            return self;
+        };
+        if !url.query_pairs().any(|(key, _)| key == name) {
+            return self;
+        }
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(key, _)| key != name)
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+        let path = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        Self {
+            path,
+            url: url.to_string(),
+            ..self
+        }
+    }
+
     /// The value of a query parameter of the page's URL.
     pub fn query_value(&self, name: &str) -> Option<String> {
         Url::parse(&self.url)
@@ -121,6 +150,15 @@ mod tests {
         assert_eq!(page.domain, "example.com");
         assert_eq!(page.path, "/pricing?plan=pro&tl_cid=abc");
         assert_eq!(page.query_value("tl_cid").as_deref(), Some("abc"));
+        let stored = page.clone().without_param("tl_cid");
+        assert_eq!(stored.path, "/pricing?plan=pro");
+        assert_eq!(stored.url, "https://www.example.com/pricing?plan=pro");
+        let alone = PageUrl::parse("url", "https://example.com/?tl_cid=abc#top").unwrap();
+        assert_eq!(
+            alone.without_param("tl_cid").url,
+            "https://example.com/#top"
+        );
+        assert_eq!(page.clone().without_param("other"), page);
         for bad in [
             "",
             "not a url",

@@ -136,6 +136,13 @@ pub struct SettingsLayer {
     /// Connections open at once; new ones past that get a 503 and are closed [default: 4096]
     #[arg(long, env = "TRACKLANE_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Serve /metrics on this address only, not on the public one (such as 127.0.0.1:9090)
+    /// [default: on the public address]
+    #[arg(long, env = "TRACKLANE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Answer /metrics only to `Authorization: Bearer <token>` [default: none]
+    #[arg(long, env = "TRACKLANE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl SettingsLayer {
@@ -166,12 +173,10 @@ impl SettingsLayer {
             .data_dir
             .or(lower.data_dir)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let public_url = self
-            .public_url
-            .or(lower.public_url)
-            .unwrap_or_default()
-            .trim_end_matches('/')
-            .to_owned();
+        let public_url = match self.public_url.or(lower.public_url) {
+            Some(url) if !url.trim().is_empty() => checked_public_url(&url)?,
+            _ => String::new(),
+        };
         let outbox_dir = self
             .outbox_dir
             .or(lower.outbox_dir)
@@ -242,12 +247,54 @@ impl SettingsLayer {
                 .or(lower.max_connections)
                 .unwrap_or(DEFAULT_MAX_CONNECTIONS)
                 .max(1),
+            metrics_listen: self.metrics_listen.or(lower.metrics_listen),
+            metrics_token: self
+                .metrics_token
+                .or(lower.metrics_token)
+                .filter(|token| !token.trim().is_empty())
+                .map(SecretString::from),
         })
     }
 }
 
+/// The public URL as given, checked to be an absolute http(s) URL with a host and nothing after
+/// its path, without its trailing slash.
+fn checked_public_url(given: &str) -> anyhow::Result<String> {
+    let parsed = url::Url::parse(given.trim());
+    // A URL with a password is shown without it.
+    let shown = match &parsed {
+        Ok(url) => {
+            let mut url = url.clone();
+            let _ = url.set_password(None);
+            let _ = url.set_username("");
+            url.to_string()
+        }
+        Err(_) => given.to_owned(),
+    };
+    let refuse = |why: &str| {
+        anyhow::anyhow!(
+            "--public-url {shown:?} {why}: give the address the world reaches this server at, \
+             such as https://track.example.com"
+        )
+    };
+    let url = parsed.map_err(|_| refuse("is not an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(refuse("must start with http:// or https://"));
+    }
+    if !url.has_host() {
+        return Err(refuse("has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(refuse("must not hold a user or a password"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(refuse("must not have a query or a fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
 /// The keys whose values are secrets.
-const SECRET_KEYS: [&str; 2] = ["database_url", "smtp_url"];
+const SECRET_KEYS: [&str; 3] = ["database_url", "smtp_url", "metrics_token"];
 
 /// What went wrong in a settings file, without the text of its lines.
 fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
@@ -329,6 +376,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// The most connections open at once.
     pub max_connections: usize,
+    /// Where `/metrics` is served instead of the public address, when set.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The bearer token `/metrics` asks for, when set (secret).
+    pub metrics_token: Option<SecretString>,
 }
 
 impl Settings {
@@ -337,10 +388,26 @@ impl Settings {
         match &self.database_url {
             Some(url) => url.clone(),
             None => SecretString::from(format!(
-                "sqlite://{}?mode=rwc",
+                "sqlite://{}",
                 self.data_dir.join(SQLITE_FILE).display()
             )),
         }
+    }
+
+    /// Refuses to serve on every interface (`0.0.0.0`, `::`) without a public URL: the links,
+    /// snippets and tracked URLs would name that address, which no visitor can reach.
+    pub fn check_reachable(&self) -> anyhow::Result<()> {
+        if self.listen.ip().is_unspecified() && self.public_url.is_empty() {
+            anyhow::bail!(
+                "listening on {} needs --public-url (TRACKLANE_PUBLIC_URL): snippets, forms and \
+                 tracked links are written with the server's public address, and \
+                 http://{} is no address a visitor can reach. Give the one the world uses, such \
+                 as --public-url https://track.example.com",
+                self.listen,
+                self.listen
+            );
+        }
+        Ok(())
     }
 
     /// Whether the database is the embedded SQLite file.
@@ -371,7 +438,67 @@ mod tests {
         assert!(settings
             .database_url()
             .expose_secret()
-            .ends_with("tracklane-data/tracklane.db?mode=rwc"));
+            .ends_with("tracklane-data/tracklane.db"));
+    }
+
+    #[test]
+    fn the_public_url_is_an_absolute_http_url() {
+        let with = |url: &str| {
+            SettingsLayer {
+                public_url: Some(url.to_owned()),
+                ..SettingsLayer::default()
+            }
+            .resolve(SettingsLayer::default())
+        };
+        assert_eq!(
+            with("https://track.example.com/").unwrap().public_url,
+            "https://track.example.com"
+        );
+        assert_eq!(
+            with("http://10.0.0.5:8097/t").unwrap().public_url,
+            "http://10.0.0.5:8097/t"
+        );
+        assert_eq!(with("  ").unwrap().public_url, "", "blank is unset");
+        for bad in [
+            "track.example.com",
+            "/tracklane",
+            "ftp://track.example.com",
+            "https://user:pw@track.example.com",
+            "https://track.example.com/?a=1",
+            "https://track.example.com/#top",
+            "http://",
+        ] {
+            let error = with(bad).unwrap_err().to_string();
+            assert!(error.contains("--public-url"), "{bad}: {error}");
+            assert!(
+                error.contains("https://track.example.com"),
+                "{bad}: {error}"
+            );
+        }
+        assert!(!with("https://user:secret@t.example")
+            .unwrap_err()
+            .to_string()
+            .contains("secret@"));
+    }
+
+    #[test]
+    fn every_interface_needs_a_public_url() {
+        let listening = |listen: &str, public_url: Option<&str>| {
+            SettingsLayer {
+                listen: Some(listen.parse().unwrap()),
+                public_url: public_url.map(str::to_owned),
+                ..SettingsLayer::default()
+            }
+            .resolve(SettingsLayer::default())
+            .unwrap()
+            .check_reachable()
+        };
+        for everywhere in ["0.0.0.0:8097", "[::]:8097"] {
+            let refused = listening(everywhere, None).unwrap_err().to_string();
+            assert!(refused.contains("--public-url"), "{refused}");
+            assert!(listening(everywhere, Some("https://t.example")).is_ok());
+        }
+        assert!(listening("127.0.0.1:8097", None).is_ok());
     }
 
     #[test]

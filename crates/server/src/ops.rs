@@ -1,19 +1,34 @@
-//! Operations routes: `/healthz` and `/metrics`.
+//! Operations routes: `/healthz` and `/metrics`. `/metrics` is on the public address unless
+//! `--metrics-listen` gives it an address of its own ([`metrics_router`]), and answers only
+//! `Authorization: Bearer <token>` when `--metrics-token` is set.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use secrecy::ExposeSecret;
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
+use crate::config::Settings;
 use crate::state::AppState;
 
-/// The operations routes.
-pub fn routes() -> Router<AppState> {
+/// The operations routes of the public address: `/healthz`, and `/metrics` when it has no
+/// address of its own.
+pub fn routes(settings: &Settings) -> Router<AppState> {
+    let routes = Router::new().route("/healthz", get(health));
+    if settings.metrics_listen.is_some() {
+        return routes;
+    }
+    routes.route("/metrics", get(render_metrics))
+}
+
+/// The router of `--metrics-listen`'s address: `/metrics` alone.
+pub fn metrics_router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(health))
         .route("/metrics", get(render_metrics))
+        .with_state(state)
 }
 
 /// 200 when the database answers and writes commit; 503 `degraded` while the most recent write
@@ -47,8 +62,24 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// Prometheus text format: request counts and latencies per route, database pool gauges.
-async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Prometheus text format: request counts and latencies per route, database pool gauges. With
+/// a metrics token, a request without it is answered 401.
+async fn render_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.settings.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !bool::from(given.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "/metrics needs Authorization: Bearer <the metrics token>\n",
+            )
+                .into_response();
+        }
+    }
     let pool = state.store.pool_stats();
     let engine = state.store.engine().name();
     metrics::gauge!("db_pool_connections", "engine" => engine).set(f64::from(pool.connections));
@@ -57,4 +88,5 @@ async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+        .into_response()
 }

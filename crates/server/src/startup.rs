@@ -31,6 +31,7 @@ use crate::{api_v3, limits, ops, page_headers, serve, telemetry, track};
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     router: Router,
     state: AppState,
     new_account: Option<NewAccount>,
@@ -54,10 +55,19 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        settings.check_reachable()?;
         let store = open_store(&settings).await?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
+        let metrics_listener = match settings.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("listening on {address} for /metrics"))?,
+            ),
+            None => None,
+        };
         let mut settings = settings;
         if settings.public_url.is_empty() {
             settings.public_url = format!("http://{}", listener.local_addr()?);
@@ -108,8 +118,15 @@ impl Application {
             sending,
             mailer,
         };
+        if metrics_listener.is_none() && state.settings.metrics_token.is_none() {
+            tracing::warn!(
+                "/metrics is served to anyone on the public address: set --metrics-listen (an \
+                 address of its own) or --metrics-token (a bearer token) to keep it private"
+            );
+        }
         Ok(Self {
             listener,
+            metrics_listener,
             router: router(state.clone()),
             state,
             new_account,
@@ -183,8 +200,26 @@ impl Application {
                 self.webhooks.run(stopped).await;
             }
         });
+        let metrics = self.metrics_listener.map(|listener| {
+            let mut stopping = stop.subscribe();
+            let router = ops::metrics_router(self.state.clone());
+            tokio::spawn(async move {
+                let stopped = async move {
+                    let _ = stopping.changed().await;
+                };
+                if let Err(error) = axum::serve(listener, router)
+                    .with_graceful_shutdown(stopped)
+                    .await
+                {
+                    tracing::error!(%error, "serving /metrics failed");
+                }
+            })
+        });
         let served = serve::serve(self.listener, self.router, &self.state.settings, shutdown).await;
         let _ = stop.send(true);
+        if let Some(metrics) = metrics {
+            report_exit("metrics", metrics.await);
+        }
         let store = self.state.store.clone();
         drop(self.state);
         report_exit("retention", retention.await);
@@ -211,12 +246,7 @@ pub(crate) fn report_exit(task: &str, ended: Result<(), tokio::task::JoinError>)
 /// brings its schema up to date.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     if settings.uses_embedded_database() {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-            format!(
-                "creating the data directory {}",
-                settings.data_dir.display()
-            )
-        })?;
+        writable_dir(&settings.data_dir, "data directory")?;
     }
     let size = PoolSize {
         connections: settings.db_pool_size,
@@ -229,12 +259,33 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// Creates `dir` when missing and checks that this process can write in it; a refusal names
+/// the directory and the user the process runs as.
+pub fn writable_dir(dir: &std::path::Path, what: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .and_then(|()| tempfile::tempfile_in(dir).map(drop))
+        .with_context(|| {
+            format!(
+                "the {what} {} cannot be created or written by the user {} that runs \
+                 Tracklane: create it and give that user write access, or choose another \
+                 with --data-dir",
+                dir.display(),
+                running_user()
+            )
+        })
+}
+
+/// The name of the user this process runs as (its uid when it has no name).
+fn running_user() -> String {
+    whoami::fallible::username().unwrap_or_else(|_| "(unknown)".to_owned())
+}
+
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     let routes = Router::new()
         .merge(api_v3::routes(state.clone()))
-        .merge(ops::routes())
+        .merge(ops::routes(&state.settings))
         .merge(track::routes())
         .route("/_bench/noop", post(noop))
         .layer(DefaultBodyLimit::max(max_body));

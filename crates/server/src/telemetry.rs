@@ -1,5 +1,6 @@
 //! Logs and request metrics.
 
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -12,12 +13,19 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Sets up logging to standard error; `RUST_LOG` overrides the default level (`info`).
-/// Does nothing when logging is already set up.
+/// The levels logged unless `RUST_LOG` says otherwise: Tracklane's `info`, and only warnings of
+/// sqlx (whose `info` is PostgreSQL's notices, such as "relation already exists, skipping" on
+/// every start's migrations).
+pub const DEFAULT_LOG_LEVELS: &str = "info,sqlx=warn";
+
+/// Sets up logging to standard error; `RUST_LOG` overrides [`DEFAULT_LOG_LEVELS`]. Text logs are
+/// coloured only on a terminal. Does nothing when logging is already set up.
 pub fn init_logs(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_LEVELS));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _already_set = match format {
         LogFormat::Text => builder.try_init(),

@@ -69,6 +69,14 @@ pub enum StoreError {
     /// The database URL names no supported engine.
     #[error("the database URL must start with sqlite: or postgres:")]
     UnsupportedUrl,
+    /// The PostgreSQL server could not be reached.
+    #[error("PostgreSQL at {server} cannot be reached ({reason}): is it running, and is the host and port of the database URL right?")]
+    Unreachable {
+        /// `host:port`.
+        server: String,
+        /// Why (the operating system's answer: connection refused, no route).
+        reason: String,
+    },
     /// The database failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),

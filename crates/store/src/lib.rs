@@ -149,10 +149,20 @@ pub struct PoolStats {
 
 impl Store {
     /// Connects to the database at `url`. Does not run migrations: see [`Store::migrate`].
+    /// A SQLite file is created when missing (as `?mode=rwc` asks, unless the URL names a
+    /// mode). A PostgreSQL server is tried once first, so that one that refuses connections
+    /// fails the call at once, naming its host and port ([`StoreError::Unreachable`]).
     pub async fn connect(url: &str, size: PoolSize) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let engine = Engine::of_url(url)?;
-        let options = AnyConnectOptions::from_str(url)?;
+        let url = match engine {
+            Engine::Sqlite => creating_sqlite_file(url),
+            Engine::Postgres => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        if engine == Engine::Postgres {
+            try_postgres(&url, &options).await?;
+        }
         let page_cap = Arc::new(AtomicU64::new(0));
         let (writer, reader) = match engine {
             Engine::Sqlite => {
@@ -281,6 +291,41 @@ const READER_PRAGMAS: &[&str] = &["PRAGMA mmap_size = 1073741824"];
 /// SQLite connections: WAL so readers never block the writer, `synchronous = FULL` so that a
 /// commit is on disk before it is acknowledged, foreign keys on, a busy timeout as a last
 /// resort, `extra`, and the page cap of [`Store::cap_pages`] when one is set.
+/// A SQLite URL that creates its file when missing: `?mode=rwc` added unless it names a mode
+/// or an in-memory database.
+fn creating_sqlite_file(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}mode=rwc")
+}
+
+/// Opens and closes one connection to the PostgreSQL server at `url`, so that one that cannot
+/// be reached is reported at once with its host and port (never the user or the password),
+/// rather than after the pool's acquire time-out.
+async fn try_postgres(url: &str, options: &AnyConnectOptions) -> Result<(), StoreError> {
+    match sqlx::AnyConnection::connect_with(options).await {
+        Ok(connection) => {
+            let _ = connection.close().await;
+            Ok(())
+        }
+        Err(sqlx::Error::Io(error)) => {
+            let parsed = url::Url::parse(url).ok();
+            let host = parsed
+                .as_ref()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "localhost".to_owned());
+            let port = parsed.as_ref().and_then(url::Url::port).unwrap_or(5432);
+            Err(StoreError::Unreachable {
+                server: format!("{host}:{port}"),
+                reason: error.to_string(),
+            })
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
 fn sqlite_pool(
     connections: u32,
     page_cap: Arc<AtomicU64>,

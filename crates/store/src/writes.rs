@@ -123,7 +123,11 @@ impl StoreError {
             Self::Database(sqlx::Error::Database(error)) => {
                 matches!(error.kind(), ErrorKind::Other)
             }
-            Self::Database(_) | Self::Migrate(_) | Self::Rebuild(_) | Self::Randomness => true,
+            Self::Database(_)
+            | Self::Migrate(_)
+            | Self::Rebuild(_)
+            | Self::Randomness
+            | Self::Unreachable { .. } => true,
             Self::NotFound { .. } | Self::Invalid(_) | Self::UnsupportedUrl => false,
         }
     }

@@ -7,8 +7,9 @@ mod common;
 
 use common::fresh_store;
 
-/// The `campaigns` table as the migrations leave it before the rebuild (`list_id NOT NULL`),
-/// with `extra` columns, holding campaigns 1 and 2 of which 2 was deleted, and a send of campaign 1.
+/// The `campaigns` table as the migrations leave it before the rebuild (`list_id NOT NULL`, and
+/// every column added since, as a database that skipped the rebuild has them), with `extra`
+/// columns, holding campaigns 1 and 2 of which 2 was deleted, and a send of campaign 1.
 async fn campaigns_before_the_rebuild(raw: &mut SqliteConnection, extra: &str) {
     for sql in [
         "PRAGMA foreign_keys = OFF".to_owned(),
@@ -22,7 +23,8 @@ async fn campaigns_before_the_rebuild(raw: &mut SqliteConnection, extra: &str) {
              created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, \
              failures INTEGER NOT NULL DEFAULT 0, last_error TEXT, paused_reason TEXT, \
              segment_id INTEGER, automation_id INTEGER, automation_step TEXT, \
-             links_digest INTEGER{extra})"
+             links_digest INTEGER, scheduled_at INTEGER, started_at INTEGER, \
+             finished_at INTEGER{extra})"
         ),
         "INSERT INTO accounts (id, name, created_at) VALUES (1, 'a', 0)".to_owned(),
         "INSERT INTO contacts (id, account_id, email, hash, created_at, updated_at) \

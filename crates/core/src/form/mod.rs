@@ -12,6 +12,8 @@
 //! - [`snippet`]: the HTML to embed.
 //! - [`submission`]: reading what a visitor sent, and spotting bots.
 
+use std::collections::HashMap;
+
 pub mod snippet;
 pub mod submission;
 
@@ -92,10 +94,11 @@ impl FormField {
         }
     }
 
-    /// The label the snippet shows.
-    fn label(&self) -> &str {
+    /// The label the snippet shows: a custom field's title from `titles` (by perstag), or its
+    /// perstag when it has none there.
+    fn label<'a>(&'a self, titles: &'a HashMap<String, String>) -> &'a str {
         match self {
-            Self::Custom(perstag) => perstag,
+            Self::Custom(perstag) => titles.get(perstag).map_or(perstag, String::as_str),
             standard => STANDARD
                 .iter()
                 .find(|(_, _, field)| field == standard)

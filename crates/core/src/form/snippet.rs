@@ -2,14 +2,17 @@
 //! moved off screen, a hidden visitor input, and a one-line script that fills it from the
 //! tracking snippet's `tl_vid` cookie when the form is sent. Every value is escaped.
 
+use std::collections::HashMap;
+
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::{Form, FormField, HONEYPOT_FIELD, VISITOR_FIELD};
 
 impl Form {
     /// The HTML snippet to paste into a page: the form, its honeypot, and the script that hands
-    /// the visitor id over. Every value is escaped.
-    pub fn embed_html(&self, public_url: &str) -> String {
+    /// the visitor id over. Custom fields are labelled with their title in `titles` (by
+    /// perstag). Every value is escaped.
+    pub fn embed_html(&self, public_url: &str, titles: &HashMap<String, String>) -> String {
         let mut html = format!(
             "<form method=\"post\" action=\"{}\" class=\"tracklane-form\" \
              data-tracklane-form=\"{}\">\n",
@@ -24,7 +27,7 @@ impl Form {
             };
             html.push_str(&format!(
                 "  <label>{}<input type=\"{kind}\" name=\"{}\"{required}></label>\n",
-                text(field.label()),
+                text(field.label(titles)),
                 attr(field.name()),
             ));
         }
@@ -54,7 +57,13 @@ mod tests {
     fn the_snippet_posts_to_the_form_with_a_honeypot_and_the_visitor() {
         let mut form = form();
         form.fields.push(FormField::Custom("X\"><script>".into()));
-        let html = form.embed_html("https://t.example.com");
+        form.fields.push(FormField::Custom("SHOE_SIZE".into()));
+        let titles = HashMap::from([("SHOE_SIZE".to_owned(), "Shoe <size>".to_owned())]);
+        let html = form.embed_html("https://t.example.com", &titles);
+        assert!(
+            html.contains("<label>Shoe &lt;size&gt;<input type=\"text\" name=\"SHOE_SIZE\">"),
+            "a custom field is labelled with its title: {html}"
+        );
         assert!(html.contains("action=\"https://t.example.com/f/7\""));
         assert!(html.contains("name=\"email\" required"));
         assert!(html.contains("name=\"firstName\""));
@@ -71,7 +80,7 @@ mod tests {
             let snippet = |perstag: String, url: &str| {
                 let mut form = form();
                 form.fields = vec![FormField::Email, FormField::Custom(perstag)];
-                form.embed_html(url)
+                form.embed_html(url, &HashMap::new())
             };
             let baseline = snippet("X".into(), "https://t.example.com");
             let html = snippet(perstag, &url);

@@ -87,27 +87,17 @@ impl Resource for Contact {
 
     fn json(&self, base: &str) -> Value {
         let (local, domain) = self.email.rsplit_once('@').unwrap_or(("", ""));
+        // Only the sub-resources Tracklane serves: a client that follows a link finds it.
         let mut links = links(
             base,
             &format!("contacts/{}", self.id),
             &[
-                "bounceLogs",
                 "contactAutomations",
-                "contactData",
-                "contactGoals",
                 "contactLists",
-                "contactLogs",
                 "contactTags",
-                "contactDeals",
-                "deals",
                 "fieldValues",
-                "geoIps",
-                "notes",
-                "organization",
-                "plusAppend",
                 "trackingLogs",
                 "scoreValues",
-                "accountContacts",
                 "automationEntryCounts",
             ],
         );

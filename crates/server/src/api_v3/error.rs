@@ -142,6 +142,14 @@ pub fn reference_error(error: StoreError) -> ApiError {
     }
 }
 
+impl From<crate::mailer::DeliveryError> for ApiError {
+    /// A message the caller asked to send now (a test, the snippet for a developer) that the
+    /// mail server did not take: whatever the reason, its answer goes back (502).
+    fn from(error: crate::mailer::DeliveryError) -> Self {
+        Self::Delivery(error.to_string())
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {

@@ -9,9 +9,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tracklane_core::form::{Form, FormInput};
+use std::collections::HashMap;
+
+use tracklane_core::form::{Form, FormField, FormInput};
 use tracklane_core::ids::{AccountId, FormId};
 use tracklane_core::invalid::Invalid;
+use tracklane_core::page::Page;
 use tracklane_store::{Model, StoreError};
 
 use super::error::{reference_error, ApiError};
@@ -151,9 +154,21 @@ async fn remove(ctx: Ctx, PathId(id): PathId<FormId>) -> Result<Json<Value>, Api
 /// `/siteTracking/code`.
 async fn embed(ctx: Ctx, PathId(id): PathId<FormId>) -> Result<Response, ApiError> {
     let form = ctx.store().existing_form(ctx.account, id).await?;
+    let mut titles = HashMap::new();
+    for field in &form.fields {
+        if let FormField::Custom(perstag) = field {
+            let found = ctx
+                .store()
+                .fields(ctx.account, Some(perstag), Page::default())
+                .await?;
+            if let Some(custom) = found.items.into_iter().next() {
+                titles.insert(perstag.clone(), custom.title);
+            }
+        }
+    }
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        form.embed_html(ctx.base()),
+        form.embed_html(ctx.base(), &titles),
     )
         .into_response())
 }

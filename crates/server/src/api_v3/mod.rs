@@ -7,6 +7,7 @@ pub mod automations;
 pub mod campaigns;
 pub mod contact_automations;
 pub mod contacts;
+pub mod developer;
 pub mod email_settings;
 pub mod error;
 pub mod extract;
@@ -44,6 +45,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(lists::routes())
         .merge(fields::routes())
         .merge(tracking::routes())
+        .merge(developer::routes())
         .merge(whitelist::routes())
         .merge(messages::routes())
         .merge(previews::routes())

@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, LooseId};
 use super::resource::{Ctx, PathId};
 use crate::mailer::compose::{compose, recipient, Composed, Unsubscribe};
-use crate::mailer::{message_id, DeliveryError, Envelope};
+use crate::mailer::{message_id, Envelope};
 use crate::state::AppState;
 
 /// What a test send's subject starts with.
@@ -108,18 +108,12 @@ async fn test(
         html: composed.html,
         text: composed.text,
         list_unsubscribe: None,
-        message_id: Some(message_id::for_test(&message.from_email).map_err(ApiError::Internal)?),
+        message_id: Some(message_id::one_off(&message.from_email).map_err(ApiError::Internal)?),
     };
-    match ctx.state.mailer.send_envelope(&envelope).await {
-        Ok(()) => Ok(Json(json!({"test": {
-            "message": id.to_string(),
-            "to": to.as_str(),
-            "sent": true,
-        }}))),
-        Err(
-            DeliveryError::Bounce(answer)
-            | DeliveryError::Deferred(answer)
-            | DeliveryError::Sending(answer),
-        ) => Err(ApiError::Delivery(answer)),
-    }
+    ctx.state.mailer.send_envelope(&envelope).await?;
+    Ok(Json(json!({"test": {
+        "message": id.to_string(),
+        "to": to.as_str(),
+        "sent": true,
+    }})))
 }

@@ -16,8 +16,9 @@ pub fn for_send(send: i64, from_address: &str) -> anyhow::Result<String> {
     on_senders_domain(&send.to_string(), from_address)
 }
 
-/// The `Message-ID` of a test send from `from_address`: on the sender's domain, naming no send.
-pub fn for_test(from_address: &str) -> anyhow::Result<String> {
+/// The `Message-ID` of a message that is no send (a test, the snippet sent to a developer),
+/// from `from_address`: on the sender's domain, naming no send.
+pub fn one_off(from_address: &str) -> anyhow::Result<String> {
     on_senders_domain("test", from_address)
 }
 
@@ -58,7 +59,7 @@ mod tests {
             "random part"
         );
         assert!(for_send(1, "nobody").unwrap().ends_with("@localhost"));
-        let test = for_test("news@shop.example").unwrap();
+        let test = one_off("news@shop.example").unwrap();
         assert!(test.ends_with("@shop.example"), "{test}");
         assert_eq!(send_of(&test), None, "a test send names no send");
     }

@@ -29,7 +29,7 @@ mod tests;
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use lettre::transport::smtp::PoolConfig;
@@ -58,6 +58,8 @@ pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Mailer {
     transport: Transport,
     rate: RateLimit,
+    /// When this mailer was made: the outbox's sweep leaves the files written since.
+    created: SystemTime,
 }
 
 /// Where messages go.
@@ -107,6 +109,7 @@ impl Mailer {
         Ok(Self {
             transport: Transport::Smtp(transport),
             rate: RateLimit::per_second(per_second),
+            created: SystemTime::now(),
         })
     }
 
@@ -125,6 +128,7 @@ impl Mailer {
                 dir: dir.to_owned(),
             },
             rate: RateLimit::per_second(0),
+            created: SystemTime::now(),
         })
     }
 
@@ -168,14 +172,15 @@ impl Mailer {
     }
 
     /// With the outbox transport, finds which of the `wanted` sends have their message whole in
-    /// the outbox or only half-written in `.partial`, and removes every file of `.partial` (see
-    /// [`outbox::sweep`]); `None` over SMTP, where what a stop left cannot be known. Run at
+    /// the outbox or only half-written in `.partial`, and removes the files of `.partial` written
+    /// before this mailer was made (see [`outbox::sweep`]); `None` over SMTP, where what a stop left cannot be known. Run at
     /// start, before sending.
     pub async fn sweep_outbox(&self, wanted: HashSet<i64>) -> anyhow::Result<Option<OutboxSweep>> {
         let Some(dir) = self.outbox_dir().map(Path::to_owned) else {
             return Ok(None);
         };
-        let swept = tokio::task::spawn_blocking(move || outbox::sweep(&dir, &wanted))
+        let left_before = self.created;
+        let swept = tokio::task::spawn_blocking(move || outbox::sweep(&dir, &wanted, left_before))
             .await
             .context("sweeping the outbox")?
             .context("sweeping the outbox")?;

@@ -30,9 +30,15 @@ pub struct OutboxSweep {
 }
 
 /// Finds which of the `wanted` sends have their message whole in `dir` or half-written in
-/// `dir/.partial`, and removes every file of `dir/.partial`. Reads only the headers of the
-/// files, and none at all when nothing is wanted. Blocking: run it off the async runtime.
-pub fn sweep(dir: &Path, wanted: &HashSet<i64>) -> io::Result<OutboxSweep> {
+/// `dir/.partial`, and removes every file of `dir/.partial` last written before `left_before`
+/// (what a stopped process left: a message this process is writing meanwhile, such as a test
+/// send at start, is kept). Reads only the headers of the files, and none at all when nothing
+/// is wanted. Blocking: run it off the async runtime.
+pub fn sweep(
+    dir: &Path,
+    wanted: &HashSet<i64>,
+    left_before: std::time::SystemTime,
+) -> io::Result<OutboxSweep> {
     let mut found = OutboxSweep::default();
     if !wanted.is_empty() {
         for path in files(dir)? {
@@ -47,6 +53,10 @@ pub fn sweep(dir: &Path, wanted: &HashSet<i64>) -> io::Result<OutboxSweep> {
         }
     }
     for path in files(&dir.join(PARTIAL_DIR))? {
+        let written = fs::metadata(&path).and_then(|meta| meta.modified());
+        if written.is_ok_and(|written| written >= left_before) {
+            continue;
+        }
         if let Some(send) = send_in(&path).filter(|send| wanted.contains(send)) {
             if !found.whole.contains(&send) {
                 found.partial.insert(send);
@@ -144,7 +154,8 @@ mod tests {
         fs::write(partial.join("stray.eml"), "Message-").unwrap();
         fs::write(partial.join("other.eml"), mail(98)).unwrap();
 
-        let found = sweep(dir.path(), &HashSet::from([1, 2, 3])).unwrap();
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        let found = sweep(dir.path(), &HashSet::from([1, 2, 3]), later).unwrap();
         assert_eq!(found.whole, HashSet::from([1]));
         assert_eq!(found.partial, HashSet::from([2]));
         assert_eq!(found.removed, 3, "every file of .partial goes");
@@ -152,8 +163,17 @@ mod tests {
         assert!(dir.path().join("a.eml").exists() && dir.path().join("old.eml").exists());
 
         fs::write(partial.join("c.eml"), mail(3)).unwrap();
-        let nothing_wanted = sweep(dir.path(), &HashSet::new()).unwrap();
+        let nothing_wanted = sweep(dir.path(), &HashSet::new(), later).unwrap();
         assert_eq!(nothing_wanted.removed, 1);
         assert!(nothing_wanted.whole.is_empty() && nothing_wanted.partial.is_empty());
+
+        fs::write(partial.join("d.eml"), mail(4)).unwrap();
+        let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        let this_process = sweep(dir.path(), &HashSet::from([4]), earlier).unwrap();
+        assert_eq!(
+            this_process.removed, 0,
+            "a file written since the start is kept"
+        );
+        assert!(partial.join("d.eml").exists());
     }
 }

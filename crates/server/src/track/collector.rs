@@ -14,6 +14,7 @@ use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
+use tracklane_core::cid::TOKEN_PARAM;
 use tracklane_core::device::Device;
 use tracklane_core::email::ContactEmail;
 use tracklane_core::event::{EventKind, NewEvent, PAGE_VISIT_NAME};
@@ -116,9 +117,10 @@ fn asks_not_to_be_tracked(headers: &HeaderMap, flag: Option<u8>) -> bool {
     flag == Some(1) || header_is_one("dnt") || header_is_one("sec-gpc")
 }
 
-/// The page and the whitelisted domain it belongs to.
+/// The page and the whitelisted domain it belongs to. The contact token (`tl_cid`) a landing
+/// page's address may still carry is never stored.
 pub fn tracked_page(rules: &Rules, raw_url: Option<&str>) -> Result<(PageUrl, String), Refusal> {
-    let page = PageUrl::parse("url", raw_url.unwrap_or_default())?;
+    let page = PageUrl::parse("url", raw_url.unwrap_or_default())?.without_param(TOKEN_PARAM);
     let site = rules
         .domains
         .iter()
@@ -180,7 +182,8 @@ async fn collect(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(
         .r
         .as_deref()
         .filter(|r| !r.is_empty())
-        .and_then(|r| PageUrl::parse("referrer", r).ok());
+        .and_then(|r| PageUrl::parse("referrer", r).ok())
+        .map(|referrer| referrer.without_param(TOKEN_PARAM));
     let event = NewEvent {
         account,
         kind: EventKind::PageVisit,

@@ -22,7 +22,9 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tracklane_core::cid::{LinkSubject, TokenSubject, OPEN_PIXEL, TRAP_LINK, UNSUBSCRIBE};
+use tracklane_core::cid::{
+    LinkSubject, TokenSubject, OPEN_PIXEL, TOKEN_PARAM, TRAP_LINK, UNSUBSCRIBE,
+};
 use tracklane_core::event::{EventKind, LinkHit, NewEvent};
 use tracklane_core::ids::ContactId;
 use tracklane_core::list::ListStatus;
@@ -204,7 +206,7 @@ pub(super) fn landing(
     let mut url = Url::parse(destination).ok()?;
     let expires = Timestamp(state.now().0.saturating_add(TOKEN_MICROS));
     let token = state.token_key.seal(subject, expires).ok()?;
-    url.query_pairs_mut().append_pair("tl_cid", &token);
+    url.query_pairs_mut().append_pair(TOKEN_PARAM, &token);
     Some(url.into())
 }
 

@@ -3,10 +3,21 @@
 //! key"). Messages carry `userId`, `anonymousId`, `traits`, `properties`, `timestamp` and
 //! `messageId`; a repeated `messageId` is recorded once, so clients may retry freely.
 //!
+//! A page's address, referrer and title come from `properties` or else `context.page`, and the
+//! device from `context.userAgent` or else the request's agent (see [`context`]).
+//!
 //! The contact is the one whose email is in `traits.email`, `properties.email`,
 //! `context.traits.email`, or `userId` when it is an email. `anonymousId` is the visitor: events
 //! of a visitor not yet known are kept and become the contact's when an `identify` (or a later
 //! message with an email) names it. A batch is validated whole and recorded all or nothing.
+//!
+//! # Layout
+//! - this module: the routes, the messages and how they are recorded.
+//! - [`body`]: gzip bodies and Segment's error codes.
+//! - [`context`]: the device and the page from a message's `context`.
+
+mod body;
+mod context;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -19,6 +30,7 @@ use base64::Engine;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use tracklane_core::cid::TOKEN_PARAM;
 use tracklane_core::contact::{ContactInput, ContactPatch};
 use tracklane_core::email::ContactEmail;
 use tracklane_core::event::{
@@ -30,11 +42,13 @@ use tracklane_core::time::Timestamp;
 use tracklane_core::visit::{clip_title, parse_visitor_key, PageUrl};
 use tracklane_store::people::{NamedPerson, PersonEvent};
 
-use super::collector::{device_of, tracked_page};
+use super::collector::tracked_page;
 use super::event::check_event_name;
 use super::gate::Rules;
 use super::refusal::{json_body, readable, Refusal};
 use crate::state::AppState;
+use body::{decoded, error_code};
+use context::Context;
 
 /// The most messages in one batch.
 pub const BATCH_MAX: usize = 1000;
@@ -105,7 +119,8 @@ pub async fn batch(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let outcome = async {
-        let batch: Batch = parse(&readable(body)?)?;
+        let body = decoded(&headers, readable(body)?, state.settings.max_body_bytes)?;
+        let batch: Batch = parse(&body)?;
         if batch.batch.len() > BATCH_MAX {
             return Err(Refusal::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -134,7 +149,8 @@ async fn single(
     kind: &str,
 ) -> Response {
     let outcome = async {
-        let message: Message = parse(&readable(body)?)?;
+        let body = decoded(&headers, readable(body)?, state.settings.max_body_bytes)?;
+        let message: Message = parse(&body)?;
         handle(&state, &headers, vec![(kind.to_owned(), message)])
             .await
             .map_err(|refused| Refused {
@@ -150,20 +166,18 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
     json_body(body, "the body is not valid")
 }
 
+/// `{"success": true}`, or a refusal as `{"success": false, "code", "message"}` (with the
+/// `index` of the batch's message it concerns).
 fn answer(outcome: Result<(), Refused>) -> Response {
-    match outcome {
-        Ok(()) => Json(json!({"success": true})).into_response(),
-        Err(Refused {
-            index: Some(index),
-            refusal,
-        }) => refusal.answer(|reason| {
-            json!({"success": false, "message": format!("message {index}: {reason}"), "index": index})
-        }),
-        Err(Refused {
-            index: None,
-            refusal,
-        }) => refusal.answer(|reason| json!({"success": false, "message": reason})),
-    }
+    let Err(Refused { index, refusal }) = outcome else {
+        return Json(json!({"success": true})).into_response();
+    };
+    let code = error_code(refusal.status);
+    refusal.answer(|reason| match index {
+        Some(index) => json!({"success": false, "code": code,
+            "message": format!("message {index}: {reason}"), "index": index}),
+        None => json!({"success": false, "code": code, "message": reason}),
+    })
 }
 
 /// The account of the basic-auth write key.
@@ -376,6 +390,16 @@ fn check(
         .map(parse_message_id)
         .transpose()?;
     let properties = message.properties.clone().unwrap_or_default();
+    let context = Context::of(message.context.as_ref());
+    let given = |key: &str| {
+        properties
+            .get(key)
+            .and_then(Value::as_str)
+            .or_else(|| context.page(key))
+    };
+    let referrer = given("referrer")
+        .and_then(|r| PageUrl::parse("referrer", r).ok())
+        .map(|r| r.without_param(TOKEN_PARAM));
     let mut event = NewEvent {
         account,
         kind: EventKind::Custom,
@@ -396,6 +420,16 @@ fn check(
     let kind: &'static str = match kind {
         "track" => {
             event.name = check_event_name(rules, message.event.as_deref().unwrap_or_default())?;
+            // The page it happened on, when the context names a whitelisted one.
+            if let Some(Ok((page, site))) = context
+                .page("url")
+                .map(|url| tracked_page(rules, Some(url)))
+            {
+                event.page = Some(page);
+                event.site = Some(site);
+                event.referrer = referrer;
+            }
+            event.device = context.device();
             if !properties.is_empty() {
                 event.data = Some(parse_event_data(&Value::Object(properties).to_string())?);
             }
@@ -408,21 +442,14 @@ fn check(
                     "site tracking is disabled for this account",
                 ));
             }
-            let (page, site) = tracked_page(rules, properties.get("url").and_then(Value::as_str))?;
+            let (page, site) = tracked_page(rules, given("url"))?;
             event.kind = EventKind::PageVisit;
             event.name = PAGE_VISIT_NAME.to_owned();
             event.page = Some(page);
             event.site = Some(site);
-            event.referrer = properties
-                .get("referrer")
-                .and_then(Value::as_str)
-                .and_then(|r| PageUrl::parse("referrer", r).ok());
-            event.title = properties
-                .get("title")
-                .and_then(Value::as_str)
-                .or(message.name.as_deref())
-                .map(clip_title);
-            event.device = Some(device_of(headers));
+            event.referrer = referrer;
+            event.title = given("title").or(message.name.as_deref()).map(clip_title);
+            event.device = Some(context.device_or_request(headers));
             "page"
         }
         "identify" => {
