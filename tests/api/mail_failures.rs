@@ -214,6 +214,14 @@ async fn a_stop_in_the_middle_of_a_round_is_settled_from_the_outbox(app: TestApp
     std::fs::write(outbox_dir.join("delivered.eml"), mail(whole)).unwrap();
     std::fs::write(partial.join("half.eml"), &mail(half)[..60]).unwrap();
     std::fs::write(partial.join("stray.eml"), "Subject: from an older stop\r\n").unwrap();
+    // Left by the stopped node: written before this one's mailer was made.
+    for name in ["half.eml", "stray.eml"] {
+        let before = std::time::SystemTime::now() - Duration::from_secs(3600);
+        let file = std::fs::File::options()
+            .write(true)
+            .open(partial.join(name));
+        file.unwrap().set_modified(before).unwrap();
+    }
 
     let settled = app.sender.settle_interrupted().await.unwrap();
     assert_eq!(

@@ -54,6 +54,23 @@ pub struct Report {
     pub skipped_columns: Vec<String>,
 }
 
+impl Report {
+    /// Rows read: written or refused.
+    pub fn rows(&self) -> u64 {
+        self.upserted + self.rejected.len() as u64
+    }
+}
+
+/// `rows` over `elapsed`, rounded.
+fn rows_per_second(rows: u64, elapsed: std::time::Duration) -> u64 {
+    let seconds = elapsed.as_secs_f64();
+    if seconds > 0.0 {
+        (rows as f64 / seconds).round() as u64
+    } else {
+        rows
+    }
+}
+
 /// Where imported contacts go.
 #[derive(Debug, Clone, Copy)]
 pub struct Destination {
@@ -63,13 +80,16 @@ pub struct Destination {
     pub list: Option<ListId>,
 }
 
-/// Imports `path` into `to`, showing progress, and prints the report.
+/// Imports `path` into `to` and prints the report. On a terminal a progress bar shows the share
+/// of the file read, the rows written, rows/s and the time left; elsewhere (a log, a pipe) only
+/// the summary line is printed.
 pub async fn contacts(store: &Store, to: Destination, path: &Path) -> anyhow::Result<()> {
     let size = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
         .len();
+    // indicatif draws on standard error only when it is a terminal.
     let progress = ProgressBar::new(size).with_style(
-        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
+        ProgressStyle::with_template("{bar:40} {percent:>3}% {msg}, ETA {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -84,11 +104,13 @@ pub async fn contacts(store: &Store, to: Destination, path: &Path) -> anyhow::Re
     for line in &report.left_unsubscribed {
         eprintln!("line {line}: left off the list: the contact unsubscribed from it or bounced");
     }
+    let seconds = progress.elapsed().as_secs_f64();
     println!(
-        "{} contacts imported, {} rows rejected, {} left unsubscribed",
+        "{} contacts imported, {} rows rejected, {} left unsubscribed, in {seconds:.1} s ({} rows/s)",
         report.upserted,
         report.rejected.len(),
-        report.left_unsubscribed.len()
+        report.left_unsubscribed.len(),
+        rows_per_second(report.rows(), progress.elapsed())
     );
     Ok(())
 }
@@ -147,7 +169,11 @@ pub async fn import(
         }
         if batch.len() >= BATCH {
             write_batch(store, to, &mut batch, &mut report).await?;
-            progress.set_message(format!("{} imported", report.upserted));
+            progress.set_message(format!(
+                "{} rows, {} rows/s",
+                report.rows(),
+                rows_per_second(report.rows(), progress.elapsed())
+            ));
         }
     }
     write_batch(store, to, &mut batch, &mut report).await?;

@@ -4,11 +4,13 @@
 //! # Layout
 //! - `main.rs`: the command line and the small commands.
 //! - [`accounts`]: `tracklane account new|list`, `tracklane key new|list|revoke`.
+//! - [`export`]: `tracklane export contacts|timeline`.
 //! - [`import`]: `tracklane import contacts FILE.csv`.
 //! - [`bench`]: `tracklane bench`, contact sync against a no-op route.
 
 mod accounts;
 mod bench;
+mod export;
 mod import;
 
 use std::path::PathBuf;
@@ -53,6 +55,11 @@ enum Command {
     Import {
         #[command(subcommand)]
         what: ImportCommand,
+    },
+    /// Export contacts (CSV) or the timeline (JSON lines), in constant memory.
+    Export {
+        #[command(subcommand)]
+        what: export::ExportCommand,
     },
     /// Create and list accounts (one per brand or client).
     Account {
@@ -171,6 +178,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Account { what } => accounts::account(what).await,
         Command::Key { what } => accounts::key(what).await,
+        Command::Export { what } => export::export(what).await,
         Command::Bench(args) => bench::run(args).await,
     }
 }

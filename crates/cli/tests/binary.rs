@@ -311,3 +311,128 @@ fn import_with_a_list_subscribes_every_imported_contact() {
     let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(listed["meta"]["total"], "2", "{body}");
 }
+
+#[test]
+fn contacts_and_the_timeline_export_and_an_export_imports_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = run(tracklane(dir.path()).args(["init", "--json"]));
+    let keys: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
+    let headers = format!(
+        "Api-Token: {}\r\nContent-Type: application/json\r\n",
+        keys["api_key"].as_str().unwrap()
+    );
+    let port = free_port();
+    let server = serve(dir.path(), port);
+    wait_for_port(port);
+    let api = |method: &str, path: &str, body: &str| {
+        let (status, answer) = request(port, method, path, &headers, body);
+        assert!(
+            status.starts_with("HTTP/1.0 20"),
+            "{path}: {status} {answer}"
+        );
+    };
+    api(
+        "POST",
+        "/api/3/fields",
+        r#"{"field":{"title":"Company","type":"text"}}"#,
+    );
+    api("POST", "/api/3/lists", r#"{"list":{"name":"News"}}"#);
+    std::fs::write(
+        dir.path().join("people.csv"),
+        "Email,First Name,Company\nada@example.com,Ada,\"Acme, Inc\"\nbob@example.com,Bob,\n",
+    )
+    .unwrap();
+    let import =
+        run(tracklane(dir.path()).args(["import", "contacts", "people.csv", "--list", "1"]));
+    let summary = String::from_utf8_lossy(&import.stdout);
+    assert!(
+        summary.contains("2 contacts imported") && summary.contains("rows/s"),
+        "{summary}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&import.stderr).contains('\u{1b}'),
+        "no bar off a terminal"
+    );
+    api("POST", "/api/3/tags", r#"{"tag":{"tag":"vip"}}"#);
+    api(
+        "POST",
+        "/api/3/contactTags",
+        r#"{"contactTag":{"contact":"1","tag":"1"}}"#,
+    );
+    api(
+        "PUT",
+        "/api/3/eventTracking",
+        r#"{"eventTracking":{"enabled":true}}"#,
+    );
+    api(
+        "POST",
+        "/api/3/eventTrackingEvents",
+        r#"{"eventTrackingEvent":{"name":"signup"}}"#,
+    );
+    let event = format!(
+        "actid=1&key={}&event=signup&eventdata=pro&visit=%7B%22email%22%3A%22ada%40example.com%22%7D",
+        keys["event_key"].as_str().unwrap()
+    );
+    let (status, _) = request(
+        port,
+        "POST",
+        "/event",
+        "Content-Type: application/x-www-form-urlencoded\r\n",
+        &event,
+    );
+    assert!(status.contains("200"), "{status}");
+
+    let exported = run(tracklane(dir.path()).args(["export", "contacts"]));
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let mut csv = csv::Reader::from_reader(&exported.stdout[..]);
+    let header: Vec<String> = csv.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(
+        header,
+        [
+            "id",
+            "email",
+            "firstName",
+            "lastName",
+            "phone",
+            "Company",
+            "tags",
+            "lists",
+            "created"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(&rows[0][1], "ada@example.com");
+    assert_eq!(&rows[0][5], "Acme, Inc");
+    assert_eq!(&rows[0][6], "vip");
+    assert_eq!(&rows[0][7], "News=active");
+    assert_eq!(&rows[1][6], "");
+
+    let timeline = run(tracklane(dir.path()).args(["export", "timeline"]));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&timeline.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["name"], "signup");
+    assert_eq!(lines[0]["data"], "pro");
+    assert_eq!(lines[0]["contact"], "1");
+    let bobs = run(tracklane(dir.path()).args(["export", "timeline", "--contact", "2"]));
+    assert!(bobs.status.success());
+    assert!(bobs.stdout.is_empty());
+
+    let to_file = run(tracklane(dir.path()).args(["export", "contacts", "-o", "out.csv"]));
+    assert!(to_file.status.success());
+    assert!(String::from_utf8_lossy(&to_file.stderr).contains("2 contacts exported"));
+    let back = run(tracklane(dir.path()).args(["import", "contacts", "out.csv"]));
+    assert!(
+        String::from_utf8_lossy(&back.stdout).contains("2 contacts imported, 0 rows rejected"),
+        "{}",
+        String::from_utf8_lossy(&back.stdout)
+    );
+    terminate(server);
+}

@@ -28,10 +28,12 @@ use crate::{Engine, Model, Store, StoreError};
 const ROWS_PER_STATEMENT: usize = 400;
 
 /// The columns [`tracked_event`] reads.
-const EVENT_COLUMNS: &str = "id, kind, name, contact_id, visitor_key, url, domain, path, \
+pub(crate) const EVENT_COLUMNS: &str =
+    "id, kind, name, contact_id, visitor_key, url, domain, path, \
      referrer, referrer_domain, title, device, data, starts_visit, occurred_at";
 
-fn tracked_event(row: &AnyRow) -> Result<TrackedEvent, sqlx::Error> {
+/// Reads an event row of [`EVENT_COLUMNS`].
+pub(crate) fn tracked_event(row: &AnyRow) -> Result<TrackedEvent, sqlx::Error> {
     let kind: String = row.try_get("kind")?;
     let device: Option<String> = row.try_get("device")?;
     Ok(TrackedEvent {

@@ -39,6 +39,7 @@ pub mod contacts;
 pub mod email_settings;
 pub mod error;
 pub mod events;
+pub mod exports;
 pub mod fields;
 mod foreground;
 pub mod forms;
