@@ -28,6 +28,7 @@ mod message_checks;
 mod messages;
 mod nodes;
 mod nul_text;
+mod openapi;
 mod ops;
 mod pages;
 mod personalization;

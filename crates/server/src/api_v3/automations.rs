@@ -4,8 +4,7 @@
 //! a dry run of the path a contact would take.
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::automation::saved::{Automation, AutomationInput};
@@ -15,19 +14,19 @@ use tracklane_core::ids::{AutomationId, AutomationRunId, ContactId, ListId, Segm
 use tracklane_core::invalid::Invalid;
 use tracklane_store::automations::bulk::Members;
 
+use super::doc::{get, post, ApiRouter};
 use super::error::ApiError;
 use super::extract::{required_id, ApiJson, ApiQuery, LooseId};
 use super::resource::{Ctx, PathId, Resource};
-use crate::state::AppState;
 
 /// The automation routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/automations", post(create).get(list))
-        .route("/automations/{id}", get(show).put(update).delete(remove))
-        .route("/automations/{id}/report", get(report))
-        .route("/automations/{id}/dryRun", post(dry_run))
-        .route("/automations/{id}/entries", post(enter_members))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Automations")
+        .route("/automations", post(create, "POST /automations (Tracklane's): saves an automation, inactive unless status is 1; 201.").get(list, "GET /automations: paging; meta as AC's."))
+        .route("/automations/{id}", get(show, "GET /automations/{id}.").put(update, "PUT /automations/{id} (Tracklane's): a partial update. A new definition is a new version; contacts inside go on with the version they entered.").delete(remove, "DELETE /automations/{id} (Tracklane's): {}."))
+        .route("/automations/{id}/report", get(report, "GET /automations/{id}/report (Tracklane's): how many runs entered, are in progress, completed and left early; per goal of the current version, how many reached it, their share of the entries and their mean time from entry; per A/B split, each path's runs (where they are, and how many reached a goal after it); and per step of the current version (then of earlier ones), the runs in progress there and those that passed it."))
+        .route("/automations/{id}/dryRun", post(dry_run, "POST /automations/{id}/dryRun (Tracklane's, {\"contact\": ID}): the path the contact would take through the current version now, were every wait over at once: its steps, and whether it completes, ends or loops. Nothing is written."))
+        .route("/automations/{id}/entries", post(enter_members, "POST /automations/{id}/entries (Tracklane's, {\"list\": ID} or {\"segment\": ID}): enters the list's subscribers or the segment's members, as AC's \"add contacts to automation\" does; answers how many entered (those inside already, or entered before when it takes each contact once, are left as they are)."))
 }
 
 #[derive(Debug, Deserialize)]

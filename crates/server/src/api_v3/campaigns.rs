@@ -13,8 +13,7 @@
 //! server's last such answer).
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::ids::{AccountId, CampaignId};
@@ -24,6 +23,7 @@ use tracklane_core::time::Timestamp;
 use tracklane_store::campaign_pause::Cancelled;
 use tracklane_store::link_clicks::CampaignCounters;
 
+use super::doc::{get, post, ApiRouter};
 use super::error::{reference_error, ApiError};
 use super::extract::{ApiJson, ApiQuery, LooseId};
 use super::render::{links, meta};
@@ -32,16 +32,16 @@ use crate::campaigns::{start_campaign, tracked_links};
 use crate::state::AppState;
 
 /// The campaign routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/campaigns", post(create_campaign).get(list_campaigns))
-        .route("/campaigns/{id}", get(show_campaign))
-        .route("/campaigns/{id}/send", post(send_campaign))
-        .route("/campaigns/{id}/schedule", post(schedule_campaign))
-        .route("/campaigns/{id}/pause", post(pause_campaign))
-        .route("/campaigns/{id}/resume", post(resume_campaign))
-        .route("/campaigns/{id}/cancel", post(cancel_campaign))
-        .route("/campaigns/{id}/links", get(campaign_links))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Campaigns")
+        .route("/campaigns", post(create_campaign, "POST /campaigns (Tracklane's): 201, a draft sending message to list, to the list's subscribers who are members of the saved segment segmentid, or, without a list, to the segment's members subscribed to at least one list.").get(list_campaigns, "GET /campaigns: newest first."))
+        .route("/campaigns/{id}", get(show_campaign, "GET /campaigns/{id}."))
+        .route("/campaigns/{id}/send", post(send_campaign, "POST /campaigns/{id}/send (Tracklane's): starts a draft (or scheduled) campaign now. Its links are recorded (when tracked) and a send is queued for every recipient; answers {\"campaign\": ..., \"queued\": N}. Sending a campaign twice is refused (422)."))
+        .route("/campaigns/{id}/schedule", post(schedule_campaign, "POST /campaigns/{id}/schedule (Tracklane's): {\"sdate\": \"2027-01-05T09:00:00-05:00\"} (or YYYY-MM-DD HH:MM:SS, UTC) schedules a draft campaign, or moves a scheduled one, to start by itself then (status 1; a date past starts it at once). The message is checked now as a send would check it. Answers {\"campaign\": ...}."))
+        .route("/campaigns/{id}/pause", post(pause_campaign, "POST /campaigns/{id}/pause (Tracklane's): a sending campaign pauses (status 3); its queued sends wait for resume. Refused (422) for a campaign that is not sending."))
+        .route("/campaigns/{id}/resume", post(resume_campaign, "POST /campaigns/{id}/resume (Tracklane's): sets a paused campaign sending again (status 2) and wakes the sender; its queued sends are due at once. Answers {\"campaign\": ...}; a campaign that is not paused is refused (422)."))
+        .route("/campaigns/{id}/cancel", post(cancel_campaign, "POST /campaigns/{id}/cancel (Tracklane's): a scheduled campaign goes back to draft; a sending or paused one stops (status 4) and its queued sends are dropped. Answers {\"campaign\": ..., \"dropped\": N}; refused (422) for a draft or a finished campaign."))
+        .route("/campaigns/{id}/links", get(campaign_links, "GET /campaigns/{id}/links: the campaign's tracked links and the open pixel (\"Read Tracker\") in AC's shape, with Tracklane's counts beside: clicks and uniqueClicks by people, machineClicks by scanners and bots (kept out of the other two)."))
 }
 
 /// `campaigns` in AC's shape, each with its counters.

@@ -4,8 +4,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::automation::saved::{Run, RunStatus};
@@ -14,19 +13,19 @@ use tracklane_core::invalid::Invalid;
 use tracklane_store::automations::runs::RunQuery;
 use tracklane_store::StoreError;
 
+use super::doc::{get, post, ApiRouter};
 use super::error::ApiError;
 use super::extract::{required_id, ApiJson, ApiQuery, LooseId};
 use super::render::meta;
 use super::resource::{Ctx, PathId, Resource};
-use crate::state::AppState;
 
 /// The contactAutomation routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/contactAutomations", post(create).get(list))
-        .route("/contactAutomations/{id}", get(show).delete(remove))
-        .route("/contacts/{id}/contactAutomations", get(of_contact))
-        .route("/contacts/{id}/automationEntryCounts", get(entry_counts))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Contact automations")
+        .route("/contactAutomations", post(create, "POST /contactAutomations: enters the contact into the automation; 201 with the contact side-loaded, as AC answers. A contact the automation does not take (inactive, inside already, or entered before when it takes each contact once) is AC's 403.").get(list, "GET /contactAutomations: paging, with AC's filters[seriesid], filters[subscriberid] and filters[status]."))
+        .route("/contactAutomations/{id}", get(show, "GET /contactAutomations/{id}.").delete(remove, "DELETE /contactAutomations/{id}: ends the run early; {}. An unknown id is AC's 403."))
+        .route("/contacts/{id}/contactAutomations", get(of_contact, "GET /contacts/{id}/contactAutomations: the contact's runs, newest first."))
+        .route("/contacts/{id}/automationEntryCounts", get(entry_counts, "GET /contacts/{id}/automationEntryCounts: how many times the contact entered each automation, by automation id."))
 }
 
 #[derive(Debug, Deserialize)]

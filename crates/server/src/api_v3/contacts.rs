@@ -1,8 +1,7 @@
 //! `/contacts`, `/contact/sync` and a contact's sub-collections.
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::contact::{Contact, ContactInput, FieldValueInput};
@@ -12,21 +11,51 @@ use tracklane_core::invalid::Invalid;
 use tracklane_core::time::Timestamp;
 use tracklane_store::contacts::{ContactOrder, ContactQuery};
 
+use super::doc::{get, post, ApiRouter};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, LooseId};
 use super::render::{links, loose_text, meta};
 use super::resource::{Ctx, PathId, Resource};
-use crate::state::AppState;
 
 /// The contact routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/contacts", post(create).get(list))
-        .route("/contact/sync", post(sync))
-        .route("/contacts/{id}", get(show).put(update).delete(remove))
-        .route("/contacts/{id}/contactTags", get(tags_of))
-        .route("/contacts/{id}/contactLists", get(lists_of))
-        .route("/contacts/{id}/fieldValues", get(field_values_of))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Contacts")
+        .route(
+            "/contacts",
+            post(
+                create,
+                "POST /contacts: 201, or 422 when the email is taken.",
+            )
+            .get(list, "GET /contacts with AC's filters and paging."),
+        )
+        .route(
+            "/contact/sync",
+            post(
+                sync,
+                "POST /contact/sync: creates (201) or updates (200) the contact with this email.",
+            ),
+        )
+        .route(
+            "/contacts/{id}",
+            get(
+                show,
+                "GET /contacts/{id} with its lists and field values side-loaded, as AC does.",
+            )
+            .put(update, "PUT /contacts/{id}: a partial update.")
+            .delete(remove, "DELETE /contacts/{id}: {}."),
+        )
+        .route(
+            "/contacts/{id}/contactTags",
+            get(tags_of, "GET /contacts/{id}/contactTags."),
+        )
+        .route(
+            "/contacts/{id}/contactLists",
+            get(lists_of, "GET /contacts/{id}/contactLists."),
+        )
+        .route(
+            "/contacts/{id}/fieldValues",
+            get(field_values_of, "GET /contacts/{id}/fieldValues."),
+        )
 }
 
 /// `{"contact": {...}}` as clients send it.

@@ -2,24 +2,23 @@
 //! /siteTracking/code/send` mails the account's embed code and the installation steps to the
 //! person who edits the site.
 
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use html_escape::encode_text;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::email::ContactEmail;
 use tracklane_core::text::{optional, NAME_MAX, TEXT_MAX};
 
+use super::doc::{post, ApiRouter};
 use super::error::ApiError;
 use super::extract::ApiJson;
 use super::resource::Ctx;
 use crate::mailer::{message_id, Envelope};
-use crate::state::AppState;
 use crate::track::snippet::embed_code;
 
 /// The route.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/siteTracking/code/send", post(send_to_developer))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Developer").route("/siteTracking/code/send", post(send_to_developer, "POST /siteTracking/code/send: {\"email\": \"dev@agency.example\", \"fromemail\": \"me@shop.example\", \"fromname\": \"Ada\", \"note\": \"...\"} mails the embed code and the steps to email, from (and replying to) fromemail. Answers {\"developerEmail\": {to, sent: true}}; the mail server's refusal is a 502 with its answer."))
 }
 
 #[derive(Debug, Deserialize)]

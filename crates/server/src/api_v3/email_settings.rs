@@ -12,8 +12,7 @@
 //!
 //! `null` switches the two timed rules off.
 
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tracklane_core::email_body::check_footer;
@@ -21,14 +20,25 @@ use tracklane_core::invalid::Invalid;
 use tracklane_core::scanner::ScannerRules;
 use tracklane_store::email_settings::EmailSettings;
 
+use super::doc::{get, ApiRouter};
 use super::error::ApiError;
 use super::extract::ApiJson;
 use super::resource::Ctx;
-use crate::state::AppState;
 
 /// The email settings routes.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/emailSettings", get(show).put(change).post(change))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Email settings").route(
+        "/emailSettings",
+        get(show, "GET /emailSettings.")
+            .put(
+                change,
+                "PUT /emailSettings: changes the settings named, answers all of them.",
+            )
+            .post(
+                change,
+                "PUT /emailSettings: changes the settings named, answers all of them.",
+            ),
+    )
 }
 
 fn settings_json(settings: &EmailSettings) -> Json<Value> {

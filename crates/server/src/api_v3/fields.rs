@@ -1,8 +1,7 @@
 //! `/fields`, `/fieldValues`, `/fieldRels` and field options.
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::contact::FieldValueInput;
@@ -12,6 +11,7 @@ use tracklane_core::invalid::Invalid;
 use tracklane_core::text::{bounded, NAME_MAX};
 use tracklane_store::fields::{FieldOptionDraft, FieldValueQuery};
 
+use super::doc::{get, post, ApiRouter};
 use super::error::{reference_error, ApiError};
 use super::extract::{required_id, ApiJson, ApiQuery, LooseId};
 use super::render::{links, loose_text, meta};
@@ -19,19 +19,16 @@ use super::resource::{Ctx, PathId, Resource};
 use crate::state::AppState;
 
 /// The custom field routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/fields", post(create).get(list))
-        .route("/fields/{id}", get(show).put(update).delete(remove))
-        .route("/fields/{id}/options", get(options_of))
-        .route("/fieldRels", post(relate))
-        .route("/fieldOption/bulk", post(add_options))
-        .route("/fieldOptions/bulk", post(add_options))
-        .route("/fieldValues", post(set_value).get(list_values))
-        .route(
-            "/fieldValues/{id}",
-            get(show_value).put(update_value).delete(remove_value),
-        )
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Fields")
+        .route("/fields", post(create, "POST /fields: 201, or 422 duplicate when the title is taken.").get(list, "GET /fields: paging and filters[perstag]."))
+        .route("/fields/{id}", get(show, "GET /fields/{id} with its options and list relations.").put(update, "PUT /fields/{id}: a partial update.").delete(remove, "DELETE /fields/{id}: {}, with every value of the field."))
+        .route("/fields/{id}/options", get(options_of, "GET /fields/{id}/options."))
+        .route("/fieldRels", post(relate, "POST /fieldRels: 201; relates a field to a list of the account (relid 0: all lists); another relid that names none of the account's lists is a 404 \"List not found\"."))
+        .route("/fieldOption/bulk", post(add_options, "POST /fieldOption/bulk (and /fieldOptions/bulk): 201; all options or none."))
+        .route("/fieldOptions/bulk", post(add_options, "POST /fieldOption/bulk (and /fieldOptions/bulk): 201; all options or none."))
+        .route("/fieldValues", post(set_value, "POST /fieldValues: sets a contact's value of a field (creating or replacing it).").get(list_values, "GET /fieldValues: filters[fieldid], filters[val], paging."))
+        .route("/fieldValues/{id}", get(show_value, "GET /fieldValues/{id}.").put(update_value, "PUT /fieldValues/{id}: a new value; contact and field may be left out.").delete(remove_value, "DELETE /fieldValues/{id}: {}."))
 }
 
 #[derive(Debug, Deserialize)]

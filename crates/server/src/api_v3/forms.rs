@@ -5,8 +5,7 @@
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -17,6 +16,7 @@ use tracklane_core::invalid::Invalid;
 use tracklane_core::page::Page;
 use tracklane_store::{Model, StoreError};
 
+use super::doc::{get, ApiRouter};
 use super::error::{reference_error, ApiError};
 use super::extract::{ApiJson, ApiQuery, LooseId};
 use super::render::links;
@@ -25,11 +25,11 @@ use super::tags::tag_ids;
 use crate::state::AppState;
 
 /// The form routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/forms", get(list).post(create))
-        .route("/forms/{id}", get(show).put(update).delete(remove))
-        .route("/forms/{id}/embed", get(embed))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Forms")
+        .route("/forms", get(list, "GET /forms: paging.").post(create, "POST /forms: 201 with the form."))
+        .route("/forms/{id}", get(show, "GET /forms/{id}.").put(update, "PUT /forms/{id}: a partial update.").delete(remove, "DELETE /forms/{id}: {}."))
+        .route("/forms/{id}/embed", get(embed, "GET /forms/{id}/embed: the HTML snippet to paste, as text/plain like /siteTracking/code.").text())
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,8 +5,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -14,16 +13,17 @@ use tracklane_core::ids::KeyId;
 use tracklane_core::invalid::Invalid;
 use tracklane_store::keys::{AccountKey, KeyDraft, KeyKind, KeyUse};
 
+use super::doc::{get, post, ApiRouter};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
 use super::resource::{Ctx, PathId, Resource};
 use crate::state::AppState;
 
 /// The key routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/keys", post(create).get(list))
-        .route("/keys/{id}", get(show).delete(revoke))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Keys")
+        .route("/keys", post(create, "POST /keys: 201, with the secret in key.key, shown this once.").get(list, "GET /keys: the account's keys, revoked ones included, oldest first, paged."))
+        .route("/keys/{id}", get(show, "GET /keys/{id}.").delete(revoke, "DELETE /keys/{id}: revokes the key at once (on this node; within the tracking cache's time on others) and answers it; refused (422) for the account's last key that manages keys."))
 }
 
 /// The request's context, when its key manages keys; 403 otherwise.

@@ -6,8 +6,7 @@
 //! machine's run none.
 
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::ids::{CampaignId, LinkActionId};
@@ -17,17 +16,17 @@ use tracklane_core::links::{find_links, TrackedLink};
 use tracklane_core::visit::PageUrl;
 use tracklane_store::link_actions::StoredLinkAction;
 
+use super::doc::{delete, get, ApiRouter};
 use super::error::{reference_error, ApiError};
 use super::extract::{ApiJson, LooseId};
 use super::resource::{Ctx, PathId};
 use super::tags::tag_id;
-use crate::state::AppState;
 
 /// The link action routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/campaigns/{id}/linkActions", get(list).post(add))
-        .route("/linkActions/{id}", delete(remove))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Link actions")
+        .route("/campaigns/{id}/linkActions", get(list, "GET /campaigns/{id}/linkActions.").post(add, "POST /campaigns/{id}/linkActions: 201 with the action. A link that is not in the campaign's message is refused (422, listing the message's links)."))
+        .route("/linkActions/{id}", delete(remove, "DELETE /linkActions/{id}: {}."))
 }
 
 fn action_json(action: &StoredLinkAction) -> Value {

@@ -1,7 +1,6 @@
 //! `/lists` and `/contactLists`.
 
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::ids::{ContactId, ListId};
@@ -11,18 +10,18 @@ use tracklane_core::webhook::event::WebhookSource;
 use tracklane_store::lists::ListQuery;
 use tracklane_store::sql::TextOp;
 
+use super::doc::{get, post, ApiRouter};
 use super::error::{reference_error, ApiError};
 use super::extract::{required_id, ApiJson, ApiQuery, LooseId};
 use super::render::links;
 use super::resource::{Ctx, PathId, Resource};
-use crate::state::AppState;
 
 /// The list routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/lists", post(create).get(list))
-        .route("/lists/{id}", get(show).put(update).delete(remove))
-        .route("/contactLists", post(set_status))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Lists")
+        .route("/lists", post(create, "POST /lists: 200 with the list, as AC answers.").get(list, "GET /lists: filters[name] (contains) or filters[name][op], orders[name], paging."))
+        .route("/lists/{id}", get(show, "GET /lists/{id}.").put(update, "PUT /lists/{id}: a partial update.").delete(remove, "DELETE /lists/{id}: {}."))
+        .route("/contactLists", post(set_status, "POST /contactLists: status 1 subscribes, 2 unsubscribes; creates or updates the row."))
 }
 
 #[derive(Debug, Deserialize)]

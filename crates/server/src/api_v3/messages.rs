@@ -2,27 +2,35 @@
 //! documented `POST`, `PUT` and `DELETE` (AC's public API has none).
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::ids::MessageId;
 use tracklane_core::invalid::Invalid;
 use tracklane_core::message::{Message, MessageInput};
 
+use super::doc::{get, post, ApiRouter};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
 use super::render::links;
 use super::resource::{Ctx, PathId, Resource};
-use crate::state::AppState;
 
 /// The message routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/messages", post(create_message).get(list_messages))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Messages")
+        .route(
+            "/messages",
+            post(create_message, "POST /messages (Tracklane's): 201.")
+                .get(list_messages, "GET /messages."),
+        )
         .route(
             "/messages/{id}",
-            get(show_message).put(update_message).delete(remove_message),
+            get(show_message, "GET /messages/{id}.")
+                .put(update_message, "PUT /messages/{id}: a partial update.")
+                .delete(
+                    remove_message,
+                    "DELETE /messages/{id}: {}; refused (422) while a campaign sends it.",
+                ),
         )
 }
 

@@ -8,6 +8,7 @@ pub mod campaigns;
 pub mod contact_automations;
 pub mod contacts;
 pub mod developer;
+pub mod doc;
 pub mod email_settings;
 pub mod error;
 pub mod extract;
@@ -28,6 +29,8 @@ pub mod tracking;
 pub mod webhooks;
 pub mod whitelist;
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -35,11 +38,17 @@ use axum::{middleware, Json, Router};
 use serde_json::json;
 
 use crate::state::AppState;
+use doc::ApiRouter;
 use error::ApiError;
 
-/// The `/api/3` routes, behind `Api-Token` authentication; other paths answer a JSON 404.
+/// The `/api/3` routes, behind `Api-Token` authentication (but for the OpenAPI document);
+/// other paths answer a JSON 404.
 pub fn routes(state: AppState) -> Router<AppState> {
-    let resources = Router::new()
+    let (resources, openapi) = ApiRouter::new("API")
+        .route(
+            "/",
+            doc::get(root, "A credential check: 200 for a valid key."),
+        )
         .merge(contacts::routes())
         .merge(tags::routes())
         .merge(lists::routes())
@@ -59,12 +68,17 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(webhooks::routes())
         .merge(automations::routes())
         .merge(contact_automations::routes())
-        .merge(keys::routes());
+        .merge(keys::routes())
+        .into_parts();
+    let openapi = Arc::new(openapi);
     Router::new()
         .nest("/api/3", resources)
-        .route("/api/3", get(root))
         .route("/api/3/", get(root))
         .route_layer(middleware::from_fn_with_state(state, auth::require_api_key))
+        .route(
+            "/api/3/openapi.json",
+            get(move || async move { Json(openapi.as_ref().clone()) }),
+        )
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async {
             (

@@ -3,8 +3,7 @@
 //! as the sender does (personalization, the account's unsubscribe footer, a generated text
 //! part), but track nothing, and their unsubscribe link is an inert one.
 
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::email::ContactEmail;
@@ -12,21 +11,21 @@ use tracklane_core::ids::{ContactId, MessageId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::template::Recipient;
 
+use super::doc::{get, post, ApiRouter};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, LooseId};
 use super::resource::{Ctx, PathId};
 use crate::mailer::compose::{compose, recipient, Composed, Unsubscribe};
 use crate::mailer::{message_id, Envelope};
-use crate::state::AppState;
 
 /// What a test send's subject starts with.
 pub const TEST_PREFIX: &str = "[Test] ";
 
 /// The preview and test routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/messages/{id}/preview", get(preview))
-        .route("/messages/{id}/test", post(test))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Previews")
+        .route("/messages/{id}/preview", get(preview, "GET /messages/{id}/preview[?contact=ID]: {\"preview\": {message, contact, subject, html, text}}, rendered as the contact would get it."))
+        .route("/messages/{id}/test", post(test, "POST /messages/{id}/test: {\"email\": \"me@example.com\", \"contact\": ID} mails the preview (as contact, when given) to email, its subject starting with [Test] . Answers {\"test\": {message, to, sent: true}} once the mail server took it; 502 with the server's answer when it did not."))
 }
 
 /// The message composed for `contact` (blank merge tags without one), with an inert

@@ -4,8 +4,7 @@
 //! scores) and manual adjustments.
 
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::ids::{ContactId, ScoreModelId, ScoreRuleId};
@@ -15,27 +14,21 @@ use tracklane_core::score::model::{ModelInput, ScoreModel};
 use tracklane_core::score::rule::{Cap, Frequency, Progress, RuleInput, ScoreRule, Scoring};
 use tracklane_store::scoring::ledger::ContactScore;
 
+use super::doc::{get, post, ApiRouter};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, LooseId};
 use super::resource::{Ctx, PathId, Resource};
-use crate::state::AppState;
 
 /// The scoring routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/scores", get(list).post(create))
-        .route("/scores/{id}", get(show).put(update).delete(remove))
-        .route("/scores/{id}/rules", get(rules).post(add_rule))
-        .route(
-            "/scoreRules/{id}",
-            get(show_rule).put(replace_rule).delete(remove_rule),
-        )
-        .route("/contacts/{id}/scoreValues", get(score_values))
-        .route("/contacts/{id}/scoreAwards", get(awards))
-        .route(
-            "/contacts/{id}/scoreAdjustments",
-            axum::routing::post(adjust),
-        )
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Scores")
+        .route("/scores", get(list, "GET /scores: paging.").post(create, "POST /scores (Tracklane's): a new model; 201."))
+        .route("/scores/{id}", get(show, "GET /scores/{id}.").put(update, "PUT /scores/{id} (Tracklane's): a partial update.").delete(remove, "DELETE /scores/{id} (Tracklane's): the model, its rules, ledger and scores; refused while a segment reads its scores. {}."))
+        .route("/scores/{id}/rules", get(rules, "GET /scores/{id}/rules (Tracklane's): the model's rules, paged.").post(add_rule, "POST /scores/{id}/rules (Tracklane's): a new rule; past behavior is scored by it in the background (ready turns true); 201."))
+        .route("/scoreRules/{id}", get(show_rule, "GET /scoreRules/{id} (Tracklane's).").put(replace_rule, "PUT /scoreRules/{id} (Tracklane's): replaces the rule (the body is a whole rule, as for POST); past behavior is scored again in the background while the previous rule's awards still count.").delete(remove_rule, "DELETE /scoreRules/{id} (Tracklane's): its awards stop counting once the scores are recomputed in the background. {}."))
+        .route("/contacts/{id}/scoreValues", get(score_values, "GET /contacts/{id}/scoreValues: the contact's score in each model it has had points in."))
+        .route("/contacts/{id}/scoreAwards", get(awards, "GET /contacts/{id}/scoreAwards (Tracklane's): the live awards its scores sum, newest first, paged; score=ID keeps one model's."))
+        .route("/contacts/{id}/scoreAdjustments", post(adjust, "POST /contacts/{id}/scoreAdjustments (Tracklane's): adds or takes points by hand, with a reason; the award, 201."))
 }
 
 /// A share of work done, 0 to 1 (1 when there is none).

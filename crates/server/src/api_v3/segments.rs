@@ -3,8 +3,7 @@
 //! count and preview. A saved segment's members are `GET /contacts?segmentid=ID` too.
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::ids::{ContactId, SegmentId};
@@ -14,20 +13,20 @@ use tracklane_core::segment::Condition;
 use tracklane_store::contacts::ContactQuery;
 use tracklane_store::segments::membership::Transition;
 
+use super::doc::{get, post, ApiRouter};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
 use super::resource::{Ctx, PathId, Resource};
-use crate::state::AppState;
 
 /// The segment routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/segments", post(create).get(list))
-        .route("/segments/preview", post(preview))
-        .route("/segments/{id}", get(show).put(update).delete(remove))
-        .route("/segments/{id}/count", get(count))
-        .route("/segments/{id}/members", get(members))
-        .route("/contacts/{id}/segmentTransitions", get(transitions_of))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Segments")
+        .route("/segments", post(create, "POST /segments (Tracklane's): saves a segment; 201. Its members are computed in the background (ready turns true) and kept live from then on.").get(list, "GET /segments: paging."))
+        .route("/segments/preview", post(preview, "POST /segments/preview (Tracklane's): an unsaved definition's count and first page of members (limit, offset), computed now; nothing is saved."))
+        .route("/segments/{id}", get(show, "GET /segments/{id}.").put(update, "PUT /segments/{id} (Tracklane's): a partial update; a new definition is recomputed in the background while the previous members stay readable.").delete(remove, "DELETE /segments/{id} (Tracklane's): {}."))
+        .route("/segments/{id}/count", get(count, "GET /segments/{id}/count (Tracklane's): {\"count\": N, \"ready\": bool}, read from the stored members."))
+        .route("/segments/{id}/members", get(members, "GET /segments/{id}/members (Tracklane's): one page of the stored members, as GET /contacts?segmentid=ID answers them."))
+        .route("/contacts/{id}/segmentTransitions", get(transitions_of, "GET /contacts/{id}/segmentTransitions (Tracklane's): the contact's entries into and exits from segments, oldest first, paged."))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,8 +1,7 @@
 //! `/tags` and `/contactTags`.
 
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::ids::{AccountId, ContactId, ContactTagId, TagId};
@@ -14,19 +13,19 @@ use tracklane_store::sql::{TextFilter, TextOp};
 use tracklane_store::tags::TagQuery;
 use tracklane_store::Store;
 
+use super::doc::{delete, get, post, ApiRouter};
 use super::error::{reference_error, ApiError};
 use super::extract::{required_id, ApiJson, ApiQuery, LooseId};
 use super::render::links;
 use super::resource::{Ctx, PathId, Resource};
-use crate::state::AppState;
 
 /// The tag routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/tags", post(create).get(list))
-        .route("/tags/{id}", get(show).put(update).delete(remove))
-        .route("/contactTags", post(add_to_contact))
-        .route("/contactTags/{id}", delete(remove_from_contact))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Tags")
+        .route("/tags", post(create, "POST /tags: 201.").get(list, "GET /tags: search (contains) or filters[search][op], orders[search], paging."))
+        .route("/tags/{id}", get(show, "GET /tags/{id}.").put(update, "PUT /tags/{id}: a partial update.").delete(remove, "DELETE /tags/{id}: {}."))
+        .route("/contactTags", post(add_to_contact, "POST /contactTags: 201 with the new row, 200 with the existing one when the contact already carries the tag."))
+        .route("/contactTags/{id}", delete(remove_from_contact, "DELETE /contactTags/{id}: {}; the id is the row's, not the tag's."))
 }
 
 #[derive(Debug, Deserialize)]

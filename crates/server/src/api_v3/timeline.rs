@@ -5,8 +5,7 @@
 //! token (`tl_cid`) to put on links so that the snippet identifies the visitor.
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 use tracklane_core::cid::TokenSubject;
 use tracklane_core::event::{EventKind, TrackedEvent};
@@ -17,6 +16,7 @@ use tracklane_core::time::Timestamp;
 use tracklane_store::events::EventQuery;
 use tracklane_store::{Model, StoreError};
 
+use super::doc::{get, post, ApiRouter};
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::render::meta;
@@ -27,13 +27,13 @@ use crate::state::AppState;
 const TOKEN_DAYS: i64 = 90;
 
 /// The timeline routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/contacts/{id}/trackingLogs", get(contact_logs))
-        .route("/contacts/{id}/trackingToken", post(token))
-        .route("/trackingLogs", get(account_logs))
-        .route("/trackingLogs/{id}/contact", get(log_contact))
-        .route("/activities", get(activities))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Timeline")
+        .route("/contacts/{id}/trackingLogs", get(contact_logs, "GET /contacts/{id}/trackingLogs."))
+        .route("/contacts/{id}/trackingToken", post(token, "POST /contacts/{id}/trackingToken: 201 {\"token\": \"...\", \"expires\": \"...\"}."))
+        .route("/trackingLogs", get(account_logs, "GET /trackingLogs: the account's whole timeline (filters[contact] narrows it)."))
+        .route("/trackingLogs/{id}/contact", get(log_contact, "GET /trackingLogs/{id}/contact."))
+        .route("/activities", get(activities, "GET /activities?contact=ID[&after=TIME]."))
 }
 
 /// What AC puts in a tracking log's `value`: the URL of a page visit, the data of an event.

@@ -6,8 +6,7 @@
 use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::event::parse_event_name;
@@ -18,6 +17,7 @@ use tracklane_core::time::Timestamp;
 use tracklane_store::tracking::{SiteDomain, TrackingSettings, TrackingSettingsPatch};
 use tracklane_store::StoreError;
 
+use super::doc::{delete, get, ApiRouter};
 use super::error::ApiError;
 use super::extract::ApiJson;
 use super::render::meta;
@@ -29,28 +29,19 @@ use crate::track::snippet::embed_code;
 const RECEIVING_WINDOW: i64 = 24 * 3600 * 1_000_000;
 
 /// The tracking settings routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/siteTracking",
-            get(site_tracking)
-                .put(set_site_tracking)
-                .post(set_site_tracking),
-        )
-        .route("/siteTracking/code", get(code))
-        .route("/siteTrackingDomains", get(domains).post(add_domain))
-        .route("/siteTrackingDomains/{name}", delete(remove_domain))
-        .route(
-            "/eventTracking",
-            get(event_tracking)
-                .put(set_event_tracking)
-                .post(set_event_tracking),
-        )
-        .route(
-            "/eventTrackingEvents",
-            get(event_names).post(add_event_name),
-        )
-        .route("/eventTrackingEvents/{name}", delete(remove_event_name))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Tracking")
+        .route("/siteTracking", get(site_tracking, "GET /siteTracking.")
+                .put(set_site_tracking, "PUT (or POST) /siteTracking.")
+                .post(set_site_tracking, "PUT (or POST) /siteTracking."))
+        .route("/siteTracking/code", get(code, "GET /siteTracking/code: the HTML to paste, as text/plain.").text())
+        .route("/siteTrackingDomains", get(domains, "GET /siteTrackingDomains.").post(add_domain, "POST /siteTrackingDomains: 201 when new, 200 when already whitelisted; 422 for what is no site's domain (see [parse_site_domain])."))
+        .route("/siteTrackingDomains/{name}", delete(remove_domain, "DELETE /siteTrackingDomains/{name}: 204.").empty())
+        .route("/eventTracking", get(event_tracking, "GET /eventTracking.")
+                .put(set_event_tracking, "PUT (or POST) /eventTracking.")
+                .post(set_event_tracking, "PUT (or POST) /eventTracking."))
+        .route("/eventTrackingEvents", get(event_names, "GET /eventTrackingEvents: the whitelisted names.").post(add_event_name, "POST /eventTrackingEvents: 201 when new, 200 when already whitelisted."))
+        .route("/eventTrackingEvents/{name}", delete(remove_event_name, "DELETE /eventTrackingEvents/{name} (the name URL-encoded): {}; a name that could not have been whitelisted (a NUL character, too long) names nothing."))
 }
 
 fn site_json(settings: &TrackingSettings) -> Value {

@@ -6,8 +6,7 @@
 //! that does not resolve) is refused with a 422.
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -22,25 +21,25 @@ use tracklane_store::webhooks::deliveries::STATUSES;
 use tracklane_store::webhooks::log::LoggedDelivery;
 use tracklane_store::webhooks::WebhookQuery;
 
+use super::doc::{get, post, ApiRouter};
 use super::error::{reference_error, ApiError};
 use super::extract::{ApiJson, ApiQuery, LooseId};
 use super::render::meta;
 use super::resource::{Ctx, PathId, Resource};
-use crate::state::AppState;
 use crate::webhooks::receiver::check_receiver;
 
 /// The webhook routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/webhooks", get(list).post(create))
-        .route("/webhooks/events", get(events))
-        .route("/webhook/events", get(events))
-        .route("/webhooks/{id}", get(show).put(update).delete(remove))
-        .route("/webhooks/{id}/secret", post(rotate))
-        .route("/webhooks/{id}/deliveries", get(deliveries))
-        .route("/webhooks/{id}/replay", post(replay_failed))
-        .route("/webhookDeliveries/{id}", get(show_delivery))
-        .route("/webhookDeliveries/{id}/replay", post(replay))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Webhooks")
+        .route("/webhooks", get(list, "GET /webhooks: filters[name], filters[url] (equal, or filters[x][op]), filters[listid], paging.").post(create, "POST /webhooks: 201 with the subscription and its secret."))
+        .route("/webhooks/events", get(events, "GET /webhook/events and /webhooks/events: every event type a subscription may name."))
+        .route("/webhook/events", get(events, "GET /webhook/events and /webhooks/events: every event type a subscription may name."))
+        .route("/webhooks/{id}", get(show, "GET /webhooks/{id}.").put(update, "PUT /webhooks/{id}: the attributes given change.").delete(remove, "DELETE /webhooks/{id}: {}."))
+        .route("/webhooks/{id}/secret", post(rotate, "POST /webhooks/{id}/secret (Tracklane's): a new signing secret, shown this once."))
+        .route("/webhooks/{id}/deliveries", get(deliveries, "GET /webhooks/{id}/deliveries (Tracklane's): the delivery log, newest first, paged; status=pending|delivered|failed|gone."))
+        .route("/webhooks/{id}/replay", post(replay_failed, "POST /webhooks/{id}/replay (Tracklane's): {\"replay\": {\"from\", \"until\"}} (ISO 8601; until defaults to now): every failed delivery made in that range is tried again now."))
+        .route("/webhookDeliveries/{id}", get(show_delivery, "GET /webhookDeliveries/{id} (Tracklane's)."))
+        .route("/webhookDeliveries/{id}/replay", post(replay, "POST /webhookDeliveries/{id}/replay (Tracklane's): the delivery is tried again now."))
 }
 
 impl Resource for Webhook {

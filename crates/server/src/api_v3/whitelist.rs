@@ -3,8 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::ids::SiteDomainId;
@@ -13,16 +12,16 @@ use tracklane_core::site_domain::parse_site_domain;
 use tracklane_store::tracking::SiteDomain;
 use tracklane_store::Model;
 
+use super::doc::{delete, get, ApiRouter};
 use super::error::ApiError;
 use super::extract::ApiJson;
 use super::resource::{Ctx, PathId};
-use crate::state::AppState;
 
 /// The whitelist routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/prism/urlWhitelistings", get(list).post(add))
-        .route("/prism/urlWhitelistings/{id}", delete(remove))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new("Whitelist")
+        .route("/prism/urlWhitelistings", get(list, "GET /prism/urlWhitelistings.").post(add, "POST /prism/urlWhitelistings: 201, 409 when the domain is whitelisted already, 422 for what is no site's domain (see [parse_site_domain])."))
+        .route("/prism/urlWhitelistings/{id}", delete(remove, "DELETE /prism/urlWhitelistings/{id}: 204.").empty())
 }
 
 fn entry(domain: &SiteDomain, tracking: bool) -> Value {
