@@ -163,6 +163,17 @@ async fn bad_schedules_are_refused_and_a_cancel_unschedules(app: TestApp) {
         scheduled.body["campaign"]["sdate"],
         "2030-01-01T10:00:00+00:00"
     );
+    let id = tracklane_core::ids::CampaignId(campaign.parse().unwrap());
+    let now = Clock::now(&*app.clock);
+    let early = app
+        .store
+        .start_scheduled_campaign(app.account, id, &[], now)
+        .await;
+    assert!(
+        early.is_err(),
+        "a scheduled start before its sdate is refused"
+    );
+    assert_eq!(shown(&app, &campaign).await["status"], "1");
     let moved = act(&app, &campaign, "schedule", json!({"sdate": "2031-02-03"})).await;
     assert_eq!(moved.body["campaign"]["sdate"], "2031-02-03T00:00:00+00:00");
     assert_eq!(act(&app, &campaign, "pause", json!({})).await.status, 422);
@@ -176,6 +187,16 @@ async fn bad_schedules_are_refused_and_a_cancel_unschedules(app: TestApp) {
         422,
         "a draft"
     );
+    let later = Timestamp(now.0 + 10 * 365 * 86_400_000_000);
+    let raced = app
+        .store
+        .start_scheduled_campaign(app.account, id, &[], later)
+        .await;
+    assert!(
+        raced.is_err(),
+        "a sender that read the schedule before the cancel starts nothing"
+    );
+    assert_eq!(shown(&app, &campaign).await["status"], "0");
 }
 
 async fn pause_resume_and_cancel_move_a_sending_campaign(app: TestApp) {

@@ -7,9 +7,6 @@
 //! 24-byte plaintext `account || contact || expiry` (big-endian i64s). Associated data binds the
 //! token to its purpose. A forged, altered, expired or foreign token decrypts to nothing.
 
-/// The query parameter that carries a contact token on a tracked link's landing page.
-pub const TOKEN_PARAM: &str = "tl_cid";
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -17,6 +14,9 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
 use crate::ids::{AccountId, CampaignId, ContactId};
 use crate::time::Timestamp;
+
+/// The query parameter that carries a contact token on a tracked link's landing page.
+pub const TOKEN_PARAM: &str = "tl_cid";
 
 const PURPOSE: &[u8] = b"tracklane contact token v1";
 const LINK_PURPOSE: &[u8] = b"tracklane link token v1";

@@ -200,12 +200,6 @@ impl CampaignStatus {
             _ => Self::Draft,
         }
     }
-
-    /// Whether the campaign still has sending to do (or may start): what it uses (its
-    /// segment) must stay.
-    pub fn unfinished(self) -> bool {
-        !matches!(self, Self::Stopped | Self::Completed)
-    }
 }
 
 /// Why a campaign paused through the API is paused.

@@ -44,28 +44,42 @@ pub async fn start_campaign(
 /// Starts the scheduled campaigns whose `sdate` has come; answers how many started. One whose
 /// segment is being computed waits for the next pass; one refused for good (its message no
 /// longer renders, its segment is gone) goes back to draft with the reason as its `lastError`.
-/// Of several nodes, one starts each campaign; the others' starts are refused and change
-/// nothing.
+/// A campaign cancelled or moved meanwhile is left as it now is, and of several nodes one
+/// starts each campaign. A failure of one campaign is logged and does not keep the others (or
+/// the sends after this pass) waiting.
 pub async fn start_due(store: &Store, now: Timestamp) -> Result<usize, StoreError> {
     let mut started = 0;
     for (account, id) in store.due_campaigns(now, DUE_PER_PASS).await? {
-        match start_campaign(store, account, id, now).await {
+        let start = async {
+            let campaign = store.existing_campaign(account, id).await?;
+            let links = tracked_links(store, account, &campaign).await?;
+            store
+                .start_scheduled_campaign(account, id, &links, now)
+                .await
+        };
+        match start.await {
             Ok(queued) => {
                 tracing::info!(campaign = %id, queued, "scheduled campaign started");
                 started += 1;
             }
-            Err(StoreError::Invalid(refusal)) if refusal.code == "not_ready" => {}
+            // Being computed: the next pass starts it. No longer scheduled for now (cancelled,
+            // moved, started elsewhere): nothing to do.
+            Err(StoreError::Invalid(refusal))
+                if refusal.code == "not_ready" || refusal.attribute == "status" => {}
             Err(StoreError::Invalid(refusal)) => {
                 let why = format!("the scheduled start was refused: {}", refusal.detail);
-                if store
+                match store
                     .unschedule_campaign(account, id, Some(&why), now)
-                    .await?
+                    .await
                 {
-                    tracing::warn!(campaign = %id, reason = %refusal.detail, "{why}");
+                    Ok(true) => tracing::warn!(campaign = %id, reason = %refusal.detail, "{why}"),
+                    Ok(false) => {}
+                    Err(error) => tracing::error!(campaign = %id, error = ?error, "{why}"),
                 }
             }
-            Err(StoreError::NotFound { .. }) => {}
-            Err(other) => return Err(other),
+            Err(error) => {
+                tracing::error!(campaign = %id, error = ?error, "starting a scheduled campaign failed");
+            }
         }
     }
     Ok(started)

@@ -17,6 +17,15 @@ use crate::sql::Statement;
 use crate::writes::Written;
 use crate::{Engine, Store, StoreError};
 
+/// Which campaigns a start takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Starting {
+    /// A draft or a scheduled campaign, now (the API's send).
+    Now,
+    /// A scheduled campaign whose `sdate` has come, and only while it is still scheduled.
+    AtItsDate,
+}
+
 /// Refuses a targeted segment that is gone or whose members answer an older revision, and
 /// (PostgreSQL) holds its row until the transaction ends, so that neither an edit nor a
 /// computation changes the members the sends are queued from.
@@ -114,10 +123,10 @@ fn queue_sends(
 }
 
 impl Store {
-    /// Starts a draft or scheduled campaign: records its tracked links and queues one send per
-    /// recipient (see [`queue_sends`]). Returns how many sends were queued. Refused (an
-    /// [`Invalid`] on `status`) for a campaign that started already, and with the code
-    /// `not_ready` while its segment is being computed.
+    /// Starts a draft or scheduled campaign now (the API's send): records its tracked links and
+    /// queues one send per recipient (see [`queue_sends`]). Returns how many sends were queued.
+    /// Refused (an [`Invalid`] on `status`) for a campaign that started already, and with the
+    /// code `not_ready` while its segment is being computed.
     pub async fn start_campaign(
         &self,
         account: AccountId,
@@ -125,26 +134,60 @@ impl Store {
         links: &[TrackedLink],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
+        self.start(account, campaign, links, now, Starting::Now)
+            .await
+    }
+
+    /// Starts a scheduled campaign whose `sdate` has come, as [`Store::start_campaign`] does;
+    /// refused when it is no longer scheduled by then (cancelled, moved later, or started by
+    /// another node meanwhile).
+    pub async fn start_scheduled_campaign(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        links: &[TrackedLink],
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        self.start(account, campaign, links, now, Starting::AtItsDate)
+            .await
+    }
+
+    async fn start(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        links: &[TrackedLink],
+        now: Timestamp,
+        starting: Starting,
+    ) -> Result<u64, StoreError> {
         let found = self.existing_campaign(account, campaign).await?;
         self.write(async |tx| {
             if let Some(segment) = found.segment {
                 hold_ready_segment(tx, self.engine, account, segment).await?;
             }
-            let claimed = sqlx::query(
-                "UPDATE campaigns SET status = $1, updated_at = $2, started_at = $2 \
-                 WHERE account_id = $3 AND id = $4 AND status IN ($5, $6)",
-            )
-            .bind(CampaignStatus::Sending.code())
-            .bind(now.0)
-            .bind(account.0)
-            .bind(campaign.0)
-            .bind(CampaignStatus::Draft.code())
-            .bind(CampaignStatus::Scheduled.code())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let mut claim = Statement::new(self.engine, "UPDATE campaigns SET status = ");
+            claim
+                .push_bind(CampaignStatus::Sending.code())
+                .and(", updated_at = ", now.0)
+                .and(", started_at = ", now.0)
+                .and(" WHERE account_id = ", account.0)
+                .and(" AND id = ", campaign.0);
+            match starting {
+                Starting::Now => claim
+                    .and(" AND status IN (", CampaignStatus::Draft.code())
+                    .and(", ", CampaignStatus::Scheduled.code())
+                    .push(")"),
+                Starting::AtItsDate => claim
+                    .and(" AND status = ", CampaignStatus::Scheduled.code())
+                    .and(" AND scheduled_at <= ", now.0),
+            };
+            let claimed = claim.query().execute(&mut *tx).await?.rows_affected();
             if claimed == 0 {
-                return Err(Invalid::bad_value("status", "the campaign was sent already").into());
+                return Err(Invalid::bad_value(
+                    "status",
+                    "the campaign is not a draft or scheduled to start now",
+                )
+                .into());
             }
             record_links_in(tx, account, campaign, links, now).await?;
             let queued = queue_sends(&found, self.engine, account, now)

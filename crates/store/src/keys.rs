@@ -14,7 +14,7 @@ use tracklane_core::time::Timestamp;
 
 use crate::listing::{owned_row, page_of, Listed};
 use crate::sql::Statement;
-use crate::{Model, Store, StoreError};
+use crate::{Engine, Model, Store, StoreError};
 
 /// The most keys an account holds that are not revoked.
 pub const MAX_ACTIVE_KEYS: i64 = 100;
@@ -144,6 +144,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<NewKey, StoreError> {
         self.write(async |tx| {
+            hold_account(tx, self.engine, account).await?;
             let active: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM account_keys WHERE account_id = $1 AND revoked_at IS NULL",
             )
@@ -152,7 +153,7 @@ impl Store {
             .await?;
             if active >= MAX_ACTIVE_KEYS {
                 return Err(Invalid::bad_value(
-                    "name",
+                    "key",
                     format!(
                         "an account holds at most {MAX_ACTIVE_KEYS} keys that are not revoked: \
                          revoke one first"
@@ -197,6 +198,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<AccountKey, StoreError> {
         self.write(async |tx| {
+            hold_account(tx, self.engine, account).await?;
             let key = owned_row(
                 &mut *tx,
                 "account_keys",
@@ -283,6 +285,24 @@ impl Store {
         })
         .await
     }
+}
+
+/// Holds the account's row until the transaction ends (PostgreSQL; SQLite has one writer), so
+/// that two changes of its keys at once count its keys one after the other: two revokes never
+/// leave it without a key that manages keys, two creations never pass [`MAX_ACTIVE_KEYS`].
+async fn hold_account(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    account: AccountId,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "SELECT id FROM accounts WHERE id = $1{}",
+        engine.lock_for_change()
+    ))
+    .bind(account.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// Inserts a key of the draft's kind and name for `account`, with a fresh secret.

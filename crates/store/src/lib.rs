@@ -289,13 +289,13 @@ const WRITER_PRAGMAS: &[&str] = &["PRAGMA cache_size = -65536"];
 /// The writer keeps plain reads, so that a write never meets an I/O error as a signal.
 const READER_PRAGMAS: &[&str] = &["PRAGMA mmap_size = 1073741824"];
 
-/// SQLite connections: WAL so readers never block the writer, `synchronous = FULL` so that a
-/// commit is on disk before it is acknowledged, foreign keys on, a busy timeout as a last
-/// resort, `extra`, and the page cap of [`Store::cap_pages`] when one is set.
 /// A SQLite URL that creates its file when missing: `?mode=rwc` added unless it names a mode
 /// or an in-memory database.
 fn creating_sqlite_file(url: &str) -> String {
-    if url.contains("mode=") || url.contains(":memory:") {
+    let names_a_mode = url
+        .split_once('?')
+        .is_some_and(|(_, query)| query.split('&').any(|pair| pair.starts_with("mode=")));
+    if names_a_mode || url.contains(":memory:") {
         return url.to_owned();
     }
     let separator = if url.contains('?') { '&' } else { '?' };
@@ -327,6 +327,9 @@ async fn try_postgres(url: &str, options: &AnyConnectOptions) -> Result<(), Stor
     }
 }
 
+/// SQLite connections: WAL so readers never block the writer, `synchronous = FULL` so that a
+/// commit is on disk before it is acknowledged, foreign keys on, a busy timeout as a last
+/// resort, `extra`, and the page cap of [`Store::cap_pages`] when one is set.
 fn sqlite_pool(
     connections: u32,
     page_cap: Arc<AtomicU64>,

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use tracklane_core::contact::Contact;
 use tracklane_core::event::{EventKind, EventSource, NewEvent};
 use tracklane_core::ids::{AccountId, CampaignId, ContactId, ListId};
@@ -24,7 +24,7 @@ use crate::events::record_events_in;
 use crate::rows::{self, CONTACT_COLUMNS};
 use crate::sql::{Statement, Value};
 use crate::webhooks::changes::{record_changes, Change};
-use crate::{Store, StoreError};
+use crate::{Engine, Store, StoreError};
 
 /// The timeline name of a bounce.
 pub const BOUNCE_EVENT: &str = "__bounce";
@@ -182,6 +182,7 @@ impl Store {
                     }
                 }
             }
+            drop_sends_of_stopped_in(tx, self.engine, &interrupted.undelivered).await?;
             settled.uncertain = sqlx::query("UPDATE sends SET status = $1 WHERE status = $2")
                 .bind(SendStatus::Uncertain as i64)
                 .bind(SendStatus::HandingOver as i64)
@@ -310,6 +311,14 @@ impl Store {
                 }
             }
             record_events_in(self.engine, tx, &bounces, now).await?;
+            let queued_again: Vec<i64> = finished
+                .iter()
+                .filter(|(_, outcome)| {
+                    matches!(outcome, SendOutcome::Deferred { .. } | SendOutcome::Failed { .. })
+                })
+                .map(|(send, _)| send.id)
+                .collect();
+            drop_sends_of_stopped_in(tx, self.engine, &queued_again).await?;
             pause_failing_campaigns_in(tx, finished, now).await
         })
         .await
@@ -440,4 +449,28 @@ impl Store {
         }
         Ok(found)
     }
+}
+
+/// Drops (marks cancelled) those of the sends `ids` that are queued again although their
+/// campaign was stopped while they were being handed over: a stopped campaign sends nothing
+/// more, and its queued sends would otherwise wait forever.
+async fn drop_sends_of_stopped_in(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    ids: &[i64],
+) -> Result<(), StoreError> {
+    for chunk in ids.chunks(500) {
+        let mut update = Statement::new(engine, "UPDATE sends SET status = ");
+        update
+            .push_bind(SendStatus::Cancelled as i64)
+            .and(" WHERE status = ", SendStatus::Queued as i64)
+            .and(
+                " AND campaign_id IN (SELECT id FROM campaigns WHERE status = ",
+                CampaignStatus::Stopped.code(),
+            )
+            .push(") AND id IN ")
+            .push_row(chunk.iter().map(|&id| Value::from(id)));
+        update.query().execute(&mut *tx).await?;
+    }
+    Ok(())
 }

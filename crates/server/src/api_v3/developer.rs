@@ -7,7 +7,7 @@ use html_escape::encode_text;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::email::ContactEmail;
-use tracklane_core::text::{optional, NAME_MAX, TEXT_MAX};
+use tracklane_core::text::{optional, NAME_MAX};
 
 use super::doc::{post, ApiRouter};
 use super::error::ApiError;
@@ -15,6 +15,9 @@ use super::extract::ApiJson;
 use super::resource::Ctx;
 use crate::mailer::{message_id, Envelope};
 use crate::track::snippet::embed_code;
+
+/// The longest note for the developer, in characters.
+pub const NOTE_MAX: usize = 2_000;
 
 /// The route.
 pub fn routes() -> ApiRouter {
@@ -66,7 +69,7 @@ async fn send_to_developer(
             }
         })?;
     let from_name = optional("fromname", body.fromname.as_deref(), NAME_MAX)?.unwrap_or_default();
-    let note = optional("note", body.note.as_deref(), TEXT_MAX)?.unwrap_or_default();
+    let note = optional("note", body.note.as_deref(), NOTE_MAX)?.unwrap_or_default();
     let domains: Vec<String> = ctx
         .store()
         .site_domains(ctx.account)

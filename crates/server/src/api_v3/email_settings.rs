@@ -34,10 +34,7 @@ pub fn routes() -> ApiRouter {
                 change,
                 "PUT /emailSettings: changes the settings named, answers all of them.",
             )
-            .post(
-                change,
-                "PUT /emailSettings: changes the settings named, answers all of them.",
-            ),
+            .post(change, "POST /emailSettings: the same as PUT."),
     )
 }
 

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-use tracklane_core::form::{Form, FormField, FormInput};
+use tracklane_core::form::{Form, FormField, FormInput, TAGS_MAX};
 use tracklane_core::ids::{AccountId, FormId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::page::Page;
@@ -52,6 +52,14 @@ impl FormEnvelope {
     async fn into_input(self, state: &AppState, account: AccountId) -> Result<FormInput, ApiError> {
         let body = self.form.ok_or_else(|| Invalid::missing("form"))?;
         let tags = match body.tags {
+            // Bounded before any is looked up by name.
+            Some(tags) if tags.len() > TAGS_MAX => {
+                return Err(Invalid::bad_value(
+                    "tags",
+                    format!("a form adds at most {TAGS_MAX} tags"),
+                )
+                .into())
+            }
             Some(tags) => Some(tag_ids(&state.store, account, &tags).await?),
             None => None,
         };
