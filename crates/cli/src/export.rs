@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::Subcommand;
 use serde_json::json;
 use tracklane_core::event::TrackedEvent;
@@ -15,7 +15,7 @@ use tracklane_core::ids::{AccountId, ContactId, EventId, FieldId};
 use tracklane_core::list::ListStatus;
 use tracklane_core::page::{Page, MAX_LIMIT};
 use tracklane_store::exports::ExportedContact;
-use tracklane_store::Store;
+use tracklane_store::{Store, StoreError};
 
 use crate::accounts::chosen_account;
 use crate::DatabaseArgs;
@@ -76,6 +76,13 @@ pub async fn export(command: ExportCommand) -> anyhow::Result<()> {
             let store = config.open().await?;
             let account = chosen_account(&store, account).await?;
             let contact = contact.map(ContactId);
+            if let Some(contact) = contact {
+                if let Err(StoreError::NotFound { .. }) =
+                    store.existing_contact(account, contact).await
+                {
+                    bail!("there is no contact {contact} in account {account}");
+                }
+            }
             let written = timeline(&store, account, contact, writer(output.as_ref())?).await?;
             eprintln!("{written} events exported");
         }

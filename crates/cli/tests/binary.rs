@@ -424,6 +424,9 @@ fn contacts_and_the_timeline_export_and_an_export_imports_back() {
     let bobs = run(tracklane(dir.path()).args(["export", "timeline", "--contact", "2"]));
     assert!(bobs.status.success());
     assert!(bobs.stdout.is_empty());
+    let nobody = run(tracklane(dir.path()).args(["export", "timeline", "--contact", "99"]));
+    assert!(!nobody.status.success());
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("there is no contact 99"));
 
     let to_file = run(tracklane(dir.path()).args(["export", "contacts", "-o", "out.csv"]));
     assert!(to_file.status.success());
