@@ -137,3 +137,33 @@ fn commands_that_open_the_database_list_only_their_own_flags() {
         "{text}"
     );
 }
+
+#[test]
+fn exports_read_postgresql_too() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let url = runtime.block_on(tracklane_e2e::postgres::fresh_database());
+    let dir = tempfile::tempdir().unwrap();
+    let init = run(tracklane(dir.path()).args(["init", "--database-url", &url]));
+    assert!(init.status.success(), "{}", stderr(&init));
+    std::fs::write(dir.path().join("people.csv"), "email\nada@example.com\n").unwrap();
+    let import = run(tracklane(dir.path()).args([
+        "import",
+        "contacts",
+        "people.csv",
+        "--database-url",
+        &url,
+    ]));
+    assert!(import.status.success(), "{}", stderr(&import));
+    let contacts = run(tracklane(dir.path()).args(["export", "contacts", "--database-url", &url]));
+    assert!(contacts.status.success(), "{}", stderr(&contacts));
+    let csv = String::from_utf8_lossy(&contacts.stdout);
+    assert!(
+        csv.lines()
+            .nth(1)
+            .is_some_and(|row| row.contains("ada@example.com")),
+        "{csv}"
+    );
+    let timeline = run(tracklane(dir.path()).args(["export", "timeline", "--database-url", &url]));
+    assert!(timeline.status.success(), "{}", stderr(&timeline));
+    assert!(stderr(&timeline).contains("0 events exported"));
+}

@@ -38,9 +38,11 @@ impl Store {
         after: ContactId,
         limit: i64,
     ) -> Result<Vec<ExportedContact>, StoreError> {
+        // `+account_id` keeps the account's index out: the batch is a range of the primary key
+        // (`id > after`), read in order, not the account's whole index sorted again each time.
         let mut page = Statement::new(
             self.engine,
-            &format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE account_id = "),
+            &format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE +account_id = "),
         );
         page.push_bind(account.0)
             .and(" AND id > ", after.0)
@@ -111,9 +113,16 @@ impl Store {
         after: EventId,
         limit: i64,
     ) -> Result<Vec<TrackedEvent>, StoreError> {
+        // A contact's events come by its index (they are few); the account's by a range of the
+        // primary key, as for contacts above.
+        let account_column = if contact.is_some() {
+            "account_id"
+        } else {
+            "+account_id"
+        };
         let mut page = Statement::new(
             self.engine,
-            &format!("SELECT {EVENT_COLUMNS} FROM events WHERE account_id = "),
+            &format!("SELECT {EVENT_COLUMNS} FROM events WHERE {account_column} = "),
         );
         page.push_bind(account.0).and(" AND id > ", after.0);
         if let Some(contact) = contact {
