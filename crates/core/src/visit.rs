@@ -56,24 +56,30 @@ impl PageUrl {
         })
     }
 
-    /// The same page without the query parameter `name` (a token that must not be stored).
+    /// The same page without the query parameter `name` (a token that must not be stored). The
+    /// other parameters are kept exactly as written (`%20` stays `%20`), so that the stored
+    /// address is the one the visitor had, but for the token.
     pub fn without_param(self, name: &str) -> Self {
         let Ok(mut url) = Url::parse(&self.url) else {
             return self;
         };
-        if !url.query_pairs().any(|(key, _)| key == name) {
+        let Some(query) = url.query().map(str::to_owned) else {
+            return self;
+        };
+        let names = |piece: &str| {
+            url::form_urlencoded::parse(piece.as_bytes())
+                .next()
+                .is_some_and(|(key, _)| key == name)
+        };
+        if !query.split('&').any(names) {
             return self;
         }
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(key, _)| key != name)
-            .map(|(key, value)| (key.into_owned(), value.into_owned()))
-            .collect();
-        if kept.is_empty() {
-            url.set_query(None);
-        } else {
-            url.query_pairs_mut().clear().extend_pairs(kept);
-        }
+        let kept: Vec<&str> = query.split('&').filter(|piece| !names(piece)).collect();
+        url.set_query(
+            Some(&kept.join("&"))
+                .filter(|kept| !kept.is_empty())
+                .map(String::as_str),
+        );
         let path = match url.query() {
             Some(query) => format!("{}?{query}", url.path()),
             None => url.path().to_owned(),
@@ -159,6 +165,16 @@ mod tests {
             "https://example.com/#top"
         );
         assert_eq!(page.clone().without_param("other"), page);
+        let written = PageUrl::parse(
+            "url",
+            "https://example.com/s?q=red%20shoes&tl_cid=abc&b=a+b",
+        )
+        .unwrap();
+        assert_eq!(
+            written.without_param("tl_cid").url,
+            "https://example.com/s?q=red%20shoes&b=a+b",
+            "the other parameters as written"
+        );
         for bad in [
             "",
             "not a url",
