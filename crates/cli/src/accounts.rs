@@ -6,13 +6,12 @@ use clap::Subcommand;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use tracklane_core::ids::{AccountId, KeyId};
-use tracklane_core::page::{Page, MAX_LIMIT};
 use tracklane_core::time::Timestamp;
 use tracklane_store::accounts::NewAccount;
 use tracklane_store::keys::{KeyDraft, KeyKind};
 use tracklane_store::Store;
 
-use crate::DatabaseArgs;
+use crate::{every_page, DatabaseArgs};
 
 /// `tracklane account ...`.
 #[derive(Subcommand)]
@@ -128,29 +127,18 @@ pub async fn key(command: KeyCommand) -> anyhow::Result<()> {
                 "{:>6}  {:<5}  {:<25}  {:<6}  {:<25}  {:<25}  {:<25}",
                 "id", "kind", "name", "manage", "created", "last used", "revoked"
             );
-            let mut page = Page {
-                limit: MAX_LIMIT,
-                offset: 0,
-            };
-            loop {
-                let listed = store.keys(account, page).await?;
-                for key in &listed.items {
-                    println!(
-                        "{:>6}  {:<5}  {:<25}  {:<6}  {:<25}  {:<25}  {:<25}",
-                        key.id,
-                        key.kind.as_str(),
-                        key.name,
-                        if key.manages_keys { "yes" } else { "no" },
-                        key.created_at.to_api(),
-                        key.last_used_at
-                            .map_or("never".to_owned(), Timestamp::to_api),
-                        key.revoked_at.map_or("-".to_owned(), Timestamp::to_api),
-                    );
-                }
-                page.offset += page.limit;
-                if page.offset >= listed.total {
-                    break;
-                }
+            for key in every_page(|page| store.keys(account, page)).await? {
+                println!(
+                    "{:>6}  {:<5}  {:<25}  {:<6}  {:<25}  {:<25}  {:<25}",
+                    key.id,
+                    key.kind.as_str(),
+                    key.name,
+                    if key.manages_keys { "yes" } else { "no" },
+                    key.created_at.to_api(),
+                    key.last_used_at
+                        .map_or("never".to_owned(), Timestamp::to_api),
+                    key.revoked_at.map_or("-".to_owned(), Timestamp::to_api),
+                );
             }
         }
         KeyCommand::Revoke {

@@ -8,16 +8,16 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use serde_json::json;
 use tracklane_core::event::TrackedEvent;
 use tracklane_core::ids::{AccountId, ContactId, EventId, FieldId};
 use tracklane_core::list::ListStatus;
-use tracklane_core::page::{Page, MAX_LIMIT};
 use tracklane_store::exports::ExportedContact;
 use tracklane_store::{Store, StoreError};
 
 use crate::accounts::chosen_account;
+use crate::import::all_fields;
 use crate::DatabaseArgs;
 
 /// Rows read from the database at once.
@@ -28,53 +28,59 @@ const BATCH: i64 = 1_000;
 pub enum ExportCommand {
     /// Every contact as CSV: id, email, firstName, lastName, phone, each custom field by its
     /// title, tags, lists (name=status) and created. `import contacts` reads it back.
-    Contacts {
-        /// The account [default: the first account].
-        #[arg(long)]
-        account: Option<i64>,
-        /// The file to write [default: standard output].
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-        #[command(flatten)]
-        config: DatabaseArgs,
-    },
+    Contacts(Exported),
     /// The timeline as JSON lines, oldest first: every event of the account, or one contact's.
     Timeline {
         /// Only this contact's events.
         #[arg(long)]
         contact: Option<i64>,
-        /// The account [default: the first account].
-        #[arg(long)]
-        account: Option<i64>,
-        /// The file to write [default: standard output].
-        #[arg(long, short)]
-        output: Option<PathBuf>,
         #[command(flatten)]
-        config: DatabaseArgs,
+        exported: Exported,
     },
+}
+
+/// What every export names: the account, where to write, the database.
+#[derive(Args)]
+pub struct Exported {
+    /// The account [default: the first account].
+    #[arg(long)]
+    account: Option<i64>,
+    /// The file to write [default: standard output].
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    config: DatabaseArgs,
+}
+
+impl Exported {
+    /// The store and the account.
+    async fn open(&self) -> anyhow::Result<(Store, AccountId)> {
+        let store = self.config.clone().open().await?;
+        let account = chosen_account(&store, self.account).await?;
+        Ok((store, account))
+    }
+
+    /// Standard output, or the file `output` (created or truncated).
+    fn writer(&self) -> anyhow::Result<Box<dyn Write>> {
+        Ok(match &self.output {
+            Some(path) => Box::new(BufWriter::new(
+                File::create(path).with_context(|| format!("creating {}", path.display()))?,
+            )),
+            None => Box::new(BufWriter::new(std::io::stdout().lock())),
+        })
+    }
 }
 
 /// Runs an export command.
 pub async fn export(command: ExportCommand) -> anyhow::Result<()> {
     match command {
-        ExportCommand::Contacts {
-            account,
-            output,
-            config,
-        } => {
-            let store = config.open().await?;
-            let account = chosen_account(&store, account).await?;
-            let written = contacts(&store, account, writer(output.as_ref())?).await?;
+        ExportCommand::Contacts(exported) => {
+            let (store, account) = exported.open().await?;
+            let written = contacts(&store, account, exported.writer()?).await?;
             eprintln!("{written} contacts exported");
         }
-        ExportCommand::Timeline {
-            contact,
-            account,
-            output,
-            config,
-        } => {
-            let store = config.open().await?;
-            let account = chosen_account(&store, account).await?;
+        ExportCommand::Timeline { contact, exported } => {
+            let (store, account) = exported.open().await?;
             let contact = contact.map(ContactId);
             if let Some(contact) = contact {
                 if let Err(StoreError::NotFound { .. }) =
@@ -83,26 +89,20 @@ pub async fn export(command: ExportCommand) -> anyhow::Result<()> {
                     bail!("there is no contact {contact} in account {account}");
                 }
             }
-            let written = timeline(&store, account, contact, writer(output.as_ref())?).await?;
+            let written = timeline(&store, account, contact, exported.writer()?).await?;
             eprintln!("{written} events exported");
         }
     }
     Ok(())
 }
 
-/// Standard output, or the file `output` (created or truncated).
-fn writer(output: Option<&PathBuf>) -> anyhow::Result<Box<dyn Write>> {
-    Ok(match output {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    })
-}
-
 /// Writes the account's contacts as CSV to `out`; answers how many.
 async fn contacts(store: &Store, account: AccountId, out: Box<dyn Write>) -> anyhow::Result<u64> {
-    let fields = custom_fields(store, account).await?;
+    let fields: Vec<(FieldId, String)> = all_fields(store, account)
+        .await?
+        .into_iter()
+        .map(|field| (field.id, field.title))
+        .collect();
     let mut csv = csv::Writer::from_writer(out);
     let mut header = vec!["id", "email", "firstName", "lastName", "phone"];
     header.extend(fields.iter().map(|(_, title)| title.as_str()));
@@ -155,31 +155,6 @@ fn status_name(status: ListStatus) -> &'static str {
         ListStatus::Active => "active",
         ListStatus::Unsubscribed => "unsubscribed",
         ListStatus::Bounced => "bounced",
-    }
-}
-
-/// The account's custom fields, in their order, with their titles.
-async fn custom_fields(
-    store: &Store,
-    account: AccountId,
-) -> anyhow::Result<Vec<(FieldId, String)>> {
-    let mut fields = Vec::new();
-    let mut page = Page {
-        limit: MAX_LIMIT,
-        offset: 0,
-    };
-    loop {
-        let listed = store.fields(account, None, page).await?;
-        fields.extend(
-            listed
-                .items
-                .into_iter()
-                .map(|field| (field.id, field.title)),
-        );
-        page.offset += MAX_LIMIT;
-        if page.offset >= listed.total {
-            return Ok(fields);
-        }
     }
 }
 

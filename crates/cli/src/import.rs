@@ -12,10 +12,12 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use tracklane_core::contact::{ContactDraft, ContactInput, FieldValueInput};
+use tracklane_core::field::Field;
 use tracklane_core::ids::{AccountId, FieldId, ListId};
-use tracklane_core::page::{Page, MAX_LIMIT};
 use tracklane_core::time::Timestamp;
 use tracklane_store::{Store, StoreError};
+
+use crate::every_page;
 
 /// How many rows go to the store in one transaction.
 const BATCH: usize = 500;
@@ -219,21 +221,16 @@ async fn custom_fields(
     account: AccountId,
 ) -> anyhow::Result<HashMap<String, FieldId>> {
     let mut fields = HashMap::new();
-    let mut page = Page {
-        limit: MAX_LIMIT,
-        offset: 0,
-    };
-    loop {
-        let listed = store.fields(account, None, page).await?;
-        for field in &listed.items {
-            fields.insert(normalised(&field.title), field.id);
-            fields.insert(normalised(&field.perstag), field.id);
-        }
-        page.offset += MAX_LIMIT;
-        if page.offset >= listed.total {
-            return Ok(fields);
-        }
+    for field in all_fields(store, account).await? {
+        fields.insert(normalised(&field.title), field.id);
+        fields.insert(normalised(&field.perstag), field.id);
     }
+    Ok(fields)
+}
+
+/// Every custom field of the account, in its order.
+pub async fn all_fields(store: &Store, account: AccountId) -> anyhow::Result<Vec<Field>> {
+    every_page(|page| store.fields(account, None, page)).await
 }
 
 /// Lower-case letters and digits only: `First Name`, `first_name` and `FIRSTNAME` are one.
@@ -279,6 +276,7 @@ fn row_input(columns: &[Column], record: &csv::StringRecord) -> ContactInput {
 #[cfg(test)]
 mod tests {
     use tracklane_core::list::{ListInput, ListStatus};
+    use tracklane_core::page::Page;
     use tracklane_store::contacts::ContactQuery;
 
     use super::*;

@@ -13,17 +13,20 @@ mod bench;
 mod export;
 mod import;
 
+use std::future::Future;
 use std::path::PathBuf;
 
 use accounts::{AccountCommand, KeyCommand};
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use tracklane_core::ids::ListId;
+use tracklane_core::page::{Page, MAX_LIMIT};
 use tracklane_core::time::Timestamp;
 use tracklane_server::config::{Settings, SettingsLayer};
 use tracklane_server::startup::{open_store, shutdown_signal, Application};
 use tracklane_server::telemetry;
-use tracklane_store::Store;
+use tracklane_store::listing::Listed;
+use tracklane_store::{Store, StoreError};
 
 /// mimalloc: under many concurrent requests glibc's allocator spends its time on arena locks.
 #[global_allocator]
@@ -94,7 +97,7 @@ enum ImportCommand {
 }
 
 /// The settings of a command that only opens the database: the file's, then these flags.
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct DatabaseArgs {
     /// A TOML settings file (keys as the flags, with underscores)
     #[arg(long, env = "TRACKLANE_CONFIG")]
@@ -211,4 +214,25 @@ async fn init(settings: Settings, json: bool) -> anyhow::Result<()> {
         accounts::print_new_account("Tracklane created its first account", &account);
     }
     Ok(())
+}
+
+/// Every row of a paged collection, read [`MAX_LIMIT`] at a time by `read`.
+pub(crate) async fn every_page<T, Read, Reading>(mut read: Read) -> anyhow::Result<Vec<T>>
+where
+    Read: FnMut(Page) -> Reading,
+    Reading: Future<Output = Result<Listed<T>, StoreError>>,
+{
+    let mut rows = Vec::new();
+    let mut page = Page {
+        limit: MAX_LIMIT,
+        offset: 0,
+    };
+    loop {
+        let listed = read(page).await?;
+        rows.extend(listed.items);
+        page.offset += page.limit;
+        if page.offset >= listed.total {
+            return Ok(rows);
+        }
+    }
 }

@@ -5,21 +5,21 @@
 use tracklane_core::ids::{AccountId, CampaignId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::links::{find_links, TrackedLink};
-use tracklane_core::message::Campaign;
 use tracklane_core::time::Timestamp;
 use tracklane_store::{Store, StoreError};
 
 /// Scheduled campaigns started in one pass, at most.
 const DUE_PER_PASS: i64 = 10;
 
-/// The links of `campaign`'s message that its sends track (none when tracking is off for it or
-/// its account), after checking that the message renders; refused as an [`Invalid`] on `html`
-/// otherwise.
+/// The links of campaign `id`'s message that its sends track (none when tracking is off for it
+/// or its account), after checking that the message renders; refused as an [`Invalid`] on
+/// `html` otherwise.
 pub async fn tracked_links(
     store: &Store,
     account: AccountId,
-    campaign: &Campaign,
+    id: CampaignId,
 ) -> Result<Vec<TrackedLink>, StoreError> {
+    let campaign = store.existing_campaign(account, id).await?;
     let message = store.existing_message(account, campaign.message).await?;
     message.check_renders()?;
     let tracked = campaign.track_links && store.email_settings(account).await?.track_links;
@@ -36,8 +36,7 @@ pub async fn start_campaign(
     id: CampaignId,
     now: Timestamp,
 ) -> Result<u64, StoreError> {
-    let campaign = store.existing_campaign(account, id).await?;
-    let links = tracked_links(store, account, &campaign).await?;
+    let links = tracked_links(store, account, id).await?;
     store.start_campaign(account, id, &links, now).await
 }
 
@@ -51,8 +50,7 @@ pub async fn start_due(store: &Store, now: Timestamp) -> Result<usize, StoreErro
     let mut started = 0;
     for (account, id) in store.due_campaigns(now, DUE_PER_PASS).await? {
         let start = async {
-            let campaign = store.existing_campaign(account, id).await?;
-            let links = tracked_links(store, account, &campaign).await?;
+            let links = tracked_links(store, account, id).await?;
             store
                 .start_scheduled_campaign(account, id, &links, now)
                 .await

@@ -213,8 +213,7 @@ async fn schedule_campaign(
 ) -> Result<Json<Value>, ApiError> {
     let sdate = body.sdate.ok_or_else(|| Invalid::missing("sdate"))?;
     let at = Timestamp::parse_attribute("sdate", &sdate)?;
-    let campaign = ctx.store().existing_campaign(ctx.account, id).await?;
-    tracked_links(ctx.store(), ctx.account, &campaign).await?;
+    tracked_links(ctx.store(), ctx.account, id).await?;
     ctx.store()
         .schedule_campaign(ctx.account, id, at, ctx.now())
         .await?;
