@@ -269,15 +269,21 @@ fn import_reports_rejected_rows_by_line() {
     assert!(!no_file.status.success());
 }
 
-#[test]
-fn import_with_a_list_subscribes_every_imported_contact() {
-    let dir = tempfile::tempdir().unwrap();
-    let init = run(tracklane(dir.path()).args(["init", "--json"]));
+/// `init --json` in `dir`: the keys, and the headers of a JSON request with the API key.
+fn init_with_api_headers(dir: &std::path::Path) -> (serde_json::Value, String) {
+    let init = run(tracklane(dir).args(["init", "--json"]));
     let keys: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
     let headers = format!(
         "Api-Token: {}\r\nContent-Type: application/json\r\n",
         keys["api_key"].as_str().unwrap()
     );
+    (keys, headers)
+}
+
+#[test]
+fn import_with_a_list_subscribes_every_imported_contact() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, headers) = init_with_api_headers(dir.path());
     std::fs::write(
         dir.path().join("people.csv"),
         "email\nada@example.com\ngrace@navy.mil\n",
@@ -315,12 +321,7 @@ fn import_with_a_list_subscribes_every_imported_contact() {
 #[test]
 fn contacts_and_the_timeline_export_and_an_export_imports_back() {
     let dir = tempfile::tempdir().unwrap();
-    let init = run(tracklane(dir.path()).args(["init", "--json"]));
-    let keys: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
-    let headers = format!(
-        "Api-Token: {}\r\nContent-Type: application/json\r\n",
-        keys["api_key"].as_str().unwrap()
-    );
+    let (keys, headers) = init_with_api_headers(dir.path());
     let port = free_port();
     let server = serve(dir.path(), port);
     wait_for_port(port);
