@@ -227,8 +227,15 @@ async fn settled(State(site): State<Site>, UrlPath(count): UrlPath<usize>) -> im
     )
 }
 
-/// Serves the site on a random port of 127.0.0.1 until the test ends; answers its base URL.
-async fn serve_site(site: Site) -> String {
+/// Serves pages one and two for `app` on a random port of 127.0.0.1 until the test ends;
+/// answers its base URL.
+async fn serve_site(app: &TestApp, page_one: String, page_two: String) -> String {
+    let site = Site {
+        page_one: page_one.into(),
+        page_two: page_two.into(),
+        timeline: Timeline::of(app),
+        clock: app.clock.clone(),
+    };
     let router = Router::new()
         .route(
             "/page1.html",
@@ -316,13 +323,7 @@ async fn chromium_visits_two_pages_and_identifies_on_the_second() {
     let app = TestApp::spawn_for_local_sites(Engine::Sqlite).await;
     let contact = set_up_tracking(&app).await;
     let (page_one, page_two) = site_pages(&embed_code(&app).await);
-    let site = serve_site(Site {
-        page_one: page_one.into(),
-        page_two: page_two.into(),
-        timeline: Timeline::of(&app),
-        clock: app.clock.clone(),
-    })
-    .await;
+    let site = serve_site(&app, page_one, page_two).await;
 
     browse(chromium, &format!("{site}/page1.html")).await;
 
@@ -382,13 +383,7 @@ async fn chromium_keeps_consent_and_takes_the_contact_token_out_of_the_address()
         2,
         &format!("mark(ok ? '{SETTLED_MARK} at ' + location.href : 'page two: not settled');"),
     );
-    let site = serve_site(Site {
-        page_one: page_one.into(),
-        page_two: page_two.into(),
-        timeline: Timeline::of(&app),
-        clock: app.clock.clone(),
-    })
-    .await;
+    let site = serve_site(&app, page_one, page_two).await;
 
     let dom = browse(chromium, &format!("{site}/page1.html")).await;
     assert!(
@@ -442,13 +437,7 @@ async fn chromium_sends_an_embedded_form_and_is_identified() {
     let form = created.body["form"]["id"].as_str().unwrap().to_owned();
     let snippet = app.get(&format!("/api/3/forms/{form}/embed")).await.text;
     let (page_one, page_two) = form_pages(&embed_code(&app).await, &snippet);
-    let site = serve_site(Site {
-        page_one: page_one.into(),
-        page_two: page_two.into(),
-        timeline: Timeline::of(&app),
-        clock: app.clock.clone(),
-    })
-    .await;
+    let site = serve_site(&app, page_one, page_two).await;
     let thanks = json!({"form": {"thankYouUrl": format!("{site}/page2.html")}});
     let updated = app.put(&format!("/api/3/forms/{form}"), thanks).await;
     assert_eq!(updated.status, 200, "{}", updated.text);
@@ -508,13 +497,7 @@ async fn chromium_visits_pricing_and_an_automation_tags_and_mails_the_visitor() 
         1,
         &format!("mark(ok ? '{SETTLED_MARK}' : 'pricing: not settled');"),
     );
-    let site = serve_site(Site {
-        page_one: pricing.clone().into(),
-        page_two: pricing.into(),
-        timeline: Timeline::of(&app),
-        clock: app.clock.clone(),
-    })
-    .await;
+    let site = serve_site(&app, pricing.clone(), pricing).await;
 
     browse(chromium, &format!("{site}/page1.html")).await;
     let done = Instant::now();
