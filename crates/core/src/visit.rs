@@ -3,6 +3,7 @@
 
 use url::Url;
 
+use crate::cid::TOKEN_PARAM;
 use crate::invalid::Invalid;
 use crate::time::Timestamp;
 
@@ -54,6 +55,14 @@ impl PageUrl {
             path,
             url: url.to_string(),
         })
+    }
+
+    /// A referrer as it is stored: `raw` when it is an http(s) URL (anything else is no
+    /// referrer, not a refusal), without the contact token it may carry.
+    pub fn referrer(raw: &str) -> Option<Self> {
+        Self::parse("referrer", raw)
+            .ok()
+            .map(|referrer| referrer.without_param(TOKEN_PARAM))
     }
 
     /// The same page without the query parameter `name` (a token that must not be stored). The
@@ -175,6 +184,11 @@ mod tests {
             "https://example.com/s?q=red%20shoes&b=a+b",
             "the other parameters as written"
         );
+        assert_eq!(
+            PageUrl::referrer("https://mail.example/?tl_cid=abc").map(|r| r.url),
+            Some("https://mail.example/".to_owned())
+        );
+        assert_eq!(PageUrl::referrer("android-app://com.mail"), None);
         for bad in [
             "",
             "not a url",

@@ -182,8 +182,7 @@ async fn collect(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(
         .r
         .as_deref()
         .filter(|r| !r.is_empty())
-        .and_then(|r| PageUrl::parse("referrer", r).ok())
-        .map(|referrer| referrer.without_param(TOKEN_PARAM));
+        .and_then(PageUrl::referrer);
     let event = NewEvent {
         account,
         kind: EventKind::PageVisit,

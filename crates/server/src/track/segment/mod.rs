@@ -30,7 +30,6 @@ use base64::Engine;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use tracklane_core::cid::TOKEN_PARAM;
 use tracklane_core::contact::{ContactInput, ContactPatch};
 use tracklane_core::email::ContactEmail;
 use tracklane_core::event::{
@@ -397,9 +396,7 @@ fn check(
             .and_then(Value::as_str)
             .or_else(|| context.page(key))
     };
-    let referrer = given("referrer")
-        .and_then(|r| PageUrl::parse("referrer", r).ok())
-        .map(|r| r.without_param(TOKEN_PARAM));
+    let referrer = given("referrer").and_then(PageUrl::referrer);
     let mut event = NewEvent {
         account,
         kind: EventKind::Custom,
