@@ -17,12 +17,12 @@ use crate::segments::{contact, members, save, tag, tag_contact};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
-async fn model(app: &TestApp, name: &str) -> String {
+pub(crate) async fn model(app: &TestApp, name: &str) -> String {
     app.create("/api/3/scores", json!({"score": {"name": name}}))
         .await
 }
 
-async fn rule(app: &TestApp, model: &str, rule: Value) -> String {
+pub(crate) async fn rule(app: &TestApp, model: &str, rule: Value) -> String {
     app.create(
         &format!("/api/3/scores/{model}/rules"),
         json!({ "scoreRule": rule }),

@@ -254,6 +254,12 @@ impl TestApp {
             .expect("the server accepts connections")
     }
 
+    /// The server's database, for a test that opens a connection of its own beside the
+    /// server's (to hold a lock, or to break a table on purpose).
+    pub fn database_url(&self) -> String {
+        self.settings.database_url().expose_secret().to_owned()
+    }
+
     /// The server's data directory (the outbox is its `outbox` folder).
     pub fn data_dir(&self) -> &std::path::Path {
         self._data_dir.path()

@@ -29,10 +29,13 @@ async fn rows_wait_for_the_scorer_only_where_a_rule_scores_them() {
     let demo =
         |at: Timestamp| NewEvent::of_contact(account, EventKind::Custom, "demo", contact, None, at);
     let noted = async |raw: &mut sqlx::SqliteConnection| -> (i64, Option<i64>) {
-        sqlx::query_as("SELECT due_at, since_at FROM segment_checks WHERE contact_id = 7")
-            .fetch_one(raw)
-            .await
-            .unwrap()
+        sqlx::query_as(
+            "SELECT c.due_at, n.since_at FROM segment_checks c \
+             LEFT JOIN new_rows n ON n.contact_id = c.contact_id WHERE c.contact_id = 7",
+        )
+        .fetch_one(raw)
+        .await
+        .unwrap()
     };
     store.record_events(&[demo(now)], now).await.unwrap();
     assert_eq!(

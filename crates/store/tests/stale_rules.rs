@@ -74,7 +74,7 @@ async fn scoring_with_rules_read_before_an_edit_scores_nothing_and_keeps_the_row
     assert!(scored.changes.is_empty());
     let (awards, since): (i64, Option<i64>) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM score_awards), \
-         (SELECT since_at FROM segment_checks WHERE contact_id = 7)",
+         (SELECT since_at FROM new_rows WHERE contact_id = 7)",
     )
     .fetch_one(&mut raw)
     .await
@@ -98,7 +98,7 @@ async fn scoring_with_rules_read_before_an_edit_scores_nothing_and_keeps_the_row
     assert_eq!(scored.taken, 1);
     let (points, since): (i64, Option<i64>) = sqlx::query_as(
         "SELECT (SELECT SUM(points) FROM score_awards), \
-         (SELECT since_at FROM segment_checks WHERE contact_id = 7)",
+         (SELECT since_at FROM new_rows WHERE contact_id = 7)",
     )
     .fetch_one(&mut raw)
     .await

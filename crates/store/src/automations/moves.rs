@@ -15,6 +15,7 @@ use tracklane_core::time::Timestamp;
 use super::effects::{run_note, Shared};
 use super::history::{mark_in, note_history_in, Happened, Mark, RunOf};
 use super::saved::stored_definition;
+use crate::scoring::holds::{hold_scores, Hold};
 use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
 
@@ -46,9 +47,9 @@ pub(crate) async fn wake_watching(
     Ok(())
 }
 
-/// Locks the checks of the moves' contacts, in contact order, before their runs (PostgreSQL;
-/// SQLite has one writer): a membership round holds checks and then wakes runs, so a move
-/// takes them in the same order.
+/// Holds the scores of the moves' contacts, then locks their checks, each in contact order,
+/// before their runs (PostgreSQL; SQLite has one writer): a membership round holds scores and
+/// checks and then wakes runs, so a move takes them in the same order.
 async fn lock_checks(
     tx: &mut AnyConnection,
     engine: Engine,
@@ -59,6 +60,7 @@ async fn lock_checks(
     }
     let contacts: BTreeSet<ContactId> = moves.iter().map(|one| one.claimed.contact).collect();
     let contacts: Vec<ContactId> = contacts.into_iter().collect();
+    hold_scores(tx, engine, &contacts, Hold::Wait).await?;
     for chunk in contacts.chunks(CHUNK) {
         let mut lock = Statement::new(
             engine,

@@ -8,9 +8,9 @@ use tracklane_core::page::Page;
 use tracklane_core::score::award::{Adjustment, Cause, ScoreAward};
 use tracklane_core::time::Timestamp;
 
+use super::holds::{hold_scores, Hold};
 use super::settle::{settle_scores, LedgerChanges};
 use crate::listing::{page_of, Listed};
-use crate::segments::membership::IDLE;
 use crate::sql::{Statement, Value};
 use crate::{Store, StoreError};
 
@@ -178,9 +178,7 @@ pub(crate) async fn adjust_in(
     adjustment: &Adjustment,
     now: Timestamp,
 ) -> Result<i64, StoreError> {
-    // The contact's queued check row is the lock every writer of its scores takes first (a
-    // round holds it while it settles them).
-    lock_contact(tx, account, contact).await?;
+    hold_scores(tx, engine, &[contact], Hold::Wait).await?;
     let expires_at = adjustment.expiry_days.map(|days| now.0 + days * DAY);
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO score_awards (account_id, model_id, contact_id, cause, points, \
@@ -210,7 +208,7 @@ pub(crate) async fn adjust_in(
 }
 
 /// Makes manual adjustments of several contacts' scores on `tx` (an automation's batch of
-/// `adjustScore` steps), each contact's check taken in contact order, the awards written a
+/// `adjustScore` steps), each contact's scores held in contact order, the awards written a
 /// chunk per statement and the scores settled once: what [`adjust_in`] does for one, at the
 /// cost of a few statements for all. The contacts must exist (their runs hold them).
 pub(crate) async fn adjust_many_in(
@@ -226,9 +224,8 @@ pub(crate) async fn adjust_many_in(
         .iter()
         .map(|(account, contact, _)| (*contact, *account))
         .collect();
-    for (&contact, &account) in &contacts {
-        lock_contact(tx, account, contact).await?;
-    }
+    let held: Vec<ContactId> = contacts.keys().copied().collect();
+    hold_scores(tx, engine, &held, Hold::Wait).await?;
     for chunk in adjustments.chunks(200) {
         let mut insert = Statement::new(
             engine,
@@ -260,24 +257,5 @@ pub(crate) async fn adjust_many_in(
     };
     let contacts: Vec<(ContactId, AccountId)> = contacts.into_iter().collect();
     settle_scores(tx, engine, &contacts, &made, now).await?;
-    Ok(())
-}
-
-/// Takes the contact's queued check row (made when missing) for this transaction.
-async fn lock_contact(
-    tx: &mut AnyConnection,
-    account: AccountId,
-    contact: ContactId,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) \
-         VALUES ($1, $2, 0, $3) ON CONFLICT (contact_id) DO UPDATE \
-         SET version = segment_checks.version + 1",
-    )
-    .bind(contact.0)
-    .bind(account.0)
-    .bind(IDLE)
-    .execute(&mut *tx)
-    .await?;
     Ok(())
 }

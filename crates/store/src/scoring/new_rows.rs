@@ -1,12 +1,14 @@
-//! Scoring the timeline rows added to contacts, apart from the membership rounds. Each
-//! contact's queued check notes the time of its earliest row added since it was last scored
-//! (`since_at`). A step takes such contacts in turns by id, awards their new rows by the rules
-//! over single behaviors, notes them scored and settles their scores, in one transaction that
-//! gives way to requests ([`Store::write_in_background`]): under a flood of events, scoring
-//! lags a little and awards more rows at once, rather than slowing the ingest down.
+//! Scoring the timeline rows added to contacts, apart from the membership rounds. A row that a
+//! scoring rule or a behavior trigger reads adds a note of its contact and time to `new_rows`
+//! (see migration 0040). A step takes the noted contacts in turns by id, holds their scores
+//! (see [`super::holds`]), deletes their notes, awards the rows from each one's earliest noted
+//! time by the rules over single behaviors, enters the contacts into behavior triggers and
+//! settles their scores, in one transaction that gives way to requests
+//! ([`Store::write_in_background`]): under a flood of events, scoring lags a little and awards
+//! more rows at once, rather than slowing the ingest down.
 //!
-//! New rows are read under the check row's lock, so that rows another transaction adds
-//! meanwhile note their time after this step commits, and the next step scores them.
+//! The notes a step deletes are those committed before it read them, and their rows are then
+//! visible to it; a row another transaction adds meanwhile keeps its note for the next step.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +19,7 @@ use tracklane_core::time::Timestamp;
 
 use super::awarding::{award_rows, Scope};
 use super::awards::Awards;
+use super::holds::{hold_scores, Hold};
 use super::ledger::ScoreChange;
 use super::live::with_counted_revisions;
 use super::settle::{settle_instant, settle_scores, LedgerChanges};
@@ -33,8 +36,8 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(ContactId, AccountId)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT contact_id, account_id FROM segment_checks \
-             WHERE since_at IS NOT NULL AND contact_id > $1 ORDER BY contact_id LIMIT $2",
+            "SELECT contact_id, MIN(account_id) AS account_id FROM new_rows \
+             WHERE contact_id > $1 GROUP BY contact_id ORDER BY contact_id LIMIT $2",
         )
         .bind(after.0)
         .bind(limit)
@@ -54,9 +57,9 @@ impl Store {
     /// of their accounts' rules, and active automations with behavior triggers, as read before
     /// this call; an empty list for an account without any), in one background write: the rows
     /// are awarded by the rules over single behaviors, enter the contacts whose rows meet a
-    /// trigger (see `automations::entries`), are noted as scored, and the contacts' scores are
+    /// trigger (see `automations::entries`), lose their notes, and the contacts' scores are
     /// settled. The contacts of an account whose rules or automations changed since they were
-    /// read keep their rows noted for a later step, as do, on PostgreSQL, those whose checks
+    /// read keep their rows noted for a later step, as do, on PostgreSQL, those whose scores
     /// another transaction holds.
     pub async fn score_new_rows(
         &self,
@@ -79,7 +82,9 @@ impl Store {
                 })
                 .collect();
             let ids: Vec<ContactId> = current.iter().map(|(contact, _)| *contact).collect();
-            let since = lock_new_rows(tx, self.engine, &ids).await?;
+            let held = hold_scores(tx, self.engine, &ids, Hold::Skip).await?;
+            let held: Vec<ContactId> = held.into_iter().collect();
+            let since = take_new_rows(tx, self.engine, &held).await?;
             let mut accounts: BTreeMap<AccountId, Vec<(ContactId, Timestamp)>> = BTreeMap::new();
             for (contact, account) in current {
                 if let Some(&at) = since.get(&contact) {
@@ -104,7 +109,6 @@ impl Store {
                     enter_by_rows(tx, self.engine, *account, triggers, contacts, now).await?;
                 }
             }
-            note_scored(tx, self.engine, noted).await?;
             let all: Vec<&ScoreRule> = round.rules.values().flatten().collect();
             let changes = LedgerChanges {
                 made: awards.made(tx, &all).await?,
@@ -130,54 +134,33 @@ pub struct Scored {
     /// Contacts whose new rows were scored.
     pub taken: usize,
     /// The first contact asked whose rows were left for a later step (another transaction held
-    /// its check, or its account's rules or automations changed).
+    /// its scores, or its account's rules or automations changed).
     pub held: Option<ContactId>,
     /// The scores that changed.
     pub changes: Vec<ScoreChange>,
 }
 
-/// Locks the queued checks of `contacts` (sorted) that note new rows, in contact order (on
-/// PostgreSQL, those another transaction holds are left for a later step), and reads the
-/// time of each one's earliest new row.
-async fn lock_new_rows(
+/// Deletes the notes of `contacts` (sorted, their scores held by this transaction) and answers
+/// the time of each one's earliest noted row: the notes committed before this statement, whose
+/// rows this transaction sees.
+async fn take_new_rows(
     tx: &mut AnyConnection,
     engine: Engine,
     contacts: &[ContactId],
 ) -> Result<BTreeMap<ContactId, Timestamp>, StoreError> {
-    let mut found = BTreeMap::new();
+    let mut found: BTreeMap<ContactId, Timestamp> = BTreeMap::new();
     for chunk in contacts.chunks(500) {
-        let mut select = Statement::new(
-            engine,
-            "SELECT contact_id, since_at FROM segment_checks \
-             WHERE since_at IS NOT NULL AND contact_id IN ",
-        );
-        select
+        let mut delete = Statement::new(engine, "DELETE FROM new_rows WHERE contact_id IN ");
+        delete
             .push_row(chunk.iter().map(|contact| contact.0.into()))
-            .push(" ORDER BY contact_id")
-            .push(engine.skip_locked());
-        for row in select.query().fetch_all(&mut *tx).await? {
-            found.insert(
-                ContactId(row.try_get("contact_id")?),
-                Timestamp(row.try_get("since_at")?),
-            );
+            .push(" RETURNING contact_id, since_at");
+        for row in delete.query().fetch_all(&mut *tx).await? {
+            let at = Timestamp(row.try_get("since_at")?);
+            found
+                .entry(ContactId(row.try_get("contact_id")?))
+                .and_modify(|since| *since = (*since).min(at))
+                .or_insert(at);
         }
     }
     Ok(found)
-}
-
-/// Notes the contacts' new rows as scored (their checks are locked by this transaction).
-async fn note_scored(
-    tx: &mut AnyConnection,
-    engine: Engine,
-    contacts: Vec<ContactId>,
-) -> Result<(), StoreError> {
-    for chunk in contacts.chunks(500) {
-        let mut update = Statement::new(
-            engine,
-            "UPDATE segment_checks SET since_at = NULL WHERE contact_id IN ",
-        );
-        update.push_row(chunk.iter().map(|contact| contact.0.into()));
-        update.query().execute(&mut *tx).await?;
-    }
-    Ok(())
 }

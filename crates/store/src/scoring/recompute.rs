@@ -24,7 +24,6 @@ use super::settle::{reads_scores, SCORE_UPSERT};
 use crate::automations::entries::enter_by_scores;
 use crate::segments::compute::queue_time_contacts;
 use crate::segments::compute::REQUEUE;
-use crate::segments::membership::IDLE;
 use crate::sql::Statement;
 use crate::{Engine, Store, StoreError};
 
@@ -223,15 +222,20 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if self.engine == Engine::Postgres {
-            // The queued check rows of the contacts whose scores change are the lock every
-            // writer of their scores takes first (a round or a scorer step holds them while it
-            // settles): taken (made when missing) in contact order, after the rule's row, as
-            // they do.
-            sqlx::query(&format!(
-                "INSERT INTO segment_checks (contact_id, account_id, reasons, due_at) \
-                 SELECT contact_id, {account}, 0, {IDLE} FROM rescored ORDER BY contact_id \
-                 ON CONFLICT (contact_id) DO UPDATE SET version = segment_checks.version + 1"
-            ))
+            // The scores of the contacts the rule ever awarded are held (see `holds`), made
+            // when missing and locked in contact order, after the rule's row, as every writer
+            // of scores takes them: set-wise, as there may be a million of them.
+            sqlx::query(
+                "INSERT INTO score_holds (contact_id) SELECT r.contact_id FROM rescored r \
+                 JOIN contacts c ON c.id = r.contact_id ON CONFLICT (contact_id) DO NOTHING",
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "SELECT COUNT(*) FROM (SELECT h.contact_id FROM score_holds h \
+                 WHERE h.contact_id IN (SELECT contact_id FROM rescored) \
+                 ORDER BY h.contact_id FOR NO KEY UPDATE) held",
+            )
             .execute(&mut *tx)
             .await?;
         }

@@ -17,6 +17,7 @@ use tracklane_core::score::rule::ScoreRule;
 
 use crate::automations::moves::wake_watching;
 use crate::listing::{page_of, Listed};
+use crate::scoring::holds::{hold_scores, Hold};
 use crate::scoring::ledger::ScoreChange;
 use crate::scoring::live::{score_round, with_counted_revisions, ScoreWork, Work};
 use crate::sql::{Statement, Value};
@@ -189,8 +190,9 @@ impl Store {
         rules: &BTreeMap<AccountId, Vec<ScoreRule>>,
         now: Timestamp,
     ) -> Result<(Vec<Transition>, Vec<ScoreChange>), StoreError> {
-        // Locks are taken in one order (check rows by contact, then segments by id) so that
-        // two workers never wait on each other; two rounds take different contacts. Entries
+        // Locks are taken in one order (scores held by contact, check rows by contact, then
+        // segments by id) so that two workers never wait on each other; two rounds take
+        // different contacts. Entries
         // are written before exits: a computation of the same segment on another node may meet
         // a round in another order, and PostgreSQL then aborts one of them, which its next
         // round or computation makes again.
@@ -199,7 +201,14 @@ impl Store {
         self.write(async |tx| {
             let rules = with_counted_revisions(tx, self.engine, rules).await?;
             let current = revisions(tx, self.engine, settled).await?;
-            let taken = take_checks(tx, self.engine, &ordered).await?;
+            let contacts: Vec<ContactId> = ordered.iter().map(|one| one.check.contact).collect();
+            let held = hold_scores(tx, self.engine, &contacts, Hold::Skip).await?;
+            let holding: Vec<&Settled> = ordered
+                .iter()
+                .copied()
+                .filter(|one| held.contains(&one.check.contact))
+                .collect();
+            let taken = take_checks(tx, self.engine, &holding).await?;
             let checked: Vec<ContactId> = taken.iter().copied().collect();
             wake_watching(tx, self.engine, &checked, now).await?;
             let mut changes = Vec::new();

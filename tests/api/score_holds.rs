@@ -1,0 +1,67 @@
+//! On PostgreSQL, the lock every writer of a contact's scores takes first (the contact's row in
+//! `score_holds`) is one the ingest never waits for: while a transaction holds a contact's
+//! scores, its events are still recorded, the scorer leaves its rows noted and scores the
+//! others', and once the scores are let go, its rows score.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::Connection;
+use tracklane_e2e::{Engine, TestApp};
+
+use crate::scores::{event, model, rule, score};
+use crate::segments::contact;
+
+#[tokio::test]
+async fn events_of_a_contact_whose_scores_are_held_are_recorded_and_score_once_let_go() {
+    let app = TestApp::spawn(Engine::Postgres).await;
+    let id = model(&app, "Engagement").await;
+    rule(
+        &app,
+        &id,
+        json!({"condition": {"event": {"name": "demo"}}, "points": 5}),
+    )
+    .await;
+    app.settle_segments().await;
+    let ann = contact(&app, "ann@example.com").await;
+    let bob = contact(&app, "bob@example.com").await;
+    let mut holder = sqlx::PgConnection::connect(&app.database_url())
+        .await
+        .unwrap();
+    let mut held = holder.begin().await.unwrap();
+    for statement in [
+        format!("INSERT INTO score_holds (contact_id) VALUES ({ann}) ON CONFLICT DO NOTHING"),
+        format!("SELECT contact_id FROM score_holds WHERE contact_id = {ann} FOR NO KEY UPDATE"),
+    ] {
+        sqlx::query(&statement).execute(&mut *held).await.unwrap();
+    }
+    let recorded = tokio::time::timeout(Duration::from_secs(10), async {
+        event(&app, &ann, "demo", Duration::ZERO).await;
+        event(&app, &bob, "demo", Duration::ZERO).await;
+    })
+    .await;
+    assert!(recorded.is_ok(), "the events wait for no scores held");
+    for _ in 0..100 {
+        if score(&app, &bob, &id).await == 5 {
+            break;
+        }
+        let _ = app.membership.run_once().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(score(&app, &bob, &id).await, 5, "the other contact scores");
+    assert_eq!(score(&app, &ann, &id).await, 0, "held scores do not move");
+    let mut reader = sqlx::PgConnection::connect(&app.database_url())
+        .await
+        .unwrap();
+    let noted: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM new_rows WHERE contact_id = {ann}"
+    ))
+    .fetch_one(&mut reader)
+    .await
+    .unwrap();
+    assert!(noted > 0, "the held contact's rows stay noted");
+    held.rollback().await.unwrap();
+    app.settle_segments().await;
+    assert_eq!(score(&app, &ann, &id).await, 5, "scored once let go");
+    assert_eq!(score(&app, &bob, &id).await, 5);
+}
