@@ -5,26 +5,15 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use sqlx::Connection;
 use tracklane_e2e::{Engine, TestApp};
 
-use crate::scores::{event, model, rule, score};
-use crate::segments::contact;
+use crate::scores::{demo_model_with_ann_and_bob, event, score, until_scored};
 
 #[tokio::test]
 async fn events_of_a_contact_whose_scores_are_held_are_recorded_and_score_once_let_go() {
     let app = TestApp::spawn(Engine::Postgres).await;
-    let id = model(&app, "Engagement").await;
-    rule(
-        &app,
-        &id,
-        json!({"condition": {"event": {"name": "demo"}}, "points": 5}),
-    )
-    .await;
-    app.settle_segments().await;
-    let ann = contact(&app, "ann@example.com").await;
-    let bob = contact(&app, "bob@example.com").await;
+    let (id, ann, bob) = demo_model_with_ann_and_bob(&app).await;
     let mut holder = sqlx::PgConnection::connect(&app.database_url())
         .await
         .unwrap();
@@ -41,13 +30,7 @@ async fn events_of_a_contact_whose_scores_are_held_are_recorded_and_score_once_l
     })
     .await;
     assert!(recorded.is_ok(), "the events wait for no scores held");
-    for _ in 0..100 {
-        if score(&app, &bob, &id).await == 5 {
-            break;
-        }
-        let _ = app.membership.run_once().await;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_scored(&app, &bob, &id, 5).await;
     assert_eq!(score(&app, &bob, &id).await, 5, "the other contact scores");
     assert_eq!(score(&app, &ann, &id).await, 0, "held scores do not move");
     let mut reader = sqlx::PgConnection::connect(&app.database_url())

@@ -17,12 +17,12 @@ use crate::segments::{contact, members, save, tag, tag_contact};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
-pub(crate) async fn model(app: &TestApp, name: &str) -> String {
+async fn model(app: &TestApp, name: &str) -> String {
     app.create("/api/3/scores", json!({"score": {"name": name}}))
         .await
 }
 
-pub(crate) async fn rule(app: &TestApp, model: &str, rule: Value) -> String {
+async fn rule(app: &TestApp, model: &str, rule: Value) -> String {
     app.create(
         &format!("/api/3/scores/{model}/rules"),
         json!({ "scoreRule": rule }),
@@ -570,6 +570,34 @@ async fn adjustments_and_scores_in_segments(app: TestApp) {
     assert_eq!(values.body, json!({"scoreValues": []}));
 }
 
+/// A model whose rule gives 5 points for each event `demo`, counted, and two contacts, Ann
+/// and Bob: the model's id and theirs.
+pub(crate) async fn demo_model_with_ann_and_bob(app: &TestApp) -> (String, String, String) {
+    let id = model(app, "Engagement").await;
+    rule(
+        app,
+        &id,
+        json!({"condition": {"event": {"name": "demo"}}, "points": 5}),
+    )
+    .await;
+    app.settle_segments().await;
+    let ann = contact(app, "ann@example.com").await;
+    let bob = contact(app, "bob@example.com").await;
+    (id, ann, bob)
+}
+
+/// Runs membership rounds (each with a scorer step) until the contact's score in the model is
+/// `points`, for at most 100 rounds: the caller asserts the score.
+pub(crate) async fn until_scored(app: &TestApp, contact: &str, model: &str, points: i64) {
+    for _ in 0..100 {
+        if score(app, contact, model).await == points {
+            return;
+        }
+        let _ = app.membership.run_once().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A write refused for one contact's awards (here by a trigger that breaks a unique key) holds
 /// up no other contact's scoring, and loses nothing: the refused contact's rows stay noted and
 /// score once the refusal is gone.
@@ -577,16 +605,7 @@ async fn adjustments_and_scores_in_segments(app: TestApp) {
 async fn a_contact_whose_awards_are_refused_holds_up_no_other() {
     use sqlx::Connection;
     let app = TestApp::spawn(tracklane_e2e::Engine::Sqlite).await;
-    let id = model(&app, "Engagement").await;
-    rule(
-        &app,
-        &id,
-        json!({"condition": {"event": {"name": "demo"}}, "points": 5}),
-    )
-    .await;
-    app.settle_segments().await;
-    let ann = contact(&app, "ann@example.com").await;
-    let bob = contact(&app, "bob@example.com").await;
+    let (id, ann, bob) = demo_model_with_ann_and_bob(&app).await;
     let file = app.data_dir().join(tracklane_server::config::SQLITE_FILE);
     let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
         .await
@@ -603,13 +622,7 @@ async fn a_contact_whose_awards_are_refused_holds_up_no_other() {
     }
     event(&app, &ann, "demo", Duration::ZERO).await;
     event(&app, &bob, "demo", Duration::ZERO).await;
-    for _ in 0..100 {
-        if score(&app, &bob, &id).await == 5 {
-            break;
-        }
-        let _ = app.membership.run_once().await;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_scored(&app, &bob, &id, 5).await;
     assert_eq!(score(&app, &bob, &id).await, 5, "the other contact scores");
     assert_eq!(score(&app, &ann, &id).await, 0);
     sqlx::query("DROP TRIGGER refuse_awards")
