@@ -56,6 +56,8 @@ pub(crate) async fn settle_scores(
     now: Timestamp,
 ) -> Result<Vec<ScoreChange>, StoreError> {
     let mut settled = Vec::new();
+    // Whether each account's segments read scores, read once per call.
+    let mut reading: BTreeMap<AccountId, bool> = BTreeMap::new();
     let mut deltas: BTreeMap<(ContactId, ScoreModelId), i64> = BTreeMap::new();
     for &(contact, model, points) in &changes.made {
         *deltas.entry((contact, model)).or_default() += points;
@@ -165,7 +167,15 @@ pub(crate) async fn settle_scores(
                 .push(change.contact);
         }
         for (account, contacts) in by_account {
-            if reads_scores(tx, account).await? {
+            let reads = match reading.get(&account) {
+                Some(&reads) => reads,
+                None => {
+                    let reads = reads_scores(tx, account).await?;
+                    reading.insert(account, reads);
+                    reads
+                }
+            };
+            if reads {
                 queue_score_checks(tx, engine, account, &contacts).await?;
             }
         }
