@@ -44,8 +44,10 @@ pub(crate) async fn hold_scores(
             engine,
             "INSERT INTO score_holds (contact_id) SELECT id FROM contacts WHERE id IN ",
         );
+        // Made in contact order too: two writers making the same rows wait on each other
+        // only in that order.
         make.push_row(ids())
-            .push(" ON CONFLICT (contact_id) DO NOTHING");
+            .push(" ORDER BY id ON CONFLICT (contact_id) DO NOTHING");
         make.query().execute(&mut *tx).await?;
         let mut lock = Statement::new(
             engine,

@@ -227,7 +227,8 @@ impl Store {
             // of scores takes them: set-wise, as there may be a million of them.
             sqlx::query(
                 "INSERT INTO score_holds (contact_id) SELECT r.contact_id FROM rescored r \
-                 JOIN contacts c ON c.id = r.contact_id ON CONFLICT (contact_id) DO NOTHING",
+                 JOIN contacts c ON c.id = r.contact_id ORDER BY r.contact_id \
+                 ON CONFLICT (contact_id) DO NOTHING",
             )
             .execute(&mut *tx)
             .await?;

@@ -192,10 +192,9 @@ impl Store {
     ) -> Result<(Vec<Transition>, Vec<ScoreChange>), StoreError> {
         // Locks are taken in one order (scores held by contact, check rows by contact, then
         // segments by id) so that two workers never wait on each other; two rounds take
-        // different contacts. Entries
-        // are written before exits: a computation of the same segment on another node may meet
-        // a round in another order, and PostgreSQL then aborts one of them, which its next
-        // round or computation makes again.
+        // different contacts. Entries are written before exits: a computation of the same
+        // segment on another node may meet a round in another order, and PostgreSQL then
+        // aborts one of them, which its next round or computation makes again.
         let mut ordered: Vec<&Settled> = settled.iter().collect();
         ordered.sort_by_key(|one| one.check.contact);
         self.write(async |tx| {
