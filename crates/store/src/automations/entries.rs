@@ -114,6 +114,9 @@ pub(crate) async fn enter_by_rows(
     contacts: &[(ContactId, Timestamp)],
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    if automations.is_empty() {
+        return Ok(());
+    }
     let present = new_row_keys(tx, engine, account, contacts).await?;
     for one in automations {
         let definition = &one.definition;
