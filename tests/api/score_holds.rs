@@ -18,19 +18,31 @@ async fn events_of_a_contact_whose_scores_are_held_are_recorded_and_score_once_l
         .await
         .unwrap();
     let mut held = holder.begin().await.unwrap();
-    for statement in [
-        format!("INSERT INTO score_holds (contact_id) VALUES ({ann}) ON CONFLICT DO NOTHING"),
-        format!("SELECT contact_id FROM score_holds WHERE contact_id = {ann} FOR NO KEY UPDATE"),
-    ] {
-        sqlx::query(&statement).execute(&mut *held).await.unwrap();
-    }
+    // The row was made with the contact (migration 0041): holding only locks it. Before, a
+    // writer made it when missing, and a transaction that had just made it, like this one,
+    // kept every writer of its contact's scores waiting, the skipping ones too.
+    let locked = sqlx::query(&format!(
+        "SELECT contact_id FROM score_holds WHERE contact_id = {ann} FOR NO KEY UPDATE"
+    ))
+    .fetch_all(&mut *held)
+    .await
+    .unwrap();
+    assert_eq!(
+        locked.len(),
+        1,
+        "the contact's hold row exists from its creation"
+    );
     let recorded = tokio::time::timeout(Duration::from_secs(10), async {
         event(&app, &ann, "demo", Duration::ZERO).await;
         event(&app, &bob, "demo", Duration::ZERO).await;
     })
     .await;
     assert!(recorded.is_ok(), "the events wait for no scores held");
-    until_scored(&app, &bob, &id, 5).await;
+    let waited = tokio::time::timeout(Duration::from_secs(30), until_scored(&app, &bob, &id, 5));
+    assert!(
+        waited.await.is_ok(),
+        "the scorer and the rounds wait for no scores held"
+    );
     assert_eq!(score(&app, &bob, &id).await, 5, "the other contact scores");
     assert_eq!(score(&app, &ann, &id).await, 0, "held scores do not move");
     let mut reader = sqlx::PgConnection::connect(&app.database_url())

@@ -1,7 +1,7 @@
 //! The lock every writer of a contact's scores takes first: the contact's row in `score_holds`
-//! (PostgreSQL; SQLite has one writer), made when missing and locked in contact order, before
-//! any check row. Nothing in the ingest takes it, so a scorer step that holds its contacts
-//! while it awards them never makes an event wait (see migration 0040).
+//! (PostgreSQL; SQLite has one writer), made with the contact (migration 0041) and locked in
+//! contact order, before any check row. Nothing in the ingest takes it, so a scorer step that
+//! holds its contacts while it awards them never makes an event wait (see migration 0040).
 
 use std::collections::BTreeSet;
 
@@ -39,21 +39,11 @@ pub(crate) async fn hold_scores(
     }
     let mut held = BTreeSet::new();
     for chunk in contacts.chunks(CHUNK) {
-        let ids = || chunk.iter().map(|contact| Value::from(contact.0));
-        let mut make = Statement::new(
-            engine,
-            "INSERT INTO score_holds (contact_id) SELECT id FROM contacts WHERE id IN ",
-        );
-        // Made in contact order too: two writers making the same rows wait on each other
-        // only in that order.
-        make.push_row(ids())
-            .push(" ORDER BY id ON CONFLICT (contact_id) DO NOTHING");
-        make.query().execute(&mut *tx).await?;
         let mut lock = Statement::new(
             engine,
             "SELECT contact_id FROM score_holds WHERE contact_id IN ",
         );
-        lock.push_row(ids())
+        lock.push_row(chunk.iter().map(|contact| Value::from(contact.0)))
             .push(" ORDER BY contact_id")
             .push(match hold {
                 Hold::Wait => engine.lock_for_change(),

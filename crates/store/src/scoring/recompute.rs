@@ -222,16 +222,9 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if self.engine == Engine::Postgres {
-            // The scores of the contacts the rule ever awarded are held (see `holds`), made
-            // when missing and locked in contact order, after the rule's row, as every writer
-            // of scores takes them: set-wise, as there may be a million of them.
-            sqlx::query(
-                "INSERT INTO score_holds (contact_id) SELECT r.contact_id FROM rescored r \
-                 JOIN contacts c ON c.id = r.contact_id ORDER BY r.contact_id \
-                 ON CONFLICT (contact_id) DO NOTHING",
-            )
-            .execute(&mut *tx)
-            .await?;
+            // The scores of the contacts the rule ever awarded are held (see `holds`), locked
+            // in contact order, after the rule's row, as every writer of scores takes them:
+            // set-wise, as there may be a million of them.
             sqlx::query(
                 "SELECT COUNT(*) FROM (SELECT h.contact_id FROM score_holds h \
                  WHERE h.contact_id IN (SELECT contact_id FROM rescored) \
