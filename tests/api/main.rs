@@ -33,6 +33,7 @@ mod ops;
 mod pages;
 mod personalization;
 mod scanner;
+mod score_api;
 mod score_holds;
 mod score_ledger;
 mod scores;

@@ -11,7 +11,7 @@ use tracklane_core::ids::ContactId;
 use tracklane_core::visit::PageUrl;
 use tracklane_e2e::{both_engines, TestApp};
 use tracklane_server::state::Clock;
-use tracklane_store::segments::membership::Transition;
+use tracklane_store::segments::members::Transition;
 
 const DAY: Duration = Duration::from_secs(86_400);
 

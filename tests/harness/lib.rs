@@ -7,7 +7,8 @@
 //! Every test gets a database of its own.
 //!
 //! # Layout
-//! - [`TestApp`]: one server, its keys, and HTTP helpers answering [`Answer`]s.
+//! - [`TestApp`]: one server, its keys, its workers, and fixtures made through the API.
+//! - [`http`]: the requests a test sends to it, answering [`Answer`]s.
 //! - [`postgres`]: the throwaway cluster.
 //! - [`smtp`]: a real SMTP server on localhost that keeps what it receives ([`SmtpSink`]).
 //! - [`scripted_smtp`]: an SMTP server whose answers a test scripts ([`ScriptedSmtp`]).
@@ -15,6 +16,7 @@
 //! - [`wait_for_files`]: waits for mail to land in a folder (the outbox, a Maildir).
 //! - [`both_engines!`]: runs each test function once per engine.
 
+pub mod http;
 pub mod postgres;
 pub mod receiver;
 pub mod scripted_smtp;
@@ -40,6 +42,7 @@ use tracklane_server::workers::sender::Sender;
 use tracklane_server::workers::webhooks::Webhooks;
 use tracklane_store::Store;
 
+pub use http::Answer;
 pub use scripted_smtp::ScriptedSmtp;
 pub use smtp::SmtpSink;
 
@@ -84,23 +87,6 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     serving: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _data_dir: tempfile::TempDir,
-}
-
-/// A response: its status and its body parsed as JSON (`Value::Null` when it is not JSON).
-#[derive(Debug, Clone)]
-pub struct Answer {
-    /// The status code.
-    pub status: u16,
-    /// The `Content-Type` header.
-    pub content_type: String,
-    /// The `Retry-After` header.
-    pub retry_after: Option<String>,
-    /// Every header of the response.
-    pub headers: reqwest::header::HeaderMap,
-    /// The body, parsed.
-    pub body: Value,
-    /// The body as text.
-    pub text: String,
 }
 
 impl TestApp {
@@ -261,50 +247,9 @@ impl TestApp {
     }
 
     /// The server's data directory (the outbox is its `outbox` folder).
+    /// The server's data directory (where the SQLite file is).
     pub fn data_dir(&self) -> &std::path::Path {
         self._data_dir.path()
-    }
-
-    /// Sends a request with the account's API key.
-    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
-        let body = body.map(|b| b.to_string().into_bytes());
-        self.send(method, path, Some(&self.api_key), body).await
-    }
-
-    /// `GET` with the API key.
-    pub async fn get(&self, path: &str) -> Answer {
-        self.call("GET", path, None).await
-    }
-
-    /// `POST` of a JSON value with the API key.
-    pub async fn post(&self, path: &str, body: Value) -> Answer {
-        self.call("POST", path, Some(body)).await
-    }
-
-    /// `POST`s `body`, a resource wrapped in its one key (`{"list": {...}}`), and answers the
-    /// created resource's id; fails the test unless it was created (200 or 201).
-    pub async fn create(&self, path: &str, body: Value) -> String {
-        self.create_as(&self.api_key, path, body).await
-    }
-
-    /// [`TestApp::create`] with the API key `api_key` (another account's, say).
-    pub async fn create_as(&self, api_key: &str, path: &str, body: Value) -> String {
-        let key = body
-            .as_object()
-            .and_then(|wrapper| wrapper.keys().next())
-            .expect("a wrapped resource")
-            .clone();
-        let bytes = body.to_string().into_bytes();
-        let answer = self.send("POST", path, Some(api_key), Some(bytes)).await;
-        assert!(
-            matches!(answer.status, 200 | 201),
-            "creating at {path}: {}",
-            answer.text
-        );
-        answer.body[key.as_str()]["id"]
-            .as_str()
-            .expect("the created resource's id")
-            .to_owned()
     }
 
     /// A new contact with this email; answers its id.
@@ -359,84 +304,6 @@ impl TestApp {
     pub fn token_key(&self) -> TokenKey {
         self.token_key.clone()
     }
-
-    /// `PUT` of a JSON value with the API key.
-    pub async fn put(&self, path: &str, body: Value) -> Answer {
-        self.call("PUT", path, Some(body)).await
-    }
-
-    /// `DELETE` with the API key.
-    pub async fn delete(&self, path: &str) -> Answer {
-        self.call("DELETE", path, None).await
-    }
-
-    /// Sends `body` to a tracking route (no API key) with extra headers.
-    pub async fn track(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: impl Into<Vec<u8>>,
-    ) -> Answer {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.address))
-            .body(body.into());
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        answer(request.send().await.expect("the server answers")).await
-    }
-
-    /// Sends raw bytes as the body, with the key given (or none).
-    pub async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        key: Option<&str>,
-        body: Option<Vec<u8>>,
-    ) -> Answer {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.address));
-        if let Some(key) = key {
-            request = request.header("Api-Token", key);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("Content-Type", "application/json")
-                .body(body);
-        }
-        answer(request.send().await.expect("the server answers")).await
-    }
-}
-
-async fn answer(response: reqwest::Response) -> Answer {
-    {
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let content_type = response_header(&headers, "content-type").unwrap_or_default();
-        let text = response.text().await.expect("a readable body");
-        let retry_after = response_header(&headers, "retry-after");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer {
-            status,
-            content_type,
-            retry_after,
-            headers,
-            body,
-            text,
-        }
-    }
-}
-
-fn response_header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 impl Drop for TestApp {

@@ -11,7 +11,7 @@ use tracklane_core::event::{EventKind, NewEvent};
 use tracklane_core::ids::{AccountId, ContactId, SegmentId};
 use tracklane_core::time::Timestamp;
 use tracklane_server::workers::membership::Membership;
-use tracklane_store::segments::membership::Transition;
+use tracklane_store::segments::members::Transition;
 use tracklane_store::Store;
 
 use super::campaign::Api;

@@ -11,7 +11,7 @@ use tracklane_core::invalid::Invalid;
 use tracklane_core::segment::saved::{parse_definition, Segment, SegmentInput};
 use tracklane_core::segment::Condition;
 use tracklane_store::contacts::ContactQuery;
-use tracklane_store::segments::membership::Transition;
+use tracklane_store::segments::members::Transition;
 
 use super::doc::{get, post, ApiRouter};
 use super::error::ApiError;

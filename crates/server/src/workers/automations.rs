@@ -13,7 +13,8 @@ use tracklane_core::automation::walk::{Answers, Effect, Outcome, Place};
 use tracklane_core::automation::Definition;
 use tracklane_core::ids::{AutomationId, ContactId};
 use tracklane_core::time::Timestamp;
-use tracklane_store::automations::moves::{Claimed, Destination, Move, Moved};
+use tracklane_store::automations::claims::Claimed;
+use tracklane_store::automations::moves::{Destination, Move, Moved};
 use tracklane_store::{Store, StoreError};
 
 use super::membership::IDLE_LOOK;

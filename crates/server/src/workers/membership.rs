@@ -23,7 +23,8 @@ use tracklane_core::segment::{ContactFacts, Definition, Reads};
 use tracklane_core::time::Timestamp;
 use tracklane_store::scoring::live::ScoreWork;
 use tracklane_store::scoring::Step;
-use tracklane_store::segments::membership::{Change, Check, NextCheck, Settled, Transition};
+use tracklane_store::segments::members::Transition;
+use tracklane_store::segments::membership::{Change, Check, NextCheck, Settled};
 use tracklane_store::{Store, StoreError};
 
 use super::scoring::Scorer;

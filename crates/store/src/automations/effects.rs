@@ -21,8 +21,8 @@ use tracklane_core::score::award::Adjustment;
 use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::event::WebhookSource;
 
+use super::claims::Claimed;
 use super::emails::{queue_emails_in, StepCampaigns, StepEmail, NOT_SUBSCRIBED};
-use super::moves::Claimed;
 use super::posts::queue_post_in;
 use super::runs::enter_in;
 use crate::contacts::{set_standard_many_in, StandardField};

@@ -22,7 +22,7 @@ use tracklane_core::list::ListStatus;
 use tracklane_core::message::CampaignStatus;
 use tracklane_core::time::Timestamp;
 
-use super::moves::Claimed;
+use super::claims::Claimed;
 use crate::campaign_start::record_links_in;
 use crate::sends::SendStatus;
 use crate::sql::{Statement, Value};

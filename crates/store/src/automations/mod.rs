@@ -5,7 +5,8 @@
 //! - [`saved`]: creating, reading, editing and deleting automations.
 //! - [`runs`]: contacts entering them, and their runs read, listed and removed.
 //! - [`bulk`]: a list's or a segment's contacts entering at once.
-//! - [`moves`]: the worker's side: claiming due runs and moving them with their effects.
+//! - [`claims`]: the worker's side: claiming due runs and answering their steps' questions.
+//! - [`moves`]: moving the runs with their effects.
 //! - [`effects`]: the moves' effects, applied plainly, or carefully after a refusal.
 //! - [`emails`]: the email steps' sends, queued with the moves.
 //! - [`dates`]: the date triggers' rows and firings.
@@ -14,6 +15,7 @@
 //! - [`entries`]: contacts entered by the rows added to them that meet a behavior trigger.
 
 pub mod bulk;
+pub mod claims;
 pub mod dates;
 mod effects;
 mod emails;

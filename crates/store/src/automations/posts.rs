@@ -12,7 +12,7 @@ use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
 use tracklane_core::webhook::payload::{PayloadChange, PayloadFormat};
 
-use super::moves::Claimed;
+use super::claims::Claimed;
 use crate::webhooks::changes::payload_contacts;
 use crate::{Engine, StoreError};
 

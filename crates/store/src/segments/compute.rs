@@ -12,7 +12,7 @@ use tracklane_core::segment::{Definition, Reads};
 use tracklane_core::time::Timestamp;
 
 use super::compile::Behavior;
-use super::membership::{fold_member_counts, record_transitions, Transition};
+use super::members::{fold_member_counts, record_transitions, Transition};
 use crate::sql::Statement;
 use crate::{Engine, Store, StoreError};
 

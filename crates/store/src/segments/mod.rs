@@ -9,11 +9,14 @@
 //!   the rows its conditions need: `facts/needed`).
 //! - `saved`: saved segments, checked against the account, and their stored members.
 //! - [`membership`]: keeping the stored members live: the queue of checks and settling them.
+//! - [`members`]: the members' entries and exits, their transitions and counts, as settling
+//!   and computing write them.
 //! - `compute`: computing a saved segment's members whole after it is saved or edited.
 
 pub(crate) mod compile;
 pub(crate) mod compute;
 mod facts;
+pub mod members;
 pub mod membership;
 mod saved;
 

@@ -10,7 +10,7 @@ use tracklane_core::ids::ContactId;
 use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
 
 use super::changes::Change;
-use crate::segments::membership::Transition;
+use crate::segments::members::Transition;
 
 /// The changes of segment transitions.
 pub(crate) fn transition_changes(transitions: &[Transition]) -> Vec<Change> {
