@@ -186,12 +186,13 @@ fn rename(refusal: Invalid, attribute: &'static str) -> Invalid {
     Invalid::bad_value(attribute, refusal.detail)
 }
 
-/// How far a rule's recompute has gone: `done` of `total` steps.
+/// How far a rule's recompute has gone: `done` of `total` ids, of contacts or, for a rule that
+/// awards every row without a cap, of timeline rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Progress {
-    /// Steps done.
+    /// Ids done.
     pub done: i64,
-    /// Steps in all.
+    /// Ids in all.
     pub total: i64,
 }
 
