@@ -1,5 +1,6 @@
-//! Lead scoring's API: AC's reads of models and score values in AC's shape, Tracklane's writes
-//! of models, rules and adjustments, and refused input that changes nothing.
+//! Lead scoring's API: AC's reads of models and score values in AC's shape, contacts listed by
+//! score, Tracklane's writes of models, rules and adjustments, and refused input that changes
+//! nothing.
 
 use serde_json::json;
 use tracklane_e2e::{both_engines, TestApp};
@@ -175,7 +176,79 @@ async fn bad_rules_and_adjustments_are_refused_and_change_nothing(app: TestApp) 
     assert!(awards(&app, &contact).await.is_empty());
 }
 
+async fn contacts_are_listed_by_their_score_in_a_model(app: TestApp) {
+    let id = model(&app, "Engagement").await;
+    for (email, points) in [
+        ("bob@example.com", 10),
+        ("ann@example.com", 30),
+        ("cy@example.com", 0),
+        ("di@example.com", -5),
+    ] {
+        let contact = contact(&app, email).await;
+        if points != 0 {
+            let adjusted = app
+                .post(
+                    &format!("/api/3/contacts/{contact}/scoreAdjustments"),
+                    json!({"scoreAdjustment": {"score": id, "points": points, "reason": "met"}}),
+                )
+                .await;
+            assert_eq!(adjusted.status, 201, "{}", adjusted.text);
+        }
+    }
+    let emails = |listed: &serde_json::Value| -> Vec<String> {
+        listed["contacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|contact| contact["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let keenest = app
+        .get(&format!("/api/3/contacts?orders[score]=DESC&sortId={id}"))
+        .await;
+    assert_eq!(keenest.status, 200, "{}", keenest.text);
+    assert_eq!(
+        emails(&keenest.body),
+        [
+            "ann@example.com",
+            "bob@example.com",
+            "cy@example.com",
+            "di@example.com"
+        ]
+    );
+    let coldest = app
+        .get(&format!(
+            "/api/3/contacts?orders[score]=ASC&sortId={id}&limit=2"
+        ))
+        .await;
+    assert_eq!(emails(&coldest.body), ["di@example.com", "cy@example.com"]);
+    assert_eq!(coldest.body["meta"]["total"], "4");
+
+    let missing = app.get("/api/3/contacts?orders[score]=DESC").await;
+    assert_eq!(missing.status, 422, "{}", missing.text);
+    assert!(missing.text.contains("sortId"), "{}", missing.text);
+    let wrong = app
+        .get("/api/3/contacts?orders[score]=DESC&sortId=high")
+        .await;
+    assert_eq!(wrong.status, 422, "{}", wrong.text);
+    let unknown = app
+        .get("/api/3/contacts?orders[score]=DESC&sortId=999999")
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+    let other = app.other_account_key().await;
+    let theirs = app
+        .send(
+            "GET",
+            &format!("/api/3/contacts?orders[score]=DESC&sortId={id}"),
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(theirs.status, 404, "{}", theirs.text);
+}
+
 both_engines!(
     models_and_rules_are_answered_in_acs_shape,
     bad_rules_and_adjustments_are_refused_and_change_nothing,
+    contacts_are_listed_by_their_score_in_a_model,
 );

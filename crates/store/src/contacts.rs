@@ -5,7 +5,7 @@ use sqlx::AnyConnection;
 use tracklane_core::contact::{Contact, ContactDraft, ContactPatch};
 use tracklane_core::email::ContactEmail;
 use tracklane_core::field::FieldValue;
-use tracklane_core::ids::{AccountId, ContactId, ListId, SegmentId, TagId};
+use tracklane_core::ids::{AccountId, ContactId, ListId, ScoreModelId, SegmentId, TagId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::key::random_hex;
 use tracklane_core::page::Page;
@@ -35,10 +35,12 @@ pub enum ContactOrder {
     LastName,
     /// First then last name.
     Name,
+    /// The score in this model (AC's `orders[score]` with `sortId`); no score is 0.
+    Score(ScoreModelId),
 }
 
 impl ContactOrder {
-    /// Parses AC's `orders[...]` keys.
+    /// Parses AC's `orders[...]` keys, but `score` (whose model is another parameter).
     pub fn parse(key: &str) -> Option<Self> {
         match key {
             "id" => Some(Self::Id),
@@ -51,15 +53,24 @@ impl ContactOrder {
         }
     }
 
-    fn columns(self) -> &'static [&'static str] {
-        match self {
+    /// The SQL of its sort keys (a model's id is an integer of ours, written as a literal).
+    fn keys(self) -> Vec<String> {
+        let columns: &[&str] = match self {
             Self::Id => &["id"],
             Self::Created => &["created_at"],
             Self::Email => &["email"],
             Self::FirstName => &["first_name"],
             Self::LastName => &["last_name"],
             Self::Name => &["first_name", "last_name"],
-        }
+            Self::Score(model) => {
+                return vec![format!(
+                    "COALESCE((SELECT s.total FROM contact_scores s \
+                     WHERE s.contact_id = contacts.id AND s.model_id = {}), 0)",
+                    model.0
+                )];
+            }
+        };
+        columns.iter().map(|&column| column.to_owned()).collect()
     }
 }
 
@@ -200,6 +211,11 @@ impl Store {
         if let Some(segment) = query.segment {
             self.existing_segment(account, segment).await?;
         }
+        for (order, _) in &query.order {
+            if let ContactOrder::Score(model) = *order {
+                self.existing_score_model(account, model).await?;
+            }
+        }
         let mut filter = Statement::new(self.engine, " FROM contacts");
         self.filter_contacts(&mut filter, account, query);
         let mut keys: Vec<String> = query
@@ -207,9 +223,9 @@ impl Store {
             .iter()
             .flat_map(|(order, direction)| {
                 order
-                    .columns()
-                    .iter()
-                    .map(move |c| format!("{c}{}", direction.sql()))
+                    .keys()
+                    .into_iter()
+                    .map(move |key| format!("{key}{}", direction.sql()))
             })
             .collect();
         keys.push("id ASC".to_owned());

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tracklane_core::contact::{Contact, ContactInput, FieldValueInput};
 use tracklane_core::field::FieldValue;
-use tracklane_core::ids::{ContactId, FieldId, ListId, SegmentId, TagId};
+use tracklane_core::ids::{ContactId, FieldId, ListId, ScoreModelId, SegmentId, TagId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::time::Timestamp;
 use tracklane_store::contacts::{ContactOrder, ContactQuery};
@@ -26,7 +26,7 @@ pub fn routes() -> ApiRouter {
                 create,
                 "POST /contacts: 201, or 422 when the email is taken.",
             )
-            .get(list, "GET /contacts with AC's filters and paging."),
+            .get(list, "GET /contacts with AC's filters, orders (orders[score] with sortId: the score in that model, none as 0) and paging."),
         )
         .route(
             "/contact/sync",
@@ -264,11 +264,19 @@ fn parse_time(query: &ApiQuery, key: &'static str) -> Result<Option<Timestamp>, 
 }
 
 fn contact_query(query: &ApiQuery) -> Result<ContactQuery, ApiError> {
-    let order = query
-        .orders()
-        .into_iter()
-        .filter_map(|(key, direction)| Some((ContactOrder::parse(key)?, direction)))
-        .collect();
+    let mut order = Vec::new();
+    for (key, direction) in query.orders() {
+        let parsed = match key {
+            "score" => {
+                let model = query
+                    .number("sortId")?
+                    .ok_or_else(|| Invalid::missing("sortId"))?;
+                Some(ContactOrder::Score(ScoreModelId(model)))
+            }
+            _ => ContactOrder::parse(key),
+        };
+        order.extend(parsed.map(|parsed| (parsed, direction)));
+    }
     Ok(ContactQuery {
         email: query
             .get("email")
@@ -293,7 +301,8 @@ fn contact_query(query: &ApiQuery) -> Result<ContactQuery, ApiError> {
     })
 }
 
-/// `GET /contacts` with AC's filters and paging.
+/// `GET /contacts` with AC's filters, orders (`orders[score]` with `sortId`: the score in that
+/// model, none as 0) and paging.
 async fn list(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
     let page = query.page()?;
     let filters = contact_query(&query)?;
