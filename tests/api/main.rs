@@ -8,6 +8,7 @@ mod automation_playbooks;
 mod automation_posts;
 mod automation_reports;
 mod automation_runs;
+mod automation_triggers;
 mod automations;
 mod bounds;
 mod browser;
