@@ -168,8 +168,9 @@ impl Store {
     }
 }
 
-/// Adds a manual adjustment to the contact's ledger on `tx` (model and contact known to be the
-/// account's) and settles its score; answers the award's id.
+/// Adds a manual adjustment to the contact's ledger on `tx` (the model known to be the
+/// account's) and settles its score; answers the award's id, or [`StoreError::NotFound`] for a
+/// contact the account lacks. Held, the contact cannot be deleted before the commit.
 pub(crate) async fn adjust_in(
     tx: &mut AnyConnection,
     engine: crate::Engine,
@@ -179,32 +180,20 @@ pub(crate) async fn adjust_in(
     now: Timestamp,
 ) -> Result<i64, StoreError> {
     hold_scores(tx, engine, &[contact], Hold::Wait).await?;
-    let expires_at = adjustment.expiry_days.map(|days| now.0 + days * DAY);
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO score_awards (account_id, model_id, contact_id, cause, points, \
-         reason, awarded_at, expires_at, recorded_at) \
-         SELECT $1, $2, id, 0, $3, $4, $5, $6, $5 FROM contacts \
-         WHERE account_id = $1 AND id = $7 RETURNING id",
-    )
-    .bind(account.0)
-    .bind(adjustment.model.0)
-    .bind(adjustment.points)
-    .bind(&adjustment.reason)
-    .bind(now.0)
-    .bind(expires_at)
-    .bind(contact.0)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let id = id.ok_or(StoreError::NotFound {
-        model: crate::Model::Contact,
-        id: contact.0,
-    })?;
-    let made = LedgerChanges {
-        made: vec![(contact, adjustment.model, adjustment.points)],
-        taken_back: Vec::new(),
-    };
-    settle_scores(tx, engine, &[(contact, account)], &made, now).await?;
-    Ok(id)
+    let owned: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM contacts WHERE account_id = $1 AND id = $2")
+            .bind(account.0)
+            .bind(contact.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if owned.is_none() {
+        return Err(StoreError::NotFound {
+            model: crate::Model::Contact,
+            id: contact.0,
+        });
+    }
+    let ids = add_adjustments(tx, engine, &[(account, contact, adjustment)], now).await?;
+    Ok(ids[0])
 }
 
 /// Makes manual adjustments of several contacts' scores on `tx` (an automation's batch of
@@ -220,12 +209,30 @@ pub(crate) async fn adjust_many_in(
     if adjustments.is_empty() {
         return Ok(());
     }
-    let contacts: std::collections::BTreeMap<ContactId, AccountId> = adjustments
+    let held: Vec<ContactId> = adjustments
         .iter()
-        .map(|(account, contact, _)| (*contact, *account))
+        .map(|(_, contact, _)| *contact)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .collect();
-    let held: Vec<ContactId> = contacts.keys().copied().collect();
     hold_scores(tx, engine, &held, Hold::Wait).await?;
+    let adjustments: Vec<(AccountId, ContactId, &Adjustment)> = adjustments
+        .iter()
+        .map(|(account, contact, adjustment)| (*account, *contact, adjustment))
+        .collect();
+    add_adjustments(tx, engine, &adjustments, now).await?;
+    Ok(())
+}
+
+/// Writes held contacts' adjustments to the ledger, a chunk per statement, and settles their
+/// scores once; answers the awards' ids (in no particular order).
+async fn add_adjustments(
+    tx: &mut AnyConnection,
+    engine: crate::Engine,
+    adjustments: &[(AccountId, ContactId, &Adjustment)],
+    now: Timestamp,
+) -> Result<Vec<i64>, StoreError> {
+    let mut ids = Vec::with_capacity(adjustments.len());
     for chunk in adjustments.chunks(200) {
         let mut insert = Statement::new(
             engine,
@@ -246,7 +253,10 @@ pub(crate) async fn adjust_many_in(
                 now.0.into(),
             ]
         }));
-        insert.query().execute(&mut *tx).await?;
+        insert.push(" RETURNING id");
+        for row in insert.query().fetch_all(&mut *tx).await? {
+            ids.push(row.try_get(0)?);
+        }
     }
     let made = LedgerChanges {
         made: adjustments
@@ -255,7 +265,11 @@ pub(crate) async fn adjust_many_in(
             .collect(),
         taken_back: Vec::new(),
     };
+    let contacts: std::collections::BTreeMap<ContactId, AccountId> = adjustments
+        .iter()
+        .map(|(account, contact, _)| (*contact, *account))
+        .collect();
     let contacts: Vec<(ContactId, AccountId)> = contacts.into_iter().collect();
     settle_scores(tx, engine, &contacts, &made, now).await?;
-    Ok(())
+    Ok(ids)
 }
