@@ -119,16 +119,13 @@ pub(crate) async fn enter_by_rows(
     }
     let present = new_row_keys(tx, engine, account, contacts).await?;
     for one in automations {
-        let definition = &one.definition;
-        // Step ids are ASCII letters, digits, '-', '_' and '.' (the definition's checks), so
-        // the first one is written as a literal.
-        let first = &definition.steps()[0].id;
-        let inside = match definition.entry() {
-            Entry::Once => String::new(),
-            Entry::Multiple => format!(" AND r.status = {}", RunStatus::Active.code()),
+        let entering = Entering {
+            account,
+            automation: one.automation,
+            version: one.version,
+            definition: &one.definition,
         };
-        let mut count = 0;
-        for behavior in definition.behaviors() {
+        for behavior in one.definition.behaviors() {
             // Triggers are looked up by their rows' kind and event name: a trigger no new row
             // can meet costs no query.
             if let Some((kind, name)) = behavior.row_key() {
@@ -142,50 +139,92 @@ pub(crate) async fn enter_by_rows(
             let Some(rows) = rows_of(engine, account, behavior, Scope::New(contacts), "") else {
                 continue;
             };
-            let mut insert = Statement::with_head(
-                &format!(
-                    "INSERT INTO automation_runs (account_id, automation_id, version, \
-                     contact_id, cause, status, step, since_at, due_at, entered_at, updated_at, \
-                     steps_total) SELECT e.account_id, {id}, {version}, e.contact_id, \
-                     'row:' || CAST(e.id AS TEXT), {active}, '{first}', {now}, {now}, {now}, \
-                     {now}, {total}",
-                    id = one.automation.0,
-                    version = one.version,
-                    active = RunStatus::Active.code(),
-                    now = now.0,
-                    total = definition.steps().len(),
-                ),
-                &rows,
-            );
-            insert.push(&format!(
-                " AND NOT EXISTS (SELECT 1 FROM automation_runs r WHERE r.automation_id = {} \
-                 AND r.contact_id = e.contact_id{inside}) ORDER BY e.id \
-                 ON CONFLICT DO NOTHING RETURNING id, contact_id",
-                one.automation.0
-            ));
-            let entered = insert.query().fetch_all(&mut *tx).await?;
-            count += entered.len();
-            let mut history = Vec::with_capacity(entered.len());
-            for row in entered {
-                let of = RunOf {
-                    account,
-                    automation: one.automation,
-                    run: AutomationRunId(row.try_get("id")?),
-                    contact: ContactId(row.try_get("contact_id")?),
-                };
-                history.push((of, Happened::Entered));
-            }
-            note_history_in(tx, engine, &history, now).await?;
-        }
-        if count > 0 {
-            sqlx::query("UPDATE automations SET entered = entered + $1 WHERE id = $2")
-                .bind(i64::try_from(count).unwrap_or(i64::MAX))
-                .bind(one.automation.0)
-                .execute(&mut *tx)
-                .await?;
+            let selected = ("e.contact_id", "'row:' || CAST(e.id AS TEXT)", "e.id");
+            enter_selected(tx, engine, &entering, &rows, selected, now).await?;
         }
     }
     Ok(())
+}
+
+/// An automation's current version, which contacts enter set-wise.
+pub(crate) struct Entering<'a> {
+    /// The automation's account.
+    pub(crate) account: AccountId,
+    /// The automation.
+    pub(crate) automation: AutomationId,
+    /// Its current version.
+    pub(crate) version: i64,
+    /// That version's definition.
+    pub(crate) definition: &'a Definition,
+}
+
+/// Enters the contacts that `source` (` FROM ... WHERE ...`) selects, in one statement:
+/// `contact`, `cause` and `order` are the SQL of each one's contact id, of its cause and of
+/// the order they enter in. A contact inside already (or entered before, for an automation
+/// that takes each contact once) is left as it is. Notes each entry in the runs' history and
+/// counts them on the automation; answers how many entered.
+pub(crate) async fn enter_selected(
+    tx: &mut AnyConnection,
+    engine: Engine,
+    entering: &Entering<'_>,
+    source: &Statement,
+    (contact, cause, order): (&str, &str, &str),
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let Entering {
+        account,
+        automation,
+        version,
+        definition,
+    } = *entering;
+    let inside = match definition.entry() {
+        Entry::Once => String::new(),
+        Entry::Multiple => format!(" AND r.status = {}", RunStatus::Active.code()),
+    };
+    // Step ids are ASCII letters, digits, '-', '_' and '.' (the definition's checks), so the
+    // first one is written as a literal, as are the integers of ours.
+    let mut insert = Statement::with_head(
+        &format!(
+            "INSERT INTO automation_runs (account_id, automation_id, version, contact_id, cause, \
+             status, step, since_at, due_at, entered_at, updated_at, steps_total) \
+             SELECT {account}, {id}, {version}, {contact}, {cause}, {active}, '{first}', {now}, \
+             {now}, {now}, {now}, {total}",
+            account = account.0,
+            id = automation.0,
+            active = RunStatus::Active.code(),
+            first = definition.steps()[0].id,
+            now = now.0,
+            total = definition.steps().len(),
+        ),
+        source,
+    );
+    insert.push(&format!(
+        " AND NOT EXISTS (SELECT 1 FROM automation_runs r WHERE r.automation_id = {id} \
+         AND r.contact_id = {contact}{inside}) ORDER BY {order} \
+         ON CONFLICT DO NOTHING RETURNING id, contact_id",
+        id = automation.0,
+    ));
+    let entered = insert.query().fetch_all(&mut *tx).await?;
+    if entered.is_empty() {
+        return Ok(0);
+    }
+    let mut history = Vec::with_capacity(entered.len());
+    for row in &entered {
+        let of = RunOf {
+            account,
+            automation,
+            run: AutomationRunId(row.try_get("id")?),
+            contact: ContactId(row.try_get("contact_id")?),
+        };
+        history.push((of, Happened::Entered));
+    }
+    note_history_in(tx, engine, &history, now).await?;
+    sqlx::query("UPDATE automations SET entered = entered + $1 WHERE id = $2")
+        .bind(i64::try_from(entered.len()).unwrap_or(i64::MAX))
+        .bind(automation.0)
+        .execute(&mut *tx)
+        .await?;
+    Ok(entered.len())
 }
 
 /// The kinds and names of the new rows of `contacts` (each from the time of its earliest one).
