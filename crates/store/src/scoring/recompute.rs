@@ -34,8 +34,7 @@ const STEP: i64 = 20_000;
 /// How many timeline row ids one step covers, for a rule that awards every row without a cap.
 const ROW_STEP: i64 = 1_000_000;
 
-/// What a rule's recompute steps through, chosen at its first step and kept to its last
-/// (`progress_rows`).
+/// What a rule's recompute steps through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stepping {
     /// Ranges of contact ids: each contact's rows, or whether it meets the rule, in one step
@@ -47,31 +46,13 @@ enum Stepping {
 }
 
 impl Stepping {
-    /// How a recompute of `rule` that starts now steps: through rows for a rule that awards
-    /// every row without a cap in an account that holds at least half of the contacts (the
-    /// ranges of rows go through every account's rows, which the account's own contacts
-    /// avoid).
-    async fn choose(
-        tx: &mut AnyConnection,
-        account: AccountId,
-        rule: &ScoreRule,
-    ) -> Result<Self, StoreError> {
+    /// How `rule` steps.
+    fn of(rule: &ScoreRule) -> Self {
         let plain = rule.rule.frequency == Frequency::EveryTime && rule.rule.cap.is_none();
-        if !plain || Scoring::of(&rule.rule.definition) != Scoring::EachRow {
-            return Ok(Self::Contacts);
+        match Scoring::of(&rule.rule.definition) {
+            Scoring::EachRow if plain => Self::Rows,
+            _ => Self::Contacts,
         }
-        let (own, all): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM contacts WHERE account_id = $1), \
-             (SELECT COUNT(*) FROM contacts)",
-        )
-        .bind(account.0)
-        .fetch_one(&mut *tx)
-        .await?;
-        Ok(if own * 2 >= all {
-            Self::Rows
-        } else {
-            Self::Contacts
-        })
     }
 
     /// How many ids one step covers.
@@ -175,7 +156,7 @@ impl Store {
             // shared, and take nothing before it), and holds the rounds that come after: a
             // recompute that skipped a locked row would starve under a flood of events.
             let claimed = sqlx::query(&format!(
-                "SELECT {RULE_COLUMNS}, progress_rows, deleted_at FROM score_rules \
+                "SELECT {RULE_COLUMNS}, deleted_at FROM score_rules \
                  WHERE id = $1 AND account_id = $2{}",
                 self.engine.lock_for_change()
             ))
@@ -191,13 +172,11 @@ impl Store {
             if rule.ready() {
                 return Ok(Step::Idle);
             }
-            let (stepping, total) = if rule.progress.total == 0 {
-                let stepping = Stepping::choose(tx, account, &rule).await?;
-                (stepping, stepping.end(tx, account).await?)
-            } else if row.try_get::<i64, _>("progress_rows")? == 1 {
-                (Stepping::Rows, rule.progress.total)
+            let stepping = Stepping::of(&rule);
+            let total = if rule.progress.total == 0 {
+                stepping.end(tx, account).await?
             } else {
-                (Stepping::Contacts, rule.progress.total)
+                rule.progress.total
             };
             let from = rule.progress.done;
             if deleted || from >= total {
@@ -216,12 +195,10 @@ impl Store {
                 }
             }
             sqlx::query(
-                "UPDATE score_rules SET progress_done = $1, progress_total = $2, \
-                 progress_rows = $3 WHERE id = $4",
+                "UPDATE score_rules SET progress_done = $1, progress_total = $2 WHERE id = $3",
             )
             .bind(until)
             .bind(total)
-            .bind(i64::from(stepping == Stepping::Rows))
             .bind(id.0)
             .execute(&mut *tx)
             .await?;
