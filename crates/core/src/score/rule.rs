@@ -186,13 +186,12 @@ fn rename(refusal: Invalid, attribute: &'static str) -> Invalid {
     Invalid::bad_value(attribute, refusal.detail)
 }
 
-/// How far a rule's recompute has gone: `done` of `total` ids, of contacts or, for a rule that
-/// awards every row without a cap, of timeline rows.
+/// How far a rule's recompute has gone: `done` of `total` steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Progress {
-    /// Ids done.
+    /// Steps done.
     pub done: i64,
-    /// Ids in all.
+    /// Steps in all.
     pub total: i64,
 }
 

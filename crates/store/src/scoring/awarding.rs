@@ -1,6 +1,6 @@
 //! Awarding rules over single behaviors to the timeline rows in a scope (each of a scorer step's
-//! contacts from its earliest new row on, or a range of contacts or of rows when past behavior
-//! is scored again) that are not awarded yet, as each rule's frequency and cap allow. Rules with the same
+//! contacts from its earliest new row on, or a range of contacts when past behavior is scored
+//! again) that are not awarded yet, as each rule's frequency and cap allow. Rules with the same
 //! condition (the same behavior, in several models) are awarded by one statement. Every award
 //! is unique per (contact, rule, revision, cause), so awarding the same rows twice awards them
 //! once.
@@ -29,11 +29,7 @@ pub(crate) enum Scope<'a> {
     /// Each contact's rows from its instant on (its earliest new row's time).
     New(&'a [(ContactId, Timestamp)]),
     /// The rows of the contacts whose ids are in `from..until`.
-    Contacts(i64, i64),
-    /// The contacts' rows whose ids are in `from..until`, read in the table's order (see
-    /// [`rows_of`]): for rules that award every row without a cap, which need no other row of
-    /// the contact.
-    Rows(i64, i64),
+    Range(i64, i64),
 }
 
 /// Awards `rules` (those over single behaviors; others are left out) to the rows of `scope`
@@ -69,7 +65,7 @@ pub(crate) async fn award_rows(
         if !plain.is_empty() {
             let behavior = &group[0].rule.definition;
             if let Some(rows) = rows_of(engine, account, behavior, scope, &rules_values(&plain)) {
-                award_every_row(tx, awards, &rows, scope, now).await?;
+                award_every_row(tx, awards, &rows, now).await?;
             }
         }
         let Some(rows) = rows_of(engine, account, &group[0].rule.definition, scope, "") else {
@@ -199,11 +195,6 @@ fn rules_values(rules: &[&ScoreRule]) -> String {
 /// with 100 contacts and 10 rules, it walked every row of the account once per rule; with the
 /// contacts joined by a comma, SQLite 3.46 walked every row of the account first, so that each
 /// step cost more as the timeline grew).
-///
-/// A range of rows is read by id alone (the account and contact tests have a unary `+`, which
-/// keeps the planners off the account's indexes): the table in its order, each page once. A
-/// range of contacts reads their rows through the index, each from a page of its own, which
-/// at 1M contacts and 20M rows is a read of the file per row.
 pub(crate) fn rows_of(
     engine: Engine,
     account: AccountId,
@@ -225,19 +216,13 @@ pub(crate) fn rows_of(
             )
             .push(" AND e.contact_id = w.column1 AND e.occurred_at >= w.column2");
         }
-        Scope::Contacts(from, until) => {
+        Scope::Range(from, until) => {
             rows.and(
                 &format!("events e{also_from} WHERE e.account_id = "),
                 account.0,
             )
             .and(" AND e.contact_id >= ", from)
             .and(" AND e.contact_id < ", until);
-        }
-        Scope::Rows(from, until) => {
-            rows.and(&format!("events e{also_from} WHERE e.id >= "), from)
-                .and(" AND e.id < ", until)
-                .and(" AND +e.account_id = ", account.0)
-                .push(" AND +e.contact_id IS NOT NULL");
         }
     }
     rows.push(" AND e.by_machine = 0");
@@ -258,14 +243,11 @@ fn expiry_of(expiry: &str) -> String {
     format!("CASE WHEN {expiry} IS NULL THEN NULL ELSE e.occurred_at + {expiry} END")
 }
 
-/// Awards every row to each rule of `rows`' `r` (every time, no cap), in one statement. A
-/// range of rows is awarded in contact order, so that the ledger's index, led by the contact,
-/// takes them page by page rather than at random.
+/// Awards every row to each rule of `rows`' `r` (every time, no cap), in one statement.
 async fn award_every_row(
     tx: &mut AnyConnection,
     awards: &mut Awards,
     rows: &Statement,
-    scope: Scope<'_>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let expires = expiry_of("r.column5");
@@ -278,12 +260,9 @@ async fn award_every_row(
         rows,
     );
     insert.push(&format!(
-        " AND (r.column5 IS NULL OR e.occurred_at + r.column5 > {now})"
+        " AND (r.column5 IS NULL OR e.occurred_at + r.column5 > {now}) \
+         ON CONFLICT DO NOTHING"
     ));
-    if let Scope::Rows(..) = scope {
-        insert.push(" ORDER BY e.contact_id");
-    }
-    insert.push(" ON CONFLICT DO NOTHING");
     awards.insert(tx, &insert).await
 }
 

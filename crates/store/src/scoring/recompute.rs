@@ -1,7 +1,6 @@
 //! Scoring past behavior again after a rule is added, edited or deleted, in the background and
 //! in steps: each step awards the rule's current revision to the next range of contacts (their
-//! past rows, or whether they meet it), or of timeline rows for a rule that awards every row
-//! without a cap, and records its progress; the last one makes that
+//! past rows, or whether they meet it) and records its progress; the last one makes that
 //! revision the counted one and settles the score of every contact the rule ever awarded, in
 //! one transaction. Until then the previous revision's awards count, so the scores answered
 //! meanwhile are the old, consistent ones. The scorer awards new behavior by the current
@@ -13,7 +12,7 @@ use sqlx::{AnyConnection, Row};
 use tracklane_core::automation::trigger::SCORE_REACHED;
 use tracklane_core::event::SCORE_CHANGE_NAME;
 use tracklane_core::ids::{AccountId, ContactId, ScoreRuleId};
-use tracklane_core::score::rule::{Frequency, ScoreRule, Scoring};
+use tracklane_core::score::rule::{ScoreRule, Scoring};
 use tracklane_core::segment::Reads;
 use tracklane_core::time::Timestamp;
 
@@ -29,67 +28,7 @@ use crate::sql::Statement;
 use crate::{Engine, Store, StoreError};
 
 /// How many contact ids one step covers.
-const STEP: i64 = 20_000;
-
-/// How many timeline row ids one step covers, for a rule that awards every row without a cap.
-const ROW_STEP: i64 = 1_000_000;
-
-/// What a rule's recompute steps through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stepping {
-    /// Ranges of contact ids: each contact's rows, or whether it meets the rule, in one step
-    /// (a rule held while true, awarded once or capped).
-    Contacts,
-    /// Ranges of timeline row ids, read in the table's order: at 1M contacts and 20M rows, a
-    /// range of contacts reads each of its rows from a page of its own.
-    Rows,
-}
-
-impl Stepping {
-    /// How `rule` steps.
-    fn of(rule: &ScoreRule) -> Self {
-        let plain = rule.rule.frequency == Frequency::EveryTime && rule.rule.cap.is_none();
-        match Scoring::of(&rule.rule.definition) {
-            Scoring::EachRow if plain => Self::Rows,
-            _ => Self::Contacts,
-        }
-    }
-
-    /// How many ids one step covers.
-    fn size(self) -> i64 {
-        match self {
-            Self::Contacts => STEP,
-            Self::Rows => ROW_STEP,
-        }
-    }
-
-    /// The rows of the ids `from..until`.
-    fn scope(self, from: i64, until: i64) -> Scope<'static> {
-        match self {
-            Self::Contacts => Scope::Contacts(from, until),
-            Self::Rows => Scope::Rows(from, until),
-        }
-    }
-
-    /// One past the largest id to go through: the account's last contact, or the last
-    /// timeline row of any account (rows have no index by account and id).
-    async fn end(self, tx: &mut AnyConnection, account: AccountId) -> Result<i64, StoreError> {
-        let last: Option<i64> = match self {
-            Self::Contacts => {
-                sqlx::query_scalar("SELECT MAX(id) FROM contacts WHERE account_id = $1")
-                    .bind(account.0)
-                    .fetch_one(&mut *tx)
-                    .await?
-            }
-            Self::Rows => {
-                sqlx::query_scalar("SELECT MAX(id) FROM events")
-                    .fetch_one(&mut *tx)
-                    .await?
-            }
-        };
-        Ok(last.unwrap_or(0) + 1)
-    }
-}
+pub const STEP: i64 = 20_000;
 
 /// What one step of a recompute did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,9 +111,13 @@ impl Store {
             if rule.ready() {
                 return Ok(Step::Idle);
             }
-            let stepping = Stepping::of(&rule);
             let total = if rule.progress.total == 0 {
-                stepping.end(tx, account).await?
+                let last: Option<i64> =
+                    sqlx::query_scalar("SELECT MAX(id) FROM contacts WHERE account_id = $1")
+                        .bind(account.0)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                last.unwrap_or(0) + 1
             } else {
                 rule.progress.total
             };
@@ -182,11 +125,11 @@ impl Store {
             if deleted || from >= total {
                 return self.count_revision(tx, account, &rule, deleted, now).await;
             }
-            let until = (from + stepping.size()).min(total);
+            let until = (from + STEP).min(total);
             match Scoring::of(&rule.rule.definition) {
                 Scoring::EachRow => {
                     let mut awards = Awards::unsummed(self.engine);
-                    let scope = stepping.scope(from, until);
+                    let scope = Scope::Range(from, until);
                     award_rows(tx, &mut awards, account, &[&rule], scope, now).await?;
                 }
                 Scoring::WhileTrue => {
