@@ -10,7 +10,7 @@ use tracklane_core::time::Timestamp;
 
 use super::holds::{hold_scores, Hold};
 use super::settle::{settle_scores, LedgerChanges};
-use crate::listing::{page_of, Listed};
+use crate::listing::{owned_row, page_of, Listed};
 use crate::sql::{Statement, Value};
 use crate::{Store, StoreError};
 
@@ -180,18 +180,11 @@ pub(crate) async fn adjust_in(
     now: Timestamp,
 ) -> Result<i64, StoreError> {
     hold_scores(tx, engine, &[contact], Hold::Wait).await?;
-    let owned: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM contacts WHERE account_id = $1 AND id = $2")
-            .bind(account.0)
-            .bind(contact.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if owned.is_none() {
-        return Err(StoreError::NotFound {
-            model: crate::Model::Contact,
-            id: contact.0,
-        });
-    }
+    let key = (crate::Model::Contact, account, contact.0);
+    owned_row(&mut *tx, "contacts", "id", key, |row| {
+        row.try_get::<i64, _>(0)
+    })
+    .await?;
     let ids = add_adjustments(tx, engine, &[(account, contact, adjustment)], now).await?;
     Ok(ids[0])
 }
