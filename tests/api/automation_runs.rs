@@ -44,6 +44,17 @@ pub(crate) async fn tags_of(app: &TestApp, contact: &str) -> Vec<String> {
         .collect()
 }
 
+/// Makes the automation inactive (AC's status 2).
+pub(crate) async fn pause(app: &TestApp, automation: &str) {
+    let paused = app
+        .put(
+            &format!("/api/3/automations/{automation}"),
+            json!({"automation": {"status": 2}}),
+        )
+        .await;
+    assert_eq!(paused.status, 200, "{}", paused.text);
+}
+
 /// The contact's status on the list, if it is on it.
 pub(crate) async fn list_status(app: &TestApp, contact: &str, list: &str) -> Option<String> {
     let answer = app
@@ -296,13 +307,7 @@ async fn bad_entries_are_refused_and_change_nothing(app: TestApp) {
         .await;
     assert_eq!(theirs.status, 404, "{}", theirs.text);
     // An inactive automation takes nobody.
-    let paused = app
-        .put(
-            &format!("/api/3/automations/{flow}"),
-            json!({"automation": {"status": 2}}),
-        )
-        .await;
-    assert_eq!(paused.status, 200);
+    pause(&app, &flow).await;
     let refused = enter(&app, &ann, &flow).await;
     assert_eq!(refused.status, 403, "{}", refused.text);
     assert!(refused.text.contains("inactive"));

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tracklane_e2e::{both_engines, TestApp};
 use tracklane_server::state::Clock;
 
-use crate::automation_runs::{automation, list_status, settle, tags_of, DAY};
+use crate::automation_runs::{automation, list_status, pause, settle, tags_of, DAY};
 use crate::scores::event;
 
 async fn behavior_triggers_enter_each_row_once_and_never_while_inside(app: TestApp) {
@@ -57,13 +57,7 @@ async fn behavior_triggers_enter_each_row_once_and_never_while_inside(app: TestA
     assert_eq!(tags_of(&app, &ann).await, vec![carts.clone()]);
 
     // An inactive automation is entered by nothing.
-    let paused = app
-        .put(
-            &format!("/api/3/automations/{flow}"),
-            json!({"automation": {"status": 2}}),
-        )
-        .await;
-    assert_eq!(paused.status, 200);
+    pause(&app, &flow).await;
     event(&app, &bob, "cart_created", Duration::ZERO).await;
     settle(&app).await;
     assert!(tags_of(&app, &bob).await.is_empty());
