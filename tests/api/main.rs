@@ -37,6 +37,7 @@ mod scanner;
 mod score_api;
 mod score_holds;
 mod score_ledger;
+mod score_repricing;
 mod scores;
 mod segment_agreement;
 mod segment_campaigns;

@@ -22,7 +22,7 @@ pub(crate) async fn model(app: &TestApp, name: &str) -> String {
         .await
 }
 
-async fn rule(app: &TestApp, model: &str, rule: Value) -> String {
+pub(crate) async fn rule(app: &TestApp, model: &str, rule: Value) -> String {
     app.create(
         &format!("/api/3/scores/{model}/rules"),
         json!({ "scoreRule": rule }),
@@ -36,7 +36,7 @@ pub(crate) async fn event(app: &TestApp, contact: &str, name: &str, ago: Duratio
 }
 
 /// A page view of `path` by the contact, `ago` before the app's clock.
-async fn visit(app: &TestApp, contact: &str, path: &str, ago: Duration) {
+pub(crate) async fn visit(app: &TestApp, contact: &str, path: &str, ago: Duration) {
     let page = PageUrl {
         url: format!("https://shop.example{path}"),
         domain: "shop.example".to_owned(),
@@ -103,7 +103,7 @@ pub(crate) async fn awards(app: &TestApp, contact: &str) -> Vec<Value> {
 }
 
 /// The contact's score in the model equals the sum of its live awards in it.
-async fn assert_ledger(app: &TestApp, contact: &str, model: &str) {
+pub(crate) async fn assert_ledger(app: &TestApp, contact: &str, model: &str) {
     let sum: i64 = awards(app, contact)
         .await
         .iter()

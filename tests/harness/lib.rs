@@ -192,16 +192,17 @@ impl TestApp {
     }
 
     /// Runs membership rounds until one finds nothing to do and no segment waits to be
-    /// computed nor scoring rule to be counted (the server's own worker may be at one): every
-    /// change committed before the call is then reflected in the stored members and scores. A failed round (PostgreSQL may abort
-    /// one that deadlocks with the server's worker) is run again, as the worker does.
+    /// computed nor scoring rule has steps to take (the server's own worker may be at one):
+    /// every change committed before the call is then reflected in the stored members and
+    /// scores. A failed round (PostgreSQL may abort one that deadlocks with the server's
+    /// worker) is run again, as the worker does.
     pub async fn settle_segments(&self) {
         let mut failed = None;
         for _ in 0..1000 {
             match self.membership.run_once().await {
                 Ok(round) if round.computed == 0 && round.checked == 0 && round.scored == 0 => {
                     let waiting = self.store.segments_to_compute().await.expect("the store");
-                    let counting = self.store.score_rules_to_count().await.expect("the store");
+                    let counting = self.store.score_rules_to_step().await.expect("the store");
                     if waiting.is_empty() && counting.is_empty() {
                         return;
                     }

@@ -122,11 +122,11 @@ impl Membership {
                 }
             }
         }
-        for (account, rule) in self.store.score_rules_to_count().await? {
+        for (account, rule) in self.store.score_rules_to_step().await? {
             // One step per rule and round, so that rounds of checks go on meanwhile.
             match self.store.recompute_score_rule(account, rule, now).await {
                 Ok(Step::Idle) => {}
-                Ok(Step::Scored) => round.computed += 1,
+                Ok(Step::Scored | Step::Swept) => round.computed += 1,
                 Ok(Step::Counted(changes)) => {
                     tracing::info!(rule = rule.0, changes, "score rule counted");
                     round.computed += 1;

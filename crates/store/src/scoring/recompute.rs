@@ -33,12 +33,15 @@ pub const STEP: i64 = 20_000;
 /// What one step of a recompute did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// Nothing: the rule's revision is counted already, or another worker holds it.
+    /// Nothing: the rule's revision is counted and the ones before swept already, or another
+    /// worker holds it.
     Idle,
     /// Scored a range of contacts; more to go.
     Scored,
     /// Made the revision the counted one and settled this many scores that changed.
     Counted(usize),
+    /// Deleted the awards of the revisions before the counted one of a range of contacts.
+    Swept,
 }
 
 /// The key space of the advisory locks that claim a rule's recompute (PostgreSQL).
@@ -67,11 +70,12 @@ async fn claim_recompute(
 }
 
 impl Store {
-    /// The rules whose current revision is not the counted one yet (added, edited or
-    /// deleted), by id.
-    pub async fn score_rules_to_count(&self) -> Result<Vec<(AccountId, ScoreRuleId)>, StoreError> {
+    /// The rules with steps to take, by id: their current revision is not the counted one yet
+    /// (added, edited or deleted), or the awards of the revisions before it are to be swept.
+    pub async fn score_rules_to_step(&self) -> Result<Vec<(AccountId, ScoreRuleId)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT account_id, id FROM score_rules WHERE counted_revision < revision ORDER BY id",
+            "SELECT account_id, id FROM score_rules \
+             WHERE counted_revision < revision OR sweep_from IS NOT NULL ORDER BY id",
         )
         .fetch_all(&self.reader)
         .await?;
@@ -95,7 +99,7 @@ impl Store {
             // shared, and take nothing before it), and holds the rounds that come after: a
             // recompute that skipped a locked row would starve under a flood of events.
             let claimed = sqlx::query(&format!(
-                "SELECT {RULE_COLUMNS}, deleted_at FROM score_rules \
+                "SELECT {RULE_COLUMNS}, deleted_at, repriced_from, sweep_from FROM score_rules \
                  WHERE id = $1 AND account_id = $2{}",
                 self.engine.lock_for_change()
             ))
@@ -107,9 +111,13 @@ impl Store {
                 return Ok(Step::Idle);
             };
             let deleted = row.try_get::<Option<i64>, _>("deleted_at")?.is_some();
+            let repriced_from: Option<i64> = row.try_get("repriced_from")?;
             let rule = rule(&row)?;
             if rule.ready() {
-                return Ok(Step::Idle);
+                return match row.try_get::<Option<i64>, _>("sweep_from")? {
+                    Some(from) => sweep(tx, &rule, from).await,
+                    None => Ok(Step::Idle),
+                };
             }
             let total = if rule.progress.total == 0 {
                 let last: Option<i64> =
@@ -123,16 +131,21 @@ impl Store {
             };
             let from = rule.progress.done;
             if deleted || from >= total {
-                return self.count_revision(tx, account, &rule, deleted, now).await;
+                return self
+                    .count_revision(tx, account, &rule, deleted, total, now)
+                    .await;
             }
             let until = (from + STEP).min(total);
-            match Scoring::of(&rule.rule.definition) {
-                Scoring::EachRow => {
+            match (Scoring::of(&rule.rule.definition), repriced_from) {
+                (Scoring::EachRow, Some(basis)) => {
+                    reprice(tx, &rule, basis, (from, until), now).await?;
+                }
+                (Scoring::EachRow, None) => {
                     let mut awards = Awards::unsummed(self.engine);
                     let scope = Scope::Range(from, until);
                     award_rows(tx, &mut awards, account, &[&rule], scope, now).await?;
                 }
-                Scoring::WhileTrue => {
+                (Scoring::WhileTrue, _) => {
                     self.award_met(tx, account, &rule, (from, until), now)
                         .await?
                 }
@@ -188,19 +201,23 @@ impl Store {
     /// its model of every contact the rule ever awarded: a timeline row for each change, the
     /// new score, the first expiry of the new awards as a wake-up, and a check of the segments
     /// that read scores. A rule held while true over a moving window queues the contacts whose
-    /// answer time may move.
+    /// answer time may move. The awards of the revisions before, which count no more, are
+    /// swept from the ledger by the steps that follow, over the contacts below `total`.
     async fn count_revision(
         &self,
         tx: &mut AnyConnection,
         account: AccountId,
         rule: &ScoreRule,
         deleted: bool,
+        total: i64,
         now: Timestamp,
     ) -> Result<Step, StoreError> {
         sqlx::query(
-            "UPDATE score_rules SET counted_revision = revision, progress_done = progress_total \
-             WHERE id = $1",
+            "UPDATE score_rules SET counted_revision = revision, progress_done = $1, \
+             progress_total = $1, repriced_from = NULL, \
+             sweep_from = CASE WHEN revision > 1 THEN 0 END WHERE id = $2",
         )
+        .bind(total)
         .bind(rule.id.0)
         .execute(&mut *tx)
         .await?;
@@ -302,6 +319,61 @@ impl Store {
             usize::try_from(changes).unwrap_or(usize::MAX),
         ))
     }
+}
+
+/// Awards the rule's current revision to the contacts in `from..until` by copying revision
+/// `basis`'s awards at the current points (see `rules::push_repriced_from`): the same causes,
+/// times and expiries, without reading past behavior again. Awards expired already are left
+/// out, as a recompute from the timeline leaves them out.
+async fn reprice(
+    tx: &mut AnyConnection,
+    rule: &ScoreRule,
+    basis: i64,
+    (from, until): (i64, i64),
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "{AWARD_INSERT}SELECT account_id, model_id, rule_id, $1, contact_id, cause, event_id, \
+         $2, awarded_at, expires_at, $3 FROM score_awards WHERE contact_id >= $4 \
+         AND contact_id < $5 AND rule_id = $6 AND revision = $7 \
+         AND (expires_at IS NULL OR expires_at > $3) ON CONFLICT DO NOTHING"
+    ))
+    .bind(rule.revision)
+    .bind(rule.rule.points)
+    .bind(now.0)
+    .bind(from)
+    .bind(until)
+    .bind(rule.id.0)
+    .bind(basis)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Deletes the awards of the rule's revisions before the counted one (which count no more) of
+/// the contacts in `from..` the next [`STEP`], and records how far the sweep has gone: to the
+/// end when it reaches the contacts the recompute went over.
+async fn sweep(tx: &mut AnyConnection, rule: &ScoreRule, from: i64) -> Result<Step, StoreError> {
+    let until = from + STEP;
+    sqlx::query(
+        "DELETE FROM score_awards WHERE contact_id >= $1 AND contact_id < $2 AND rule_id = $3 \
+         AND revision < $4",
+    )
+    .bind(from)
+    .bind(until)
+    .bind(rule.id.0)
+    .bind(rule.counted_revision)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE score_rules SET sweep_from = CASE WHEN $1 < progress_total THEN $1 END \
+         WHERE id = $2",
+    )
+    .bind(until)
+    .bind(rule.id.0)
+    .execute(&mut *tx)
+    .await?;
+    Ok(Step::Swept)
 }
 
 /// Enters the contacts whose scores in the rule's model rose across a `scoreReached` trigger's

@@ -1,14 +1,14 @@
 //! Scoring rules: kept with their revision, so that an edit scores past behavior again in the
-//! background (see `recompute`) while the previous revision's awards still count. A deleted
-//! rule keeps its row for its awards' sake; its deletion is a last revision that awards
-//! nothing.
+//! background (see `recompute`) while the previous revision's awards still count; an edit of
+//! the points alone copies the counted revision's awards at the new points. A deleted rule
+//! keeps its row; its deletion is a last revision that awards nothing.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use tracklane_core::ids::{AccountId, ScoreModelId, ScoreRuleId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::page::Page;
-use tracklane_core::score::rule::{Cap, Frequency, Progress, RuleDraft, ScoreRule};
+use tracklane_core::score::rule::{Cap, Frequency, Progress, RuleDraft, ScoreRule, Scoring};
 use tracklane_core::segment::Definition;
 use tracklane_core::time::Timestamp;
 
@@ -70,6 +70,34 @@ fn draft_values(draft: &RuleDraft) -> [(&'static str, crate::sql::Value); 6] {
         ("cap_points", draft.cap.map(|cap| cap.points).into()),
         ("cap_days", draft.cap.map(|cap| cap.days).into()),
     ]
+}
+
+/// Appends `, repriced_from = ...` to an update of a rule to `draft`: the counted revision,
+/// whose awards the recompute then copies at the new points, when the edit changes the points
+/// alone of a rule over single behaviors without a cap, and the counted revision was awarded
+/// by the same condition (it is the current one, or the recompute in progress copies it too);
+/// NULL otherwise. The row's values before the update are compared, in the statement itself,
+/// so that concurrent edits compare with each other's outcome.
+fn push_repriced_from(update: &mut Statement, draft: &RuleDraft) {
+    if draft.cap.is_some() || Scoring::of(&draft.definition) != Scoring::EachRow {
+        update.push(", repriced_from = NULL");
+        return;
+    }
+    update
+        .and(
+            ", repriced_from = CASE WHEN cap_points IS NULL \
+             AND (counted_revision = revision OR repriced_from IS NOT NULL) AND definition = ",
+            definition_text(&draft.definition),
+        )
+        .and(
+            " AND COALESCE(expiry_days, 0) = ",
+            draft.expiry_days.unwrap_or(0),
+        )
+        .and(
+            " AND once = ",
+            i64::from(draft.frequency == Frequency::Once),
+        )
+        .push(" THEN counted_revision END");
 }
 
 impl Store {
@@ -193,6 +221,7 @@ impl Store {
             .await?;
         let mut update = Statement::new(self.engine, "UPDATE score_rules SET updated_at = ");
         update.push_bind(now.0);
+        push_repriced_from(&mut update, &draft);
         for (column, value) in draft_values(&draft) {
             update.and(&format!(", {column} = "), value);
         }
@@ -201,7 +230,7 @@ impl Store {
     }
 
     /// Deletes a rule: its awards stop counting once the scores are recomputed in the
-    /// background; they stay in the ledger.
+    /// background, and are swept from the ledger after that.
     pub async fn delete_score_rule(
         &self,
         account: AccountId,
