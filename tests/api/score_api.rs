@@ -64,6 +64,10 @@ async fn models_and_rules_are_answered_in_acs_shape(app: TestApp) {
     assert_eq!(rule["expiryDays"], 30);
     assert_eq!(rule["frequency"], "everyTime");
     assert_eq!(rule["scoring"], "eachRow");
+    assert!(
+        rule["ready"] == true || rule["progress"].as_f64().unwrap() < 1.0,
+        "a recompute not done is not shown done: {rule}"
+    );
     let rule_id = rule["id"].as_str().unwrap().to_owned();
     app.settle_segments().await;
     let shown = app.get(&format!("/api/3/scoreRules/{rule_id}")).await;

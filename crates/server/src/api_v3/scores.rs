@@ -31,10 +31,12 @@ pub fn routes() -> ApiRouter {
         .route("/contacts/{id}/scoreAdjustments", post(adjust, "POST /contacts/{id}/scoreAdjustments (Tracklane's): adds or takes points by hand, with a reason; the award, 201."))
 }
 
-/// A share of work done, 0 to 1 (1 when there is none).
-fn share(progress: Progress) -> f64 {
-    if progress.total <= 0 {
+/// A share of work done, 0 to 1: 1 when there is none (`ready`), 0 when it has not begun.
+fn share(ready: bool, progress: Progress) -> f64 {
+    if ready {
         1.0
+    } else if progress.total <= 0 {
+        0.0
     } else {
         (progress.done as f64 / progress.total as f64).clamp(0.0, 1.0)
     }
@@ -55,7 +57,7 @@ impl Resource for ScoreModel {
             "links": [],
             "id": self.id.to_string(),
             "recomputing": self.recomputing,
-            "progress": share(self.progress),
+            "progress": share(self.recomputing == 0, self.progress),
         })
     }
 }
@@ -159,7 +161,7 @@ impl Resource for ScoreRule {
             },
             "revision": self.revision,
             "ready": self.ready(),
-            "progress": if self.ready() { 1.0 } else { share(self.progress) },
+            "progress": share(self.ready(), self.progress),
             "cdate": self.created_at.to_api(),
             "mdate": self.updated_at.to_api(),
         })
