@@ -186,12 +186,13 @@ fn rename(refusal: Invalid, attribute: &'static str) -> Invalid {
     Invalid::bad_value(attribute, refusal.detail)
 }
 
-/// How far a rule's recompute has gone: `done` of `total` steps.
+/// How far a rule's recompute has gone through its account's contacts: the ids below `done`
+/// of those below `total` (one past the largest id when the recompute began).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Progress {
-    /// Steps done.
+    /// The contact id the next step starts from.
     pub done: i64,
-    /// Steps in all.
+    /// One past the last contact id to go through.
     pub total: i64,
 }
 

@@ -23,5 +23,5 @@ mod recompute;
 mod rules;
 mod settle;
 
-pub use recompute::{Step, STEP};
+pub use recompute::Step;
 pub use rules::RULES_MAX;

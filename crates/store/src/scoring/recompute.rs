@@ -28,7 +28,7 @@ use crate::sql::Statement;
 use crate::{Engine, Store, StoreError};
 
 /// How many contact ids one step covers.
-pub const STEP: i64 = 20_000;
+const STEP: i64 = 20_000;
 
 /// What one step of a recompute did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
