@@ -157,7 +157,10 @@ async fn the_revisions_before_the_counted_one_are_swept(app: TestApp) {
     let ann = contact(&app, "ann@example.com").await;
     visit(&app, &ann, "/pricing", DAY).await;
     visit(&app, &ann, "/plans", DAY).await;
-    let draft = |path: &str, points: i64| json!({"condition": {"visited": {"url": {"contains": path}}}, "points": points});
+    let draft = |path: &str, points: i64| {
+        let condition = json!({"visited": {"url": {"contains": path}}});
+        json!({"condition": condition, "points": points})
+    };
     let priced = rule(&app, &id, draft("/pricing", 20)).await;
     app.settle_segments().await;
     edit(&app, &priced, draft("/pricing", 5)).await;
