@@ -187,6 +187,16 @@ impl Engine {
         }
     }
 
+    /// ` INDEXED BY score_awards_held` on SQLite, which would otherwise ask the awards' unique
+    /// index (every award of a contact) for a round's held awards (migration 0045); PostgreSQL
+    /// chooses the index by its statistics.
+    pub(crate) fn held_awards_index(self) -> &'static str {
+        match self {
+            Engine::Sqlite => " INDEXED BY score_awards_held",
+            Engine::Postgres => "",
+        }
+    }
+
     /// Locks the rows a `SELECT` takes for an update of their non-key columns, skipping rows
     /// another transaction holds (PostgreSQL): other `SKIP LOCKED` readers skip these rows in
     /// turn, plain writers wait for them, and a foreign key's check of a row that refers to

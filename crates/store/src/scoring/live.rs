@@ -59,10 +59,11 @@ impl Store {
             for some_contacts in contacts.chunks(250) {
                 let mut select = Statement::new(
                     self.engine,
-                    "SELECT contact_id, rule_id, revision FROM score_awards WHERE cause = 0 \
-                     AND rule_id IN ",
+                    "SELECT contact_id, rule_id, revision FROM score_awards",
                 );
                 select
+                    .push(self.engine.held_awards_index())
+                    .push(" WHERE cause = 0 AND rule_id IN ")
                     .push_row(some_rules.iter().map(|&id| id.into()))
                     .push(" AND contact_id IN ")
                     .push_row(some_contacts.iter().map(|contact| contact.0.into()));
