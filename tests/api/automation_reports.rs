@@ -1,10 +1,11 @@
-//! What automations report beyond their counts: each A/B split path's runs and goal rate, and
-//! a contact's automation history on its timeline (entered, goal reached, completed, ended).
+//! What automations report: the runs per step (and a dry run, which writes nothing), each A/B
+//! split path's runs and goal rate, and a contact's automation history on its timeline
+//! (entered, goal reached, completed, ended).
 
 use serde_json::{json, Value};
 use tracklane_e2e::{both_engines, TestApp};
 
-use crate::automation_runs::{automation, enter};
+use crate::automation_runs::{automation, enter, settle, tags_of, DAY};
 
 async fn a_split_reports_each_path_with_its_goal_rate(app: TestApp) {
     let a = app.new_tag("a").await;
@@ -139,7 +140,84 @@ async fn a_contacts_automation_history_is_on_its_timeline(app: TestApp) {
     assert_eq!(sorted, expected, "{said:?}");
 }
 
+async fn the_report_counts_runs_per_step_and_a_dry_run_writes_nothing(app: TestApp) {
+    let keen = app.new_tag("keen").await;
+    let news = app.new_list("News").await;
+    let flow = automation(
+        &app,
+        json!([
+            {"id": "tag", "addTag": keen},
+            {"id": "pause", "wait": {"days": 1}},
+            {"id": "keen", "if": {"hasTag": keen.parse::<i64>().unwrap()}, "then": "join", "else": "done"},
+            {"id": "join", "subscribe": news},
+            {"id": "done", "end": true}
+        ]),
+    )
+    .await;
+    let ann = app.new_contact("ann@example.com").await;
+    let bob = app.new_contact("bob@example.com").await;
+    let dry = app
+        .post(
+            &format!("/api/3/automations/{flow}/dryRun"),
+            json!({"contact": ann}),
+        )
+        .await;
+    assert_eq!(dry.status, 200, "{}", dry.text);
+    let ids: Vec<&str> = dry.body["dryRun"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["tag", "pause", "keen", "done"],
+        "untagged now, so the else branch"
+    );
+    assert_eq!(dry.body["dryRun"]["end"], "ends");
+    assert!(
+        tags_of(&app, &ann).await.is_empty(),
+        "a dry run writes nothing"
+    );
+    let unknown = app
+        .post(
+            &format!("/api/3/automations/{flow}/dryRun"),
+            json!({"contact": 999999}),
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+
+    for contact in [&ann, &bob] {
+        assert_eq!(enter(&app, contact, &flow).await.status, 201);
+    }
+    settle(&app).await;
+    let report = app.get(&format!("/api/3/automations/{flow}/report")).await;
+    assert_eq!(report.status, 200, "{}", report.text);
+    let report = &report.body["report"];
+    assert_eq!(report["entered"], "2");
+    assert_eq!(report["active"], "2");
+    assert_eq!(
+        report["steps"][0],
+        json!({"id": "tag", "kind": "addTag", "waiting": "0", "passed": "2"})
+    );
+    assert_eq!(report["steps"][1]["waiting"], "2");
+    app.clock.advance(DAY);
+    settle(&app).await;
+    let report = app.get(&format!("/api/3/automations/{flow}/report")).await;
+    let report = &report.body["report"];
+    assert_eq!(
+        (report["active"].as_str(), report["exitedEarly"].as_str()),
+        (Some("0"), Some("2"))
+    );
+    assert_eq!(
+        report["steps"][3]["passed"], "2",
+        "both tagged, both joined"
+    );
+    assert_eq!(report["steps"][4]["passed"], "2");
+}
+
 both_engines!(
+    the_report_counts_runs_per_step_and_a_dry_run_writes_nothing,
     a_split_reports_each_path_with_its_goal_rate,
     a_contacts_automation_history_is_on_its_timeline
 );

@@ -439,7 +439,7 @@ async fn a_refused_batch_changes_nothing_and_names_the_refused_message(app: Test
     );
 
     let create = json!({"siteTracking": {"createContacts": true}});
-    assert_eq!(app.put("/api/3/siteTracking", create).await.status, 200);
+    app.update("/api/3/siteTracking", create).await;
     let batch = json!({"batch": [
         {"type": "track", "event": "signup", "userId": "new@example.com"},
         {"type": "track", "event": "not whitelisted", "userId": "new@example.com"},

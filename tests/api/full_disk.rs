@@ -57,7 +57,7 @@ async fn a_full_disk_never_acknowledges_a_lost_write_and_writing_resumes() {
     };
     let app = TestApp::spawn_with(Engine::Sqlite, no_form_limit).await;
     let on = json!({"eventTracking": {"enabled": true}});
-    assert_eq!(app.put("/api/3/eventTracking", on).await.status, 200);
+    app.update("/api/3/eventTracking", on).await;
     let name = json!({"eventTrackingEvent": {"name": "signup"}});
     assert_eq!(
         app.post("/api/3/eventTrackingEvents", name).await.status,

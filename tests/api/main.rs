@@ -4,6 +4,7 @@
 mod auth;
 mod automation_dates;
 mod automation_emails;
+mod automation_goals;
 mod automation_playbooks;
 mod automation_posts;
 mod automation_reports;

@@ -281,13 +281,11 @@ async fn every_score_is_its_ledgers_sum_and_the_models(app: TestApp) {
                 5 if !rules.is_empty() => {
                     let id = rng.pick(&rules);
                     let template = rng.pick(&TEMPLATES);
-                    let answer = app
-                        .put(
-                            &format!("/api/3/scoreRules/{id}"),
-                            json!({ "scoreRule": template.json(tag_id.parse().unwrap()) }),
-                        )
-                        .await;
-                    assert_eq!(answer.status, 200, "{}", answer.text);
+                    app.update(
+                        &format!("/api/3/scoreRules/{id}"),
+                        json!({ "scoreRule": template.json(tag_id.parse().unwrap()) }),
+                    )
+                    .await;
                     let rule = plain.recomputed(template, now);
                     plain.rules.insert(id, rule);
                 }

@@ -18,13 +18,11 @@ const DAY: Duration = Duration::from_secs(86_400);
 
 /// Replaces the rule with `draft`.
 async fn edit(app: &TestApp, rule: &str, draft: Value) {
-    let edited = app
-        .put(
-            &format!("/api/3/scoreRules/{rule}"),
-            json!({ "scoreRule": draft }),
-        )
-        .await;
-    assert_eq!(edited.status, 200, "{}", edited.text);
+    app.update(
+        &format!("/api/3/scoreRules/{rule}"),
+        json!({ "scoreRule": draft }),
+    )
+    .await;
 }
 
 /// The contact's live awards in the model: their causes, times and expiries, and apart the

@@ -409,13 +409,11 @@ async fn lists_updates_and_sent_campaigns_are_reported(app: TestApp) {
             json!({"contact": {"email": "bo@example.com", "firstName": "Bo"}}),
         )
         .await;
-    let updated = app
-        .put(
-            &format!("/api/3/contacts/{contact}"),
-            json!({"contact": {"firstName": "Bob"}}),
-        )
-        .await;
-    assert_eq!(updated.status, 200, "{}", updated.text);
+    app.update(
+        &format!("/api/3/contacts/{contact}"),
+        json!({"contact": {"firstName": "Bob"}}),
+    )
+    .await;
     let subscribed = app
         .post(
             "/api/3/contactLists",

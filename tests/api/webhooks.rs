@@ -64,16 +64,15 @@ async fn webhooks_answer_in_acs_shape_with_the_secret_shown_once(app: TestApp) {
         )
         .await;
     let updated = app
-        .put(
+        .update(
             &format!("/api/3/webhooks/{id}"),
             json!({"webhook": {"name": "CRM 2", "events": ["unsubscribe"], "listid": list}}),
         )
         .await;
-    assert_eq!(updated.status, 200, "{}", updated.text);
-    assert_eq!(updated.body["webhook"]["name"], "CRM 2");
-    assert_eq!(updated.body["webhook"]["events"], json!(["unsubscribe"]));
-    assert_eq!(updated.body["webhook"]["sources"], json!(["public", "api"]));
-    assert_eq!(updated.body["webhook"]["listid"], list);
+    assert_eq!(updated["webhook"]["name"], "CRM 2");
+    assert_eq!(updated["webhook"]["events"], json!(["unsubscribe"]));
+    assert_eq!(updated["webhook"]["sources"], json!(["public", "api"]));
+    assert_eq!(updated["webhook"]["listid"], list);
 
     app.create(
         "/api/3/webhooks",

@@ -70,6 +70,13 @@ impl TestApp {
         self.call("PUT", path, Some(body)).await
     }
 
+    /// `PUT`s `body` and answers the response's body; fails the test unless it answered 200.
+    pub async fn update(&self, path: &str, body: Value) -> Value {
+        let answer = self.put(path, body).await;
+        assert_eq!(answer.status, 200, "updating {path}: {}", answer.text);
+        answer.body
+    }
+
     /// `DELETE` with the API key.
     pub async fn delete(&self, path: &str) -> Answer {
         self.call("DELETE", path, None).await
