@@ -137,6 +137,9 @@ pub struct Store {
     writes: Arc<writes::WriteHealth>,
     /// SQLite's `max_page_count` for writer connections (0: none); see [`Store::cap_pages`].
     page_cap: Arc<AtomicU64>,
+    /// The most timeline rows one step of a score rule's recompute covers; see
+    /// [`Store::with_recompute_step_rows`].
+    recompute_step_rows: i64,
 }
 
 /// How busy a store's connection pools are.
@@ -192,7 +195,16 @@ impl Store {
             engine,
             writes: Arc::default(),
             page_cap,
+            recompute_step_rows: scoring::RECOMPUTE_STEP_ROWS,
         })
+    }
+
+    /// The store with steps of score rules' recomputes covering at most `rows` timeline rows
+    /// (but a contact's own, which one step covers whole), instead of
+    /// [`scoring::RECOMPUTE_STEP_ROWS`]: tests make a few rows a step.
+    pub fn with_recompute_step_rows(mut self, rows: i64) -> Self {
+        self.recompute_step_rows = rows.max(1);
+        self
     }
 
     /// Caps the SQLite file at its current size plus `pages` pages (SQLite's

@@ -23,5 +23,5 @@ mod recompute;
 mod rules;
 mod settle;
 
-pub use recompute::Step;
+pub use recompute::{Step, RECOMPUTE_STEP_ROWS};
 pub use rules::RULES_MAX;
