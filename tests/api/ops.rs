@@ -69,6 +69,11 @@ async fn unknown_routes_and_methods_answer_json(app: TestApp) {
     let missing = app.get("/api/3/noSuchThing").await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.body["message"], "Not Found");
+    let bench_only = app.call("POST", "/_bench/noop", None).await;
+    assert_eq!(
+        bench_only.status, 404,
+        "the bench's baseline route is the bench's alone"
+    );
     let wrong_method = app.call("PATCH", "/api/3/contacts", None).await;
     assert_eq!(wrong_method.status, 405);
     assert!(wrong_method.content_type.starts_with("application/json"));

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::post;
-use axum::{middleware, Json, Router};
+use axum::{middleware, Router};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
@@ -127,7 +126,7 @@ impl Application {
         Ok(Self {
             listener,
             metrics_listener,
-            router: router(state.clone()),
+            router: router(state.clone(), Router::new()),
             state,
             new_account,
             writer,
@@ -147,6 +146,13 @@ impl Application {
     /// The account this start created (only on the very first start), with its keys.
     pub fn take_new_account(&mut self) -> Option<NewAccount> {
         self.new_account.take()
+    }
+
+    /// Serves `extra` beside the server's own routes, behind the same layers, so that a route
+    /// of the caller's (the bench's do-nothing baseline) costs what the middleware costs them.
+    pub fn with_routes(mut self, extra: Router<AppState>) -> Self {
+        self.router = router(self.state.clone(), extra);
+        self
     }
 
     /// The shared state (the store, the clock).
@@ -280,25 +286,21 @@ fn running_user() -> String {
     whoami::fallible::username().unwrap_or_else(|_| "(unknown)".to_owned())
 }
 
-/// Every route of the server.
-pub fn router(state: AppState) -> Router {
+/// Every route of the server, and `extra` (see [`Application::with_routes`]), behind the same
+/// layers.
+fn router(state: AppState, extra: Router<AppState>) -> Router {
     let max_body = state.settings.max_body_bytes;
     let routes = Router::new()
         .merge(api_v3::routes(state.clone()))
         .merge(ops::routes(&state.settings))
         .merge(track::routes())
-        .route("/_bench/noop", post(noop))
+        .merge(extra)
         .layer(DefaultBodyLimit::max(max_body));
     let routes = page_headers::with_page_headers(routes);
     limits::with_deadlines(routes, &state.settings)
         .layer(middleware::from_fn(telemetry::track_requests))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .with_state(state)
-}
-
-/// A route that does nothing: the baseline the benchmarks compare with.
-async fn noop() -> Json<serde_json::Value> {
-    Json(serde_json::json!({}))
 }
 
 /// A future that completes on Ctrl-C or SIGTERM. The signal handlers are installed by this

@@ -5,6 +5,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use axum::routing::post;
+use axum::{Json, Router};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -16,6 +18,7 @@ use tracklane_server::workers::webhooks::Webhooks;
 use tracklane_store::Store;
 
 use super::campaign::Api;
+use super::scenarios::Scenario;
 use super::setup::Keys;
 
 /// How long the server may take to finish its requests in flight and stop.
@@ -82,6 +85,12 @@ fn settings(
 }
 
 /// A new temporary data directory.
+/// A route that does nothing: the baseline the benchmarks compare with, served by the bench's
+/// server only.
+async fn noop() -> Json<serde_json::Value> {
+    Json(serde_json::json!({}))
+}
+
 fn data_dir() -> anyhow::Result<TempDir> {
     tempfile::Builder::new()
         .prefix("tracklane-bench-")
@@ -151,7 +160,8 @@ impl Server {
         let settings = settings(&data_dir, database_url, smtp_url, webhook_delivery)?;
         let mut app = Application::build(settings)
             .await
-            .context("starting the server")?;
+            .context("starting the server")?
+            .with_routes(Router::new().route(Scenario::Noop.path(), post(noop)));
         let engine = app.state().store.engine().name();
         let Some(account) = app.take_new_account() else {
             app.state().store.close().await;
