@@ -112,6 +112,7 @@ pub struct Contact {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invalid::Code;
 
     fn input(email: &str) -> ContactInput {
         ContactInput {
@@ -124,7 +125,7 @@ mod tests {
     fn a_draft_needs_an_email() {
         assert_eq!(
             ContactInput::default().into_draft().unwrap_err().code,
-            "missing"
+            Code::Missing
         );
         assert_eq!(
             input("not-an-email").into_draft().unwrap_err().attribute,

@@ -57,6 +57,7 @@ impl fmt::Display for ContactEmail {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invalid::Code;
     use proptest::prelude::*;
 
     #[test]
@@ -73,7 +74,7 @@ mod tests {
             assert!(ContactEmail::parse(bad).is_err(), "{bad:?} was accepted");
         }
         let long = format!("{}@example.com", "a".repeat(300));
-        assert_eq!(ContactEmail::parse(&long).unwrap_err().code, "too_long");
+        assert_eq!(ContactEmail::parse(&long).unwrap_err().code, Code::TooLong);
     }
 
     proptest! {

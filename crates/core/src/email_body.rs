@@ -70,6 +70,7 @@ pub fn text_from_html(html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invalid::Code;
 
     #[test]
     fn the_footer_goes_before_the_body_end_unless_the_message_has_its_link() {
@@ -95,12 +96,15 @@ mod tests {
 
     #[test]
     fn a_footer_needs_the_unsubscribe_link() {
-        assert_eq!(check_footer("  <p>bye</p> ").unwrap_err().code, "invalid");
+        assert_eq!(
+            check_footer("  <p>bye</p> ").unwrap_err().code,
+            Code::Invalid
+        );
         assert_eq!(
             check_footer(&format!("{}%UNSUBSCRIBELINK%", "x".repeat(FOOTER_MAX)))
                 .unwrap_err()
                 .code,
-            "too_long"
+            Code::TooLong
         );
         assert_eq!(
             check_footer(" a %UNSUBSCRIBELINK% "),

@@ -236,14 +236,15 @@ pub struct TrackedEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invalid::Code;
 
     #[test]
     fn names_data_and_keys_are_bounded() {
         assert_eq!(parse_event_name(" signup ").unwrap(), "signup");
-        assert_eq!(parse_event_name("").unwrap_err().code, "missing");
+        assert_eq!(parse_event_name("").unwrap_err().code, Code::Missing);
         assert_eq!(
             parse_event_name(&"x".repeat(33)).unwrap_err().code,
-            "too_long"
+            Code::TooLong
         );
         assert!(parse_event_data(&"x".repeat(EVENT_DATA_MAX)).is_ok());
         assert!(parse_event_data(&"x".repeat(EVENT_DATA_MAX + 1)).is_err());

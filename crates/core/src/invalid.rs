@@ -11,8 +11,36 @@ pub struct Invalid {
     pub title: String,
     /// More detail, possibly empty.
     pub detail: String,
-    /// A stable machine code: `missing`, `invalid`, `too_long`, `duplicate`, `not_ready`.
-    pub code: &'static str,
+    /// A stable machine code.
+    pub code: Code,
+}
+
+/// The kind of a refusal, written in answers as a stable machine code ([`Code::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// A required attribute is absent or empty (`missing`).
+    Missing,
+    /// An attribute is longer than allowed (`too_long`).
+    TooLong,
+    /// An attribute's value is not acceptable (`invalid`).
+    Invalid,
+    /// An attribute names something not ready yet (`not_ready`).
+    NotReady,
+    /// An attribute repeats a value that must be unique (`duplicate`).
+    Duplicate,
+}
+
+impl Code {
+    /// The code as answers write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::TooLong => "too_long",
+            Self::Invalid => "invalid",
+            Self::NotReady => "not_ready",
+            Self::Duplicate => "duplicate",
+        }
+    }
 }
 
 impl Invalid {
@@ -22,7 +50,7 @@ impl Invalid {
             attribute,
             title: "Missing attribute".to_owned(),
             detail: format!("{attribute} is required"),
-            code: "missing",
+            code: Code::Missing,
         }
     }
 
@@ -32,7 +60,7 @@ impl Invalid {
             attribute,
             title: "Value too long".to_owned(),
             detail: format!("{attribute} must be at most {max_chars} characters"),
-            code: "too_long",
+            code: Code::TooLong,
         }
     }
 
@@ -42,7 +70,7 @@ impl Invalid {
             attribute,
             title: "Invalid value".to_owned(),
             detail: detail.into(),
-            code: "invalid",
+            code: Code::Invalid,
         }
     }
 
@@ -53,7 +81,7 @@ impl Invalid {
             attribute,
             title: "Not ready".to_owned(),
             detail: detail.into(),
-            code: "not_ready",
+            code: Code::NotReady,
         }
     }
 
@@ -63,7 +91,7 @@ impl Invalid {
             attribute,
             title: title.into(),
             detail: String::new(),
-            code: "duplicate",
+            code: Code::Duplicate,
         }
     }
 }

@@ -334,6 +334,7 @@ impl Campaign {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invalid::Code;
 
     fn input() -> MessageInput {
         MessageInput {
@@ -363,7 +364,7 @@ mod tests {
             html: Some("x".repeat(PART_MAX + 1)),
             ..input()
         };
-        assert_eq!(huge.into_draft().unwrap_err().code, "too_long");
+        assert_eq!(huge.into_draft().unwrap_err().code, Code::TooLong);
     }
 
     #[test]

@@ -118,6 +118,7 @@ pub struct ContactTag {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invalid::Code;
 
     #[test]
     fn a_new_tag_gets_defaults() {
@@ -141,12 +142,12 @@ mod tests {
         assert_eq!(input.into_draft().unwrap_err().attribute, "tagType");
         assert_eq!(
             TagInput::default().into_draft().unwrap_err().code,
-            "missing"
+            Code::Missing
         );
         let blank = TagInput {
             name: Some(" ".into()),
             ..TagInput::default()
         };
-        assert_eq!(blank.into_patch().unwrap_err().code, "missing");
+        assert_eq!(blank.into_patch().unwrap_err().code, Code::Missing);
     }
 }

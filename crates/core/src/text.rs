@@ -67,13 +67,17 @@ pub fn optional(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invalid::Code;
 
     #[test]
     fn trims_and_limits() {
         assert_eq!(bounded("tag", "  vip ", 10), Ok("vip".to_owned()));
-        assert_eq!(bounded("tag", "abcd", 3).unwrap_err().code, "too_long");
-        assert_eq!(required("tag", Some("   "), 3).unwrap_err().code, "missing");
-        assert_eq!(required("tag", None, 3).unwrap_err().code, "missing");
+        assert_eq!(bounded("tag", "abcd", 3).unwrap_err().code, Code::TooLong);
+        assert_eq!(
+            required("tag", Some("   "), 3).unwrap_err().code,
+            Code::Missing
+        );
+        assert_eq!(required("tag", None, 3).unwrap_err().code, Code::Missing);
         assert_eq!(optional("tag", None, 3), Ok(None));
     }
 
@@ -81,7 +85,7 @@ mod tests {
     fn refuses_nul_characters() {
         for value in ["a\0b", "\0", "tail\0"] {
             let refused = bounded("firstName", value, 10).unwrap_err();
-            assert_eq!(refused.code, "invalid");
+            assert_eq!(refused.code, Code::Invalid);
             assert_eq!(refused.detail, "firstName must not contain a NUL character");
         }
         assert!(within("eventdata", "a\0", 10).is_err());

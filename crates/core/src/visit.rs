@@ -157,6 +157,7 @@ pub fn clip_title(title: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invalid::Code;
 
     #[test]
     fn takes_page_urls_apart() {
@@ -198,7 +199,10 @@ mod tests {
             assert!(PageUrl::parse("url", bad).is_err(), "{bad}");
         }
         let long = format!("https://example.com/{}", "a".repeat(URL_MAX));
-        assert_eq!(PageUrl::parse("url", &long).unwrap_err().code, "too_long");
+        assert_eq!(
+            PageUrl::parse("url", &long).unwrap_err().code,
+            Code::TooLong
+        );
     }
 
     #[test]

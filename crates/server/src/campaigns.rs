@@ -3,7 +3,7 @@
 //! tracked.
 
 use tracklane_core::ids::{AccountId, CampaignId};
-use tracklane_core::invalid::Invalid;
+use tracklane_core::invalid::{Code, Invalid};
 use tracklane_core::links::{find_links, TrackedLink};
 use tracklane_core::time::Timestamp;
 use tracklane_store::{Store, StoreError};
@@ -63,7 +63,7 @@ pub async fn start_due(store: &Store, now: Timestamp) -> Result<usize, StoreErro
             // Being computed: the next pass starts it. No longer scheduled for now (cancelled,
             // moved, started elsewhere): nothing to do.
             Err(StoreError::Invalid(refusal))
-                if refusal.code == "not_ready" || refusal.attribute == "status" => {}
+                if refusal.code == Code::NotReady || refusal.attribute == "status" => {}
             Err(StoreError::Invalid(refusal)) => {
                 let why = format!("the scheduled start was refused: {}", refusal.detail);
                 match store

@@ -258,6 +258,7 @@ impl Form {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::invalid::Code;
 
     /// A form with an email, a first name and a custom field.
     pub(crate) fn form() -> Form {
@@ -296,7 +297,7 @@ pub(crate) mod tests {
     fn drafts_need_a_name_and_put_email_first() {
         assert_eq!(
             FormInput::default().into_draft().unwrap_err().code,
-            "missing"
+            Code::Missing
         );
         let draft = FormInput {
             name: Some(" Signup ".into()),

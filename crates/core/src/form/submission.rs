@@ -74,6 +74,7 @@ pub struct Submission {
 mod tests {
     use super::*;
     use crate::form::tests::form;
+    use crate::invalid::Code;
 
     fn pairs(raw: &[(&str, &str)]) -> Vec<(String, String)> {
         raw.iter()
@@ -114,7 +115,7 @@ mod tests {
                 .attribute,
             "email"
         );
-        assert_eq!(form.read_submission(&[]).unwrap_err().code, "missing");
+        assert_eq!(form.read_submission(&[]).unwrap_err().code, Code::Missing);
         assert!(form
             .read_submission(&pairs(&[("email", "a@b.co"), ("tl_vid", "<bad>")]))
             .is_err());

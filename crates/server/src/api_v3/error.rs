@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use tracklane_core::invalid::Invalid;
+use tracklane_core::invalid::{Code, Invalid};
 use tracklane_core::text::NUL_REFUSED;
 use tracklane_store::{Model, StoreError};
 
@@ -233,9 +233,9 @@ impl IntoResponse for ApiError {
                     "status": 422,
                     "title": invalid.title,
                     "detail": invalid.detail,
-                    "code": invalid.code,
+                    "code": invalid.code.as_str(),
                 });
-                if invalid.code != "duplicate" || invalid.attribute == "email" {
+                if invalid.code != Code::Duplicate || invalid.attribute == "email" {
                     entry["source"] =
                         json!({ "pointer": format!("/data/attributes/{}", invalid.attribute) });
                 }

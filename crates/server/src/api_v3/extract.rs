@@ -237,6 +237,7 @@ impl ApiQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracklane_core::invalid::Code;
 
     fn query(raw: &str) -> ApiQuery {
         ApiQuery::parse(raw).unwrap()
@@ -275,6 +276,6 @@ mod tests {
         assert_eq!(LooseId::Number(4).id("contact"), Ok(4));
         assert_eq!(LooseId::Text(" 4 ".into()).id("contact"), Ok(4));
         assert!(LooseId::Text("four".into()).id("contact").is_err());
-        assert_eq!(required_id(None, "tag").unwrap_err().code, "missing");
+        assert_eq!(required_id(None, "tag").unwrap_err().code, Code::Missing);
     }
 }

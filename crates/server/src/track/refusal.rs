@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tracklane_core::invalid::Invalid;
+use tracklane_core::invalid::{Code, Invalid};
 use tracklane_core::text::NUL_REFUSED;
 use tracklane_store::StoreError;
 
@@ -104,7 +104,7 @@ fn nul_refused(path: &str) -> Refusal {
 
 impl From<Invalid> for Refusal {
     fn from(invalid: Invalid) -> Self {
-        let status = if invalid.code == "too_long" {
+        let status = if invalid.code == Code::TooLong {
             StatusCode::PAYLOAD_TOO_LARGE
         } else {
             StatusCode::UNPROCESSABLE_ENTITY
