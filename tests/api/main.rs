@@ -35,6 +35,7 @@ mod ops;
 mod pages;
 mod personalization;
 mod scanner;
+mod schema_parity;
 mod score_api;
 mod score_holds;
 mod score_ledger;
