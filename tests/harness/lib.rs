@@ -40,20 +40,13 @@ use tracklane_server::workers::membership::Membership;
 use tracklane_server::workers::retention::Retention;
 use tracklane_server::workers::sender::Sender;
 use tracklane_server::workers::webhooks::Webhooks;
+/// A storage engine to test against: the store's own.
+pub use tracklane_store::Engine;
 use tracklane_store::Store;
 
 pub use http::Answer;
 pub use scripted_smtp::ScriptedSmtp;
 pub use smtp::SmtpSink;
-
-/// A storage engine to test against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    /// The embedded SQLite file.
-    Sqlite,
-    /// A PostgreSQL database.
-    Postgres,
-}
 
 /// A running server with a fresh database and its first account.
 pub struct TestApp {
@@ -247,8 +240,8 @@ impl TestApp {
         self.settings.database_url().expose_secret().to_owned()
     }
 
-    /// The server's data directory (the outbox is its `outbox` folder).
-    /// The server's data directory (where the SQLite file is).
+    /// The server's data directory (where the SQLite file is; the outbox is its `outbox`
+    /// folder).
     pub fn data_dir(&self) -> &std::path::Path {
         self._data_dir.path()
     }

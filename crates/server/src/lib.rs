@@ -13,7 +13,9 @@
 //! - [`ops`]: `/healthz` and `/metrics`.
 //! - [`track`]: the snippet, its collector, `POST /event` and the `/v1` Segment-style API.
 //! - [`ingest`]: the group-commit writer every tracked visit and event goes through.
-//! - [`workers`]: background work (anonymous data expiry).
+//! - [`campaigns`]: starting campaigns, at once or at their scheduled time.
+//! - [`workers`]: background work: anonymous data expiry, the campaign sender, live segment
+//!   membership and scoring, automations, webhook deliveries.
 //! - [`mailer`]: mail delivery over SMTP or into the outbox folder, with retry delays.
 //! - [`serve`]: connections: header and idle deadlines, the connection cap, graceful shutdown.
 //! - [`limits`]: deadlines for request bodies and whole requests.

@@ -18,7 +18,7 @@ use tracklane_core::message::{
 use tracklane_core::time::Timestamp;
 
 use crate::campaign_start::automation_refusal;
-use crate::sends::{Send, SendOutcome, SendStatus};
+use crate::sends::{ClaimedSend, SendOutcome, SendStatus};
 use crate::{Store, StoreError};
 
 /// What a cancel did.
@@ -59,7 +59,7 @@ impl Tally {
 }
 
 /// The tallies of `finished`'s campaigns, in the order each campaign first appears.
-fn tallies(finished: &[(Send, SendOutcome)]) -> Vec<(CampaignId, Tally)> {
+fn tallies(finished: &[(ClaimedSend, SendOutcome)]) -> Vec<(CampaignId, Tally)> {
     let mut tallies: Vec<(CampaignId, Tally)> = Vec::new();
     for (send, outcome) in finished {
         let index = match tallies.iter().position(|(id, _)| *id == send.campaign) {
@@ -80,7 +80,7 @@ fn tallies(finished: &[(Send, SendOutcome)]) -> Vec<(CampaignId, Tally)> {
 /// updated in place, so rounds of several nodes add up.
 pub(crate) async fn pause_failing_campaigns_in(
     tx: &mut AnyConnection,
-    finished: &[(Send, SendOutcome)],
+    finished: &[(ClaimedSend, SendOutcome)],
     now: Timestamp,
 ) -> Result<Vec<CampaignId>, StoreError> {
     let mut paused = Vec::new();
@@ -267,8 +267,8 @@ mod tests {
 
     use super::*;
 
-    fn send(campaign: i64) -> Send {
-        Send {
+    fn send(campaign: i64) -> ClaimedSend {
+        ClaimedSend {
             id: 1,
             account: AccountId(1),
             campaign: CampaignId(campaign),

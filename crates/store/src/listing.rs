@@ -1,4 +1,5 @@
-//! One page of a filtered collection, with the number of matching rows in all pages.
+//! One page of a filtered collection, with the number of matching rows in all pages, and the
+//! one row of an account that an API call names (read or deleted).
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -6,7 +7,8 @@ use tracklane_core::ids::AccountId;
 use tracklane_core::page::Page;
 
 use crate::sql::Statement;
-use crate::{Model, StoreError};
+use crate::writes::Written;
+use crate::{Model, Store, StoreError};
 
 /// One page of a collection and the number of rows in all pages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +61,31 @@ pub(crate) async fn owned_row<'e, T>(
         .map(read)
         .transpose()?
         .ok_or(StoreError::NotFound { model, id })
+}
+
+impl Store {
+    /// Deletes the row `id` of `table` when it belongs to `account`.
+    pub(crate) async fn delete_owned(
+        &self,
+        table: &str,
+        model: Model,
+        account: AccountId,
+        id: i64,
+    ) -> Result<(), StoreError> {
+        let deleted = sqlx::query(&format!(
+            "DELETE FROM {table} WHERE account_id = $1 AND id = $2"
+        ))
+        .bind(account.0)
+        .bind(id)
+        .execute(&self.writer)
+        .written(self)
+        .await?
+        .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound { model, id });
+        }
+        Ok(())
+    }
 }
 
 /// Reads every row a statement returns.

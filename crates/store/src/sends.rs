@@ -48,7 +48,7 @@ pub enum SendStatus {
 
 /// A claimed send.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Send {
+pub struct ClaimedSend {
     /// The send's id.
     pub id: i64,
     /// The account.
@@ -197,7 +197,11 @@ impl Store {
     /// Claims up to `limit` due sends of sending campaigns (not paused ones), the earliest due
     /// first (in the order of the index of due sends, not sorted), marking them as being handed
     /// over (committed before the caller sends anything).
-    pub async fn claim_sends(&self, limit: i64, now: Timestamp) -> Result<Vec<Send>, StoreError> {
+    pub async fn claim_sends(
+        &self,
+        limit: i64,
+        now: Timestamp,
+    ) -> Result<Vec<ClaimedSend>, StoreError> {
         let rows = sqlx::query(&format!(
             "UPDATE sends SET status = $1, attempts = attempts + 1 WHERE id IN \
              (SELECT id FROM sends WHERE status = $2 AND next_attempt_at <= $3 \
@@ -215,7 +219,7 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                Ok(Send {
+                Ok(ClaimedSend {
                     id: row.try_get("id")?,
                     account: AccountId(row.try_get("account_id")?),
                     campaign: CampaignId(row.try_get("campaign_id")?),
@@ -236,7 +240,7 @@ impl Store {
     /// round paused.
     pub async fn finish_sends(
         &self,
-        finished: &[(Send, SendOutcome)],
+        finished: &[(ClaimedSend, SendOutcome)],
         now: Timestamp,
     ) -> Result<Vec<CampaignId>, StoreError> {
         self.write(async |tx| {

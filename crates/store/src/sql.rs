@@ -1,5 +1,6 @@
-//! Statements whose text is built at run time (filters, orders), with numbered binds (`$1`, `$2`,
-//! ...) that both engines understand, and the few places where the two dialects differ.
+//! Statements whose text is built at run time (filters, orders), with each engine's own
+//! placeholders (`?` on SQLite, `$1`, `$2`, ... on PostgreSQL), and the few places where the two
+//! dialects differ.
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;

@@ -222,29 +222,6 @@ impl Store {
             .push(" ORDER BY id");
         all_of(&self.reader, &select, rows::contact_tag).await
     }
-
-    /// Deletes the row `id` of `table` when it belongs to `account`.
-    pub(crate) async fn delete_owned(
-        &self,
-        table: &str,
-        model: Model,
-        account: AccountId,
-        id: i64,
-    ) -> Result<(), StoreError> {
-        let deleted = sqlx::query(&format!(
-            "DELETE FROM {table} WHERE account_id = $1 AND id = $2"
-        ))
-        .bind(account.0)
-        .bind(id)
-        .execute(&self.writer)
-        .written(self)
-        .await?
-        .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound { model, id });
-        }
-        Ok(())
-    }
 }
 
 /// Puts a tag on a contact on `conn` (both known to be the account's); returns the row and

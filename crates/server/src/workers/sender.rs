@@ -21,7 +21,7 @@ use tracklane_core::ids::{AccountId, CampaignId, ContactId};
 use tracklane_core::message::{Campaign, Message};
 use tracklane_core::time::Timestamp;
 use tracklane_store::email_settings::EmailSettings;
-use tracklane_store::sends::{RecipientData, Recipients, Send, SendOutcome};
+use tracklane_store::sends::{ClaimedSend, RecipientData, Recipients, SendOutcome};
 use tracklane_store::Store;
 
 use crate::mailer::compose::{compose, recipient, Tracking, Unsubscribe};
@@ -91,7 +91,7 @@ impl Sender {
             .context("starting scheduled campaigns")?;
         let sends = self.store.claim_sends(CLAIM, now).await?;
         let round = self.read_round(&sends).await;
-        let finished: Vec<(Send, SendOutcome)> = stream::iter(sends.iter().cloned())
+        let finished: Vec<(ClaimedSend, SendOutcome)> = stream::iter(sends.iter().cloned())
             .map(|send| self.hand_over(send, &round))
             .buffer_unordered(IN_FLIGHT)
             .collect()
@@ -110,7 +110,7 @@ impl Sender {
 
     /// What a round's messages are made of: each campaign's mail, read once, and the
     /// recipients, read in a few queries per account.
-    async fn read_round(&self, sends: &[Send]) -> Round {
+    async fn read_round(&self, sends: &[ClaimedSend]) -> Round {
         let mut round = Round::default();
         let mut contacts: HashMap<AccountId, Vec<ContactId>> = HashMap::new();
         for send in sends {
@@ -131,7 +131,7 @@ impl Sender {
     /// Delivers `send` with what `round` read for it, and logs a failure. A message that could
     /// not be prepared is retried like a failure of the sending, except for a contact that is
     /// gone, which is a bounce.
-    async fn hand_over(&self, send: Send, round: &Round) -> (Send, SendOutcome) {
+    async fn hand_over(&self, send: ClaimedSend, round: &Round) -> (ClaimedSend, SendOutcome) {
         let recipient = match round.recipients.get(&send.account) {
             Some(Ok(recipients)) => match recipients.get(&send.contact) {
                 Some(recipient) => Ok(recipient),
@@ -160,7 +160,7 @@ impl Sender {
     }
 
     /// When to try `send` again after it failed.
-    fn retry_at(&self, send: &Send) -> Timestamp {
+    fn retry_at(&self, send: &ClaimedSend) -> Timestamp {
         let attempt = u32::try_from(send.attempts).unwrap_or(u32::MAX);
         let delay = i64::try_from(backoff(attempt).as_micros()).unwrap_or(i64::MAX);
         Timestamp(self.clock.now().0.saturating_add(delay))
@@ -168,7 +168,7 @@ impl Sender {
 
     /// Logs a failed `outcome` at warn with its campaign, send and the server's answer (which
     /// never holds the SMTP URL or its credentials); answers it unchanged.
-    fn logged(&self, send: &Send, outcome: SendOutcome) -> SendOutcome {
+    fn logged(&self, send: &ClaimedSend, outcome: SendOutcome) -> SendOutcome {
         let (verdict, reply) = match &outcome {
             SendOutcome::Sent | SendOutcome::Dropped => return outcome,
             SendOutcome::Bounced { error } => ("bounced: the recipient is refused for good", error),
@@ -192,7 +192,7 @@ impl Sender {
     }
 
     /// What every recipient of the send's campaign gets alike.
-    async fn campaign_mail(&self, send: &Send) -> anyhow::Result<CampaignMail> {
+    async fn campaign_mail(&self, send: &ClaimedSend) -> anyhow::Result<CampaignMail> {
         let campaign = self
             .store
             .existing_campaign(send.account, send.campaign)
@@ -234,7 +234,7 @@ impl Sender {
         }
     }
 
-    fn link_url(&self, send: &Send, path: &str, target: i64) -> anyhow::Result<String> {
+    fn link_url(&self, send: &ClaimedSend, path: &str, target: i64) -> anyhow::Result<String> {
         let token = self
             .token_key
             .seal_link(LinkSubject {
@@ -249,7 +249,7 @@ impl Sender {
 
     async fn deliver(
         &self,
-        send: &Send,
+        send: &ClaimedSend,
         mail: &CampaignMail,
         contact: &Contact,
         data: &RecipientData,

@@ -55,7 +55,7 @@ pub const BATCH_MAX: usize = 1000;
 /// One message, as Segment's libraries send it.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Message {
+struct SegmentCall {
     #[serde(rename = "type")]
     kind: Option<String>,
     user_id: Option<Value>,
@@ -71,7 +71,7 @@ struct Message {
 
 #[derive(Debug, Deserialize)]
 struct Batch {
-    batch: Vec<Message>,
+    batch: Vec<SegmentCall>,
 }
 
 /// What a message asks for, once validated.
@@ -149,7 +149,7 @@ async fn single(
 ) -> Response {
     let outcome = async {
         let body = decoded(&headers, readable(body)?, state.settings.max_body_bytes)?;
-        let message: Message = parse(&body)?;
+        let message: SegmentCall = parse(&body)?;
         handle(&state, &headers, vec![(kind.to_owned(), message)])
             .await
             .map_err(|refused| Refused {
@@ -235,7 +235,7 @@ fn at(index: usize) -> impl FnOnce(Refusal) -> Refused {
 async fn handle(
     state: &AppState,
     headers: &HeaderMap,
-    messages: Vec<(String, Message)>,
+    messages: Vec<(String, SegmentCall)>,
 ) -> Result<(), Refused> {
     let account = write_key_account(state, headers).await?;
     let rules = state
@@ -349,7 +349,7 @@ fn contact_traits(traits: Option<&Map<String, Value>>) -> Result<Option<ContactP
     input.into_patch().map(Some)
 }
 
-fn email_of(message: &Message) -> Result<Option<ContactEmail>, Invalid> {
+fn email_of(message: &SegmentCall) -> Result<Option<ContactEmail>, Invalid> {
     let in_map = |map: Option<&Map<String, Value>>| map?.get("email")?.as_str().map(str::to_owned);
     let context_traits = message
         .context
@@ -370,7 +370,7 @@ fn check(
     headers: &HeaderMap,
     account: AccountId,
     kind: &str,
-    message: Message,
+    message: SegmentCall,
     now: Timestamp,
 ) -> Result<Checked, Refusal> {
     let visitor = text(message.anonymous_id.as_ref())
