@@ -35,6 +35,7 @@ use tracklane_core::time::Timestamp;
 use tracklane_server::config::{Settings, SettingsLayer};
 use tracklane_server::startup::Application;
 use tracklane_server::state::{Clock, ManualClock};
+use tracklane_server::telemetry::DEFAULT_LOG_LEVELS;
 use tracklane_server::workers::automations::Runner;
 use tracklane_server::workers::membership::Membership;
 use tracklane_server::workers::retention::Retention;
@@ -47,6 +48,19 @@ use tracklane_store::Store;
 pub use http::Answer;
 pub use scripted_smtp::ScriptedSmtp;
 pub use smtp::SmtpSink;
+
+/// With `TEST_LOG` set, the servers' logs (at `RUST_LOG`'s levels, or the server's default
+/// ones) go to the test's output, which a failing test shows.
+fn show_logs_when_asked() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_LEVELS));
+        let _already_set = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    }
+}
 
 /// A running server with a fresh database and its first account.
 pub struct TestApp {
@@ -110,6 +124,7 @@ impl TestApp {
 
     /// Starts a server on `engine` with some settings of the caller's.
     pub async fn spawn_with(engine: Engine, mut settings: SettingsLayer) -> Self {
+        show_logs_when_asked();
         let data_dir = tempfile::tempdir().expect("a temporary data directory");
         settings.listen = Some("127.0.0.1:0".parse().expect("an address"));
         settings.data_dir = Some(data_dir.path().to_path_buf());
