@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
@@ -10,6 +11,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tower_http::trace::TraceLayer;
 use tracklane_store::accounts::{Installation, NewAccount};
 use tracklane_store::{PoolSize, Store};
@@ -223,19 +225,37 @@ impl Application {
         });
         let served = serve::serve(self.listener, self.router, &self.state.settings, shutdown).await;
         let _ = stop.send(true);
+        let deadline = Instant::now() + DRAIN;
         if let Some(metrics) = metrics {
-            report_exit("metrics", metrics.await);
+            drain("metrics", metrics, deadline).await;
         }
         let store = self.state.store.clone();
         drop(self.state);
-        report_exit("retention", retention.await);
-        report_exit("sender", sender.await);
-        report_exit("segment membership", membership.await);
-        report_exit("automations", automations.await);
-        report_exit("webhooks", webhooks.await);
-        report_exit("ingest writer", self.writer.await);
+        drain("retention", retention, deadline).await;
+        drain("sender", sender, deadline).await;
+        drain("segment membership", membership, deadline).await;
+        drain("automations", automations, deadline).await;
+        drain("webhooks", webhooks, deadline).await;
+        drain("ingest writer", self.writer, deadline).await;
         store.close().await;
         served
+    }
+}
+
+/// How long a shutdown waits for the background tasks to stop, once the requests in flight are
+/// answered.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// Waits until `deadline` for a background task to stop and logs how it ended; one still
+/// running then is aborted (what it had not committed is not written, and was not
+/// acknowledged), and the log says so.
+async fn drain(task: &str, mut handle: JoinHandle<()>, deadline: Instant) {
+    match tokio::time::timeout_at(deadline, &mut handle).await {
+        Ok(ended) => report_exit(task, ended),
+        Err(_) => {
+            handle.abort();
+            tracing::error!(task, "did not stop in time: aborted");
+        }
     }
 }
 
@@ -327,4 +347,39 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 's
             tracing::info!("interrupted: finishing requests in flight");
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    /// Sets its flag when dropped, as an aborted task's future is.
+    struct Dropped(Arc<AtomicBool>);
+
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_task_that_does_not_stop_by_the_deadline_is_aborted() {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let guard = Dropped(dropped.clone());
+        let stuck = tokio::spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        let deadline = Instant::now() + Duration::from_millis(20);
+        drain("stuck", stuck, deadline).await;
+        for _ in 0..100 {
+            if dropped.load(Ordering::SeqCst) {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the stuck task was not aborted");
+    }
 }
