@@ -101,6 +101,7 @@ impl Runner {
 
     /// One pass: fires the date triggers that are due, then takes up to [`BATCH`] due runs and
     /// moves them.
+    #[tracing::instrument(name = "automation_pass", skip_all)]
     pub async fn run_once(&self) -> Result<Pass, StoreError> {
         let now = self.clock.now();
         self.store.fire_dates(now).await?;

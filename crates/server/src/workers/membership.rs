@@ -96,6 +96,7 @@ impl Membership {
 
     /// One round: computes the segments waiting for it, then settles up to [`ROUND`] due
     /// checks.
+    #[tracing::instrument(name = "membership_round", skip_all)]
     async fn round(&self) -> Result<Round, StoreError> {
         let now = self.clock.now();
         let mut round = Round::default();

@@ -34,6 +34,7 @@ impl Retention {
     }
 
     /// Deletes what has expired by the clock's now; returns how many events went.
+    #[tracing::instrument(name = "retention_pass", skip_all)]
     pub async fn run_once(&self) -> Result<u64, StoreError> {
         let keep = i64::from(self.keep_days) * 24 * 3600 * 1_000_000;
         let cutoff = Timestamp(self.clock.now().0.saturating_sub(keep));

@@ -70,6 +70,7 @@ impl Scorer {
 
     /// One step: scores the new rows of up to [`STEP`] contacts after `after`, by their
     /// accounts' rules as stored now.
+    #[tracing::instrument(name = "scorer_step", skip_all)]
     pub async fn step(&self, after: ContactId) -> Result<Step, StoreError> {
         let contacts = self.store.contacts_with_new_rows(after, STEP).await?;
         let mut rules = BTreeMap::new();

@@ -84,6 +84,7 @@ impl Sender {
     /// Starts the scheduled campaigns that are due, then hands over one round of due sends, [`IN_FLIGHT`] at a time, and records how they went
     /// in one commit; returns how many. The messages handed over are sent at the round's start
     /// (a reader can open one only after that).
+    #[tracing::instrument(name = "sender_round", skip_all)]
     pub async fn run_once(&self) -> anyhow::Result<usize> {
         let now = self.clock.now();
         crate::campaigns::start_due(&self.store, now)

@@ -70,6 +70,7 @@ impl Webhooks {
 
     /// One round: the changes recorded so far become deliveries, and up to
     /// [`shares::TAKEN`] deliveries due now are attempted, all at once, and recorded.
+    #[tracing::instrument(name = "webhook_round", skip_all)]
     pub async fn run_once(&self) -> Result<Round, StoreError> {
         let dispatched = self
             .store
