@@ -34,14 +34,14 @@ use crate::state::AppState;
 /// The campaign routes.
 pub fn routes() -> ApiRouter {
     ApiRouter::new("Campaigns")
-        .route("/campaigns", post(create_campaign, "POST /campaigns (Tracklane's): 201, a draft sending message to list, to the list's subscribers who are members of the saved segment segmentid, or, without a list, to the segment's members subscribed to at least one list.").get(list_campaigns, "GET /campaigns: newest first."))
-        .route("/campaigns/{id}", get(show_campaign, "GET /campaigns/{id}."))
-        .route("/campaigns/{id}/send", post(send_campaign, "POST /campaigns/{id}/send (Tracklane's): starts a draft (or scheduled) campaign now. Its links are recorded (when tracked) and a send is queued for every recipient; answers {\"campaign\": ..., \"queued\": N}. Sending a campaign twice is refused (422)."))
-        .route("/campaigns/{id}/schedule", post(schedule_campaign, "POST /campaigns/{id}/schedule (Tracklane's): {\"sdate\": \"2027-01-05T09:00:00-05:00\"} (or YYYY-MM-DD HH:MM:SS, UTC) schedules a draft campaign, or moves a scheduled one, to start by itself then (status 1; a date past starts it at once). The message is checked now as a send would check it. Answers {\"campaign\": ...}."))
-        .route("/campaigns/{id}/pause", post(pause_campaign, "POST /campaigns/{id}/pause (Tracklane's): a sending campaign pauses (status 3); its queued sends wait for resume. Refused (422) for a campaign that is not sending."))
-        .route("/campaigns/{id}/resume", post(resume_campaign, "POST /campaigns/{id}/resume (Tracklane's): sets a paused campaign sending again (status 2) and wakes the sender; its queued sends are due at once. Answers {\"campaign\": ...}; a campaign that is not paused is refused (422)."))
-        .route("/campaigns/{id}/cancel", post(cancel_campaign, "POST /campaigns/{id}/cancel (Tracklane's): a scheduled campaign goes back to draft; a sending or paused one stops (status 4) and its queued sends are dropped. Answers {\"campaign\": ..., \"dropped\": N}; refused (422) for a draft or a finished campaign."))
-        .route("/campaigns/{id}/links", get(campaign_links, "GET /campaigns/{id}/links: the campaign's tracked links and the open pixel (\"Read Tracker\") in AC's shape, with Tracklane's counts beside: clicks and uniqueClicks by people, machineClicks by scanners and bots (kept out of the other two)."))
+        .route("/campaigns", post(create, "POST /campaigns (Tracklane's): 201, a draft sending message to list, to the list's subscribers who are members of the saved segment segmentid, or, without a list, to the segment's members subscribed to at least one list.").get(list, "GET /campaigns: newest first."))
+        .route("/campaigns/{id}", get(show, "GET /campaigns/{id}."))
+        .route("/campaigns/{id}/send", post(send, "POST /campaigns/{id}/send (Tracklane's): starts a draft (or scheduled) campaign now. Its links are recorded (when tracked) and a send is queued for every recipient; answers {\"campaign\": ..., \"queued\": N}. Sending a campaign twice is refused (422)."))
+        .route("/campaigns/{id}/schedule", post(schedule, "POST /campaigns/{id}/schedule (Tracklane's): {\"sdate\": \"2027-01-05T09:00:00-05:00\"} (or YYYY-MM-DD HH:MM:SS, UTC) schedules a draft campaign, or moves a scheduled one, to start by itself then (status 1; a date past starts it at once). The message is checked now as a send would check it. Answers {\"campaign\": ...}."))
+        .route("/campaigns/{id}/pause", post(pause, "POST /campaigns/{id}/pause (Tracklane's): a sending campaign pauses (status 3); its queued sends wait for resume. Refused (422) for a campaign that is not sending."))
+        .route("/campaigns/{id}/resume", post(resume, "POST /campaigns/{id}/resume (Tracklane's): sets a paused campaign sending again (status 2) and wakes the sender; its queued sends are due at once. Answers {\"campaign\": ...}; a campaign that is not paused is refused (422)."))
+        .route("/campaigns/{id}/cancel", post(cancel, "POST /campaigns/{id}/cancel (Tracklane's): a scheduled campaign goes back to draft; a sending or paused one stops (status 4) and its queued sends are dropped. Answers {\"campaign\": ..., \"dropped\": N}; refused (422) for a draft or a finished campaign."))
+        .route("/campaigns/{id}/links", get(show_links, "GET /campaigns/{id}/links: the campaign's tracked links and the open pixel (\"Read Tracker\") in AC's shape, with Tracklane's counts beside: clicks and uniqueClicks by people, machineClicks by scanners and bots (kept out of the other two)."))
 }
 
 /// `campaigns` in AC's shape, each with its counters.
@@ -154,7 +154,7 @@ struct CampaignBody {
 /// `POST /campaigns` (Tracklane's): 201, a draft sending `message` to `list`, to the list's
 /// subscribers who are members of the saved segment `segmentid`, or, without a list, to the
 /// segment's members subscribed to at least one list.
-async fn create_campaign(
+async fn create(
     ctx: Ctx,
     ApiJson(body): ApiJson<CampaignEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -180,7 +180,7 @@ async fn create_campaign(
 /// `POST /campaigns/{id}/send` (Tracklane's): starts a draft (or scheduled) campaign now. Its
 /// links are recorded (when tracked) and a send is queued for every recipient; answers
 /// `{"campaign": ..., "queued": N}`. Sending a campaign twice is refused (422).
-async fn send_campaign(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
+async fn send(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
     let queued = start_campaign(ctx.store(), ctx.account, id, ctx.now()).await?;
     ctx.state.sending.notify_one();
     let mut answer = campaign_answer(&ctx, id).await?;
@@ -206,7 +206,7 @@ struct ScheduleEnvelope {
 /// (or `YYYY-MM-DD HH:MM:SS`, UTC) schedules a draft campaign, or moves a scheduled one, to
 /// start by itself then (status 1; a date past starts it at once). The message is checked now
 /// as a send would check it. Answers `{"campaign": ...}`.
-async fn schedule_campaign(
+async fn schedule(
     ctx: Ctx,
     PathId(id): PathId<CampaignId>,
     ApiJson(body): ApiJson<ScheduleEnvelope>,
@@ -223,7 +223,7 @@ async fn schedule_campaign(
 
 /// `POST /campaigns/{id}/pause` (Tracklane's): a sending campaign pauses (status 3); its
 /// queued sends wait for `resume`. Refused (422) for a campaign that is not sending.
-async fn pause_campaign(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
+async fn pause(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
     ctx.store()
         .pause_campaign(ctx.account, id, ctx.now())
         .await?;
@@ -233,10 +233,7 @@ async fn pause_campaign(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json
 /// `POST /campaigns/{id}/cancel` (Tracklane's): a scheduled campaign goes back to draft; a
 /// sending or paused one stops (status 4) and its queued sends are dropped. Answers
 /// `{"campaign": ..., "dropped": N}`; refused (422) for a draft or a finished campaign.
-async fn cancel_campaign(
-    ctx: Ctx,
-    PathId(id): PathId<CampaignId>,
-) -> Result<Json<Value>, ApiError> {
+async fn cancel(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
     let dropped = match ctx
         .store()
         .cancel_campaign(ctx.account, id, ctx.now())
@@ -253,10 +250,7 @@ async fn cancel_campaign(
 /// `POST /campaigns/{id}/resume` (Tracklane's): sets a paused campaign sending again (status
 /// 2) and wakes the sender; its queued sends are due at once. Answers `{"campaign": ...}`; a
 /// campaign that is not paused is refused (422).
-async fn resume_campaign(
-    ctx: Ctx,
-    PathId(id): PathId<CampaignId>,
-) -> Result<Json<Value>, ApiError> {
+async fn resume(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
     ctx.store()
         .resume_campaign(ctx.account, id, ctx.now())
         .await?;
@@ -267,7 +261,7 @@ async fn resume_campaign(
 /// `GET /campaigns/{id}/links`: the campaign's tracked links and the open pixel ("Read
 /// Tracker") in AC's shape, with Tracklane's counts beside: `clicks` and `uniqueClicks` by people,
 /// `machineClicks` by scanners and bots (kept out of the other two).
-async fn campaign_links(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
+async fn show_links(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
     let campaign = ctx.store().existing_campaign(ctx.account, id).await?;
     let base = ctx.base();
     let stats = ctx.store().link_stats(ctx.account, campaign.id).await?;
@@ -298,7 +292,7 @@ async fn campaign_links(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json
 }
 
 /// `GET /campaigns`: newest first.
-async fn list_campaigns(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
+async fn list(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
     let listed = ctx.store().campaigns(ctx.account, query.page()?).await?;
     Ok(Json(json!({
         "campaigns": campaigns_json(&ctx.state, ctx.account, &listed.items).await?,
@@ -307,6 +301,6 @@ async fn list_campaigns(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiErr
 }
 
 /// `GET /campaigns/{id}`.
-async fn show_campaign(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
+async fn show(ctx: Ctx, PathId(id): PathId<CampaignId>) -> Result<Json<Value>, ApiError> {
     campaign_answer(&ctx, id).await
 }

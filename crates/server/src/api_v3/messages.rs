@@ -20,15 +20,14 @@ pub fn routes() -> ApiRouter {
     ApiRouter::new("Messages")
         .route(
             "/messages",
-            post(create_message, "POST /messages (Tracklane's): 201.")
-                .get(list_messages, "GET /messages."),
+            post(create, "POST /messages (Tracklane's): 201.").get(list, "GET /messages."),
         )
         .route(
             "/messages/{id}",
-            get(show_message, "GET /messages/{id}.")
-                .put(update_message, "PUT /messages/{id}: a partial update.")
+            get(show, "GET /messages/{id}.")
+                .put(update, "PUT /messages/{id}: a partial update.")
                 .delete(
-                    remove_message,
+                    remove,
                     "DELETE /messages/{id}: {}; refused (422) while a campaign sends it.",
                 ),
         )
@@ -101,7 +100,7 @@ impl Resource for Message {
 }
 
 /// `POST /messages` (Tracklane's): 201.
-async fn create_message(
+async fn create(
     ctx: Ctx,
     ApiJson(body): ApiJson<MessageEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -118,19 +117,19 @@ async fn create_message(
 }
 
 /// `GET /messages`.
-async fn list_messages(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
+async fn list(ctx: Ctx, query: ApiQuery) -> Result<Json<Value>, ApiError> {
     let listed = ctx.store().messages(ctx.account, query.page()?).await?;
     Ok(ctx.page(&listed))
 }
 
 /// `GET /messages/{id}`.
-async fn show_message(ctx: Ctx, PathId(id): PathId<MessageId>) -> Result<Json<Value>, ApiError> {
+async fn show(ctx: Ctx, PathId(id): PathId<MessageId>) -> Result<Json<Value>, ApiError> {
     let message = ctx.store().existing_message(ctx.account, id).await?;
     Ok(ctx.one(&message))
 }
 
 /// `PUT /messages/{id}`: a partial update.
-async fn update_message(
+async fn update(
     ctx: Ctx,
     PathId(id): PathId<MessageId>,
     ApiJson(body): ApiJson<MessageEnvelope>,
@@ -144,7 +143,7 @@ async fn update_message(
 }
 
 /// `DELETE /messages/{id}`: `{}`; refused (422) while a campaign sends it.
-async fn remove_message(ctx: Ctx, PathId(id): PathId<MessageId>) -> Result<Json<Value>, ApiError> {
+async fn remove(ctx: Ctx, PathId(id): PathId<MessageId>) -> Result<Json<Value>, ApiError> {
     ctx.store().delete_message(ctx.account, id).await?;
     Ok(Json(json!({})))
 }
