@@ -18,7 +18,8 @@ use tracklane_core::message::{
 use tracklane_core::time::Timestamp;
 
 use crate::campaign_start::automation_refusal;
-use crate::sends::{ClaimedSend, SendOutcome, SendStatus};
+use crate::send_status::SendStatus;
+use crate::sends::{ClaimedSend, SendOutcome};
 use crate::{Store, StoreError};
 
 /// What a cancel did.

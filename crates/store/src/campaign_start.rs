@@ -12,7 +12,7 @@ use tracklane_core::list::ListStatus;
 use tracklane_core::message::{Campaign, CampaignStatus};
 use tracklane_core::time::Timestamp;
 
-use crate::sends::SendStatus;
+use crate::send_status::SendStatus;
 use crate::sql::Statement;
 use crate::writes::Written;
 use crate::{Engine, Store, StoreError};

@@ -19,7 +19,7 @@ use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
 use crate::fields::write_field_values;
 use crate::listing::owned_row;
 use crate::rows::{self, CONTACT_COLUMNS};
-use crate::sends::SendStatus;
+use crate::send_status::SendStatus;
 use crate::sql::{Statement, Value};
 use crate::webhooks::changes::{record_changes, Change};
 use crate::{Engine, Model, Store, StoreError};

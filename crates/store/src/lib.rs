@@ -20,7 +20,8 @@
 //!   core's one-contact evaluator.
 //! - [`scoring`]: lead scoring: models, rules, the ledger of awards and the scores.
 //! - [`webhooks`]: webhook subscriptions and their signing secrets.
-//! - [`sends`]: sending campaigns: links, the durable send queue, recipient data.
+//! - [`sends`]: sending campaigns: links, the durable send queue, recipient data; `send_status`:
+//!   where a send is, apart, for the modules that only read it.
 //! - [`campaign_pause`]: pausing a campaign whose deliveries keep failing for reasons that are
 //!   not the recipients', and resuming it.
 //! - [`link_clicks`]: clicks, opens and unsubscribes per campaign link, and the counters.
@@ -54,6 +55,7 @@ mod rebuilds;
 mod rows;
 pub mod scoring;
 pub mod segments;
+mod send_status;
 pub mod sends;
 pub mod sql;
 pub mod tags;

@@ -11,7 +11,7 @@ use tracklane_core::event::NewEvent;
 use tracklane_core::ids::{AccountId, CampaignId, ContactId};
 use tracklane_core::time::Timestamp;
 
-use crate::sends::SendStatus;
+use crate::send_status::SendStatus;
 use crate::sql::{Statement, Value};
 use crate::{Engine, Store, StoreError};
 

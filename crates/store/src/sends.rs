@@ -26,25 +26,10 @@ use crate::sql::{Statement, Value};
 use crate::webhooks::changes::{record_changes, Change};
 use crate::{Engine, Store, StoreError};
 
+pub use crate::send_status::SendStatus;
+
 /// The timeline name of a bounce.
 pub const BOUNCE_EVENT: &str = "__bounce";
-
-/// Where a send is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendStatus {
-    /// Waiting for its turn.
-    Queued = 0,
-    /// Claimed and being handed over.
-    HandingOver = 1,
-    /// Accepted by the mail server (or written to the outbox).
-    Sent = 2,
-    /// Refused for good: the contact is bounced.
-    Bounced = 3,
-    /// Was being handed over when a node stopped: not sent again.
-    Uncertain = 4,
-    /// Dropped while queued, by a stop of its campaign.
-    Cancelled = 5,
-}
 
 /// A claimed send.
 #[derive(Debug, Clone, PartialEq, Eq)]

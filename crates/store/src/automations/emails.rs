@@ -24,7 +24,7 @@ use tracklane_core::time::Timestamp;
 
 use super::claims::Claimed;
 use crate::campaign_start::record_links_in;
-use crate::sends::SendStatus;
+use crate::send_status::SendStatus;
 use crate::sql::{Statement, Value};
 use crate::{Engine, StoreError};
 

@@ -11,7 +11,7 @@ use tracklane_core::segment::condition::{
 use tracklane_core::segment::Condition;
 
 use super::activity::{counters, terms, Counters, Keys};
-use crate::sends::SendStatus;
+use crate::send_status::SendStatus;
 use crate::sql::{Statement, TextTest};
 
 /// A behavioral condition's rows, counters, count and window.

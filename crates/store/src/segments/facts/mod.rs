@@ -21,7 +21,7 @@ use tracklane_core::segment::{ContactFacts, Definition, Reads};
 use tracklane_core::time::Timestamp;
 
 use crate::rows::{self, CONTACT_COLUMNS};
-use crate::sends::SendStatus;
+use crate::send_status::SendStatus;
 use crate::sql::Statement;
 use crate::{Engine, Store, StoreError};
 
