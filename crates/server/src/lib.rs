@@ -11,6 +11,7 @@
 //! - [`state`]: what every handler shares, including the [`state::Clock`].
 //! - [`api_v3`]: `/api/3/...`: auth, errors, extractors, one module per resource.
 //! - [`ops`]: `/healthz` and `/metrics`.
+//! - [`health`]: the background workers' heartbeats, which `/healthz` reads.
 //! - [`track`]: the snippet, its collector, `POST /event` and the `/v1` Segment-style API.
 //! - [`ingest`]: the group-commit writer every tracked visit and event goes through.
 //! - [`campaigns`]: starting campaigns, at once or at their scheduled time.
@@ -33,6 +34,7 @@ pub mod campaigns;
 pub mod client_ip;
 pub mod client_limit;
 pub mod config;
+pub mod health;
 pub mod ingest;
 pub mod limits;
 pub mod mailer;

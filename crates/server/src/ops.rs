@@ -31,9 +31,10 @@ pub fn metrics_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// 200 when the database answers and writes commit; 503 `degraded` while the most recent write
-/// failed (a full disk), 503 `unavailable` when the database does not answer or the ingest
-/// writer has stopped.
+/// 200 when the database answers, writes commit and the background workers beat; 503
+/// `degraded` while the most recent write failed (a full disk) or a worker is late or stopped
+/// (named), 503 `unavailable` when the database does not answer or the ingest writer has
+/// stopped.
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.store.engine().name();
     if let Err(error) = state.store.ping().await {
@@ -56,9 +57,20 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
             Json(json!({"status": "degraded", "database": database, "writes": "failing"})),
         );
     }
+    let unwell = state.heartbeats.unwell();
+    if !unwell.is_empty() {
+        tracing::error!(late = ?unwell.late, stopped = ?unwell.stopped, "health check: background workers are not running");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({"status": "degraded", "database": database, "writes": "ok",
+                "workers": {"late": unwell.late, "stopped": unwell.stopped}}),
+            ),
+        );
+    }
     (
         StatusCode::OK,
-        Json(json!({"status": "ok", "database": database, "writes": "ok"})),
+        Json(json!({"status": "ok", "database": database, "writes": "ok", "workers": "ok"})),
     )
 }
 

@@ -18,6 +18,7 @@ use tracklane_store::{PoolSize, Store};
 
 use crate::client_limit::ClientLimit;
 use crate::config::Settings;
+use crate::health::Heartbeats;
 use crate::ingest::Ingest;
 use crate::mailer::Mailer;
 use crate::state::{AppState, Clock, SystemClock};
@@ -118,6 +119,7 @@ impl Application {
             token_key,
             sending,
             mailer,
+            heartbeats: Heartbeats::default(),
         };
         if metrics_listener.is_none() && state.settings.metrics_token.is_none() {
             tracing::warn!(
@@ -198,14 +200,16 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
-        let retention = tokio::spawn(self.retention.run(stopped.clone()));
-        let sender = tokio::spawn(self.sender.run(stopped.clone()));
-        let membership = tokio::spawn(self.membership.run(stopped.clone()));
-        let automations = tokio::spawn(self.automations.run(stopped.clone()));
+        let health = &self.state.heartbeats;
+        let retention = tokio::spawn(self.retention.run(stopped.clone(), health.clone()));
+        let sender = tokio::spawn(self.sender.run(stopped.clone(), health.clone()));
+        let membership = tokio::spawn(self.membership.run(stopped.clone(), health.clone()));
+        let automations = tokio::spawn(self.automations.run(stopped.clone(), health.clone()));
         let delivering = self.state.settings.webhook_delivery;
+        let webhook_health = health.clone();
         let webhooks = tokio::spawn(async move {
             if delivering {
-                self.webhooks.run(stopped).await;
+                self.webhooks.run(stopped, webhook_health).await;
             }
         });
         let metrics = self.metrics_listener.map(|listener| {

@@ -72,6 +72,8 @@ pub struct AppState {
     pub mailer: crate::mailer::Mailer,
     /// How often one client address may submit forms.
     pub form_limit: Arc<crate::client_limit::ClientLimit>,
+    /// The background workers' heartbeats, which `/healthz` reads.
+    pub heartbeats: crate::health::Heartbeats,
 }
 
 impl AppState {

@@ -17,6 +17,7 @@ use futures_util::stream::{self, StreamExt};
 use reqwest::Method;
 use serde_json::json;
 use tokio::sync::watch;
+use tracklane_server::health::Heartbeats;
 use tracklane_server::workers::webhooks::shares::TAKEN;
 
 use super::campaign::Api;
@@ -91,7 +92,7 @@ pub async fn measure(
     }
     eprintln!("bench: delivering the burst's backlog");
     let (stop, stopped) = watch::channel(false);
-    let worker = tokio::spawn(server.webhooks.clone().run(stopped));
+    let worker = tokio::spawn(server.webhooks.clone().run(stopped, Heartbeats::default()));
     let draining = Instant::now();
     while receiver.received() - before < burst {
         if draining.elapsed() > DRAIN_LIMIT {

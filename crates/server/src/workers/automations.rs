@@ -18,6 +18,7 @@ use tracklane_store::automations::moves::{Destination, Move, Moved};
 use tracklane_store::{Store, StoreError};
 
 use super::membership::IDLE_LOOK;
+use crate::health::{Heartbeats, GRACE};
 use crate::state::Clock;
 
 /// The most runs one pass takes.
@@ -196,10 +197,12 @@ impl Runner {
     }
 
     /// Runs passes until `stop` changes: at once while runs are due, else after the next
-    /// committed write, when the next run is due, or after [`IDLE_LOOK`].
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// committed write, when the next run is due, or after [`IDLE_LOOK`]; beats in `health`.
+    pub async fn run(self, mut stop: watch::Receiver<bool>, health: Heartbeats) {
+        let heart = health.register("automations", GRACE);
         let mut commits = self.store.commits();
         loop {
+            heart.beat();
             let pause = match self.run_once().await {
                 Ok(pass) if pass.claimed as i64 == BATCH => Duration::ZERO,
                 Ok(_) => self.until_next_due().await,

@@ -28,6 +28,7 @@ use tracklane_store::segments::membership::{Change, Check, NextCheck, Settled};
 use tracklane_store::{Store, StoreError};
 
 use super::scoring::Scorer;
+use crate::health::{Heartbeat, Heartbeats, GRACE};
 use crate::startup::report_exit;
 use crate::state::Clock;
 
@@ -288,17 +289,20 @@ impl Membership {
     }
 
     /// Runs rounds until `stop` changes: at once while there is work, else after the next
-    /// committed write, at the next wake-up, or after [`IDLE_LOOK`].
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let scorer = tokio::spawn(self.scorer.clone().run(stop.clone()));
-        self.run_rounds(&mut stop).await;
+    /// committed write, at the next wake-up, or after [`IDLE_LOOK`]; the rounds and the
+    /// scorer beat in `health`.
+    pub async fn run(self, mut stop: watch::Receiver<bool>, health: Heartbeats) {
+        let scorer = tokio::spawn(self.scorer.clone().run(stop.clone(), health.clone()));
+        self.run_rounds(&mut stop, &health.register("segment membership", GRACE))
+            .await;
         report_exit("scorer", scorer.await);
     }
 
     /// Runs rounds (without the scorer's steps, which run beside them) until `stop` changes.
-    async fn run_rounds(&self, stop: &mut watch::Receiver<bool>) {
+    async fn run_rounds(&self, stop: &mut watch::Receiver<bool>, heart: &Heartbeat) {
         let mut commits = self.store.commits();
         loop {
+            heart.beat();
             let started = Instant::now();
             let outcome = self.round().await;
             if outcome.as_ref().is_ok_and(|round| round.checked > 0) {

@@ -10,6 +10,7 @@ use tracklane_core::time::Timestamp;
 use tracklane_store::webhooks::log::LOG_DAYS;
 use tracklane_store::{Store, StoreError};
 
+use crate::health::{Heartbeats, GRACE};
 use crate::state::Clock;
 
 /// How often the worker looks for expired data.
@@ -51,9 +52,11 @@ impl Retention {
         Ok(expired)
     }
 
-    /// Runs now and then every [`EVERY`] until `stop` changes.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// Runs now and then every [`EVERY`] until `stop` changes, beating in `health`.
+    pub async fn run(self, mut stop: watch::Receiver<bool>, health: Heartbeats) {
+        let heart = health.register("retention", EVERY + GRACE);
         loop {
+            heart.beat();
             if let Err(error) = self.run_once().await {
                 tracing::error!(error = ?error, "data expiry failed");
             }

@@ -19,6 +19,7 @@ use tracklane_store::{Store, StoreError};
 
 use super::automations::DefinitionCache;
 use super::membership::IDLE_LOOK;
+use crate::health::{Heartbeats, GRACE};
 use crate::state::Clock;
 
 /// What new rows are read by, per account: scoring rules, and automations' behavior triggers.
@@ -147,11 +148,13 @@ impl Scorer {
     }
 
     /// Runs steps until `stop` changes: at once while contacts wait, else after the next
-    /// committed write or after [`IDLE_LOOK`].
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// committed write or after [`IDLE_LOOK`]; beats in `health`.
+    pub async fn run(self, mut stop: watch::Receiver<bool>, health: Heartbeats) {
+        let heart = health.register("scorer", GRACE);
         let mut commits = self.store.commits();
         let mut after = ContactId(0);
         loop {
+            heart.beat();
             let pause = match self.step(after).await {
                 Ok(Step {
                     last: Some(last),

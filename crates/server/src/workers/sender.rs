@@ -24,6 +24,7 @@ use tracklane_store::email_settings::EmailSettings;
 use tracklane_store::sends::{ClaimedSend, RecipientData, Recipients, SendOutcome};
 use tracklane_store::Store;
 
+use crate::health::{Heartbeats, GRACE};
 use crate::mailer::compose::{compose, recipient, Tracking, Unsubscribe};
 use crate::mailer::{backoff, message_id, DeliveryError, Envelope, Mailer};
 use crate::state::Clock;
@@ -211,12 +212,14 @@ impl Sender {
     }
 
     /// Settles sends a stopped node left half-done (see [`Sender::settle_interrupted`]), then
-    /// sends until `stop` changes.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// sends until `stop` changes, beating in `health`.
+    pub async fn run(self, mut stop: watch::Receiver<bool>, health: Heartbeats) {
+        let heart = health.register("sender", GRACE);
         if let Err(error) = self.settle_interrupted().await {
             tracing::error!(error = ?error, "settling interrupted sends failed");
         }
         loop {
+            heart.beat();
             let sent = match self.run_once().await {
                 Ok(sent) => sent,
                 Err(error) => {

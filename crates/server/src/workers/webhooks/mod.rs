@@ -24,6 +24,7 @@ use tracklane_store::webhooks::deliveries::{
 };
 use tracklane_store::{Store, StoreError};
 
+use crate::health::{Heartbeats, GRACE};
 use crate::state::Clock;
 use crate::webhooks::attempt::{Deliverer, Outcome, Outgoing};
 
@@ -139,9 +140,10 @@ impl Webhooks {
         (judge(delivery, outcome, at), at)
     }
 
-    /// Makes attempts continuously until `stop` changes (see [`pipeline`]).
-    pub async fn run(self, stop: watch::Receiver<bool>) {
-        pipeline::run(self, stop).await;
+    /// Makes attempts continuously until `stop` changes (see [`pipeline`]), beating in
+    /// `health`.
+    pub async fn run(self, stop: watch::Receiver<bool>, health: Heartbeats) {
+        pipeline::run(self, stop, health.register("webhooks", GRACE)).await;
     }
 }
 

@@ -18,6 +18,7 @@ use tracklane_store::webhooks::deliveries::{AttemptRecord, DueDelivery};
 
 use super::shares::{Shares, Taken};
 use super::{Webhooks, DISPATCH, IDLE, LEASE};
+use crate::health::Heartbeat;
 
 /// The most deliveries taken by one claim.
 const CLAIM: usize = 128;
@@ -37,8 +38,8 @@ enum Done {
     Unmade(DueDelivery),
 }
 
-/// Runs the worker until `stop` changes.
-pub(super) async fn run(worker: Webhooks, mut stop: watch::Receiver<bool>) {
+/// Runs the worker until `stop` changes, beating `heart` after each feed.
+pub(super) async fn run(worker: Webhooks, mut stop: watch::Receiver<bool>, heart: Heartbeat) {
     let shares = Shares::default();
     let freed = Arc::new(Notify::new());
     let (done, outcomes) = mpsc::unbounded_channel();
@@ -51,6 +52,7 @@ pub(super) async fn run(worker: Webhooks, mut stop: watch::Receiver<bool>) {
     let mut attempts = JoinSet::new();
     let mut turn = WebhookId(0);
     while !*stop.borrow() {
+        heart.beat();
         let fed = feed(&worker, &shares, &done, &mut attempts, &stop, &mut turn).await;
         let busy = match fed {
             Ok(busy) => busy,
