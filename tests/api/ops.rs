@@ -7,7 +7,11 @@ async fn health_reports_the_engine(app: TestApp) {
     let answer = app.send("GET", "/healthz", None, None).await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body["status"], "ok");
-    assert_eq!(answer.body["workers"], "ok", "every worker beats: {}", answer.body);
+    assert_eq!(
+        answer.body["workers"], "ok",
+        "every worker beats: {}",
+        answer.body
+    );
     assert!(["sqlite", "postgres"].contains(&answer.body["database"].as_str().unwrap()));
 }
 
