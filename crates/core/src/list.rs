@@ -18,6 +18,19 @@ pub struct ListInput {
     pub sender_reminder: Option<String>,
 }
 
+/// A new list, validated: every attribute is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListDraft {
+    /// The name.
+    pub name: String,
+    /// The URL-safe id (the name's slug unless given).
+    pub stringid: String,
+    /// The sender's website (empty unless given).
+    pub sender_url: String,
+    /// Why recipients get mail from this list (empty unless given).
+    pub sender_reminder: String,
+}
+
 /// Validated list attributes; for a patch, only present attributes change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListPatch {
@@ -33,16 +46,19 @@ pub struct ListPatch {
 
 impl ListInput {
     /// Validates a new list: the name is required, the string id defaults to its slug.
-    pub fn into_draft(self) -> Result<ListPatch, Invalid> {
+    pub fn into_draft(self) -> Result<ListDraft, Invalid> {
         let name = required("name", self.name.as_deref(), NAME_MAX)?;
-        let mut patch = self.into_patch()?;
-        if patch.stringid.as_deref().unwrap_or_default().is_empty() {
-            patch.stringid = Some(slug::slugify(&name));
-        }
-        patch.name = Some(name);
-        patch.sender_url.get_or_insert_with(String::new);
-        patch.sender_reminder.get_or_insert_with(String::new);
-        Ok(patch)
+        let patch = self.into_patch()?;
+        let stringid = patch
+            .stringid
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| slug::slugify(&name));
+        Ok(ListDraft {
+            name,
+            stringid,
+            sender_url: patch.sender_url.unwrap_or_default(),
+            sender_reminder: patch.sender_reminder.unwrap_or_default(),
+        })
     }
 
     /// Validates a partial update.
@@ -165,10 +181,7 @@ mod tests {
             name: Some("Weekly News!".into()),
             ..ListInput::default()
         };
-        assert_eq!(
-            input.into_draft().unwrap().stringid.as_deref(),
-            Some("weekly-news")
-        );
+        assert_eq!(input.into_draft().unwrap().stringid, "weekly-news");
     }
 
     #[test]

@@ -47,6 +47,17 @@ pub struct TagInput {
     pub description: Option<String>,
 }
 
+/// A new tag, validated: every attribute is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagDraft {
+    /// The name.
+    pub name: String,
+    /// The type (`contact` unless given).
+    pub tag_type: TagType,
+    /// The description (empty unless given).
+    pub description: String,
+}
+
 /// Validated tag attributes; for a patch, only present attributes change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagPatch {
@@ -60,13 +71,14 @@ pub struct TagPatch {
 
 impl TagInput {
     /// Validates a new tag: the name is required.
-    pub fn into_draft(self) -> Result<TagPatch, Invalid> {
+    pub fn into_draft(self) -> Result<TagDraft, Invalid> {
         let name = required("tag", self.name.as_deref(), NAME_MAX)?;
-        let mut patch = self.into_patch()?;
-        patch.name = Some(name);
-        patch.tag_type.get_or_insert(TagType::Contact);
-        patch.description.get_or_insert_with(String::new);
-        Ok(patch)
+        let patch = self.into_patch()?;
+        Ok(TagDraft {
+            name,
+            tag_type: patch.tag_type.unwrap_or(TagType::Contact),
+            description: patch.description.unwrap_or_default(),
+        })
     }
 
     /// Validates a partial update.
@@ -127,9 +139,9 @@ mod tests {
             ..TagInput::default()
         };
         let draft = input.into_draft().unwrap();
-        assert_eq!(draft.name.as_deref(), Some("vip"));
-        assert_eq!(draft.tag_type, Some(TagType::Contact));
-        assert_eq!(draft.description.as_deref(), Some(""));
+        assert_eq!(draft.name, "vip");
+        assert_eq!(draft.tag_type, TagType::Contact);
+        assert_eq!(draft.description, "");
     }
 
     #[test]

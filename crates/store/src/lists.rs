@@ -4,7 +4,7 @@
 use sqlx::AnyConnection;
 use tracklane_core::ids::{AccountId, ContactId, ListId};
 use tracklane_core::invalid::Invalid;
-use tracklane_core::list::{ContactList, List, ListPatch, ListStatus};
+use tracklane_core::list::{ContactList, List, ListDraft, ListPatch, ListStatus};
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
@@ -31,7 +31,7 @@ impl Store {
     pub async fn create_list(
         &self,
         account: AccountId,
-        draft: ListPatch,
+        draft: ListDraft,
         now: Timestamp,
     ) -> Result<List, StoreError> {
         self.write(async |tx| {
@@ -41,10 +41,10 @@ impl Store {
                  updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {LIST_COLUMNS}"
             ))
             .bind(account.0)
-            .bind(draft.name.unwrap_or_default())
-            .bind(draft.stringid.unwrap_or_default())
-            .bind(draft.sender_url.unwrap_or_default())
-            .bind(draft.sender_reminder.unwrap_or_default())
+            .bind(draft.name)
+            .bind(draft.stringid)
+            .bind(draft.sender_url)
+            .bind(draft.sender_reminder)
             .bind(now.0)
             .fetch_one(&mut *tx)
             .await?;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sqlx::{AnyConnection, Row};
 use tracklane_core::ids::{AccountId, ContactId, ContactTagId, TagId};
 use tracklane_core::page::Page;
-use tracklane_core::tag::{ContactTag, Tag, TagPatch};
+use tracklane_core::tag::{ContactTag, Tag, TagDraft, TagPatch};
 use tracklane_core::time::Timestamp;
 use tracklane_core::webhook::event::{WebhookEvent, WebhookSource};
 
@@ -31,7 +31,7 @@ impl Store {
     pub async fn create_tag(
         &self,
         account: AccountId,
-        draft: TagPatch,
+        draft: TagDraft,
         now: Timestamp,
     ) -> Result<Tag, StoreError> {
         let id: i64 = sqlx::Row::try_get(
@@ -40,9 +40,9 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
             )
             .bind(account.0)
-            .bind(draft.name.unwrap_or_default())
-            .bind(draft.tag_type.unwrap_or(tracklane_core::tag::TagType::Contact).as_str())
-            .bind(draft.description.unwrap_or_default())
+            .bind(draft.name)
+            .bind(draft.tag_type.as_str())
+            .bind(draft.description)
             .bind(now.0)
             .fetch_one(&self.writer)
             .written(self)
