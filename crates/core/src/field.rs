@@ -111,6 +111,26 @@ pub struct FieldInput {
     pub ordernum: Option<i64>,
 }
 
+/// A new field, validated: every attribute is set (the personalization tag from the title
+/// unless given, shown, first in order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldDraft {
+    /// The title.
+    pub title: String,
+    /// The type.
+    pub field_type: FieldType,
+    /// The description.
+    pub description: String,
+    /// The personalization tag, upper-case letters, digits and underscores.
+    pub perstag: String,
+    /// The default value.
+    pub default_value: String,
+    /// Whether the field is shown.
+    pub visible: bool,
+    /// The position among the fields.
+    pub ordernum: i64,
+}
+
 /// Validated field attributes; for a patch, only present attributes change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldPatch {
@@ -132,20 +152,22 @@ pub struct FieldPatch {
 
 impl FieldInput {
     /// Validates a new field: title and type are required.
-    pub fn into_draft(self) -> Result<FieldPatch, Invalid> {
+    pub fn into_draft(self) -> Result<FieldDraft, Invalid> {
         let title = required("title", self.title.as_deref(), NAME_MAX)?;
         let field_type = FieldType::parse(&required("type", self.field_type.as_deref(), 32)?)?;
-        let mut patch = self.into_patch()?;
-        if patch.perstag.as_deref().unwrap_or_default().is_empty() {
-            patch.perstag = Some(perstag_of(&title));
-        }
-        patch.title = Some(title);
-        patch.field_type = Some(field_type);
-        patch.description.get_or_insert_with(String::new);
-        patch.default_value.get_or_insert_with(String::new);
-        patch.visible.get_or_insert(true);
-        patch.ordernum.get_or_insert(0);
-        Ok(patch)
+        let patch = self.into_patch()?;
+        Ok(FieldDraft {
+            perstag: patch
+                .perstag
+                .filter(|tag| !tag.is_empty())
+                .unwrap_or_else(|| perstag_of(&title)),
+            title,
+            field_type,
+            description: patch.description.unwrap_or_default(),
+            default_value: patch.default_value.unwrap_or_default(),
+            visible: patch.visible.unwrap_or(true),
+            ordernum: patch.ordernum.unwrap_or(0),
+        })
     }
 
     /// Validates a partial update.
@@ -301,7 +323,7 @@ mod tests {
             ..FieldInput::default()
         };
         let draft = input.into_draft().unwrap();
-        assert_eq!(draft.perstag.as_deref(), Some("FAVOURITE_COLOUR"));
-        assert_eq!(draft.visible, Some(true));
+        assert_eq!(draft.perstag, "FAVOURITE_COLOUR");
+        assert!(draft.visible);
     }
 }

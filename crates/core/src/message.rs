@@ -29,6 +29,26 @@ pub struct MessageInput {
     pub text: Option<String>,
 }
 
+/// A new message, validated: every attribute is set (empty when not given; the name is the
+/// subject unless given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageDraft {
+    /// The internal name.
+    pub name: String,
+    /// The subject line.
+    pub subject: String,
+    /// The sender's display name.
+    pub from_name: String,
+    /// The sender's address (normalised).
+    pub from_email: String,
+    /// Where replies go (normalised), or empty.
+    pub reply_to: String,
+    /// The HTML part.
+    pub html: String,
+    /// The plain-text part.
+    pub text: String,
+}
+
 /// Validated message attributes; for a patch only present attributes change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MessagePatch {
@@ -78,7 +98,7 @@ fn address(attribute: &'static str, raw: Option<&str>) -> Result<Option<String>,
 
 impl MessageInput {
     /// Validates a new message: subject and sender address are required, and a body part.
-    pub fn into_draft(self) -> Result<MessagePatch, Invalid> {
+    pub fn into_draft(self) -> Result<MessageDraft, Invalid> {
         let subject = required("subject", self.subject.as_deref(), NAME_MAX)?;
         renders("subject", &subject)?;
         let from = required("fromemail", self.from_email.as_deref(), NAME_MAX)?;
@@ -86,17 +106,16 @@ impl MessageInput {
         if empty(&self.html) && empty(&self.text) {
             return Err(Invalid::missing("html"));
         }
-        let mut patch = self.into_patch()?;
-        patch.subject = Some(subject);
-        patch.from_email = address("fromemail", Some(&from))?;
-        patch
-            .name
-            .get_or_insert_with(|| patch.subject.clone().unwrap_or_default());
-        patch.from_name.get_or_insert_with(String::new);
-        patch.reply_to.get_or_insert_with(String::new);
-        patch.html.get_or_insert_with(String::new);
-        patch.text.get_or_insert_with(String::new);
-        Ok(patch)
+        let patch = self.into_patch()?;
+        Ok(MessageDraft {
+            name: patch.name.unwrap_or_else(|| subject.clone()),
+            subject,
+            from_name: patch.from_name.unwrap_or_default(),
+            from_email: address("fromemail", Some(&from))?.unwrap_or_default(),
+            reply_to: patch.reply_to.unwrap_or_default(),
+            html: patch.html.unwrap_or_default(),
+            text: patch.text.unwrap_or_default(),
+        })
     }
 
     /// Validates a partial update.
@@ -348,8 +367,8 @@ mod tests {
     #[test]
     fn a_message_needs_a_subject_a_sender_and_a_body() {
         let draft = input().into_draft().unwrap();
-        assert_eq!(draft.from_email.as_deref(), Some("news@example.com"));
-        assert_eq!(draft.name.as_deref(), Some("Hello %FIRSTNAME%"));
+        assert_eq!(draft.from_email, "news@example.com");
+        assert_eq!(draft.name, "Hello %FIRSTNAME%");
         let no_body = MessageInput {
             html: None,
             ..input()

@@ -4,7 +4,9 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 use tracklane_core::contact::FieldValueInput;
-use tracklane_core::field::{Field, FieldOption, FieldPatch, FieldRel, FieldValue, ALL_LISTS};
+use tracklane_core::field::{
+    Field, FieldDraft, FieldOption, FieldPatch, FieldRel, FieldValue, ALL_LISTS,
+};
 use tracklane_core::ids::{AccountId, ContactId, FieldId, FieldValueId, ListId};
 use tracklane_core::invalid::Invalid;
 use tracklane_core::page::Page;
@@ -50,7 +52,7 @@ impl Store {
     pub async fn create_field(
         &self,
         account: AccountId,
-        draft: FieldPatch,
+        draft: FieldDraft,
         now: Timestamp,
     ) -> Result<Field, StoreError> {
         let row = sqlx::query(&format!(
@@ -60,13 +62,13 @@ impl Store {
              ON CONFLICT (account_id, title) DO NOTHING RETURNING {FIELD_COLUMNS}"
         ))
         .bind(account.0)
-        .bind(draft.title.unwrap_or_default())
-        .bind(draft.field_type.map_or("text", |t| t.as_str()))
-        .bind(draft.description.unwrap_or_default())
-        .bind(draft.perstag.unwrap_or_default())
-        .bind(draft.default_value.unwrap_or_default())
-        .bind(i64::from(draft.visible.unwrap_or(true)))
-        .bind(draft.ordernum.unwrap_or(0))
+        .bind(draft.title)
+        .bind(draft.field_type.as_str())
+        .bind(draft.description)
+        .bind(draft.perstag)
+        .bind(draft.default_value)
+        .bind(i64::from(draft.visible))
+        .bind(draft.ordernum)
         .bind(now.0)
         .fetch_optional(&self.writer)
         .written(self)

@@ -4,7 +4,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use tracklane_core::ids::{AccountId, AutomationId, CampaignId, ListId, MessageId, SegmentId};
 use tracklane_core::invalid::Invalid;
-use tracklane_core::message::{Campaign, CampaignDraft, CampaignStatus, Message, MessagePatch};
+use tracklane_core::message::{
+    Campaign, CampaignDraft, CampaignStatus, Message, MessageDraft, MessagePatch,
+};
 use tracklane_core::page::Page;
 use tracklane_core::time::Timestamp;
 
@@ -73,7 +75,7 @@ impl Store {
     pub async fn create_message(
         &self,
         account: AccountId,
-        draft: MessagePatch,
+        draft: MessageDraft,
         now: Timestamp,
     ) -> Result<Message, StoreError> {
         let row = sqlx::query(&format!(
@@ -82,13 +84,13 @@ impl Store {
              RETURNING {MESSAGE_COLUMNS}"
         ))
         .bind(account.0)
-        .bind(draft.name.unwrap_or_default())
-        .bind(draft.subject.unwrap_or_default())
-        .bind(draft.from_name.unwrap_or_default())
-        .bind(draft.from_email.unwrap_or_default())
-        .bind(draft.reply_to.unwrap_or_default())
-        .bind(draft.html.unwrap_or_default())
-        .bind(draft.text.unwrap_or_default())
+        .bind(draft.name)
+        .bind(draft.subject)
+        .bind(draft.from_name)
+        .bind(draft.from_email)
+        .bind(draft.reply_to)
+        .bind(draft.html)
+        .bind(draft.text)
         .bind(now.0)
         .fetch_one(&self.writer)
         .written(self)
