@@ -4,14 +4,13 @@
 use sqlx::Connection;
 use tracklane_core::event::{EventKind, NewEvent};
 use tracklane_core::ids::ContactId;
-use tracklane_core::score::rule::RuleInput;
 use tracklane_core::segment::saved::SegmentDraft;
 use tracklane_core::segment::Definition;
 use tracklane_core::time::Timestamp;
 
 mod common;
 
-use common::fresh_store;
+use common::{demo_rule, fresh_store};
 
 #[tokio::test]
 async fn rows_wait_for_the_scorer_only_where_a_rule_scores_them() {
@@ -49,15 +48,8 @@ async fn rows_wait_for_the_scorer_only_where_a_rule_scores_them() {
         .unwrap()
         .is_empty());
     let model = fresh.score_model(account, now).await;
-    let rule = RuleInput {
-        condition: Some(serde_json::json!({"event": {"name": "demo"}})),
-        points: Some(5),
-        ..RuleInput::default()
-    }
-    .into_draft()
-    .unwrap();
     store
-        .create_score_rule(account, model, rule, now)
+        .create_score_rule(account, model, demo_rule(5, None), now)
         .await
         .unwrap();
     let later = Timestamp(now.0 + 1_000_000);

@@ -4,14 +4,13 @@
 
 use tracklane_core::event::{EventKind, NewEvent};
 use tracklane_core::ids::{AccountId, ScoreRuleId};
-use tracklane_core::score::rule::RuleInput;
 use tracklane_core::time::Timestamp;
 use tracklane_store::scoring::Step;
 use tracklane_store::Store;
 
 mod common;
 
-use common::fresh_store;
+use common::{demo_rule, fresh_store};
 
 /// The contact id the rule's next step starts from.
 async fn done(store: &Store, account: AccountId, rule: ScoreRuleId) -> i64 {
@@ -43,15 +42,8 @@ async fn a_step_ends_before_the_rows_past_its_bound_and_takes_a_busy_contact_who
     }
     store.record_events(&rows, now).await.unwrap();
     let model = fresh.score_model(account, now).await;
-    let draft = RuleInput {
-        condition: Some(serde_json::json!({"event": {"name": "demo"}})),
-        points: Some(1),
-        ..RuleInput::default()
-    }
-    .into_draft()
-    .unwrap();
     let rule = store
-        .create_score_rule(account, model, draft, now)
+        .create_score_rule(account, model, demo_rule(1, None), now)
         .await
         .unwrap()
         .id;

@@ -7,13 +7,12 @@ use std::collections::BTreeMap;
 use sqlx::Connection;
 use tracklane_core::event::{EventKind, NewEvent};
 use tracklane_core::score::award::Adjustment;
-use tracklane_core::score::rule::RuleInput;
 use tracklane_core::time::Timestamp;
 use tracklane_store::scoring::Step;
 
 mod common;
 
-use common::fresh_store;
+use common::{demo_rule, fresh_store};
 
 const HOUR: i64 = 3_600_000_000;
 const DAY: i64 = 24 * HOUR;
@@ -27,16 +26,8 @@ async fn a_step_behind_a_score_settled_ahead_awards_no_row_dead_at_that_instant(
     let contact = fresh.contact_7().await;
     let mut raw = sqlx::SqliteConnection::connect(&fresh.url).await.unwrap();
     let model = fresh.score_model(account, now).await;
-    let rule = RuleInput {
-        condition: Some(serde_json::json!({"event": {"name": "demo"}})),
-        points: Some(5),
-        expiry_days: Some(1),
-        ..RuleInput::default()
-    }
-    .into_draft()
-    .unwrap();
     let rule = store
-        .create_score_rule(account, model, rule, now)
+        .create_score_rule(account, model, demo_rule(5, Some(1)), now)
         .await
         .unwrap();
     while !matches!(

@@ -7,14 +7,13 @@ use std::collections::BTreeMap;
 use sqlx::Connection;
 use tracklane_core::event::{EventKind, NewEvent};
 use tracklane_core::ids::ContactId;
-use tracklane_core::score::rule::RuleInput;
 use tracklane_core::time::Timestamp;
 use tracklane_store::scoring::live::ScoreWork;
 use tracklane_store::segments::membership::{NextCheck, Settled};
 
 mod common;
 
-use common::fresh_store;
+use common::{demo_rule, fresh_store};
 
 #[tokio::test]
 async fn scoring_with_rules_read_before_an_edit_scores_nothing_and_keeps_the_rows() {
@@ -25,23 +24,14 @@ async fn scoring_with_rules_read_before_an_edit_scores_nothing_and_keeps_the_row
     fresh.contact_7().await;
     let mut raw = sqlx::SqliteConnection::connect(&fresh.url).await.unwrap();
     let model = fresh.score_model(account, now).await;
-    let rule = |points: i64| {
-        RuleInput {
-            condition: Some(serde_json::json!({"event": {"name": "demo"}})),
-            points: Some(points),
-            ..RuleInput::default()
-        }
-        .into_draft()
-        .unwrap()
-    };
     let created = store
-        .create_score_rule(account, model, rule(5), now)
+        .create_score_rule(account, model, demo_rule(5, None), now)
         .await
         .unwrap();
     // The worker reads the rules (revision 1), then the rule is edited (revision 2).
     let read = store.account_score_rules(account).await.unwrap();
     store
-        .replace_score_rule(account, created.id, rule(9), now)
+        .replace_score_rule(account, created.id, demo_rule(9, None), now)
         .await
         .unwrap();
     let contact = ContactId(7);

@@ -4,6 +4,7 @@ use sqlx::Connection;
 use tempfile::TempDir;
 use tracklane_core::ids::{AccountId, ContactId, ScoreModelId};
 use tracklane_core::score::model::ModelDraft;
+use tracklane_core::score::rule::{RuleDraft, RuleInput};
 use tracklane_core::time::Timestamp;
 use tracklane_store::{PoolSize, Store};
 
@@ -62,4 +63,19 @@ impl Fresh {
         let model = self.store.create_score_model(account, draft, now).await;
         ScoreModelId(model.unwrap().id.0)
     }
+}
+
+/// A rule awarding `points` for each event named `demo`, its awards expiring after
+/// `expiry_days` when given.
+// Each test file is its own crate, and not every one makes rules.
+#[allow(dead_code)]
+pub fn demo_rule(points: i64, expiry_days: Option<i64>) -> RuleDraft {
+    RuleInput {
+        condition: Some(serde_json::json!({"event": {"name": "demo"}})),
+        points: Some(points),
+        expiry_days,
+        ..RuleInput::default()
+    }
+    .into_draft()
+    .unwrap()
 }
