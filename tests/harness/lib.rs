@@ -35,7 +35,7 @@ use tracklane_core::time::Timestamp;
 use tracklane_server::config::{Settings, SettingsLayer};
 use tracklane_server::startup::Application;
 use tracklane_server::state::{Clock, ManualClock};
-use tracklane_server::telemetry::DEFAULT_LOG_LEVELS;
+use tracklane_server::telemetry::log_filter;
 use tracklane_server::workers::automations::Runner;
 use tracklane_server::workers::membership::Membership;
 use tracklane_server::workers::retention::Retention;
@@ -53,10 +53,8 @@ pub use smtp::SmtpSink;
 /// ones) go to the test's output, which a failing test shows.
 fn show_logs_when_asked() {
     if std::env::var_os("TEST_LOG").is_some() {
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_LEVELS));
         let _already_set = tracing_subscriber::fmt()
-            .with_env_filter(filter)
+            .with_env_filter(log_filter())
             .with_test_writer()
             .try_init();
     }

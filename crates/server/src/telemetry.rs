@@ -21,16 +21,19 @@ pub const DEFAULT_LOG_LEVELS: &str = "info,sqlx=warn";
 /// Sets up logging to standard error; `RUST_LOG` overrides [`DEFAULT_LOG_LEVELS`]. Text logs are
 /// coloured only on a terminal. Does nothing when logging is already set up.
 pub fn init_logs(format: LogFormat) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_LEVELS));
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(log_filter())
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _already_set = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// The levels to log: `RUST_LOG`'s, or [`DEFAULT_LOG_LEVELS`].
+pub fn log_filter() -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_LEVELS))
 }
 
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
