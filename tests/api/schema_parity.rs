@@ -14,10 +14,10 @@ use tracklane_e2e::{Engine, TestApp};
 /// triggers insert into a view whose `INSTEAD OF` trigger does the work.
 const SQLITE_ONLY: &[&str] = &["activity_counted", "events_to_count", "terms_seen"];
 
-/// Tables (with their columns), columns and indexes that only PostgreSQL has: its events trigger notes a new row
-/// for the scorer once per statement and contact (SQLite keys `new_rows` by contact), and
-/// every writer of a contact's scores locks its row in `score_holds` (SQLite's one writer
-/// makes them wait already).
+/// Tables (with their columns), columns and indexes that only PostgreSQL has: its events
+/// trigger notes a new row for the scorer once per statement and contact (SQLite keys
+/// `new_rows` by contact), and every writer of a contact's scores locks its row in
+/// `score_holds` (SQLite's one writer makes them wait already).
 const POSTGRES_ONLY: &[&str] = &["index new_rows_by_contact", "score_holds"];
 
 /// Each table or view and its columns (`table.column`), and each index made by name
@@ -75,14 +75,18 @@ async fn both_engines_migrate_to_the_same_tables_columns_and_indexes() {
 }
 
 /// What `one` has and `other` lacks, a table's columns left out when the table is.
-fn alone(one: &BTreeSet<String>, other: &BTreeSet<String>) -> Vec<String> {
-    let missing: BTreeSet<&String> = one.difference(other).collect();
+fn alone<'a>(one: &'a BTreeSet<String>, other: &BTreeSet<String>) -> Vec<&'a str> {
+    let missing: BTreeSet<&str> = one
+        .iter()
+        .filter(|item| !other.contains(*item))
+        .map(String::as_str)
+        .collect();
     missing
         .iter()
+        .copied()
         .filter(|item| {
             item.split_once('.')
-                .is_none_or(|(table, _)| !missing.contains(&table.to_owned()))
+                .is_none_or(|(table, _)| !missing.contains(table))
         })
-        .map(|item| (*item).clone())
         .collect()
 }

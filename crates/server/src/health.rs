@@ -87,17 +87,20 @@ pub struct Heartbeat {
 impl Heartbeat {
     /// The worker is alive now.
     pub fn beat(&self) {
+        self.set_last(Some(Instant::now()));
+    }
+
+    /// Records the worker's last beat (`None`: its loop ended).
+    fn set_last(&self, last: Option<Instant>) {
         if let Some(pulse) = self.beats.workers().get_mut(self.worker) {
-            pulse.last = Some(Instant::now());
+            pulse.last = last;
         }
     }
 }
 
 impl Drop for Heartbeat {
     fn drop(&mut self) {
-        if let Some(pulse) = self.beats.workers().get_mut(self.worker) {
-            pulse.last = None;
-        }
+        self.set_last(None);
     }
 }
 

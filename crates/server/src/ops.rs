@@ -59,7 +59,11 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     }
     let unwell = state.heartbeats.unwell();
     if !unwell.is_empty() {
-        tracing::error!(late = ?unwell.late, stopped = ?unwell.stopped, "health check: background workers are not running");
+        tracing::error!(
+            late = ?unwell.late,
+            stopped = ?unwell.stopped,
+            "health check: background workers are not running"
+        );
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(

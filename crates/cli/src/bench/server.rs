@@ -84,13 +84,13 @@ fn settings(
     .resolve(SettingsLayer::default())
 }
 
-/// A new temporary data directory.
 /// A route that does nothing: the baseline the benchmarks compare with, served by the bench's
 /// server only.
 async fn noop() -> Json<serde_json::Value> {
     Json(serde_json::json!({}))
 }
 
+/// A new temporary data directory.
 fn data_dir() -> anyhow::Result<TempDir> {
     tempfile::Builder::new()
         .prefix("tracklane-bench-")
